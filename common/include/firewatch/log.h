@@ -1,0 +1,41 @@
+// Logging setup and rate limiting. Logs go to stderr through spdlog (journald adds time).
+// Anything driven by untrusted input (rejected packets, bad requests) logs through a
+// RateLimiter so a flood cannot fill the disk or hide other messages.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "firewatch/clock.h"
+#include "firewatch/status.h"
+
+namespace firewatch {
+
+// Sets the process-wide level ("trace", "debug", "info", "warn", "error") and format.
+Status InitLogging(const std::string& level, const std::string& process_name);
+
+// At most one message per key per `period`; the next allowed message reports how many
+// were suppressed in between. Thread-safe.
+class RateLimiter {
+ public:
+  RateLimiter(const Clock& clock, Duration period) : clock_(clock), period_(period) {}
+  // True when a message for `key` may be logged now; `suppressed` is set to the number
+  // of messages dropped for this key since the last allowed one.
+  bool Allow(const std::string& key, uint64_t& suppressed);
+
+ private:
+  struct Slot {
+    MonoTime last{};
+    bool used = false;
+    uint64_t suppressed = 0;
+  };
+  const Clock& clock_;
+  Duration period_;
+  std::mutex mu_;
+  std::map<std::string, Slot> slots_;
+};
+
+}  // namespace firewatch

@@ -1,0 +1,106 @@
+// The heartbeat frame: one encoder/decoder shared by agent and collector.
+// The byte layout is specified in docs/protocol.md; keep the two in step.
+//
+// A frame is at most kMaxFrameSize bytes, so it always fits one UDP datagram, and it is
+// accepted unchanged over UDP and over `POST /api/v1/heartbeat`. It is authenticated
+// with HMAC-SHA256 under the key named by its key id. Decode() checks everything that
+// needs only the frame and the keyring; replay (sequence, timestamp window) needs the
+// receiver's per-source state and lives in replay.h.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "firewatch/protocol/keyring.h"
+#include "firewatch/status.h"
+
+namespace firewatch::protocol {
+
+inline constexpr uint8_t kVersion = 1;
+inline constexpr size_t kMaxFrameSize = 1200;
+inline constexpr size_t kMacSize = 32;
+inline constexpr size_t kMaxIdLength = 64;        // key id, source id, label key
+inline constexpr size_t kMaxShortText = 128;      // label value, check name, version, reason
+inline constexpr size_t kMaxCheckOutput = 256;
+
+enum class FrameType : uint8_t { kHeartbeat = 1, kGoodbye = 2 };
+
+enum class CheckState : uint8_t { kOk = 0, kWarning = 1, kCritical = 2, kUnknown = 3 };
+std::string_view CheckStateName(CheckState s);
+
+struct CheckResult {
+  std::string name;
+  CheckState state = CheckState::kUnknown;
+  std::string output;  // short, first line of the plugin output
+  bool operator==(const CheckResult&) const = default;
+};
+
+using BootId = std::array<uint8_t, 16>;
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+struct Heartbeat {
+  FrameType type = FrameType::kHeartbeat;
+  std::string key_id;
+  std::string source_id;
+  BootId boot_id{};            // random per agent start
+  uint64_t sequence = 0;       // strictly increasing within one boot
+  int64_t timestamp_ms = 0;    // agent wall clock, Unix milliseconds
+  uint32_t interval_ms = 0;    // the agent's configured heartbeat interval
+  std::string agent_version;
+  Labels labels;               // encoded sorted by key; keys unique
+  std::vector<CheckResult> checks;
+  std::string goodbye_reason;  // only for kGoodbye
+  bool operator==(const Heartbeat&) const = default;
+};
+
+// Why a frame was refused. Every value has a stable metric/log name (RejectReasonName).
+enum class RejectReason : uint8_t {
+  kTruncated,    // shorter than its header or its declared length
+  kOversize,     // longer than kMaxFrameSize
+  kBadMagic,     // not a firewatch frame
+  kBadVersion,   // a protocol version this build does not speak
+  kMalformed,    // structurally invalid (bad lengths, unknown type, trailing bytes...)
+  kUnknownKey,   // key id not in the receiver's keyring
+  kBadMac,       // HMAC does not verify
+  kReplayed,     // (boot id, sequence) did not advance
+  kClockSkew,    // timestamp outside the receiver's skew window
+};
+inline constexpr int kRejectReasonCount = 9;
+std::string_view RejectReasonName(RejectReason r);
+
+// Encodes and signs. Fails with InvalidArgument when a field exceeds its limit or the
+// frame would exceed kMaxFrameSize (the message names the field).
+Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, std::span<const uint8_t> secret);
+
+struct DecodeError {
+  RejectReason reason;
+  std::string detail;  // for logs; never contains secret material
+};
+
+// Parses and authenticates `bytes`. On success returns the heartbeat; on failure
+// returns the reason. Never reads outside `bytes`; safe on arbitrary input.
+class DecodeOutcome {
+ public:
+  DecodeOutcome(Heartbeat hb) : ok_(true), hb_(std::move(hb)) {}  // NOLINT
+  DecodeOutcome(DecodeError e) : ok_(false), err_(std::move(e)) {}  // NOLINT
+  bool ok() const { return ok_; }
+  const Heartbeat& heartbeat() const { return hb_; }
+  Heartbeat& heartbeat() { return hb_; }
+  const DecodeError& error() const { return err_; }
+
+ private:
+  bool ok_;
+  Heartbeat hb_;
+  DecodeError err_{};
+};
+DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys);
+
+// Fresh random boot id from the OS CSPRNG.
+BootId NewBootId();
+
+}  // namespace firewatch::protocol

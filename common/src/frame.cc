@@ -1,0 +1,315 @@
+#include "firewatch/protocol/frame.h"
+
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace firewatch::protocol {
+
+namespace {
+
+constexpr uint8_t kMagic0 = 'F';
+constexpr uint8_t kMagic1 = 'W';
+constexpr size_t kHeaderSize = 6;  // magic(2) version(1) type(1) total_length(2)
+
+class Writer {
+ public:
+  void U8(uint8_t v) { buf_.push_back(v); }
+  void U16(uint16_t v) {
+    U8(static_cast<uint8_t>(v >> 8));
+    U8(static_cast<uint8_t>(v));
+  }
+  void U32(uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) U8(static_cast<uint8_t>(v >> s));
+  }
+  void U64(uint64_t v) {
+    for (int s = 56; s >= 0; s -= 8) U8(static_cast<uint8_t>(v >> s));
+  }
+  void Bytes(const void* p, size_t n) {
+    auto* b = static_cast<const uint8_t*>(p);
+    buf_.insert(buf_.end(), b, b + n);
+  }
+  void Str8(std::string_view s) {
+    U8(static_cast<uint8_t>(s.size()));
+    Bytes(s.data(), s.size());
+  }
+  void Str16(std::string_view s) {
+    U16(static_cast<uint16_t>(s.size()));
+    Bytes(s.data(), s.size());
+  }
+  std::vector<uint8_t>& buf() { return buf_; }
+
+ private:
+  std::vector<uint8_t> buf_;
+};
+
+// Bounds-checked reader: every read fails softly past the end.
+class Reader {
+ public:
+  explicit Reader(std::span<const uint8_t> b) : b_(b) {}
+  bool U8(uint8_t& v) {
+    if (pos_ + 1 > b_.size()) return false;
+    v = b_[pos_++];
+    return true;
+  }
+  bool U16(uint16_t& v) {
+    if (pos_ + 2 > b_.size()) return false;
+    v = static_cast<uint16_t>(b_[pos_] << 8 | b_[pos_ + 1]);
+    pos_ += 2;
+    return true;
+  }
+  bool U32(uint32_t& v) {
+    if (pos_ + 4 > b_.size()) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i) v = v << 8 | b_[pos_ + i];
+    pos_ += 4;
+    return true;
+  }
+  bool U64(uint64_t& v) {
+    if (pos_ + 8 > b_.size()) return false;
+    v = 0;
+    for (int i = 0; i < 8; ++i) v = v << 8 | b_[pos_ + i];
+    pos_ += 8;
+    return true;
+  }
+  bool Fixed(uint8_t* out, size_t n) {
+    if (pos_ + n > b_.size()) return false;
+    std::memcpy(out, b_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool Str(size_t n, size_t max, std::string& out) {
+    if (n > max || pos_ + n > b_.size()) return false;
+    out.assign(reinterpret_cast<const char*>(b_.data() + pos_), n);
+    pos_ += n;
+    return true;
+  }
+  bool Str8(size_t max, std::string& out) {
+    uint8_t n;
+    return U8(n) && Str(n, max, out);
+  }
+  bool Str16(size_t max, std::string& out) {
+    uint16_t n;
+    return U16(n) && Str(n, max, out);
+  }
+  size_t remaining() const { return b_.size() - pos_; }
+
+ private:
+  std::span<const uint8_t> b_;
+  size_t pos_ = 0;
+};
+
+Status CheckLen(std::string_view field, std::string_view value, size_t max, bool may_be_empty) {
+  if (!may_be_empty && value.empty()) return Status::InvalidArgument(std::string(field) + " is empty");
+  if (value.size() > max) {
+    return Status::InvalidArgument(std::string(field) + " is " + std::to_string(value.size()) +
+                                   " bytes; the limit is " + std::to_string(max));
+  }
+  return Status::Ok();
+}
+
+void Mac(std::span<const uint8_t> secret, std::span<const uint8_t> data, uint8_t* out) {
+  unsigned int len = kMacSize;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), data.data(), data.size(), out,
+       &len);
+}
+
+DecodeError Err(RejectReason r, std::string detail) { return DecodeError{r, std::move(detail)}; }
+
+}  // namespace
+
+std::string_view CheckStateName(CheckState s) {
+  switch (s) {
+    case CheckState::kOk: return "OK";
+    case CheckState::kWarning: return "WARNING";
+    case CheckState::kCritical: return "CRITICAL";
+    case CheckState::kUnknown: return "UNKNOWN";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view RejectReasonName(RejectReason r) {
+  switch (r) {
+    case RejectReason::kTruncated: return "truncated";
+    case RejectReason::kOversize: return "oversize";
+    case RejectReason::kBadMagic: return "bad_magic";
+    case RejectReason::kBadVersion: return "bad_version";
+    case RejectReason::kMalformed: return "malformed";
+    case RejectReason::kUnknownKey: return "unknown_key";
+    case RejectReason::kBadMac: return "bad_mac";
+    case RejectReason::kReplayed: return "replayed";
+    case RejectReason::kClockSkew: return "clock_skew";
+  }
+  return "unknown";
+}
+
+Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, std::span<const uint8_t> secret) {
+  Status s;
+  if (!(s = CheckLen("key id", hb.key_id, kMaxIdLength, false)).ok()) return s;
+  if (!(s = CheckLen("source id", hb.source_id, kMaxIdLength, false)).ok()) return s;
+  if (!(s = CheckLen("agent version", hb.agent_version, kMaxShortText, true)).ok()) return s;
+  if (!(s = CheckLen("goodbye reason", hb.goodbye_reason, kMaxShortText, true)).ok()) return s;
+  if (hb.type != FrameType::kHeartbeat && hb.type != FrameType::kGoodbye) {
+    return Status::InvalidArgument("unknown frame type");
+  }
+  if (hb.labels.size() > 255) return Status::InvalidArgument("more than 255 labels");
+  if (hb.checks.size() > 255) return Status::InvalidArgument("more than 255 checks");
+  Labels labels = hb.labels;
+  std::sort(labels.begin(), labels.end());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (!(s = CheckLen("label key", labels[i].first, kMaxIdLength, false)).ok()) return s;
+    if (!(s = CheckLen("label '" + labels[i].first + "'", labels[i].second, kMaxShortText, true))
+             .ok())
+      return s;
+    if (i > 0 && labels[i].first == labels[i - 1].first) {
+      return Status::InvalidArgument("label '" + labels[i].first + "' appears twice");
+    }
+  }
+  for (const auto& c : hb.checks) {
+    if (!(s = CheckLen("check name", c.name, kMaxShortText, false)).ok()) return s;
+    if (!(s = CheckLen("check '" + c.name + "' output", c.output, kMaxCheckOutput, true)).ok())
+      return s;
+  }
+
+  Writer w;
+  w.U8(kMagic0);
+  w.U8(kMagic1);
+  w.U8(kVersion);
+  w.U8(static_cast<uint8_t>(hb.type));
+  w.U16(0);  // total length, patched below
+  w.Str8(hb.key_id);
+  w.Str8(hb.source_id);
+  w.Bytes(hb.boot_id.data(), hb.boot_id.size());
+  w.U64(hb.sequence);
+  w.U64(static_cast<uint64_t>(hb.timestamp_ms));
+  w.U32(hb.interval_ms);
+  w.Str8(hb.agent_version);
+  w.U8(static_cast<uint8_t>(labels.size()));
+  for (const auto& [k, v] : labels) {
+    w.Str8(k);
+    w.Str8(v);
+  }
+  w.U8(static_cast<uint8_t>(hb.checks.size()));
+  for (const auto& c : hb.checks) {
+    w.Str8(c.name);
+    w.U8(static_cast<uint8_t>(c.state));
+    w.Str16(c.output);
+  }
+  w.Str8(hb.type == FrameType::kGoodbye ? std::string_view(hb.goodbye_reason) : "");
+  auto& buf = w.buf();
+  size_t total = buf.size() + kMacSize;
+  if (total > kMaxFrameSize) {
+    return Status::InvalidArgument("frame would be " + std::to_string(total) +
+                                   " bytes; the limit is " + std::to_string(kMaxFrameSize) +
+                                   " (shorten labels or check output)");
+  }
+  buf[4] = static_cast<uint8_t>(total >> 8);
+  buf[5] = static_cast<uint8_t>(total);
+  uint8_t mac[kMacSize];
+  Mac(secret, buf, mac);
+  buf.insert(buf.end(), mac, mac + kMacSize);
+  return std::move(buf);
+}
+
+DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys) {
+  if (bytes.size() > kMaxFrameSize) {
+    return Err(RejectReason::kOversize, std::to_string(bytes.size()) + " bytes");
+  }
+  if (bytes.size() < 2) return Err(RejectReason::kTruncated, "shorter than the magic");
+  if (bytes[0] != kMagic0 || bytes[1] != kMagic1) return Err(RejectReason::kBadMagic, "");
+  if (bytes.size() < 3) return Err(RejectReason::kTruncated, "shorter than the header");
+  if (bytes[2] != kVersion) {
+    return Err(RejectReason::kBadVersion, "version " + std::to_string(bytes[2]));
+  }
+  if (bytes.size() < kHeaderSize) return Err(RejectReason::kTruncated, "shorter than the header");
+  size_t declared = static_cast<size_t>(bytes[4]) << 8 | bytes[5];
+  if (declared > kMaxFrameSize) return Err(RejectReason::kMalformed, "declared length too large");
+  if (bytes.size() < declared) {
+    return Err(RejectReason::kTruncated, std::to_string(bytes.size()) + " of " +
+                                             std::to_string(declared) + " declared bytes");
+  }
+  if (bytes.size() > declared) return Err(RejectReason::kMalformed, "trailing bytes");
+  if (declared < kHeaderSize + 1 + kMacSize) {
+    return Err(RejectReason::kMalformed, "declared length too small");
+  }
+
+  auto body = bytes.first(declared - kMacSize);
+  Reader r(body);
+  Heartbeat hb;
+  uint8_t u8;
+  uint16_t u16;
+  r.U16(u16);  // magic
+  r.U8(u8);    // version
+  r.U8(u8);
+  if (u8 != static_cast<uint8_t>(FrameType::kHeartbeat) &&
+      u8 != static_cast<uint8_t>(FrameType::kGoodbye)) {
+    return Err(RejectReason::kMalformed, "unknown frame type " + std::to_string(u8));
+  }
+  hb.type = static_cast<FrameType>(u8);
+  r.U16(u16);  // length, already checked
+  if (!r.Str8(kMaxIdLength, hb.key_id) || hb.key_id.empty()) {
+    return Err(RejectReason::kMalformed, "bad key id");
+  }
+  const Secret* secret = keys.Find(hb.key_id);
+  if (secret == nullptr) return Err(RejectReason::kUnknownKey, "key id '" + hb.key_id + "'");
+  uint8_t mac[kMacSize];
+  Mac(*secret, body, mac);
+  if (CRYPTO_memcmp(mac, bytes.data() + body.size(), kMacSize) != 0) {
+    return Err(RejectReason::kBadMac, "key id '" + hb.key_id + "'");
+  }
+
+  // Authenticated from here on: a structural error now means a buggy (not hostile) sender.
+  uint64_t u64;
+  uint32_t u32;
+  if (!r.Str8(kMaxIdLength, hb.source_id) || hb.source_id.empty()) {
+    return Err(RejectReason::kMalformed, "bad source id");
+  }
+  if (!r.Fixed(hb.boot_id.data(), hb.boot_id.size()) || !r.U64(hb.sequence) || !r.U64(u64) ||
+      !r.U32(u32)) {
+    return Err(RejectReason::kMalformed, "short fixed fields");
+  }
+  hb.timestamp_ms = static_cast<int64_t>(u64);
+  hb.interval_ms = u32;
+  if (!r.Str8(kMaxShortText, hb.agent_version)) return Err(RejectReason::kMalformed, "bad version");
+  if (!r.U8(u8)) return Err(RejectReason::kMalformed, "no label count");
+  hb.labels.resize(u8);
+  for (size_t i = 0; i < hb.labels.size(); ++i) {
+    auto& [k, v] = hb.labels[i];
+    if (!r.Str8(kMaxIdLength, k) || k.empty() || !r.Str8(kMaxShortText, v)) {
+      return Err(RejectReason::kMalformed, "bad label");
+    }
+    if (i > 0 && hb.labels[i - 1].first >= k) {
+      return Err(RejectReason::kMalformed, "labels not sorted or duplicated");
+    }
+  }
+  if (!r.U8(u8)) return Err(RejectReason::kMalformed, "no check count");
+  hb.checks.resize(u8);
+  for (auto& c : hb.checks) {
+    uint8_t st;
+    if (!r.Str8(kMaxShortText, c.name) || c.name.empty() || !r.U8(st) || st > 3 ||
+        !r.Str16(kMaxCheckOutput, c.output)) {
+      return Err(RejectReason::kMalformed, "bad check");
+    }
+    c.state = static_cast<CheckState>(st);
+  }
+  if (!r.Str8(kMaxShortText, hb.goodbye_reason)) return Err(RejectReason::kMalformed, "bad reason");
+  if (r.remaining() != 0) return Err(RejectReason::kMalformed, "unparsed bytes before the MAC");
+  if (hb.interval_ms == 0) return Err(RejectReason::kMalformed, "interval is zero");
+  return hb;
+}
+
+BootId NewBootId() {
+  BootId id;
+  if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1) {
+    // No CSPRNG is a broken invariant of the host; a predictable boot id would only
+    // weaken replay protection, so fall back rather than refuse to run.
+    uint64_t t = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&id)) ^ 0x9e3779b97f4a7c15ULL;
+    std::memcpy(id.data(), &t, sizeof t);
+  }
+  return id;
+}
+
+}  // namespace firewatch::protocol

@@ -1,0 +1,41 @@
+#include "firewatch/protocol/keyring.h"
+
+#include <gtest/gtest.h>
+
+namespace firewatch::protocol {
+namespace {
+
+TEST(KeyringTest, ParsesHexWithCommentsAndWhitespace) {
+  auto k = ParseKeyText("# demo key\n  00112233445566778899aabbccddeeff  \n");
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  EXPECT_EQ(k->size(), 16u);
+  EXPECT_EQ((*k)[15], 0xff);
+}
+
+TEST(KeyringTest, RefusesShortOrNonHexKeys) {
+  EXPECT_FALSE(ParseKeyText("0011").ok());
+  EXPECT_FALSE(ParseKeyText("zz112233445566778899aabbccddeeff").ok());
+  EXPECT_FALSE(ParseKeyText("0112233445566778899aabbccddeeff").ok());  // odd
+}
+
+TEST(KeyringTest, GeneratedKeysParseAndDiffer) {
+  auto a = GenerateKeyText(), b = GenerateKeyText();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+  auto k = ParseKeyText(*a);
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->size(), 32u);
+}
+
+TEST(KeyringTest, FindsByIdAndReportsMissingFile) {
+  Keyring ring;
+  EXPECT_TRUE(ring.Add("a", Secret(16, 1)).ok());
+  EXPECT_NE(ring.Find("a"), nullptr);
+  EXPECT_EQ(ring.Find("b"), nullptr);
+  Status s = ring.AddFromFile("c", "/nonexistent/key");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("/nonexistent/key"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace firewatch::protocol
