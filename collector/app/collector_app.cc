@@ -1,0 +1,251 @@
+#include "app/collector_app.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "app/local_pager.h"
+#include "http/api.h"
+#include "http/http_server.h"
+#include "ingest/ingestor.h"
+#include "ingest/udp_receiver.h"
+#include "metrics/collector_metrics.h"
+#include "store/store.h"
+#include "tracker/tracker.h"
+
+#ifndef FIREWATCH_VERSION
+#define FIREWATCH_VERSION "0.0.0"
+#endif
+
+namespace firewatch::collector {
+
+namespace {
+uint64_t Millis(Duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+}  // namespace
+
+struct CollectorApp::Impl {
+  Impl(CollectorConfig c, std::string path, const Clock& clk)
+      : config(std::move(c)), config_path(std::move(path)), clock(clk) {}
+
+  CollectorConfig config;
+  std::string config_path;
+  const Clock& clock;
+  uv_loop_t loop{};
+  bool loop_open = false;
+  uv_timer_t evaluate_timer{};
+  uv_timer_t flush_timer{};
+  uv_signal_t sigterm{}, sigint{}, sighup{};
+  uv_async_t stop_async{};
+  std::atomic<bool> ready{false};
+  bool started = false;   // every loop handle below is initialized
+  bool stopping = false;  // BeginStop ran (handles closing)
+
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Tracker> tracker;
+  std::unique_ptr<CollectorMetrics> metrics;
+  std::unique_ptr<LocalPager> pager;
+  std::unique_ptr<Ingestor> ingestor;
+  std::unique_ptr<UdpReceiver> udp;
+  std::unique_ptr<HttpServer> http;
+  ApiContext api;
+
+  // Persist, count and page a batch of transitions (any thread).
+  void OnTransitions(std::vector<Transition> ts) {
+    if (ts.empty()) return;
+    for (const auto& t : ts) {
+      metrics->Transition(t.to);
+      if (t.new_source) {
+        spdlog::info("new source {} ({})", t.source_id, t.reason);
+      } else {
+        spdlog::info("source {}: {} -> {} ({})", t.source_id, SourceStateName(t.from),
+                     SourceStateName(t.to), t.reason);
+      }
+    }
+    pager->Notify(ts, metrics.get());
+    store->Write(tracker->TakeDirty(), std::move(ts));
+  }
+
+  void Flush() {
+    auto dirty = tracker->TakeDirty();
+    if (!dirty.empty()) store->Write(std::move(dirty), {});
+  }
+
+  void Reload() {
+    if (config_path.empty()) {
+      spdlog::info("SIGHUP: running on embedded defaults, nothing to reload");
+      return;
+    }
+    auto next = LoadCollectorConfig(config_path);
+    if (!next.ok()) {
+      spdlog::error("SIGHUP: config not reloaded, keeping the running one:\n{}",
+                    next.status().message());
+      return;
+    }
+    auto keys = LoadKeys(*next);
+    if (!keys.ok()) {
+      spdlog::error("SIGHUP: config not reloaded: {}", keys.status().message());
+      return;
+    }
+    if (next->http_listen.ToString() != config.http_listen.ToString() ||
+        next->udp_listen.ToString() != config.udp_listen.ToString() ||
+        next->data_dir != config.data_dir || next->id != config.id) {
+      spdlog::warn("SIGHUP: listen addresses, data_dir and id change only on restart");
+    }
+    tracker->SetConfig(next->detection);
+    ingestor->SetKeys(*keys);
+    spdlog::set_level(spdlog::level::from_str(next->log_level));
+    uv_timer_set_repeat(&evaluate_timer, Millis(next->evaluate_every));
+    config.detection = next->detection;
+    config.keys = next->keys;
+    config.evaluate_every = next->evaluate_every;
+    spdlog::info("SIGHUP: configuration reloaded from {}", config_path);
+  }
+
+  void BeginStop() {
+    if (stopping || !started) return;
+    stopping = true;
+    ready = false;
+    uv_timer_stop(&evaluate_timer);
+    uv_timer_stop(&flush_timer);
+    if (udp) udp->Close();
+    uv_close(reinterpret_cast<uv_handle_t*>(&evaluate_timer), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&flush_timer), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sighup), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&stop_async), nullptr);
+  }
+};
+
+CollectorApp::CollectorApp(CollectorConfig config, std::string config_path, const Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(config_path), clock)) {}
+
+CollectorApp::~CollectorApp() {
+  if (impl_->http) impl_->http->Stop();
+  if (impl_->udp) impl_->udp->Close();
+  impl_->BeginStop();
+  if (impl_->loop_open) {
+    uv_run(&impl_->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&impl_->loop);
+  }
+}
+
+Status CollectorApp::Start() {
+  Impl& m = *impl_;
+  const CollectorConfig& c = m.config;
+  std::error_code ec;
+  std::filesystem::create_directories(c.data_dir, ec);
+  if (ec) return Status::IoError("cannot create data_dir " + c.data_dir + ": " + ec.message());
+
+  auto keys = LoadKeys(c);
+  if (!keys.ok()) return keys.status();
+  auto store = Store::Open(c.DatabasePath());
+  if (!store.ok()) return store.status();
+  m.store = std::move(store).value();
+  m.tracker = std::make_unique<Tracker>(m.clock, c.detection);
+  auto sources = m.store->LoadSources();
+  if (!sources.ok()) return sources.status();
+  size_t restored = sources->size();
+  m.tracker->Restore(std::move(sources).value());
+  spdlog::info("collector {} restored {} sources from {}", c.id, restored, c.DatabasePath());
+
+  auto pager = LocalPager::Open(c.pages_file, c.id, /*echo=*/true);
+  if (!pager.ok()) return pager.status();
+  m.pager = std::move(pager).value();
+  m.metrics = std::make_unique<CollectorMetrics>(c.id, FIREWATCH_VERSION, c.per_source_metrics);
+  m.ingestor = std::make_unique<Ingestor>(
+      m.clock, *keys, *m.tracker, *m.metrics,
+      [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); });
+
+  if (uv_loop_init(&m.loop) != 0) return Status::IoError("uv_loop_init failed");
+  m.loop_open = true;
+  m.udp = std::make_unique<UdpReceiver>(&m.loop, [&m](std::span<const uint8_t> data,
+                                                      const sockaddr_storage& from) {
+    m.ingestor->Ingest(data, Transport::kUdp, AddressText(from));
+  });
+  Status s = m.udp->Bind(c.udp_listen);
+  if (!s.ok()) return s;
+
+  HttpServerOptions opts;
+  opts.listen = c.http_listen;
+  opts.worker_threads = c.http_threads;
+  m.http = std::make_unique<HttpServer>(opts);
+  m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
+                     m.metrics.get(), m.ingestor.get(), &m.ready};
+  RegisterApi(*m.http, m.api);
+  m.http->SetObserver(
+      [&m](const std::string& route, int status) { m.metrics->HttpRequest(route, status); });
+  s = m.http->Start();
+  if (!s.ok()) {
+    m.udp->Close();
+    return s;
+  }
+
+  uv_timer_init(&m.loop, &m.evaluate_timer);
+  m.evaluate_timer.data = &m;
+  uv_timer_start(
+      &m.evaluate_timer,
+      [](uv_timer_t* t) {
+        auto* im = static_cast<Impl*>(t->data);
+        im->OnTransitions(im->tracker->Evaluate());
+      },
+      Millis(c.evaluate_every), Millis(c.evaluate_every));
+  uv_timer_init(&m.loop, &m.flush_timer);
+  m.flush_timer.data = &m;
+  uv_timer_start(
+      &m.flush_timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->Flush(); },
+      Millis(c.flush_every), Millis(c.flush_every));
+
+  auto on_stop_signal = [](uv_signal_t* h, int signum) {
+    auto* im = static_cast<Impl*>(h->data);
+    spdlog::info("received {}, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    im->BeginStop();
+  };
+  for (auto [sig, num] : {std::pair{&m.sigterm, SIGTERM}, std::pair{&m.sigint, SIGINT}}) {
+    uv_signal_init(&m.loop, sig);
+    sig->data = &m;
+    uv_signal_start(sig, on_stop_signal, num);
+  }
+  uv_signal_init(&m.loop, &m.sighup);
+  m.sighup.data = &m;
+  uv_signal_start(
+      &m.sighup, [](uv_signal_t* h, int) { static_cast<Impl*>(h->data)->Reload(); }, SIGHUP);
+  uv_async_init(&m.loop, &m.stop_async, [](uv_async_t* a) {
+    static_cast<Impl*>(a->data)->BeginStop();
+  });
+  m.stop_async.data = &m;
+
+  m.started = true;
+  m.ready = true;
+  spdlog::info("collector {} ready: http://{} (status page), heartbeats on udp {}", c.id,
+               config::HostPort{c.http_listen.host, m.http->port()}.ToString(),
+               config::HostPort{c.udp_listen.host, m.udp->port()}.ToString());
+  return Status::Ok();
+}
+
+int CollectorApp::Run() {
+  Impl& m = *impl_;
+  uv_run(&m.loop, UV_RUN_DEFAULT);
+  m.ready = false;
+  m.http->Stop();
+  m.Flush();
+  Status s = m.store->Sync();
+  if (!s.ok()) {
+    spdlog::error("final write to the store failed: {}", s.message());
+    return 1;
+  }
+  int rc = uv_loop_close(&m.loop);
+  m.loop_open = rc != 0;
+  if (rc != 0) spdlog::warn("event loop closed with open handles: {}", uv_strerror(rc));
+  spdlog::info("collector stopped");
+  return 0;
+}
+
+void CollectorApp::Stop() { uv_async_send(&impl_->stop_async); }
+
+uint16_t CollectorApp::http_port() const { return impl_->http ? impl_->http->port() : 0; }
+uint16_t CollectorApp::udp_port() const { return impl_->udp ? impl_->udp->port() : 0; }
+
+}  // namespace firewatch::collector

@@ -1,0 +1,204 @@
+#include "app/collector_config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <cstring>
+
+namespace firewatch::collector {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+std::string Hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "collector";
+  return buf;
+}
+
+std::string Resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty()) return path;
+  fs::path p(path);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  return (fs::absolute(fs::path(base_dir)) / p).lexically_normal().string();
+}
+
+}  // namespace
+
+std::string DefaultConfigYaml() {
+  return R"(# firewatch-collector embedded defaults (firewatch-collector --print-default-config)
+collector:
+  id: ""                      # empty: the host name
+  data_dir: ./firewatch-data  # SQLite state, pages.log; relative to this file
+  http_listen: 127.0.0.1:9760 # API, /ping, /metrics, status page
+  udp_listen: 127.0.0.1:9761  # heartbeat datagrams
+  http_threads: 8
+  log_level: info
+keys:
+  - id: default
+    file: ./firewatch-data/fleet.key
+    create_if_missing: true   # convenient for a first run; set false in production
+detection:
+  window: 20                  # inter-arrival samples per source (2..32)
+  min_stddev: 500ms
+  acceptable_missed: 1        # heartbeats that may be lost before suspicion rises
+  late_phi: 3
+  down_phi: 8
+  backstop_intervals: 3       # DOWN at the latest after interval * 3 + grace
+  backstop_grace: 2s
+  recovery_heartbeats: 2      # heartbeats in a row to leave DOWN
+  max_clock_skew: 2m
+  evaluate_every: 250ms
+metrics:
+  per_source: true            # firewatch_source_* series; turn off for huge fleets
+paging:
+  local_file: pages.log       # the local channel, inside data_dir
+)";
+}
+
+Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std::string& name,
+                                             const std::string& base_dir) {
+  auto doc = config::LoadString(text, name);
+  if (!doc.ok()) return doc.status();
+  CollectorConfig c;
+  c.source_file = name;
+  config::Errors errors(name);
+  config::MapReader top(errors, *doc, "");
+
+  config::MapReader col(errors, top.Node("collector"), "collector");
+  col.String("id", c.id);
+  col.String("data_dir", c.data_dir);
+  col.HostPort("http_listen", c.http_listen);
+  col.HostPort("udp_listen", c.udp_listen);
+  uint64_t threads = static_cast<uint64_t>(c.http_threads);
+  col.Uint("http_threads", threads, 2, 256);
+  c.http_threads = static_cast<int>(threads);
+  col.String("log_level", c.log_level);
+  if (!std::set<std::string>{"trace", "debug", "info", "warn", "error"}.count(c.log_level)) {
+    errors.At(col.Node("log_level"),
+              "collector.log_level: must be trace, debug, info, warn or error");
+  }
+  col.Finish();
+
+  YAML::Node keys = top.Node("keys");
+  if (keys.IsDefined() && !keys.IsNull()) {
+    if (!keys.IsSequence()) {
+      errors.At(keys, "keys: expected a list of {id, file}");
+    } else {
+      std::set<std::string> seen;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        std::string path = "keys[" + std::to_string(i) + "]";
+        config::MapReader k(errors, keys[i], path);
+        KeyConfig kc;
+        k.String("id", kc.id, true);
+        k.String("file", kc.file, true);
+        k.Bool("create_if_missing", kc.create_if_missing);
+        k.Finish();
+        if (!kc.id.empty() && !seen.insert(kc.id).second) {
+          errors.At(keys[i], path + ".id: key id '" + kc.id + "' is listed twice");
+        }
+        if (kc.id.size() > protocol::kMaxIdLength) {
+          errors.At(keys[i], path + ".id: longer than 64 bytes");
+        }
+        kc.file = Resolve(base_dir, kc.file);
+        c.keys.push_back(kc);
+      }
+    }
+  }
+  if (c.keys.empty()) errors.At(*doc, "keys: at least one heartbeat key is required");
+
+  config::MapReader det(errors, top.Node("detection"), "detection");
+  DetectionConfig& d = c.detection;
+  uint64_t window = d.phi.window, missed = d.acceptable_missed, backstop = d.backstop_intervals,
+           recovery = d.recovery_heartbeats;
+  det.Uint("window", window, 2, PhiDetector::kMaxWindow);
+  det.Duration("min_stddev", d.phi.min_stddev, milliseconds(1), seconds(600));
+  det.Uint("acceptable_missed", missed, 0, 100);
+  det.Double("late_phi", d.late_phi, 0.1, 100);
+  det.Double("down_phi", d.down_phi, 0.1, 1000);
+  det.Uint("backstop_intervals", backstop, 1, 1000);
+  det.Duration("backstop_grace", d.backstop_grace, milliseconds(0), std::chrono::hours(24));
+  det.Uint("recovery_heartbeats", recovery, 1, 100);
+  Duration skew = d.max_clock_skew;
+  det.Duration("max_clock_skew", skew, seconds(1), std::chrono::hours(24));
+  det.Duration("evaluate_every", c.evaluate_every, milliseconds(10), seconds(60));
+  det.Finish();
+  d.phi.window = static_cast<uint32_t>(window);
+  d.acceptable_missed = static_cast<uint32_t>(missed);
+  d.backstop_intervals = static_cast<uint32_t>(backstop);
+  d.recovery_heartbeats = static_cast<uint32_t>(recovery);
+  d.max_clock_skew = std::chrono::duration_cast<milliseconds>(skew);
+  if (d.late_phi > d.down_phi) {
+    errors.At(*doc, "detection.late_phi (" + std::to_string(d.late_phi) +
+                        ") must not be above detection.down_phi (" + std::to_string(d.down_phi) +
+                        ")");
+  }
+
+  config::MapReader met(errors, top.Node("metrics"), "metrics");
+  met.Bool("per_source", c.per_source_metrics);
+  met.Finish();
+
+  config::MapReader pag(errors, top.Node("paging"), "paging");
+  pag.String("local_file", c.pages_file);
+  pag.Finish();
+  top.Finish();
+
+  if (!errors.empty()) return errors.ToStatus();
+  if (c.id.empty()) c.id = Hostname();
+  c.data_dir = Resolve(base_dir, c.data_dir);
+  if (fs::path(c.pages_file).is_relative()) c.pages_file = Resolve(c.data_dir, c.pages_file);
+  return c;
+}
+
+Result<CollectorConfig> LoadCollectorConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::IoError(path + ": cannot open config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string dir = fs::absolute(fs::path(path)).parent_path().string();
+  return ParseCollectorConfig(ss.str(), path, dir);
+}
+
+Result<CollectorConfig> EmbeddedCollectorConfig() {
+  return ParseCollectorConfig(DefaultConfigYaml(), "<embedded defaults>",
+                              fs::current_path().string());
+}
+
+Result<std::shared_ptr<const protocol::Keyring>> LoadKeys(const CollectorConfig& config) {
+  auto ring = std::make_shared<protocol::Keyring>();
+  for (const auto& k : config.keys) {
+    if (k.create_if_missing && !fs::exists(k.file)) {
+      std::error_code ec;
+      fs::create_directories(fs::path(k.file).parent_path(), ec);
+      auto text = protocol::GenerateKeyText();
+      if (!text.ok()) return text.status();
+      int fd = ::open(k.file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0 && errno != EEXIST) {
+        return Status::IoError("cannot create key file " + k.file + ": " + std::strerror(errno));
+      }
+      if (fd >= 0) {
+        bool ok = ::write(fd, text->data(), text->size()) == static_cast<ssize_t>(text->size());
+        ok = ::fsync(fd) == 0 && ok;
+        ::close(fd);
+        if (!ok) return Status::IoError("cannot write key file " + k.file);
+      }
+    }
+    Status s = ring->AddFromFile(k.id, k.file);
+    if (!s.ok()) {
+      return Status::InvalidArgument("key '" + k.id + "': " + s.message() +
+                                     " (create one with: firewatchctl keygen --out " + k.file +
+                                     ")");
+    }
+  }
+  return std::shared_ptr<const protocol::Keyring>(std::move(ring));
+}
+
+}  // namespace firewatch::collector

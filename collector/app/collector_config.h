@@ -1,0 +1,54 @@
+// The collector's configuration: one YAML file (reference: docs/configuration.md), or the
+// embedded defaults when started without --config. Loading validates everything and
+// reports every problem as "file:line: key: what is wrong"; unknown keys are errors.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "firewatch/config/yaml_reader.h"
+#include "firewatch/protocol/keyring.h"
+#include "tracker/tracker.h"
+
+namespace firewatch::collector {
+
+struct KeyConfig {
+  std::string id;
+  std::string file;                // absolute after loading
+  bool create_if_missing = false;  // generate a fresh key when the file does not exist
+};
+
+struct CollectorConfig {
+  std::string source_file = "<embedded defaults>";  // for messages
+  std::string id;                                   // default: hostname
+  std::string data_dir = "./firewatch-data";        // absolute after loading
+  config::HostPort http_listen{"127.0.0.1", 9760};
+  config::HostPort udp_listen{"127.0.0.1", 9761};
+  int http_threads = 8;
+  std::string log_level = "info";
+  std::vector<KeyConfig> keys;
+  DetectionConfig detection;
+  Duration evaluate_every = std::chrono::milliseconds(250);
+  Duration flush_every = std::chrono::seconds(1);
+  bool per_source_metrics = true;
+  std::string pages_file = "pages.log";  // local channel; absolute after loading
+
+  std::string DatabasePath() const { return data_dir + "/collector.db"; }
+};
+
+// The embedded defaults, as YAML (also printed by --print-default-config).
+std::string DefaultConfigYaml();
+
+// Parses and validates YAML text; relative paths resolve against `base_dir`.
+Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std::string& name,
+                                             const std::string& base_dir);
+// Loads a file (relative paths resolve against the file's directory).
+Result<CollectorConfig> LoadCollectorConfig(const std::string& path);
+// The embedded defaults (relative paths resolve against the working directory).
+Result<CollectorConfig> EmbeddedCollectorConfig();
+
+// Reads (or, when allowed, creates) every configured key. Fails naming the file.
+Result<std::shared_ptr<const protocol::Keyring>> LoadKeys(const CollectorConfig& config);
+
+}  // namespace firewatch::collector

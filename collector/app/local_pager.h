@@ -1,0 +1,45 @@
+// The local page channel: what pages go to until real channels (email, SMS) are
+// configured. A page is one JSON line appended (and fsync'ed) to a file in the data
+// directory -- on disk before anything else -- and one human line on stdout.
+//
+// Pages: a source going DOWN ("firing") and a DOWN source coming back ("resolved").
+// LATE, STOPPED (goodbye) and new sources are recorded as transitions, not paged.
+//
+// Thread-safety: Notify() may be called from any thread.
+#pragma once
+
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "firewatch/status.h"
+#include "tracker/source.h"
+
+namespace firewatch::collector {
+
+class CollectorMetrics;
+
+// True when this transition pages (see above).
+bool IsPageable(const Transition& t);
+
+class LocalPager {
+ public:
+  // Opens (creating) `path` for appending. `echo` also prints to stdout.
+  static Result<std::unique_ptr<LocalPager>> Open(const std::string& path, std::string collector_id,
+                                                  bool echo);
+  ~LocalPager();
+
+  // Writes one page per pageable transition; returns how many were written.
+  size_t Notify(const std::vector<Transition>& transitions, CollectorMetrics* metrics);
+
+ private:
+  LocalPager(FILE* file, std::string path, std::string collector_id, bool echo);
+  std::mutex mu_;
+  FILE* file_;
+  std::string path_;
+  std::string collector_id_;
+  bool echo_;
+};
+
+}  // namespace firewatch::collector

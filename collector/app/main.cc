@@ -1,0 +1,69 @@
+// firewatch-collector: receives signed heartbeats, decides who is alive, pages.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "app/collector_app.h"
+#include "app/collector_config.h"
+#include "firewatch/log.h"
+
+#ifndef FIREWATCH_VERSION
+#define FIREWATCH_VERSION "0.0.0"
+#endif
+
+using namespace firewatch;
+using namespace firewatch::collector;
+
+int main(int argc, char** argv) {
+  CLI::App cli{
+      "firewatch-collector: receives signed heartbeats from firewatch agents over UDP and\n"
+      "HTTP, tracks every source's liveness, and pages when one goes silent.\n"
+      "Without --config it runs on embedded defaults (see --print-default-config):\n"
+      "HTTP on 127.0.0.1:9760, heartbeats on UDP 127.0.0.1:9761, state in ./firewatch-data."};
+  std::string config_path;
+  bool check_only = false, print_defaults = false, version = false;
+  cli.add_option("-c,--config", config_path, "YAML config file (docs/configuration.md)");
+  cli.add_flag("--check-config", check_only, "validate the config (and keys), print OK or errors, exit");
+  cli.add_flag("--print-default-config", print_defaults, "print the embedded defaults as YAML");
+  cli.add_flag("--version", version, "print the version");
+  CLI11_PARSE(cli, argc, argv);
+
+  if (version) {
+    std::printf("firewatch-collector %s\n", FIREWATCH_VERSION);
+    return 0;
+  }
+  if (print_defaults) {
+    std::fputs(DefaultConfigYaml().c_str(), stdout);
+    return 0;
+  }
+  auto config = config_path.empty() ? EmbeddedCollectorConfig() : LoadCollectorConfig(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 1;
+  }
+  if (check_only) {
+    // Keys are part of the config: a missing key file is an error here, but nothing is
+    // created by a check.
+    CollectorConfig probe = *config;
+    for (auto& k : probe.keys) k.create_if_missing = false;
+    bool creatable = false;
+    for (const auto& k : config->keys) creatable |= k.create_if_missing;
+    auto keys = LoadKeys(probe);
+    if (!keys.ok() && !creatable) {
+      std::fprintf(stderr, "%s: %s\n", config->source_file.c_str(), keys.status().message().c_str());
+      return 1;
+    }
+    std::printf("%s: OK\n", config->source_file.c_str());
+    return 0;
+  }
+  if (Status s = InitLogging(config->log_level, "firewatch-collector"); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 1;
+  }
+  CollectorApp app(std::move(config).value(), config_path, SystemClock::Instance());
+  if (Status s = app.Start(); !s.ok()) {
+    spdlog::critical("cannot start: {}", s.message());
+    return 1;
+  }
+  return app.Run();
+}

@@ -1,0 +1,129 @@
+// A small HTTP server on civetweb, with routes matched EXACTLY (civetweb's own handler
+// URIs match by prefix; we register one catch-all and route ourselves), a per-route body
+// limit checked before reading (CivetServer::getPostData reads without one), and plain
+// request/response values so handlers are unit-testable without a socket.
+//
+// Threading: civetweb is thread-per-connection; handlers run on its worker threads and
+// must be thread-safe. Start() binds before returning; Stop() waits for handlers to end.
+// Route() and SetObserver() must be called before Start() (the route table is read
+// without a lock while serving).
+//
+// Error policy: every request gets an answer and none can crash the process.
+//   400  malformed path (bad %-escape, %00) or a body shorter than its Content-Length
+//   404  no route has this path                    {"error": "..."}
+//   405  a route has this path but not the method  {"error": "..."} + Allow header
+//   413  body over the route's limit               {"error": "..."}
+//   500  the handler threw (logged; the message is not sent to the client)
+// Responses always carry Content-Length and "Connection: close" (keep-alive is off: one
+// request per connection keeps a slow client from pinning a worker between requests).
+// TLS is deliberately not supported (Debian's civetweb crashes with OpenSSL 3); terminate
+// TLS in front of the collector when needed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "firewatch/config/yaml_reader.h"
+#include "firewatch/status.h"
+
+namespace firewatch::collector {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded path without the query, e.g. "/api/v1/sources/web-01"
+  std::string query;   // raw query string without '?'
+  std::map<std::string, std::string> headers;  // keys lower-cased
+  std::string body;
+  std::string remote;  // "ip:port"
+  // Path parameter captured by a route ending in "/{}" (see Route), URL-decoded.
+  std::string param;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static HttpResponse Json(int status, std::string body);
+  static HttpResponse Text(int status, std::string body);
+  static HttpResponse Html(int status, std::string body);  // text/html; charset=utf-8
+  // {"error": message} with the given status.
+  static HttpResponse Error(int status, const std::string& message);
+  // The first header named `name` (case-insensitive), or nullptr.
+  const std::string* Header(std::string_view name) const;
+};
+
+struct HttpServerOptions {
+  config::HostPort listen{"127.0.0.1", 9760};  // port 0 = pick a free port (tests)
+  int worker_threads = 8;
+  int request_timeout_ms = 10'000;
+};
+
+class HttpServer {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  using Observer = std::function<void(const std::string& route, int status)>;
+
+  explicit HttpServer(HttpServerOptions options);
+  ~HttpServer();  // stops
+
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Registers a handler before Start(). `pattern` is an exact path ("/metrics") or a path
+  // whose last segment is "{}" ("/api/v1/sources/{}") capturing one non-empty segment.
+  // A known path with another method answers 405 with an Allow header; unknown paths 404.
+  // Bodies over `max_body` bytes are refused with 413 without being read: a declared
+  // Content-Length over the limit is refused from the headers alone; a body without one
+  // (chunked) is read up to max_body + 1 bytes and refused when more arrive. max_body 0
+  // accepts no body at all. `on_oversize` (optional) runs on the worker thread each time
+  // this route refuses a body with 413, e.g. to count a rejected frame.
+  // A GET route also answers HEAD (same status and headers, no body).
+  // Matching: the path is split on '/' BEFORE %-decoding, so "a%2Fb" is one segment
+  // ("a/b" after decoding) while "a/b" is two; an exact route beats a "{}" route. No
+  // dot-segment removal, no trailing-slash folding: "/metrics/" and "//metrics" are 404.
+  void Route(std::string method, std::string pattern, Handler handler, size_t max_body = 0,
+             std::function<void()> on_oversize = nullptr);
+
+  // Binds and starts serving. Fails with Unavailable naming the address (and civetweb's
+  // reason, e.g. "Address already in use") when it cannot bind, or InvalidArgument when
+  // already started. Safe to call again after a failure or after Stop().
+  Status Start();
+  // Stops accepting, waits for running handlers to return. Idempotent.
+  void Stop();
+  // The bound port (useful with port 0); 0 before Start() and after Stop().
+  uint16_t port() const;
+
+  // Dispatches a request as the server would (tests use this without sockets):
+  // `request.path` is taken as already decoded (every '/' separates segments), the body
+  // limit is checked against request.body.size(), `request.param` is filled in. Does
+  // not call the observer.
+  HttpResponse Dispatch(HttpRequest& request) const;
+
+  // Called after every request with the route pattern ("unmatched" for 404s and for
+  // errors civetweb answers itself, such as a garbage request line) and status. Runs on
+  // the worker thread; must be thread-safe and should not block.
+  void SetObserver(Observer observer);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Decodes %XX escapes. With `plus_is_space` (query strings) '+' becomes ' '. Returns
+// nullopt on a truncated or non-hex escape, or when the result would contain NUL.
+std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space);
+
+// The first value of `key` in an application/x-www-form-urlencoded query string,
+// decoded; nullopt when absent or not decodable. "a=1&b" gives b = "".
+std::optional<std::string> QueryParam(std::string_view query, std::string_view key);
+
+}  // namespace firewatch::collector

@@ -1,0 +1,149 @@
+#include "ingest/udp_receiver.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace firewatch::collector {
+
+namespace {
+constexpr size_t kControlSize = CMSG_SPACE(sizeof(uint32_t));
+}
+
+std::string AddressText(const sockaddr_storage& addr) {
+  char ip[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (addr.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+    port = ntohs(a->sin_port);
+    return std::string(ip) + ":" + std::to_string(port);
+  }
+  if (addr.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+    port = ntohs(a->sin6_port);
+    return "[" + std::string(ip) + "]:" + std::to_string(port);
+  }
+  return "?";
+}
+
+UdpReceiver::UdpReceiver(uv_loop_t* loop, Handler handler)
+    : loop_(loop), handler_(std::move(handler)), buffers_(kBatch * kSlotSize),
+      controls_(kBatch * kControlSize) {}
+
+UdpReceiver::~UdpReceiver() { Close(); }
+
+Status UdpReceiver::Bind(const config::HostPort& listen, int rcvbuf_bytes) {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (inet_pton(AF_INET, listen.host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(listen.port);
+    len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, listen.host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(listen.port);
+    len = sizeof(sockaddr_in6);
+  } else {
+    return Status::InvalidArgument("UDP listen address must be an IP literal, got '" +
+                                   listen.host + "'");
+  }
+  fd_ = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return Status::IoError(std::string("socket: ") + std::strerror(errno));
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof rcvbuf_bytes);
+  int one = 1;
+  setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    return Status::Unavailable("cannot bind UDP " + listen.ToString() + ": " + std::strerror(err));
+  }
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
+  port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                           : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  poll_ = new uv_poll_t;
+  poll_->data = this;
+  int rc = uv_poll_init(loop_, poll_, fd_);
+  if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, &UdpReceiver::OnReadable);
+  if (rc != 0) {
+    delete poll_;
+    poll_ = nullptr;
+    ::close(fd_);
+    fd_ = -1;
+    return Status::IoError(std::string("uv_poll: ") + uv_strerror(rc));
+  }
+  return Status::Ok();
+}
+
+void UdpReceiver::Close() {
+  if (poll_ != nullptr) {
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+void UdpReceiver::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+  auto* self = static_cast<UdpReceiver*>(handle->data);
+  if (status < 0) {
+    spdlog::warn("UDP poll error: {}", uv_strerror(status));
+    return;
+  }
+  self->Drain();
+}
+
+void UdpReceiver::Drain() {
+  for (int round = 0; round < kMaxBatchesPerWakeup && fd_ >= 0; ++round) {
+    for (size_t i = 0; i < kBatch; ++i) {
+      iovs_[i].iov_base = buffers_.data() + i * kSlotSize;
+      iovs_[i].iov_len = kSlotSize;
+      msgs_[i].msg_hdr.msg_iov = &iovs_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+      msgs_[i].msg_hdr.msg_name = &addrs_[i];
+      msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      msgs_[i].msg_hdr.msg_control = controls_.data() + i * kControlSize;
+      msgs_[i].msg_hdr.msg_controllen = kControlSize;
+      msgs_[i].msg_hdr.msg_flags = 0;
+    }
+    int n = recvmmsg(fd_, msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        spdlog::warn("recvmmsg: {}", std::strerror(errno));
+      }
+      return;
+    }
+    ++batches_;
+    for (int i = 0; i < n; ++i) {
+      auto& hdr = msgs_[i].msg_hdr;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&hdr); c != nullptr; c = CMSG_NXTHDR(&hdr, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+          uint32_t dropped;
+          std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
+          kernel_drops_ = dropped;  // the kernel reports a running total
+        }
+      }
+      ++datagrams_;
+      handler_(std::span<const uint8_t>(buffers_.data() + i * kSlotSize, msgs_[i].msg_len),
+               addrs_[i]);
+    }
+    if (static_cast<size_t>(n) < kBatch) return;
+  }
+}
+
+}  // namespace firewatch::collector

@@ -1,0 +1,213 @@
+#include "tracker/tracker.h"
+
+#include <gtest/gtest.h>
+
+namespace firewatch::collector {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::FrameType;
+using protocol::Heartbeat;
+
+class TrackerTest : public ::testing::Test {
+ protected:
+  Heartbeat Next(const std::string& id = "web-01") {
+    Heartbeat hb;
+    hb.source_id = id;
+    hb.key_id = "k";
+    hb.boot_id = boots_[id];
+    hb.sequence = ++seqs_[id];
+    hb.timestamp_ms = ToUnixMillis(clock_.WallNow());
+    hb.interval_ms = 5000;
+    hb.labels = {{"dc", "dc1"}};
+    return hb;
+  }
+  void Restart(const std::string& id = "web-01") {
+    boots_[id] = protocol::NewBootId();
+    seqs_[id] = 0;
+  }
+  // Heartbeats every 5 s for `n` rounds, evaluating each second like the collector.
+  void Beat(int n, const std::string& id = "web-01") {
+    for (int i = 0; i < n; ++i) {
+      auto r = tracker_.Observe(Next(id), Transport::kUdp);
+      ASSERT_FALSE(r.rejected);
+      for (int s = 0; s < 5; ++s) {
+        clock_.Advance(1s);
+        Collect(tracker_.Evaluate());
+      }
+    }
+  }
+  void Collect(std::vector<Transition> ts) {
+    for (auto& t : ts) transitions_.push_back(std::move(t));
+  }
+  // Advances second by second until the source reaches `state`; returns seconds taken.
+  int SecondsUntil(SourceState state, int limit = 120, const std::string& id = "web-01") {
+    for (int s = 1; s <= limit; ++s) {
+      clock_.Advance(1s);
+      Collect(tracker_.Evaluate());
+      if (tracker_.Get(id)->state == state) return s;
+    }
+    return -1;
+  }
+  SourceState StateOf(const std::string& id = "web-01") { return tracker_.Get(id)->state; }
+
+  FakeClock clock_;
+  Tracker tracker_{clock_, DetectionConfig{}};
+  std::map<std::string, protocol::BootId> boots_{{"web-01", protocol::NewBootId()}};
+  std::map<std::string, uint64_t> seqs_;
+  std::vector<Transition> transitions_;
+};
+
+TEST_F(TrackerTest, FirstHeartbeatMakesANewUpSource) {
+  auto r = tracker_.Observe(Next(), Transport::kUdp);
+  ASSERT_FALSE(r.rejected);
+  ASSERT_TRUE(r.transition);
+  EXPECT_TRUE(r.transition->new_source);
+  EXPECT_EQ(StateOf(), SourceState::kUp);
+  EXPECT_EQ(tracker_.size(), 1u);
+}
+
+TEST_F(TrackerTest, SteadyHeartbeatsStayUp) {
+  Beat(30);
+  EXPECT_EQ(StateOf(), SourceState::kUp);
+  EXPECT_TRUE(transitions_.empty());
+}
+
+TEST_F(TrackerTest, SilenceGoesLateThenDownWithinTwentySeconds) {
+  Beat(10);
+  // The last heartbeat arrived 5 s ago (Beat advances after each).
+  int late = SecondsUntil(SourceState::kLate);
+  ASSERT_GT(late, 0);
+  int down = SecondsUntil(SourceState::kDown);
+  ASSERT_GT(down, 0);
+  int silent = 5 + late + down;
+  EXPECT_LE(silent, 17) << "the backstop (3 x 5 s + 2 s) must catch it at the latest";
+  EXPECT_GE(silent, 10) << "one lost heartbeat must not be DOWN";
+  ASSERT_EQ(transitions_.size(), 2u);
+  EXPECT_EQ(transitions_[1].to, SourceState::kDown);
+  EXPECT_NE(transitions_[1].reason.find("silent for"), std::string::npos);
+}
+
+TEST_F(TrackerTest, OneLostHeartbeatIsLateNotDown) {
+  Beat(10);
+  clock_.Advance(5s);  // one heartbeat lost: 10 s of silence in total
+  Collect(tracker_.Evaluate());
+  EXPECT_NE(StateOf(), SourceState::kDown);
+  ASSERT_FALSE(tracker_.Observe(Next(), Transport::kUdp).rejected);
+  EXPECT_EQ(StateOf(), SourceState::kUp);
+}
+
+TEST_F(TrackerTest, BackstopCatchesASourceWithAWideWindow) {
+  DetectionConfig c;
+  c.down_phi = 1000;  // phi never fires
+  tracker_.SetConfig(c);
+  Beat(5);
+  EXPECT_EQ(5 + SecondsUntil(SourceState::kDown), 17);
+  EXPECT_NE(transitions_.back().reason.find("backstop"), std::string::npos);
+}
+
+TEST_F(TrackerTest, RecoveryNeedsConsecutiveHeartbeats) {
+  Beat(5);
+  ASSERT_GT(SecondsUntil(SourceState::kDown), 0);
+  transitions_.clear();
+  ASSERT_FALSE(tracker_.Observe(Next(), Transport::kUdp).rejected);
+  EXPECT_EQ(StateOf(), SourceState::kDown) << "one heartbeat is not a recovery";
+  clock_.Advance(5s);
+  ASSERT_FALSE(tracker_.Observe(Next(), Transport::kUdp).rejected);
+  EXPECT_EQ(StateOf(), SourceState::kUp);
+  ASSERT_EQ(transitions_.size(), 0u);  // the recovery transition is returned by Observe
+}
+
+TEST_F(TrackerTest, FlappingSourceRestartsRecovery) {
+  Beat(5);
+  ASSERT_GT(SecondsUntil(SourceState::kDown), 0);
+  ASSERT_FALSE(tracker_.Observe(Next(), Transport::kUdp).rejected);  // 1 of 2
+  for (int i = 0; i < 20; ++i) {  // silent again
+    clock_.Advance(1s);
+    tracker_.Evaluate();
+  }
+  ASSERT_FALSE(tracker_.Observe(Next(), Transport::kUdp).rejected);
+  EXPECT_EQ(StateOf(), SourceState::kDown) << "the count restarted after the new silence";
+}
+
+TEST_F(TrackerTest, GoodbyeStopsAndIsNeverDown) {
+  Beat(3);
+  Heartbeat bye = Next();
+  bye.type = FrameType::kGoodbye;
+  bye.goodbye_reason = "SIGTERM";
+  auto r = tracker_.Observe(bye, Transport::kUdp);
+  ASSERT_TRUE(r.transition);
+  EXPECT_EQ(r.transition->to, SourceState::kStopped);
+  EXPECT_EQ(tracker_.Get("web-01")->goodbye_reason, "SIGTERM");
+  EXPECT_EQ(SecondsUntil(SourceState::kDown, 300), -1);
+  EXPECT_EQ(StateOf(), SourceState::kStopped);
+  // Restarted agent: new boot, UP at once.
+  Restart();
+  auto back = tracker_.Observe(Next(), Transport::kUdp);
+  ASSERT_FALSE(back.rejected);
+  EXPECT_EQ(StateOf(), SourceState::kUp);
+  EXPECT_TRUE(tracker_.Get("web-01")->goodbye_reason.empty());
+}
+
+TEST_F(TrackerTest, ReplayAndSkewAreRejectedWithoutSideEffects) {
+  Heartbeat hb = Next();
+  ASSERT_FALSE(tracker_.Observe(hb, Transport::kUdp).rejected);
+  EXPECT_EQ(tracker_.Observe(hb, Transport::kUdp).rejected, protocol::RejectReason::kReplayed);
+  Heartbeat skewed = Next();
+  skewed.timestamp_ms += 10 * 60 * 1000;
+  EXPECT_EQ(tracker_.Observe(skewed, Transport::kUdp).rejected, protocol::RejectReason::kClockSkew);
+  EXPECT_EQ(tracker_.Get("web-01")->heartbeats, 1u);
+}
+
+TEST_F(TrackerTest, WallClockStepDoesNotTriggerDown) {
+  Beat(5);
+  clock_.StepWall(1h);  // NTP jumps; monotonic time did not move
+  Collect(tracker_.Evaluate());
+  EXPECT_EQ(StateOf(), SourceState::kUp);
+}
+
+TEST_F(TrackerTest, RestoreKeepsHistoryAndGivesAGraceAfterRestart) {
+  Beat(3);
+  boots_["db-01"] = protocol::NewBootId();
+  Beat(3, "db-01");
+  ASSERT_GT(SecondsUntil(SourceState::kDown, 120, "web-01"), 0);
+  auto saved = tracker_.Snapshot();
+  ASSERT_EQ(saved.size(), 2u);
+
+  clock_.Advance(10min);  // the collector was stopped for a while
+  Tracker restored(clock_, DetectionConfig{});
+  restored.Restore(saved);
+  EXPECT_EQ(restored.Get("web-01")->state, SourceState::kDown);
+  EXPECT_EQ(restored.Get("web-01")->first_seen_ms, saved[1].first_seen_ms);
+  // db-01 was UP when we stopped: we could not hear it since, so it is not DOWN at once.
+  restored.Evaluate();
+  EXPECT_EQ(restored.Get("db-01")->state, SourceState::kUp);
+  // ...but the backstop from the restart still catches it.
+  bool down = false;
+  for (int s = 0; s < 20 && !down; ++s) {
+    clock_.Advance(1s);
+    for (auto& t : restored.Evaluate()) down |= t.source_id == "db-01" && t.to == SourceState::kDown;
+  }
+  EXPECT_TRUE(down);
+  // Replay state survived: an old frame is still refused.
+  Heartbeat old = Next("db-01");
+  old.sequence = 1;
+  old.timestamp_ms = ToUnixMillis(clock_.WallNow());
+  EXPECT_EQ(restored.Observe(old, Transport::kUdp).rejected, protocol::RejectReason::kReplayed);
+}
+
+TEST_F(TrackerTest, LabelSetsAreShared) {
+  for (int i = 0; i < 100; ++i) {
+    std::string id = "h" + std::to_string(i);
+    boots_[id] = protocol::NewBootId();
+    ASSERT_FALSE(tracker_.Observe(Next(id), Transport::kUdp).rejected);
+  }
+  auto dirty = tracker_.TakeDirty();
+  EXPECT_EQ(dirty.size(), 100u);
+  EXPECT_TRUE(tracker_.TakeDirty().empty());
+  auto counts = tracker_.Counts();
+  EXPECT_EQ(counts.by_state[static_cast<int>(SourceState::kUp)], 100u);
+}
+
+}  // namespace
+}  // namespace firewatch::collector

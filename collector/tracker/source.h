@@ -1,0 +1,58 @@
+// What the collector knows about one heartbeat source, as handed to the store, the API
+// and the metrics. Plain values; the tracker keeps a compact internal form.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "firewatch/protocol/frame.h"
+#include "firewatch/protocol/replay.h"
+
+namespace firewatch::collector {
+
+// Liveness of a source. Names are stable: they appear in the API, metrics and the store.
+enum class SourceState : uint8_t {
+  kUp = 0,       // heard within expectations
+  kLate = 1,     // at least one heartbeat overdue; not paged
+  kDown = 2,     // silent past the detector's threshold or the hard backstop; paged
+  kStopped = 3,  // said goodbye (clean shutdown); not paged
+};
+inline constexpr int kSourceStateCount = 4;
+std::string_view SourceStateName(SourceState s);               // "UP", "LATE", ...
+std::optional<SourceState> ParseSourceState(std::string_view name);
+
+enum class Transport : uint8_t { kUdp = 0, kHttp = 1 };
+std::string_view TransportName(Transport t);  // "udp", "http"
+
+struct SourceSnapshot {
+  std::string source_id;
+  protocol::Labels labels;  // sorted by key
+  SourceState state = SourceState::kUp;
+  int64_t first_seen_ms = 0;   // Unix ms, collector wall clock
+  int64_t last_seen_ms = 0;    // last accepted frame
+  int64_t state_since_ms = 0;  // when the current state began
+  uint32_t interval_ms = 0;    // as declared by the agent
+  std::string agent_version;
+  std::string goodbye_reason;  // set while STOPPED
+  std::vector<protocol::CheckResult> checks;
+  protocol::ReplayState replay;  // persisted so a restart does not reopen replays
+  uint64_t heartbeats = 0;       // accepted frames since first seen
+  Transport last_transport = Transport::kUdp;
+  double phi = 0;                // suspicion now (not persisted)
+};
+
+// One change of a source's state.
+struct Transition {
+  std::string source_id;
+  protocol::Labels labels;
+  SourceState from = SourceState::kUp;
+  SourceState to = SourceState::kUp;
+  int64_t at_ms = 0;    // Unix ms
+  std::string reason;   // human-readable: "silent for 17.2s (phi 9.1)", "goodbye: SIGTERM", ...
+  bool new_source = false;  // first time this source was ever heard
+};
+
+}  // namespace firewatch::collector

@@ -1,0 +1,304 @@
+#include "tracker/tracker.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace firewatch::collector {
+
+using std::chrono::milliseconds;
+
+struct Tracker::Entry {
+  std::shared_ptr<const protocol::Labels> labels;
+  PhiDetector detector;
+  protocol::ReplayState replay;
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  int64_t state_since_ms = 0;
+  uint64_t heartbeats = 0;
+  uint32_t interval_ms = 0;
+  uint32_t recovery_count = 0;  // consecutive heartbeats while DOWN
+  SourceState state = SourceState::kUp;
+  Transport last_transport = Transport::kUdp;
+  bool dirty = false;
+  std::string agent_version;
+  std::string goodbye_reason;
+  std::vector<protocol::CheckResult> checks;
+};
+
+namespace {
+
+std::string Seconds(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+std::string PhiText(double phi) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", phi);
+  return buf;
+}
+
+}  // namespace
+
+Tracker::Tracker(const Clock& clock, DetectionConfig config) : clock_(clock), config_(config) {}
+Tracker::~Tracker() = default;
+
+void Tracker::SetConfig(const DetectionConfig& config) {
+  std::lock_guard lock(mu_);
+  config_ = config;
+}
+
+std::shared_ptr<const protocol::Labels> Tracker::Intern(protocol::Labels labels) {
+  // Fleets share label sets (dc, role, service), so share their storage too.
+  std::string key;
+  for (const auto& [k, v] : labels) {
+    key += k;
+    key.push_back('\0');
+    key += v;
+    key.push_back('\0');
+  }
+  auto it = label_pool_.find(key);
+  if (it != label_pool_.end()) {
+    if (auto live = it->second.lock()) return live;
+  }
+  auto shared = std::make_shared<const protocol::Labels>(std::move(labels));
+  label_pool_[key] = shared;
+  if (label_pool_.size() > 2 * sources_.size() + 64) {
+    std::erase_if(label_pool_, [](const auto& kv) { return kv.second.expired(); });
+  }
+  return shared;
+}
+
+std::optional<Transition> Tracker::SetState(const std::string& id, Entry& e, SourceState to,
+                                            std::string reason) {
+  if (e.state == to) return std::nullopt;
+  Transition t;
+  t.source_id = id;
+  t.labels = *e.labels;
+  t.from = e.state;
+  t.to = to;
+  t.at_ms = ToUnixMillis(clock_.WallNow());
+  t.reason = std::move(reason);
+  e.state = to;
+  e.state_since_ms = t.at_ms;
+  e.recovery_count = 0;
+  if (to != SourceState::kStopped) e.goodbye_reason.clear();
+  return t;
+}
+
+void Tracker::Restore(std::vector<SourceSnapshot> sources) {
+  std::lock_guard lock(mu_);
+  const MonoTime now = clock_.Now();
+  const int64_t now_ms = ToUnixMillis(clock_.WallNow());
+  for (auto& s : sources) {
+    auto e = std::make_unique<Entry>();
+    e->labels = Intern(std::move(s.labels));
+    e->replay = s.replay;
+    e->first_seen_ms = s.first_seen_ms;
+    e->last_seen_ms = s.last_seen_ms;
+    e->state_since_ms = s.state_since_ms;
+    e->heartbeats = s.heartbeats;
+    e->interval_ms = std::max<uint32_t>(1, s.interval_ms);
+    e->state = s.state;
+    e->last_transport = s.last_transport;
+    e->agent_version = std::move(s.agent_version);
+    e->goodbye_reason = std::move(s.goodbye_reason);
+    e->checks = std::move(s.checks);
+    e->detector.Seed(milliseconds(e->interval_ms));
+    // Monotonic time does not survive a restart: translate the persisted wall-clock
+    // last_seen, but never further back than now. A source that was alive gets its
+    // silence measured from the restart: we could not listen while stopped, so we
+    // ask before accusing and let the backstop decide from here.
+    int64_t silent_ms = std::max<int64_t>(0, now_ms - s.last_seen_ms);
+    if (s.state != SourceState::kDown && s.state != SourceState::kStopped) silent_ms = 0;
+    e->detector.SetLastArrival(now - milliseconds(silent_ms));
+    sources_[s.source_id] = std::move(e);
+  }
+}
+
+ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transport) {
+  ObserveResult out;
+  const MonoTime now = clock_.Now();
+  const int64_t now_ms = ToUnixMillis(clock_.WallNow());
+  std::lock_guard lock(mu_);
+  auto it = sources_.find(hb.source_id);
+  Entry* e = it == sources_.end() ? nullptr : it->second.get();
+  protocol::ReplayState fresh;
+  if (auto reject = protocol::CheckReplay(e ? e->replay : fresh, hb, now_ms,
+                                          config_.max_clock_skew)) {
+    out.rejected = reject;
+    return out;
+  }
+  bool is_new = false;
+  if (e == nullptr) {
+    auto owned = std::make_unique<Entry>();
+    e = owned.get();
+    e->first_seen_ms = now_ms;
+    e->state_since_ms = now_ms;
+    e->state = SourceState::kUp;
+    it = sources_.emplace(hb.source_id, std::move(owned)).first;
+    is_new = true;
+  }
+  const bool new_boot = e->replay.seen && e->replay.boot_id != hb.boot_id;
+  protocol::Advance(e->replay, hb);
+  if (!e->labels || *e->labels != hb.labels) e->labels = Intern(hb.labels);
+  if (e->interval_ms != hb.interval_ms || is_new) {
+    e->interval_ms = hb.interval_ms;
+    e->detector.Seed(milliseconds(hb.interval_ms));
+  }
+  if (new_boot) {
+    // The inter-arrival gap across a restart says nothing about the agent's rhythm.
+    e->detector.Seed(milliseconds(hb.interval_ms));
+    e->detector.SetLastArrival(now);
+  } else {
+    e->detector.Heartbeat(now, config_.phi);
+  }
+  e->last_seen_ms = now_ms;
+  ++e->heartbeats;
+  e->last_transport = transport;
+  if (e->agent_version != hb.agent_version) e->agent_version = hb.agent_version;
+  e->checks = hb.checks;
+  if (!e->dirty) {
+    e->dirty = true;
+    dirty_.push_back(hb.source_id);
+  }
+
+  const std::string& id = it->first;
+  if (hb.type == protocol::FrameType::kGoodbye) {
+    auto t = SetState(id, *e, SourceState::kStopped,
+                      "goodbye: " + (hb.goodbye_reason.empty() ? "no reason" : hb.goodbye_reason));
+    e->goodbye_reason = hb.goodbye_reason.empty() ? "no reason" : hb.goodbye_reason;
+    out.transition = std::move(t);
+  } else if (is_new) {
+    Transition t;
+    t.source_id = id;
+    t.labels = *e->labels;
+    t.from = SourceState::kUp;
+    t.to = SourceState::kUp;
+    t.at_ms = now_ms;
+    t.reason = "first heartbeat";
+    t.new_source = true;
+    out.transition = std::move(t);
+  } else if (e->state == SourceState::kDown) {
+    if (++e->recovery_count >= config_.recovery_heartbeats) {
+      out.transition = SetState(id, *e, SourceState::kUp,
+                                "heard again (" + std::to_string(config_.recovery_heartbeats) +
+                                    " heartbeats in a row)");
+    }
+  } else if (e->state != SourceState::kUp) {
+    out.transition = SetState(id, *e, SourceState::kUp,
+                              e->state == SourceState::kStopped ? "started again" : "heard again");
+  }
+  return out;
+}
+
+std::vector<Transition> Tracker::Evaluate() {
+  std::vector<Transition> out;
+  const MonoTime now = clock_.Now();
+  std::lock_guard lock(mu_);
+  PhiParams with_pause = config_.phi;
+  for (auto& [id, owned] : sources_) {
+    Entry& e = *owned;
+    if (e.state == SourceState::kStopped) continue;
+    const Duration interval = milliseconds(e.interval_ms);
+    const Duration silent = now - e.detector.last_arrival();
+    with_pause.acceptable_pause = interval * config_.acceptable_missed;
+    const Duration backstop = interval * config_.backstop_intervals + config_.backstop_grace;
+    if (e.state == SourceState::kDown) {
+      // A recovering source that goes quiet again starts its recovery over.
+      if (e.recovery_count > 0 && e.detector.Phi(now, config_.phi) >= config_.late_phi) {
+        e.recovery_count = 0;
+      }
+      continue;
+    }
+    const double phi_down = e.detector.Phi(now, with_pause);
+    std::optional<Transition> t;
+    if (silent >= backstop) {
+      t = SetState(id, e, SourceState::kDown,
+                   "silent for " + Seconds(silent) + " (backstop " + Seconds(backstop) + ")");
+    } else if (phi_down >= config_.down_phi) {
+      t = SetState(id, e, SourceState::kDown,
+                   "silent for " + Seconds(silent) + " (phi " + PhiText(phi_down) + ")");
+    } else if (e.state == SourceState::kUp &&
+               e.detector.Phi(now, config_.phi) >= config_.late_phi) {
+      t = SetState(id, e, SourceState::kLate, "heartbeat overdue, silent for " + Seconds(silent));
+    }
+    if (t) {
+      if (!e.dirty) {
+        e.dirty = true;
+        dirty_.push_back(id);
+      }
+      out.push_back(std::move(*t));
+    }
+  }
+  return out;
+}
+
+SourceSnapshot Tracker::ToSnapshot(const std::string& id, const Entry& e, MonoTime now) const {
+  SourceSnapshot s;
+  s.source_id = id;
+  s.labels = *e.labels;
+  s.state = e.state;
+  s.first_seen_ms = e.first_seen_ms;
+  s.last_seen_ms = e.last_seen_ms;
+  s.state_since_ms = e.state_since_ms;
+  s.interval_ms = e.interval_ms;
+  s.agent_version = e.agent_version;
+  s.goodbye_reason = e.goodbye_reason;
+  s.checks = e.checks;
+  s.replay = e.replay;
+  s.heartbeats = e.heartbeats;
+  s.last_transport = e.last_transport;
+  s.phi = e.state == SourceState::kStopped ? 0 : e.detector.Phi(now, config_.phi);
+  return s;
+}
+
+std::vector<SourceSnapshot> Tracker::Snapshot() const {
+  const MonoTime now = clock_.Now();
+  std::lock_guard lock(mu_);
+  std::vector<SourceSnapshot> out;
+  out.reserve(sources_.size());
+  for (const auto& [id, e] : sources_) out.push_back(ToSnapshot(id, *e, now));
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.source_id < b.source_id; });
+  return out;
+}
+
+std::optional<SourceSnapshot> Tracker::Get(std::string_view source_id) const {
+  const MonoTime now = clock_.Now();
+  std::lock_guard lock(mu_);
+  auto it = sources_.find(std::string(source_id));
+  if (it == sources_.end()) return std::nullopt;
+  return ToSnapshot(it->first, *it->second, now);
+}
+
+StateCounts Tracker::Counts() const {
+  std::lock_guard lock(mu_);
+  StateCounts c;
+  for (const auto& [id, e] : sources_) ++c.by_state[static_cast<int>(e->state)];
+  c.total = sources_.size();
+  return c;
+}
+
+size_t Tracker::size() const {
+  std::lock_guard lock(mu_);
+  return sources_.size();
+}
+
+std::vector<SourceSnapshot> Tracker::TakeDirty() {
+  const MonoTime now = clock_.Now();
+  std::lock_guard lock(mu_);
+  std::vector<SourceSnapshot> out;
+  out.reserve(dirty_.size());
+  for (const auto& id : dirty_) {
+    auto it = sources_.find(id);
+    if (it == sources_.end()) continue;
+    it->second->dirty = false;
+    out.push_back(ToSnapshot(id, *it->second, now));
+  }
+  dirty_.clear();
+  return out;
+}
+
+}  // namespace firewatch::collector

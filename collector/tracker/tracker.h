@@ -1,0 +1,101 @@
+// The liveness tracker: per-source replay state, phi-accrual detector and hard backstop.
+//
+// Input is authenticated heartbeats (protocol::Decode already passed). Observe() applies
+// replay protection and records arrivals; Evaluate() is called periodically (about every
+// 250 ms by the collector's loop) and turns silence into LATE/DOWN. Both return the
+// state transitions they caused, which the caller persists and pages on.
+//
+// State rules (docs/architecture.md, "Detection"):
+//   UP -> LATE    phi (without pause) >= late_phi
+//   * -> DOWN     phi (with acceptable pause) >= down_phi, or silent >= backstop
+//                 (interval * backstop_intervals + backstop_grace), whichever first
+//   LATE -> UP    next heartbeat
+//   DOWN -> UP    recovery_heartbeats consecutive heartbeats (hysteresis against flapping)
+//   * -> STOPPED  goodbye frame; STOPPED -> UP on the next heartbeat
+//
+// Thread-safety: all public methods are safe to call from any thread (one mutex). Time
+// comes only from the injected Clock.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "detector/phi_detector.h"
+#include "firewatch/clock.h"
+#include "firewatch/protocol/frame.h"
+#include "tracker/source.h"
+
+namespace firewatch::collector {
+
+struct DetectionConfig {
+  PhiParams phi;                        // window and min stddev; pause is derived below
+  uint32_t acceptable_missed = 1;       // heartbeats that may be lost before phi climbs
+  double late_phi = 3.0;
+  double down_phi = 8.0;
+  uint32_t backstop_intervals = 3;
+  Duration backstop_grace = std::chrono::seconds(2);
+  uint32_t recovery_heartbeats = 2;
+  std::chrono::milliseconds max_clock_skew = std::chrono::seconds(120);
+};
+
+struct ObserveResult {
+  std::optional<protocol::RejectReason> rejected;  // replayed / clock_skew
+  std::optional<Transition> transition;
+};
+
+struct StateCounts {
+  uint64_t by_state[kSourceStateCount] = {};
+  uint64_t total = 0;
+};
+
+class Tracker {
+ public:
+  Tracker(const Clock& clock, DetectionConfig config);
+  ~Tracker();
+
+  // Replaces the detection settings (SIGHUP reload); keeps all source state.
+  void SetConfig(const DetectionConfig& config);
+
+  // Loads persisted sources after a restart. A source's silence is measured from its
+  // persisted last_seen, but never less than from `restart` minus ... see the .cc:
+  // sources that were not DOWN get one full backstop from now before they can be
+  // declared DOWN, because this collector could not listen while it was stopped.
+  void Restore(std::vector<SourceSnapshot> sources);
+
+  // Applies one authenticated frame.
+  ObserveResult Observe(const protocol::Heartbeat& hb, Transport transport);
+
+  // Re-evaluates every source at clock.Now().
+  std::vector<Transition> Evaluate();
+
+  // Copies for the API, status page and metrics (phi filled in).
+  std::vector<SourceSnapshot> Snapshot() const;
+  std::optional<SourceSnapshot> Get(std::string_view source_id) const;
+  StateCounts Counts() const;
+  size_t size() const;
+
+  // Sources changed since the last call, for the store (phi not meaningful).
+  std::vector<SourceSnapshot> TakeDirty();
+
+ private:
+  struct Entry;
+  SourceSnapshot ToSnapshot(const std::string& id, const Entry& e, MonoTime now) const;
+  std::optional<Transition> SetState(const std::string& id, Entry& e, SourceState to,
+                                     std::string reason);
+  std::shared_ptr<const protocol::Labels> Intern(protocol::Labels labels);
+
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  DetectionConfig config_;
+  std::unordered_map<std::string, std::unique_ptr<Entry>> sources_;
+  std::unordered_map<std::string, std::weak_ptr<const protocol::Labels>> label_pool_;
+  std::vector<std::string> dirty_;
+};
+
+}  // namespace firewatch::collector
