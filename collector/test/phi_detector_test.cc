@@ -30,7 +30,7 @@ TEST(PhiTest, GrowsWithSilence) {
   PhiDetector d;
   d.Seed(1s);
   MonoTime t(1000s);
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 30; ++i) {  // more than the window: the seed samples are gone
     d.Heartbeat(t, p);
     t += 1s;
   }
