@@ -1,0 +1,155 @@
+#include "commands.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "app/collector_config.h"
+#include "firewatch/config/yaml_reader.h"
+#include "firewatch/protocol/keyring.h"
+#ifdef FIREWATCH_CTL_HAS_AGENT
+#include "agent_config.h"
+#endif
+
+namespace firewatch::ctl {
+
+int Keygen(const std::string& out, bool force) {
+  auto text = protocol::GenerateKeyText();
+  if (!text.ok()) {
+    std::fprintf(stderr, "keygen: %s\n", text.status().message().c_str());
+    return 1;
+  }
+  if (out == "-") {
+    std::fputs(text->c_str(), stdout);
+    return 0;
+  }
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
+  int fd = ::open(out.c_str(), flags, 0600);
+  if (fd < 0) {
+    std::fprintf(stderr, "keygen: cannot create %s: %s%s\n", out.c_str(), std::strerror(errno),
+                 errno == EEXIST ? " (use --force to replace it)" : "");
+    return 1;
+  }
+  bool ok = ::write(fd, text->data(), text->size()) == static_cast<ssize_t>(text->size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    std::fprintf(stderr, "keygen: cannot write %s\n", out.c_str());
+    return 1;
+  }
+  std::printf("wrote a new key to %s (keep it secret; give the same file to agents and collectors)\n",
+              out.c_str());
+  return 0;
+}
+
+namespace {
+
+size_t Append(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+std::string Ago(double seconds) {
+  char buf[32];
+  if (seconds < 120) std::snprintf(buf, sizeof buf, "%.0fs", seconds);
+  else if (seconds < 7200) std::snprintf(buf, sizeof buf, "%.0fm", seconds / 60);
+  else std::snprintf(buf, sizeof buf, "%.1fh", seconds / 3600);
+  return buf;
+}
+
+}  // namespace
+
+int Status(const std::string& collector_url, bool json, int timeout_ms) {
+  std::string url = collector_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url += "/api/v1/sources";
+  CURL* curl = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl_easy_perform(curl);
+  long code = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) {
+    std::fprintf(stderr, "status: cannot reach %s: %s\n", url.c_str(), curl_easy_strerror(rc));
+    return 1;
+  }
+  if (code != 200) {
+    std::fprintf(stderr, "status: %s answered %ld: %s\n", url.c_str(), code, body.c_str());
+    return 1;
+  }
+  if (json) {
+    std::fputs(body.c_str(), stdout);
+    std::fputs("\n", stdout);
+    return 0;
+  }
+  auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("sources")) {
+    std::fprintf(stderr, "status: %s did not answer with a source list\n", url.c_str());
+    return 1;
+  }
+  std::vector<nlohmann::json> sources(doc["sources"].begin(), doc["sources"].end());
+  auto rank = [](const std::string& s) {
+    return s == "DOWN" ? 0 : s == "LATE" ? 1 : s == "STOPPED" ? 2 : 3;
+  };
+  std::stable_sort(sources.begin(), sources.end(), [&](const auto& a, const auto& b) {
+    return rank(a.value("state", "")) < rank(b.value("state", ""));
+  });
+  std::printf("collector %s: %zu sources\n", doc.value("collector", "?").c_str(), sources.size());
+  std::printf("%-32s %-8s %-10s %s\n", "SOURCE", "STATE", "LAST SEEN", "LABELS");
+  for (const auto& s : sources) {
+    std::string labels;
+    if (s.contains("labels") && s["labels"].is_object()) {
+      for (auto it = s["labels"].begin(); it != s["labels"].end(); ++it) {
+        labels += (labels.empty() ? "" : ",") + it.key() + "=" +
+                  (it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+      }
+    }
+    std::printf("%-32s %-8s %-10s %s\n", s.value("source_id", "?").c_str(),
+                s.value("state", "?").c_str(),
+                (Ago(s.value("last_seen_ago_seconds", 0.0)) + " ago").c_str(), labels.c_str());
+  }
+  return 0;
+}
+
+int CheckConfig(const std::string& path) {
+  auto doc = config::LoadFile(path);
+  if (!doc.ok()) {
+    std::fprintf(stderr, "%s\n", doc.status().message().c_str());
+    return 1;
+  }
+  const bool is_agent = (*doc)["collectors"].IsDefined() || (*doc)["agent"].IsDefined();
+  if (is_agent) {
+#ifdef FIREWATCH_CTL_HAS_AGENT
+    auto cfg = agent::LoadAgentConfig(path);
+    if (!cfg.ok()) {
+      std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
+      return 1;
+    }
+    std::printf("%s: OK (agent config)\n", path.c_str());
+    return 0;
+#else
+    std::fprintf(stderr, "%s: agent configs are checked with firewatch-agent --check-config\n",
+                 path.c_str());
+    return 2;
+#endif
+  }
+  auto cfg = collector::LoadCollectorConfig(path);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
+    return 1;
+  }
+  std::printf("%s: OK (collector config)\n", path.c_str());
+  return 0;
+}
+
+}  // namespace firewatch::ctl
