@@ -1,1 +1,91 @@
-// placeholder: being written
+#include "app/collector_config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace firewatch::collector {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string Fixture(const std::string& name) {
+  return std::string(FIREWATCH_COLLECTOR_TESTDATA) + "/" + name;
+}
+
+TEST(CollectorConfigTest, EmbeddedDefaultsAreValid) {
+  auto c = EmbeddedCollectorConfig();
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->http_listen.ToString(), "127.0.0.1:9760");
+  EXPECT_EQ(c->udp_listen.ToString(), "127.0.0.1:9761");
+  EXPECT_FALSE(c->id.empty());
+  ASSERT_EQ(c->keys.size(), 1u);
+  EXPECT_TRUE(c->keys[0].create_if_missing);
+  EXPECT_TRUE(fs::path(c->data_dir).is_absolute());
+  EXPECT_EQ(c->pages_file, c->data_dir + "/pages.log");
+}
+
+TEST(CollectorConfigTest, GoodFixturesLoad) {
+  for (const auto& entry : fs::directory_iterator(Fixture("good"))) {
+    if (entry.path().extension() != ".yml") continue;
+    auto c = LoadCollectorConfig(entry.path().string());
+    EXPECT_TRUE(c.ok()) << entry.path() << ": " << c.status().message();
+  }
+  auto c = LoadCollectorConfig(Fixture("good/full.yml"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->id, "dc1-a");
+  EXPECT_EQ(c->detection.down_phi, 10);
+  EXPECT_EQ(c->detection.backstop_grace, 5s);
+  EXPECT_EQ(c->detection.phi.window, 10u);
+  EXPECT_FALSE(c->per_source_metrics);
+  // Relative paths resolve against the file's directory.
+  EXPECT_EQ(c->keys[0].file, fs::path(Fixture("good/fleet.key")).lexically_normal().string());
+}
+
+// Each bad fixture starts with a comment line "# expect: <fragment>" (one or more).
+TEST(CollectorConfigTest, BadFixturesFailWithFileLineAndReason) {
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(Fixture("bad"))) {
+    std::ifstream in(entry.path());
+    std::string line;
+    std::vector<std::string> expects;
+    while (std::getline(in, line) && line.rfind("# expect: ", 0) == 0) {
+      expects.push_back(line.substr(10));
+    }
+    ASSERT_FALSE(expects.empty()) << entry.path() << " has no '# expect:' line";
+    auto c = LoadCollectorConfig(entry.path().string());
+    ASSERT_FALSE(c.ok()) << entry.path() << " should fail";
+    for (const auto& e : expects) {
+      std::string want = entry.path().string() + ":" + e;
+      EXPECT_NE(c.status().message().find(want), std::string::npos)
+          << "want: " << want << "\ngot:\n" << c.status().message();
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
+}
+
+TEST(CollectorConfigTest, KeysAreCreatedOnlyWhenAllowed) {
+  fs::path dir = fs::temp_directory_path() / ("fw-keys-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  CollectorConfig c;
+  c.keys.push_back({"a", (dir / "k" / "fleet.key").string(), false});
+  auto missing = LoadKeys(c);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("firewatchctl keygen"), std::string::npos);
+  c.keys[0].create_if_missing = true;
+  auto made = LoadKeys(c);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  EXPECT_NE((*made)->Find("a"), nullptr);
+  EXPECT_EQ(fs::status(c.keys[0].file).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  // A second load reads the same key rather than replacing it.
+  auto again = LoadKeys(c);
+  EXPECT_EQ(*(*again)->Find("a"), *(*made)->Find("a"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace firewatch::collector

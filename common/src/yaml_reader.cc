@@ -9,7 +9,8 @@
 namespace firewatch::config {
 
 void Errors::At(const YAML::Node& node, const std::string& msg) {
-  const auto mark = node.Mark();
+  // Mark() throws on nodes that do not exist (yaml-cpp "zombie" nodes).
+  const auto mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
   if (mark.is_null()) {
     msgs_.push_back(file_ + ": " + msg);
   } else {
@@ -119,10 +120,11 @@ Result<HostPort> ParseHostPort(std::string_view text) {
 }
 
 MapReader::MapReader(Errors& errors, const YAML::Node& node, std::string path)
-    : errors_(errors), node_(node), path_(std::move(path)) {
-  if (!node_.IsDefined() || node_.IsNull()) {
-    node_ = YAML::Node(YAML::NodeType::Map);
-  } else if (!node_.IsMap()) {
+    : errors_(errors),
+      // Assigning to a node that does not exist throws, so choose before constructing.
+      node_(node.IsDefined() && !node.IsNull() ? node : YAML::Node(YAML::NodeType::Map)),
+      path_(std::move(path)) {
+  if (!node_.IsMap()) {
     errors_.At(node_, (path_.empty() ? std::string("top level") : path_) + ": expected a mapping");
     valid_ = false;
   }
@@ -132,7 +134,10 @@ std::string MapReader::PathOf(const std::string& key) const {
   return path_.empty() ? key : path_ + "." + key;
 }
 
-bool MapReader::Has(const std::string& key) const { return valid_ && node_[key].IsDefined(); }
+bool MapReader::Has(const std::string& key) const {
+  const YAML::Node& cn = node_;
+  return valid_ && cn[key].IsDefined();
+}
 
 YAML::Node MapReader::Take(const std::string& key) {
   used_.push_back(key);
@@ -226,7 +231,8 @@ void MapReader::Bool(const std::string& key, bool& out) {
 
 void MapReader::HostPort(const std::string& key, config::HostPort& out, bool required) {
   std::string s;
-  YAML::Node n = node_[key];
+  const YAML::Node& cn = node_;
+  YAML::Node n = cn[key];
   String(key, s, required);
   if (s.empty()) return;
   auto hp = ParseHostPort(s);
