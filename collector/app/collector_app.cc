@@ -55,7 +55,7 @@ struct CollectorApp::Impl {
   void OnTransitions(std::vector<Transition> ts) {
     if (ts.empty()) return;
     for (const auto& t : ts) {
-      metrics->Transition(t.to);
+      if (!t.new_source) metrics->Transition(t.to);
       if (t.new_source) {
         spdlog::info("new source {} ({})", t.source_id, t.reason);
       } else {
@@ -68,6 +68,7 @@ struct CollectorApp::Impl {
   }
 
   void Flush() {
+    if (udp) metrics->UdpStats(udp->datagrams(), udp->kernel_drops());
     auto dirty = tracker->TakeDirty();
     if (!dirty.empty()) store->Write(std::move(dirty), {});
   }

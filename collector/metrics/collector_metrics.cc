@@ -1,1 +1,343 @@
-// placeholder: being written
+#include "metrics/collector_metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/store.h"
+#include "tracker/tracker.h"
+
+namespace firewatch::collector {
+
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+
+constexpr Transport kTransports[] = {Transport::kUdp, Transport::kHttp};
+constexpr size_t kTransportCount = std::size(kTransports);
+
+size_t Index(Transport t) { return static_cast<size_t>(t); }
+size_t Index(SourceState s) { return static_cast<size_t>(s); }
+
+// Label values must be valid UTF-8 or Prometheus rejects the whole scrape; source ids
+// are bytes from the wire. Replaces every byte that is not part of a well-formed UTF-8
+// sequence with U+FFFD.
+// Length of the well-formed UTF-8 sequence at in[i], or 0 (RFC 3629).
+size_t Utf8Length(std::string_view in, size_t i) {
+  const auto b0 = static_cast<uint8_t>(in[i]);
+  if (b0 < 0x80) return 1;
+  size_t len = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) len = 2;
+  if (b0 >= 0xE0 && b0 <= 0xEF) len = 3;
+  if (b0 >= 0xF0 && b0 <= 0xF4) len = 4;
+  if (len == 0 || i + len > in.size()) return 0;
+  const uint8_t lo = b0 == 0xE0 ? 0xA0 : b0 == 0xF0 ? 0x90 : 0x80;  // no overlongs
+  const uint8_t hi = b0 == 0xED ? 0x9F : b0 == 0xF4 ? 0x8F : 0xBF;  // no surrogates, <= U+10FFFF
+  const auto b1 = static_cast<uint8_t>(in[i + 1]);
+  if (b1 < lo || b1 > hi) return 0;
+  for (size_t k = 2; k < len; ++k) {
+    if ((static_cast<uint8_t>(in[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  return len;
+}
+
+std::string ValidUtf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size();) {
+    const size_t len = Utf8Length(in, i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      out.append(in.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
+// Mirrors a monotonic counter kept elsewhere (the store) into a prometheus Counter.
+// A value below the last one means the source restarted from 0 (a new Store).
+void Mirror(Counter& counter, uint64_t now, uint64_t& seen) {
+  counter.Increment(static_cast<double>(now >= seen ? now - seen : now));
+  seen = now;
+}
+
+}  // namespace
+
+struct CollectorMetrics::Families {
+  explicit Families(prometheus::Registry& r)
+      : build_info(BuildGauge()
+                       .Name("firewatch_build_info")
+                       .Help("Always 1; labels carry the collector id and firewatch version.")
+                       .Register(r)),
+        heartbeats(BuildCounter()
+                       .Name("firewatch_heartbeats_received_total")
+                       .Help("Authenticated heartbeat frames accepted, by transport.")
+                       .Register(r)),
+        rejected(BuildCounter()
+                     .Name("firewatch_frames_rejected_total")
+                     .Help("Frames refused (bad MAC, replayed, clock skew...), by reason and "
+                           "transport.")
+                     .Register(r)),
+        transitions(BuildCounter()
+                        .Name("firewatch_source_transitions_total")
+                        .Help("Source state changes, by the state entered.")
+                        .Register(r)),
+        sources(BuildGauge()
+                    .Name("firewatch_sources")
+                    .Help("Sources tracked by this collector, by liveness state.")
+                    .Register(r)),
+        http(BuildCounter()
+                 .Name("firewatch_http_requests_total")
+                 .Help("HTTP responses sent, by handler and status code.")
+                 .Register(r)),
+        pages(BuildCounter()
+                  .Name("firewatch_pages_total")
+                  .Help("Notification attempts, by channel and result (sent or failed).")
+                  .Register(r)),
+        store_write_errors(BuildCounter()
+                               .Name("firewatch_store_write_errors_total")
+                               .Help("Failed SQLite commit attempts and retention prunes.")
+                               .Register(r)
+                               .Add({})),
+        store_committed(BuildCounter()
+                            .Name("firewatch_store_batches_committed_total")
+                            .Help("Write batches committed to SQLite.")
+                            .Register(r)
+                            .Add({})),
+        store_dropped(BuildCounter()
+                          .Name("firewatch_store_batches_dropped_total")
+                          .Help("Write batches lost because their commit failed twice.")
+                          .Register(r)
+                          .Add({})),
+        udp_datagrams(BuildCounter()
+                          .Name("firewatch_udp_datagrams_received_total")
+                          .Help("UDP datagrams read from the heartbeat socket, valid or not.")
+                          .Register(r)
+                          .Add({})),
+        udp_kernel_drops(BuildCounter()
+                             .Name("firewatch_udp_kernel_drops_total")
+                             .Help("UDP datagrams the kernel dropped because the socket's "
+                                   "receive buffer was full (SO_RXQ_OVFL).")
+                             .Register(r)
+                             .Add({})),
+        store_queue_depth(BuildGauge()
+                              .Name("firewatch_store_queue_depth")
+                              .Help("Write batches queued for the SQLite writer, not yet "
+                                    "committed or dropped.")
+                              .Register(r)
+                              .Add({})) {
+    for (Transport t : kTransports) {
+      const std::string transport(TransportName(t));
+      accepted[Index(t)] = &heartbeats.Add({{"transport", transport}});
+      for (int i = 0; i < protocol::kRejectReasonCount; ++i) {
+        const auto reason = static_cast<protocol::RejectReason>(i);
+        rejected_by[i][Index(t)] = &rejected.Add(
+            {{"reason", std::string(protocol::RejectReasonName(reason))}, {"transport", transport}});
+      }
+    }
+    for (int s = 0; s < kSourceStateCount; ++s) {
+      const std::string state(SourceStateName(static_cast<SourceState>(s)));
+      transitions_to[s] = &transitions.Add({{"to", state}});
+      sources_by_state[s] = &sources.Add({{"state", state}});
+    }
+  }
+
+  void EnablePerSource(prometheus::Registry& r) {
+    source_up = &BuildGauge()
+                     .Name("firewatch_source_up")
+                     .Help("1 if the source is UP or LATE, 0 if DOWN or STOPPED.")
+                     .Register(r);
+    source_last_seen = &BuildGauge()
+                            .Name("firewatch_source_last_seen_timestamp_seconds")
+                            .Help("Unix time of the last accepted frame from the source.")
+                            .Register(r);
+    source_phi = &BuildGauge()
+                      .Name("firewatch_source_phi")
+                      .Help("Phi-accrual suspicion of the source now (0 when STOPPED).")
+                      .Register(r);
+  }
+
+  // Sets the per-source series from `snapshot` and removes those of vanished sources.
+  void RefreshPerSource(const std::vector<SourceSnapshot>& snapshot) {
+    ++generation;
+    for (const SourceSnapshot& s : snapshot) {
+      // Keyed by the label value: ids that differ only in invalid bytes share a series
+      // (prometheus-cpp hands out one Gauge per label set), and the last one wins.
+      std::string source = ValidUtf8(s.source_id);
+      auto it = per_source.find(source);
+      if (it == per_source.end()) {
+        const prometheus::Labels labels = {{"source", source}};
+        it = per_source
+                 .emplace(std::move(source), PerSource{&source_up->Add(labels),
+                                                       &source_last_seen->Add(labels),
+                                                       &source_phi->Add(labels), 0})
+                 .first;
+      }
+      PerSource& p = it->second;
+      p.generation = generation;
+      p.up->Set(s.state == SourceState::kUp || s.state == SourceState::kLate ? 1 : 0);
+      p.last_seen->Set(static_cast<double>(s.last_seen_ms) / 1000.0);
+      p.phi->Set(s.phi);
+    }
+    for (auto it = per_source.begin(); it != per_source.end();) {
+      if (it->second.generation == generation) {
+        ++it;
+        continue;
+      }
+      source_up->Remove(it->second.up);
+      source_last_seen->Remove(it->second.last_seen);
+      source_phi->Remove(it->second.phi);
+      it = per_source.erase(it);
+    }
+  }
+
+  Family<Gauge>& build_info;
+  Family<Counter>& heartbeats;
+  Family<Counter>& rejected;
+  Family<Counter>& transitions;
+  Family<Gauge>& sources;
+  Family<Counter>& http;
+  Family<Counter>& pages;
+  Counter& store_write_errors;
+  Counter& store_committed;
+  Counter& store_dropped;
+  Counter& udp_datagrams;
+  Counter& udp_kernel_drops;
+  Gauge& store_queue_depth;
+  uint64_t seen_udp_datagrams = 0;
+  uint64_t seen_udp_drops = 0;
+
+  // Hot-path series, resolved once.
+  std::array<Counter*, kTransportCount> accepted{};
+  std::array<std::array<Counter*, kTransportCount>, protocol::kRejectReasonCount> rejected_by{};
+  std::array<Counter*, kSourceStateCount> transitions_to{};
+  std::array<Gauge*, kSourceStateCount> sources_by_state{};
+
+  // HttpRequest / PageWritten series, created on first use.
+  std::mutex cache_mu;
+  std::map<std::string, std::unordered_map<int, Counter*>, std::less<>> http_by;
+  std::map<std::string, std::array<Counter*, 2>, std::less<>> pages_by;  // [failed, sent]
+
+  // Render state.
+  std::mutex render_mu;
+  Family<Gauge>* source_up = nullptr;
+  Family<Gauge>* source_last_seen = nullptr;
+  Family<Gauge>* source_phi = nullptr;
+  struct PerSource {
+    Gauge* up;
+    Gauge* last_seen;
+    Gauge* phi;
+    uint64_t generation;
+  };
+  std::unordered_map<std::string, PerSource> per_source;  // by "source" label value
+  uint64_t generation = 0;
+  uint64_t seen_write_errors = 0;
+  uint64_t seen_committed = 0;
+  uint64_t seen_dropped = 0;
+};
+
+CollectorMetrics::CollectorMetrics(std::string collector_id, std::string version, bool per_source)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      f_(std::make_unique<Families>(*registry_)),
+      per_source_(per_source) {
+  f_->build_info.Add({{"collector", std::move(collector_id)}, {"version", std::move(version)}})
+      .Set(1);
+  if (per_source_) f_->EnablePerSource(*registry_);
+}
+
+CollectorMetrics::~CollectorMetrics() = default;
+
+void CollectorMetrics::HeartbeatAccepted(Transport t) {
+  if (Index(t) < kTransportCount) f_->accepted[Index(t)]->Increment();
+}
+
+void CollectorMetrics::FrameRejected(protocol::RejectReason r, Transport t) {
+  const auto reason = static_cast<size_t>(r);
+  if (reason < f_->rejected_by.size() && Index(t) < kTransportCount) {
+    f_->rejected_by[reason][Index(t)]->Increment();
+  }
+}
+
+void CollectorMetrics::Transition(SourceState to) {
+  if (Index(to) < f_->transitions_to.size()) f_->transitions_to[Index(to)]->Increment();
+}
+
+void CollectorMetrics::HttpRequest(const std::string& handler, int status) {
+  Counter* c = nullptr;
+  {
+    std::lock_guard lock(f_->cache_mu);
+    auto it = f_->http_by.find(handler);
+    if (it == f_->http_by.end()) it = f_->http_by.emplace(handler, 4).first;
+    Counter*& slot = it->second[status];
+    if (slot == nullptr) {
+      slot = &f_->http.Add({{"handler", ValidUtf8(handler)}, {"code", std::to_string(status)}});
+    }
+    c = slot;
+  }
+  c->Increment();
+}
+
+void CollectorMetrics::PageWritten(const std::string& channel, bool ok) {
+  Counter* c = nullptr;
+  {
+    std::lock_guard lock(f_->cache_mu);
+    auto it = f_->pages_by.find(channel);
+    if (it == f_->pages_by.end()) {
+      // Both results at once, so a failure rate is defined from the first page.
+      const std::string label = ValidUtf8(channel);
+      std::array<Counter*, 2> both = {&f_->pages.Add({{"channel", label}, {"result", "failed"}}),
+                                      &f_->pages.Add({{"channel", label}, {"result", "sent"}})};
+      it = f_->pages_by.emplace(channel, both).first;
+    }
+    c = it->second[ok ? 1 : 0];
+  }
+  c->Increment();
+}
+
+void CollectorMetrics::UdpStats(uint64_t datagrams, uint64_t kernel_drops) {
+  std::lock_guard lock(f_->render_mu);
+  Mirror(f_->udp_datagrams, datagrams, f_->seen_udp_datagrams);
+  Mirror(f_->udp_kernel_drops, kernel_drops, f_->seen_udp_drops);
+}
+
+std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store) {
+  std::lock_guard lock(f_->render_mu);
+  std::array<uint64_t, kSourceStateCount> counts{};
+  if (per_source_) {
+    // One snapshot for both, so the aggregate and per-source series agree.
+    const std::vector<SourceSnapshot> snapshot = tracker.Snapshot();
+    for (const SourceSnapshot& s : snapshot) {
+      if (Index(s.state) < counts.size()) ++counts[Index(s.state)];
+    }
+    f_->RefreshPerSource(snapshot);
+  } else {
+    const StateCounts c = tracker.Counts();
+    for (size_t i = 0; i < counts.size(); ++i) counts[i] = c.by_state[i];
+  }
+  for (size_t i = 0; i < counts.size(); ++i) {
+    f_->sources_by_state[i]->Set(static_cast<double>(counts[i]));
+  }
+  if (store != nullptr) {
+    Mirror(f_->store_write_errors, store->write_errors(), f_->seen_write_errors);
+    Mirror(f_->store_committed, store->batches_committed(), f_->seen_committed);
+    Mirror(f_->store_dropped, store->batches_dropped(), f_->seen_dropped);
+    f_->store_queue_depth.Set(static_cast<double>(store->queue_depth()));
+  }
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace firewatch::collector

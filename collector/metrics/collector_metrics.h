@@ -2,8 +2,15 @@
 // server, not prometheus-cpp's Exposer, so there is one HTTP port). Names follow the
 // Prometheus naming rules with the firewatch_ prefix; the list is in docs/metrics.md.
 //
-// Thread-safety: prometheus-cpp counters and gauges are atomic; Render() may be called
-// from any thread.
+// Every labelled counter whose label values are known up front (transport, reject
+// reason, state) is created at 0 in the constructor, so rate() works from the first
+// scrape and dashboards see no gaps.
+//
+// Thread-safety: every method may be called from any thread. prometheus-cpp counters
+// and gauges are atomic. HeartbeatAccepted/FrameRejected/Transition are on the ingest
+// hot path and do one atomic add on a cached series (no lookup, no allocation).
+// HttpRequest/PageWritten look the series up in a small mutex-protected cache.
+// Render() serializes concurrent calls.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -26,17 +33,32 @@ class Store;
 class CollectorMetrics {
  public:
   // per_source: export firewatch_source_* series for each source (turn off for very
-  // large fleets; aggregate series are always exported).
+  // large fleets; aggregate series are always exported). With per_source false no
+  // firewatch_source_* family is registered at all.
   CollectorMetrics(std::string collector_id, std::string version, bool per_source);
+  ~CollectorMetrics();
+  CollectorMetrics(const CollectorMetrics&) = delete;
+  CollectorMetrics& operator=(const CollectorMetrics&) = delete;
 
-  // Counted by the ingest paths.
+  // Counted by the ingest paths (UDP and HTTP). Hot path: one atomic add.
   void HeartbeatAccepted(Transport t);
   void FrameRejected(protocol::RejectReason r, Transport t);
+  // One state change of a source (firewatch_source_transitions_total{to}).
   void Transition(SourceState to);
+  // One HTTP response. `handler` must come from a bounded set (the matched route's
+  // pattern, or "unmatched"), never a raw URL: every value is a series forever.
   void HttpRequest(const std::string& handler, int status);
+  // One notification attempt on `channel` ("sms", "email", ...); ok = delivered.
   void PageWritten(const std::string& channel, bool ok);
 
-  // Refreshes gauges from the tracker/store, then renders the text exposition format.
+  // Totals kept by the UDP receiver (loop thread), mirrored into counters; call
+  // periodically with monotonic values.
+  void UdpStats(uint64_t datagrams, uint64_t kernel_drops);
+
+  // Refreshes gauges from the tracker (state counts; per-source series when enabled,
+  // removing series of sources no longer tracked) and the store's counters (store may
+  // be null: those series stay at their last values), then renders the Prometheus text
+  // exposition format (version 0.0.4) of the whole registry.
   std::string Render(const Tracker& tracker, const Store* store);
 
   prometheus::Registry& registry() { return *registry_; }

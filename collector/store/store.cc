@@ -1,1 +1,570 @@
-// placeholder: being written
+#include "store/store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <unordered_set>
+
+#include "firewatch/log.h"
+#include "store/codec.h"
+#include "store/schema.h"
+#include "store/sqlite_util.h"
+
+namespace firewatch::collector {
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+constexpr const char* kUpsertSource = R"sql(
+INSERT INTO sources (source_id, labels, state, first_seen_ms, last_seen_ms, state_since_ms,
+  interval_ms, agent_version, goodbye_reason, checks, replay_seen, boot_id, sequence,
+  last_timestamp_ms, heartbeats, last_transport)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+ON CONFLICT (source_id) DO UPDATE SET
+  labels = excluded.labels, state = excluded.state, first_seen_ms = excluded.first_seen_ms,
+  last_seen_ms = excluded.last_seen_ms, state_since_ms = excluded.state_since_ms,
+  interval_ms = excluded.interval_ms, agent_version = excluded.agent_version,
+  goodbye_reason = excluded.goodbye_reason, checks = excluded.checks,
+  replay_seen = excluded.replay_seen, boot_id = excluded.boot_id, sequence = excluded.sequence,
+  last_timestamp_ms = excluded.last_timestamp_ms, heartbeats = excluded.heartbeats,
+  last_transport = excluded.last_transport)sql";
+
+constexpr const char* kInsertTransition = R"sql(
+INSERT INTO transitions (source_id, from_state, to_state, at_ms, reason, labels, new_source)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql";
+
+constexpr const char* kSelectSources = R"sql(
+SELECT source_id, labels, state, first_seen_ms, last_seen_ms, state_since_ms, interval_ms,
+  agent_version, goodbye_reason, checks, replay_seen, boot_id, sequence, last_timestamp_ms,
+  heartbeats, last_transport
+FROM sources ORDER BY source_id)sql";
+
+constexpr const char* kSelectTransitions = R"sql(
+SELECT source_id, from_state, to_state, at_ms, reason, labels, new_source
+FROM transitions WHERE source_id = ?1 ORDER BY at_ms DESC, id DESC LIMIT ?2)sql";
+
+constexpr const char* kPruneOld = "DELETE FROM transitions WHERE at_ms < ?1";
+constexpr const char* kOverfullSources =
+    "SELECT source_id FROM transitions GROUP BY source_id HAVING count(*) > ?1";
+constexpr const char* kPruneSource = R"sql(
+DELETE FROM transitions WHERE id IN (
+  SELECT id FROM transitions WHERE source_id = ?1 ORDER BY at_ms DESC, id DESC
+  LIMIT -1 OFFSET ?2))sql";
+
+struct Batch {
+  std::vector<SourceSnapshot> sources;
+  std::vector<Transition> transitions;
+};
+
+std::optional<Transport> ParseTransport(std::string_view name) {
+  if (name == TransportName(Transport::kUdp)) return Transport::kUdp;
+  if (name == TransportName(Transport::kHttp)) return Transport::kHttp;
+  return std::nullopt;
+}
+
+// Opens one connection with the pragmas every connection needs.
+Result<sqlite::Db> OpenConnection(const std::string& path, int flags) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  sqlite::Db db(raw);
+  if (rc != SQLITE_OK) return sqlite::Error(db.get(), rc, "cannot open store '" + path + "'");
+  sqlite3_extended_result_codes(db.get(), 1);
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  auto not_sqlite = [&](const Status& st) {
+    if (st.code() != Status::Code::kCorruption) return st;
+    return Status::Corruption("store '" + path + "' is not an SQLite database (" + st.message() + ")");
+  };
+  {
+    // The first statement reads the header: a file that is not SQLite fails here.
+    auto mode = sqlite::Prepare(db.get(), "PRAGMA journal_mode = WAL");
+    if (!mode.ok()) return not_sqlite(mode.status());
+    sqlite::ScopedReset reset(mode->get());
+    const int step = sqlite3_step(mode->get());
+    if (step != SQLITE_ROW) return not_sqlite(sqlite::Error(db.get(), step, "store '" + path + "'"));
+    if (sqlite::ColumnText(mode->get(), 0) != "wal") {
+      return Status::IoError("store '" + path + "': cannot enable WAL mode (journal_mode is " +
+                             sqlite::ColumnText(mode->get(), 0) + ")");
+    }
+  }
+  auto st = sqlite::Exec(db.get(),
+                         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                         "PRAGMA journal_size_limit = 67108864;",
+                         "store '" + path + "': pragmas");
+  if (!st.ok()) return st;
+  return db;
+}
+
+}  // namespace
+
+class Store::Impl {
+ public:
+  Impl(std::string path, StoreOptions options)
+      : path_(std::move(path)),
+        opts_(std::move(options)),
+        clock_(opts_.clock != nullptr ? *opts_.clock : SystemClock::Instance()),
+        log_limiter_(clock_, std::chrono::seconds(30)) {}
+
+  ~Impl() {
+    if (writer_.joinable()) {
+      {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+      }
+      work_cv_.notify_all();
+      writer_.join();
+    }
+  }
+
+  Status Init();
+  Result<std::vector<SourceSnapshot>> LoadSources();
+  Result<std::vector<Transition>> LoadTransitions(const std::string& source_id, size_t limit);
+  void Write(Batch batch);
+  Status Sync();
+
+  std::atomic<uint64_t> write_errors{0};
+  std::atomic<uint64_t> committed{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> enqueued{0};  // written under mu_
+  std::atomic<uint64_t> resolved{0};  // committed or dropped; written under mu_
+
+ private:
+  void Run();
+  bool Attempt(std::vector<Batch>& batches, bool last_try);
+  Status Commit(const std::vector<Batch>& batches);
+  Status WriteSource(const SourceSnapshot& s);
+  Status WriteTransition(const Transition& t);
+  Status Prune(bool all_sources);
+  void MaybePrune();
+  Result<Transition> ReadTransition(sqlite3_stmt* s);
+  // Steps a statement that returns no rows; on failure the message names `what` and `id`.
+  Status StepDone(sqlite3_stmt* s, std::string_view what, std::string_view id = {});
+
+  const std::string path_;
+  const StoreOptions opts_;
+  const Clock& clock_;
+  RateLimiter log_limiter_;
+
+  // Writer connection: used by Init, then only by the writer thread. Statements are
+  // declared after their connection so they are finalized first.
+  sqlite::Db wdb_;
+  sqlite::Stmt upsert_, insert_, prune_old_, overfull_, prune_source_;
+  std::string labels_buf_, checks_buf_;      // reused encode buffers (writer thread)
+  std::unordered_set<std::string> touched_;  // sources with new transitions since the last prune
+  MonoTime last_prune_{};
+
+  std::mutex read_mu_;
+  sqlite::Db rdb_;
+  sqlite::Stmt select_sources_, select_transitions_;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;  // queue_ / stop_ / sync_target_ changed
+  std::condition_variable done_cv_;  // resolved changed
+  std::vector<Batch> queue_;
+  uint64_t sync_target_ = 0;
+  Status first_error_;
+  bool stop_ = false;
+  std::thread writer_;
+};
+
+Status Store::Impl::Init() {
+  if (path_.empty()) return Status::InvalidArgument("store path is empty");
+  std::filesystem::path dir = std::filesystem::path(path_).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return Status::IoError("cannot open store '" + path_ + "': directory '" + dir.string() +
+                           "' does not exist (create the data directory first)");
+  }
+  auto wdb = OpenConnection(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!wdb.ok()) return wdb.status();
+  wdb_ = std::move(wdb).value();
+  if (auto st = schema::Migrate(wdb_.get(), path_); !st.ok()) return st;
+
+  using ToPrepare = std::initializer_list<std::pair<sqlite::Stmt*, const char*>>;
+  for (auto [stmt, sql] : ToPrepare{{&upsert_, kUpsertSource}, {&insert_, kInsertTransition},
+                                    {&prune_old_, kPruneOld}, {&overfull_, kOverfullSources},
+                                    {&prune_source_, kPruneSource}}) {
+    auto prepared = sqlite::Prepare(wdb_.get(), sql);
+    if (!prepared.ok()) return prepared.status();
+    *stmt = std::move(prepared).value();
+  }
+  // Retention at open; failing to prune must not keep the collector from starting.
+  if (auto st = Prune(/*all_sources=*/true); !st.ok()) {
+    ++write_errors;
+    spdlog::warn("store '{}': pruning transitions at open failed: {}", path_, st.ToString());
+  }
+  last_prune_ = clock_.Now();
+
+  auto rdb = OpenConnection(path_, SQLITE_OPEN_READWRITE);
+  if (!rdb.ok()) return rdb.status();
+  rdb_ = std::move(rdb).value();
+  if (auto st = sqlite::Exec(rdb_.get(), "PRAGMA query_only = ON", "store '" + path_ + "'");
+      !st.ok()) {
+    return st;
+  }
+  for (auto [stmt, sql] : ToPrepare{{&select_sources_, kSelectSources},
+                                    {&select_transitions_, kSelectTransitions}}) {
+    auto prepared = sqlite::Prepare(rdb_.get(), sql);
+    if (!prepared.ok()) return prepared.status();
+    *stmt = std::move(prepared).value();
+  }
+  try {
+    writer_ = std::thread([this] { Run(); });
+  } catch (const std::system_error& e) {
+    return Status::IoError("store '" + path_ + "': cannot start writer thread: " + e.what());
+  }
+  return Status::Ok();
+}
+
+// ---- writing (writer thread) ----
+
+void Store::Impl::Write(Batch batch) {
+  if (batch.sources.empty() && batch.transitions.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(batch));
+    enqueued.fetch_add(1);
+  }
+  work_cv_.notify_one();
+}
+
+Status Store::Impl::Sync() {
+  std::unique_lock lock(mu_);
+  const uint64_t target = enqueued.load();
+  sync_target_ = std::max(sync_target_, target);
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return resolved.load() >= target; });
+  Status st = std::move(first_error_);
+  first_error_ = Status::Ok();
+  return st;
+}
+
+void Store::Impl::Run() {
+  std::vector<Batch> retry;  // failed once; retried before anything newer
+  std::chrono::steady_clock::time_point retry_at{};
+  for (;;) {
+    std::vector<Batch> fresh;
+    {
+      std::unique_lock lock(mu_);
+      auto ready = [&] {
+        return stop_ || !queue_.empty() || (!retry.empty() && sync_target_ > resolved.load());
+      };
+      if (retry.empty()) {
+        work_cv_.wait(lock, ready);
+      } else {
+        work_cv_.wait_until(lock, retry_at, ready);
+      }
+      if (stop_ && queue_.empty() && retry.empty()) return;
+      fresh.swap(queue_);
+    }
+    if (!retry.empty()) {
+      Attempt(retry, /*last_try=*/true);
+      retry.clear();
+    }
+    if (!fresh.empty() && !Attempt(fresh, /*last_try=*/false)) {
+      retry = std::move(fresh);
+      retry_at = std::chrono::steady_clock::now() +
+                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(opts_.retry_delay);
+    }
+  }
+}
+
+bool Store::Impl::Attempt(std::vector<Batch>& batches, bool last_try) {
+  const Status st = Commit(batches);
+  // Before the batches count as resolved, so a Sync returns after this cycle's pruning.
+  if (st.ok()) MaybePrune();
+  const uint64_t n = batches.size();
+  {
+    std::lock_guard lock(mu_);
+    if (st.ok()) {
+      committed.fetch_add(n);
+      resolved.fetch_add(n);
+    } else {
+      write_errors.fetch_add(1);
+      if (first_error_.ok()) first_error_ = st;
+      if (last_try) {
+        dropped.fetch_add(n);
+        resolved.fetch_add(n);
+      }
+    }
+  }
+  done_cv_.notify_all();
+  if (st.ok()) return true;
+  size_t rows = 0;
+  for (const Batch& b : batches) rows += b.sources.size() + b.transitions.size();
+  if (last_try) {
+    // Data is lost: never rate-limited.
+    spdlog::error("store '{}': retry failed, DROPPED {} batch(es) ({} rows): {}", path_, n, rows,
+                  st.ToString());
+  } else {
+    uint64_t suppressed = 0;
+    if (log_limiter_.Allow("commit", suppressed)) {
+      spdlog::warn("store '{}': commit of {} batch(es) failed, will retry once: {} ({} similar suppressed)",
+                   path_, n, st.ToString(), suppressed);
+    }
+  }
+  return false;
+}
+
+Status Store::Impl::StepDone(sqlite3_stmt* s, std::string_view what, std::string_view id) {
+  sqlite::ScopedReset reset(s);
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) return Status::Ok();
+  std::string context = "store '" + path_ + "': " + std::string(what);
+  if (!id.empty()) context += " '" + std::string(id) + "'";
+  return sqlite::Error(wdb_.get(), rc, context);
+}
+
+Status Store::Impl::WriteSource(const SourceSnapshot& s) {
+  sqlite3_stmt* st = upsert_.get();
+  codec::EncodeLabelsTo(s.labels, labels_buf_);
+  codec::EncodeChecksTo(s.checks, checks_buf_);
+  sqlite::BindText(st, 1, s.source_id);
+  sqlite::BindText(st, 2, labels_buf_);
+  sqlite::BindText(st, 3, SourceStateName(s.state));
+  sqlite3_bind_int64(st, 4, s.first_seen_ms);
+  sqlite3_bind_int64(st, 5, s.last_seen_ms);
+  sqlite3_bind_int64(st, 6, s.state_since_ms);
+  sqlite3_bind_int64(st, 7, s.interval_ms);
+  sqlite::BindText(st, 8, s.agent_version);
+  sqlite::BindText(st, 9, s.goodbye_reason);
+  sqlite::BindText(st, 10, checks_buf_);
+  sqlite3_bind_int(st, 11, s.replay.seen ? 1 : 0);
+  sqlite3_bind_blob(st, 12, s.replay.boot_id.data(), static_cast<int>(s.replay.boot_id.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(st, 13, static_cast<sqlite3_int64>(s.replay.sequence));
+  sqlite3_bind_int64(st, 14, s.replay.timestamp_ms);
+  sqlite3_bind_int64(st, 15, static_cast<sqlite3_int64>(s.heartbeats));
+  sqlite::BindText(st, 16, TransportName(s.last_transport));
+  return StepDone(st, "upsert source", s.source_id);
+}
+
+Status Store::Impl::WriteTransition(const Transition& t) {
+  sqlite3_stmt* st = insert_.get();
+  codec::EncodeLabelsTo(t.labels, labels_buf_);
+  sqlite::BindText(st, 1, t.source_id);
+  sqlite::BindText(st, 2, SourceStateName(t.from));
+  sqlite::BindText(st, 3, SourceStateName(t.to));
+  sqlite3_bind_int64(st, 4, t.at_ms);
+  sqlite::BindText(st, 5, t.reason);
+  sqlite::BindText(st, 6, labels_buf_);
+  sqlite3_bind_int(st, 7, t.new_source ? 1 : 0);
+  return StepDone(st, "insert transition of", t.source_id);
+}
+
+Status Store::Impl::Commit(const std::vector<Batch>& batches) {
+  const std::string context = "store '" + path_ + "'";
+  if (auto st = sqlite::Exec(wdb_.get(), "BEGIN IMMEDIATE", context); !st.ok()) return st;
+  Status st;
+  for (const Batch& b : batches) {
+    for (const SourceSnapshot& s : b.sources) {
+      if (st = WriteSource(s); !st.ok()) break;
+    }
+    if (!st.ok()) break;
+    for (const Transition& t : b.transitions) {
+      if (st = WriteTransition(t); !st.ok()) break;
+    }
+    if (!st.ok()) break;
+  }
+  if (st.ok() && opts_.before_commit) st = opts_.before_commit();
+  if (st.ok()) st = sqlite::Exec(wdb_.get(), "COMMIT", context);
+  if (!st.ok()) {
+    if (sqlite3_get_autocommit(wdb_.get()) == 0) {
+      (void)sqlite::Exec(wdb_.get(), "ROLLBACK", context);
+    }
+    return st;
+  }
+  for (const Batch& b : batches) {
+    for (const Transition& t : b.transitions) touched_.insert(t.source_id);
+  }
+  return Status::Ok();
+}
+
+Status Store::Impl::Prune(bool all_sources) {
+  const std::string context = "store '" + path_ + "': prune";
+  const int64_t cutoff = ToUnixMillis(clock_.WallNow()) - opts_.max_transition_age.count();
+  const auto keep = static_cast<sqlite3_int64>(
+      std::min<size_t>(opts_.max_transitions_per_source, std::numeric_limits<int32_t>::max()));
+  std::vector<std::string> sources;
+  if (all_sources) {
+    sqlite::ScopedReset reset(overfull_.get());
+    sqlite3_bind_int64(overfull_.get(), 1, keep);
+    int rc;
+    while ((rc = sqlite3_step(overfull_.get())) == SQLITE_ROW) {
+      sources.push_back(sqlite::ColumnText(overfull_.get(), 0));
+    }
+    if (rc != SQLITE_DONE) return sqlite::Error(wdb_.get(), rc, context);
+  } else {
+    sources.assign(touched_.begin(), touched_.end());
+  }
+  if (auto st = sqlite::Exec(wdb_.get(), "BEGIN IMMEDIATE", context); !st.ok()) return st;
+  sqlite3_bind_int64(prune_old_.get(), 1, cutoff);
+  Status st = StepDone(prune_old_.get(), "prune old transitions");
+  int64_t deleted = sqlite3_changes64(wdb_.get());
+  for (size_t i = 0; st.ok() && i < sources.size(); ++i) {
+    sqlite::BindText(prune_source_.get(), 1, sources[i]);
+    sqlite3_bind_int64(prune_source_.get(), 2, keep);
+    st = StepDone(prune_source_.get(), "prune transitions of", sources[i]);
+    deleted += sqlite3_changes64(wdb_.get());
+  }
+  if (st.ok()) st = sqlite::Exec(wdb_.get(), "COMMIT", context);
+  if (!st.ok()) {
+    if (sqlite3_get_autocommit(wdb_.get()) == 0) (void)sqlite::Exec(wdb_.get(), "ROLLBACK", context);
+    return st;
+  }
+  touched_.clear();
+  if (deleted > 0) spdlog::info("store '{}': pruned {} transitions past retention", path_, deleted);
+  return Status::Ok();
+}
+
+void Store::Impl::MaybePrune() {
+  const MonoTime now = clock_.Now();
+  if (now - last_prune_ < opts_.prune_interval) return;
+  last_prune_ = now;
+  if (auto st = Prune(/*all_sources=*/false); !st.ok()) {
+    write_errors.fetch_add(1);
+    uint64_t suppressed = 0;
+    if (log_limiter_.Allow("prune", suppressed)) {
+      spdlog::warn("store '{}': pruning transitions failed: {} ({} similar suppressed)", path_,
+                   st.ToString(), suppressed);
+    }
+  }
+}
+
+// ---- reading (any thread, read connection under read_mu_) ----
+
+Result<std::vector<SourceSnapshot>> Store::Impl::LoadSources() {
+  std::lock_guard lock(read_mu_);
+  sqlite3_stmt* q = select_sources_.get();
+  sqlite::ScopedReset reset(q);
+  std::vector<SourceSnapshot> out;
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    SourceSnapshot s;
+    s.source_id = sqlite::ColumnText(q, 0);
+    auto bad = [&](const std::string& what) {
+      return Status::Corruption("store '" + path_ + "': source '" + s.source_id + "': " + what);
+    };
+    auto labels = codec::DecodeLabels(sqlite::ColumnText(q, 1));
+    if (!labels.ok()) return bad(labels.status().message());
+    s.labels = std::move(labels).value();
+    const std::string state = sqlite::ColumnText(q, 2);
+    auto parsed_state = ParseSourceState(state);
+    if (!parsed_state) return bad("unknown state '" + state + "'");
+    s.state = *parsed_state;
+    s.first_seen_ms = sqlite3_column_int64(q, 3);
+    s.last_seen_ms = sqlite3_column_int64(q, 4);
+    s.state_since_ms = sqlite3_column_int64(q, 5);
+    const int64_t interval = sqlite3_column_int64(q, 6);
+    if (interval < 0 || interval > std::numeric_limits<uint32_t>::max()) {
+      return bad("interval_ms out of range");
+    }
+    s.interval_ms = static_cast<uint32_t>(interval);
+    s.agent_version = sqlite::ColumnText(q, 7);
+    s.goodbye_reason = sqlite::ColumnText(q, 8);
+    auto checks = codec::DecodeChecks(sqlite::ColumnText(q, 9));
+    if (!checks.ok()) return bad(checks.status().message());
+    s.checks = std::move(checks).value();
+    s.replay.seen = sqlite3_column_int(q, 10) != 0;
+    if (sqlite3_column_bytes(q, 11) != static_cast<int>(s.replay.boot_id.size())) {
+      return bad("boot_id is not 16 bytes");
+    }
+    std::memcpy(s.replay.boot_id.data(), sqlite3_column_blob(q, 11), s.replay.boot_id.size());
+    s.replay.sequence = static_cast<uint64_t>(sqlite3_column_int64(q, 12));
+    s.replay.timestamp_ms = sqlite3_column_int64(q, 13);
+    s.heartbeats = static_cast<uint64_t>(sqlite3_column_int64(q, 14));
+    const std::string transport = sqlite::ColumnText(q, 15);
+    auto parsed_transport = ParseTransport(transport);
+    if (!parsed_transport) return bad("unknown transport '" + transport + "'");
+    s.last_transport = *parsed_transport;
+    out.push_back(std::move(s));
+  }
+  if (rc != SQLITE_DONE) return sqlite::Error(rdb_.get(), rc, "store '" + path_ + "': load sources");
+  return out;
+}
+
+Result<Transition> Store::Impl::ReadTransition(sqlite3_stmt* q) {
+  Transition t;
+  t.source_id = sqlite::ColumnText(q, 0);
+  auto bad = [&](const std::string& what) {
+    return Status::Corruption("store '" + path_ + "': transition of '" + t.source_id + "': " + what);
+  };
+  const std::string from = sqlite::ColumnText(q, 1);
+  const std::string to = sqlite::ColumnText(q, 2);
+  auto parsed_from = ParseSourceState(from);
+  auto parsed_to = ParseSourceState(to);
+  if (!parsed_from || !parsed_to) return bad("unknown state '" + (parsed_from ? to : from) + "'");
+  t.from = *parsed_from;
+  t.to = *parsed_to;
+  t.at_ms = sqlite3_column_int64(q, 3);
+  t.reason = sqlite::ColumnText(q, 4);
+  auto labels = codec::DecodeLabels(sqlite::ColumnText(q, 5));
+  if (!labels.ok()) return bad(labels.status().message());
+  t.labels = std::move(labels).value();
+  t.new_source = sqlite3_column_int(q, 6) != 0;
+  return t;
+}
+
+Result<std::vector<Transition>> Store::Impl::LoadTransitions(const std::string& source_id,
+                                                             size_t limit) {
+  std::vector<Transition> out;
+  if (limit == 0) return out;
+  std::lock_guard lock(read_mu_);
+  sqlite3_stmt* q = select_transitions_.get();
+  sqlite::ScopedReset reset(q);
+  sqlite::BindText(q, 1, source_id);
+  sqlite3_bind_int64(q, 2, static_cast<sqlite3_int64>(
+                               std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    auto t = ReadTransition(q);
+    if (!t.ok()) return t.status();
+    out.push_back(std::move(t).value());
+  }
+  if (rc != SQLITE_DONE) {
+    return sqlite::Error(rdb_.get(), rc, "store '" + path_ + "': load transitions");
+  }
+  return out;
+}
+
+// ---- Store ----
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path) { return Open(path, {}); }
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, StoreOptions options) {
+  auto impl = std::make_unique<Impl>(path, std::move(options));
+  if (auto st = impl->Init(); !st.ok()) return st;
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::vector<SourceSnapshot>> Store::LoadSources() { return impl_->LoadSources(); }
+Result<std::vector<Transition>> Store::LoadTransitions(const std::string& source_id,
+                                                       size_t limit) {
+  return impl_->LoadTransitions(source_id, limit);
+}
+void Store::Write(std::vector<SourceSnapshot> sources, std::vector<Transition> transitions) {
+  impl_->Write(Batch{std::move(sources), std::move(transitions)});
+}
+Status Store::Sync() { return impl_->Sync(); }
+uint64_t Store::write_errors() const { return impl_->write_errors.load(); }
+uint64_t Store::batches_committed() const { return impl_->committed.load(); }
+uint64_t Store::batches_dropped() const { return impl_->dropped.load(); }
+uint64_t Store::queue_depth() const {
+  const uint64_t resolved = impl_->resolved.load();  // first: resolved never passes enqueued
+  return impl_->enqueued.load() - resolved;
+}
+
+}  // namespace firewatch::collector
