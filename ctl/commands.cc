@@ -130,7 +130,7 @@ int CheckConfig(const std::string& path) {
   const bool is_agent = (*doc)["collectors"].IsDefined() || (*doc)["agent"].IsDefined();
   if (is_agent) {
 #ifdef FIREWATCH_CTL_HAS_AGENT
-    auto cfg = agent::LoadAgentConfig(path);
+    auto cfg = agent::LoadAgentConfigFile(path, "firewatchctl");
     if (!cfg.ok()) {
       std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
       return 1;

@@ -1,1 +1,184 @@
-// placeholder: being written
+#include "http/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <span>
+
+#include "http/status_page.h"
+#include "ingest/ingestor.h"
+#include "metrics/collector_metrics.h"
+#include "store/store.h"
+#include "tracker/tracker.h"
+
+namespace firewatch::collector {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr size_t kTransitionLimit = 50;
+
+// Agents may send any bytes in ids, labels and check output: never let invalid UTF-8
+// throw out of dump(); replace it with U+FFFD instead.
+std::string Dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+double Seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
+Json SourceJson(const SourceSnapshot& s, int64_t now_ms) {
+  Json labels = Json::object();
+  for (const auto& [k, v] : s.labels) labels[k] = v;
+  Json checks = Json::array();
+  for (const auto& c : s.checks) {
+    checks.push_back({{"name", c.name},
+                      {"state", std::string(protocol::CheckStateName(c.state))},
+                      {"output", c.output}});
+  }
+  Json j;
+  j["source_id"] = s.source_id;
+  j["state"] = std::string(SourceStateName(s.state));
+  j["labels"] = std::move(labels);
+  j["first_seen"] = FormatRfc3339Millis(s.first_seen_ms);
+  j["last_seen"] = FormatRfc3339Millis(s.last_seen_ms);
+  j["state_since"] = FormatRfc3339Millis(s.state_since_ms);
+  j["last_seen_ago_seconds"] = Seconds(std::max<int64_t>(0, now_ms - s.last_seen_ms));
+  j["interval_seconds"] = Seconds(s.interval_ms);
+  if (std::isfinite(s.phi)) {
+    j["phi"] = std::round(s.phi * 1000.0) / 1000.0;
+  } else {
+    j["phi"] = nullptr;
+  }
+  j["agent_version"] = s.agent_version;
+  if (!s.goodbye_reason.empty()) j["goodbye_reason"] = s.goodbye_reason;
+  j["checks"] = std::move(checks);
+  j["heartbeats"] = s.heartbeats;
+  j["last_transport"] = std::string(TransportName(s.last_transport));
+  return j;
+}
+
+Json TransitionJson(const Transition& t) {
+  return {{"from", std::string(SourceStateName(t.from))},
+          {"to", std::string(SourceStateName(t.to))},
+          {"at", FormatRfc3339Millis(t.at_ms)},
+          {"reason", t.reason},
+          {"new_source", t.new_source}};
+}
+
+std::string ValidStates() {
+  std::string out;
+  for (int i = 0; i < kSourceStateCount; ++i) {
+    if (i) out += ", ";
+    out += SourceStateName(static_cast<SourceState>(i));
+  }
+  return out;
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+HttpResponse Heartbeat(const ApiContext& ctx, const HttpRequest& req) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(req.body.data());
+  IngestResult r = ctx.ingestor->Ingest(std::span<const uint8_t>(bytes, req.body.size()),
+                                        Transport::kHttp, req.remote);
+  if (!r.rejected) {
+    HttpResponse ok;
+    ok.status = 204;
+    return ok;
+  }
+  const std::string reason(protocol::RejectReasonName(*r.rejected));
+  Json j = {{"error", "frame rejected: " + reason + (r.detail.empty() ? "" : ": " + r.detail)},
+            {"reason", reason}};
+  return HttpResponse::Json(400, Dump(j));
+}
+
+HttpResponse Sources(const ApiContext& ctx, const HttpRequest& req) {
+  std::optional<SourceState> filter;
+  if (auto state = QueryParam(req.query, "state")) {
+    filter = ParseSourceState(Upper(*state));
+    if (!filter) {
+      return HttpResponse::Error(400, "unknown state '" + *state + "'; valid: " + ValidStates());
+    }
+  }
+  const int64_t now_ms = ToUnixMillis(ctx.clock->WallNow());
+  std::vector<SourceSnapshot> sources = ctx.tracker->Snapshot();
+  std::sort(sources.begin(), sources.end(),
+            [](const auto& a, const auto& b) { return a.source_id < b.source_id; });
+  Json list = Json::array();
+  for (const auto& s : sources) {
+    if (!filter || s.state == *filter) list.push_back(SourceJson(s, now_ms));
+  }
+  Json j;
+  j["collector"] = ctx.collector_id;
+  j["generated_at"] = FormatRfc3339Millis(now_ms);
+  j["sources"] = std::move(list);
+  return HttpResponse::Json(200, Dump(j));
+}
+
+HttpResponse OneSource(const ApiContext& ctx, const HttpRequest& req) {
+  std::optional<SourceSnapshot> s = ctx.tracker->Get(req.param);
+  if (!s) return HttpResponse::Error(404, "unknown source '" + req.param + "'");
+  Json j = SourceJson(*s, ToUnixMillis(ctx.clock->WallNow()));
+  Json transitions = Json::array();
+  if (ctx.store != nullptr) {
+    auto loaded = ctx.store->LoadTransitions(s->source_id, kTransitionLimit);
+    if (loaded.ok()) {
+      for (const auto& t : *loaded) transitions.push_back(TransitionJson(t));
+    } else {
+      spdlog::warn("api: cannot load transitions of '{}': {}", s->source_id,
+                   loaded.status().ToString());
+      j["transitions_error"] = loaded.status().ToString();
+    }
+  }
+  j["transitions"] = std::move(transitions);
+  return HttpResponse::Json(200, Dump(j));
+}
+
+HttpResponse StatusPage(const ApiContext& ctx) {
+  StatusPageModel model;
+  model.collector_id = ctx.collector_id;
+  model.version = ctx.version;
+  model.now_ms = ToUnixMillis(ctx.clock->WallNow());
+  model.sources = ctx.tracker->Snapshot();
+  const std::string nonce = NewNonce();
+  HttpResponse r = HttpResponse::Html(200, RenderStatusPage(model, nonce));
+  r.headers.emplace_back("Content-Security-Policy", StatusPageCsp(nonce));
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  return r;
+}
+
+}  // namespace
+
+void RegisterApi(HttpServer& server, const ApiContext& ctx) {
+  const ApiContext* c = &ctx;
+  server.Route(
+      "POST", "/api/v1/heartbeat", [c](const HttpRequest& r) { return Heartbeat(*c, r); },
+      protocol::kMaxFrameSize,
+      [c] { c->metrics->FrameRejected(protocol::RejectReason::kOversize, Transport::kHttp); });
+  server.Route("GET", "/api/v1/sources", [c](const HttpRequest& r) { return Sources(*c, r); });
+  server.Route("GET", "/api/v1/sources/{}",
+               [c](const HttpRequest& r) { return OneSource(*c, r); });
+  server.Route("GET", "/metrics", [c](const HttpRequest&) {
+    HttpResponse r = HttpResponse::Text(200, c->metrics->Render(*c->tracker, c->store));
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  });
+  server.Route("GET", "/healthz", [](const HttpRequest&) {
+    return HttpResponse::Json(200, R"({"status":"ok"})");
+  });
+  server.Route("GET", "/readyz", [c](const HttpRequest&) {
+    if (c->ready == nullptr || c->ready->load()) {
+      return HttpResponse::Json(200, R"({"status":"ready"})");
+    }
+    return HttpResponse::Json(503, R"({"status":"starting"})");
+  });
+  server.Route("GET", "/", [c](const HttpRequest&) { return StatusPage(*c); });
+}
+
+}  // namespace firewatch::collector

@@ -1,20 +1,30 @@
-// The collector's HTTP endpoints (docs/api.md):
+// The collector's HTTP endpoints (docs/api.md has the JSON shapes and examples):
 //   POST /api/v1/heartbeat     body = one protocol frame (application/octet-stream);
 //                              204 accepted, 400 rejected {"error","reason"}, 413 too big
-//   GET  /api/v1/sources       JSON list of sources (?state=DOWN filters)
-//   GET  /api/v1/sources/{id}  one source with its recent transitions; 404 unknown
-//   GET  /metrics              Prometheus text format
-//   GET  /healthz              200 while the process serves requests
-//   GET  /readyz               200 once the store is loaded and UDP ingest is bound, else 503
+//                              (over protocol::kMaxFrameSize; counted as a rejected frame,
+//                              reason "oversize", transport "http")
+//   GET  /api/v1/sources       JSON list of sources sorted by id (?state=DOWN filters;
+//                              an unknown state is 400 naming the valid ones)
+//   GET  /api/v1/sources/{id}  one source with its recent transitions (newest first, at
+//                              most 50; empty without a store); 404 unknown
+//   GET  /metrics              Prometheus text format (version 0.0.4)
+//   GET  /healthz              200 {"status":"ok"} while the process serves requests
+//   GET  /readyz               200 {"status":"ready"} once *ready is true, else 503
+//                              {"status":"starting"} (a null `ready` counts as ready)
 //   GET  /                     self-contained status page (no external assets)
+// Every GET route also answers HEAD. Timestamps are RFC 3339 UTC with milliseconds.
+// Handlers run on civetweb worker threads; they only use thread-safe members of the
+// context (Tracker, Store reads, CollectorMetrics, Ingestor are all thread-safe).
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 
 #include "firewatch/clock.h"
 #include "http/http_server.h"
+#include "http/rfc3339.h"  // FormatRfc3339Millis, the API's timestamp format
 
 namespace firewatch::collector {
 
@@ -35,7 +45,8 @@ struct ApiContext {
   const std::atomic<bool>* ready = nullptr;
 };
 
-// Registers every endpoint above on `server`. `ctx` must outlive the server.
+// Registers every endpoint above on `server`. `ctx` must outlive the server, and
+// clock, tracker, metrics and ingestor must be non-null.
 void RegisterApi(HttpServer& server, const ApiContext& ctx);
 
 }  // namespace firewatch::collector

@@ -97,7 +97,10 @@ class HttpServer {
   // reason, e.g. "Address already in use") when it cannot bind, or InvalidArgument when
   // already started. Safe to call again after a failure or after Stop().
   Status Start();
-  // Stops accepting, waits for running handlers to return. Idempotent.
+  // Graceful stop: requests already running finish and get their responses (for at most
+  // min(request_timeout_ms, 5 s)); requests arriving meanwhile get 503. Then civetweb is
+  // stopped and its threads joined. Returns within a few ms when idle. Idempotent. Must
+  // not be called from a handler (it would wait for itself).
   void Stop();
   // The bound port (useful with port 0); 0 before Start() and after Stop().
   uint16_t port() const;
@@ -108,9 +111,11 @@ class HttpServer {
   // not call the observer.
   HttpResponse Dispatch(HttpRequest& request) const;
 
-  // Called after every request with the route pattern ("unmatched" for 404s and for
-  // errors civetweb answers itself, such as a garbage request line) and status. Runs on
-  // the worker thread; must be thread-safe and should not block.
+  // Called for every request with the route pattern ("unmatched" for 404s and for
+  // errors civetweb answers itself, such as an unparsable request) and the status, once
+  // the response is built and just before it is written (so a client that has read the
+  // response can rely on it having been counted). Runs on the worker thread; must be
+  // thread-safe and should not block.
   void SetObserver(Observer observer);
 
  private:

@@ -1,1 +1,295 @@
-// placeholder: being written
+#include "http/status_page.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "http/rfc3339.h"
+
+namespace firewatch::collector {
+
+namespace {
+
+// Inline CSS. No url(), no @import: nothing leaves the page.
+constexpr std::string_view kStyle = R"css(
+:root{color-scheme:light dark;--down:#c62828;--late:#ef6c00;--up:#2e7d32;--stopped:#616161;--unknown:#6a1b9a;--line:#8884}
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:1rem 1.5rem}
+header{display:flex;flex-wrap:wrap;align-items:baseline;gap:.2rem 1rem}
+h1{font-size:1.3rem;margin:0}
+.meta{opacity:.75}
+.stale{background:var(--down);color:#fff;padding:.1rem .5rem;border-radius:3px}
+.counts{display:flex;flex-wrap:wrap;gap:.5rem;margin:1rem 0}
+.count{border:1px solid var(--line);border-left-width:6px;border-radius:4px;padding:.3rem .8rem;min-width:5rem}
+.count b{display:block;font-size:1.4rem}
+.count.s-DOWN{border-left-color:var(--down)}.count.s-LATE{border-left-color:var(--late)}
+.count.s-UP{border-left-color:var(--up)}.count.s-STOPPED{border-left-color:var(--stopped)}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+td.id{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
+.state{display:inline-block;color:#fff;border-radius:3px;padding:0 .4rem;font-weight:600}
+.state.s-DOWN{background:var(--down)}.state.s-LATE{background:var(--late)}
+.state.s-UP{background:var(--up)}.state.s-STOPPED{background:var(--stopped)}
+tr.row-DOWN{background:#c6282818}tr.row-LATE{background:#ef6c0014}
+.label{display:inline-block;border:1px solid var(--line);border-radius:3px;padding:0 .3rem;margin:0 .2rem .2rem 0;font-size:12px}
+.check{display:inline-block;margin:0 .4rem .2rem 0}
+.check b{font-weight:600}
+.c-OK b{color:var(--up)}.c-WARNING b{color:var(--late)}.c-CRITICAL b{color:var(--down)}.c-UNKNOWN b{color:var(--unknown)}
+.out{opacity:.8;font-size:12px}
+.reason{opacity:.8;font-size:12px;margin-left:.3rem}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+)css";
+
+// Inline script: refreshes from api/v1/sources every 5 s. Untrusted strings only ever go
+// through textContent or setAttribute; class names are built from an allow-list.
+constexpr std::string_view kScript = R"js(
+(function () {
+  "use strict";
+  var STATES = ["DOWN", "LATE", "UP", "STOPPED"];
+  var CHECKS = ["OK", "WARNING", "CRITICAL", "UNKNOWN"];
+  var lastOk = Date.now();
+  function token(value, allowed, fallback) {
+    return allowed.indexOf(value) >= 0 ? value : fallback;
+  }
+  function rank(s) {
+    if (s.state === "DOWN") return 0;
+    if (s.state === "LATE") return 1;
+    if (s.state === "STOPPED") return 4;
+    var crit = false, warn = false;
+    (s.checks || []).forEach(function (c) {
+      if (c.state === "CRITICAL") crit = true; else if (c.state !== "OK") warn = true;
+    });
+    return crit ? 2 : (warn ? 3 : 5);
+  }
+  function ago(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    if (s < 60) return s + "s";
+    if (s < 3600) return Math.floor(s / 60) + "m " + (s % 60) + "s";
+    if (s < 86400) return Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
+    return Math.floor(s / 86400) + "d " + Math.floor((s % 86400) / 3600) + "h";
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = String(text);
+    return e;
+  }
+  function row(s) {
+    var state = token(s.state, STATES, "UP");
+    var tr = el("tr", "row-" + state);
+    tr.appendChild(el("td", "id", s.source_id));
+    var st = el("td");
+    st.appendChild(el("span", "state s-" + state, s.state));
+    if (s.goodbye_reason) st.appendChild(el("span", "reason", s.goodbye_reason));
+    tr.appendChild(st);
+    var labels = el("td");
+    Object.keys(s.labels || {}).forEach(function (k) {
+      labels.appendChild(el("span", "label", k + "=" + s.labels[k]));
+    });
+    tr.appendChild(labels);
+    var seen = el("td", "num", ago(s.last_seen_ago_seconds * 1000) + " ago");
+    seen.setAttribute("title", s.last_seen);
+    tr.appendChild(seen);
+    tr.appendChild(el("td", "num", typeof s.phi === "number" ? s.phi.toFixed(1) : "-"));
+    var checks = el("td");
+    (s.checks || []).forEach(function (c) {
+      var cs = token(c.state, CHECKS, "UNKNOWN");
+      var span = el("span", "check c-" + cs);
+      span.setAttribute("title", cs + ": " + c.output);
+      span.appendChild(el("b", null, c.name));
+      if (cs !== "OK" && c.output) span.appendChild(el("span", "out", " " + c.output));
+      checks.appendChild(span);
+    });
+    tr.appendChild(checks);
+    return tr;
+  }
+  function render(data) {
+    var sources = (data.sources || []).slice();
+    sources.sort(function (a, b) {
+      var d = rank(a) - rank(b);
+      if (d !== 0) return d;
+      return a.source_id < b.source_id ? -1 : (a.source_id > b.source_id ? 1 : 0);
+    });
+    var counts = {DOWN: 0, LATE: 0, UP: 0, STOPPED: 0};
+    var body = el("tbody");
+    body.id = "rows";
+    sources.forEach(function (s) {
+      counts[token(s.state, STATES, "UP")] += 1;
+      body.appendChild(row(s));
+    });
+    var old = document.getElementById("rows");
+    old.parentNode.replaceChild(body, old);
+    STATES.forEach(function (k) { document.getElementById("count-" + k).textContent = counts[k]; });
+    document.getElementById("count-total").textContent = sources.length;
+    document.getElementById("empty").hidden = sources.length > 0;
+    document.getElementById("updated").textContent = "updated " + data.generated_at;
+    document.getElementById("stale").hidden = true;
+    document.body.setAttribute("data-rendered", "js");
+  }
+  function refresh() {
+    fetch("api/v1/sources", {cache: "no-store"}).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (data) {
+      lastOk = Date.now();
+      render(data);
+    }).catch(function (e) {
+      var stale = document.getElementById("stale");
+      stale.textContent = "collector not answering for " + ago(Date.now() - lastOk) +
+          " (" + e.message + "); showing the last data";
+      stale.hidden = false;
+    });
+  }
+  setInterval(refresh, 5000);
+})();
+)js";
+
+constexpr SourceState kCountOrder[] = {SourceState::kDown, SourceState::kLate, SourceState::kUp,
+                                       SourceState::kStopped};
+
+std::string_view CheckName(protocol::CheckState s) { return protocol::CheckStateName(s); }
+
+std::string PhiText(double phi) {
+  if (!std::isfinite(phi)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", phi);
+  return buf;
+}
+
+void RenderRow(std::string& out, const SourceSnapshot& s, int64_t now_ms) {
+  const std::string state(SourceStateName(s.state));
+  out += "<tr class=\"row-" + state + "\"><td class=\"id\">" + HtmlEscape(s.source_id) + "</td>";
+  out += "<td><span class=\"state s-" + state + "\">" + state + "</span>";
+  if (!s.goodbye_reason.empty()) {
+    out += "<span class=\"reason\">" + HtmlEscape(s.goodbye_reason) + "</span>";
+  }
+  out += "</td><td>";
+  for (const auto& [k, v] : s.labels) {
+    out += "<span class=\"label\">" + HtmlEscape(k) + "=" + HtmlEscape(v) + "</span>";
+  }
+  out += "</td><td class=\"num\" title=\"" + FormatRfc3339Millis(s.last_seen_ms) + "\">" +
+         FormatAgo(now_ms - s.last_seen_ms) + " ago</td>";
+  out += "<td class=\"num\">" + PhiText(s.phi) + "</td><td>";
+  for (const auto& c : s.checks) {
+    const std::string cs(CheckName(c.state));
+    out += "<span class=\"check c-" + cs + "\" title=\"" + cs + ": " + HtmlEscape(c.output) +
+           "\"><b>" + HtmlEscape(c.name) + "</b>";
+    if (c.state != protocol::CheckState::kOk && !c.output.empty()) {
+      out += "<span class=\"out\"> " + HtmlEscape(c.output) + "</span>";
+    }
+    out += "</span>";
+  }
+  out += "</td></tr>\n";
+}
+
+}  // namespace
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      case '\0': out += "\xEF\xBF\xBD"; break;  // U+FFFD; NUL is not allowed in HTML text
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+int SeverityRank(const SourceSnapshot& s) {
+  switch (s.state) {
+    case SourceState::kDown: return 0;
+    case SourceState::kLate: return 1;
+    case SourceState::kStopped: return 4;
+    case SourceState::kUp: break;
+  }
+  bool crit = false;
+  bool warn = false;
+  for (const auto& c : s.checks) {
+    if (c.state == protocol::CheckState::kCritical) {
+      crit = true;
+    } else if (c.state != protocol::CheckState::kOk) {
+      warn = true;
+    }
+  }
+  return crit ? 2 : (warn ? 3 : 5);
+}
+
+std::string FormatAgo(int64_t ms) {
+  const int64_t s = std::max<int64_t>(0, ms / 1000);
+  if (s < 60) return std::to_string(s) + "s";
+  if (s < 3600) return std::to_string(s / 60) + "m " + std::to_string(s % 60) + "s";
+  if (s < 86400) return std::to_string(s / 3600) + "h " + std::to_string((s % 3600) / 60) + "m";
+  return std::to_string(s / 86400) + "d " + std::to_string((s % 86400) / 3600) + "h";
+}
+
+std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonce) {
+  std::vector<const SourceSnapshot*> rows;
+  rows.reserve(model.sources.size());
+  uint64_t counts[kSourceStateCount] = {};
+  for (const auto& s : model.sources) {
+    rows.push_back(&s);
+    counts[static_cast<int>(s.state)]++;
+  }
+  std::sort(rows.begin(), rows.end(), [](const SourceSnapshot* a, const SourceSnapshot* b) {
+    int ra = SeverityRank(*a);
+    int rb = SeverityRank(*b);
+    return ra != rb ? ra < rb : a->source_id < b->source_id;
+  });
+
+  const std::string id = HtmlEscape(model.collector_id);
+  const std::string n = HtmlEscape(nonce);
+  std::string out;
+  out.reserve(4096 + rows.size() * 400);
+  out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
+         "<title>firewatch \xC2\xB7 " + id + "</title>\n<style nonce=\"" + n + "\">";
+  out += kStyle;
+  out += "</style></head>\n<body data-rendered=\"server\">\n<header><h1>firewatch collector "
+         "<span id=\"collector\">" + id + "</span></h1><span class=\"meta\">version " +
+         HtmlEscape(model.version) + " \xC2\xB7 <span id=\"updated\">rendered " +
+         FormatRfc3339Millis(model.now_ms) +
+         "</span></span> <span id=\"stale\" class=\"stale\" hidden></span></header>\n"
+         "<section class=\"counts\">";
+  for (SourceState st : kCountOrder) {
+    const std::string name(SourceStateName(st));
+    out += "<div class=\"count s-" + name + "\"><b id=\"count-" + name + "\">" +
+           std::to_string(counts[static_cast<int>(st)]) + "</b>" + name + "</div>";
+  }
+  out += "<div class=\"count\"><b id=\"count-total\">" + std::to_string(rows.size()) +
+         "</b>total</div></section>\n"
+         "<table><thead><tr><th>source</th><th>state</th><th>labels</th>"
+         "<th class=\"num\">last seen</th><th class=\"num\">phi</th><th>checks</th></tr></thead>\n"
+         "<tbody id=\"rows\">\n";
+  for (const SourceSnapshot* s : rows) RenderRow(out, *s, model.now_ms);
+  out += "</tbody></table>\n<p id=\"empty\"";
+  if (!rows.empty()) out += " hidden";
+  out += ">No sources have been heard yet.</p>\n"
+         "<noscript><p>Automatic refresh needs JavaScript; reload to update.</p></noscript>\n"
+         "<script nonce=\"" + n + "\">";
+  out += kScript;
+  out += "</script>\n</body></html>\n";
+  return out;
+}
+
+std::string StatusPageCsp(std::string_view nonce) {
+  const std::string n(nonce);
+  return "default-src 'none'; style-src 'nonce-" + n + "'; script-src 'nonce-" + n +
+         "'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+}
+
+std::string NewNonce() {
+  std::random_device rd;
+  char buf[33];
+  for (int i = 0; i < 4; ++i) {
+    std::snprintf(buf + i * 8, 9, "%08x", static_cast<unsigned>(rd()));
+  }
+  return std::string(buf, 32);
+}
+
+}  // namespace firewatch::collector

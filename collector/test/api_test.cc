@@ -1,1 +1,590 @@
-// placeholder: being written
+// The collector's HTTP API over a real Tracker (FakeClock), Ingestor, CollectorMetrics and
+// Store (temp dir). Dispatch() where sockets are not the point; real sockets (libcurl)
+// for the heartbeat upload path and the status page in headless Chromium.
+#include "http/api.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "firewatch/clock.h"
+#include "firewatch/protocol/frame.h"
+#include "firewatch/protocol/keyring.h"
+#include "http/http_server.h"
+#include "http/status_page.h"
+#include "ingest/ingestor.h"
+#include "metrics/collector_metrics.h"
+#include "store/store.h"
+#include "tracker/tracker.h"
+
+namespace firewatch::collector {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kStartMs = 1795624873123;  // 2026-11-25T16:41:13.123Z
+const char* const kHostileLabel = "<script>alert(1)</script>";
+const char* const kHostileId = "<img src=x onerror=alert(2)>";
+
+protocol::Secret TestSecret() {
+  protocol::Secret s(32);
+  for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<uint8_t>(i * 7 + 1);
+  return s;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest()
+      : clock_(FromUnixMillis(kStartMs)),
+        tracker_(clock_, DetectionConfig{}),
+        metrics_("collector-a", "0.1.0-test", /*per_source=*/true),
+        server_(HttpServerOptions{}) {}
+
+  void SetUp() override {
+    auto keys = std::make_shared<protocol::Keyring>();
+    ASSERT_TRUE(keys->Add("k1", TestSecret()).ok());
+    char tmpl[] = "/tmp/firewatch_api_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto store = Store::Open(dir_ + "/collector.db");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    ingestor_ = std::make_unique<Ingestor>(clock_, keys, tracker_, metrics_,
+                                           [this](std::vector<Transition> t) {
+                                             store_->Write({}, std::move(t));
+                                           });
+    ctx_.collector_id = "collector-a";
+    ctx_.version = "0.1.0-test";
+    ctx_.clock = &clock_;
+    ctx_.tracker = &tracker_;
+    ctx_.store = store_.get();
+    ctx_.metrics = &metrics_;
+    ctx_.ingestor = ingestor_.get();
+    ctx_.ready = &ready_;
+    RegisterApi(server_, ctx_);
+    boot_ = protocol::NewBootId();
+  }
+
+  void TearDown() override {
+    server_.Stop();
+    ingestor_.reset();
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  protocol::Heartbeat Beat(const std::string& id, uint64_t seq,
+                           protocol::Labels labels = {{"dc", "dc1"}, {"role", "web"}}) {
+    protocol::Heartbeat hb;
+    hb.key_id = "k1";
+    hb.source_id = id;
+    hb.boot_id = boot_;
+    hb.sequence = seq;
+    hb.timestamp_ms = ToUnixMillis(clock_.WallNow());
+    hb.interval_ms = 5000;
+    hb.agent_version = "0.1.0";
+    hb.labels = std::move(labels);
+    hb.checks = {{"disk", protocol::CheckState::kOk, "40% used"},
+                 {"ntp", protocol::CheckState::kWarning, "offset 120ms"}};
+    return hb;
+  }
+
+  static std::string Frame(const protocol::Heartbeat& hb) {
+    auto bytes = protocol::Encode(hb, TestSecret());
+    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+    if (!bytes.ok()) return "";
+    return std::string(bytes->begin(), bytes->end());
+  }
+
+  HttpResponse Post(std::string body) {
+    HttpRequest req;
+    req.method = "POST";
+    req.path = "/api/v1/heartbeat";
+    req.body = std::move(body);
+    req.remote = "192.0.2.10:40000";
+    return server_.Dispatch(req);
+  }
+
+  HttpResponse Get(const std::string& path, const std::string& query = "") {
+    HttpRequest req;
+    req.method = "GET";
+    req.path = path;
+    req.query = query;
+    return server_.Dispatch(req);
+  }
+
+  static json Parse(const HttpResponse& r) {
+    json j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(j.is_discarded()) << r.body;
+    return j;
+  }
+
+  // The value of the first sample line of `metric` whose labels contain all `needles`.
+  std::string Sample(const std::string& metric, const std::vector<std::string>& needles) {
+    std::string text = metrics_.Render(tracker_, store_.get());
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t eol = text.find('\n', pos);
+      std::string line = text.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+      pos = eol == std::string::npos ? text.size() : eol + 1;
+      if (line.rfind(metric + "{", 0) != 0 && line.rfind(metric + " ", 0) != 0) continue;
+      bool all = true;
+      for (const auto& n : needles) all = all && line.find(n) != std::string::npos;
+      if (all) return line.substr(line.rfind(' ') + 1);
+    }
+    return "";
+  }
+
+  FakeClock clock_;
+  Tracker tracker_;
+  CollectorMetrics metrics_;
+  HttpServer server_;
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Ingestor> ingestor_;
+  std::atomic<bool> ready_{false};
+  ApiContext ctx_;
+  protocol::BootId boot_{};
+};
+
+// ---- heartbeat upload ----------------------------------------------------------------
+
+TEST_F(ApiTest, ValidFrameIs204AndTheSourceAppears) {
+  HttpResponse r = Post(Frame(Beat("web-01", 1)));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.body, "");
+
+  clock_.Advance(std::chrono::milliseconds(1500));
+  HttpResponse list = Get("/api/v1/sources");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.content_type, "application/json");
+  json j = Parse(list);
+  EXPECT_EQ(j["collector"], "collector-a");
+  EXPECT_EQ(j["generated_at"], "2026-11-25T16:41:14.623Z");
+  ASSERT_EQ(j["sources"].size(), 1u);
+  const json& s = j["sources"][0];
+  EXPECT_EQ(s["source_id"], "web-01");
+  EXPECT_EQ(s["state"], "UP");
+  EXPECT_EQ(s["labels"], json({{"dc", "dc1"}, {"role", "web"}}));
+  EXPECT_EQ(s["first_seen"], "2026-11-25T16:41:13.123Z");
+  EXPECT_EQ(s["last_seen"], "2026-11-25T16:41:13.123Z");
+  EXPECT_EQ(s["state_since"], "2026-11-25T16:41:13.123Z");
+  EXPECT_DOUBLE_EQ(s["last_seen_ago_seconds"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(s["interval_seconds"].get<double>(), 5.0);
+  EXPECT_TRUE(s["phi"].is_number());
+  EXPECT_EQ(s["agent_version"], "0.1.0");
+  EXPECT_FALSE(s.contains("goodbye_reason"));
+  ASSERT_EQ(s["checks"].size(), 2u);
+  EXPECT_EQ(s["checks"][0], json({{"name", "disk"}, {"state", "OK"}, {"output", "40% used"}}));
+  EXPECT_EQ(s["checks"][1]["state"], "WARNING");
+  EXPECT_EQ(s["heartbeats"], 1);
+  EXPECT_EQ(s["last_transport"], "http");
+  EXPECT_EQ(Sample("firewatch_heartbeats_received_total", {"http"}), "1");
+}
+
+TEST_F(ApiTest, BadMacIs400WithReason) {
+  std::string frame = Frame(Beat("web-01", 1));
+  frame.back() = static_cast<char>(frame.back() ^ 0x01);
+  HttpResponse r = Post(frame);
+  EXPECT_EQ(r.status, 400);
+  json j = Parse(r);
+  EXPECT_EQ(j["reason"], "bad_mac");
+  EXPECT_TRUE(j["error"].is_string());
+  EXPECT_EQ(tracker_.size(), 0u);
+}
+
+TEST_F(ApiTest, ReplayIs400Replayed) {
+  std::string frame = Frame(Beat("web-01", 7));
+  EXPECT_EQ(Post(frame).status, 204);
+  HttpResponse again = Post(frame);
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(Parse(again)["reason"], "replayed");
+  EXPECT_EQ(Sample("firewatch_frames_rejected_total", {"replayed", "http"}), "1");
+}
+
+TEST_F(ApiTest, ClockSkewIs400) {
+  protocol::Heartbeat hb = Beat("web-01", 1);
+  hb.timestamp_ms -= 3'600'000;
+  HttpResponse r = Post(Frame(hb));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Parse(r)["reason"], "clock_skew");
+}
+
+TEST_F(ApiTest, GarbageAndEmptyBodiesAre400) {
+  EXPECT_EQ(Parse(Post(""))["reason"], "truncated");
+  HttpResponse r = Post(std::string(300, 'x'));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(Parse(r)["reason"].is_string());
+}
+
+TEST_F(ApiTest, OversizeIs413AndCountedAsRejectedFrame) {
+  HttpResponse r = Post(std::string(protocol::kMaxFrameSize + 1, 'x'));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(Sample("firewatch_frames_rejected_total", {"oversize", "http"}), "1");
+  // Exactly the maximum is read and judged by the decoder instead.
+  EXPECT_EQ(Post(std::string(protocol::kMaxFrameSize, 'x')).status, 400);
+}
+
+TEST_F(ApiTest, GoodbyeShowsStoppedWithReason) {
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
+  protocol::Heartbeat bye = Beat("web-01", 2);
+  bye.type = protocol::FrameType::kGoodbye;
+  bye.goodbye_reason = "SIGTERM";
+  ASSERT_EQ(Post(Frame(bye)).status, 204);
+  json s = Parse(Get("/api/v1/sources/web-01"));
+  EXPECT_EQ(s["state"], "STOPPED");
+  EXPECT_EQ(s["goodbye_reason"], "SIGTERM");
+}
+
+// ---- source list and detail ----------------------------------------------------------
+
+TEST_F(ApiTest, SourcesSortedAndFilteredByState) {
+  ASSERT_EQ(Post(Frame(Beat("db-01", 1))).status, 204);
+  clock_.Advance(std::chrono::seconds(120));  // db-01 falls silent
+  (void)tracker_.Evaluate();
+  ASSERT_EQ(Post(Frame(Beat("web-02", 1))).status, 204);
+  ASSERT_EQ(Post(Frame(Beat("app-01", 1))).status, 204);
+
+  json all = Parse(Get("/api/v1/sources"));
+  ASSERT_EQ(all["sources"].size(), 3u);
+  EXPECT_EQ(all["sources"][0]["source_id"], "app-01");
+  EXPECT_EQ(all["sources"][1]["source_id"], "db-01");
+  EXPECT_EQ(all["sources"][2]["source_id"], "web-02");
+
+  for (const char* q : {"state=DOWN", "state=down"}) {
+    json down = Parse(Get("/api/v1/sources", q));
+    ASSERT_EQ(down["sources"].size(), 1u) << q;
+    EXPECT_EQ(down["sources"][0]["source_id"], "db-01");
+    EXPECT_EQ(down["sources"][0]["state"], "DOWN");
+  }
+  EXPECT_EQ(Parse(Get("/api/v1/sources", "state=UP"))["sources"].size(), 2u);
+  EXPECT_EQ(Parse(Get("/api/v1/sources", "state=STOPPED"))["sources"].size(), 0u);
+
+  HttpResponse bad = Get("/api/v1/sources", "state=BROKEN");
+  EXPECT_EQ(bad.status, 400);
+  std::string err = Parse(bad)["error"];
+  EXPECT_NE(err.find("BROKEN"), std::string::npos) << err;
+  EXPECT_NE(err.find("UP, LATE, DOWN, STOPPED"), std::string::npos) << err;
+}
+
+TEST_F(ApiTest, UnknownSourceIs404) {
+  HttpResponse r = Get("/api/v1/sources/nope");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(Parse(r)["error"].is_string());
+}
+
+TEST_F(ApiTest, SourceDetailHasTransitionsNewestFirst) {
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
+  clock_.Advance(std::chrono::seconds(120));
+  auto t = tracker_.Evaluate();
+  store_->Write({}, t);
+  ASSERT_TRUE(store_->Sync().ok());
+
+  HttpResponse r = Get("/api/v1/sources/web-01");
+  ASSERT_EQ(r.status, 200);
+  json j = Parse(r);
+  EXPECT_EQ(j["source_id"], "web-01");
+  EXPECT_EQ(j["state"], "DOWN");
+  EXPECT_EQ(j["labels"]["dc"], "dc1");
+  ASSERT_GE(j["transitions"].size(), 2u);
+  const json& newest = j["transitions"][0];
+  EXPECT_EQ(newest["to"], "DOWN");
+  EXPECT_EQ(newest["new_source"], false);
+  EXPECT_TRUE(newest["reason"].is_string());
+  const json& first = j["transitions"].back();
+  EXPECT_EQ(first["new_source"], true);
+  EXPECT_EQ(first["at"], "2026-11-25T16:41:13.123Z");
+  EXPECT_FALSE(j.contains("transitions_error"));
+}
+
+TEST_F(ApiTest, SourceDetailWithoutStoreHasEmptyTransitions) {
+  ASSERT_EQ(Post(Frame(Beat("web 01/x", 1))).status, 204);
+  ctx_.store = nullptr;
+  HttpResponse r = Get("/api/v1/sources/web 01/x");  // Dispatch: path already decoded
+  EXPECT_EQ(r.status, 404);  // '/' splits segments ...
+  HttpServerOptions o;
+  o.listen = {"127.0.0.1", 0};
+  // ... while over HTTP the id is one %-encoded segment.
+  HttpServer real(o);
+  RegisterApi(real, ctx_);
+  ASSERT_TRUE(real.Start().ok());
+  CURL* c = curl_easy_init();
+  std::string body;
+  std::string url = "http://127.0.0.1:" + std::to_string(real.port()) + "/api/v1/sources/web%2001%2Fx";
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* out) {
+    static_cast<std::string*>(out)->append(d, s * n);
+    return s * n;
+  });
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  ASSERT_EQ(curl_easy_perform(c), CURLE_OK);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(c);
+  real.Stop();
+  EXPECT_EQ(status, 200);
+  json j = json::parse(body);
+  EXPECT_EQ(j["source_id"], "web 01/x");
+  EXPECT_EQ(j["transitions"], json::array());
+}
+
+TEST_F(ApiTest, InvalidUtf8FromAgentsStillGivesValidJson) {
+  ASSERT_EQ(Post(Frame(Beat("bin-01", 1, {{"dc", std::string("d\xff\xfe", 3)}}))).status, 204);
+  HttpResponse r = Get("/api/v1/sources");
+  ASSERT_EQ(r.status, 200);
+  json j = Parse(r);
+  EXPECT_EQ(j["sources"][0]["labels"]["dc"], "d\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+// ---- metrics, health, readiness ------------------------------------------------------
+
+TEST_F(ApiTest, MetricsAreText) {
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
+  HttpResponse r = Get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(r.body.find("firewatch_heartbeats_received_total"), std::string::npos);
+  EXPECT_NE(r.body.find("firewatch_sources"), std::string::npos);
+}
+
+TEST_F(ApiTest, HealthAndReadiness) {
+  HttpResponse h = Get("/healthz");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(Parse(h)["status"], "ok");
+
+  HttpResponse starting = Get("/readyz");
+  EXPECT_EQ(starting.status, 503);
+  EXPECT_EQ(Parse(starting)["status"], "starting");
+  ready_ = true;
+  HttpResponse ready = Get("/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(Parse(ready)["status"], "ready");
+  ready_ = false;
+  EXPECT_EQ(Get("/readyz").status, 503);
+}
+
+TEST_F(ApiTest, WrongMethodsAndUnknownPaths) {
+  HttpRequest req;
+  req.method = "GET";
+  req.path = "/api/v1/heartbeat";
+  HttpResponse r = server_.Dispatch(req);
+  EXPECT_EQ(r.status, 405);
+  ASSERT_NE(r.Header("Allow"), nullptr);
+  EXPECT_EQ(*r.Header("Allow"), "POST");
+  EXPECT_EQ(Get("/metricsXYZ").status, 404);
+  EXPECT_EQ(Get("/api/v1/sources/a/b").status, 404);
+}
+
+// ---- status page ---------------------------------------------------------------------
+
+TEST_F(ApiTest, StatusPageEscapesHostileAgentStrings) {
+  protocol::Heartbeat hb = Beat(kHostileId, 1, {{"dc", "dc1"}, {"evil", kHostileLabel}});
+  hb.checks = {{"<b>chk</b>", protocol::CheckState::kCritical, "\"><svg onload=alert(3)>"}};
+  hb.agent_version = "'\"&";
+  ASSERT_EQ(Post(Frame(hb)).status, 204);
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
+
+  HttpResponse page = Get("/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  const std::string& html = page.body;
+  EXPECT_EQ(html.find(kHostileLabel), std::string::npos);
+  EXPECT_EQ(html.find(kHostileId), std::string::npos);
+  EXPECT_EQ(html.find("<b>chk</b>"), std::string::npos);
+  EXPECT_EQ(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("evil=&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(html.find("&lt;img src=x onerror=alert(2)&gt;"), std::string::npos);
+  EXPECT_NE(html.find("&quot;&gt;&lt;svg onload=alert(3)&gt;"), std::string::npos);
+
+  // Self-contained: no external assets of any kind.
+  for (const char* ext : {"src=\"http", "href=\"http", "src=\"//", "url(", "@import"}) {
+    EXPECT_EQ(html.find(ext), std::string::npos) << ext;
+  }
+  // The script only ever uses textContent for data; never innerHTML and friends.
+  EXPECT_NE(html.find("textContent"), std::string::npos);
+  for (const char* sink : {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("}) {
+    EXPECT_EQ(html.find(sink), std::string::npos) << sink;
+  }
+  // Counts and collector id rendered server side.
+  EXPECT_NE(html.find("<span id=\"collector\">collector-a</span>"), std::string::npos);
+  EXPECT_NE(html.find("<b id=\"count-UP\">2</b>"), std::string::npos);
+  EXPECT_NE(html.find("<b id=\"count-DOWN\">0</b>"), std::string::npos);
+
+  // CSP with a nonce matching the style and script tags.
+  const std::string* csp = page.Header("Content-Security-Policy");
+  ASSERT_NE(csp, nullptr);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*csp, m, std::regex("script-src 'nonce-([0-9a-f]{32})'")));
+  EXPECT_NE(html.find("<script nonce=\"" + m[1].str() + "\">"), std::string::npos);
+  EXPECT_NE(html.find("<style nonce=\"" + m[1].str() + "\">"), std::string::npos);
+  EXPECT_NE(csp->find("default-src 'none'"), std::string::npos);
+}
+
+TEST_F(ApiTest, StatusPageListsDownFirst) {
+  ASSERT_EQ(Post(Frame(Beat("aaa-down", 1))).status, 204);
+  clock_.Advance(std::chrono::seconds(120));
+  (void)tracker_.Evaluate();
+  ASSERT_EQ(Post(Frame(Beat("zzz-up", 1))).status, 204);
+  ASSERT_EQ(Post(Frame(Beat("bbb-up", 1))).status, 204);
+  const std::string html = Get("/").body;
+  size_t down = html.find(">aaa-down<");
+  size_t up_b = html.find(">bbb-up<");
+  size_t up_z = html.find(">zzz-up<");
+  ASSERT_NE(down, std::string::npos);
+  ASSERT_NE(up_b, std::string::npos);
+  EXPECT_LT(down, up_b);
+  EXPECT_LT(up_b, up_z);
+  EXPECT_NE(html.find("<b id=\"count-DOWN\">1</b>"), std::string::npos);
+  EXPECT_NE(html.find("2m 0s ago"), std::string::npos);
+}
+
+TEST(StatusPage, Helpers) {
+  EXPECT_EQ(HtmlEscape("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+  EXPECT_EQ(FormatAgo(-5), "0s");
+  EXPECT_EQ(FormatAgo(59'999), "59s");
+  EXPECT_EQ(FormatAgo(192'000), "3m 12s");
+  EXPECT_EQ(FormatAgo(5 * 3'600'000 + 120'000), "5h 2m");
+  EXPECT_EQ(FormatAgo(2 * 86'400'000LL + 7 * 3'600'000LL), "2d 7h");
+  EXPECT_NE(NewNonce(), NewNonce());
+  EXPECT_EQ(NewNonce().size(), 32u);
+}
+
+TEST(Rfc3339, FormatsUtcWithMillis) {
+  EXPECT_EQ(FormatRfc3339Millis(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339Millis(kStartMs), "2026-11-25T16:41:13.123Z");
+  EXPECT_EQ(FormatRfc3339Millis(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatRfc3339Millis(951'782'400'005), "2000-02-29T00:00:00.005Z");
+}
+
+// ---- over real sockets ---------------------------------------------------------------
+
+size_t AppendTo(char* d, size_t s, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(d, s * n);
+  return s * n;
+}
+
+struct CurlReply {
+  long status = 0;
+  std::string body;
+  std::string content_type;
+};
+
+CurlReply CurlDo(const std::string& url, const std::string* post_body) {
+  CurlReply r;
+  CURL* c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, AppendTo);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/octet-stream");
+  if (post_body != nullptr) {
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, post_body->data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post_body->size()));
+  }
+  curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  char* ct = nullptr;
+  curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+  if (ct) r.content_type = ct;
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  return r;
+}
+
+TEST_F(ApiTest, HeartbeatOverHttpSocket) {
+  HttpServerOptions o;
+  o.listen = {"127.0.0.1", 0};
+  HttpServer real(o);
+  RegisterApi(real, ctx_);
+  std::mutex mu;
+  std::vector<std::pair<std::string, int>> seen;
+  real.SetObserver([&](const std::string& route, int status) {
+    std::lock_guard lock(mu);
+    seen.emplace_back(route, status);
+  });
+  ASSERT_TRUE(real.Start().ok());
+  const std::string base = "http://127.0.0.1:" + std::to_string(real.port());
+
+  std::string frame = Frame(Beat("web-01", 1));
+  EXPECT_EQ(CurlDo(base + "/api/v1/heartbeat", &frame).status, 204);
+  EXPECT_EQ(CurlDo(base + "/api/v1/heartbeat", &frame).status, 400);  // replay
+  std::string huge(100'000, 'x');
+  EXPECT_EQ(CurlDo(base + "/api/v1/heartbeat", &huge).status, 413);
+  CurlReply metrics = CurlDo(base + "/metrics", nullptr);
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  CurlReply list = CurlDo(base + "/api/v1/sources?state=UP", nullptr);
+  EXPECT_EQ(json::parse(list.body)["sources"][0]["last_transport"], "http");
+  real.Stop();
+
+  EXPECT_EQ(Sample("firewatch_frames_rejected_total", {"oversize", "http"}), "1");
+  EXPECT_EQ(Sample("firewatch_heartbeats_received_total", {"http"}), "1");
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0], (std::pair<std::string, int>{"/api/v1/heartbeat", 204}));
+  EXPECT_EQ(seen[2], (std::pair<std::string, int>{"/api/v1/heartbeat", 413}));
+  EXPECT_EQ(seen[3], (std::pair<std::string, int>{"/metrics", 200}));
+}
+
+// Runs the page's script for real in headless Chromium (Debian `chromium`): the table
+// must be rebuilt from the API by the script (body data-rendered="js") with the hostile
+// strings as text, and no element injected. Skipped when Chromium is not installed.
+TEST_F(ApiTest, StatusPageScriptRendersSafelyInChromium) {
+  const char* candidates[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser"};
+  std::string browser;
+  for (const char* c : candidates) {
+    if (access(c, X_OK) == 0) browser = c;
+  }
+  if (browser.empty()) GTEST_SKIP() << "chromium not installed";
+
+  protocol::Heartbeat hb = Beat(kHostileId, 1, {{"evil", kHostileLabel}});
+  hb.checks = {{"chk", protocol::CheckState::kCritical, "<img src=y onerror=alert(4)>"}};
+  ASSERT_EQ(Post(Frame(hb)).status, 204);
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
+
+  HttpServerOptions o;
+  o.listen = {"127.0.0.1", 0};
+  HttpServer real(o);
+  RegisterApi(real, ctx_);
+  ASSERT_TRUE(real.Start().ok());
+  std::string profile = dir_ + "/chromium-profile";
+  std::string cmd = browser +
+                    " --headless=new --no-sandbox --disable-gpu --no-first-run"
+                    " --disable-dev-shm-usage --user-data-dir=" + profile +
+                    " --virtual-time-budget=12000 --dump-dom http://127.0.0.1:" +
+                    std::to_string(real.port()) + "/ 2>/dev/null";
+  std::string dom;
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) dom.append(buf.data(), n);
+  int rc = pclose(p);
+  real.Stop();
+  ASSERT_EQ(WEXITSTATUS(rc), 0) << dom.substr(0, 500);
+
+  EXPECT_NE(dom.find("data-rendered=\"js\""), std::string::npos) << "script did not render";
+  EXPECT_NE(dom.find("updated 2026-11-25T16:41:13.123Z"), std::string::npos);
+  EXPECT_NE(dom.find("evil=&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(dom.find("&lt;img src=x onerror=alert(2)&gt;"), std::string::npos);
+  EXPECT_NE(dom.find("&lt;img src=y onerror=alert(4)&gt;"), std::string::npos);
+  EXPECT_EQ(dom.find("<img"), std::string::npos);
+  EXPECT_EQ(dom.find("<script>alert"), std::string::npos);
+  EXPECT_NE(dom.find("<b id=\"count-UP\">2</b>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace firewatch::collector

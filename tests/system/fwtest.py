@@ -98,7 +98,7 @@ class Proc:
     def alive(self):
         return self.popen.poll() is None
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         if self.alive():
             os.kill(self.pid, sig)
 

@@ -2,11 +2,11 @@
 //  - CURLMOPT_SOCKETFUNCTION tells us which sockets to watch: one uv_poll per socket;
 //  - CURLMOPT_TIMERFUNCTION tells us when curl wants to be called back: one uv_timer;
 //  - both call curl_multi_socket_action, then we collect finished transfers.
-// The curl multi handle is created on the first Post, so a process that never needs
-// HTTP never initialises libcurl (or the TLS library behind it).
+// libcurl itself is loaded on the first Post (curl_api.h), so a process that never
+// needs HTTP never maps libcurl or initialises it.
 #include "firewatch/net/uv_http_client.h"
 
-#include <curl/curl.h>
+#include "curl_api.h"
 
 #include <algorithm>
 #include <mutex>
@@ -27,9 +27,9 @@ struct Request {
   char errbuf[CURL_ERROR_SIZE] = {};
 };
 
-void FreeRequest(Request* r) {
-  if (r->easy != nullptr) curl_easy_cleanup(r->easy);
-  if (r->headers != nullptr) curl_slist_free_all(r->headers);
+void FreeRequest(const internal::CurlApi* curl, Request* r) {
+  if (r->easy != nullptr) curl->easy_cleanup(r->easy);
+  if (r->headers != nullptr) curl->slist_free_all(r->headers);
   delete r;
 }
 
@@ -41,16 +41,6 @@ size_t WriteBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
   r->response.body.append(ptr, take);
   if (take < n) r->response.body_truncated = true;
   return n;  // always consume: a long body is truncated, not an error
-}
-
-Status GlobalInit() {
-  static std::once_flag once;
-  static CURLcode rc = CURLE_OK;
-  std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (rc != CURLE_OK) {
-    return Status::Unavailable(std::string("curl_global_init failed: ") + curl_easy_strerror(rc));
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -68,6 +58,7 @@ struct UvHttpClient::Impl {
 
   uv_loop_t* loop;
   Options options;
+  const internal::CurlApi* curl = nullptr;  // set by EnsureMulti
   CURLM* multi = nullptr;
   TimerBox* timer = nullptr;
   std::set<Request*> requests;
@@ -78,18 +69,19 @@ struct UvHttpClient::Impl {
 
   Status EnsureMulti() {
     if (multi != nullptr) return Status::Ok();
-    Status s = GlobalInit();
-    if (!s.ok()) return s;
-    multi = curl_multi_init();
+    std::string error;
+    curl = internal::LoadCurl(&error);
+    if (curl == nullptr) return Status::Unavailable(error);
+    multi = curl->multi_init();
     if (multi == nullptr) return Status::Unavailable("curl_multi_init failed");
     timer = new TimerBox{};
     timer->impl = this;
     uv_timer_init(loop, &timer->timer);
     timer->timer.data = timer;
-    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::OnCurlSocket);
-    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::OnCurlTimer);
-    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    curl->multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::OnCurlSocket);
+    curl->multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl->multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::OnCurlTimer);
+    curl->multi_setopt(multi, CURLMOPT_TIMERDATA, this);
     return Status::Ok();
   }
 
@@ -99,7 +91,7 @@ struct UvHttpClient::Impl {
     auto* watch = static_cast<SocketWatch*>(socketp);
     if (what == CURL_POLL_REMOVE) {
       if (watch != nullptr) {
-        if (!self->closed) curl_multi_assign(self->multi, s, nullptr);
+        if (!self->closed) self->curl->multi_assign(self->multi, s, nullptr);
         self->CloseWatch(watch);
       }
       return 0;
@@ -114,7 +106,7 @@ struct UvHttpClient::Impl {
       }
       watch->poll.data = watch;
       self->sockets.insert(watch);
-      curl_multi_assign(self->multi, s, watch);
+      self->curl->multi_assign(self->multi, s, watch);
     }
     int events = 0;
     if (what & CURL_POLL_IN) events |= UV_READABLE;
@@ -142,7 +134,7 @@ struct UvHttpClient::Impl {
     Impl* self = box->impl;
     if (self == nullptr || self->multi == nullptr) return;
     int running = 0;
-    curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    self->curl->multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     self->CollectFinished();
   }
 
@@ -158,7 +150,7 @@ struct UvHttpClient::Impl {
       if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
     }
     int running = 0;
-    curl_multi_socket_action(self->multi, watch->fd, flags, &running);
+    self->curl->multi_socket_action(self->multi, watch->fd, flags, &running);
     self->CollectFinished();
   }
 
@@ -176,26 +168,26 @@ struct UvHttpClient::Impl {
     std::vector<std::pair<Request*, CURLcode>> done;
     int left = 0;
     while (multi != nullptr) {
-      CURLMsg* msg = curl_multi_info_read(multi, &left);
+      CURLMsg* msg = curl->multi_info_read(multi, &left);
       if (msg == nullptr) break;
       if (msg->msg != CURLMSG_DONE) continue;
       Request* r = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
+      curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
       CURLcode code = msg->data.result;
-      curl_multi_remove_handle(multi, msg->easy_handle);  // invalidates msg
+      curl->multi_remove_handle(multi, msg->easy_handle);  // invalidates msg
       requests.erase(r);
       done.emplace_back(r, code);
     }
     for (auto& [r, code] : done) {
       Callback cb = std::move(r->callback);
       if (code == CURLE_OK) {
-        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->response.status);
+        curl->easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->response.status);
         HttpResponse resp = std::move(r->response);
-        FreeRequest(r);
+        FreeRequest(curl, r);
         cb(std::move(resp));
       } else {
-        std::string why = r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(code);
-        FreeRequest(r);
+        std::string why = r->errbuf[0] != '\0' ? r->errbuf : curl->easy_strerror(code);
+        FreeRequest(curl, r);
         cb(Status::Unavailable(why));
       }
     }
@@ -207,41 +199,41 @@ struct UvHttpClient::Impl {
     Status s = EnsureMulti();
     if (!s.ok()) return s;
     auto* r = new Request{};
-    r->easy = curl_easy_init();
+    r->easy = curl->easy_init();
     if (r->easy == nullptr) {
-      FreeRequest(r);
+      FreeRequest(curl, r);
       return Status::Unavailable("curl_easy_init failed");
     }
     r->body.assign(reinterpret_cast<const char*>(body.data()), body.size());
     r->max_body = options.max_response_body;
     r->callback = std::move(callback);
-    for (const auto& h : headers) r->headers = curl_slist_append(r->headers, h.c_str());
+    for (const auto& h : headers) r->headers = curl->slist_append(r->headers, h.c_str());
     // Never wait for "100 Continue": our bodies are small and servers may not send it.
-    r->headers = curl_slist_append(r->headers, "Expect:");
+    r->headers = curl->slist_append(r->headers, "Expect:");
     long timeout_ms = static_cast<long>(
         std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()));
     CURL* e = r->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROXY, "");  // ignore http_proxy & co: see header
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &WriteBody);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-    CURLMcode mc = curl_multi_add_handle(multi, e);
+    curl->easy_setopt(e, CURLOPT_URL, url.c_str());
+    curl->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl->easy_setopt(e, CURLOPT_POST, 1L);
+    curl->easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
+    curl->easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
+    curl->easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+    curl->easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl->easy_setopt(e, CURLOPT_PROXY, "");  // ignore http_proxy & co: see header
+    curl->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl->easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+    curl->easy_setopt(e, CURLOPT_WRITEFUNCTION, &WriteBody);
+    curl->easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl->easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl->easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    CURLMcode mc = curl->multi_add_handle(multi, e);
     if (mc != CURLM_OK) {
       r->callback = nullptr;
-      FreeRequest(r);
-      return Status::Unavailable(std::string("curl_multi_add_handle: ") + curl_multi_strerror(mc));
+      FreeRequest(curl, r);
+      return Status::Unavailable(std::string("curl_multi_add_handle: ") + curl->multi_strerror(mc));
     }
     requests.insert(r);
     return Status::Ok();
@@ -252,9 +244,9 @@ struct UvHttpClient::Impl {
     closed = true;
     std::vector<Request*> cancelled(requests.begin(), requests.end());
     requests.clear();
-    for (Request* r : cancelled) curl_multi_remove_handle(multi, r->easy);
+    for (Request* r : cancelled) curl->multi_remove_handle(multi, r->easy);
     if (multi != nullptr) {
-      curl_multi_cleanup(multi);  // may report CURL_POLL_REMOVE for cached connections
+      curl->multi_cleanup(multi);  // may report CURL_POLL_REMOVE for cached connections
       multi = nullptr;
     }
     // Whatever curl did not ask us to remove is closed here, so no handle leaks.
@@ -270,7 +262,7 @@ struct UvHttpClient::Impl {
     }
     for (Request* r : cancelled) {
       Callback cb = std::move(r->callback);
-      FreeRequest(r);
+      FreeRequest(curl, r);
       if (cb) cb(Status::Unavailable("cancelled"));
     }
   }

@@ -1,0 +1,273 @@
+#include "agent.h"
+
+#include <netdb.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+#include "version.h"
+
+namespace firewatch::agent {
+
+namespace {
+
+uint64_t CeilMillis(Duration d) {
+  if (d <= Duration::zero()) return 0;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
+  return static_cast<uint64_t>(ms);
+}
+
+template <typename T>
+Agent* AgentOf(T* handle) {
+  return static_cast<Agent*>(handle->data);
+}
+
+}  // namespace
+
+Agent::Agent(uv_loop_t* loop, AgentConfig config, protocol::Secret secret, Deps deps)
+    : Agent(loop, std::move(config), std::move(secret), deps, Options{}) {}
+
+Agent::Agent(uv_loop_t* loop, AgentConfig config, protocol::Secret secret, Deps deps,
+             Options options)
+    : loop_(loop),
+      config_(std::move(config)),
+      deps_(deps),
+      options_(options),
+      metrics_(std::string(AgentVersion()), config_.interval),
+      log_limiter_(*deps.clock, options.log_every),
+      builder_(config_, std::move(secret), protocol::NewBootId(), *deps.clock, *deps.checks),
+      scheduler_(config_.interval, config_.jitter, *deps.random),
+      dns_(loop, config_.resolve_interval, options.dns_retry),
+      http_(loop, net::UvHttpClient::Options{64 * 1024,
+                                              "firewatch-agent/" + std::string(AgentVersion())}) {
+  for (const auto& cc : config_.collectors) {
+    metrics_.AddCollector(cc.name, cc.udp.has_value(), cc.http.has_value());
+    CollectorLink::Env env;
+    env.loop = loop_;
+    env.http = &http_;
+    env.metrics = &metrics_;
+    env.log_limiter = &log_limiter_;
+    env.on_http_done = [this] { MaybeFinishGoodbye(); };
+    links_.push_back(std::make_unique<CollectorLink>(cc, std::move(env)));
+  }
+}
+
+Agent::~Agent() { CloseAll(); }
+
+uint16_t Agent::http_port() const { return server_ ? server_->port() : 0; }
+
+HealthSnapshot Agent::Health() const {
+  return HealthSnapshot{config_.source_id, last_heartbeat_ms_, builder_.last_sequence(),
+                        std::string(AgentVersion())};
+}
+
+void Agent::WireDns(CollectorLink& link) {
+  auto wire = [this, &link](ResolvedEndpoint* ep, Transport t, int socktype) {
+    if (ep == nullptr) return;
+    dns_.Add(ep, socktype, [this, &link, ep, t](ResolvedEndpoint::Update u, int status) {
+      using U = ResolvedEndpoint::Update;
+      const std::string target = ep->target().ToString();
+      if (u == U::kChanged) {
+        spdlog::info("collector {}: {} {} resolves to {}", link.name(), TransportName(t), target,
+                     ep->address()->ToString());
+      } else if (u == U::kKeptLastGood || u == U::kStillUnknown) {
+        metrics_.CountResolveFailure(link.name());
+        uint64_t suppressed = 0;
+        if (log_limiter_.Allow(link.name() + "/dns/" + target, suppressed)) {
+          std::string keep = u == U::kKeptLastGood
+                                 ? "keeping the last good address " + ep->address()->ToString()
+                                 : std::string("no address known yet");
+          spdlog::warn("collector {}: cannot resolve {}: {}; {}{}", link.name(), target,
+                       uv_strerror(status), keep,
+                       suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed)
+                                  : std::string());
+        }
+      }
+      link.OnEndpointUpdate(t, u);
+    });
+  };
+  wire(link.udp_endpoint(), Transport::kUdp, SOCK_DGRAM);
+  wire(link.http_endpoint(), Transport::kHttp, SOCK_STREAM);
+}
+
+Status Agent::Start() {
+  if (phase_ != Phase::kIdle) return Status::InvalidArgument("agent already started");
+  phase_ = Phase::kRunning;
+  uv_timer_init(loop_, &heartbeat_timer_);
+  uv_timer_init(loop_, &goodbye_timer_);
+  uv_timer_init(loop_, &dns_watchdog_);
+  heartbeat_timer_.data = goodbye_timer_.data = dns_watchdog_.data = this;
+  handles_open_ = watchdog_open_ = true;
+
+  if (config_.http_listen) {
+    auto addr = SocketAddress::FromLiteral(config_.http_listen->host, config_.http_listen->port);
+    server_ = std::make_unique<LocalHttpServer>(loop_, [this](const HttpRequest& req) {
+      return RouteLocalRequest(req, Health(), metrics_);
+    });
+    Status s = addr ? server_->Listen(*addr)
+                    : Status::InvalidArgument("http_listen is not an IP address");
+    if (!s.ok()) {
+      CloseAll();
+      return s;
+    }
+    if (!addr->is_loopback()) {
+      spdlog::warn("http_listen {} is not a loopback address: /metrics and /healthz are reachable "
+                   "from the network",
+                   addr->ToString());
+    }
+  }
+  if (options_.handle_signals) StartSignals();
+  for (auto& link : links_) {
+    WireDns(*link);
+    link->Open();
+  }
+  dns_.Start();
+  std::string listen = "disabled";
+  if (config_.http_listen) {
+    config::HostPort bound = *config_.http_listen;
+    bound.port = http_port();
+    listen = bound.ToString();
+  }
+  spdlog::info("started, version {}: source_id={} interval={} jitter={} collectors={} "
+               "http_listen={}",
+               AgentVersion(), config_.source_id, config::FormatDuration(config_.interval),
+               config_.jitter, links_.size(), listen);
+  scheduler_.Start(deps_.clock->Now());
+  SendHeartbeat();
+  ArmHeartbeatTimer(scheduler_.Next(deps_.clock->Now()));
+  return Status::Ok();
+}
+
+void Agent::StartSignals() {
+  for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
+    auto sig = std::make_unique<uv_signal_t>();
+    uv_signal_init(loop_, sig.get());
+    sig->data = this;
+    uv_signal_start(
+        sig.get(),
+        [](uv_signal_t* h, int s) {
+          Agent* self = AgentOf(h);
+          if (s == SIGHUP) {
+            spdlog::info("SIGHUP: configuration reload is not supported yet; ignoring");
+            return;
+          }
+          self->Shutdown(s == SIGTERM ? "SIGTERM" : "SIGINT");
+        },
+        signum);
+    signals_.push_back(std::move(sig));
+  }
+}
+
+void Agent::SendHeartbeat() {
+  auto frame = builder_.NextHeartbeat();
+  if (!frame.ok()) {
+    spdlog::error("cannot encode heartbeat: {}", frame.status().message());
+    return;
+  }
+  last_heartbeat_ms_ = frame->timestamp_ms;
+  metrics_.SetLastHeartbeat(FromUnixMillis(frame->timestamp_ms));
+  auto shared = std::make_shared<const OutgoingFrame>(std::move(frame).value());
+  spdlog::debug("heartbeat {} ({} bytes)", shared->sequence, shared->bytes.size());
+  for (auto& link : links_) link->Send(shared, options_.http_timeout);
+}
+
+void Agent::ArmHeartbeatTimer(MonoTime deadline) {
+  // uv timers count from the loop's cached time; refresh it so a slow callback does not
+  // make the timer fire early.
+  uv_update_time(loop_);
+  uv_timer_start(
+      &heartbeat_timer_,
+      [](uv_timer_t* t) {
+        Agent* self = AgentOf(t);
+        if (self->phase_ != Phase::kRunning) return;
+        self->SendHeartbeat();
+        self->ArmHeartbeatTimer(self->scheduler_.Next(self->deps_.clock->Now()));
+      },
+      CeilMillis(deadline - deps_.clock->Now()), 0);
+}
+
+void Agent::Shutdown(const std::string& reason) {
+  if (phase_ == Phase::kGoodbye) {
+    spdlog::info("{} again: closing now", reason);
+    CloseAll();
+    return;
+  }
+  if (phase_ != Phase::kRunning) return;
+  phase_ = Phase::kGoodbye;
+  uv_timer_stop(&heartbeat_timer_);
+  dns_.Close();
+  auto frame = builder_.Goodbye(reason);
+  if (!frame.ok()) {
+    spdlog::error("cannot encode goodbye: {}", frame.status().message());
+    CloseAll();
+    return;
+  }
+  spdlog::info("{}: sending goodbye (sequence {}) to {} collector(s)", reason, frame->sequence,
+               links_.size());
+  auto shared = std::make_shared<const OutgoingFrame>(std::move(frame).value());
+  for (auto& link : links_) link->Send(shared, options_.goodbye_timeout);
+  uv_timer_start(
+      &goodbye_timer_, [](uv_timer_t* t) { AgentOf(t)->OnGoodbyeTimer(); },
+      CeilMillis(options_.goodbye_grace), 0);
+}
+
+void Agent::OnGoodbyeTimer() {
+  if (phase_ != Phase::kGoodbye) return;
+  if (!goodbye_grace_over_) {
+    goodbye_grace_over_ = true;
+    if (http_.in_flight() == 0) {
+      CloseAll();
+      return;
+    }
+    // Wait for the HTTP goodbyes, but never past the bound.
+    uv_timer_start(
+        &goodbye_timer_, [](uv_timer_t* t) { AgentOf(t)->OnGoodbyeTimer(); },
+        CeilMillis(options_.goodbye_timeout - options_.goodbye_grace), 0);
+    return;
+  }
+  spdlog::warn("goodbye: {} HTTP request(s) unfinished after {}; closing anyway", http_.in_flight(),
+               config::FormatDuration(options_.goodbye_timeout));
+  CloseAll();
+}
+
+void Agent::MaybeFinishGoodbye() {
+  if (phase_ == Phase::kGoodbye && goodbye_grace_over_ && http_.in_flight() == 0) CloseAll();
+}
+
+void Agent::CloseAll() {
+  if (phase_ == Phase::kClosed) return;
+  phase_ = Phase::kClosed;
+  http_.Close();  // cancels in-flight requests; their callbacks run now
+  for (auto& link : links_) link->Close();
+  if (server_) server_->Close();
+  for (auto& sig : signals_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(sig.get()), nullptr);
+  }
+  if (handles_open_) {
+    handles_open_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&heartbeat_timer_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&goodbye_timer_), nullptr);
+  }
+  auto close_watchdog = [this] {
+    if (!watchdog_open_) return;
+    watchdog_open_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&dns_watchdog_), nullptr);
+  };
+  dns_.Close(close_watchdog);
+  if (watchdog_open_) {
+    // A lookup is stuck in the resolver (DNS may be gone with its datacenter). Give it
+    // a moment, then stop the loop rather than hang the shutdown.
+    uv_timer_start(
+        &dns_watchdog_,
+        [](uv_timer_t* t) {
+          Agent* self = AgentOf(t);
+          spdlog::warn("a DNS lookup did not finish within {}; exiting without it",
+                       config::FormatDuration(self->options_.dns_abandon));
+          self->abandoned_lookups_ = true;
+          uv_stop(self->loop_);
+        },
+        CeilMillis(options_.dns_abandon), 0);
+  }
+}
+
+}  // namespace firewatch::agent

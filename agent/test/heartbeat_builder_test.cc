@@ -1,0 +1,124 @@
+#include "heartbeat_builder.h"
+
+#include <gtest/gtest.h>
+
+#include "version.h"
+
+namespace firewatch::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FixedChecks final : public CheckProvider {
+ public:
+  std::vector<protocol::CheckResult> results;
+  std::vector<protocol::CheckResult> Current() override { return results; }
+};
+
+class HeartbeatBuilderTest : public ::testing::Test {
+ protected:
+  HeartbeatBuilderTest() {
+    config_.source_id = "web-01";
+    config_.key_id = "fleet";
+    config_.interval = 5s;
+    config_.labels = {{"dc", "dc1"}, {"role", "web"}};
+    boot_id_.fill(0xab);
+    EXPECT_TRUE(keys_.Add("fleet", secret_).ok());
+  }
+
+  protocol::Heartbeat Decode(const OutgoingFrame& f) {
+    auto out = protocol::Decode(f.bytes, keys_);
+    EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.error().detail);
+    return out.heartbeat();
+  }
+
+  AgentConfig config_;
+  protocol::Secret secret_ = protocol::Secret(32, 0x42);
+  protocol::Keyring keys_;
+  protocol::BootId boot_id_{};
+  FakeClock clock_{FromUnixMillis(1'700'000'000'123)};
+  FixedChecks checks_;
+};
+
+TEST_F(HeartbeatBuilderTest, HeartbeatsCarryEveryFieldAndCountFromOne) {
+  HeartbeatBuilder b(config_, secret_, boot_id_, clock_, checks_);
+  auto f1 = b.NextHeartbeat();
+  ASSERT_TRUE(f1.ok()) << f1.status().ToString();
+  EXPECT_EQ(f1->sequence, 1u);
+  protocol::Heartbeat hb = Decode(*f1);
+  EXPECT_EQ(hb.type, protocol::FrameType::kHeartbeat);
+  EXPECT_EQ(hb.key_id, "fleet");
+  EXPECT_EQ(hb.source_id, "web-01");
+  EXPECT_EQ(hb.boot_id, boot_id_);
+  EXPECT_EQ(hb.sequence, 1u);
+  EXPECT_EQ(hb.timestamp_ms, 1'700'000'000'123);
+  EXPECT_EQ(hb.interval_ms, 5000u);
+  EXPECT_EQ(hb.agent_version, AgentVersion());
+  EXPECT_EQ(hb.labels, config_.labels);
+  EXPECT_TRUE(hb.checks.empty());
+  EXPECT_TRUE(hb.goodbye_reason.empty());
+
+  clock_.Advance(5s);
+  auto f2 = b.NextHeartbeat();
+  ASSERT_TRUE(f2.ok());
+  EXPECT_EQ(Decode(*f2).sequence, 2u);
+  EXPECT_EQ(Decode(*f2).timestamp_ms, 1'700'000'005'123);
+  EXPECT_EQ(b.last_sequence(), 2u);
+}
+
+TEST_F(HeartbeatBuilderTest, GoodbyeTakesTheNextSequenceAndTheReason) {
+  HeartbeatBuilder b(config_, secret_, boot_id_, clock_, checks_);
+  ASSERT_TRUE(b.NextHeartbeat().ok());
+  ASSERT_TRUE(b.NextHeartbeat().ok());
+  ASSERT_TRUE(b.NextHeartbeat().ok());
+  clock_.Advance(1200ms);
+  auto bye = b.Goodbye("SIGTERM");
+  ASSERT_TRUE(bye.ok()) << bye.status().ToString();
+  EXPECT_EQ(bye->type, protocol::FrameType::kGoodbye);
+  protocol::Heartbeat hb = Decode(*bye);
+  EXPECT_EQ(hb.type, protocol::FrameType::kGoodbye);
+  EXPECT_EQ(hb.goodbye_reason, "SIGTERM");
+  EXPECT_EQ(hb.sequence, 4u);
+  EXPECT_EQ(hb.boot_id, boot_id_);
+  EXPECT_EQ(hb.source_id, "web-01");
+  EXPECT_EQ(hb.timestamp_ms, 1'700'000'001'323);
+  EXPECT_EQ(hb.interval_ms, 5000u);
+  EXPECT_EQ(hb.labels, config_.labels);
+  EXPECT_TRUE(hb.checks.empty());
+}
+
+TEST_F(HeartbeatBuilderTest, GoodbyeAsFirstFrameIsSequenceOne) {
+  HeartbeatBuilder b(config_, secret_, boot_id_, clock_, checks_);
+  auto bye = b.Goodbye("SIGINT");
+  ASSERT_TRUE(bye.ok());
+  EXPECT_EQ(Decode(*bye).sequence, 1u);
+  EXPECT_EQ(Decode(*bye).goodbye_reason, "SIGINT");
+}
+
+TEST_F(HeartbeatBuilderTest, ChecksFromTheProviderAreSent) {
+  checks_.results = {{"disk", protocol::CheckState::kWarning, "91% used"}};
+  HeartbeatBuilder b(config_, secret_, boot_id_, clock_, checks_);
+  auto f = b.NextHeartbeat();
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(Decode(*f).checks, checks_.results);
+}
+
+TEST_F(HeartbeatBuilderTest, ChecksThatDoNotFitAreDroppedNotTheHeartbeat) {
+  for (int i = 0; i < 10; ++i) {
+    checks_.results.push_back(
+        {"check" + std::to_string(i), protocol::CheckState::kCritical, std::string(200, 'x')});
+  }
+  HeartbeatBuilder b(config_, secret_, boot_id_, clock_, checks_);
+  auto f = b.NextHeartbeat();
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  protocol::Heartbeat hb = Decode(*f);
+  EXPECT_TRUE(hb.checks.empty());
+  EXPECT_EQ(hb.sequence, 1u);
+}
+
+TEST_F(HeartbeatBuilderTest, BootIdsDifferBetweenRuns) {
+  EXPECT_NE(protocol::NewBootId(), protocol::NewBootId());
+}
+
+}  // namespace
+}  // namespace firewatch::agent

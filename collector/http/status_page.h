@@ -1,0 +1,54 @@
+// The collector's status page (GET /): one self-contained HTML document -- inline CSS and
+// a small inline script, no external assets, no CDN, so it works with no internet and no
+// Grafana (DESIGN principle 5).
+//
+// The page is rendered completely on the server (useful with JavaScript disabled); the
+// script then re-fetches `api/v1/sources` every 5 s and rebuilds the table, and marks the
+// page stale when the collector stops answering.
+//
+// Everything that comes from agents (source ids, label keys and values, check names and
+// output, agent versions, goodbye reasons) is untrusted: the server side passes it through
+// HtmlEscape, the script only ever assigns it with textContent / setAttribute (never
+// innerHTML). The page carries a per-response nonce; serve it with the
+// Content-Security-Policy from StatusPageCsp so that even an escaping bug cannot run
+// injected script.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tracker/source.h"
+
+namespace firewatch::collector {
+
+struct StatusPageModel {
+  std::string collector_id;
+  std::string version;
+  int64_t now_ms = 0;                   // collector wall clock, Unix ms
+  std::vector<SourceSnapshot> sources;  // any order; the page sorts (see SeverityRank)
+};
+
+// Escapes & < > " ' for use in HTML text and quoted attribute values.
+std::string HtmlEscape(std::string_view text);
+
+// Display order of the table: DOWN, LATE, UP with a CRITICAL check, UP with a WARNING
+// (or UNKNOWN) check, STOPPED, UP; ties by source id. The script uses the same order.
+int SeverityRank(const SourceSnapshot& s);
+
+// "4s", "3m 12s", "5h 2m", "2d 7h"; negative durations count as 0.
+std::string FormatAgo(int64_t ms);
+
+// The whole page. `nonce` (base64/hex text, no quotes) goes on the <style> and <script>
+// tags and must match the CSP header.
+std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonce);
+
+// The Content-Security-Policy header value for a page rendered with `nonce`: nothing may
+// load from elsewhere; only the nonced style and script run; fetch only to this origin.
+std::string StatusPageCsp(std::string_view nonce);
+
+// A fresh random nonce (128 bits from std::random_device, hex).
+std::string NewNonce();
+
+}  // namespace firewatch::collector
