@@ -1,0 +1,106 @@
+#include "incident/incident.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace firewatch::alerting {
+
+std::string_view IncidentStateName(IncidentState s) {
+  switch (s) {
+    case IncidentState::kOpen: return "open";
+    case IncidentState::kAcked: return "acked";
+    case IncidentState::kResolved: return "resolved";
+  }
+  return "open";
+}
+
+std::string IncidentId(const std::string& group_key, int64_t started_ms) {
+  static constexpr char kAlphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";  // 31 symbols
+  LabelSet seed{{"g", group_key}, {"t", std::to_string(started_ms)}};
+  uint64_t h = Fingerprint(seed);
+  std::string id;
+  for (int i = 0; i < 6; ++i) {
+    id.push_back(kAlphabet[h % 31]);
+    h /= 31;
+  }
+  return id;
+}
+
+Incident IncidentBook::Upsert(const std::string& group_key, const std::string& policy,
+                              const LabelSet& group_labels, const std::vector<Alert>& alerts,
+                              int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto open = open_by_group_.find(group_key);
+  if (open != open_by_group_.end()) {
+    Incident& inc = by_id_[open->second];
+    inc.alerts = alerts;
+    return inc;
+  }
+  Incident inc;
+  inc.started_ms = now_ms;
+  inc.id = IncidentId(group_key, now_ms);
+  while (by_id_.count(inc.id)) inc.id = IncidentId(group_key + "+", ++inc.started_ms);
+  inc.group_key = group_key;
+  inc.policy = policy;
+  inc.group_labels = group_labels;
+  inc.alerts = alerts;
+  open_by_group_[group_key] = inc.id;
+  by_id_[inc.id] = inc;
+  return inc;
+}
+
+std::optional<Incident> IncidentBook::Resolve(const std::string& group_key, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto open = open_by_group_.find(group_key);
+  if (open == open_by_group_.end()) return std::nullopt;
+  Incident& inc = by_id_[open->second];
+  inc.state = IncidentState::kResolved;
+  inc.resolved_ms = now_ms;
+  open_by_group_.erase(open);
+  return inc;
+}
+
+Result<Incident> IncidentBook::Ack(const std::string& id, const std::string& by, int64_t now_ms) {
+  std::string key = id;
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::lock_guard lock(mu_);
+  auto it = by_id_.find(key);
+  if (it == by_id_.end()) return Status::NotFound("no incident " + id);
+  Incident& inc = it->second;
+  if (inc.state == IncidentState::kOpen) {
+    inc.state = IncidentState::kAcked;
+    inc.acked_ms = now_ms;
+    inc.acked_by = by;
+  }
+  return inc;
+}
+
+std::optional<Incident> IncidentBook::Get(const std::string& id) const {
+  std::string key = id;
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::lock_guard lock(mu_);
+  auto it = by_id_.find(key);
+  if (it == by_id_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<Incident> IncidentBook::List() const {
+  std::lock_guard lock(mu_);
+  std::vector<Incident> out;
+  for (const auto& [id, inc] : by_id_) out.push_back(inc);
+  std::sort(out.begin(), out.end(),
+            [](const Incident& a, const Incident& b) { return a.started_ms > b.started_ms; });
+  return out;
+}
+
+void IncidentBook::Restore(std::vector<Incident> incidents) {
+  std::lock_guard lock(mu_);
+  for (auto& inc : incidents) {
+    if (inc.state != IncidentState::kResolved) open_by_group_[inc.group_key] = inc.id;
+    by_id_[inc.id] = std::move(inc);
+  }
+}
+
+}  // namespace firewatch::alerting

@@ -1,0 +1,65 @@
+// Incidents: what a human is paged about and acknowledges. One incident per open alert
+// group (route + group labels); it opens when the group first fires, can be acked (stops
+// escalation), and resolves when every alert of the group has resolved.
+//
+// The incident id is short and typeable ("K7Q2MX"): it is the ack code in SMS replies and
+// appears in every message. It is derived from (group key, start time), so every collector
+// computes the same id for the same incident.
+//
+// Thread-safety: IncidentBook is safe to call from any thread (one mutex).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "firewatch/status.h"
+#include "model/alert.h"
+
+namespace firewatch::alerting {
+
+enum class IncidentState : uint8_t { kOpen, kAcked, kResolved };
+std::string_view IncidentStateName(IncidentState s);  // "open", "acked", "resolved"
+
+struct Incident {
+  std::string id;
+  std::string group_key;
+  std::string policy;  // escalation policy name
+  LabelSet group_labels;
+  std::vector<Alert> alerts;
+  IncidentState state = IncidentState::kOpen;
+  int64_t started_ms = 0;
+  int64_t acked_ms = 0;
+  std::string acked_by;
+  int64_t resolved_ms = 0;
+};
+
+// Six characters from an alphabet without look-alikes (no 0/O, 1/I/L).
+std::string IncidentId(const std::string& group_key, int64_t started_ms);
+
+class IncidentBook {
+ public:
+  // Records a notification for a group: opens an incident when none is open for the
+  // group key, else updates its alerts. Returns the incident (a copy).
+  Incident Upsert(const std::string& group_key, const std::string& policy,
+                  const LabelSet& group_labels, const std::vector<Alert>& alerts, int64_t now_ms);
+  // Marks the group's open incident resolved; nullopt when none is open.
+  std::optional<Incident> Resolve(const std::string& group_key, int64_t now_ms);
+  // Acknowledges by id (case-insensitive). NotFound for unknown ids; acking an acked or
+  // resolved incident is a no-op that succeeds (acks replicate and repeat).
+  Result<Incident> Ack(const std::string& id, const std::string& by, int64_t now_ms);
+  std::optional<Incident> Get(const std::string& id) const;
+  std::vector<Incident> List() const;  // newest first
+  // Restores persisted incidents (after a restart).
+  void Restore(std::vector<Incident> incidents);
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Incident> by_id_;
+  std::map<std::string, std::string> open_by_group_;  // group key -> id (not resolved)
+};
+
+}  // namespace firewatch::alerting
