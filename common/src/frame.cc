@@ -1,11 +1,12 @@
 #include "firewatch/protocol/frame.h"
 
-#include <openssl/crypto.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "firewatch/crypto/random.h"
 
 namespace firewatch::protocol {
 
@@ -111,11 +112,7 @@ Status CheckLen(std::string_view field, std::string_view value, size_t max, bool
   return Status::Ok();
 }
 
-void Mac(std::span<const uint8_t> secret, std::span<const uint8_t> data, uint8_t* out) {
-  unsigned int len = kMacSize;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), data.data(), data.size(), out,
-       &len);
-}
+static_assert(kMacSize == crypto::kSha256Size);
 
 DecodeError Err(RejectReason r, std::string detail) { return DecodeError{r, std::move(detail)}; }
 
@@ -147,6 +144,10 @@ std::string_view RejectReasonName(RejectReason r) {
 }
 
 Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, std::span<const uint8_t> secret) {
+  return Encode(hb, crypto::HmacKey(secret));
+}
+
+Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, const crypto::HmacKey& key) {
   Status s;
   if (!(s = CheckLen("key id", hb.key_id, kMaxIdLength, false)).ok()) return s;
   if (!(s = CheckLen("source id", hb.source_id, kMaxIdLength, false)).ok()) return s;
@@ -208,9 +209,8 @@ Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, std::span<const uint8_t
   }
   buf[4] = static_cast<uint8_t>(total >> 8);
   buf[5] = static_cast<uint8_t>(total);
-  uint8_t mac[kMacSize];
-  Mac(secret, buf, mac);
-  buf.insert(buf.end(), mac, mac + kMacSize);
+  const crypto::Sha256Digest mac = key.Sign(buf);
+  buf.insert(buf.end(), mac.begin(), mac.end());
   return std::move(buf);
 }
 
@@ -253,11 +253,9 @@ DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys) {
   if (!r.Str8(kMaxIdLength, hb.key_id) || hb.key_id.empty()) {
     return Err(RejectReason::kMalformed, "bad key id");
   }
-  const Secret* secret = keys.Find(hb.key_id);
-  if (secret == nullptr) return Err(RejectReason::kUnknownKey, "key id '" + hb.key_id + "'");
-  uint8_t mac[kMacSize];
-  Mac(*secret, body, mac);
-  if (CRYPTO_memcmp(mac, bytes.data() + body.size(), kMacSize) != 0) {
+  const Key* key = keys.FindKey(hb.key_id);
+  if (key == nullptr) return Err(RejectReason::kUnknownKey, "key id '" + hb.key_id + "'");
+  if (!crypto::ConstantTimeEqual(key->hmac.Sign(body), bytes.subspan(body.size(), kMacSize))) {
     return Err(RejectReason::kBadMac, "key id '" + hb.key_id + "'");
   }
 
@@ -302,12 +300,19 @@ DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys) {
 }
 
 BootId NewBootId() {
-  BootId id;
-  if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1) {
+  BootId id{};
+  if (!crypto::FillRandom(id).ok()) {
     // No CSPRNG is a broken invariant of the host; a predictable boot id would only
     // weaken replay protection, so fall back rather than refuse to run.
-    uint64_t t = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&id)) ^ 0x9e3779b97f4a7c15ULL;
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const uint64_t t =
+        static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+    const uint64_t p = static_cast<uint64_t>(getpid()) ^
+                       static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&id)) ^
+                       0x9e3779b97f4a7c15ULL;
     std::memcpy(id.data(), &t, sizeof t);
+    std::memcpy(id.data() + sizeof t, &p, sizeof p);
   }
   return id;
 }

@@ -1,10 +1,10 @@
 #include "firewatch/protocol/keyring.h"
 
-#include <openssl/rand.h>
-
 #include <cctype>
 #include <fstream>
 #include <sstream>
+
+#include "firewatch/crypto/random.h"
 
 namespace firewatch::protocol {
 
@@ -23,7 +23,8 @@ Status Keyring::Add(const std::string& key_id, Secret secret) {
   if (secret.size() < 16) {
     return Status::InvalidArgument("key '" + key_id + "' is shorter than 16 bytes");
   }
-  keys_[key_id] = std::move(secret);
+  crypto::HmacKey hmac(secret);
+  keys_.insert_or_assign(key_id, Key{std::move(secret), hmac});
   return Status::Ok();
 }
 
@@ -38,6 +39,11 @@ Status Keyring::AddFromFile(const std::string& key_id, const std::string& path) 
 }
 
 const Secret* Keyring::Find(std::string_view key_id) const {
+  const Key* key = FindKey(key_id);
+  return key == nullptr ? nullptr : &key->secret;
+}
+
+const Key* Keyring::FindKey(std::string_view key_id) const {
   auto it = keys_.find(key_id);
   return it == keys_.end() ? nullptr : &it->second;
 }
@@ -79,7 +85,7 @@ std::string ToHex(std::span<const uint8_t> bytes) {
 
 Result<std::string> GenerateKeyText() {
   uint8_t buf[32];
-  if (RAND_bytes(buf, sizeof buf) != 1) return Status::IoError("no randomness from the OS");
+  if (Status s = crypto::FillRandom(buf); !s.ok()) return s;
   return ToHex(buf) + "\n";
 }
 

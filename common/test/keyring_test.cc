@@ -37,5 +37,23 @@ TEST(KeyringTest, FindsByIdAndReportsMissingFile) {
   EXPECT_NE(s.message().find("/nonexistent/key"), std::string::npos);
 }
 
+TEST(KeyringTest, FindKeyHoldsTheSecretAndItsHmacKey) {
+  Keyring ring;
+  ASSERT_TRUE(ring.Add("a", Secret(32, 1)).ok());
+  const Key* key = ring.FindKey("a");
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(key->secret, Secret(32, 1));
+  EXPECT_EQ(ring.Find("a"), &key->secret);
+  const std::vector<uint8_t> msg = {'h', 'b'};
+  EXPECT_EQ(key->hmac.Sign(msg), crypto::HmacKey(Secret(32, 1)).Sign(msg));
+  // Replacing a key replaces both.
+  ASSERT_TRUE(ring.Add("a", Secret(32, 2)).ok());
+  key = ring.FindKey("a");
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(key->secret, Secret(32, 2));
+  EXPECT_EQ(key->hmac.Sign(msg), crypto::HmacKey(Secret(32, 2)).Sign(msg));
+  EXPECT_EQ(ring.FindKey("b"), nullptr);
+}
+
 }  // namespace
 }  // namespace firewatch::protocol

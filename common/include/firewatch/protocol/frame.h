@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/protocol/keyring.h"
 #include "firewatch/status.h"
 
@@ -76,6 +77,9 @@ std::string_view RejectReasonName(RejectReason r);
 // Encodes and signs. Fails with InvalidArgument when a field exceeds its limit or the
 // frame would exceed kMaxFrameSize (the message names the field).
 Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, std::span<const uint8_t> secret);
+// The same with a key already set up (crypto::HmacKey), for callers that sign many
+// frames under one key; the span overload sets the key up on every call.
+Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, const crypto::HmacKey& key);
 
 struct DecodeError {
   RejectReason reason;
@@ -100,7 +104,9 @@ class DecodeOutcome {
 };
 DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys);
 
-// Fresh random boot id from the OS CSPRNG.
+// Fresh random boot id from the OS CSPRNG (getrandom(2)). Should the kernel refuse
+// randomness, falls back to one derived from the clock and pid rather than refusing to
+// run: a predictable boot id only weakens replay protection across restarts.
 BootId NewBootId();
 
 }  // namespace firewatch::protocol

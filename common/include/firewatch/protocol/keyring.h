@@ -9,11 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/status.h"
 
 namespace firewatch::protocol {
 
 using Secret = std::vector<uint8_t>;
+
+// One keyring entry: the secret as configured, and its HMAC-SHA256 key set up once
+// (padded-key midstates precomputed) so verifying a frame does no per-frame key work.
+struct Key {
+  Secret secret;
+  crypto::HmacKey hmac;
+};
 
 class Keyring {
  public:
@@ -24,15 +32,19 @@ class Keyring {
   Status AddFromFile(const std::string& key_id, const std::string& path);
   // The secret for `key_id`, or nullptr when unknown. Valid until the next Add.
   const Secret* Find(std::string_view key_id) const;
+  // The entry (secret and precomputed HMAC key) for `key_id`, or nullptr when unknown.
+  // Valid until the next Add.
+  const Key* FindKey(std::string_view key_id) const;
   bool empty() const { return keys_.empty(); }
 
  private:
-  std::map<std::string, Secret, std::less<>> keys_;
+  std::map<std::string, Key, std::less<>> keys_;
 };
 
 // Parses hex key text (whitespace and '#' comment lines ignored).
 Result<Secret> ParseKeyText(std::string_view text);
-// 32 random bytes from the OS CSPRNG as 64 lowercase hex digits plus newline.
+// 32 random bytes from the OS CSPRNG (getrandom(2)) as 64 lowercase hex digits plus
+// newline; fails with Unavailable when the kernel cannot provide randomness.
 Result<std::string> GenerateKeyText();
 std::string ToHex(std::span<const uint8_t> bytes);
 
