@@ -1,0 +1,101 @@
+// Aggregation groups and their timers, as Alertmanager's dispatcher and dedup stage do
+// them, as a pure state machine: the caller feeds alerts with Insert and calls Tick at
+// (or after) NextTick(); nothing here reads a clock, sleeps or starts threads.
+//
+// Each alert goes to every route Route::Match returns; on each route it joins the group
+// named by the route's group_by label values. For one group:
+//  - a new group (created by a firing alert) waits group_wait, then notifies;
+//  - after that it is looked at every group_interval (deadline-based: the schedule does
+//    not drift when Tick runs late). It notifies when a firing alert was added, or a
+//    notified alert resolved, since its last notification; otherwise, when alerts are
+//    still firing and repeat_interval has passed since the last notification (so
+//    repeat_interval is in effect rounded up to a multiple of group_interval);
+//  - when every alert is resolved it sends one resolved notification and is removed.
+// Alerts muted by any Muter (inhibition, silences) at flush time are left out, and an
+// all-muted group sends nothing (its state is kept, so it notifies once unmuted).
+// Resolved alerts are reported only if a firing notification named them, and are then
+// dropped from the group. A resolved alert never creates a group.
+//
+// Group keys follow Alertmanager, `<route key>:<group labels>`, for example
+// `{}/{severity="critical"}:{alertname="SourceDown", dc="dc1"}`. They depend only on the
+// config and the labels, so every collector computes the same key for the same group.
+//
+// Not thread-safe: owned by the alerting loop. The route tree and the muters must
+// outlive the Dispatcher. A config reload builds a new Dispatcher (as Alertmanager does).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "firewatch/clock.h"
+#include "model/alert.h"
+#include "route/muter.h"
+#include "route/route.h"
+
+namespace firewatch::alerting::route {
+
+enum class GroupStatus : uint8_t { kFiring, kResolved };
+std::string_view GroupStatusString(GroupStatus s);  // "firing", "resolved"
+
+// Why a group notified.
+enum class NotifyReason : uint8_t {
+  kFirst,     // first notification of the group, after group_wait
+  kChanged,   // alerts were added or resolved since the last notification
+  kRepeat,    // nothing changed, repeat_interval passed
+  kResolved,  // every alert is resolved; the group is removed
+};
+std::string_view NotifyReasonString(NotifyReason r);  // "first", "changed", ...
+
+// What the escalation stage receives: one message about one group.
+struct GroupNotification {
+  const Route* route = nullptr;   // the matched route (owned by the tree)
+  std::string escalation_policy;  // route->escalation_policy()
+  std::string group_key;          // stable across collectors
+  LabelSet group_labels;
+  std::vector<Alert> alerts;      // firing first, then resolved; each sorted by labels
+  GroupStatus status = GroupStatus::kFiring;  // firing while any alert fires
+  NotifyReason reason = NotifyReason::kFirst;
+};
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(const Route& root, std::vector<const Muter*> muters = {});
+
+  // Adds or replaces (by label fingerprint) the alert in its group on every matching
+  // route, creating groups for firing alerts as needed (due at now + group_wait).
+  void Insert(const Alert& alert, MonoTime now);
+
+  // Flushes every group due at `now` (monotonic, for the timers) in group key order;
+  // `wall_now` is what muters are asked with. Returns the notifications to send.
+  std::vector<GroupNotification> Tick(MonoTime now, WallTime wall_now);
+
+  // When Tick next has work, or nullopt when there are no groups.
+  std::optional<MonoTime> NextTick() const;
+
+  size_t group_count() const { return groups_.size(); }
+  std::vector<std::string> GroupKeys() const;  // sorted
+
+ private:
+  struct Group {
+    const Route* route = nullptr;
+    LabelSet labels;
+    std::map<uint64_t, Alert> alerts;  // by fingerprint
+    MonoTime next_flush{};
+    bool notified = false;
+    MonoTime last_notified{};
+    std::set<uint64_t> last_firing;
+    std::set<uint64_t> last_resolved;
+  };
+  void Flush(const std::string& key, Group& g, MonoTime now, WallTime wall_now,
+             std::vector<GroupNotification>& out) const;
+  bool Muted(const LabelSet& labels, WallTime wall_now) const;
+
+  const Route& root_;
+  std::vector<const Muter*> muters_;
+  std::map<std::string, Group> groups_;  // by group key
+};
+
+}  // namespace firewatch::alerting::route
