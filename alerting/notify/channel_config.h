@@ -1,0 +1,44 @@
+// The `channels:` config section: one entry per delivery channel.
+//
+//   channels:
+//     - name: ops-mail
+//       type: smtp            # smtp | twilio | http_sms | webhook | pagerduty
+//       url: smtp://mail.example.com:587
+//       ...                   # type-specific keys, see docs/notifiers.md
+//
+// Strict like every firewatch config: unknown keys, wrong types, missing required keys,
+// duplicate names and unreadable secret files are errors with file:line. Secrets are
+// only read from files (*_file keys); relative paths resolve against `base_dir` (the
+// directory of the config file). Secret values never appear in error messages.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "firewatch/config/yaml_reader.h"
+#include "firewatch/status.h"
+#include "notify/http_sms_notifier.h"
+#include "notify/pagerduty_notifier.h"
+#include "notify/smtp_notifier.h"
+#include "notify/twilio_notifier.h"
+#include "notify/webhook_notifier.h"
+
+namespace firewatch::alerting::notify {
+
+struct ChannelConfig {
+  std::string name;  // unique, [a-z0-9_-]+, used by routes and escalation steps
+  std::string type;  // "smtp", "twilio", "http_sms", "webhook", "pagerduty"
+  std::variant<SmtpConfig, TwilioConfig, HttpSmsConfig, WebhookConfig, PagerDutyConfig> settings;
+};
+
+// Parses a `channels:` sequence node. Errors go to `errors` (file:line each); the
+// returned vector holds the channels that parsed cleanly. A null node yields no
+// channels and no error.
+std::vector<ChannelConfig> ParseChannels(config::Errors& errors, const YAML::Node& channels,
+                                         const std::string& base_dir);
+
+// Loads a file whose top level holds only `channels:` (used by tests and tools).
+Result<std::vector<ChannelConfig>> LoadChannelsFile(const std::string& path);
+
+}  // namespace firewatch::alerting::notify

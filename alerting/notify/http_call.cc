@@ -1,0 +1,128 @@
+#include "notify/http_call.h"
+
+#include <curl/curl.h>
+
+#include <memory>
+#include <mutex>
+
+#include "notify/curl_init.h"
+
+namespace firewatch::alerting::notify {
+
+namespace {
+
+constexpr size_t kMaxResponseBody = 64 * 1024;
+
+size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
+  auto* body = static_cast<std::string*>(user);
+  size_t n = size * nmemb;
+  if (body->size() < kMaxResponseBody) body->append(data, std::min(n, kMaxResponseBody - body->size()));
+  return n;
+}
+
+struct CurlDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+}  // namespace
+
+void EnsureCurlInitialized() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+void ApplyTransport(void* handle, const TransportOptions& t) {
+  CURL* c = static_cast<CURL*>(handle);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         t.connect_timeout)
+                                         .count()));
+  curl_easy_setopt(
+      c, CURLOPT_TIMEOUT_MS,
+      static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(t.timeout).count()));
+  if (!t.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, t.ca_file.c_str());
+  if (t.insecure_skip_verify) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+}
+
+HttpResponse PerformHttp(const HttpRequest& req, const TransportOptions& transport) {
+  EnsureCurlInitialized();
+  HttpResponse r;
+  std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
+  if (!c) {
+    r.curl_code = CURLE_FAILED_INIT;
+    r.error = "curl_easy_init failed";
+    return r;
+  }
+  CURL* h = c.get();
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  ApplyTransport(h, transport);
+
+  std::unique_ptr<curl_slist, SlistDeleter> headers;
+  for (const auto& [name, value] : req.headers) {
+    headers.reset(curl_slist_append(headers.release(), (name + ": " + value).c_str()));
+  }
+  // libcurl adds "Expect: 100-continue" to larger POSTs; gateways rarely handle it well.
+  headers.reset(curl_slist_append(headers.release(), "Expect:"));
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+
+  if (req.method == "GET") {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  }
+  if (!req.basic_user.empty()) {
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(h, CURLOPT_USERNAME, req.basic_user.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, req.basic_password.c_str());
+  }
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
+
+  CURLcode rc = curl_easy_perform(h);
+  r.curl_code = rc;
+  if (rc != CURLE_OK) {
+    r.error = std::string(curl_easy_strerror(rc));
+    if (errbuf[0] != '\0') r.error += ": " + std::string(errbuf);
+    return r;
+  }
+  r.transport_ok = true;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+  return r;
+}
+
+bool IsPermanentCurlError(int curl_code) {
+  switch (curl_code) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_LOGIN_DENIED:
+    case CURLE_USE_SSL_FAILED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string HttpDetail(const HttpResponse& r) {
+  if (!r.transport_ok) return r.error;
+  std::string d = "HTTP " + std::to_string(r.status);
+  if (!r.body.empty()) d += ": " + r.body.substr(0, 200);
+  return d;
+}
+
+}  // namespace firewatch::alerting::notify
