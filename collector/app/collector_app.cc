@@ -4,7 +4,10 @@
 
 #include <filesystem>
 
+#include "app/alerts.h"
+#include "app/incident_api.h"
 #include "app/local_pager.h"
+#include "engine/engine.h"
 #include "http/api.h"
 #include "http/http_server.h"
 #include "ingest/ingestor.h"
@@ -49,6 +52,7 @@ struct CollectorApp::Impl {
   std::unique_ptr<Ingestor> ingestor;
   std::unique_ptr<UdpReceiver> udp;
   std::unique_ptr<HttpServer> http;
+  std::unique_ptr<alerting::AlertingEngine> alerting;  // null unless channels are configured
   ApiContext api;
 
   // Persist, count and page a batch of transitions (any thread).
@@ -64,6 +68,11 @@ struct CollectorApp::Impl {
       }
     }
     pager->Notify(ts, metrics.get());
+    if (alerting) {
+      for (const auto& t : ts) {
+        if (auto a = AlertFor(t, config.alerting.external_url)) alerting->Submit(std::move(*a));
+      }
+    }
     store->Write(tracker->TakeDirty(), std::move(ts));
   }
 
@@ -152,6 +161,17 @@ Status CollectorApp::Start() {
   m.tracker->Restore(std::move(sources).value());
   spdlog::info("collector {} restored {} sources from {}", c.id, restored, c.DatabasePath());
 
+  if (c.alerting.enabled) {
+    m.alerting = std::make_unique<alerting::AlertingEngine>(m.clock, c.alerting, c.data_dir, c.id);
+    if (Status as = m.alerting->Start(); !as.ok()) return as;
+    // Sources that were DOWN before the restart rebuild their groups; their incidents
+    // were persisted, so escalation resumes where it was (same ids, same keys).
+    for (const auto& s : m.tracker->Snapshot()) {
+      if (s.state == SourceState::kDown) {
+        m.alerting->Submit(FiringAlertFor(s, c.alerting.external_url));
+      }
+    }
+  }
   auto pager = LocalPager::Open(c.pages_file, c.id, /*echo=*/true);
   if (!pager.ok()) return pager.status();
   m.pager = std::move(pager).value();
@@ -176,6 +196,7 @@ Status CollectorApp::Start() {
   m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
                      m.metrics.get(), m.ingestor.get(), &m.ready};
   RegisterApi(*m.http, m.api);
+  if (m.alerting) RegisterIncidentApi(*m.http, *m.alerting);
   m.http->SetObserver(
       [&m](const std::string& route, int status) { m.metrics->HttpRequest(route, status); });
   s = m.http->Start();
@@ -232,6 +253,7 @@ int CollectorApp::Run() {
   m.ready = false;
   m.http->Stop();
   m.Flush();
+  if (m.alerting) m.alerting->Stop();
   Status s = m.store->Sync();
   if (!s.ok()) {
     spdlog::error("final write to the store failed: {}", s.message());

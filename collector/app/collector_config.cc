@@ -149,6 +149,7 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   config::MapReader pag(errors, top.Node("paging"), "paging");
   pag.String("local_file", c.pages_file);
   pag.Finish();
+  alerting::ReadAlertingConfig(top, base_dir, c.alerting);
   top.Finish();
 
   if (!errors.empty()) return errors.ToStatus();

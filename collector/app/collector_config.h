@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/alerting_config.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/keyring.h"
 #include "tracker/tracker.h"
@@ -33,6 +34,7 @@ struct CollectorConfig {
   Duration flush_every = std::chrono::seconds(1);
   bool per_source_metrics = true;
   std::string pages_file = "pages.log";  // local channel; absolute after loading
+  alerting::AlertingConfig alerting;     // contacts, channels, schedules, policies, route
 
   std::string DatabasePath() const { return data_dir + "/collector.db"; }
 };

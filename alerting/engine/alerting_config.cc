@@ -1,0 +1,103 @@
+#include "engine/alerting_config.h"
+
+#include <set>
+
+namespace firewatch::alerting {
+
+const Contact* AlertingConfig::FindContact(const std::string& name) const {
+  for (const auto& c : contacts) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+const notify::ChannelConfig* AlertingConfig::FindChannel(const std::string& name) const {
+  for (const auto& c : channels) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::string AddressFor(const Contact& c, const std::string& channel_type) {
+  if (channel_type == "smtp") return c.email;
+  if (channel_type == "twilio" || channel_type == "http_sms") return c.phone;
+  return "";
+}
+
+void ReadAlertingConfig(config::MapReader& top, const std::string& base_dir, AlertingConfig& out) {
+  config::Errors& errors = top.errors();
+  YAML::Node channels = top.Node("channels");
+  const bool has_channels = channels.IsDefined() && !channels.IsNull();
+  if (has_channels) out.channels = notify::ParseChannels(errors, channels, base_dir);
+
+  schedule::KnownNames known;
+  for (const auto& ch : out.channels) known.channels.insert(ch.name);
+
+  YAML::Node contacts = top.Node("contacts");
+  if (contacts.IsDefined() && !contacts.IsNull()) {
+    if (!contacts.IsSequence()) {
+      errors.At(contacts, "contacts: expected a list of {name, email, phone, channels}");
+    } else {
+      for (size_t i = 0; i < contacts.size(); ++i) {
+        const std::string path = "contacts[" + std::to_string(i) + "]";
+        config::MapReader r(errors, contacts[i], path);
+        Contact c;
+        r.String("name", c.name, true);
+        r.String("email", c.email);
+        r.String("phone", c.phone);
+        YAML::Node list = r.Node("channels");
+        if (list.IsDefined() && !list.IsNull()) {
+          if (!list.IsSequence()) {
+            errors.At(list, path + ".channels: expected a list of channel names");
+          } else {
+            for (size_t j = 0; j < list.size(); ++j) {
+              const std::string name = list[j].IsScalar() ? list[j].Scalar() : "";
+              if (!known.channels.count(name)) {
+                errors.At(list[j], path + ".channels[" + std::to_string(j) +
+                                       "]: undefined channel '" + name + "'");
+              }
+              c.channels.push_back(name);
+            }
+          }
+        }
+        r.Finish();
+        if (!c.name.empty() && !known.contacts.insert(c.name).second) {
+          errors.At(contacts[i], path + ".name: contact '" + c.name + "' is listed twice");
+        }
+        if (!c.phone.empty() && (c.phone[0] != '+' || c.phone.size() < 8)) {
+          errors.At(contacts[i], path + ".phone: expected E.164 like +15550100, got '" +
+                                     c.phone + "'");
+        }
+        out.contacts.push_back(std::move(c));
+      }
+    }
+  }
+
+  schedule::ReadOnCallConfig(top, known, out.oncall);
+  std::set<std::string> policies;
+  for (const auto& [name, p] : out.oncall.escalation_policies) policies.insert(name);
+  if (has_channels || top.Has("route")) {
+    route::RouteDefaults defaults;
+    route::ReadRouting(top, policies, defaults, out.routing);
+  } else {
+    top.Node("route");
+    top.Node("inhibit_rules");
+  }
+
+  config::MapReader al(errors, top.Node("alerting"), "alerting");
+  al.String("external_url", out.external_url);
+  al.StringMap("runbooks", out.runbooks);
+  al.Duration("retry_base", out.retry_base, std::chrono::milliseconds(10), std::chrono::hours(1));
+  al.Duration("retry_max_delay", out.retry_max_delay, std::chrono::milliseconds(10),
+              std::chrono::hours(24));
+  al.Uint("max_attempts", out.max_attempts, 1, 100);
+  al.Uint("sms_per_contact_per_hour", out.sms_per_contact_per_hour, 1, 100000);
+  al.Finish();
+
+  out.enabled = has_channels;
+  if (has_channels && policies.empty()) {
+    errors.At(channels, "channels are configured but no escalation_policies use them");
+  }
+}
+
+}  // namespace firewatch::alerting

@@ -1,0 +1,108 @@
+// The alerting engine: alerts in, pages out, nothing lost.
+//
+//   Submit(alert) -> route::Dispatcher (grouping, group_wait/interval/repeat)
+//                 -> muted by silences and inhibition rules
+//                 -> IncidentBook (one incident per open group; persisted)
+//                 -> schedule::Evaluate (escalation steps, on-call resolution)
+//                 -> outbox::Outbox::Enqueue (on disk before anything is sent;
+//                    idempotency keys make recomputation after a restart a no-op)
+//                 -> outbox::Dispatcher (retries, failover, rate limits) -> notifiers
+//
+// Threads: the "alerting" thread owns the route dispatcher, inhibitor and silencer and
+// runs the pipeline up to Enqueue; the "outbox sender" thread runs the outbox dispatcher
+// (it blocks in notifiers). Submit/Ack/Incidents may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/alerting_config.h"
+#include "engine/message.h"
+#include "firewatch/clock.h"
+#include "firewatch/status.h"
+#include "incident/incident.h"
+#include "model/alert.h"
+
+namespace firewatch::alerting {
+
+namespace outbox {
+class Outbox;
+class Dispatcher;
+}  // namespace outbox
+namespace notify {
+class Notifier;
+}
+namespace route {
+class Dispatcher;
+class Inhibitor;
+class Silencer;
+}  // namespace route
+
+struct EngineStats {
+  uint64_t notifications_enqueued = 0;
+  uint64_t unresolved_targets = 0;
+  std::map<std::string, uint64_t> outbox_depth;  // state -> items
+};
+
+class AlertingEngine {
+ public:
+  AlertingEngine(const Clock& clock, AlertingConfig config, std::string data_dir,
+                 std::string collector_id);
+  ~AlertingEngine();  // stops both threads
+
+  // Opens the outbox and incident store under data_dir, restores incidents, starts the
+  // threads. Fails naming the file when storage cannot be opened.
+  Status Start();
+  void Stop();
+
+  // Queues an alert (firing or resolved) for the alerting thread.
+  void Submit(Alert alert);
+  // Acknowledges an incident: stops its escalation and cancels its pending pages.
+  Result<Incident> Ack(const std::string& id, const std::string& by);
+  std::vector<Incident> Incidents() const;
+  EngineStats Stats() const;
+  // Sends one test notification through `channel` to `contact` (or the channel's own
+  // endpoint) synchronously, bypassing the outbox: `firewatchctl test-page`.
+  SendResult TestPage(const std::string& channel, const std::string& contact);
+
+ private:
+  void AlertingLoop();
+  void SenderLoop();
+  void RunOnce();  // one pass of the pipeline (alerting thread)
+  void Escalate(const Incident& inc);
+  void EnqueueResolve(const Incident& inc);
+  void Enqueue(const Incident& inc, const std::string& kind, const std::string& contact,
+               const std::string& channel, const std::string& key, int64_t due_ms);
+  void PersistIncident(const Incident& inc);
+  SendResult SendOn(const std::string& channel, const Notification& n);
+
+  const Clock& clock_;
+  AlertingConfig config_;
+  std::string data_dir_;
+  MessageContext msg_ctx_;
+  IncidentBook incidents_;
+  std::unique_ptr<outbox::Outbox> outbox_;
+  std::unique_ptr<outbox::Dispatcher> sender_;
+  std::map<std::string, std::unique_ptr<notify::Notifier>> notifiers_;
+  std::unique_ptr<route::Inhibitor> inhibitor_;
+  std::unique_ptr<route::Silencer> silencer_;
+  std::unique_ptr<route::Dispatcher> dispatcher_;
+  struct IncidentDb;
+  std::unique_ptr<IncidentDb> incident_db_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_alerting_;
+  std::condition_variable wake_sender_;
+  std::vector<Alert> pending_alerts_;
+  bool stopping_ = false;
+  bool sender_kick_ = false;
+  EngineStats stats_;
+  std::thread alerting_thread_;
+  std::thread sender_thread_;
+};
+
+}  // namespace firewatch::alerting

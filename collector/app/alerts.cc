@@ -1,0 +1,40 @@
+#include "app/alerts.h"
+
+namespace firewatch::collector {
+
+namespace {
+alerting::LabelSet LabelsOf(const std::string& source, const protocol::Labels& labels) {
+  alerting::LabelSet out(labels.begin(), labels.end());
+  // Identity labels win over agent-supplied ones of the same name.
+  out["alertname"] = "SourceDown";
+  out["source"] = source;
+  return out;
+}
+}  // namespace
+
+std::optional<alerting::Alert> AlertFor(const Transition& t, const std::string& external_url) {
+  const bool firing = t.to == SourceState::kDown && t.from != SourceState::kDown;
+  const bool resolved = t.from == SourceState::kDown && t.to != SourceState::kDown;
+  if (!firing && !resolved) return std::nullopt;
+  alerting::Alert a;
+  a.labels = LabelsOf(t.source_id, t.labels);
+  a.annotations["summary"] = t.source_id + " is DOWN";
+  a.annotations["description"] = t.reason;
+  a.status = firing ? alerting::AlertStatus::kFiring : alerting::AlertStatus::kResolved;
+  a.starts_at_ms = t.at_ms;
+  if (resolved) a.ends_at_ms = t.at_ms;
+  if (!external_url.empty()) a.generator_url = external_url + "/api/v1/sources/" + t.source_id;
+  return a;
+}
+
+alerting::Alert FiringAlertFor(const SourceSnapshot& s, const std::string& external_url) {
+  alerting::Alert a;
+  a.labels = LabelsOf(s.source_id, s.labels);
+  a.annotations["summary"] = s.source_id + " is DOWN";
+  a.annotations["description"] = "DOWN since before the collector restarted";
+  a.starts_at_ms = s.state_since_ms;
+  if (!external_url.empty()) a.generator_url = external_url + "/api/v1/sources/" + s.source_id;
+  return a;
+}
+
+}  // namespace firewatch::collector

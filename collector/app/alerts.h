@@ -1,0 +1,18 @@
+// Turns the tracker's state transitions into alerts for the alerting engine:
+//   -> DOWN            firing  SourceDown{source, <source labels>}
+//   DOWN -> anything   resolved SourceDown (recovered, or stopped cleanly)
+// Other transitions (LATE, new sources, goodbyes of live sources) are not alerts.
+#pragma once
+
+#include <optional>
+
+#include "model/alert.h"
+#include "tracker/source.h"
+
+namespace firewatch::collector {
+
+std::optional<alerting::Alert> AlertFor(const Transition& t, const std::string& external_url);
+// The firing alert of a source that is DOWN now (used after a restart to rebuild groups).
+alerting::Alert FiringAlertFor(const SourceSnapshot& s, const std::string& external_url);
+
+}  // namespace firewatch::collector

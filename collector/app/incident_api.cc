@@ -1,0 +1,63 @@
+#include "app/incident_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "http/rfc3339.h"
+
+namespace firewatch::collector {
+
+namespace {
+
+nlohmann::json ToJson(const alerting::Incident& i) {
+  nlohmann::json alerts = nlohmann::json::array();
+  for (const auto& a : i.alerts) {
+    alerts.push_back({{"labels", a.labels},
+                      {"annotations", a.annotations},
+                      {"status", a.status == alerting::AlertStatus::kFiring ? "firing" : "resolved"}});
+  }
+  nlohmann::json j = {{"id", i.id},
+                      {"state", alerting::IncidentStateName(i.state)},
+                      {"policy", i.policy},
+                      {"group_key", i.group_key},
+                      {"group_labels", i.group_labels},
+                      {"started_at_ms", i.started_ms},
+                      {"alerts", alerts}};
+  if (i.acked_ms) {
+    j["acked_at_ms"] = i.acked_ms;
+    j["acked_by"] = i.acked_by;
+  }
+  if (i.resolved_ms) j["resolved_at_ms"] = i.resolved_ms;
+  return j;
+}
+
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
+  server.Route("GET", "/api/v1/incidents", [&engine](const HttpRequest&) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& i : engine.Incidents()) list.push_back(ToJson(i));
+    return HttpResponse::Json(200, Dump({{"incidents", list}}));
+  });
+  server.Route(
+      "POST", "/api/v1/ack/{}",
+      [&engine](const HttpRequest& req) {
+        std::string by = "api";
+        if (!req.body.empty()) {
+          auto body = nlohmann::json::parse(req.body, nullptr, false);
+          if (body.is_discarded() || !body.is_object()) {
+            return HttpResponse::Error(400, "body must be a JSON object like {\"by\": \"alice\"}");
+          }
+          if (body.contains("by") && body["by"].is_string()) by = body["by"].get<std::string>();
+        }
+        auto inc = engine.Ack(req.param, by);
+        if (!inc.ok()) return HttpResponse::Error(404, inc.status().message());
+        return HttpResponse::Json(200, Dump(ToJson(*inc)));
+      },
+      4096);
+}
+
+}  // namespace firewatch::collector

@@ -1,0 +1,166 @@
+"""Real SMTP (aiosmtpd into a Maildir) and a Twilio-compatible fake for paging tests."""
+import base64
+import email
+import json
+import os
+import socket
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fwtest import SOURCE_DIR, free_port, wait_for
+
+HANDLER_DIR = os.path.join(SOURCE_DIR, "alerting", "notify", "testdata")
+
+
+class SmtpServer:
+    """/usr/bin/aiosmtpd on loopback, delivering each message into a Maildir."""
+
+    def __init__(self, harness, port=None):
+        self.h = harness
+        self.port = port or free_port()
+        self.maildir = os.path.join(harness.dir, "maildir")
+        self.proc = None
+
+    def start(self):
+        env = dict(os.environ, PYTHONPATH=HANDLER_DIR)
+        self.proc = self.h.start(["/usr/bin/aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+                                  "-c", "maildir_handler.MaildirHandler", self.maildir],
+                                 f"aiosmtpd-{self.port}", env=env)
+
+        def accepting():
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        wait_for(accepting, 15, what="aiosmtpd to accept connections")
+        return self
+
+    def messages(self):
+        new = os.path.join(self.maildir, "new")
+        if not os.path.isdir(new):
+            return []
+        out = []
+        for name in sorted(os.listdir(new)):
+            with open(os.path.join(new, name), "rb") as f:
+                raw = f.read()
+            out.append(email.message_from_bytes(raw))
+        return out
+
+
+class FakeTwilio:
+    """Checks Twilio's Messages API wire format exactly; records accepted messages."""
+
+    def __init__(self, sid, token):
+        self.sid = sid
+        self.token = token
+        self.messages = []
+        self.errors = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                expected_path = f"/2010-04-01/Accounts/{fake.sid}/Messages.json"
+                auth = "Basic " + base64.b64encode(f"{fake.sid}:{fake.token}".encode()).decode()
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length).decode()
+                problems = []
+                if self.path != expected_path:
+                    problems.append(f"path {self.path}")
+                if self.headers.get("Authorization") != auth:
+                    problems.append("bad Basic auth")
+                if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                    problems.append("not a form post")
+                form = urllib.parse.parse_qs(body, keep_blank_values=True)
+                for field in ("To", "From", "Body"):
+                    if len(form.get(field, [])) != 1:
+                        problems.append(f"field {field}")
+                with fake.lock:
+                    if problems:
+                        fake.errors.append(problems)
+                        self.send_response(400)
+                        self.end_headers()
+                        self.wfile.write(json.dumps({"code": 20001, "message": str(problems)}).encode())
+                        return
+                    fake.messages.append({k: v[0] for k, v in form.items()})
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps({"sid": "SM" + "0" * 32, "status": "queued"}).encode())
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def sent(self):
+        with self.lock:
+            return list(self.messages)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def paging_config(harness, smtp_port, twilio_port, wait="5s", group_wait="0s"):
+    token = os.path.join(harness.dir, "twilio.token")
+    with open(token, "w") as f:
+        f.write("demo-token\n")
+    return f"""
+contacts:
+  - name: alice
+    email: alice@example.com
+    phone: "+15550100001"
+    channels: [sms, email]
+  - name: bob
+    email: bob@example.com
+    phone: "+15550100002"
+    channels: [sms, email]
+channels:
+  - name: email
+    type: smtp
+    url: smtp://127.0.0.1:{smtp_port}
+    starttls: "off"
+    from: firewatch@example.com
+    timeout: 3s
+    connect_timeout: 1s
+  - name: sms
+    type: twilio
+    base_url: http://127.0.0.1:{twilio_port}
+    account_sid: ACtest
+    auth_token_file: {token}
+    from: "+15550100000"
+    timeout: 3s
+    connect_timeout: 1s
+schedules:
+  - name: primary
+    time_zone: Europe/Berlin
+    rotations:
+      - members: [alice]
+        start: 2026-01-05T09:00
+        handoff: "09:00"
+        length: weekly
+escalation_policies:
+  - name: default
+    steps:
+      - targets: [schedule:primary]
+        channels: [email, sms]
+        wait: {wait}
+      - targets: [bob]
+        channels: [email, sms]
+        wait: 1h
+route:
+  escalation_policy: default
+  group_by: [alertname, source]
+  group_wait: {group_wait}
+  group_interval: 2s
+alerting:
+  external_url: http://127.0.0.1:1
+  retry_base: 500ms
+  retry_max_delay: 1s
+  max_attempts: 100
+  runbooks:
+    SourceDown: "Check the host's power and network."
+"""
