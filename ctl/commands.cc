@@ -11,6 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "app/collector_config.h"
+#include "firewatch/clock.h"
+#include "notify/factory.h"
+#include "notify/notifier.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/keyring.h"
 #ifdef FIREWATCH_CTL_HAS_AGENT
@@ -150,6 +153,127 @@ int CheckConfig(const std::string& path) {
   }
   std::printf("%s: OK (collector config)\n", path.c_str());
   return 0;
+}
+
+int Ack(const std::string& collector_url, const std::string& id, const std::string& by,
+        int timeout_ms) {
+  std::string url = collector_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  CURL* curl = curl_easy_init();
+  char* escaped = curl_easy_escape(curl, id.c_str(), static_cast<int>(id.size()));
+  url += "/api/v1/ack/" + std::string(escaped ? escaped : id.c_str());
+  curl_free(escaped);
+  const std::string request = nlohmann::json{{"by", by}}.dump();
+  std::string body;
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.size()));
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl_easy_perform(curl);
+  long code = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(curl);
+  curl_slist_free_all(headers);
+  if (rc != CURLE_OK) {
+    std::fprintf(stderr, "ack: cannot reach %s: %s\n", url.c_str(), curl_easy_strerror(rc));
+    return 1;
+  }
+  auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (code != 200) {
+    std::string message = body;
+    if (!doc.is_discarded() && doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
+      message = doc["error"].get<std::string>();
+    }
+    std::fprintf(stderr, "ack: %s answered %ld: %s\n", url.c_str(), code, message.c_str());
+    return 1;
+  }
+  std::string acked = id;
+  std::string state;
+  if (!doc.is_discarded() && doc.is_object()) {
+    acked = doc.value("id", id);
+    state = doc.value("state", "");
+  }
+  if (state.empty() || state == "acked") {
+    std::printf("acknowledged %s\n", acked.c_str());
+  } else {
+    std::printf("acknowledged %s (already %s)\n", acked.c_str(), state.c_str());
+  }
+  return 0;
+}
+
+int TestPage(const std::string& config_path, const std::string& channel,
+             const std::string& contact) {
+  auto cfg = collector::LoadCollectorConfig(config_path);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
+    return 1;
+  }
+  const alerting::AlertingConfig& ac = cfg->alerting;
+  if (!ac.enabled || ac.channels.empty()) {
+    std::fprintf(stderr,
+                 "test-page: %s configures no alerting channels (add `channels:`, see "
+                 "docs/notifiers.md)\n",
+                 config_path.c_str());
+    return 1;
+  }
+  auto names = [](const auto& list) {
+    std::string out;
+    for (const auto& x : list) out += (out.empty() ? "" : ", ") + x.name;
+    return out.empty() ? std::string("(none)") : out;
+  };
+  const alerting::notify::ChannelConfig* ch = ac.FindChannel(channel);
+  if (ch == nullptr) {
+    std::fprintf(stderr, "test-page: no channel '%s' in %s; valid channels: %s\n", channel.c_str(),
+                 config_path.c_str(), names(ac.channels).c_str());
+    return 1;
+  }
+  const alerting::Contact* c = nullptr;
+  if (!contact.empty()) {
+    c = ac.FindContact(contact);
+    if (c == nullptr) {
+      std::fprintf(stderr, "test-page: no contact '%s' in %s; valid contacts: %s\n",
+                   contact.c_str(), config_path.c_str(), names(ac.contacts).c_str());
+      return 1;
+    }
+  } else if (!ac.contacts.empty()) {
+    c = &ac.contacts.front();
+  }
+  const std::string address = c ? alerting::AddressFor(*c, ch->type) : std::string();
+  if (c != nullptr && address.empty() && (ch->type == "smtp" || ch->type == "twilio" ||
+                                          ch->type == "http_sms")) {
+    std::fprintf(stderr, "test-page: contact '%s' has no %s for %s channel '%s'\n",
+                 c->name.c_str(), ch->type == "smtp" ? "email" : "phone", ch->type.c_str(),
+                 ch->name.c_str());
+    return 1;
+  }
+  const Clock& clock = SystemClock::Instance();
+  auto notifier = alerting::notify::MakeNotifier(*ch, clock);
+  alerting::Notification n;
+  n.kind = "test";
+  n.incident_id = "TEST";
+  n.idempotency_key = "test/" + channel + "/" + std::to_string(ToUnixMillis(clock.WallNow()));
+  n.contact = c ? c->name : std::string();
+  n.address = address;
+  n.subject = "[TEST] firewatch test page";
+  n.text = "This is a test page from firewatchctl through channel " + channel +
+           ". No action is needed.";
+  std::string to = c ? " to " + c->name : std::string();
+  if (!address.empty()) to += " (" + address + ")";
+  std::printf("sending a test page through %s channel '%s'%s\n", ch->type.c_str(),
+              ch->name.c_str(), to.c_str());
+  std::fflush(stdout);
+  const alerting::SendResult r = notifier->Send(n);
+  if (r.ok()) {
+    std::printf("delivered: %s\n", r.detail.c_str());
+    return 0;
+  }
+  std::printf("failed (%s): %s\n", r.kind == alerting::SendResult::Kind::kRetryable ? "retryable" : "permanent",
+              r.detail.c_str());
+  return 1;
 }
 
 }  // namespace firewatch::ctl

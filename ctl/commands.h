@@ -16,4 +16,13 @@ int Status(const std::string& collector_url, bool json, int timeout_ms);
 // Validates a collector or agent config file (detected by its top-level keys).
 int CheckConfig(const std::string& path);
 
+// Acknowledges incident `id` on a collector (POST /api/v1/ack/{id} with {"by": by}).
+int Ack(const std::string& collector_url, const std::string& id, const std::string& by,
+        int timeout_ms);
+
+// Sends one test page through channel `channel` of a collector config, directly (no
+// collector needed), to `contact` (empty: the first contact in the config).
+int TestPage(const std::string& config_path, const std::string& channel,
+             const std::string& contact);
+
 }  // namespace firewatch::ctl

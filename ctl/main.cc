@@ -1,6 +1,7 @@
-// firewatchctl: status, check-config and keygen for firewatch operators.
+// firewatchctl: status, check-config, keygen, ack and test-page for firewatch operators.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 
 #include "commands.h"
 
@@ -32,6 +33,26 @@ int main(int argc, char** argv) {
   auto* check = cli.add_subcommand("check-config", "validate a collector or agent config file");
   check->add_option("file", path, "YAML config file")->required();
 
+  std::string incident;
+  std::string by;
+  if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') by = user;
+  else by = "firewatchctl";
+  auto* ack = cli.add_subcommand("ack", "acknowledge an incident (stops its escalation)");
+  ack->add_option("id", incident, "incident id (from the page or GET /api/v1/incidents)")
+      ->required();
+  ack->add_option("--collector", url, "collector base URL")->capture_default_str();
+  ack->add_option("--by", by, "who acknowledges (default: $USER)")->capture_default_str();
+  ack->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
+
+  std::string config_path;
+  std::string channel;
+  std::string contact;
+  auto* test_page = cli.add_subcommand(
+      "test-page", "send one test page through a channel of a collector config, directly");
+  test_page->add_option("--config", config_path, "collector YAML config file")->required();
+  test_page->add_option("--channel", channel, "channel name (channels[].name)")->required();
+  test_page->add_option("--contact", contact, "contact to page (default: the first contact)");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -46,5 +67,7 @@ int main(int argc, char** argv) {
   if (*keygen) return firewatch::ctl::Keygen(out, force);
   if (*status) return firewatch::ctl::Status(url, json, timeout_ms);
   if (*check) return firewatch::ctl::CheckConfig(path);
+  if (*ack) return firewatch::ctl::Ack(url, incident, by, timeout_ms);
+  if (*test_page) return firewatch::ctl::TestPage(config_path, channel, contact);
   return 2;
 }

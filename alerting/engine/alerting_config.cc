@@ -1,6 +1,11 @@
 #include "engine/alerting_config.h"
 
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
+
+#include "firewatch/protocol/keyring.h"
 
 namespace firewatch::alerting {
 
@@ -84,7 +89,8 @@ void ReadAlertingConfig(config::MapReader& top, const std::string& base_dir, Ale
     top.Node("inhibit_rules");
   }
 
-  config::MapReader al(errors, top.Node("alerting"), "alerting");
+  const YAML::Node al_node = top.Node("alerting");
+  config::MapReader al(errors, al_node, "alerting");
   al.String("external_url", out.external_url);
   al.StringMap("runbooks", out.runbooks);
   al.Duration("retry_base", out.retry_base, std::chrono::milliseconds(10), std::chrono::hours(1));
@@ -92,6 +98,35 @@ void ReadAlertingConfig(config::MapReader& top, const std::string& base_dir, Ale
               std::chrono::hours(24));
   al.Uint("max_attempts", out.max_attempts, 1, 100);
   al.Uint("sms_per_contact_per_hour", out.sms_per_contact_per_hour, 1, 100000);
+  al.String("ack_secret_file", out.ack_secret_file);
+  al.Duration("ack_link_ttl", out.ack_link_ttl, std::chrono::minutes(1), std::chrono::hours(24 * 30));
+  al.String("twilio_inbound_url", out.twilio_inbound_url);
+  if (!out.ack_secret_file.empty()) {
+    if (std::filesystem::path(out.ack_secret_file).is_relative() && !base_dir.empty()) {
+      out.ack_secret_file =
+          (std::filesystem::path(base_dir) / out.ack_secret_file).lexically_normal().string();
+    }
+    std::ifstream in(out.ack_secret_file);
+    std::stringstream ss;
+    if (in) ss << in.rdbuf();
+    auto secret = in ? protocol::ParseKeyText(ss.str())
+                     : Result<protocol::Secret>(Status::IoError("cannot read file"));
+    if (!secret.ok()) {
+      errors.At(al_node["ack_secret_file"],
+                "alerting.ack_secret_file: '" + out.ack_secret_file + "': " +
+                    secret.status().message());
+    } else if (secret->size() < 16) {
+      errors.At(al_node["ack_secret_file"],
+                "alerting.ack_secret_file: key must be at least 16 bytes");
+    } else {
+      out.ack_secret = std::move(secret).value();
+    }
+  }
+  if (!out.twilio_inbound_url.empty() && out.twilio_inbound_url.rfind("http://", 0) != 0 &&
+      out.twilio_inbound_url.rfind("https://", 0) != 0) {
+    errors.At(al_node["twilio_inbound_url"],
+              "alerting.twilio_inbound_url: expected an http:// or https:// URL");
+  }
   al.Finish();
 
   out.enabled = has_channels;

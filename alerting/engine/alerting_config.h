@@ -21,10 +21,16 @@
 //     retry_max_delay: 5m
 //     max_attempts: 4          # per channel, then fail over to the contact's next one
 //     sms_per_contact_per_hour: 20   # over it, pages are held and then summarised
+//     ack_secret_file: ack.key # hex key (like keygen output) signing email ack links;
+//                              # default: derived from the first heartbeat key
+//     ack_link_ttl: 24h        # how long an email ack link stays valid
+//     twilio_inbound_url: https://collector-a.example/api/v1/twilio/inbound
+//                              # the URL Twilio calls for SMS replies (signature input)
 //
 // Without a `channels:` key alerting is disabled and pages go to the local channel.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -57,6 +63,14 @@ struct AlertingConfig {
   Duration retry_max_delay = std::chrono::minutes(5);
   uint64_t max_attempts = 4;
   uint64_t sms_per_contact_per_hour = 20;
+  // Email ack links (alerting.ack_secret_file, read and hex-decoded at load; empty =
+  // derive from the first heartbeat key) and their lifetime (alerting.ack_link_ttl).
+  std::string ack_secret_file;
+  std::vector<uint8_t> ack_secret;
+  Duration ack_link_ttl = std::chrono::hours(24);
+  // The full URL Twilio posts SMS replies to (alerting.twilio_inbound_url), used verbatim
+  // when validating X-Twilio-Signature. Empty: the inbound endpoint is not registered.
+  std::string twilio_inbound_url;
 
   const Contact* FindContact(const std::string& name) const;
   const notify::ChannelConfig* FindChannel(const std::string& name) const;

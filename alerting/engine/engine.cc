@@ -132,6 +132,16 @@ AlertingEngine::AlertingEngine(const Clock& clock, AlertingConfig config, std::s
 
 AlertingEngine::~AlertingEngine() { Stop(); }
 
+void AlertingEngine::SetAckLinkMaker(std::function<std::string(const std::string&)> maker) {
+  std::lock_guard lock(ctx_mu_);
+  msg_ctx_.ack_link = std::move(maker);
+}
+
+MessageContext AlertingEngine::MsgCtx() const {
+  std::lock_guard lock(ctx_mu_);
+  return msg_ctx_;
+}
+
 Status AlertingEngine::Start() {
   incident_db_ = std::make_unique<IncidentDb>();
   if (Status s = incident_db_->Open(data_dir_ + "/incidents.db"); !s.ok()) return s;
@@ -295,7 +305,7 @@ void AlertingEngine::Enqueue(const Incident& inc, const std::string& kind,
   n.contact = contact;
   n.address = AddressFor(*c, ch->type);
   n.subject = RenderSubject(inc, kind);
-  n.text = IsSmsType(ch->type) ? RenderSms(inc, kind, msg_ctx_) : RenderEmailBody(inc, kind, msg_ctx_);
+  n.text = IsSmsType(ch->type) ? RenderSms(inc, kind, MsgCtx()) : RenderEmailBody(inc, kind, MsgCtx());
   n.alerts = inc.alerts;
   n.group_labels = inc.group_labels;
   std::vector<std::string> chain{channel};
@@ -326,8 +336,8 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
   // follow the channel actually used.
   if (const Contact* c = config_.FindContact(n.contact)) out.address = AddressFor(*c, type);
   if (auto inc = incidents_.Get(n.incident_id); inc && (n.kind == "trigger" || n.kind == "resolve")) {
-    out.text = IsSmsType(type) ? RenderSms(*inc, n.kind, msg_ctx_)
-                               : RenderEmailBody(*inc, n.kind, msg_ctx_);
+    out.text = IsSmsType(type) ? RenderSms(*inc, n.kind, MsgCtx())
+                               : RenderEmailBody(*inc, n.kind, MsgCtx());
   } else if (IsSmsType(type) && out.text.size() > 1600) {
     out.text.resize(1600);
   }
@@ -384,7 +394,18 @@ EngineStats AlertingEngine::Stats() const {
         s.outbox_depth[std::string(outbox::StateName(state))] = static_cast<uint64_t>(n);
       }
     }
+    for (const auto& ch : config_.channels) s.notifications[ch.name] = {0, 0, 0, 0};
+    auto counts = outbox_->CountsByChannel();
+    if (counts.ok()) {
+      for (const auto& [channel, c] : *counts) {
+        s.notifications[channel] = {c.delivered, c.retryable, c.permanent, c.interrupted};
+      }
+    }
   }
+  for (auto st : {IncidentState::kOpen, IncidentState::kAcked, IncidentState::kResolved}) {
+    s.incidents[std::string(IncidentStateName(st))] = 0;
+  }
+  for (const auto& inc : incidents_.List()) ++s.incidents[std::string(IncidentStateName(inc.state))];
   return s;
 }
 

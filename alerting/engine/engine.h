@@ -13,7 +13,10 @@
 // (it blocks in notifiers). Submit/Ack/Incidents may be called from any thread.
 #pragma once
 
+#include <array>
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,7 +48,11 @@ class Silencer;
 struct EngineStats {
   uint64_t notifications_enqueued = 0;
   uint64_t unresolved_targets = 0;
-  std::map<std::string, uint64_t> outbox_depth;  // state -> items
+  std::map<std::string, uint64_t> outbox_depth;  // state -> items (every state present)
+  // channel -> attempt outcomes {delivered, retryable, permanent, interrupted} since the
+  // outbox file was created; every configured channel is present (zeros included).
+  std::map<std::string, std::array<uint64_t, 4>> notifications;
+  std::map<std::string, uint64_t> incidents;  // "open"/"acked"/"resolved" -> count
 };
 
 class AlertingEngine {
@@ -64,6 +71,9 @@ class AlertingEngine {
   // Acknowledges an incident: stops its escalation and cancels its pending pages.
   Result<Incident> Ack(const std::string& id, const std::string& by);
   std::vector<Incident> Incidents() const;
+  // Sets the maker of signed ack links rendered into emails (thread-safe; may be called
+  // after Start()). See collector/app/ack_links.h.
+  void SetAckLinkMaker(std::function<std::string(const std::string& incident_id)> maker);
   EngineStats Stats() const;
   // Sends one test notification through `channel` to `contact` (or the channel's own
   // endpoint) synchronously, bypassing the outbox: `firewatchctl test-page`.
@@ -83,7 +93,9 @@ class AlertingEngine {
   const Clock& clock_;
   AlertingConfig config_;
   std::string data_dir_;
-  MessageContext msg_ctx_;
+  MessageContext msg_ctx_;  // guarded by ctx_mu_; read through MsgCtx()
+  mutable std::mutex ctx_mu_;
+  MessageContext MsgCtx() const;
   IncidentBook incidents_;
   std::unique_ptr<outbox::Outbox> outbox_;
   std::unique_ptr<outbox::Dispatcher> sender_;

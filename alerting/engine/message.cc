@@ -101,7 +101,10 @@ std::string RenderEmailBody(const Incident& inc, const std::string& kind,
   if (!ctx.external_url.empty()) {
     b += "Status page: " + ctx.external_url + "/\n";
     if (kind != "resolve") {
-      b += "Acknowledge: curl -X POST " + ctx.external_url + "/api/v1/ack/" + inc.id + "\n";
+      std::string link = ctx.ack_link ? ctx.ack_link(inc.id) : std::string();
+      if (!link.empty()) b += "Acknowledge: " + link + "\n";
+      b += (link.empty() ? "Acknowledge: " : "  or: ") + std::string("curl -X POST ") +
+           ctx.external_url + "/api/v1/ack/" + inc.id + "\n";
     }
   }
   if (kind != "resolve") b += "Or reply to the SMS with: ACK " + inc.id + "\n";

@@ -4,6 +4,7 @@
 // links to the status page and to acknowledge.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -16,6 +17,9 @@ struct MessageContext {
   std::string collector_id;
   std::string external_url;                     // may be empty
   std::map<std::string, std::string> runbooks;  // alertname -> text
+  // Signed "open to acknowledge" link for an incident id (set by the collector when
+  // ack links are available); empty function or empty result: no link in emails.
+  std::function<std::string(const std::string& incident_id)> ack_link;
 };
 
 // "trigger" or "resolve".

@@ -37,4 +37,41 @@ alerting::Alert FiringAlertFor(const SourceSnapshot& s, const std::string& exter
   return a;
 }
 
+namespace {
+const char* Severity(protocol::CheckState s) {
+  switch (s) {
+    case protocol::CheckState::kCritical: return "critical";
+    case protocol::CheckState::kWarning:
+    case protocol::CheckState::kUnknown: return "warning";
+    case protocol::CheckState::kOk: return nullptr;
+  }
+  return nullptr;
+}
+}  // namespace
+
+std::vector<alerting::Alert> AlertsFor(const CheckChange& c, const std::string& external_url) {
+  std::vector<alerting::Alert> out;
+  auto make = [&](const char* severity, bool firing) {
+    alerting::Alert a;
+    a.labels = alerting::LabelSet(c.labels.begin(), c.labels.end());
+    a.labels["alertname"] = "CheckFailing";
+    a.labels["source"] = c.source_id;
+    a.labels["check"] = c.check;
+    a.labels["severity"] = severity;
+    a.annotations["summary"] = c.source_id + " check " + c.check + " is " +
+                               std::string(protocol::CheckStateName(c.to));
+    if (!c.output.empty()) a.annotations["description"] = c.output;
+    a.status = firing ? alerting::AlertStatus::kFiring : alerting::AlertStatus::kResolved;
+    a.starts_at_ms = c.at_ms;
+    if (!firing) a.ends_at_ms = c.at_ms;
+    if (!external_url.empty()) a.generator_url = external_url + "/api/v1/sources/" + c.source_id;
+    out.push_back(std::move(a));
+  };
+  const char* before = Severity(c.from);
+  const char* after = Severity(c.to);
+  if (before && (!after || std::string(before) != after)) make(before, false);
+  if (after && (!before || std::string(before) != after)) make(after, true);
+  return out;
+}
+
 }  // namespace firewatch::collector

@@ -15,4 +15,9 @@ std::optional<alerting::Alert> AlertFor(const Transition& t, const std::string& 
 // The firing alert of a source that is DOWN now (used after a restart to rebuild groups).
 alerting::Alert FiringAlertFor(const SourceSnapshot& s, const std::string& external_url);
 
+// Check alerts: CheckFailing{source, check, severity=warning|critical, <source labels>}.
+// A check going WARNING/CRITICAL fires; leaving that state resolves; a change between
+// WARNING and CRITICAL resolves one severity and fires the other. UNKNOWN is a warning.
+std::vector<alerting::Alert> AlertsFor(const CheckChange& c, const std::string& external_url);
+
 }  // namespace firewatch::collector

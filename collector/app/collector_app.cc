@@ -4,9 +4,11 @@
 
 #include <filesystem>
 
+#include "app/ack_links.h"
 #include "app/alerts.h"
 #include "app/incident_api.h"
 #include "app/local_pager.h"
+#include "app/twilio_inbound.h"
 #include "engine/engine.h"
 #include "http/api.h"
 #include "http/http_server.h"
@@ -78,6 +80,10 @@ struct CollectorApp::Impl {
 
   void Flush() {
     if (udp) metrics->UdpStats(udp->datagrams(), udp->kernel_drops());
+    if (alerting) {
+      const alerting::EngineStats s = alerting->Stats();
+      metrics->AlertingStats(s.notifications, s.outbox_depth, s.incidents);
+    }
     auto dirty = tracker->TakeDirty();
     if (!dirty.empty()) store->Write(std::move(dirty), {});
   }
@@ -179,6 +185,16 @@ Status CollectorApp::Start() {
   m.ingestor = std::make_unique<Ingestor>(
       m.clock, *keys, *m.tracker, *m.metrics,
       [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); });
+  m.ingestor->SetCheckSink([&m](std::vector<CheckChange> changes) {
+    for (const auto& change : changes) {
+      spdlog::info("source {}: check {} {} -> {}", change.source_id, change.check,
+                   protocol::CheckStateName(change.from), protocol::CheckStateName(change.to));
+      if (!m.alerting) continue;
+      for (auto& a : AlertsFor(change, m.config.alerting.external_url)) {
+        m.alerting->Submit(std::move(a));
+      }
+    }
+  });
 
   if (uv_loop_init(&m.loop) != 0) return Status::IoError("uv_loop_init failed");
   m.loop_open = true;
@@ -197,6 +213,8 @@ Status CollectorApp::Start() {
                      m.metrics.get(), m.ingestor.get(), &m.ready};
   RegisterApi(*m.http, m.api);
   if (m.alerting) RegisterIncidentApi(*m.http, *m.alerting);
+  if (m.alerting) RegisterAckLinks(*m.http, *m.alerting, c, **keys, m.clock);
+  if (m.alerting) RegisterTwilioInbound(*m.http, *m.alerting, c.alerting);
   m.http->SetObserver(
       [&m](const std::string& route, int status) { m.metrics->HttpRequest(route, status); });
   s = m.http->Start();

@@ -38,6 +38,9 @@ IngestResult Ingestor::Ingest(std::span<const uint8_t> frame, Transport transpor
     if (!observed.rejected) {
       metrics_.HeartbeatAccepted(transport);
       if (observed.transition) on_transitions_({std::move(*observed.transition)});
+      if (!observed.check_changes.empty() && on_checks_) {
+        on_checks_(std::move(observed.check_changes));
+      }
       return result;
     }
     result.rejected = observed.rejected;

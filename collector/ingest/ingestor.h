@@ -34,6 +34,7 @@ struct IngestResult {
 class Ingestor {
  public:
   using TransitionSink = std::function<void(std::vector<Transition>)>;
+  using CheckSink = std::function<void(std::vector<CheckChange>)>;
 
   Ingestor(const Clock& clock, std::shared_ptr<const protocol::Keyring> keys, Tracker& tracker,
            CollectorMetrics& metrics, TransitionSink on_transitions);
@@ -41,6 +42,9 @@ class Ingestor {
   // Processes one frame. `peer` (an address text) is used only in log messages.
   IngestResult Ingest(std::span<const uint8_t> frame, Transport transport,
                       std::string_view peer);
+
+  // Where check state changes go (optional; same threading rules as on_transitions).
+  void SetCheckSink(CheckSink sink) { on_checks_ = std::move(sink); }
 
   // Swaps the keyring (config reload). Thread-safe.
   void SetKeys(std::shared_ptr<const protocol::Keyring> keys);
@@ -53,6 +57,7 @@ class Ingestor {
   Tracker& tracker_;
   CollectorMetrics& metrics_;
   TransitionSink on_transitions_;
+  CheckSink on_checks_;
   RateLimiter log_limiter_;
 };
 

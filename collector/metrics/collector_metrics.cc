@@ -232,6 +232,18 @@ struct CollectorMetrics::Families {
   std::map<std::string, std::unordered_map<int, Counter*>, std::less<>> http_by;
   std::map<std::string, std::array<Counter*, 2>, std::less<>> pages_by;  // [failed, sent]
 
+  // Alerting series (AlertingStats), registered on first use: a collector without
+  // alerting exports none of them.
+  Family<Counter>* notifications = nullptr;
+  Family<Gauge>* outbox_items = nullptr;
+  Family<Gauge>* incidents = nullptr;
+  struct ChannelSeries {
+    std::array<Counter*, 4> counters{};  // delivered, retryable, permanent, interrupted
+    std::array<uint64_t, 4> seen{};
+  };
+  std::map<std::string, ChannelSeries, std::less<>> notifications_by;
+  std::map<std::string, Gauge*, std::less<>> outbox_by, incidents_by;
+
   // Render state.
   std::mutex render_mu;
   Family<Gauge>* source_up = nullptr;
@@ -312,6 +324,55 @@ void CollectorMetrics::UdpStats(uint64_t datagrams, uint64_t kernel_drops) {
   std::lock_guard lock(f_->render_mu);
   Mirror(f_->udp_datagrams, datagrams, f_->seen_udp_datagrams);
   Mirror(f_->udp_kernel_drops, kernel_drops, f_->seen_udp_drops);
+}
+
+void CollectorMetrics::AlertingStats(
+    const std::map<std::string, std::array<uint64_t, 4>>& notifications,
+    const std::map<std::string, uint64_t>& outbox_items,
+    const std::map<std::string, uint64_t>& incidents) {
+  std::lock_guard lock(f_->render_mu);
+  if (f_->notifications == nullptr) {
+    f_->notifications = &BuildCounter()
+                             .Name("firewatch_notifications_total")
+                             .Help("Outbox delivery attempts, by channel and result "
+                                   "(delivered, retryable, permanent, interrupted).")
+                             .Register(*registry_);
+    f_->outbox_items = &BuildGauge()
+                            .Name("firewatch_outbox_items")
+                            .Help("Notifications in the outbox, by state.")
+                            .Register(*registry_);
+    f_->incidents = &BuildGauge()
+                         .Name("firewatch_incidents")
+                         .Help("Incidents known to this collector, by state.")
+                         .Register(*registry_);
+  }
+  static constexpr const char* kResults[] = {"delivered", "retryable", "permanent", "interrupted"};
+  for (const auto& [channel, counts] : notifications) {
+    auto it = f_->notifications_by.find(channel);
+    if (it == f_->notifications_by.end()) {
+      Families::ChannelSeries series;
+      const std::string label = ValidUtf8(channel);
+      for (size_t i = 0; i < series.counters.size(); ++i) {
+        series.counters[i] = &f_->notifications->Add({{"channel", label}, {"result", kResults[i]}});
+      }
+      it = f_->notifications_by.emplace(channel, series).first;
+    }
+    for (size_t i = 0; i < counts.size(); ++i) {
+      Mirror(*it->second.counters[i], counts[i], it->second.seen[i]);
+    }
+  }
+  auto set = [](Family<Gauge>& family, std::map<std::string, Gauge*, std::less<>>& cache,
+                const std::map<std::string, uint64_t>& values) {
+    for (const auto& [state, n] : values) {
+      auto it = cache.find(state);
+      if (it == cache.end()) {
+        it = cache.emplace(state, &family.Add({{"state", ValidUtf8(state)}})).first;
+      }
+      it->second->Set(static_cast<double>(n));
+    }
+  };
+  set(*f_->outbox_items, f_->outbox_by, outbox_items);
+  set(*f_->incidents, f_->incidents_by, incidents);
 }
 
 std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store) {

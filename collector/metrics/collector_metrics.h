@@ -19,6 +19,8 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -54,6 +56,16 @@ class CollectorMetrics {
   // Totals kept by the UDP receiver (loop thread), mirrored into counters; call
   // periodically with monotonic values.
   void UdpStats(uint64_t datagrams, uint64_t kernel_drops);
+
+  // The alerting engine's numbers (call periodically; the first call registers the
+  // families, so collectors without alerting export none of them):
+  //   notifications: channel -> monotonic attempt outcomes {delivered, retryable,
+  //     permanent, interrupted}, mirrored into firewatch_notifications_total{channel,result};
+  //   outbox_items:  state -> items  (firewatch_outbox_items{state});
+  //   incidents:     state -> count  (firewatch_incidents{state}).
+  void AlertingStats(const std::map<std::string, std::array<uint64_t, 4>>& notifications,
+                     const std::map<std::string, uint64_t>& outbox_items,
+                     const std::map<std::string, uint64_t>& incidents);
 
   // Refreshes gauges from the tracker (state counts; per-source series when enabled,
   // removing series of sources no longer tracked) and the store's counters (store may

@@ -223,6 +223,36 @@ TEST_F(FleetTest, StoreCountersAreMirrored) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(FleetTest, AlertingSeriesAreMirroredAndAbsentWithoutAlerting) {
+  CollectorMetrics m("c", "v", false);
+  std::string out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(out.find("firewatch_notifications_total"), std::string::npos);
+  EXPECT_EQ(out.find("firewatch_outbox_items"), std::string::npos);
+  EXPECT_EQ(out.find("firewatch_incidents"), std::string::npos);
+
+  std::map<std::string, std::array<uint64_t, 4>> notifications = {{"sms", {2, 1, 0, 0}},
+                                                                  {"email", {0, 0, 0, 0}}};
+  std::map<std::string, uint64_t> outbox = {{"pending", 3}, {"sent", 2}, {"failed", 0}};
+  std::map<std::string, uint64_t> incidents = {{"open", 1}, {"acked", 0}, {"resolved", 4}};
+  m.AlertingStats(notifications, outbox, incidents);
+  m.AlertingStats(notifications, outbox, incidents);  // mirrored: no double counting
+  out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_notifications_total{channel="sms",result="delivered"})"), 2);
+  EXPECT_EQ(Sample(out, R"(firewatch_notifications_total{channel="sms",result="retryable"})"), 1);
+  EXPECT_EQ(Sample(out, R"(firewatch_notifications_total{channel="email",result="interrupted"})"), 0);
+  EXPECT_EQ(Sample(out, R"(firewatch_outbox_items{state="pending"})"), 3);
+  EXPECT_EQ(Sample(out, R"(firewatch_outbox_items{state="failed"})"), 0);
+  EXPECT_EQ(Sample(out, R"(firewatch_incidents{state="resolved"})"), 4);
+
+  notifications["sms"] = {5, 1, 1, 0};
+  outbox["pending"] = 0;
+  m.AlertingStats(notifications, outbox, incidents);
+  out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_notifications_total{channel="sms",result="delivered"})"), 5);
+  EXPECT_EQ(Sample(out, R"(firewatch_notifications_total{channel="sms",result="permanent"})"), 1);
+  EXPECT_EQ(Sample(out, R"(firewatch_outbox_items{state="pending"})"), 0);
+}
+
 TEST_F(FleetTest, HotPathCountsExactlyFromManyThreadsWhileRendering) {
   CollectorMetrics m("c", "v", true);
   Beat("a");

@@ -102,3 +102,47 @@ TEST_F(IngestorTest, SurvivesRandomInput) {
 
 }  // namespace
 }  // namespace firewatch::collector
+
+#include "app/alerts.h"
+
+namespace firewatch::collector {
+namespace {
+
+TEST(CheckAlertsTest, SeverityChangesResolveOneAndFireTheOther) {
+  CheckChange c{"web-01", {{"dc", "dc1"}}, "disk", protocol::CheckState::kWarning,
+                protocol::CheckState::kCritical, "99%", 1000};
+  auto alerts = AlertsFor(c, "");
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[0].labels.at("severity"), "warning");
+  EXPECT_EQ(alerts[0].status, alerting::AlertStatus::kResolved);
+  EXPECT_EQ(alerts[1].labels.at("severity"), "critical");
+  EXPECT_EQ(alerts[1].status, alerting::AlertStatus::kFiring);
+  EXPECT_EQ(alerts[1].labels.at("alertname"), "CheckFailing");
+  EXPECT_EQ(alerts[1].labels.at("dc"), "dc1");
+  c.from = protocol::CheckState::kCritical;
+  c.to = protocol::CheckState::kOk;
+  alerts = AlertsFor(c, "");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].status, alerting::AlertStatus::kResolved);
+}
+
+TEST(CheckAlertsTest, DownAndRecoveryMapToSourceDown) {
+  Transition t;
+  t.source_id = "db-01";
+  t.labels = {{"source", "spoofed"}, {"dc", "dc2"}};
+  t.from = SourceState::kLate;
+  t.to = SourceState::kDown;
+  auto a = AlertFor(t, "http://c:9760");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->labels.at("source"), "db-01") << "identity labels win over agent labels";
+  EXPECT_EQ(a->status, alerting::AlertStatus::kFiring);
+  t.from = SourceState::kDown;
+  t.to = SourceState::kUp;
+  EXPECT_EQ(AlertFor(t, "")->status, alerting::AlertStatus::kResolved);
+  t.from = SourceState::kUp;
+  t.to = SourceState::kLate;
+  EXPECT_FALSE(AlertFor(t, ""));
+}
+
+}  // namespace
+}  // namespace firewatch::collector

@@ -211,3 +211,31 @@ TEST_F(TrackerTest, LabelSetsAreShared) {
 
 }  // namespace
 }  // namespace firewatch::collector
+
+namespace firewatch::collector {
+namespace {
+
+TEST_F(TrackerTest, CheckStateChangesAreReported) {
+  using protocol::CheckState;
+  Heartbeat hb = Next();
+  hb.checks = {{"disk", CheckState::kOk, ""}};
+  EXPECT_TRUE(tracker_.Observe(hb, Transport::kUdp).check_changes.empty());
+  hb = Next();
+  hb.checks = {{"disk", CheckState::kCritical, "/var 99%"}};
+  auto r = tracker_.Observe(hb, Transport::kUdp);
+  ASSERT_EQ(r.check_changes.size(), 1u);
+  EXPECT_EQ(r.check_changes[0].check, "disk");
+  EXPECT_EQ(r.check_changes[0].from, CheckState::kOk);
+  EXPECT_EQ(r.check_changes[0].to, CheckState::kCritical);
+  EXPECT_EQ(r.check_changes[0].output, "/var 99%");
+  hb = Next();
+  hb.checks = {{"disk", CheckState::kCritical, "/var 99%"}};
+  EXPECT_TRUE(tracker_.Observe(hb, Transport::kUdp).check_changes.empty()) << "no change";
+  hb = Next();  // the check disappears: it is over
+  r = tracker_.Observe(hb, Transport::kUdp);
+  ASSERT_EQ(r.check_changes.size(), 1u);
+  EXPECT_EQ(r.check_changes[0].to, CheckState::kOk);
+}
+
+}  // namespace
+}  // namespace firewatch::collector

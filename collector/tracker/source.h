@@ -55,4 +55,15 @@ struct Transition {
   bool new_source = false;  // first time this source was ever heard
 };
 
+// A check reported by an agent changed state (compared with the previous heartbeat).
+struct CheckChange {
+  std::string source_id;
+  protocol::Labels labels;  // the source's labels
+  std::string check;
+  protocol::CheckState from = protocol::CheckState::kOk;  // kOk when first reported
+  protocol::CheckState to = protocol::CheckState::kOk;
+  std::string output;
+  int64_t at_ms = 0;
+};
+
 }  // namespace firewatch::collector

@@ -158,6 +158,24 @@ ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transpor
   ++e->heartbeats;
   e->last_transport = transport;
   if (e->agent_version != hb.agent_version) e->agent_version = hb.agent_version;
+  for (const auto& c : hb.checks) {
+    protocol::CheckState before = protocol::CheckState::kOk;
+    for (const auto& old : e->checks) {
+      if (old.name == c.name) before = old.state;
+    }
+    if (before != c.state) {
+      out.check_changes.push_back(
+          CheckChange{hb.source_id, *e->labels, c.name, before, c.state, c.output, now_ms});
+    }
+  }
+  for (const auto& old : e->checks) {  // a check the agent no longer reports is over
+    bool still = false;
+    for (const auto& c : hb.checks) still |= c.name == old.name;
+    if (!still && old.state != protocol::CheckState::kOk) {
+      out.check_changes.push_back(CheckChange{hb.source_id, *e->labels, old.name, old.state,
+                                              protocol::CheckState::kOk, "", now_ms});
+    }
+  }
   e->checks = hb.checks;
   if (!e->dirty) {
     e->dirty = true;

@@ -47,6 +47,7 @@ struct DetectionConfig {
 struct ObserveResult {
   std::optional<protocol::RejectReason> rejected;  // replayed / clock_skew
   std::optional<Transition> transition;
+  std::vector<CheckChange> check_changes;  // checks whose state differs from last time
 };
 
 struct StateCounts {

@@ -104,10 +104,19 @@ class FakeTwilio:
         self.server.server_close()
 
 
-def paging_config(harness, smtp_port, twilio_port, wait="5s", group_wait="0s"):
+TWILIO_INBOUND_URL = "http://example.invalid/api/v1/twilio/inbound"
+
+
+def paging_config(harness, smtp_port, twilio_port, wait="5s", group_wait="0s", ack_secret=False):
     token = os.path.join(harness.dir, "twilio.token")
     with open(token, "w") as f:
         f.write("demo-token\n")
+    ack_line = ""
+    if ack_secret:  # otherwise the ack link key is derived from the heartbeat key
+        ack_key = os.path.join(harness.dir, "ack.key")
+        with open(ack_key, "w") as f:
+            f.write("# email ack links\n" + os.urandom(32).hex() + "\n")
+        ack_line = f"\n  ack_secret_file: {ack_key}"
     return f"""
 contacts:
   - name: alice
@@ -161,6 +170,15 @@ alerting:
   retry_base: 500ms
   retry_max_delay: 1s
   max_attempts: 100
+  twilio_inbound_url: {TWILIO_INBOUND_URL}{ack_line}
   runbooks:
     SourceDown: "Check the host's power and network."
 """
+
+
+def twilio_signature(token, url, params):
+    """X-Twilio-Signature as Twilio computes it: HMAC-SHA1 over the URL and sorted params."""
+    import hashlib
+    import hmac
+    data = url + "".join(k + params[k] for k in sorted(params))
+    return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()

@@ -1,8 +1,10 @@
-"""The command lines: --help, --check-config with file:line errors, keygen, status."""
+"""The command lines: --help, --check-config with file:line errors, keygen, status, ack,
+test-page."""
 import os
 import subprocess
 
-from fwtest import AGENT, COLLECTOR, CTL
+from fwtest import AGENT, COLLECTOR, CTL, free_port
+from paging import FakeTwilio, paging_config
 
 
 def run(*args):
@@ -60,4 +62,56 @@ def test_status_lists_sources(harness):
     assert r.returncode == 0, r.stderr
     assert "cli-01" in r.stdout and "UP" in r.stdout
     r = run(CTL, "status", "--collector", "http://127.0.0.1:1")
+    assert r.returncode == 1 and "cannot reach" in r.stderr
+
+
+def test_test_page_sends_one_sms_through_the_channel(harness):
+    twilio = FakeTwilio("ACtest", "demo-token")
+    try:
+        # No collector runs: test-page talks to the channel directly. The SMTP port is
+        # closed on purpose; only the sms channel is used.
+        collector = harness.collector_config(extra=paging_config(harness, free_port(), twilio.port))
+        r = run(CTL, "test-page", "--config", collector.config_path, "--channel", "sms")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "delivered" in r.stdout
+        sent = twilio.sent()
+        assert len(sent) == 1, sent
+        assert sent[0]["To"] == "+15550100001"  # the first contact (alice)
+        assert "test" in sent[0]["Body"].lower()
+        assert twilio.errors == []
+
+        r = run(CTL, "test-page", "--config", collector.config_path, "--channel", "sms",
+                "--contact", "bob")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert twilio.sent()[-1]["To"] == "+15550100002"
+
+        r = run(CTL, "test-page", "--config", collector.config_path, "--channel", "pager")
+        assert r.returncode == 1
+        assert "pager" in r.stderr and "email, sms" in r.stderr, r.stderr
+
+        r = run(CTL, "test-page", "--config", collector.config_path, "--channel", "email")
+        assert r.returncode == 1  # nothing listens on the SMTP port
+        assert "failed (retryable)" in r.stdout, r.stdout + r.stderr
+        assert len(twilio.sent()) == 2
+    finally:
+        twilio.close()
+
+
+def test_test_page_without_alerting_is_a_clear_error(harness):
+    collector = harness.collector_config()
+    r = run(CTL, "test-page", "--config", collector.config_path, "--channel", "sms")
+    assert r.returncode == 1 and "no alerting channels" in r.stderr, r.stderr
+
+
+def test_ack_unknown_incident_and_unreachable_collector(harness):
+    twilio = FakeTwilio("ACtest", "demo-token")
+    try:
+        collector = harness.collector_config(
+            extra=paging_config(harness, free_port(), twilio.port)).start()
+        r = run(CTL, "ack", "NOSUCH", "--collector", collector.url, "--by", "alice")
+        assert r.returncode == 1
+        assert "no incident NOSUCH" in r.stderr and "404" in r.stderr, r.stderr
+    finally:
+        twilio.close()
+    r = run(CTL, "ack", "NOSUCH", "--collector", "http://127.0.0.1:1")
     assert r.returncode == 1 and "cannot reach" in r.stderr

@@ -1,12 +1,23 @@
 """Pages that reach people: email through a real SMTP server, SMS through a Twilio-compatible
 API, acks that stop escalation, resolves, and nothing lost when SMTP or the collector dies."""
 import json
+import re
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import pytest
 
 from fwtest import http_get, http_post, wait_for
-from paging import FakeTwilio, SmtpServer, paging_config
+from paging import TWILIO_INBOUND_URL, FakeTwilio, SmtpServer, paging_config, twilio_signature
+from test_metrics import promtool_check
+
+
+def _sample(text, name, labels):
+    """The value of series name{labels} in a Prometheus exposition, or None."""
+    m = re.search(r"^" + re.escape(name + "{" + labels + "}") + r" (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
 
 
 @pytest.fixture
@@ -39,6 +50,15 @@ def test_killed_agent_pages_by_email_and_sms_ack_stops_escalation_and_resolve_fo
     assert sms["Body"].startswith("FIRING db-01 DOWN") and len(sms["Body"]) <= 160
     incident_id = sms["Body"].rsplit(" ", 1)[1]
     assert twilio.errors == []
+    # The outbox's outcomes reach /metrics within a flush (1 s), in a valid exposition.
+    wait_for(lambda: _sample(collector.metrics(), "firewatch_notifications_total",
+                             'channel="sms",result="delivered"') >= 1, 10,
+             what="firewatch_notifications_total for the SMS")
+    text = collector.metrics()
+    assert _sample(text, "firewatch_incidents", 'state="open"') == 1
+    assert _sample(text, "firewatch_outbox_items", 'state="pending"') is not None
+    rc, out = promtool_check(text)
+    assert rc == 0 and out.strip() == "", out
 
     status, body = http_post(f"{collector.url}/api/v1/ack/{incident_id}",
                              json.dumps({"by": "alice"}).encode(), "application/json")
@@ -79,3 +99,93 @@ def test_email_waits_for_smtp_and_survives_a_collector_kill(harness, twilio):
     time.sleep(3)  # give a duplicate, if any, the time to show up
     assert len(smtp.messages()) == 1
     assert len(twilio.sent()) == 1
+
+
+def incident_state(collector, incident_id):
+    status, body = http_get(collector.url + "/api/v1/incidents")
+    assert status == 200, body
+    return {i["id"]: i for i in json.loads(body)["incidents"]}[incident_id]
+
+
+def test_email_ack_link_get_confirms_only_and_post_acks(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    collector = harness.collector_config(extra=paging_config(harness, smtp.port, twilio.port,
+                                                             wait="1h", ack_secret=True)).start()
+    agent = harness.agent_config("db-03", [collector], interval="1s").start()
+    collector.wait_state("db-03", "UP", timeout=10)
+    agent.proc.kill()
+    wait_for(lambda: len(smtp.messages()) == 1, 30, what="the email page")
+    body = smtp.messages()[0].get_payload(decode=True).decode()
+    m = re.search(r"^Acknowledge: (http://\S+/ack\?(\S+))", body, re.M)
+    assert m, body
+    query = m.group(2)
+    fields = {k: v[0] for k, v in urllib.parse.parse_qs(query).items()}
+    incident_id = fields["i"]
+    assert set(fields) == {"i", "e", "s"}
+    link = f"{collector.url}/ack?{query}"  # external_url in the config is not the test's
+
+    # (a) GET shows a confirm page and changes nothing (mail scanners open links).
+    for _ in range(2):
+        status, page = http_get(link)
+        assert status == 200, page
+        assert incident_id.encode() in page and b'method="post"' in page
+    assert incident_state(collector, incident_id)["state"] == "open"
+    # A tampered signature is refused.
+    bad = dict(fields, s=fields["s"][:-2] + ("AA" if not fields["s"].endswith("AA") else "BB"))
+    status, page = http_post(f"{collector.url}/ack", urllib.parse.urlencode(bad).encode(),
+                             "application/x-www-form-urlencoded")
+    assert status == 403, page
+    assert incident_state(collector, incident_id)["state"] == "open"
+
+    # (b) POST with the same fields acks.
+    status, page = http_post(f"{collector.url}/ack",
+                             urllib.parse.urlencode(dict(fields, by="carol")).encode(),
+                             "application/x-www-form-urlencoded")
+    assert status == 200, page
+    inc = incident_state(collector, incident_id)
+    assert inc["state"] == "acked" and inc["acked_by"] == "carol"
+
+
+def post_twilio(collector, params, signature):
+    req = urllib.request.Request(f"{collector.url}/api/v1/twilio/inbound",
+                                 data=urllib.parse.urlencode(params).encode(), method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded",
+                                          "X-Twilio-Signature": signature})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.headers.get("Content-Type"), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), e.read().decode()
+
+
+def test_sms_reply_through_signed_twilio_webhook_acks(harness, twilio):
+    collector = harness.collector_config(extra=paging_config(harness, free_smtp_port(), twilio.port,
+                                                             wait="1h")).start()
+    agent = harness.agent_config("db-04", [collector], interval="1s").start()
+    collector.wait_state("db-04", "UP", timeout=10)
+    agent.proc.kill()
+    wait_for(lambda: len(twilio.sent()) == 1, 30, what="the SMS page")
+    incident_id = twilio.sent()[0]["Body"].rsplit(" ", 1)[1]
+
+    params = {"From": "+15550100001", "To": "+15550100000", "Body": f"  ack {incident_id.lower()} ",
+              "MessageSid": "SM" + "1" * 32, "AccountSid": "ACtest"}
+    # Wrongly signed (another token): refused, nothing acked.
+    status, _, body = post_twilio(collector, params, twilio_signature("wrong", TWILIO_INBOUND_URL, params))
+    assert status == 403, body
+    status, _, body = post_twilio(collector, params, "")
+    assert status == 403, body
+    assert incident_state(collector, incident_id)["state"] == "open"
+
+    status, ctype, body = post_twilio(collector, params,
+                                      twilio_signature("demo-token", TWILIO_INBOUND_URL, params))
+    assert status == 200, body
+    assert ctype.startswith("text/xml")
+    assert body == ('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Acknowledged '
+                    f"{incident_id}</Message></Response>")
+    inc = incident_state(collector, incident_id)
+    assert inc["state"] == "acked" and inc["acked_by"] == "sms:+15550100001"
+
+
+def free_smtp_port():
+    from fwtest import free_port
+    return free_port()  # nothing listens: email pages just wait in the outbox

@@ -1,0 +1,237 @@
+#include "app/ack_links.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <charconv>
+#include <optional>
+
+#include "app/collector_config.h"
+#include "http/status_page.h"
+
+namespace firewatch::collector {
+
+namespace {
+
+std::span<const uint8_t> Bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+int64_t UnixSeconds(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock.WallNow().time_since_epoch())
+      .count();
+}
+
+std::string Page(const std::string& title, const std::string& content) {
+  return "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width\">"
+         "<meta name=\"robots\" content=\"noindex\"><title>" +
+         HtmlEscape(title) +
+         "</title><style>body{font-family:sans-serif;max-width:40em;margin:2em auto;"
+         "padding:0 1em}button{font-size:1.1em;padding:.4em 1.2em}li{margin:.2em 0}"
+         "</style></head><body><h1>" +
+         HtmlEscape(title) + "</h1>\n" + content + "\n</body></html>\n";
+}
+
+// Every page: no-store, no referrer (the link carries a signature), nothing loaded or run.
+HttpResponse HtmlPage(int status, const std::string& title, const std::string& content) {
+  auto r = HttpResponse::Html(status, Page(title, content));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                         "base-uri 'none'; frame-ancestors 'none'");
+  return r;
+}
+
+std::string Describe(const alerting::Incident& inc) {
+  std::string out = "<p>Incident <b>" + HtmlEscape(inc.id) + "</b>, state <b>" +
+                    HtmlEscape(alerting::IncidentStateName(inc.state)) + "</b>";
+  if (inc.acked_ms) out += " (acknowledged by " + HtmlEscape(inc.acked_by) + ")";
+  out += ".</p>\n<ul>";
+  for (const auto& a : inc.alerts) {
+    auto name = a.labels.find("alertname");
+    auto src = a.labels.find("source");
+    out += "<li>" +
+           std::string(a.status == alerting::AlertStatus::kFiring ? "FIRING" : "resolved") +
+           ": " + HtmlEscape(name != a.labels.end() ? name->second : "alert");
+    if (src != a.labels.end()) out += " on " + HtmlEscape(src->second);
+    out += "</li>";
+  }
+  return out + "</ul>";
+}
+
+std::optional<alerting::Incident> Find(const alerting::AlertingEngine& engine,
+                                       const std::string& id) {
+  for (auto& i : engine.Incidents()) {
+    if (i.id == id) return i;
+  }
+  return std::nullopt;
+}
+
+std::string Why(AckLinkSigner::Check c) {
+  switch (c) {
+    case AckLinkSigner::Check::kExpired:
+      return "This acknowledge link has expired. Use the API, the CLI or reply to the SMS.";
+    case AckLinkSigner::Check::kMalformed:
+      return "This acknowledge link is incomplete (was it cut off by the mail program?).";
+    default:
+      return "This acknowledge link's signature is not valid.";
+  }
+}
+
+}  // namespace
+
+std::string Base64Url(std::span<const uint8_t> bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (size_t rest = bytes.size() - i; rest > 0) {
+    uint32_t v = uint32_t{bytes[i]} << 16;
+    if (rest == 2) v |= uint32_t{bytes[i + 1]} << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    if (rest == 2) out += kAlphabet[(v >> 6) & 63];
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ParseFormBody(std::string_view text) {
+  std::map<std::string, std::string> out;
+  while (!text.empty()) {
+    size_t amp = text.find('&');
+    std::string_view pair = text.substr(0, amp);
+    text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    auto k = UrlDecode(pair.substr(0, eq), true);
+    auto v = UrlDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    if (k && v) out[*k] = *v;
+  }
+  return out;
+}
+
+AckLinkSigner::AckLinkSigner(std::span<const uint8_t> key, std::string external_url,
+                             int64_t ttl_s)
+    : key_(key), external_url_(std::move(external_url)), ttl_s_(ttl_s) {
+  while (!external_url_.empty() && external_url_.back() == '/') external_url_.pop_back();
+}
+
+std::vector<uint8_t> AckLinkSigner::DeriveKey(std::span<const uint8_t> heartbeat_secret) {
+  auto d = crypto::HmacSha256(heartbeat_secret, Bytes("firewatch ack links"));
+  return {d.begin(), d.end()};
+}
+
+std::string AckLinkSigner::Signature(const std::string& id, int64_t expiry_s) const {
+  const std::string msg = "ack\n" + id + "\n" + std::to_string(expiry_s);
+  auto tag = key_.Sign(Bytes(msg));
+  return Base64Url(tag);
+}
+
+std::string AckLinkSigner::Link(const std::string& id, int64_t now_s) const {
+  const int64_t e = now_s + ttl_s_;
+  std::string id_q;
+  for (unsigned char ch : id) {  // incident ids are [A-Z0-9]; escape anything else
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') {
+      id_q += static_cast<char>(ch);
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      id_q += '%';
+      id_q += kHex[ch >> 4];
+      id_q += kHex[ch & 15];
+    }
+  }
+  return external_url_ + "/ack?i=" + id_q + "&e=" + std::to_string(e) + "&s=" + Signature(id, e);
+}
+
+AckLinkSigner::Check AckLinkSigner::Verify(const std::string& id, const std::string& expiry,
+                                           const std::string& sig, int64_t now_s) const {
+  if (id.empty() || expiry.empty() || sig.empty() || expiry.size() > 18) return Check::kMalformed;
+  int64_t e = 0;
+  auto [p, ec] = std::from_chars(expiry.data(), expiry.data() + expiry.size(), e);
+  if (ec != std::errc() || p != expiry.data() + expiry.size() || e < 0) return Check::kMalformed;
+  const std::string want = Signature(id, e);
+  if (!crypto::ConstantTimeEqual(Bytes(want), Bytes(sig))) return Check::kBadSignature;
+  if (now_s > e) return Check::kExpired;
+  return Check::kOk;
+}
+
+void RegisterAckLinks(HttpServer& server, alerting::AlertingEngine& engine,
+                      std::shared_ptr<const AckLinkSigner> signer, const Clock& clock) {
+  engine.SetAckLinkMaker([signer, &clock](const std::string& id) {
+    return signer->Link(id, UnixSeconds(clock));
+  });
+  server.Route("GET", "/ack", [signer, &engine, &clock](const HttpRequest& req) {
+    auto f = ParseFormBody(req.query);
+    const std::string &id = f["i"], &e = f["e"], &s = f["s"];
+    auto check = signer->Verify(id, e, s, UnixSeconds(clock));
+    if (check != AckLinkSigner::Check::kOk) {
+      return HtmlPage(403, "Cannot acknowledge", "<p>" + HtmlEscape(Why(check)) + "</p>");
+    }
+    auto inc = Find(engine, id);
+    if (!inc) {
+      return HtmlPage(404, "Unknown incident",
+                      "<p>No incident " + HtmlEscape(id) + " on this collector.</p>");
+    }
+    std::string form =
+        "<form method=\"post\" action=\"ack\">"
+        "<input type=\"hidden\" name=\"i\" value=\"" + HtmlEscape(id) + "\">"
+        "<input type=\"hidden\" name=\"e\" value=\"" + HtmlEscape(e) + "\">"
+        "<input type=\"hidden\" name=\"s\" value=\"" + HtmlEscape(s) + "\">"
+        "<p><label>Your name (optional): <input name=\"by\" maxlength=\"100\"></label></p>"
+        "<p><button type=\"submit\">Acknowledge " + HtmlEscape(id) + "</button></p></form>";
+    return HtmlPage(200, "Acknowledge incident " + id + "?", Describe(*inc) + form);
+  });
+  server.Route(
+      "POST", "/ack",
+      [signer, &engine, &clock](const HttpRequest& req) {
+        auto f = ParseFormBody(req.body);
+        const std::string &id = f["i"], &e = f["e"], &s = f["s"];
+        auto check = signer->Verify(id, e, s, UnixSeconds(clock));
+        if (check != AckLinkSigner::Check::kOk) {
+          spdlog::debug("ack link from {} refused: {}", req.remote, Why(check));
+          return HtmlPage(403, "Cannot acknowledge", "<p>" + HtmlEscape(Why(check)) + "</p>");
+        }
+        std::string by = f["by"];
+        while (!by.empty() && std::isspace(static_cast<unsigned char>(by.back()))) by.pop_back();
+        while (!by.empty() && std::isspace(static_cast<unsigned char>(by.front()))) by.erase(0, 1);
+        if (by.size() > 100) by.resize(100);
+        if (by.empty()) by = "email link";
+        auto inc = engine.Ack(id, by);
+        if (!inc.ok()) {
+          return HtmlPage(404, "Unknown incident",
+                          "<p>No incident " + HtmlEscape(id) + " on this collector.</p>");
+        }
+        return HtmlPage(200, "Incident " + id + " acknowledged", Describe(*inc));
+      },
+      4096);
+}
+
+void RegisterAckLinks(HttpServer& server, alerting::AlertingEngine& engine,
+                      const CollectorConfig& config, const protocol::Keyring& keys,
+                      const Clock& clock) {
+  std::vector<uint8_t> key = config.alerting.ack_secret;
+  if (key.empty()) {
+    const protocol::Secret* hb = config.keys.empty() ? nullptr : keys.Find(config.keys[0].id);
+    if (hb == nullptr) {
+      spdlog::warn("no ack_secret_file and no heartbeat key: email ack links are off");
+      return;
+    }
+    key = AckLinkSigner::DeriveKey(*hb);
+  }
+  const int64_t ttl_s =
+      std::chrono::duration_cast<std::chrono::seconds>(config.alerting.ack_link_ttl).count();
+  RegisterAckLinks(server, engine,
+                   std::make_shared<const AckLinkSigner>(key, config.alerting.external_url, ttl_s),
+                   clock);
+}
+
+}  // namespace firewatch::collector

@@ -1,0 +1,34 @@
+// SMS replies through Twilio's inbound webhook (DESIGN.md "Alerting"; docs/api.md):
+//
+//   POST /api/v1/twilio/inbound   application/x-www-form-urlencoded (From, Body, ...)
+//
+// X-Twilio-Signature must equal base64(HMAC-SHA1(auth_token, url + each POST parameter's
+// name and value concatenated, sorted by name)), where url is alerting.twilio_inbound_url
+// used verbatim and auth_token is that of the first channel of type twilio. Missing or
+// wrong signature: 403 (counted; logged at most once a minute). Body "ACK <id>"
+// (case-insensitive, surrounding spaces ok) acks the incident as "sms:<From>"; the reply
+// is TwiML (text/xml) saying what happened. Registered only when both the URL and a
+// twilio channel are configured.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "engine/alerting_config.h"
+#include "engine/engine.h"
+#include "http/http_server.h"
+
+namespace firewatch::collector {
+
+// base64(HMAC-SHA1(auth_token, url + sorted name/value pairs)).
+std::string TwilioSignature(const std::string& auth_token, const std::string& url,
+                            const std::map<std::string, std::string>& params);
+
+// The TwiML reply carrying one message (XML-escaped).
+std::string TwiMLMessage(const std::string& text);
+
+// Registers the endpoint when alerting.twilio_inbound_url and a twilio channel are set.
+void RegisterTwilioInbound(HttpServer& server, alerting::AlertingEngine& engine,
+                           const alerting::AlertingConfig& config);
+
+}  // namespace firewatch::collector
