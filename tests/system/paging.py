@@ -49,7 +49,7 @@ class SmtpServer:
 class FakeTwilio:
     """Checks Twilio's Messages API wire format exactly; records accepted messages."""
 
-    def __init__(self, sid, token):
+    def __init__(self, sid, token, port=0):
         self.sid = sid
         self.token = token
         self.messages = []
@@ -90,7 +90,7 @@ class FakeTwilio:
                 self.end_headers()
                 self.wfile.write(json.dumps({"sid": "SM" + "0" * 32, "status": "queued"}).encode())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

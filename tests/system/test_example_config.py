@@ -1,0 +1,60 @@
+"""deploy/examples/collector.yml and agent.yml, as a new user runs them: an SMTP server on
+127.0.0.1:2525 and a Twilio-compatible API on 127.0.0.1:2526 (fixed by the example), the
+collector on 9760/9761. A killed agent gives one email and one SMS within 30 s."""
+import os
+import shutil
+import socket
+import time
+
+import pytest
+
+from fwtest import AGENT, COLLECTOR, SOURCE_DIR, http_get, wait_for
+from paging import FakeTwilio, SmtpServer
+
+FIXED_PORTS = ((2525, socket.SOCK_STREAM), (2526, socket.SOCK_STREAM), (9760, socket.SOCK_STREAM),
+               (9761, socket.SOCK_DGRAM), (9762, socket.SOCK_STREAM))
+
+
+def port_free(port, kind):
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def test_example_configs_page_by_email_and_sms(harness):
+    for port, kind in FIXED_PORTS:
+        if not port_free(port, kind):
+            pytest.fail(f"port {port} is in use; the example configs use 2525, 2526, 9760-9762")
+    # The examples use paths relative to their own directory: run a copy in the temp dir.
+    examples = os.path.join(harness.dir, "examples")
+    shutil.copytree(os.path.join(SOURCE_DIR, "deploy", "examples"), examples)
+    twilio = FakeTwilio("ACdemo0000000000000000000000000000", "demo-token-not-a-secret", port=2526)
+    try:
+        smtp = SmtpServer(harness, port=2525).start()
+        collector = harness.start([COLLECTOR, "--config", os.path.join(examples, "collector.yml")],
+                                  "example-collector")
+        wait_for(lambda: http_get("http://127.0.0.1:9760/readyz", timeout=1)[0] == 200, 20,
+                 what="the example collector")
+        agent = harness.start([AGENT, "--config", os.path.join(examples, "agent.yml")], "example-agent")
+
+        def agent_up():
+            import json
+            body = http_get("http://127.0.0.1:9760/api/v1/sources", timeout=1)[1]
+            return any(s["state"] == "UP" for s in json.loads(body)["sources"])
+        wait_for(agent_up, 15, what="the example agent to be UP")
+
+        agent.kill()
+        killed = time.monotonic()
+        wait_for(lambda: len(smtp.messages()) >= 1 and len(twilio.sent()) >= 1, 30,
+                 what="an email and an SMS from the example config")
+        assert time.monotonic() - killed <= 30
+        assert [m["To"] for m in smtp.messages()] == ["alice@example.com"]
+        assert [s["To"] for s in twilio.sent()] == ["+15550100001"]
+        assert twilio.errors == []
+        assert "Is the host powered" in smtp.messages()[0].get_payload(decode=True).decode()
+        assert collector.alive()
+    finally:
+        twilio.close()
