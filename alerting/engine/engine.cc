@@ -39,7 +39,8 @@ struct AlertingEngine::IncidentDb {
     }
     const char* schema =
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-        "CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, body TEXT NOT NULL);";
+        "CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, body TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);";
     char* err = nullptr;
     if (sqlite3_exec(db, schema, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string msg = err ? err : "?";
@@ -91,17 +92,30 @@ struct AlertingEngine::IncidentDb {
     return i;
   }
   Status Put(const Incident& inc) {
+    return PutRow("incidents", inc.id,
+                  ToJson(inc).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  Status PutRow(const std::string& table, const std::string& id, const std::string& body) {
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "INSERT INTO incidents(id, body) VALUES(?1, ?2) "
-                           "ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-                       -1, &st, nullptr);
-    std::string body = ToJson(inc).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    sqlite3_bind_text(st, 1, inc.id.c_str(), -1, SQLITE_TRANSIENT);
+    const std::string sql = "INSERT INTO " + table + "(id, body) VALUES(?1, ?2) "
+                            "ON CONFLICT(id) DO UPDATE SET body = excluded.body";
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, body.c_str(), -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return Status::IoError(std::string("incidents: ") + sqlite3_errmsg(db));
+    if (rc != SQLITE_DONE) return Status::IoError(table + ": " + sqlite3_errmsg(db));
     return Status::Ok();
+  }
+  std::vector<std::string> Bodies(const std::string& table) {
+    std::vector<std::string> out;
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, ("SELECT body FROM " + table).c_str(), -1, &st, nullptr);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    }
+    sqlite3_finalize(st);
+    return out;
   }
   Result<std::vector<Incident>> LoadAll() {
     std::vector<Incident> out;
@@ -179,6 +193,12 @@ Status AlertingEngine::Start() {
       std::move(dopts));
   inhibitor_ = std::make_unique<route::Inhibitor>(config_.routing.inhibit_rules);
   silencer_ = std::make_unique<route::Silencer>();
+  for (const auto& body : incident_db_->Bodies("silences")) {
+    auto silence = route::SilenceFromJson(body);
+    if (!silence.ok() || !silencer_->Merge(*silence).ok()) {
+      spdlog::error("incidents.db: skipping unreadable silence");
+    }
+  }
   dispatcher_ = std::make_unique<route::Dispatcher>(
       *config_.routing.route,
       std::vector<const route::Muter*>{inhibitor_.get(), silencer_.get()});
@@ -234,7 +254,12 @@ void AlertingEngine::AlertingLoop() {
 
 void AlertingEngine::RunOnce() {
   const int64_t now_ms = NowMs(clock_);
-  for (auto& gn : dispatcher_->Tick(clock_.Now(), clock_.WallNow())) {
+  std::vector<route::GroupNotification> notes;
+  {
+    std::lock_guard silence_lock(silence_mu_);  // the silencer is consulted during Tick
+    notes = dispatcher_->Tick(clock_.Now(), clock_.WallNow());
+  }
+  for (auto& gn : notes) {
     if (gn.status == route::GroupStatus::kFiring) {
       bool is_new = !incidents_.Get(gn.group_key).has_value();
       Incident inc = incidents_.Upsert(gn.group_key, gn.escalation_policy, gn.group_labels,
@@ -380,6 +405,36 @@ Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& b
 }
 
 std::vector<Incident> AlertingEngine::Incidents() const { return incidents_.List(); }
+
+void AlertingEngine::PersistSilence(const route::Silence& s) {
+  if (Status st = incident_db_->PutRow("silences", s.id, route::SilenceToJson(s)); !st.ok()) {
+    spdlog::error("{}", st.message());
+  }
+}
+
+Result<std::string> AlertingEngine::SetSilence(route::Silence silence) {
+  std::lock_guard lock(silence_mu_);
+  auto id = silencer_->Set(std::move(silence), clock_.WallNow());
+  if (!id.ok()) return id;
+  // Set may have expired an older version and created a new one: persist them all.
+  for (const auto& s : silencer_->List()) PersistSilence(s);
+  spdlog::info("silence {} set", *id);
+  return id;
+}
+
+Status AlertingEngine::ExpireSilence(const std::string& id) {
+  std::lock_guard lock(silence_mu_);
+  Status st = silencer_->Expire(id, clock_.WallNow());
+  if (!st.ok()) return st;
+  if (auto s = silencer_->Get(id); s.ok()) PersistSilence(*s);
+  spdlog::info("silence {} expired", id);
+  return Status::Ok();
+}
+
+std::vector<route::Silence> AlertingEngine::Silences() const {
+  std::lock_guard lock(silence_mu_);
+  return silencer_->List();
+}
 
 EngineStats AlertingEngine::Stats() const {
   EngineStats s;

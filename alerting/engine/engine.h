@@ -43,6 +43,7 @@ namespace route {
 class Dispatcher;
 class Inhibitor;
 class Silencer;
+struct Silence;
 }  // namespace route
 
 struct EngineStats {
@@ -75,6 +76,13 @@ class AlertingEngine {
   // after Start()). See collector/app/ack_links.h.
   void SetAckLinkMaker(std::function<std::string(const std::string& incident_id)> maker);
   EngineStats Stats() const;
+
+  // Silences (Alertmanager semantics, route/silence.h). Persisted in incidents.db; every
+  // call is thread-safe. Set creates (empty id) or changes one and returns its id.
+  Result<std::string> SetSilence(route::Silence silence);
+  Status ExpireSilence(const std::string& id);
+  std::vector<route::Silence> Silences() const;
+
   // Sends one test notification through `channel` to `contact` (or the channel's own
   // endpoint) synchronously, bypassing the outbox: `firewatchctl test-page`.
   SendResult TestPage(const std::string& channel, const std::string& contact);
@@ -88,6 +96,7 @@ class AlertingEngine {
   void Enqueue(const Incident& inc, const std::string& kind, const std::string& contact,
                const std::string& channel, const std::string& key, int64_t due_ms);
   void PersistIncident(const Incident& inc);
+  void PersistSilence(const route::Silence& s);
   SendResult SendOn(const std::string& channel, const Notification& n);
 
   const Clock& clock_;
@@ -101,7 +110,8 @@ class AlertingEngine {
   std::unique_ptr<outbox::Dispatcher> sender_;
   std::map<std::string, std::unique_ptr<notify::Notifier>> notifiers_;
   std::unique_ptr<route::Inhibitor> inhibitor_;
-  std::unique_ptr<route::Silencer> silencer_;
+  std::unique_ptr<route::Silencer> silencer_;  // guarded by silence_mu_
+  mutable std::mutex silence_mu_;
   std::unique_ptr<route::Dispatcher> dispatcher_;
   struct IncidentDb;
   std::unique_ptr<IncidentDb> incident_db_;

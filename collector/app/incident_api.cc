@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/rfc3339.h"
+#include "route/silence.h"
 
 namespace firewatch::collector {
 
@@ -58,6 +59,37 @@ void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
         return HttpResponse::Json(200, Dump(ToJson(*inc)));
       },
       4096);
+
+  server.Route("GET", "/api/v1/silences", [&engine](const HttpRequest&) {
+    std::string out = "[";
+    for (const auto& s : engine.Silences()) {
+      if (out.size() > 1) out += ",";
+      out += alerting::route::SilenceToJson(s);
+    }
+    return HttpResponse::Json(200, out + "]");
+  });
+  server.Route(
+      "POST", "/api/v1/silences",
+      [&engine](const HttpRequest& req) {
+        // Alertmanager API v2 shape: {"matchers": [{"name","value","isRegex","isEqual"}],
+        // "startsAt", "endsAt", "createdBy", "comment"}; "id" changes an existing one.
+        auto silence = alerting::route::SilenceFromJson(req.body);
+        if (!silence.ok()) return HttpResponse::Error(400, silence.status().message());
+        auto id = engine.SetSilence(std::move(silence).value());
+        if (!id.ok()) {
+          return HttpResponse::Error(
+              id.status().code() == Status::Code::kNotFound ? 404 : 400, id.status().message());
+        }
+        return HttpResponse::Json(200, Dump(nlohmann::json{{"silenceID", *id}}));
+      },
+      64 * 1024);
+  server.Route("DELETE", "/api/v1/silences/{}", [&engine](const HttpRequest& req) {
+    Status st = engine.ExpireSilence(req.param);
+    if (!st.ok()) {
+      return HttpResponse::Error(st.code() == Status::Code::kNotFound ? 404 : 400, st.message());
+    }
+    return HttpResponse::Json(200, Dump(nlohmann::json{{"expired", req.param}}));
+  });
 }
 
 }  // namespace firewatch::collector

@@ -3,6 +3,10 @@
 //   POST /api/v1/ack/{id}             body optional JSON {"by": "alice"}; 200 with the
 //                                     incident, 404 unknown id. Stops escalation and
 //                                     cancels the incident's pending pages.
+//   GET    /api/v1/silences           every silence (pending, active, expired)
+//   POST   /api/v1/silences           create or change (Alertmanager API v2 JSON);
+//                                     200 {"silenceID"}, 400 naming the invalid field
+//   DELETE /api/v1/silences/{id}      expire now; 404 unknown
 #pragma once
 
 #include "engine/engine.h"
