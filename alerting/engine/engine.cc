@@ -401,6 +401,21 @@ Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& b
   auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});
   spdlog::info("incident {} acknowledged by {}; {} pending page(s) cancelled", inc->id, by,
                cancelled.ok() ? *cancelled : 0);
+  // Tools with their own incident state (PagerDuty) hear about the ack too.
+  auto pol = config_.oncall.escalation_policies.find(inc->policy);
+  if (pol != config_.oncall.escalation_policies.end()) {
+    schedule::IncidentState st;
+    st.incident_id = inc->id;
+    st.started_at = FromUnixMillis(inc->started_ms);
+    auto plan = schedule::Evaluate(pol->second, st, config_.oncall.schedules,
+                                   FromUnixMillis(inc->acked_ms));
+    for (const auto& d : plan.due) {
+      const notify::ChannelConfig* ch = config_.FindChannel(d.channel);
+      if (ch == nullptr || ch->type != "pagerduty") continue;
+      Enqueue(*inc, "acknowledge", d.contact, d.channel,
+              inc->id + "/acknowledge/" + d.contact + "/" + d.channel, NowMs(clock_));
+    }
+  }
   return inc;
 }
 
