@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""Benchmark 3: agent footprint, side by side with prometheus-node-exporter
+(docs/benchmarks.md).
+
+Runs, at the same time, for --seconds (after --warmup seconds):
+  - firewatch-agent: interval 1s, heartbeats over UDP to a local firewatch-collector,
+    and its own /metrics fetched with curl every second;
+  - /usr/bin/prometheus-node-exporter on 127.0.0.1 (default collectors), fetched with
+    curl every second so it does comparable periodic work.
+Once a second it samples /proc/PID/status (VmRSS, VmHWM, RssAnon, RssFile) and
+/proc/PID/stat (utime+stime); /proc/PID/task/*/schedstat gives CPU time at ns
+resolution (the agent uses less than one 10 ms tick per second). CPU% is CPU time over
+the measured window divided by its wall time (100% = one core). RssFile is pages of the
+program and its shared libraries (shared with every other process that maps them);
+RssAnon is what the process itself allocated (heap, stacks, private data).
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as bl  # noqa: E402
+
+NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
+
+
+def agent_config(path, source_id, http_port, key, collector):
+    with open(path, "w") as f:
+        f.write(f"""# written by bench/agent_footprint.py
+agent:
+  source_id: {source_id}
+  interval: 1s
+  http_listen: 127.0.0.1:{http_port}
+  labels: {{dc: dc1, role: web, service: shop}}
+  log_level: warn
+key:
+  id: bench
+  file: {key}
+collectors:
+  - name: local
+    udp: 127.0.0.1:{collector.udp_port}
+    http: 127.0.0.1:{collector.http_port}
+""")
+
+
+def wait_http(url, proc, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited ({proc.returncode})")
+        try:
+            if bl.http_get(url, timeout=1)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not answering")
+
+
+def node_exporter_version():
+    r = subprocess.run([NODE_EXPORTER, "--version"], capture_output=True, text=True)
+    lines = (r.stdout + r.stderr).splitlines()
+    return lines[0] if lines else None
+
+
+def curl(url):
+    return subprocess.run(["curl", "-sf", "-o", "/dev/null", "--max-time", "5", url]).returncode
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--warmup", type=int, default=3)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="fw-agent-", dir=args.workdir)
+    key = os.path.join(work, "fleet.key")
+    bl.write_key(key)
+
+    collector = bl.Collector(os.path.join(args.build, "collector", "firewatch-collector"), key,
+                             work)
+    agent_bin = os.path.join(args.build, "agent", "firewatch-agent")
+    procs = {}
+    urls = {}
+    for name in ("agent",):
+        port = bl.free_port()
+        cfg = os.path.join(work, f"{name}.yml")
+        agent_config(cfg, f"bench-{name}", port, key, collector)
+        log = open(os.path.join(work, f"{name}.log"), "w")
+        procs[name] = bl.start([agent_bin, "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
+        urls[name] = f"http://127.0.0.1:{port}/metrics"
+    ne_port = bl.free_port()
+    ne_log = open(os.path.join(work, "node-exporter.log"), "w")
+    procs["node-exporter"] = bl.start(
+        [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{ne_port}"],
+        stdout=ne_log, stderr=subprocess.STDOUT)
+    urls["node-exporter"] = f"http://127.0.0.1:{ne_port}/metrics"
+    for name, p in procs.items():
+        wait_http(urls[name], p)
+    scraped = ("agent", "node-exporter")
+
+    for _ in range(args.warmup):
+        for name in scraped:
+            curl(urls[name])
+        time.sleep(1)
+    before_hb = collector.counters()["accepted"]
+
+    samples = {name: [] for name in procs}
+    cpu0 = {name: bl.cpu_seconds(p.pid) for name, p in procs.items()}
+    oncpu0 = {name: bl.oncpu_seconds(p.pid) for name, p in procs.items()}
+    t0 = time.monotonic()
+    scrape_failures = {name: 0 for name in scraped}
+    for i in range(args.seconds):
+        for name in scraped:
+            if curl(urls[name]) != 0:
+                scrape_failures[name] += 1
+        for name, p in procs.items():
+            if p.poll() is not None:
+                raise RuntimeError(f"{name} exited during the run ({p.returncode})")
+            st = bl.status_kb(p.pid)
+            samples[name].append({"t": round(time.monotonic() - t0, 2), "rss": st["VmRSS"],
+                                  "hwm": st["VmHWM"], "anon": st.get("RssAnon"),
+                                  "file": st.get("RssFile"), "cpu": bl.cpu_seconds(p.pid)})
+        time.sleep(max(0.0, t0 + i + 1 - time.monotonic()))
+    wall = time.monotonic() - t0
+    hb = collector.counters()["accepted"] - before_hb
+
+    res = {"machine": bl.machine(), "seconds": args.seconds, "wall_s": round(wall, 2),
+           "collector_heartbeats": int(hb), "scrape_failures": scrape_failures,
+           "node_exporter_version": node_exporter_version(),
+           "processes": {}}
+    for name, p in procs.items():
+        s = samples[name]
+        last_half = [x["rss"] for x in s[len(s) // 2:]]
+        st = bl.status_kb(p.pid)
+        res["processes"][name] = {
+            "rss_max_kb": max(x["rss"] for x in s),
+            "rss_steady_kb": int(statistics.median(last_half)),
+            "hwm_kb": st["VmHWM"],
+            "rss_anon_kb": st.get("RssAnon"),
+            "rss_file_kb": st.get("RssFile"),
+            "pss_kb": bl.pss_kb(p.pid),
+            "cpu_pct": round(100.0 * (bl.cpu_seconds(p.pid) - cpu0[name]) / wall, 3),
+            "cpu_pct_schedstat": round(100.0 * (bl.oncpu_seconds(p.pid) - oncpu0[name]) / wall, 4),
+            "threads": int(open(f"/proc/{p.pid}/status").read().split("Threads:")[1].split()[0]),
+            "samples": s,
+        }
+        bl.log(f"{name:14s} RSS max {res['processes'][name]['rss_max_kb']} kB, steady "
+               f"{res['processes'][name]['rss_steady_kb']} kB, CPU "
+               f"{res['processes'][name]['cpu_pct']}%")
+    for p in procs.values():
+        bl.stop(p)
+    collector.stop()
+    bl.save(args.out, res)
+
+
+if __name__ == "__main__":
+    main()
