@@ -20,7 +20,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -81,7 +80,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=3)
     args = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="fw-agent-", dir=args.workdir)
+    work = bl.workdir("fw-agent-", args.workdir)
     key = os.path.join(work, "fleet.key")
     bl.write_key(key)
 

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -53,9 +54,23 @@ def stop(p, grace=5.0):
         _procs.remove(p)
 
 
+_dirs = []  # work dirs to remove once every process is stopped
+
+
+def workdir(prefix, parent=None):
+    """A fresh temp dir, removed at exit after all processes are stopped (kept when
+    FIREWATCH_BENCH_KEEP=1)."""
+    d = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    if os.environ.get("FIREWATCH_BENCH_KEEP") != "1":
+        _dirs.append(d)
+    return d
+
+
 def stop_all():
     for p in list(_procs):
         stop(p, grace=3.0)
+    while _dirs:
+        shutil.rmtree(_dirs.pop(), ignore_errors=True)
 
 
 def _on_signal(signum, _frame):
@@ -118,12 +133,12 @@ def oncpu_seconds(pid):
 
 
 def others_cpu_seconds(exclude):
-    """CPU time (utime+stime) of every user-space process except the pids in `exclude`
+    """{pid: CPU seconds (utime+stime)} of every user-space process except `exclude`
     and this driver. Per-CPU /proc/stat is no good for this: with a tickless kernel it
     misses most of a receiver's short bursts of work. Kernel threads (empty cmdline) are
     left out: some of their work (deferred skb frees, ...) is caused by the benchmark."""
     skip = set(exclude) | {os.getpid()}
-    total = 0
+    out = {}
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) in skip:
             continue
@@ -136,8 +151,14 @@ def others_cpu_seconds(exclude):
         except OSError:
             continue
         fields = data[data.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+        out[int(name)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
+def others_delta(before, after):
+    """CPU seconds used between two others_cpu_seconds() snapshots by the processes in
+    both (processes that start or end in between are not counted)."""
+    return sum(max(0.0, after[p] - before[p]) for p in after if p in before)
 
 
 def status_kb(pid):

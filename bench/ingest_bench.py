@@ -29,7 +29,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -41,7 +40,7 @@ class Bench:
         self.a = args
         self.bin = os.path.join(args.build, "bench")
         self.collector_bin = os.path.join(args.build, "collector", "firewatch-collector")
-        self.work = tempfile.mkdtemp(prefix="fw-ingest-", dir=args.workdir)
+        self.work = bl.workdir("fw-ingest-", args.workdir)
         self.key = os.path.join(self.work, "fleet.key")
         bl.write_key(self.key)
         self.trials = []
@@ -102,7 +101,7 @@ class Bench:
                "sent": b["sent"], "received": r["received"], "lost": b["sent"] - r["received"],
                "kernel_drops": r["kernel_drops"], "socket_drops": sock_drops,
                "send_s": b["elapsed_s"], "cpu_s": cpu["t1"] - cpu["t0"],
-               "other_s": cpu["others1"] - cpu["others0"],
+               "other_s": bl.others_delta(cpu["others0"], cpu["others1"]),
                "batches": r["batches"], "frame_bytes": b["avg_frame_bytes"]}
         self.record(res)
         return res
@@ -135,7 +134,7 @@ class Bench:
                    "kernel_drops": int(after["kernel_drops"] - before["kernel_drops"]),
                    "socket_drops": sock_drops, "send_s": b["elapsed_s"],
                    "cpu_s": cpu["t1"] - cpu["t0"],
-                   "other_s": cpu["others1"] - cpu["others0"],
+                   "other_s": bl.others_delta(cpu["others0"], cpu["others1"]),
                    "frame_bytes": b["avg_frame_bytes"]}
         finally:
             c.stop()

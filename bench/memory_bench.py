@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -96,7 +95,7 @@ def main():
     ap.add_argument("--sender-cpu", type=int, default=0)
     ap.add_argument("--receiver-cpu", type=int, default=1)
     args = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="fw-memory-", dir=args.workdir)
+    work = bl.workdir("fw-memory-", args.workdir)
     key = os.path.join(work, "fleet.key")
     bl.write_key(key)
     res = {"machine": bl.machine(), "sources": args.sources, "tracker": {}, "collector": {}}

@@ -55,6 +55,15 @@ def main():
                        f"{m['bare']['us_per_frame']} µs; bare + HMAC {m['bare+mac']['us_per_frame']} µs"
                        f" | — | collector {m['collector']['us_per_frame'] / m['bare']['us_per_frame']:.1f}×"
                        f" the bare loop's cost |")
+        hm = load(d, "hmac.json")
+        if hm:
+            r = hm["results"]
+            out.append(f"| HMAC-SHA256 of one {hm['message_bytes']}-byte frame "
+                       f"(bench_hmac, one core) | built-in ({hm['block_function']}) "
+                       f"{r['builtin_sign']['ns_per_op']:.0f} ns; whole Decode "
+                       f"{r['decode_frame']['ns_per_op']:.0f} ns | OpenSSL 3 one-shot HMAC() "
+                       f"{r['openssl_hmac_oneshot']['ns_per_op']:.0f} ns, reused EVP_MAC "
+                       f"{r['openssl_evp_mac_reuse']['ns_per_op']:.0f} ns | — | — |")
         bc, bmc, cc = b["cpu_at_fixed_rate"], bm["cpu_at_fixed_rate"], c["cpu_at_fixed_rate"]
         out.append(f"| receiver CPU at a fixed {rate(cc['rate'])} (% of one core) | collector "
                    f"{cc['cpu_pct']}% ({cc['us_per_frame']} µs/frame) | bare {bc['cpu_pct']}% "
