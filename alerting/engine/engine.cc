@@ -261,16 +261,13 @@ void AlertingEngine::RunOnce() {
   }
   for (auto& gn : notes) {
     if (gn.status == route::GroupStatus::kFiring) {
-      bool is_new = !incidents_.Get(gn.group_key).has_value();
       Incident inc = incidents_.Upsert(gn.group_key, gn.escalation_policy, gn.group_labels,
                                        gn.alerts, now_ms);
-      (void)is_new;
       if (Status s = incident_db_->Put(inc); !s.ok()) spdlog::error("{}", s.message());
       spdlog::info("incident {} {} ({} alert(s), policy {})", inc.id,
                    gn.reason == route::NotifyReason::kFirst ? "opened" : "updated",
                    gn.alerts.size(), inc.policy);
     } else if (auto inc = incidents_.Resolve(gn.group_key, now_ms)) {
-      for (const auto& a : gn.alerts) (void)a;
       inc->alerts = gn.alerts;
       if (Status s = incident_db_->Put(*inc); !s.ok()) spdlog::error("{}", s.message());
       auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});

@@ -200,7 +200,7 @@ Status CollectorApp::Start() {
   m.loop_open = true;
   m.udp = std::make_unique<UdpReceiver>(&m.loop, [&m](std::span<const uint8_t> data,
                                                       const sockaddr_storage& from) {
-    m.ingestor->Ingest(data, Transport::kUdp, AddressText(from));
+    m.ingestor->Ingest(data, Transport::kUdp, from);
   });
   Status s = m.udp->Bind(c.udp_listen);
   if (!s.ok()) return s;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "metrics/collector_metrics.h"
+#include "ingest/udp_receiver.h"
 #include "tracker/tracker.h"
 
 namespace firewatch::collector {
@@ -28,6 +29,16 @@ std::shared_ptr<const protocol::Keyring> Ingestor::Keys() const {
 
 IngestResult Ingestor::Ingest(std::span<const uint8_t> frame, Transport transport,
                               std::string_view peer) {
+  return IngestFrom(frame, transport, Peer{peer, nullptr});
+}
+
+IngestResult Ingestor::Ingest(std::span<const uint8_t> frame, Transport transport,
+                              const sockaddr_storage& from) {
+  return IngestFrom(frame, transport, Peer{{}, &from});
+}
+
+IngestResult Ingestor::IngestFrom(std::span<const uint8_t> frame, Transport transport,
+                                  const Peer& peer) {
   IngestResult result;
   auto keys = Keys();
   auto decoded = protocol::Decode(frame, *keys);
@@ -54,7 +65,8 @@ IngestResult Ingestor::Ingest(std::span<const uint8_t> frame, Transport transpor
   uint64_t suppressed = 0;
   if (log_limiter_.Allow(std::string(reason), suppressed)) {
     spdlog::warn("rejected {} frame from {}: {}{}{} ({} similar suppressed)", TransportName(transport),
-                 peer, reason, result.detail.empty() ? "" : ": ", result.detail, suppressed);
+                 peer.addr != nullptr ? AddressText(*peer.addr) : std::string(peer.text), reason,
+                 result.detail.empty() ? "" : ": ", result.detail, suppressed);
   }
   return result;
 }

@@ -20,6 +20,8 @@
 #include "firewatch/protocol/keyring.h"
 #include "tracker/source.h"
 
+#include <sys/socket.h>
+
 namespace firewatch::collector {
 
 class Tracker;
@@ -42,6 +44,10 @@ class Ingestor {
   // Processes one frame. `peer` (an address text) is used only in log messages.
   IngestResult Ingest(std::span<const uint8_t> frame, Transport transport,
                       std::string_view peer);
+  // The same for a datagram: the sender's address is formatted only if a rejection is
+  // logged, never on the accept path (hundreds of thousands of frames per second).
+  IngestResult Ingest(std::span<const uint8_t> frame, Transport transport,
+                      const sockaddr_storage& from);
 
   // Where check state changes go (optional; same threading rules as on_transitions).
   void SetCheckSink(CheckSink sink) { on_checks_ = std::move(sink); }
@@ -50,6 +56,12 @@ class Ingestor {
   void SetKeys(std::shared_ptr<const protocol::Keyring> keys);
 
  private:
+  // Where a frame came from, formatted on demand.
+  struct Peer {
+    std::string_view text;
+    const sockaddr_storage* addr = nullptr;
+  };
+  IngestResult IngestFrom(std::span<const uint8_t> frame, Transport transport, const Peer& peer);
   std::shared_ptr<const protocol::Keyring> Keys() const;
   const Clock& clock_;
   mutable std::mutex keys_mu_;

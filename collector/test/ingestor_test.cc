@@ -78,6 +78,15 @@ TEST_F(IngestorTest, CountsEveryRejectionByReasonAndTransport) {
   EXPECT_EQ(tracker_.Get("web-01")->heartbeats, 1u);
 }
 
+TEST_F(IngestorTest, DatagramPathTakesTheSenderAddress) {
+  sockaddr_storage from{};
+  from.ss_family = AF_INET;
+  EXPECT_FALSE(ingestor_->Ingest(Frame(1), Transport::kUdp, from).rejected);
+  std::vector<uint8_t> junk = {1, 2, 3};
+  EXPECT_EQ(ingestor_->Ingest(junk, Transport::kUdp, from).rejected, RejectReason::kBadMagic);
+  EXPECT_EQ(Rejected(RejectReason::kBadMagic, Transport::kUdp), 1);
+}
+
 TEST_F(IngestorTest, KeyRotationTakesEffect) {
   auto other = std::make_shared<protocol::Keyring>();
   ASSERT_TRUE(other->Add("new", protocol::Secret(32, 9)).ok());

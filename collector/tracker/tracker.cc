@@ -176,7 +176,7 @@ ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transpor
                                               protocol::CheckState::kOk, "", now_ms});
     }
   }
-  e->checks = hb.checks;
+  if (e->checks != hb.checks) e->checks = hb.checks;  // usually unchanged: no allocation
   if (!e->dirty) {
     e->dirty = true;
     dirty_.push_back(hb.source_id);
