@@ -1,6 +1,5 @@
 #include "commands.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "notify/notifier.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/keyring.h"
+#include "http.h"
 #ifdef FIREWATCH_CTL_HAS_AGENT
 #include "agent_config.h"
 #endif
@@ -53,11 +53,6 @@ int Keygen(const std::string& out, bool force) {
 
 namespace {
 
-size_t Append(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
 std::string Ago(double seconds) {
   char buf[32];
   if (seconds < 120) std::snprintf(buf, sizeof buf, "%.0fs", seconds);
@@ -69,27 +64,10 @@ std::string Ago(double seconds) {
 }  // namespace
 
 int Status(const std::string& collector_url, bool json, int timeout_ms) {
-  std::string url = collector_url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  url += "/api/v1/sources";
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  CURLcode rc = curl_easy_perform(curl);
-  long code = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) {
-    std::fprintf(stderr, "status: cannot reach %s: %s\n", url.c_str(), curl_easy_strerror(rc));
-    return 1;
-  }
-  if (code != 200) {
-    std::fprintf(stderr, "status: %s answered %ld: %s\n", url.c_str(), code, body.c_str());
-    return 1;
-  }
+  const ApiReply reply = CallApi("GET", collector_url, "/api/v1/sources", "", timeout_ms);
+  if (!ReplyOk(reply, "status")) return 1;
+  const std::string& body = reply.body;
+  const std::string& url = reply.url;
   if (json) {
     std::fputs(body.c_str(), stdout);
     std::fputs("\n", stdout);
@@ -157,40 +135,10 @@ int CheckConfig(const std::string& path) {
 
 int Ack(const std::string& collector_url, const std::string& id, const std::string& by,
         int timeout_ms) {
-  std::string url = collector_url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  CURL* curl = curl_easy_init();
-  char* escaped = curl_easy_escape(curl, id.c_str(), static_cast<int>(id.size()));
-  url += "/api/v1/ack/" + std::string(escaped ? escaped : id.c_str());
-  curl_free(escaped);
-  const std::string request = nlohmann::json{{"by", by}}.dump();
-  std::string body;
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.size()));
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  CURLcode rc = curl_easy_perform(curl);
-  long code = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup(curl);
-  curl_slist_free_all(headers);
-  if (rc != CURLE_OK) {
-    std::fprintf(stderr, "ack: cannot reach %s: %s\n", url.c_str(), curl_easy_strerror(rc));
-    return 1;
-  }
-  auto doc = nlohmann::json::parse(body, nullptr, false);
-  if (code != 200) {
-    std::string message = body;
-    if (!doc.is_discarded() && doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
-      message = doc["error"].get<std::string>();
-    }
-    std::fprintf(stderr, "ack: %s answered %ld: %s\n", url.c_str(), code, message.c_str());
-    return 1;
-  }
+  const ApiReply reply = CallApi("POST", collector_url, "/api/v1/ack/" + PathSegment(id),
+                                 nlohmann::json{{"by", by}}.dump(), timeout_ms);
+  if (!ReplyOk(reply, "ack")) return 1;
+  auto doc = nlohmann::json::parse(reply.body, nullptr, false);
   std::string acked = id;
   std::string state;
   if (!doc.is_discarded() && doc.is_object()) {

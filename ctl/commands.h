@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace firewatch::ctl {
 
@@ -19,6 +20,25 @@ int CheckConfig(const std::string& path);
 // Acknowledges incident `id` on a collector (POST /api/v1/ack/{id} with {"by": by}).
 int Ack(const std::string& collector_url, const std::string& id, const std::string& by,
         int timeout_ms);
+
+// `firewatchctl silence add`: mutes alerts matching every matcher ("source=web-1",
+// "dc=~dc1.*", Alertmanager syntax) from now until `until` (RFC 3339) or for `duration`
+// ("2h"). Prints the new silence's id on stdout (a summary on stderr).
+struct SilenceAddOptions {
+  std::string collector_url;
+  std::vector<std::string> matchers;
+  std::string duration = "1h";
+  std::string until;  // wins over duration when set
+  std::string author;
+  std::string comment;
+  int timeout_ms = 5000;
+};
+int SilenceAdd(const SilenceAddOptions& options);
+// Lists pending and active silences (`all`: expired ones too), soonest end first;
+// `json` prints the API's answer.
+int SilenceList(const std::string& collector_url, bool all, bool json, int timeout_ms);
+// Expires silence `id` now (DELETE /api/v1/silences/{id}).
+int SilenceExpire(const std::string& collector_url, const std::string& id, int timeout_ms);
 
 // Sends one test page through channel `channel` of a collector config, directly (no
 // collector needed), to `contact` (empty: the first contact in the config).

@@ -1,4 +1,5 @@
-// firewatchctl: status, check-config, keygen, ack and test-page for firewatch operators.
+// firewatchctl: status, check-config, keygen, ack, silence and test-page for firewatch
+// operators.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +45,39 @@ int main(int argc, char** argv) {
   ack->add_option("--by", by, "who acknowledges (default: $USER)")->capture_default_str();
   ack->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
 
+  firewatch::ctl::SilenceAddOptions silence_opts;
+  silence_opts.author = by;
+  std::string silence_id;
+  bool all = false;
+  auto* silence = cli.add_subcommand("silence", "add, list or expire silences on a collector");
+  silence->require_subcommand(1);
+  auto* silence_add = silence->add_subcommand(
+      "add", "mute the pages of alerts matching every MATCHER; prints the silence id");
+  silence_add
+      ->add_option("matchers", silence_opts.matchers,
+                   "label matchers, Alertmanager syntax: source=web-1 dc=~dc1.* team!=db")
+      ->required();
+  auto* duration = silence_add
+      ->add_option("-d,--duration", silence_opts.duration, "how long, from now (30m, 2h, 1d)")
+      ->capture_default_str();
+  silence_add->add_option("--until", silence_opts.until, "end time, RFC 3339 (2026-11-25T20:00:00Z)")
+      ->excludes(duration);
+  silence_add->add_option("-a,--author", silence_opts.author, "who silences (default: $USER)")
+      ->capture_default_str();
+  silence_add->add_option("-c,--comment", silence_opts.comment, "why: a ticket, a maintenance")
+      ->required();
+  auto* silence_list = silence->add_subcommand(
+      "list", "list active and pending silences, soonest end first");
+  silence_list->add_flag("--all", all, "include expired silences");
+  silence_list->add_flag("--json", json, "print the API's JSON");
+  auto* silence_expire = silence->add_subcommand("expire", "end a silence now");
+  silence_expire->add_option("id", silence_id, "silence id (from `silence add` or `silence list`)")
+      ->required();
+  for (auto* sub : {silence_add, silence_list, silence_expire}) {
+    sub->add_option("--collector", url, "collector base URL")->capture_default_str();
+    sub->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
+  }
+
   std::string config_path;
   std::string channel;
   std::string contact;
@@ -69,5 +103,12 @@ int main(int argc, char** argv) {
   if (*check) return firewatch::ctl::CheckConfig(path);
   if (*ack) return firewatch::ctl::Ack(url, incident, by, timeout_ms);
   if (*test_page) return firewatch::ctl::TestPage(config_path, channel, contact);
+  if (*silence_add) {
+    silence_opts.collector_url = url;
+    silence_opts.timeout_ms = timeout_ms;
+    return firewatch::ctl::SilenceAdd(silence_opts);
+  }
+  if (*silence_list) return firewatch::ctl::SilenceList(url, all, json, timeout_ms);
+  if (*silence_expire) return firewatch::ctl::SilenceExpire(url, silence_id, timeout_ms);
   return 2;
 }

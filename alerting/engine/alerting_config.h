@@ -21,6 +21,7 @@
 //     retry_max_delay: 5m
 //     max_attempts: 4          # per channel, then fail over to the contact's next one
 //     sms_per_contact_per_hour: 20   # over it, pages are held and then summarised
+//     outbox_retention: 30d    # delivered/failed/cancelled pages kept this long (1d..3650d)
 //     ack_secret_file: ack.key # hex key (like keygen output) signing email ack links;
 //                              # default: derived from the first heartbeat key
 //     ack_link_ttl: 24h        # how long an email ack link stays valid
@@ -63,6 +64,9 @@ struct AlertingConfig {
   Duration retry_max_delay = std::chrono::minutes(5);
   uint64_t max_attempts = 4;
   uint64_t sms_per_contact_per_hour = 20;
+  // How long final outbox rows (sent, failed, cancelled, summarized) and their attempts
+  // are kept (alerting.outbox_retention); older ones are pruned hourly.
+  Duration outbox_retention = std::chrono::hours(24 * 30);
   // Email ack links (alerting.ack_secret_file, read and hex-decoded at load; empty =
   // derive from the first heartbeat key) and their lifetime (alerting.ack_link_ttl).
   std::string ack_secret_file;

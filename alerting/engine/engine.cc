@@ -60,6 +60,7 @@ struct AlertingEngine::IncidentDb {
     }
     return {{"id", i.id},
             {"group_key", i.group_key},
+            {"origin", i.origin},
             {"policy", i.policy},
             {"group_labels", i.group_labels},
             {"alerts", alerts},
@@ -73,6 +74,7 @@ struct AlertingEngine::IncidentDb {
     Incident i;
     i.id = j.at("id");
     i.group_key = j.at("group_key");
+    i.origin = j.value("origin", "");
     i.policy = j.at("policy");
     i.group_labels = j.at("group_labels").get<LabelSet>();
     for (const auto& a : j.at("alerts")) {
@@ -94,6 +96,13 @@ struct AlertingEngine::IncidentDb {
   Status Put(const Incident& inc) {
     return PutRow("incidents", inc.id,
                   ToJson(inc).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  void Delete(const std::string& id) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "DELETE FROM incidents WHERE id = ?1", -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
   }
   Status PutRow(const std::string& table, const std::string& id, const std::string& body) {
     sqlite3_stmt* st = nullptr;
@@ -182,11 +191,31 @@ Status AlertingEngine::Start() {
   dopts.retry.max_delay =
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.retry_max_delay);
   dopts.retry.max_attempts = static_cast<int>(config_.max_attempts);
+  dopts.retention = std::chrono::duration_cast<std::chrono::milliseconds>(config_.outbox_retention);
+  dopts.prune_keep = [this] {
+    std::vector<std::string> unresolved;
+    for (const auto& inc : incidents_.List()) {
+      if (inc.state != IncidentState::kResolved) unresolved.push_back(inc.id);
+    }
+    return unresolved;
+  };
   for (const auto& ch : config_.channels) {
     if (IsSmsType(ch.type)) {
       dopts.per_contact[ch.name] = outbox::RateLimit{
           static_cast<int>(config_.sms_per_contact_per_hour), std::chrono::hours(1)};
     }
+    if (ch.rate_limit) {
+      dopts.per_channel[ch.name] = outbox::RateLimit{ch.rate_limit->count, ch.rate_limit->per};
+    }
+  }
+  if (gate_ != nullptr) {
+    dopts.gate = [this](const outbox::Item& item, int64_t now_ms) {
+      // Tests and summaries are this collector's own business.
+      if (item.notification.kind == "test" || item.notification.kind == "summary") {
+        return GateDecision::Send();
+      }
+      return gate_->Decide(item.key(), item.due_ms, now_ms);
+    };
   }
   sender_ = std::make_unique<outbox::Dispatcher>(
       *outbox_, [this](const std::string& ch, const Notification& n) { return SendOn(ch, n); },
@@ -237,8 +266,11 @@ void AlertingEngine::AlertingLoop() {
     if (stopping_) break;
     std::vector<Alert> alerts;
     alerts.swap(pending_alerts_);
+    std::vector<std::pair<std::string, PeerIncident>> peer_incidents;
+    peer_incidents.swap(pending_peer_incidents_);
     lock.unlock();
     try {
+      for (const auto& [peer, p] : peer_incidents) ApplyPeerIncident(peer, p);
       const MonoTime now = clock_.Now();
       for (const auto& a : alerts) {
         inhibitor_->Insert(a);
@@ -255,14 +287,27 @@ void AlertingEngine::AlertingLoop() {
 void AlertingEngine::RunOnce() {
   const int64_t now_ms = NowMs(clock_);
   std::vector<route::GroupNotification> notes;
+  std::vector<PeerIncident> peer_acks;  // adopted incidents a peer acked already
   {
     std::lock_guard silence_lock(silence_mu_);  // the silencer is consulted during Tick
     notes = dispatcher_->Tick(clock_.Now(), clock_.WallNow());
   }
   for (auto& gn : notes) {
     if (gn.status == route::GroupStatus::kFiring) {
+      // In a cluster, a peer may have opened this group's incident already: take its id
+      // when it comes first in the stable order, so every collector pages under one id.
+      std::optional<std::pair<std::string, int64_t>> adopt;
+      std::string origin = msg_ctx_.collector_id;
+      if (gate_ != nullptr && !incidents_.OpenFor(gn.group_key)) {
+        if (auto p = gate_->PeerIncidentFor(gn.group_key);
+            p && gate_->Precedes(p->origin, msg_ctx_.collector_id)) {
+          adopt.emplace(p->id, p->started_ms);
+          origin = p->origin;
+          if (p->state == IncidentState::kAcked) peer_acks.push_back(*p);
+        }
+      }
       Incident inc = incidents_.Upsert(gn.group_key, gn.escalation_policy, gn.group_labels,
-                                       gn.alerts, now_ms);
+                                       gn.alerts, now_ms, origin, adopt);
       if (Status s = incident_db_->Put(inc); !s.ok()) spdlog::error("{}", s.message());
       spdlog::info("incident {} {} ({} alert(s), policy {})", inc.id,
                    gn.reason == route::NotifyReason::kFirst ? "opened" : "updated",
@@ -276,8 +321,99 @@ void AlertingEngine::RunOnce() {
       EnqueueResolve(*inc);
     }
   }
+  for (const auto& p : peer_acks) ApplyPeerIncident(p.origin, p);
   for (const auto& inc : incidents_.List()) {
     if (inc.state != IncidentState::kResolved) Escalate(inc);
+  }
+}
+
+void AlertingEngine::ApplyPeerIncident(const std::string& peer, const PeerIncident& p) {
+  if (p.state == IncidentState::kResolved || gate_ == nullptr) return;
+  auto local = incidents_.OpenFor(p.group_key);
+  if (!local) return;  // this collector opens its own when its route fires (and adopts then)
+  if (local->id != p.id) {
+    if (!gate_->Precedes(p.origin, local->origin.empty() ? msg_ctx_.collector_id : local->origin)) {
+      return;  // ours is the canonical one; the peer adopts it
+    }
+    auto old_id = incidents_.Adopt(p.group_key, p.id, p.started_ms, p.origin);
+    if (!old_id) return;
+    incident_db_->Delete(*old_id);
+    auto cancelled = outbox_->CancelIncident(*old_id, {"trigger", "resolve", "acknowledge"});
+    if (auto adopted = incidents_.Get(p.id)) {
+      if (Status s = incident_db_->Put(*adopted); !s.ok()) spdlog::error("{}", s.message());
+    }
+    spdlog::info("incident {} is {} on collector {} (first in the cluster order): adopted; {} "
+                 "pending page(s) under the old id cancelled",
+                 *old_id, p.id, peer, cancelled.ok() ? *cancelled : 0);
+  }
+  if (p.state == IncidentState::kAcked) {
+    auto inc = incidents_.Get(p.id);
+    if (inc && inc->state == IncidentState::kOpen) {
+      auto acked = Ack(p.id, p.acked_by + " (on " + peer + ")");
+      if (!acked.ok()) spdlog::warn("replicated ack of {} failed: {}", p.id, acked.status().message());
+    }
+  }
+}
+
+void AlertingEngine::SubmitPeerIncidents(const std::string& peer,
+                                         std::vector<PeerIncident> incidents) {
+  if (incidents.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& p : incidents) pending_peer_incidents_.emplace_back(peer, std::move(p));
+  }
+  wake_alerting_.notify_one();
+}
+
+std::vector<PeerIncident> AlertingEngine::ExportIncidents() const {
+  const int64_t horizon = NowMs(clock_) - 3600 * 1000;
+  std::vector<PeerIncident> out;
+  for (const auto& inc : incidents_.List()) {
+    if (inc.state == IncidentState::kResolved && inc.resolved_ms < horizon) continue;
+    PeerIncident p;
+    p.id = inc.id;
+    p.group_key = inc.group_key;
+    p.origin = inc.origin.empty() ? msg_ctx_.collector_id : inc.origin;
+    p.state = inc.state;
+    p.started_ms = inc.started_ms;
+    p.acked_ms = inc.acked_ms;
+    p.acked_by = inc.acked_by;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<LogEntry> AlertingEngine::ExportLog(Duration window) const {
+  std::vector<LogEntry> out;
+  if (!outbox_) return out;
+  const int64_t now = NowMs(clock_);
+  auto rows = outbox_->Log(now - std::chrono::duration_cast<std::chrono::milliseconds>(window).count());
+  if (!rows.ok()) {
+    spdlog::error("outbox: {}", rows.status().message());
+    return out;
+  }
+  for (const auto& r : *rows) {
+    LogEntry e;
+    e.key = r.key;
+    e.state = (r.state == outbox::State::kSent || r.state == outbox::State::kSummarized)
+                  ? LogEntry::State::kDelivered
+                  : LogEntry::State::kClaimed;
+    e.age_ms = std::max<int64_t>(0, now - r.updated_ms);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void AlertingEngine::MergeSilences(const std::vector<route::Silence>& silences) {
+  std::lock_guard lock(silence_mu_);
+  for (const auto& s : silences) {
+    auto changed = silencer_->Merge(s);
+    if (!changed.ok()) {
+      spdlog::warn("peer silence {} not merged: {}", s.id, changed.status().message());
+    } else if (*changed) {
+      PersistSilence(s);
+      spdlog::info("silence {} replicated from a peer", s.id);
+    }
   }
 }
 

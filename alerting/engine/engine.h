@@ -25,6 +25,7 @@
 
 #include "engine/alerting_config.h"
 #include "engine/message.h"
+#include "engine/peer_gate.h"
 #include "firewatch/clock.h"
 #include "firewatch/status.h"
 #include "incident/incident.h"
@@ -83,6 +84,20 @@ class AlertingEngine {
   Status ExpireSilence(const std::string& id);
   std::vector<route::Silence> Silences() const;
 
+  // ---- cluster (docs/cluster.md); standalone collectors never call these ----
+  // Before Start(): consulted before every send (dedup) and when an incident opens
+  // (adopt a peer's canonical id). Must outlive the engine.
+  void SetPeerGate(PeerGate* gate) { gate_ = gate; }
+  // Incidents to replicate: unresolved ones and those resolved in the last hour.
+  std::vector<PeerIncident> ExportIncidents() const;
+  // This collector's notification log: claims, and deliveries of the last `window`.
+  std::vector<LogEntry> ExportLog(Duration window) const;
+  // Incidents a peer sent: adopt canonical ids, apply acks. Queued for the alerting
+  // thread (adoption must not race escalation).
+  void SubmitPeerIncidents(const std::string& peer, std::vector<PeerIncident> incidents);
+  // Silences a peer sent; the newest version of each wins and is persisted here.
+  void MergeSilences(const std::vector<route::Silence>& silences);
+
   // Sends one test notification through `channel` to `contact` (or the channel's own
   // endpoint) synchronously, bypassing the outbox: `firewatchctl test-page`.
   SendResult TestPage(const std::string& channel, const std::string& contact);
@@ -96,6 +111,7 @@ class AlertingEngine {
   void Enqueue(const Incident& inc, const std::string& kind, const std::string& contact,
                const std::string& channel, const std::string& key, int64_t due_ms);
   void PersistIncident(const Incident& inc);
+  void ApplyPeerIncident(const std::string& peer, const PeerIncident& p);
   void PersistSilence(const route::Silence& s);
   SendResult SendOn(const std::string& channel, const Notification& n);
 
@@ -120,6 +136,8 @@ class AlertingEngine {
   std::condition_variable wake_alerting_;
   std::condition_variable wake_sender_;
   std::vector<Alert> pending_alerts_;
+  std::vector<std::pair<std::string, PeerIncident>> pending_peer_incidents_;
+  PeerGate* gate_ = nullptr;
   bool stopping_ = false;
   bool sender_kick_ = false;
   EngineStats stats_;

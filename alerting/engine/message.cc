@@ -11,26 +11,44 @@ std::string Where(const LabelSet& labels) {
   return dc == labels.end() ? std::string() : " in " + dc->second;
 }
 
+std::string Label(const Alert& a, const char* name) {
+  auto it = a.labels.find(name);
+  return it == a.labels.end() ? std::string() : it->second;
+}
+
+// "web-1 DOWN", "collector site-a DOWN", "collector site-a ISOLATED", "web-1 CheckFailing".
+std::string Headline(const Alert& a) {
+  const std::string name = Label(a, "alertname");
+  const std::string source = Label(a, "source");
+  const std::string collector = Label(a, "collector");
+  if (name == "SourceDown") return (source.empty() ? "?" : source) + " DOWN";
+  if (name == "CollectorDown") return "collector " + collector + " DOWN";
+  if (name == "CollectorIsolated") return "collector " + collector + " ISOLATED";
+  const std::string who = !source.empty() ? source : !collector.empty() ? collector : "?";
+  return who + " " + (name.empty() ? std::string("alert") : name);
+}
+
+// Collector-level alerts lead a grouped incident: they explain the hosts under them.
+int HeadlineRank(const Alert& a) {
+  const std::string name = Label(a, "alertname");
+  return name == "CollectorIsolated" ? 0 : name == "CollectorDown" ? 1 : 2;
+}
+
 std::string What(const Incident& inc) {
   size_t firing = 0;
-  std::string first;
+  const Alert* head = nullptr;
   for (const auto& a : inc.alerts) {
     if (a.status != AlertStatus::kFiring) continue;
-    if (firing++ == 0) {
-      auto src = a.labels.find("source");
-      auto name = a.labels.find("alertname");
-      first = (src != a.labels.end() ? src->second : std::string("?")) + " " +
-              (name != a.labels.end() && name->second == "SourceDown"
-                   ? std::string("DOWN")
-                   : (name != a.labels.end() ? name->second : std::string("alert")));
-    }
+    ++firing;
+    if (head == nullptr || HeadlineRank(a) < HeadlineRank(*head)) head = &a;
   }
-  if (firing == 0 && !inc.alerts.empty()) {
-    auto src = inc.alerts[0].labels.find("source");
-    return src != inc.alerts[0].labels.end() ? src->second : std::string("alert");
+  if (head == nullptr) {
+    if (inc.alerts.empty()) return "alert";
+    const std::string source = Label(inc.alerts[0], "source");
+    return !source.empty() ? source : Headline(inc.alerts[0]);
   }
-  if (firing <= 1) return first;
-  return first + " +" + std::to_string(firing - 1) + " more";
+  if (firing <= 1) return Headline(*head);
+  return Headline(*head) + " +" + std::to_string(firing - 1) + " more";
 }
 
 std::string Rfc3339(int64_t unix_ms) {

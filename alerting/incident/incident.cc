@@ -28,7 +28,8 @@ std::string IncidentId(const std::string& group_key, int64_t started_ms) {
 
 Incident IncidentBook::Upsert(const std::string& group_key, const std::string& policy,
                               const LabelSet& group_labels, const std::vector<Alert>& alerts,
-                              int64_t now_ms) {
+                              int64_t now_ms, const std::string& origin,
+                              const std::optional<std::pair<std::string, int64_t>>& adopt) {
   std::lock_guard lock(mu_);
   auto open = open_by_group_.find(group_key);
   if (open != open_by_group_.end()) {
@@ -37,9 +38,15 @@ Incident IncidentBook::Upsert(const std::string& group_key, const std::string& p
     return inc;
   }
   Incident inc;
-  inc.started_ms = now_ms;
-  inc.id = IncidentId(group_key, now_ms);
-  while (by_id_.count(inc.id)) inc.id = IncidentId(group_key + "+", ++inc.started_ms);
+  if (adopt && !by_id_.count(adopt->first)) {
+    inc.id = adopt->first;
+    inc.started_ms = adopt->second;
+  } else {
+    inc.started_ms = now_ms;
+    inc.id = IncidentId(group_key, now_ms);
+    while (by_id_.count(inc.id)) inc.id = IncidentId(group_key + "+", ++inc.started_ms);
+  }
+  inc.origin = origin;
   inc.group_key = group_key;
   inc.policy = policy;
   inc.group_labels = group_labels;
@@ -47,6 +54,30 @@ Incident IncidentBook::Upsert(const std::string& group_key, const std::string& p
   open_by_group_[group_key] = inc.id;
   by_id_[inc.id] = inc;
   return inc;
+}
+
+std::optional<std::string> IncidentBook::Adopt(const std::string& group_key,
+                                               const std::string& id, int64_t started_ms,
+                                               const std::string& origin) {
+  std::lock_guard lock(mu_);
+  auto open = open_by_group_.find(group_key);
+  if (open == open_by_group_.end() || open->second == id || by_id_.count(id)) return std::nullopt;
+  std::string old_id = open->second;
+  Incident inc = std::move(by_id_[old_id]);
+  by_id_.erase(old_id);
+  inc.id = id;
+  inc.started_ms = started_ms;
+  inc.origin = origin;
+  by_id_[id] = std::move(inc);
+  open->second = id;
+  return old_id;
+}
+
+std::optional<Incident> IncidentBook::OpenFor(const std::string& group_key) const {
+  std::lock_guard lock(mu_);
+  auto open = open_by_group_.find(group_key);
+  if (open == open_by_group_.end()) return std::nullopt;
+  return by_id_.at(open->second);
 }
 
 std::optional<Incident> IncidentBook::Resolve(const std::string& group_key, int64_t now_ms) {

@@ -27,6 +27,7 @@ std::string_view IncidentStateName(IncidentState s);  // "open", "acked", "resol
 struct Incident {
   std::string id;
   std::string group_key;
+  std::string origin;  // collector whose id this is (own id, or a peer's after adoption)
   std::string policy;  // escalation policy name
   LabelSet group_labels;
   std::vector<Alert> alerts;
@@ -44,8 +45,18 @@ class IncidentBook {
  public:
   // Records a notification for a group: opens an incident when none is open for the
   // group key, else updates its alerts. Returns the incident (a copy).
+  // `adopt` (cluster): open the incident under this id and start instead of new ones.
   Incident Upsert(const std::string& group_key, const std::string& policy,
-                  const LabelSet& group_labels, const std::vector<Alert>& alerts, int64_t now_ms);
+                  const LabelSet& group_labels, const std::vector<Alert>& alerts, int64_t now_ms,
+                  const std::string& origin = "",
+                  const std::optional<std::pair<std::string, int64_t>>& adopt = std::nullopt);
+  // Renames the open (or acked) incident of `group_key` to a peer's id and start (the
+  // cluster's canonical incident for the group). Returns the old id, or nullopt when the
+  // group has no unresolved incident or it already has that id.
+  std::optional<std::string> Adopt(const std::string& group_key, const std::string& id,
+                                   int64_t started_ms, const std::string& origin);
+  // The unresolved incident of a group, if any.
+  std::optional<Incident> OpenFor(const std::string& group_key) const;
   // Marks the group's open incident resolved; nullopt when none is open.
   std::optional<Incident> Resolve(const std::string& group_key, int64_t now_ms);
   // Acknowledges by id (case-insensitive). NotFound for unknown ids; acking an acked or

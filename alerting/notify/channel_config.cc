@@ -212,6 +212,25 @@ PagerDutyConfig ParsePagerDuty(config::MapReader& r, const YAML::Node& item,
   return c;
 }
 
+// `rate_limit: {count: N, per: DURATION}`, both keys required.
+std::optional<ChannelRateLimit> ParseRateLimit(config::MapReader& r) {
+  const YAML::Node n = r.Node("rate_limit");
+  if (!n.IsDefined() || n.IsNull()) return std::nullopt;
+  config::MapReader rr(r.errors(), n, r.PathOf("rate_limit"));
+  if (!rr.valid()) return std::nullopt;
+  uint64_t count = 0;
+  Duration per{0};
+  rr.Uint("count", count, 1, 1'000'000);
+  rr.Duration("per", per, seconds(1), std::chrono::hours(24));
+  for (const char* key : {"count", "per"}) {
+    if (!rr.Has(key)) r.errors().At(n, rr.PathOf(key) + ": required but missing");
+  }
+  rr.Finish();
+  if (count == 0 || per.count() == 0) return std::nullopt;
+  return ChannelRateLimit{static_cast<int>(count),
+                          std::chrono::duration_cast<milliseconds>(per)};
+}
+
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char ch : s) {
@@ -263,6 +282,7 @@ std::vector<ChannelConfig> ParseChannels(config::Errors& errors, const YAML::Nod
       errors.At(Child(item, "ca_file"), r.PathOf("ca_file") + ": no such file '" + t.ca_file + "'");
     }
     r.Bool("insecure_skip_verify", t.insecure_skip_verify);
+    c.rate_limit = ParseRateLimit(r);
 
     if (c.type == "smtp") {
       SmtpConfig s = ParseSmtp(r, item, base_dir);

@@ -11,12 +11,37 @@ namespace firewatch::alerting::notify {
 
 namespace {
 
-constexpr size_t kMaxResponseBody = 64 * 1024;
+struct Sink {
+  std::string* body;
+  size_t max;
+  std::vector<std::pair<std::string, std::string>>* headers;
+};
 
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
-  auto* body = static_cast<std::string*>(user);
+  auto* sink = static_cast<Sink*>(user);
   size_t n = size * nmemb;
-  if (body->size() < kMaxResponseBody) body->append(data, std::min(n, kMaxResponseBody - body->size()));
+  if (sink->body->size() < sink->max) {
+    sink->body->append(data, std::min(n, sink->max - sink->body->size()));
+  }
+  return n;
+}
+
+// "Name: value\r\n" -> (lower-cased name, trimmed value); status lines are skipped.
+size_t WriteHeader(char* data, size_t size, size_t nmemb, void* user) {
+  auto* sink = static_cast<Sink*>(user);
+  const size_t n = size * nmemb;
+  std::string_view line(data, n);
+  const size_t colon = line.find(':');
+  if (colon != std::string_view::npos && sink->headers->size() < 100) {
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+      value.remove_suffix(1);
+    }
+    sink->headers->emplace_back(std::move(name), std::string(value));
+  }
   return n;
 }
 
@@ -88,8 +113,11 @@ HttpResponse PerformHttp(const HttpRequest& req, const TransportOptions& transpo
     curl_easy_setopt(h, CURLOPT_USERNAME, req.basic_user.c_str());
     curl_easy_setopt(h, CURLOPT_PASSWORD, req.basic_password.c_str());
   }
+  Sink sink{&r.body, req.max_response_body, &r.headers};
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, WriteHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
 
   CURLcode rc = curl_easy_perform(h);
   r.curl_code = rc;

@@ -3,7 +3,7 @@
 //
 // No redirects are followed (a notification endpoint that redirects is misconfigured),
 // only http:// and https:// are allowed, no signals are used (safe on any thread), and
-// the response body is kept up to 64 KiB.
+// the response body is kept up to a limit (64 KiB by default).
 #pragma once
 
 #include <string>
@@ -33,6 +33,7 @@ struct HttpRequest {
   // HTTP Basic credentials, sent when `basic_user` is not empty.
   std::string basic_user;
   std::string basic_password;
+  size_t max_response_body = 64 * 1024;  // the rest is read and dropped
 };
 
 struct HttpResponse {
@@ -40,7 +41,8 @@ struct HttpResponse {
   int curl_code = 0;          // CURLcode
   std::string error;          // curl's message when !transport_ok
   long status = 0;            // HTTP status when transport_ok
-  std::string body;           // at most 64 KiB
+  std::string body;           // at most req.max_response_body (64 KiB by default)
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
 };
 
 // Performs `req` once. Never throws.

@@ -240,6 +240,18 @@ Result<ProcessReport> Dispatcher::Process() {
       item.channel_attempts = 0;
     }
     if (item.channel_index >= item.channel_chain.size()) continue;  // not reachable via Enqueue
+    if (opts_.gate) {
+      const GateDecision d = opts_.gate(item, now_ms);
+      if (d.kind != GateDecision::Kind::kSend) {
+        const bool skip = d.kind == GateDecision::Kind::kSkip;
+        const Transition t{skip ? State::kCancelled : State::kPending, item.channel_index,
+                           item.channel_attempts, skip ? item.due_ms : d.until_ms, d.detail};
+        auto moved = outbox_.Move(item.key(), State::kPending, t);
+        if (!moved.ok()) return moved.status();
+        if (*moved) ++(skip ? report.skipped : report.deferred);
+        continue;
+      }
+    }
     const std::string channel = item.channel();
     const Pair pair(item.notification.contact, channel);
     // Behind already held pages of the same pair: join them (they go out together).
@@ -266,10 +278,30 @@ Result<ProcessReport> Dispatcher::Process() {
     }
   }
 
+  PruneIfDue(now_ms);  // after the sends: a slow or locked prune never delays a page
   auto next = outbox_.NextDueMs();
   if (!next.ok()) return next.status();
   report.next_due_ms = *next;
   return report;
+}
+
+void Dispatcher::PruneIfDue(int64_t now_ms) {
+  if (opts_.retention.count() <= 0) return;
+  const MonoTime now = clock_.Now();
+  if (last_prune_ && now - *last_prune_ < opts_.prune_interval) return;
+  last_prune_ = now;
+  const std::vector<std::string> keep = opts_.prune_keep ? opts_.prune_keep()
+                                                         : std::vector<std::string>{};
+  auto pruned = outbox_.Prune(now_ms - opts_.retention.count(), keep);
+  if (!pruned.ok()) {
+    spdlog::warn("outbox: pruning rows older than {} ms failed (retrying in {} min): {}",
+                 opts_.retention.count(),
+                 std::chrono::duration_cast<std::chrono::minutes>(opts_.prune_interval).count(),
+                 pruned.status().message());
+  } else if (pruned->items > 0) {
+    spdlog::info("outbox: pruned {} final notification(s) and {} attempt(s) past retention",
+                 pruned->items, pruned->attempts);
+  }
 }
 
 }  // namespace firewatch::alerting::outbox

@@ -32,6 +32,7 @@
 #include "firewatch/clock.h"
 #include "firewatch/status.h"
 #include "model/alert.h"
+#include "outbox/gate.h"
 #include "outbox/outbox.h"
 #include "outbox/retry_policy.h"
 #include "outbox/token_bucket.h"
@@ -57,6 +58,17 @@ struct DispatcherOptions {
   const Clock* clock = nullptr;
   // Most due items one Process() call sends; the rest wait for the next call.
   size_t batch_limit = 100;
+  // Retention: Process() prunes final items (and their attempts) whose last change is
+  // older than this, after its sends, at its first call and then at most once per
+  // prune_interval (Outbox::Prune). Zero: keep everything.
+  std::chrono::milliseconds retention{0};
+  std::chrono::milliseconds prune_interval{std::chrono::hours(1)};
+  // Incidents whose items must survive a prune (the unresolved ones: their escalation is
+  // recomputed by idempotency key). Null: none.
+  std::function<std::vector<std::string>()> prune_keep;
+  // Cluster dedup (docs/cluster.md): asked before a due item is sent. kDefer moves its
+  // due time to until_ms; kSkip cancels it (a peer delivered it). Null: always send.
+  std::function<GateDecision(const Item& item, int64_t now_ms)> gate;
 };
 
 // What one Process() call did.
@@ -69,6 +81,8 @@ struct ProcessReport {
   int summaries = 0;    // summary notifications created
   int released = 0;     // lone held items sent as themselves
   int lost_claims = 0;  // due items cancelled between selection and claim
+  int deferred = 0;     // due items a peer collector goes first for (cluster gate)
+  int skipped = 0;      // due items a peer collector already delivered (cluster gate)
   std::optional<int64_t> next_due_ms;  // earliest pending item after this call
 };
 
@@ -99,6 +113,9 @@ class Dispatcher {
   Status ReleaseHeld(const HeldGroup& group, ProcessReport& report);
   // Records the outcomes that failed to commit earlier; stops at the first failure.
   Status RecordUnrecorded();
+  // Runs Outbox::Prune when retention is on and the last prune is prune_interval ago.
+  // A failure is logged, not returned: pages go out regardless; the next call retries.
+  void PruneIfDue(int64_t now_ms);
 
   struct Unrecorded {
     std::string key;
@@ -113,6 +130,7 @@ class Dispatcher {
   std::mutex mu_;  // serializes Process()
   BucketSet buckets_;
   std::vector<Unrecorded> unrecorded_;  // outcomes whose Record() failed, oldest first
+  std::optional<MonoTime> last_prune_;  // last prune attempt (monotonic)
 };
 
 }  // namespace firewatch::alerting::outbox

@@ -9,6 +9,8 @@
 #include <utility>
 #include <variant>
 
+#include <nlohmann/json.hpp>
+
 #include "outbox/codec.h"
 #include "outbox/schema.h"
 #include "outbox/sqlite_util.h"
@@ -31,6 +33,15 @@ std::optional<AttemptResult> ParseAttemptResult(std::string_view name) {
     if (AttemptResultName(r) == name) return r;
   }
   return std::nullopt;
+}
+
+void AddCount(ChannelCounts& c, AttemptResult r, uint64_t n) {
+  switch (r) {
+    case AttemptResult::kDelivered: c.delivered += n; break;
+    case AttemptResult::kRetryable: c.retryable += n; break;
+    case AttemptResult::kPermanent: c.permanent += n; break;
+    case AttemptResult::kInterrupted: c.interrupted += n; break;
+  }
 }
 
 bool ValidChannelName(const std::string& name) {
@@ -434,6 +445,28 @@ WHERE key = ?1)sql",
   return true;
 }
 
+Result<std::vector<Outbox::LogRow>> Outbox::Log(int64_t final_since_ms) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<LogRow> out;
+  Status st = impl_->Run(R"sql(
+SELECT key, state, updated_ms FROM notifications
+WHERE state IN ('sending', 'held') OR (state = 'pending' AND attempts > 0)
+   OR (state IN ('sent', 'summarized') AND updated_ms >= ?1)
+ORDER BY updated_ms, seq)sql",
+                         {final_since_ms}, [&out](sqlite3_stmt* s) {
+                           LogRow r;
+                           r.key = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+                           auto state = ParseState(
+                               reinterpret_cast<const char*>(sqlite3_column_text(s, 1)));
+                           r.state = state.value_or(State::kPending);
+                           r.updated_ms = sqlite3_column_int64(s, 2);
+                           out.push_back(std::move(r));
+                           return Status::Ok();
+                         });
+  if (!st.ok()) return st;
+  return out;
+}
+
 Result<std::vector<HeldGroup>> Outbox::Held() {
   std::lock_guard lock(impl_->mu);
   auto items = impl_->Items("WHERE state = 'held' ORDER BY seq", {});
@@ -537,16 +570,10 @@ Result<std::map<std::string, ChannelCounts>> Outbox::CountsByChannel() {
   std::map<std::string, ChannelCounts> out;
   Status st = impl_->Run("SELECT channel, result, count(*) FROM attempts GROUP BY channel, result", {},
                          [&](sqlite3_stmt* s) {
-                           ChannelCounts& c = out[sqlite::ColumnText(s, 0)];
-                           const auto n = static_cast<uint64_t>(sqlite3_column_int64(s, 2));
                            auto r = ParseAttemptResult(sqlite::ColumnText(s, 1));
                            if (!r) return Status::Corruption(impl_->context_ + ": unknown attempt result");
-                           switch (*r) {
-                             case AttemptResult::kDelivered: c.delivered += n; break;
-                             case AttemptResult::kRetryable: c.retryable += n; break;
-                             case AttemptResult::kPermanent: c.permanent += n; break;
-                             case AttemptResult::kInterrupted: c.interrupted += n; break;
-                           }
+                           AddCount(out[sqlite::ColumnText(s, 0)], *r,
+                                    static_cast<uint64_t>(sqlite3_column_int64(s, 2)));
                            return Status::Ok();
                          });
   if (!st.ok()) return st;
@@ -560,7 +587,65 @@ WHERE state = 'failed' GROUP BY 1)sql",
                     return Status::Ok();
                   });
   if (!st.ok()) return st;
+  // Rows deleted by Prune() still count.
+  st = impl_->Run("SELECT channel, what, n FROM pruned_counts", {}, [&](sqlite3_stmt* s) {
+    ChannelCounts& c = out[sqlite::ColumnText(s, 0)];
+    const std::string what = sqlite::ColumnText(s, 1);
+    const auto n = static_cast<uint64_t>(sqlite3_column_int64(s, 2));
+    if (what == "failed_items") {
+      c.failed_items += n;
+      return Status::Ok();
+    }
+    auto r = ParseAttemptResult(what);
+    if (!r) return Status::Corruption(impl_->context_ + ": unknown pruned count '" + what + "'");
+    AddCount(c, *r, n);
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
   return out;
+}
+
+Result<Outbox::PruneReport> Outbox::Prune(int64_t older_than_ms,
+                                          const std::vector<std::string>& keep_incidents) {
+  // Incident ids are ASCII (IncidentId); `replace` only keeps a stray byte from throwing.
+  const std::string keep = nlohmann::json(keep_incidents)
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // The rows to delete, as a condition on `notifications` (?1 cutoff, ?2 kept incidents).
+  const std::string prunable =
+      "state IN ('sent', 'failed', 'cancelled', 'summarized') AND updated_ms < ?1 "
+      "AND incident_id NOT IN (SELECT value FROM json_each(?2))";
+  // Fold what is about to go into the tally first. (ON CONFLICT after INSERT ... SELECT
+  // needs a WHERE in the SELECT: SQLite's parser.)
+  const std::string tally_attempts =
+      "INSERT INTO pruned_counts (channel, what, n) "
+      "SELECT channel, result, count(*) FROM attempts "
+      "WHERE key IN (SELECT key FROM notifications WHERE " + prunable + ") "
+      "GROUP BY channel, result "
+      "ON CONFLICT (channel, what) DO UPDATE SET n = n + excluded.n";
+  const std::string tally_failed =
+      "INSERT INTO pruned_counts (channel, what, n) "
+      "SELECT json_extract(channel_chain, '$[#-1]'), 'failed_items', count(*) "
+      "FROM notifications WHERE state = 'failed' AND " + prunable + " GROUP BY 1 "
+      "ON CONFLICT (channel, what) DO UPDATE SET n = n + excluded.n";
+  const std::string delete_attempts =
+      "DELETE FROM attempts WHERE key IN (SELECT key FROM notifications WHERE " + prunable + ")";
+  const std::string delete_items = "DELETE FROM notifications WHERE " + prunable;
+
+  std::lock_guard lock(impl_->mu);
+  sqlite::Txn txn(impl_->db.get(), impl_->context_ + ": prune");
+  if (auto st = txn.Begin(); !st.ok()) return st;
+  for (const std::string* sql : {&tally_attempts, &tally_failed}) {
+    if (auto st = impl_->Run(sql->c_str(), {older_than_ms, keep}); !st.ok()) return st;
+  }
+  PruneReport report;
+  auto attempts = impl_->Change(delete_attempts.c_str(), {older_than_ms, keep});
+  if (!attempts.ok()) return attempts.status();
+  report.attempts = *attempts;
+  auto items = impl_->Change(delete_items.c_str(), {older_than_ms, keep});
+  if (!items.ok()) return items.status();
+  report.items = *items;
+  if (auto st = txn.Commit(); !st.ok()) return st;
+  return report;
 }
 
 }  // namespace firewatch::alerting::outbox

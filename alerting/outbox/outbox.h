@@ -182,8 +182,34 @@ class Outbox {
   Result<std::vector<Item>> Pending();
   // Attempts of one item, in order; empty for an unknown key.
   Result<std::vector<Attempt>> Attempts(const std::string& key);
-  // Attempt outcomes per channel since the file was created.
+  // The cluster's view of this outbox (docs/cluster.md, "Page dedup"): every item that is
+  // being worked on (sending, held, or pending after an attempt: a claim) or that went out
+  // (sent, summarized: delivered), final ones only if they changed at or after
+  // `final_since_ms`. Oldest change first.
+  struct LogRow {
+    std::string key;
+    State state = State::kPending;
+    int64_t updated_ms = 0;
+  };
+  Result<std::vector<LogRow>> Log(int64_t final_since_ms);
+
+  // Attempt outcomes per channel since the file was created (pruned rows included).
   Result<std::map<std::string, ChannelCounts>> CountsByChannel();
+
+  // ---- retention ----
+
+  struct PruneReport {
+    int64_t items = 0;
+    int64_t attempts = 0;
+  };
+  // In one transaction, deletes the final items (sent, failed, cancelled, summarized)
+  // whose last change is before `older_than_ms`, with their attempts, except the items
+  // of the incidents in `keep_incidents` (an unresolved incident's escalation is
+  // recomputed by key, and a pruned key would page again). Their attempt outcomes and
+  // failed items are first added to a per-channel tally, so CountsByChannel() never
+  // goes down.
+  Result<PruneReport> Prune(int64_t older_than_ms,
+                            const std::vector<std::string>& keep_incidents = {});
 
   int64_t NowMs() const;
 

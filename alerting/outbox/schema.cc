@@ -54,6 +54,14 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_by_key ON attempts (key, attempt);
 )sql"},
+    {2, "tally of pruned rows", R"sql(
+CREATE TABLE pruned_counts (
+  channel  TEXT NOT NULL,
+  what     TEXT NOT NULL,                    -- an attempt result, or 'failed_items'
+  n        INTEGER NOT NULL,
+  PRIMARY KEY (channel, what)
+);
+)sql"},
 };
 
 Result<int64_t> Pragma(sqlite3* db, const char* sql, const std::string& path) {

@@ -9,6 +9,7 @@
 #include "app/incident_api.h"
 #include "app/local_pager.h"
 #include "app/twilio_inbound.h"
+#include "cluster/cluster.h"
 #include "engine/engine.h"
 #include "http/api.h"
 #include "http/http_server.h"
@@ -55,7 +56,51 @@ struct CollectorApp::Impl {
   std::unique_ptr<UdpReceiver> udp;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<alerting::AlertingEngine> alerting;  // null unless channels are configured
+  std::unique_ptr<Cluster> cluster;                    // null unless `cluster:` is configured
   ApiContext api;
+
+  // Pages on verdicts: the tracker's own transitions when standalone, the cluster's
+  // merged ones otherwise (docs/cluster.md).
+  void Page(const std::vector<Transition>& verdicts) {
+    if (verdicts.empty()) return;
+    pager->Notify(verdicts, metrics.get());
+    if (alerting) {
+      for (const auto& t : verdicts) {
+        if (auto a = AlertFor(t, config.alerting.external_url)) alerting->Submit(std::move(*a));
+      }
+    }
+  }
+
+  void ExportClusterMetrics() {
+    const ClusterStatus st = cluster->view().Snapshot(0);
+    std::vector<CollectorMetrics::PeerNumbers> peers;
+    for (const auto& c : st.collectors) {
+      peers.push_back({c.member.id, c.self, c.state == PeerState::kUp, c.phi, !c.config_matches,
+                       c.unheard_sources, c.syncs_ok, c.syncs_failed});
+    }
+    std::map<std::string, uint64_t> rejected;
+    const auto counts = cluster->rejects();
+    for (int i = 0; i < kSyncRejectCount; ++i) {
+      rejected[std::string(SyncRejectName(static_cast<SyncReject>(i)))] = counts[i];
+    }
+    metrics->ClusterStats(peers, st.isolated, st.alone, rejected);
+  }
+
+  void TickCluster() {
+    if (!cluster) return;
+    auto out = cluster->view().Tick();
+    for (const auto& t : out.merged) {
+      spdlog::info("source {}: cluster verdict {} ({})", t.source_id, SourceStateName(t.to),
+                   t.reason);
+    }
+    Page(out.merged);
+    for (auto& a : out.alerts) {
+      spdlog::warn("cluster alert {} {}: {}", a.labels["alertname"],
+                   a.status == alerting::AlertStatus::kFiring ? "firing" : "resolved",
+                   a.annotations["summary"]);
+      if (alerting) alerting->Submit(std::move(a));
+    }
+  }
 
   // Persist, count and page a batch of transitions (any thread).
   void OnTransitions(std::vector<Transition> ts) {
@@ -69,17 +114,13 @@ struct CollectorApp::Impl {
                      SourceStateName(t.to), t.reason);
       }
     }
-    pager->Notify(ts, metrics.get());
-    if (alerting) {
-      for (const auto& t : ts) {
-        if (auto a = AlertFor(t, config.alerting.external_url)) alerting->Submit(std::move(*a));
-      }
-    }
+    Page(cluster ? cluster->view().OnLocal(ts) : ts);
     store->Write(tracker->TakeDirty(), std::move(ts));
   }
 
   void Flush() {
     if (udp) metrics->UdpStats(udp->datagrams(), udp->kernel_drops());
+    if (cluster) ExportClusterMetrics();
     if (alerting) {
       const alerting::EngineStats s = alerting->Stats();
       metrics->AlertingStats(s.notifications, s.outbox_depth, s.incidents);
@@ -140,6 +181,7 @@ CollectorApp::CollectorApp(CollectorConfig config, std::string config_path, cons
 
 CollectorApp::~CollectorApp() {
   if (impl_->http) impl_->http->Stop();
+  if (impl_->cluster) impl_->cluster->Stop();
   if (impl_->udp) impl_->udp->Close();
   impl_->BeginStop();
   if (impl_->loop_open) {
@@ -167,8 +209,15 @@ Status CollectorApp::Start() {
   m.tracker->Restore(std::move(sources).value());
   spdlog::info("collector {} restored {} sources from {}", c.id, restored, c.DatabasePath());
 
+  if (c.cluster.enabled) {
+    m.cluster = std::make_unique<Cluster>(m.clock, c.cluster, c.id, c.alerting.external_url,
+                                          c.detection.max_clock_skew);
+    if (Status ks = m.cluster->LoadKeys(); !ks.ok()) return ks;
+    m.cluster->view().RestoreLocal(m.tracker->Snapshot());
+  }
   if (c.alerting.enabled) {
     m.alerting = std::make_unique<alerting::AlertingEngine>(m.clock, c.alerting, c.data_dir, c.id);
+    if (m.cluster) m.alerting->SetPeerGate(&m.cluster->view());
     if (Status as = m.alerting->Start(); !as.ok()) return as;
     // Sources that were DOWN before the restart rebuild their groups; their incidents
     // were persisted, so escalation resumes where it was (same ids, same keys).
@@ -210,11 +259,36 @@ Status CollectorApp::Start() {
   opts.worker_threads = c.http_threads;
   m.http = std::make_unique<HttpServer>(opts);
   m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
-                     m.metrics.get(), m.ingestor.get(), &m.ready};
+                     m.metrics.get(), m.ingestor.get(), &m.ready, {}};
+  if (m.cluster) {
+    m.api.cluster_panel = [&m]() -> std::optional<ClusterPanel> {
+      const ClusterStatus st = m.cluster->view().Snapshot(20);
+      ClusterPanel panel;
+      panel.isolated = st.isolated;
+      panel.alone = st.alone;
+      panel.path_warnings_total = st.path_warnings_total;
+      for (const auto& peer : st.collectors) {
+        panel.collectors.push_back({peer.member.id, peer.self,
+                                    std::string(PeerStateName(peer.state)), peer.last_sync_age_ms,
+                                    peer.config_matches, peer.unheard_sources});
+      }
+      for (const auto& w : st.path_warnings) {
+        std::string who;
+        for (const auto& u : w.unheard_by) who += (who.empty() ? "" : ", ") + u;
+        panel.path_warnings.emplace_back(w.source, who);
+      }
+      return panel;
+    };
+  }
   RegisterApi(*m.http, m.api);
   if (m.alerting) RegisterIncidentApi(*m.http, *m.alerting);
   if (m.alerting) RegisterAckLinks(*m.http, *m.alerting, c, **keys, m.clock);
   if (m.alerting) RegisterTwilioInbound(*m.http, *m.alerting, c.alerting);
+  if (m.cluster) {
+    m.cluster->RegisterRoutes(*m.http);
+  } else {
+    RegisterStandaloneCollectors(*m.http, c.id, c.cluster.digest);
+  }
   m.http->SetObserver(
       [&m](const std::string& route, int status) { m.metrics->HttpRequest(route, status); });
   s = m.http->Start();
@@ -230,6 +304,7 @@ Status CollectorApp::Start() {
       [](uv_timer_t* t) {
         auto* im = static_cast<Impl*>(t->data);
         im->OnTransitions(im->tracker->Evaluate());
+        im->TickCluster();
       },
       Millis(c.evaluate_every), Millis(c.evaluate_every));
   uv_timer_init(&m.loop, &m.flush_timer);
@@ -257,6 +332,7 @@ Status CollectorApp::Start() {
   });
   m.stop_async.data = &m;
 
+  if (m.cluster) m.cluster->Start(m.alerting.get());
   m.started = true;
   m.ready = true;
   spdlog::info("collector {} ready: http://{} (status page), heartbeats on udp {}", c.id,
@@ -270,6 +346,7 @@ int CollectorApp::Run() {
   uv_run(&m.loop, UV_RUN_DEFAULT);
   m.ready = false;
   m.http->Stop();
+  if (m.cluster) m.cluster->Stop();
   m.Flush();
   if (m.alerting) m.alerting->Stop();
   Status s = m.store->Sync();

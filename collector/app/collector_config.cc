@@ -150,10 +150,13 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   pag.String("local_file", c.pages_file);
   pag.Finish();
   alerting::ReadAlertingConfig(top, base_dir, c.alerting);
+  ReadClusterConfig(top, base_dir, c.cluster);
   top.Finish();
 
-  if (!errors.empty()) return errors.ToStatus();
   if (c.id.empty()) c.id = Hostname();
+  CheckClusterSelf(*doc, c.id, c.cluster, errors);
+  if (!errors.empty()) return errors.ToStatus();
+  c.cluster.digest = ConfigDigest(*doc);
   c.data_dir = Resolve(base_dir, c.data_dir);
   if (fs::path(c.pages_file).is_relative()) c.pages_file = Resolve(c.data_dir, c.pages_file);
   return c;

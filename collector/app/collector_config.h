@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/cluster_config.h"
 #include "engine/alerting_config.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/keyring.h"
@@ -35,6 +36,7 @@ struct CollectorConfig {
   bool per_source_metrics = true;
   std::string pages_file = "pages.log";  // local channel; absolute after loading
   alerting::AlertingConfig alerting;     // contacts, channels, schedules, policies, route
+  ClusterConfig cluster;                 // peers (docs/cluster.md); digest always set
 
   std::string DatabasePath() const { return data_dir + "/collector.db"; }
 };

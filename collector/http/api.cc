@@ -146,6 +146,7 @@ HttpResponse StatusPage(const ApiContext& ctx) {
   model.version = ctx.version;
   model.now_ms = ToUnixMillis(ctx.clock->WallNow());
   model.sources = ctx.tracker->Snapshot();
+  if (ctx.cluster_panel) model.cluster = ctx.cluster_panel();
   const std::string nonce = NewNonce();
   HttpResponse r = HttpResponse::Html(200, RenderStatusPage(model, nonce));
   r.headers.emplace_back("Content-Security-Policy", StatusPageCsp(nonce));

@@ -20,10 +20,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "firewatch/clock.h"
 #include "http/http_server.h"
+#include "http/status_page.h"
 #include "http/rfc3339.h"  // FormatRfc3339Millis, the API's timestamp format
 
 namespace firewatch::collector {
@@ -43,6 +45,8 @@ struct ApiContext {
   Ingestor* ingestor = nullptr;
   // Set to true by the app once startup is complete (store restored, UDP bound).
   const std::atomic<bool>* ready = nullptr;
+  // The status page's cluster panel; empty function (or nullopt) for a standalone collector.
+  std::function<std::optional<ClusterPanel>()> cluster_panel;
 };
 
 // Registers every endpoint above on `server`. `ctx` must outlive the server, and

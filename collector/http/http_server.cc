@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "firewatch/clock.h"
+#include "firewatch/listener_waker.h"
 #include "firewatch/log.h"
 
 namespace firewatch::collector {
@@ -205,7 +206,7 @@ std::string Sanitize(std::string_view header_text) {
 
 struct ListenAddress {
   std::string spec;       // civetweb "listening_ports" value: "127.0.0.1:9760"
-  std::string wake_host;  // numeric address that reaches it locally (PokeAcceptLoop)
+  std::string wake_host;  // numeric address that reaches it locally (ListenerWaker)
 };
 
 // Where to listen for `hp`: an IP literal, resolved when a name.
@@ -250,30 +251,6 @@ Result<ListenAddress> ListenSpec(const config::HostPort& hp) {
 }
 
 std::once_flag g_civetweb_init;
-
-// civetweb's accept loop polls its listening sockets in 2 s quanta and checks the stop
-// flag only between polls, so mg_stop() alone takes up to 2 s. While it runs, connect to
-// the listening socket every few ms: poll() returns at once, the loop sees the stop flag
-// and exits without accepting (closing the listener then resets our connection).
-void PokeAcceptLoop(std::string host, uint16_t port, std::atomic<bool>& stopped) {
-  addrinfo hints{};
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  const std::string service = std::to_string(port);
-  if (port == 0 || getaddrinfo(host.c_str(), service.c_str(), &hints, &res) != 0) return;
-  // Give mg_stop() a moment to raise the stop flag, so the first poke is not served.
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  while (!stopped.load()) {
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd >= 0) {
-      (void)connect(fd, res->ai_addr, res->ai_addrlen);
-      close(fd);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  freeaddrinfo(res);
-}
 
 // While Start() runs mg_start2 on this thread, civetweb's log messages (which carry the
 // real reason, e.g. "cannot bind to 127.0.0.1:9760: 98 (Address already in use)") are
@@ -378,7 +355,7 @@ struct HttpServer::Impl {
   Observer observer;
   mg_context* ctx = nullptr;
   uint16_t port = 0;
-  std::string wake_host;  // numeric address Stop() connects to (see PokeAcceptLoop)
+  std::string wake_host;  // numeric address Stop() connects to (see ListenerWaker)
   RateLimiter log_limiter;
 
   // Graceful stop: Stop() raises `draining` and waits for in_flight to reach 0 before
@@ -650,11 +627,10 @@ void HttpServer::Stop() {
       spdlog::warn("http: stopping with {} request(s) still running", impl_->in_flight);
     }
   }
-  std::atomic<bool> stopped{false};
-  std::thread poker(PokeAcceptLoop, impl_->wake_host, impl_->port, std::ref(stopped));
-  mg_stop(impl_->ctx);
-  stopped = true;
-  poker.join();
+  {
+    ListenerWaker wake(impl_->wake_host, impl_->port);  // mg_stop() in ms, not 2 s
+    mg_stop(impl_->ctx);
+  }
   impl_->ctx = nullptr;
   impl_->port = 0;
   std::lock_guard lock(impl_->flight_mu);

@@ -228,6 +228,39 @@ std::string FormatAgo(int64_t ms) {
   return std::to_string(s / 86400) + "d " + std::to_string((s % 86400) / 3600) + "h";
 }
 
+namespace {
+void RenderClusterPanel(std::string& out, const ClusterPanel& c) {
+  out += "<section id=\"cluster\"><h2>collectors</h2>";
+  if (c.isolated) {
+    out += "<p class=\"s-DOWN\" id=\"isolated\"><b>ISOLATED:</b> this collector reaches no peer "
+           "and does not hear most of its sources; per-host pages are held.</p>";
+  } else if (c.alone) {
+    out += "<p class=\"s-LATE\" id=\"alone\"><b>ALONE:</b> this collector reaches no peer.</p>";
+  }
+  out += "<table><thead><tr><th>collector</th><th>state</th><th class=\"num\">last sync</th>"
+         "<th>config</th><th class=\"num\">cannot hear</th></tr></thead><tbody>";
+  for (const auto& r : c.collectors) {
+    const std::string state = r.state == "up" ? "UP" : r.state == "down" ? "DOWN" : "LATE";
+    out += "<tr class=\"peer\" data-peer=\"" + HtmlEscape(r.id) + "\"><td>" + HtmlEscape(r.id) +
+           (r.self ? " (this one)" : "") + "</td><td class=\"s-" + state + "\">" +
+           HtmlEscape(r.state) + "</td><td class=\"num\">" +
+           (r.self ? "" : r.last_sync_age_ms < 0 ? "never" : FormatAgo(r.last_sync_age_ms) + " ago") +
+           "</td><td" + (r.config_matches ? ">same" : " class=\"s-DOWN config-mismatch\">DIFFERENT") +
+           "</td><td class=\"num\">" + std::to_string(r.unheard_sources) + "</td></tr>";
+  }
+  out += "</tbody></table>";
+  if (c.path_warnings_total > 0) {
+    out += "<p id=\"path-warnings\">" + std::to_string(c.path_warnings_total) +
+           " path warning(s): heard by some collectors, not by others.</p><ul>";
+    for (const auto& [source, who] : c.path_warnings) {
+      out += "<li>" + HtmlEscape(source) + ": not heard by " + HtmlEscape(who) + "</li>";
+    }
+    out += "</ul>";
+  }
+  out += "</section>\n";
+}
+}  // namespace
+
 std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonce) {
   std::vector<const SourceSnapshot*> rows;
   rows.reserve(model.sources.size());
@@ -262,8 +295,9 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
            std::to_string(counts[static_cast<int>(st)]) + "</b>" + name + "</div>";
   }
   out += "<div class=\"count\"><b id=\"count-total\">" + std::to_string(rows.size()) +
-         "</b>total</div></section>\n"
-         "<table><thead><tr><th>source</th><th>state</th><th>labels</th>"
+         "</b>total</div></section>\n";
+  if (model.cluster) RenderClusterPanel(out, *model.cluster);
+  out += "<table><thead><tr><th>source</th><th>state</th><th>labels</th>"
          "<th class=\"num\">last seen</th><th class=\"num\">phi</th><th>checks</th></tr></thead>\n"
          "<tbody id=\"rows\">\n";
   for (const SourceSnapshot* s : rows) RenderRow(out, *s, model.now_ms);

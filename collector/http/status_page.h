@@ -15,6 +15,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +25,25 @@
 
 namespace firewatch::collector {
 
+// The cluster panel (docs/cluster.md): peers, path warnings, config digest mismatches.
+struct ClusterPanel {
+  struct Row {
+    std::string id;
+    bool self = false;
+    std::string state;           // up / down / unknown
+    int64_t last_sync_age_ms = -1;
+    bool config_matches = true;
+    uint64_t unheard_sources = 0;
+  };
+  bool isolated = false;
+  bool alone = false;
+  std::vector<Row> collectors;
+  std::vector<std::pair<std::string, std::string>> path_warnings;  // source, "a, b"
+  uint64_t path_warnings_total = 0;
+};
+
 struct StatusPageModel {
+  std::optional<ClusterPanel> cluster;  // set when the collector has peers
   std::string collector_id;
   std::string version;
   int64_t now_ms = 0;                   // collector wall clock, Unix ms

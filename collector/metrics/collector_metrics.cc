@@ -235,6 +235,15 @@ struct CollectorMetrics::Families {
   // Alerting series (AlertingStats), registered on first use: a collector without
   // alerting exports none of them.
   Family<Counter>* notifications = nullptr;
+  // Cluster families (registered by the first ClusterStats call).
+  Family<Gauge>* peer_up = nullptr;
+  Family<Gauge>* peer_phi = nullptr;
+  Family<Gauge>* config_mismatch = nullptr;
+  Family<Gauge>* path_warnings = nullptr;
+  Family<Gauge>* isolated = nullptr;
+  Family<Counter>* syncs = nullptr;
+  Family<Counter>* sync_rejected = nullptr;
+  std::map<std::string, uint64_t> seen_cluster;  // counter label key -> last mirrored total
   Family<Gauge>* outbox_items = nullptr;
   Family<Gauge>* incidents = nullptr;
   struct ChannelSeries {
@@ -373,6 +382,60 @@ void CollectorMetrics::AlertingStats(
   };
   set(*f_->outbox_items, f_->outbox_by, outbox_items);
   set(*f_->incidents, f_->incidents_by, incidents);
+}
+
+void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, bool isolated,
+                                    bool alone, const std::map<std::string, uint64_t>& rejected) {
+  std::lock_guard lock(f_->render_mu);
+  if (f_->peer_up == nullptr) {
+    f_->peer_up = &BuildGauge()
+                       .Name("firewatch_cluster_peer_up")
+                       .Help("1 when this collector judges the peer collector alive.")
+                       .Register(*registry_);
+    f_->peer_phi = &BuildGauge()
+                        .Name("firewatch_cluster_peer_phi")
+                        .Help("Phi-accrual suspicion of each peer collector.")
+                        .Register(*registry_);
+    f_->config_mismatch = &BuildGauge()
+                               .Name("firewatch_cluster_config_mismatch")
+                               .Help("1 when the peer's config digest differs from ours.")
+                               .Register(*registry_);
+    f_->path_warnings = &BuildGauge()
+                             .Name("firewatch_cluster_path_warnings")
+                             .Help("Sources other live collectors hear but this one (label "
+                                   "collector) has DOWN.")
+                             .Register(*registry_);
+    f_->isolated = &BuildGauge()
+                        .Name("firewatch_cluster_isolated")
+                        .Help("1 when this collector is cut off from every peer and most "
+                              "sources (mode=isolated), or from every peer (mode=alone).")
+                        .Register(*registry_);
+    f_->syncs = &BuildCounter()
+                     .Name("firewatch_cluster_syncs_total")
+                     .Help("Sync exchanges this collector started, by peer and result.")
+                     .Register(*registry_);
+    f_->sync_rejected = &BuildCounter()
+                             .Name("firewatch_cluster_sync_rejected_total")
+                             .Help("Sync requests or responses refused, by reason.")
+                             .Register(*registry_);
+  }
+  for (const auto& c : collectors) {
+    const std::string id = ValidUtf8(c.id);
+    f_->path_warnings->Add({{"collector", id}}).Set(static_cast<double>(c.unheard_sources));
+    if (c.self) continue;
+    f_->peer_up->Add({{"peer", id}}).Set(c.up ? 1 : 0);
+    f_->peer_phi->Add({{"peer", id}}).Set(c.phi);
+    f_->config_mismatch->Add({{"peer", id}}).Set(c.config_mismatch ? 1 : 0);
+    Mirror(f_->syncs->Add({{"peer", id}, {"result", "ok"}}), c.syncs_ok,
+           f_->seen_cluster["ok/" + id]);
+    Mirror(f_->syncs->Add({{"peer", id}, {"result", "failed"}}), c.syncs_failed,
+           f_->seen_cluster["failed/" + id]);
+  }
+  f_->isolated->Add({{"mode", "isolated"}}).Set(isolated ? 1 : 0);
+  f_->isolated->Add({{"mode", "alone"}}).Set(alone ? 1 : 0);
+  for (const auto& [reason, n] : rejected) {
+    Mirror(f_->sync_rejected->Add({{"reason", reason}}), n, f_->seen_cluster["rejected/" + reason]);
+  }
 }
 
 std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store) {

@@ -67,6 +67,21 @@ class CollectorMetrics {
                      const std::map<std::string, uint64_t>& outbox_items,
                      const std::map<std::string, uint64_t>& incidents);
 
+  // The cluster's state (call periodically; the first call registers the families, so
+  // standalone collectors export none of them). Counts are monotonic totals.
+  struct PeerNumbers {
+    std::string id;
+    bool self = false;
+    bool up = false;
+    double phi = 0;
+    bool config_mismatch = false;
+    uint64_t unheard_sources = 0;  // path warnings: sources others hear and it does not
+    uint64_t syncs_ok = 0;
+    uint64_t syncs_failed = 0;
+  };
+  void ClusterStats(const std::vector<PeerNumbers>& collectors, bool isolated, bool alone,
+                    const std::map<std::string, uint64_t>& sync_rejected);
+
   // Refreshes gauges from the tracker (state counts; per-source series when enabled,
   // removing series of sources no longer tracked) and the store's counters (store may
   // be null: those series stay at their last values), then renders the Prometheus text

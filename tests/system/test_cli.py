@@ -1,5 +1,5 @@
-"""The command lines: --help, --check-config with file:line errors, keygen, status, ack,
-test-page."""
+"""The command lines: --help, --check-config with file:line errors (alerting keys too),
+keygen, status, ack, test-page. `firewatchctl silence` is in test_silences.py."""
 import os
 import subprocess
 
@@ -115,3 +115,24 @@ def test_ack_unknown_incident_and_unreachable_collector(harness):
         twilio.close()
     r = run(CTL, "ack", "NOSUCH", "--collector", "http://127.0.0.1:1")
     assert r.returncode == 1 and "cannot reach" in r.stderr
+
+
+def test_check_config_channel_rate_limit_and_outbox_retention(harness):
+    base = paging_config(harness, free_port(), free_port())
+    sms_from = '    from: "+15550100000"\n'
+    assert sms_from in base and "\nalerting:\n" in base
+
+    def config(rate_limit, retention):
+        extra = base.replace(sms_from, sms_from + f"    rate_limit: {rate_limit}\n")
+        extra = extra.replace("\nalerting:\n", f"\nalerting:\n  outbox_retention: {retention}\n")
+        return harness.collector_config(extra=extra).config_path
+
+    path = config("{count: 100, per: 1m}", "7d")
+    r = run(CTL, "check-config", path)
+    assert r.returncode == 0, r.stderr
+    path = config("{count: 0, per: 1m}", "1h")
+    r = run(COLLECTOR, "--config", path, "--check-config")
+    assert r.returncode == 1
+    assert "channels[1].rate_limit.count: must be between 1 and 1000000, got 0" in r.stderr, r.stderr
+    assert "alerting.outbox_retention: must be between" in r.stderr, r.stderr
+    assert f"{path}:" in r.stderr

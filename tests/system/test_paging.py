@@ -1,5 +1,6 @@
 """Pages that reach people: email through a real SMTP server, SMS through a Twilio-compatible
-API, acks that stop escalation, resolves, and nothing lost when SMTP or the collector dies."""
+API, acks that stop escalation, resolves, nothing lost when SMTP or the collector dies, and a
+channel's rate limit holding pages back."""
 import json
 import re
 import time
@@ -189,3 +190,23 @@ def test_sms_reply_through_signed_twilio_webhook_acks(harness, twilio):
 def free_smtp_port():
     from fwtest import free_port
     return free_port()  # nothing listens: email pages just wait in the outbox
+
+
+def test_channel_rate_limit_holds_pages_over_it(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    sms_from = '    from: "+15550100000"\n'
+    extra = paging_config(harness, smtp.port, twilio.port, wait="1h")
+    assert sms_from in extra
+    extra = extra.replace(sms_from, sms_from + "    rate_limit: {count: 1, per: 1h}\n")
+    collector = harness.collector_config(extra=extra).start()
+    agents = [harness.agent_config(s, [collector], interval="1s").start() for s in ("rl-01", "rl-02")]
+    for s in ("rl-01", "rl-02"):
+        collector.wait_state(s, "UP", timeout=10)
+    for a in agents:
+        a.proc.kill()
+    # Two incidents: email (no channel limit) carries both, SMS only the first; the
+    # second SMS is held for the channel's next token (an hour away), not dropped.
+    wait_for(lambda: len(smtp.messages()) == 2, 30, what="two emails")
+    wait_for(lambda: _sample(collector.metrics(), "firewatch_outbox_items", 'state="held"') == 1,
+             10, what="one SMS held by the channel's rate limit")
+    assert len(twilio.sent()) == 1, twilio.sent()

@@ -47,6 +47,13 @@ TEST(ChannelConfigTest, AllTypesParseWithSecretsAndDefaults) {
   EXPECT_EQ(tw.auth_token, "tw-token");
   EXPECT_EQ(tw.base_url, "https://api.twilio.com");
   EXPECT_EQ(tw.from, "+15017122661");
+  ASSERT_TRUE((*c)[2].rate_limit.has_value());
+  EXPECT_EQ((*c)[2].rate_limit->count, 100);
+  EXPECT_EQ((*c)[2].rate_limit->per, std::chrono::minutes(1));
+  ASSERT_TRUE((*c)[3].rate_limit.has_value());  // flow style
+  EXPECT_EQ((*c)[3].rate_limit->count, 5);
+  EXPECT_EQ((*c)[3].rate_limit->per, std::chrono::hours(1));
+  EXPECT_FALSE((*c)[0].rate_limit.has_value());
   const auto& gw = std::get<HttpSmsConfig>((*c)[3].settings);
   EXPECT_EQ(gw.body_encoding, HttpSmsConfig::BodyEncoding::kJson);
   EXPECT_EQ(gw.success_status, (std::vector<long>{200, 202}));
@@ -91,7 +98,7 @@ TEST(ChannelConfigTest, BadFixturesFailWithFileLineAndReason) {
     EXPECT_EQ(c.status().message().find("tw-token"), std::string::npos) << "secret leaked";
     ++checked;
   }
-  EXPECT_GE(checked, 8);
+  EXPECT_GE(checked, 9);
 }
 
 }  // namespace

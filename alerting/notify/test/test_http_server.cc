@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "firewatch/listener_waker.h"
 #include "notify/text_util.h"
 
 namespace firewatch::alerting::notify::testing {
@@ -44,6 +45,7 @@ TestHttpServer::~TestHttpServer() {
     stopping_ = true;
   }
   released_.notify_all();
+  ListenerWaker wake("127.0.0.1", static_cast<uint16_t>(port_));  // mg_stop() in ms, not 2 s
   mg_stop(ctx_);
 }
 

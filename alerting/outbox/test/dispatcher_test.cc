@@ -366,5 +366,72 @@ TEST_F(DispatcherTest, SummaryAndItsPagesSurviveAReopen) {
   EXPECT_EQ(notifier_.calls, (std::vector<std::string>{"sms:p1", "sms:summary/p2"}));
 }
 
+TEST_F(DispatcherTest, PrunesPastRetentionAtFirstCallThenAtMostOncePerInterval) {
+  DispatcherOptions o;
+  o.retention = 1h;
+  o.prune_interval = 6h;
+  o.prune_keep = [] { return std::vector<std::string>{"open"}; };
+  auto d = Make(o);
+  Enqueue(Page("a"), {"sms"});
+  Enqueue(Page("b", "open"), {"sms"});
+  EXPECT_EQ(Run(d).sent, 2);  // the first call pruned too (nothing old yet)
+
+  clock_.Advance(2h);  // past retention, within the prune interval: kept
+  Run(d);
+  EXPECT_EQ(MustGet(*box_, "a").state, State::kSent);
+
+  clock_.Advance(5h);  // 7 h since the last prune
+  Run(d);
+  EXPECT_FALSE(box_->Get("a")->has_value());
+  EXPECT_TRUE(box_->Attempts("a")->empty());
+  EXPECT_EQ(MustGet(*box_, "b").state, State::kSent);  // its incident is kept
+  EXPECT_EQ(box_->CountsByChannel()->at("sms").delivered, 2u);
+}
+
+TEST_F(DispatcherTest, ZeroRetentionKeepsEverything) {
+  auto d = Make();
+  Enqueue(Page("a"), {"sms"});
+  Run(d);
+  clock_.Advance(24h * 365);
+  Run(d);
+  EXPECT_EQ(MustGet(*box_, "a").state, State::kSent);
+}
+
+// The cluster gate (docs/cluster.md): a peer delivered it -> cancelled, not sent; a peer
+// goes first -> the due time moves and the item goes out when the gate says so.
+TEST_F(DispatcherTest, ClusterGateSkipsDefersAndSends) {
+  Enqueue(Page("peer-sent"), {"sms"});
+  Enqueue(Page("wait"), {"sms"});
+  DispatcherOptions o;
+  int64_t release_at = Now() + 5000;
+  o.gate = [&](const Item& item, int64_t now_ms) {
+    if (item.key() == "peer-sent") return GateDecision::Skip("delivered by collector b");
+    if (now_ms < release_at) return GateDecision::Defer(release_at, "rank 1");
+    return GateDecision::Send();
+  };
+  auto d = Make(std::move(o));
+  ProcessReport r = Run(d);
+  EXPECT_EQ(r.sent, 0);
+  EXPECT_EQ(r.skipped, 1);
+  EXPECT_EQ(r.deferred, 1);
+  EXPECT_EQ(r.next_due_ms, release_at);
+  auto skipped = box_->Get("peer-sent");
+  ASSERT_TRUE(skipped.ok() && skipped->has_value());
+  EXPECT_EQ((*skipped)->state, State::kCancelled);
+  EXPECT_EQ((*skipped)->detail, "delivered by collector b");
+  // The log a peer sees: nothing was claimed or delivered here yet.
+  EXPECT_TRUE(box_->Log(0)->empty());
+
+  clock_.Advance(5s);
+  r = Run(d);
+  EXPECT_EQ(r.sent, 1);
+  EXPECT_EQ(notifier_.calls, (std::vector<std::string>{"sms:wait"}));
+  auto log = box_->Log(0);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].key, "wait");
+  EXPECT_EQ((*log)[0].state, State::kSent);
+}
+
 }  // namespace
 }  // namespace firewatch::alerting::outbox

@@ -359,5 +359,80 @@ TEST_F(OutboxTest, CorruptPayloadIsCorruptionNamingTheKey) {
   EXPECT_NE(r.status().message().find("k1"), std::string::npos);
 }
 
+// Retention: old final rows go with their attempts; what is not final, what is recent and
+// what belongs to a kept (unresolved) incident stays; the per-channel counts never drop.
+TEST_F(OutboxTest, PruneDeletesOldFinalRowsAndKeepsTheirCounts) {
+  using namespace std::chrono_literals;
+  constexpr int64_t kThirtyDaysMs = 30LL * 24 * 3600 * 1000;
+  auto box = MustOpen(path_, clock_);
+  auto finish = [&](const std::string& key, AttemptResult result, const Transition& to) {
+    ASSERT_TRUE(*box->Claim(key)) << key;
+    ASSERT_TRUE(box->Record(key, {0, "sms", 0, result, "reply"}, to).ok()) << key;
+  };
+  ASSERT_TRUE(box->Enqueue(Page("old-sent"), {"sms"}, Now()).ok());
+  finish("old-sent", AttemptResult::kDelivered, {State::kSent, 0, 1, Now(), "delivered"});
+  ASSERT_TRUE(box->Enqueue(Page("old-failed"), {"sms", "email"}, Now()).ok());
+  finish("old-failed", AttemptResult::kPermanent, {State::kFailed, 2, 0, Now(), "gave up"});
+  ASSERT_TRUE(box->Enqueue(Page("old-cancelled"), {"sms"}, Now() + 60'000).ok());
+  ASSERT_EQ(*box->CancelIncident("inc1", {"trigger"}), 1);
+  ASSERT_TRUE(box->Enqueue(Page("old-pending", "inc2"), {"sms"}, Now() + 3'600'000).ok());
+  ASSERT_TRUE(box->Enqueue(Page("open-sent", "inc-open"), {"sms"}, Now()).ok());
+  finish("open-sent", AttemptResult::kDelivered, {State::kSent, 0, 1, Now(), "delivered"});
+  clock_.Advance(31 * 24h);
+  ASSERT_TRUE(box->Enqueue(Page("new-sent", "inc3"), {"sms"}, Now()).ok());
+  finish("new-sent", AttemptResult::kDelivered, {State::kSent, 0, 1, Now(), "delivered"});
+  const auto before = *box->CountsByChannel();
+
+  auto pruned = box->Prune(Now() - kThirtyDaysMs, {"inc-open"});
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  EXPECT_EQ(pruned->items, 3);     // old-sent, old-failed, old-cancelled
+  EXPECT_EQ(pruned->attempts, 2);  // old-sent's and old-failed's
+  for (const char* gone : {"old-sent", "old-failed", "old-cancelled"}) {
+    EXPECT_FALSE(box->Get(gone)->has_value()) << gone;
+    EXPECT_TRUE(box->Attempts(gone)->empty()) << gone;
+  }
+  EXPECT_EQ(MustGet(*box, "old-pending").state, State::kPending);
+  EXPECT_EQ(MustGet(*box, "open-sent").state, State::kSent);
+  EXPECT_EQ(box->Attempts("open-sent")->size(), 1u);
+  EXPECT_EQ(MustGet(*box, "new-sent").state, State::kSent);
+
+  auto counts_equal = [](const std::map<std::string, ChannelCounts>& a,
+                         const std::map<std::string, ChannelCounts>& b) {
+    if (a.size() != b.size()) return false;
+    for (const auto& [ch, c] : a) {
+      auto it = b.find(ch);
+      if (it == b.end()) return false;
+      const ChannelCounts& d = it->second;
+      if (c.delivered != d.delivered || c.retryable != d.retryable ||
+          c.permanent != d.permanent || c.interrupted != d.interrupted ||
+          c.failed_items != d.failed_items) {
+        return false;
+      }
+    }
+    return true;
+  };
+  EXPECT_TRUE(counts_equal(*box->CountsByChannel(), before));
+  EXPECT_EQ(before.at("sms").delivered, 3u);
+  EXPECT_EQ(before.at("sms").permanent, 1u);
+  EXPECT_EQ(before.at("email").failed_items, 1u);
+
+  // Nothing more to do; the tally survives a reopen and a second prune adds to it.
+  pruned = box->Prune(Now() - kThirtyDaysMs, {"inc-open"});
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(pruned->items, 0);
+  box.reset();
+  box = MustOpen(path_, clock_);
+  EXPECT_TRUE(counts_equal(*box->CountsByChannel(), before));
+  clock_.Advance(31 * 24h);
+  pruned = box->Prune(Now() - kThirtyDaysMs);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(pruned->items, 2);  // open-sent (no longer kept) and new-sent
+  EXPECT_TRUE(counts_equal(*box->CountsByChannel(), before));
+  EXPECT_EQ(box->DepthByState()->at(State::kPending), 1);
+
+  // A pruned key is forgotten: enqueuing it again is a new page (hence keep_incidents).
+  EXPECT_EQ(*box->Enqueue(Page("old-sent"), {"sms"}, Now()), EnqueueOutcome::kEnqueued);
+}
+
 }  // namespace
 }  // namespace firewatch::alerting::outbox

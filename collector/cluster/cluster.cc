@@ -1,0 +1,313 @@
+#include "cluster/cluster.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.h"
+#include "firewatch/crypto/random.h"
+#include "firewatch/protocol/keyring.h"
+#include "http/http_server.h"
+#include "notify/http_call.h"
+
+namespace firewatch::collector {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+int64_t Ms(Duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
+
+std::string RandomBoot() {
+  std::array<uint8_t, 8> b{};
+  if (!crypto::FillRandom(b).ok()) return "0";
+  return protocol::ToHex(b);
+}
+
+const std::string* FindHeader(const std::vector<std::pair<std::string, std::string>>& hs,
+                              const std::string& lower_name) {
+  const std::string* found = nullptr;
+  for (const auto& [k, v] : hs) {
+    if (k == lower_name) found = &v;  // the last one (after a 100 Continue)
+  }
+  return found;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+std::string_view SyncRejectName(SyncReject r) {
+  switch (r) {
+    case SyncReject::kUnknownPeer: return "unknown_peer";
+    case SyncReject::kBadSignature: return "bad_signature";
+    case SyncReject::kStale: return "stale";
+    case SyncReject::kMalformed: return "malformed";
+    case SyncReject::kTooLarge: return "too_large";
+  }
+  return "malformed";
+}
+
+Cluster::Cluster(const Clock& clock, ClusterConfig config, std::string self_id,
+                 std::string external_url, Duration max_clock_skew)
+    : clock_(clock),
+      view_(clock, std::move(config), std::move(self_id), std::move(external_url)),
+      max_skew_(max_clock_skew),
+      boot_(RandomBoot()),
+      log_limit_(clock, std::chrono::seconds(10)) {}
+
+Cluster::~Cluster() { Stop(); }
+
+Status Cluster::LoadKeys() {
+  for (const auto& m : view_.config().members) {
+    if (m.id == view_.self()) continue;
+    protocol::Keyring ring;
+    if (Status s = ring.AddFromFile("cluster", m.key_file); !s.ok()) {
+      return Status::InvalidArgument("cluster key for collector '" + m.id + "': " + s.message() +
+                                     " (create one with: firewatchctl keygen --out " + m.key_file +
+                                     ", and copy it to every collector)");
+    }
+    links_[m.id] = PeerLink{&m, ring.FindKey("cluster")->hmac};
+  }
+  return Status::Ok();
+}
+
+void Cluster::Start(alerting::AlertingEngine* engine) {
+  engine_ = engine;
+  for (const auto& [id, link] : links_) {
+    threads_.emplace_back([this, peer = id] { SyncLoop(peer); });
+  }
+  spdlog::info("cluster: {} of {} members, syncing with {} peer(s) every {} ms", view_.self(),
+               view_.config().members.size(), links_.size(), Ms(view_.config().sync_interval));
+}
+
+void Cluster::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+std::array<uint64_t, kSyncRejectCount> Cluster::rejects() const {
+  std::array<uint64_t, kSyncRejectCount> out{};
+  for (int i = 0; i < kSyncRejectCount; ++i) out[i] = rejects_[i].load();
+  return out;
+}
+
+void Cluster::Reject(SyncReject r, const std::string& who, const std::string& detail) {
+  rejects_[static_cast<int>(r)].fetch_add(1);
+  uint64_t suppressed = 0;
+  if (log_limit_.Allow(std::string(SyncRejectName(r)), suppressed)) {
+    spdlog::warn("cluster: sync from {} rejected ({}): {}{}", who, SyncRejectName(r), detail,
+                 suppressed ? " (" + std::to_string(suppressed) + " more like it suppressed)" : "");
+  }
+}
+
+SyncPayload Cluster::Build(const std::string& peer) {
+  SyncPayload p = view_.BuildFor(peer);
+  p.boot = boot_;
+  p.seq = ++seq_;
+  if (engine_ != nullptr) {
+    p.incidents = engine_->ExportIncidents();
+    p.log = engine_->ExportLog(view_.config().claim_timeout * 2);
+    p.silences = engine_->Silences();
+  }
+  return p;
+}
+
+Status Cluster::Absorb(const SyncPayload& p) {
+  if (Status s = view_.Apply(p); !s.ok()) return s;
+  if (engine_ != nullptr) {
+    engine_->SubmitPeerIncidents(p.from, p.incidents);
+    engine_->MergeSilences(p.silences);
+  }
+  return Status::Ok();
+}
+
+std::optional<SyncReject> Cluster::Authenticate(const std::string* peer, const std::string* ts,
+                                                const std::string* sig, const std::string& body,
+                                                const std::string& expected_peer,
+                                                std::string& peer_out) const {
+  if (peer == nullptr || (!expected_peer.empty() && *peer != expected_peer)) {
+    return SyncReject::kUnknownPeer;
+  }
+  peer_out = *peer;
+  auto link = links_.find(*peer);
+  if (link == links_.end()) return SyncReject::kUnknownPeer;
+  if (ts == nullptr || sig == nullptr) return SyncReject::kBadSignature;
+  int64_t t = 0;
+  try {
+    size_t used = 0;
+    t = std::stoll(*ts, &used);
+    if (used != ts->size()) return SyncReject::kBadSignature;
+  } catch (const std::exception&) {
+    return SyncReject::kBadSignature;
+  }
+  if (!VerifySyncSignature(link->second.key, *peer, t, body, *sig)) return SyncReject::kBadSignature;
+  if (std::llabs(ToUnixMillis(clock_.WallNow()) - t) > Ms(max_skew_)) return SyncReject::kStale;
+  return std::nullopt;
+}
+
+void Cluster::SyncLoop(const std::string& peer) {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    SyncOnce(peer);
+    lock.lock();
+    wake_.wait_for(lock, view_.config().sync_interval, [this] { return stopping_; });
+  }
+}
+
+void Cluster::SyncOnce(const std::string& peer) {
+  const PeerLink& link = links_.at(peer);
+  SyncPayload out = Build(peer);
+  alerting::notify::HttpRequest req;
+  req.method = "POST";
+  req.url = link.member->url + "/api/v1/cluster/sync";
+  req.body = EncodeSyncPayload(out);
+  const int64_t ts = ToUnixMillis(clock_.WallNow());
+  req.headers = {{"Content-Type", "application/json"},
+                 {kPeerHeader, view_.self()},
+                 {kTimestampHeader, std::to_string(ts)},
+                 {kSignatureHeader, SyncSignature(link.key, view_.self(), ts, req.body)},
+                 {"Expect", ""}};
+  req.max_response_body = kMaxSyncBody;
+  alerting::notify::TransportOptions transport;
+  transport.connect_timeout = std::min<Duration>(view_.config().peer_timeout / 2, std::chrono::seconds(2));
+  transport.timeout = view_.config().peer_timeout;
+  auto resp = alerting::notify::PerformHttp(req, transport);
+  if (!resp.transport_ok || resp.status != 200) {
+    view_.SyncFailed(peer, alerting::notify::HttpDetail(resp));
+    return;
+  }
+  std::string from;
+  if (auto why = Authenticate(FindHeader(resp.headers, Lower(kPeerHeader)),
+                              FindHeader(resp.headers, Lower(kTimestampHeader)),
+                              FindHeader(resp.headers, Lower(kSignatureHeader)), resp.body, peer,
+                              from)) {
+    Reject(*why, peer + " (response)", "response not authenticated");
+    view_.SyncFailed(peer, "response rejected: " + std::string(SyncRejectName(*why)));
+    return;
+  }
+  auto in = DecodeSyncPayload(resp.body);
+  if (!in.ok() || in->from != peer) {
+    Reject(SyncReject::kMalformed, peer + " (response)",
+           in.ok() ? "payload says it is from " + in->from : in.status().message());
+    view_.SyncFailed(peer, "malformed response");
+    return;
+  }
+  if (Status s = Absorb(*in); !s.ok()) {
+    view_.SyncFailed(peer, s.message());
+    return;
+  }
+  view_.Delivered(peer, out);
+}
+
+void Cluster::RegisterRoutes(HttpServer& http) {
+  http.Route(
+      "POST", "/api/v1/cluster/sync",
+      [this](const HttpRequest& r) {
+        std::string from;
+        auto header = [&r](const char* name) -> const std::string* {
+          auto it = r.headers.find(Lower(name));
+          return it == r.headers.end() ? nullptr : &it->second;
+        };
+        if (auto why = Authenticate(header(kPeerHeader), header(kTimestampHeader),
+                                    header(kSignatureHeader), r.body, "", from)) {
+          Reject(*why, from.empty() ? r.remote : from + " at " + r.remote, "request not authenticated");
+          return HttpResponse::Json(401, R"({"error":"sync request not authenticated"})");
+        }
+        auto in = DecodeSyncPayload(r.body);
+        if (!in.ok() || in->from != from) {
+          const std::string msg =
+              in.ok() ? "payload is from '" + in->from + "', header says '" + from + "'"
+                      : in.status().message();
+          Reject(SyncReject::kMalformed, from, msg);
+          return HttpResponse::Json(400, json({{"error", msg}}).dump());
+        }
+        if (Status s = Absorb(*in); !s.ok()) {
+          return HttpResponse::Json(400, json({{"error", s.message()}}).dump());
+        }
+        // Push-pull: the answer is our payload for this peer. It does not advance what we
+        // think the peer has (only our own pushes do), so nothing is lost if it is dropped.
+        HttpResponse resp = HttpResponse::Json(200, EncodeSyncPayload(Build(from)));
+        const int64_t ts = ToUnixMillis(clock_.WallNow());
+        resp.headers.emplace_back(kPeerHeader, view_.self());
+        resp.headers.emplace_back(kTimestampHeader, std::to_string(ts));
+        resp.headers.emplace_back(kSignatureHeader,
+                                  SyncSignature(links_.at(from).key, view_.self(), ts, resp.body));
+        return resp;
+      },
+      kMaxSyncBody,
+      [this] { Reject(SyncReject::kTooLarge, "?", "body over the limit"); });
+  http.Route("GET", "/api/v1/collectors",
+             [this](const HttpRequest&) { return HttpResponse::Json(200, CollectorsJson()); });
+}
+
+std::string Cluster::CollectorsJson() const {
+  const ClusterStatus st = view_.Snapshot();
+  json cols = json::array();
+  for (const auto& c : st.collectors) {
+    json j = {{"id", c.member.id},
+              {"self", c.self},
+              {"url", c.member.url},
+              {"labels", c.member.labels},
+              {"state", std::string(PeerStateName(c.state))},
+              {"rank", c.rank >= 0 ? json(c.rank) : json(nullptr)},
+              {"config_digest", c.config_digest},
+              {"config_matches", c.config_matches},
+              {"unheard_sources", c.unheard_sources}};
+    if (!c.self) {
+      j["phi"] = c.phi;
+      j["last_sync_age_ms"] = c.last_sync_age_ms >= 0 ? json(c.last_sync_age_ms) : json(nullptr);
+      j["sees"] = c.sees;
+      j["syncs_ok"] = c.syncs_ok;
+      j["syncs_failed"] = c.syncs_failed;
+      j["last_error"] = c.last_error;
+    }
+    cols.push_back(std::move(j));
+  }
+  json warnings = json::array();
+  for (const auto& w : st.path_warnings) {
+    warnings.push_back({{"source", w.source}, {"unheard_by", w.unheard_by}});
+  }
+  json out = {{"self", st.self},
+              {"config_digest", st.config_digest},
+              {"isolated", st.isolated},
+              {"alone", st.alone},
+              {"collectors", cols},
+              {"path_warnings", warnings},
+              {"path_warnings_total", st.path_warnings_total}};
+  return out.dump();
+}
+
+void RegisterStandaloneCollectors(HttpServer& http, const std::string& self_id,
+                                  const std::string& config_digest) {
+  const std::string body =
+      json({{"self", self_id},
+            {"config_digest", config_digest},
+            {"isolated", false},
+            {"alone", false},
+            {"collectors", json::array({json{{"id", self_id},
+                                             {"self", true},
+                                             {"url", ""},
+                                             {"labels", json::object()},
+                                             {"state", "up"},
+                                             {"rank", 0},
+                                             {"config_digest", config_digest},
+                                             {"config_matches", true},
+                                             {"unheard_sources", 0}}})},
+            {"path_warnings", json::array()},
+            {"path_warnings_total", 0}})
+          .dump();
+  http.Route("GET", "/api/v1/collectors",
+             [body](const HttpRequest&) { return HttpResponse::Json(200, body); });
+}
+
+}  // namespace firewatch::collector

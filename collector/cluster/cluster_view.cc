@@ -1,0 +1,561 @@
+#include "cluster/cluster_view.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+namespace firewatch::collector {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr double kPeerDownPhi = 8.0;
+constexpr int kPeerRecoveryArrivals = 2;  // exchanges in a row to leave DOWN (hysteresis)
+constexpr size_t kMaxNamesInMessage = 20;
+
+int64_t Ms(Duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
+
+bool Hears(SourceState s) { return s != SourceState::kDown; }
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < kMaxNamesInMessage; ++i) {
+    if (i) out += ", ";
+    out += names[i];
+  }
+  if (names.size() > kMaxNamesInMessage) {
+    out += " and " + std::to_string(names.size() - kMaxNamesInMessage) + " more";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view PeerStateName(PeerState s) {
+  switch (s) {
+    case PeerState::kUnknown: return "unknown";
+    case PeerState::kUp: return "up";
+    case PeerState::kDown: return "down";
+  }
+  return "unknown";
+}
+
+uint64_t SourceEntryHash(const std::string& id, SourceState s) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+  for (unsigned char c : id) h = (h ^ c) * 1099511628211ull;
+  h = (h ^ 0xff) * 1099511628211ull;
+  h = (h ^ static_cast<uint8_t>(s)) * 1099511628211ull;
+  return h;
+}
+
+ClusterView::ClusterView(const Clock& clock, ClusterConfig config, std::string self_id,
+                         std::string external_url)
+    : clock_(clock),
+      config_(std::move(config)),
+      self_(std::move(self_id)),
+      self_index_(config_.IndexOf(self_)),
+      external_url_(std::move(external_url)),
+      started_(clock.Now()) {
+  phi_.window = 20;
+  phi_.min_stddev = std::max<Duration>(config_.sync_interval / 2, milliseconds(100));
+  for (size_t i = 0; i < config_.members.size(); ++i) {
+    if (config_.members[i].id == self_) continue;
+    Peer p;
+    p.member = config_.members[i];
+    p.index = static_cast<int>(i);
+    p.detector.Seed(config_.sync_interval);
+    peers_.push_back(std::move(p));
+  }
+  alone_since_ = started_;
+}
+
+ClusterView::Peer* ClusterView::FindPeer(const std::string& id) {
+  for (auto& p : peers_) {
+    if (p.member.id == id) return &p;
+  }
+  return nullptr;
+}
+
+bool ClusterView::AloneLocked() const {
+  return std::none_of(peers_.begin(), peers_.end(), [this](const Peer& p) { return Live(p); });
+}
+
+int ClusterView::RankLocked() const {
+  int rank = 0;
+  for (const auto& p : peers_) {
+    if (p.index < self_index_ && p.state != PeerState::kDown) ++rank;
+  }
+  return rank;
+}
+
+bool ClusterView::Precedes(const std::string& a, const std::string& b) const {
+  auto index = [this](const std::string& id) {
+    int i = config_.IndexOf(id);
+    return i < 0 ? static_cast<int>(config_.members.size()) : i;
+  };
+  return index(a) < index(b);
+}
+
+// ---------------------------------------------------------------- local sources
+
+void ClusterView::SetLocalState(const std::string& id, SourceState s) {
+  auto [it, inserted] = local_.try_emplace(id);
+  Local& l = it->second;
+  if (!inserted) {
+    if (l.state == s) return;
+    digest_ ^= SourceEntryHash(id, l.state);
+    if (l.state == SourceState::kDown) --local_down_;
+    if (l.state != SourceState::kStopped) --local_known_;
+  }
+  l.state = s;
+  digest_ ^= SourceEntryHash(id, s);
+  if (s == SourceState::kDown) ++local_down_;
+  if (s != SourceState::kStopped) ++local_known_;
+  changes_.emplace_back(++version_, id);
+}
+
+void ClusterView::RestoreLocal(const std::vector<SourceSnapshot>& sources) {
+  std::lock_guard lock(mu_);
+  for (const auto& s : sources) {
+    SetLocalState(s.source_id, s.state);
+    if (s.state == SourceState::kDown) {
+      Local& l = local_[s.source_id];
+      l.down_since_ms = s.state_since_ms;
+      l.labels = s.labels;
+      l.reason = "DOWN since before the collector restarted";
+      l.paged = true;  // its incident was persisted; the caller re-submits the alert
+    }
+  }
+}
+
+std::vector<Transition> ClusterView::OnLocal(const std::vector<Transition>& ts) {
+  std::lock_guard lock(mu_);
+  std::vector<Transition> out;
+  for (const auto& t : ts) {
+    SetLocalState(t.source_id, t.to);
+    Local& l = local_[t.source_id];
+    if (t.to == SourceState::kDown) {
+      l.down_since_ms = t.at_ms;
+      l.labels = t.labels;
+      l.reason = t.reason;
+      l.paged = false;
+      EvaluateDown(t.source_id, l, out);
+    } else if (t.from == SourceState::kDown) {
+      if (l.paged) {
+        Transition r = t;
+        out.push_back(std::move(r));
+      }
+      l.paged = false;
+      l.labels.clear();
+      l.reason.clear();
+    }
+  }
+  return out;
+}
+
+bool ClusterView::HeardByLivePeer(const std::string& id, std::string* by) const {
+  for (const auto& p : peers_) {
+    if (!Live(p)) continue;
+    auto it = p.sources.find(id);
+    if (it != p.sources.end() && Hears(it->second)) {
+      if (by) *by = p.member.id;
+      return true;
+    }
+  }
+  return false;
+}
+
+void ClusterView::EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out) {
+  std::string heard_by;
+  const bool heard = HeardByLivePeer(id, &heard_by);
+  const int64_t now_ms = ToUnixMillis(clock_.WallNow());
+  auto emit = [&](SourceState from, SourceState to, std::string reason) {
+    Transition t;
+    t.source_id = id;
+    t.labels = l.labels;
+    t.from = from;
+    t.to = to;
+    t.at_ms = now_ms;
+    t.reason = std::move(reason);
+    l.paged = to == SourceState::kDown;
+    out.push_back(std::move(t));
+  };
+  if (!l.paged && !heard) {
+    if (isolated_) return;  // suspect ourselves first: one CollectorIsolated instead
+    if (alone_ && !peers_.empty() && now_ms - l.down_since_ms < Ms(config_.alone_hold)) return;
+    emit(SourceState::kUp, SourceState::kDown,
+         l.reason + (peers_.empty() ? "" : "; no live collector hears it"));
+  } else if (l.paged && heard) {
+    emit(SourceState::kDown, SourceState::kUp, "heard by collector " + heard_by);
+  }
+}
+
+// ---------------------------------------------------------------- tick
+
+alerting::Alert ClusterView::CollectorDownAlert(const Peer& p, bool firing) const {
+  alerting::Alert a;
+  a.labels = alerting::LabelSet(p.member.labels.begin(), p.member.labels.end());
+  a.labels["alertname"] = "CollectorDown";
+  a.labels["collector"] = p.member.id;
+  a.annotations["summary"] = "collector " + p.member.id + " is DOWN";
+  a.annotations["description"] =
+      "No sync from collector " + p.member.id + " (" + p.member.url + ") for " +
+      std::to_string(Ms(clock_.Now() - p.last_arrival) / 1000) + "s; seen DOWN by " + self_ +
+      " and every other live collector.";
+  a.status = firing ? alerting::AlertStatus::kFiring : alerting::AlertStatus::kResolved;
+  a.starts_at_ms = ToUnixMillis(clock_.WallNow());
+  if (!firing) a.ends_at_ms = a.starts_at_ms;
+  if (!external_url_.empty()) a.generator_url = external_url_ + "/api/v1/collectors";
+  return a;
+}
+
+alerting::Alert ClusterView::IsolatedAlert(bool firing) const {
+  alerting::Alert a;
+  if (self_index_ >= 0) {
+    const auto& labels = config_.members[static_cast<size_t>(self_index_)].labels;
+    a.labels = alerting::LabelSet(labels.begin(), labels.end());
+  }
+  a.labels["alertname"] = "CollectorIsolated";
+  a.labels["collector"] = self_;
+  a.annotations["summary"] = "collector " + self_ + " is cut off from its peers and most sources";
+  a.annotations["description"] = isolation_summary_;
+  a.status = firing ? alerting::AlertStatus::kFiring : alerting::AlertStatus::kResolved;
+  a.starts_at_ms = ToUnixMillis(clock_.WallNow());
+  if (!firing) a.ends_at_ms = a.starts_at_ms;
+  if (!external_url_.empty()) a.generator_url = external_url_ + "/api/v1/collectors";
+  return a;
+}
+
+ClusterView::TickOutput ClusterView::Tick() {
+  std::lock_guard lock(mu_);
+  TickOutput out;
+  const MonoTime now = clock_.Now();
+
+  for (auto& p : peers_) {
+    const MonoTime since = p.has_arrival ? p.last_arrival : started_;
+    const bool silent = now - since >= config_.peer_timeout;
+    const double phi = p.has_arrival ? p.detector.Phi(now, phi_) : 0;
+    if (p.state != PeerState::kDown && (silent || phi >= kPeerDownPhi)) {
+      spdlog::warn("cluster: collector {} is DOWN (no sync for {} ms, phi {:.1f})", p.member.id,
+                   Ms(now - since), phi);
+      p.state = PeerState::kDown;
+      p.arrivals_while_down = 0;
+    }
+  }
+
+  const bool alone = !peers_.empty() && AloneLocked();
+  if (alone && !alone_) alone_since_ = now;
+  alone_ = alone;
+
+  // Isolation: every peer DOWN (not merely unknown after a start) and most of our own
+  // sources gone at the same time.
+  const bool all_down = alone && std::all_of(peers_.begin(), peers_.end(), [](const Peer& p) {
+    return p.state == PeerState::kDown;
+  });
+  const bool isolated = all_down && local_known_ > 0 &&
+                        static_cast<double>(local_down_) >=
+                            config_.isolation_fraction * static_cast<double>(local_known_);
+  if (isolated != isolated_) {
+    isolated_ = isolated;
+    if (isolated) {
+      std::vector<std::string> lost_peers, lost_hosts;
+      for (const auto& p : peers_) lost_peers.push_back(p.member.id);
+      for (const auto& [id, l] : local_) {
+        if (l.state == SourceState::kDown) lost_hosts.push_back(id);
+      }
+      std::sort(lost_hosts.begin(), lost_hosts.end());
+      isolation_summary_ = "Collector " + self_ + " cannot reach any peer (" +
+                           JoinNames(lost_peers) + ") and does not hear " +
+                           std::to_string(local_down_) + " of its " +
+                           std::to_string(local_known_) + " sources (" + JoinNames(lost_hosts) +
+                           "). It suspects its own network first: per-host pages are held "
+                           "until it hears a peer again.";
+      spdlog::error("cluster: ISOLATED: {}", isolation_summary_);
+    } else {
+      spdlog::info("cluster: no longer isolated");
+    }
+    out.alerts.push_back(IsolatedAlert(isolated));
+  }
+
+  // Collector X is down: everyone else alive agrees, or we are alone (and not isolated)
+  // for alone_hold.
+  for (auto& p : peers_) {
+    if (p.state == PeerState::kDown && !p.down_alerted) {
+      bool others = false, agree = true;
+      for (const auto& q : peers_) {
+        if (&q == &p || !Live(q)) continue;
+        others = true;
+        auto it = q.sees.find(p.member.id);
+        if (it == q.sees.end() || it->second != "down") agree = false;
+      }
+      if (!others) agree = alone_ && !isolated_ && now - alone_since_ >= config_.alone_hold;
+      if (agree) {
+        p.down_alerted = true;
+        out.alerts.push_back(CollectorDownAlert(p, true));
+      }
+    } else if (p.state == PeerState::kUp && p.down_alerted) {
+      p.down_alerted = false;
+      out.alerts.push_back(CollectorDownAlert(p, false));
+    }
+  }
+
+  if (first_due_.size() > 1024) {
+    const int64_t horizon = ToUnixMillis(clock_.WallNow()) - 3'600'000;
+    std::erase_if(first_due_, [horizon](const auto& e) { return e.second < horizon; });
+  }
+
+  if (local_down_ > 0) {
+    for (auto& [id, l] : local_) {
+      if (l.state == SourceState::kDown) EvaluateDown(id, l, out.merged);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- sync
+
+SyncPayload ClusterView::BuildFor(const std::string& peer_id) {
+  std::lock_guard lock(mu_);
+  SyncPayload p;
+  p.from = self_;
+  p.config_digest = config_.digest;
+  for (const auto& q : peers_) p.peers[q.member.id] = std::string(PeerStateName(q.state));
+  p.sources_version = version_;
+  p.sources_digest = digest_;
+  Peer* peer = FindPeer(peer_id);
+  if (peer == nullptr) return p;
+  p.need_full = peer->want_full_from;
+  const MonoTime now = clock_.Now();
+  const bool gap = !changes_.empty() && changes_.front().first > peer->acked + 1;
+  p.sources_full = peer->force_full || gap || now - peer->last_full >= config_.full_sync_every;
+  if (p.sources_full) {
+    p.sources.reserve(local_.size());
+    for (const auto& [id, l] : local_) p.sources.emplace_back(id, l.state);
+  } else {
+    auto first = std::lower_bound(
+        changes_.begin(), changes_.end(), peer->acked + 1,
+        [](const std::pair<uint64_t, std::string>& c, uint64_t v) { return c.first < v; });
+    std::set<std::string> seen;
+    for (auto it = first; it != changes_.end(); ++it) {
+      if (seen.insert(it->second).second) p.sources.emplace_back(it->second, local_[it->second].state);
+    }
+  }
+  return p;
+}
+
+void ClusterView::Delivered(const std::string& peer_id, const SyncPayload& sent) {
+  std::lock_guard lock(mu_);
+  Peer* peer = FindPeer(peer_id);
+  if (peer == nullptr) return;
+  ++peer->syncs_ok;
+  peer->last_error.clear();
+  peer->acked = std::max(peer->acked, sent.sources_version);
+  if (sent.sources_full) {
+    peer->force_full = false;
+    peer->last_full = clock_.Now();
+  }
+  // Forget changes every peer has (keep the log bounded by the slowest live peer; a peer
+  // that falls behind the log's start gets a full table instead).
+  uint64_t min_acked = version_;
+  for (const auto& q : peers_) {
+    if (q.state != PeerState::kDown) min_acked = std::min(min_acked, q.acked);
+  }
+  while (!changes_.empty() &&
+         (changes_.front().first <= min_acked || changes_.size() > 2 * local_.size() + 1024)) {
+    changes_.pop_front();
+  }
+}
+
+void ClusterView::SyncFailed(const std::string& peer_id, const std::string& error) {
+  std::lock_guard lock(mu_);
+  if (Peer* peer = FindPeer(peer_id)) {
+    ++peer->syncs_failed;
+    peer->last_error = error;
+  }
+}
+
+Status ClusterView::Apply(const SyncPayload& in) {
+  std::lock_guard lock(mu_);
+  Peer* p = FindPeer(in.from);
+  if (p == nullptr) return Status::InvalidArgument("'" + in.from + "' is not a peer");
+  const MonoTime now = clock_.Now();
+
+  // Liveness.
+  if (p->has_arrival) p->detector.Heartbeat(now, phi_);
+  else p->detector.SetLastArrival(now);
+  p->has_arrival = true;
+  p->last_arrival = now;
+  if (p->state == PeerState::kUnknown) {
+    p->state = PeerState::kUp;
+    spdlog::info("cluster: collector {} is UP", p->member.id);
+  } else if (p->state == PeerState::kDown && ++p->arrivals_while_down >= kPeerRecoveryArrivals) {
+    p->state = PeerState::kUp;
+    spdlog::info("cluster: collector {} is UP again", p->member.id);
+  }
+
+  if (in.boot != p->boot) {
+    if (!p->boot.empty()) spdlog::info("cluster: collector {} restarted", p->member.id);
+    p->boot = in.boot;
+    p->force_full = true;  // it lost what we sent it
+    p->acked = 0;
+  }
+  if (in.config_digest != p->config_digest) {
+    p->config_digest = in.config_digest;
+    p->mismatch_logged = false;
+  }
+  if (p->config_digest != config_.digest && !p->mismatch_logged) {
+    p->mismatch_logged = true;
+    spdlog::warn("cluster: collector {} runs a different configuration (digest {} here, {} there)",
+                 p->member.id, config_.digest.substr(0, 12), p->config_digest.substr(0, 12));
+  }
+  p->sees = in.peers;
+  if (in.need_full) p->force_full = true;
+
+  // Its source table.
+  if (in.sources_full) {
+    p->sources.clear();
+    p->sources_digest = 0;
+    p->want_full_from = false;
+  }
+  for (const auto& [id, st] : in.sources) {
+    auto [it, inserted] = p->sources.try_emplace(id, st);
+    if (!inserted) {
+      p->sources_digest ^= SourceEntryHash(id, it->second);
+      it->second = st;
+    }
+    p->sources_digest ^= SourceEntryHash(id, st);
+  }
+  if (p->sources_digest != in.sources_digest && !p->want_full_from) {
+    spdlog::info("cluster: source table from {} diverged; asking for a full one", p->member.id);
+    p->want_full_from = true;
+  }
+
+  // Its notification log and incidents (sent whole).
+  p->log.clear();
+  for (const auto& e : in.log) {
+    p->log[e.key] = PeerLogEntry{e.state, now - milliseconds(std::max<int64_t>(0, e.age_ms))};
+  }
+  p->incidents = in.incidents;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- PeerGate
+
+alerting::GateDecision ClusterView::Decide(const std::string& key, int64_t due_ms,
+                                           int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  const MonoTime now = clock_.Now();
+  for (const auto& p : peers_) {
+    auto it = p.log.find(key);
+    if (it != p.log.end() && it->second.state == alerting::LogEntry::State::kDelivered) {
+      return alerting::GateDecision::Skip("delivered by collector " + p.member.id);
+    }
+  }
+  for (const auto& p : peers_) {
+    if (!Live(p)) continue;
+    auto it = p.log.find(key);
+    if (it != p.log.end() && now - it->second.at < config_.claim_timeout) {
+      return alerting::GateDecision::Defer(now_ms + Ms(config_.sync_interval),
+                                           "claimed by collector " + p.member.id);
+    }
+  }
+  const int rank = RankLocked();
+  auto [first, inserted] = first_due_.try_emplace(key, due_ms);
+  if (!inserted) first->second = std::min(first->second, due_ms);
+  const int64_t turn = first->second + rank * Ms(config_.peer_timeout);
+  if (rank > 0 && now_ms < turn) {
+    return alerting::GateDecision::Defer(
+        turn, "rank " + std::to_string(rank) + ": waiting for the collectors before this one");
+  }
+  return alerting::GateDecision::Send();
+}
+
+std::optional<alerting::PeerIncident> ClusterView::PeerIncidentFor(const std::string& group_key) {
+  std::lock_guard lock(mu_);
+  std::optional<alerting::PeerIncident> best;
+  for (const auto& p : peers_) {
+    for (const auto& inc : p.incidents) {
+      if (inc.group_key != group_key || inc.state == alerting::IncidentState::kResolved) continue;
+      if (!best || Precedes(inc.origin, best->origin) ||
+          (inc.origin == best->origin && inc.state == alerting::IncidentState::kAcked)) {
+        best = inc;
+      }
+    }
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------- status
+
+ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
+  std::lock_guard lock(mu_);
+  ClusterStatus st;
+  st.self = self_;
+  st.config_digest = config_.digest;
+  st.isolated = isolated_;
+  st.alone = !peers_.empty() && alone_;
+  const MonoTime now = clock_.Now();
+
+  // Path warnings: heard by some live collector, DOWN at another live one that knows it.
+  std::map<std::string, uint64_t> unheard_count;
+  auto add_warning = [&](const std::string& id, std::vector<std::string> unheard) {
+    ++st.path_warnings_total;
+    for (const auto& c : unheard) ++unheard_count[c];
+    if (st.path_warnings.size() < max_warnings) st.path_warnings.push_back({id, std::move(unheard)});
+  };
+  std::set<std::string> ids;
+  for (const auto& [id, l] : local_) ids.insert(id);
+  for (const auto& p : peers_) {
+    if (!Live(p)) continue;
+    for (const auto& [id, s] : p.sources) ids.insert(id);
+  }
+  for (const auto& id : ids) {
+    bool heard = false;
+    std::vector<std::string> unheard;
+    if (auto it = local_.find(id); it != local_.end()) {
+      if (Hears(it->second.state)) heard = true;
+      else unheard.push_back(self_);
+    }
+    for (const auto& p : peers_) {
+      if (!Live(p)) continue;
+      auto it = p.sources.find(id);
+      if (it == p.sources.end()) continue;
+      if (Hears(it->second)) heard = true;
+      else unheard.push_back(p.member.id);
+    }
+    if (heard && !unheard.empty()) add_warning(id, std::move(unheard));
+  }
+
+  int rank = 0;
+  for (size_t i = 0; i < config_.members.size(); ++i) {
+    PeerStatus ps;
+    ps.member = config_.members[i];
+    if (ps.member.id == self_) {
+      ps.self = true;
+      ps.state = PeerState::kUp;
+      ps.config_digest = config_.digest;
+      ps.rank = rank++;
+    } else {
+      for (const auto& p : peers_) {
+        if (p.member.id != ps.member.id) continue;
+        ps.state = p.state;
+        ps.rank = p.state == PeerState::kDown ? -1 : rank++;
+        ps.phi = p.has_arrival ? p.detector.Phi(now, phi_) : 0;
+        ps.last_sync_age_ms = p.has_arrival ? Ms(now - p.last_arrival) : -1;
+        ps.config_digest = p.config_digest;
+        ps.config_matches = p.config_digest.empty() || p.config_digest == config_.digest;
+        ps.sees = p.sees;
+        ps.syncs_ok = p.syncs_ok;
+        ps.syncs_failed = p.syncs_failed;
+        ps.last_error = p.last_error;
+      }
+    }
+    ps.unheard_sources = unheard_count[ps.member.id];
+    st.collectors.push_back(std::move(ps));
+  }
+  return st;
+}
+
+}  // namespace firewatch::collector

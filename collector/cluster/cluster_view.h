@@ -1,0 +1,194 @@
+// What this collector knows about its peers and what they know, and the cluster's
+// verdicts built from it (docs/cluster.md):
+//
+//  - peer liveness: every authenticated sync payload from a peer is a heartbeat for a
+//    phi-accrual detector (the sources' detector) with `peer_timeout` as hard backstop;
+//  - merged verdict: a source this collector has DOWN pages only when no live peer that
+//    knows it hears it (UP, LATE or STOPPED there); heard by some = path warning;
+//  - "collector X down" pages only when every other live peer also has X down, or, when
+//    this collector is alone, after `alone_hold` and only if it still hears most sources;
+//  - isolation: alone and at least `isolation_fraction` of its sources DOWN -> one
+//    CollectorIsolated alert, per-host pages held;
+//  - page dedup (PeerGate): delivered by a peer -> skip; claimed by a live peer -> wait;
+//    rank r among live members -> wait r x peer_timeout after due; else send.
+//
+// The source table sent to peers is versioned: deltas carry the entries changed since the
+// version a peer acknowledged; a 64-bit XOR-of-hashes digest lets a receiver detect a
+// divergent copy and ask for a full table.
+//
+// Pure logic on an injected Clock; no I/O. Thread-safe (one mutex): the loop thread feeds
+// local transitions and calls Tick(), sync threads and HTTP workers apply payloads, the
+// outbox sender thread asks Decide().
+#pragma once
+
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/cluster_config.h"
+#include "cluster/payload.h"
+#include "detector/phi_detector.h"
+#include "engine/peer_gate.h"
+#include "firewatch/clock.h"
+#include "model/alert.h"
+#include "tracker/source.h"
+
+namespace firewatch::collector {
+
+enum class PeerState : uint8_t { kUnknown, kUp, kDown };
+std::string_view PeerStateName(PeerState s);  // "unknown", "up", "down"
+
+struct PeerStatus {
+  ClusterMember member;
+  bool self = false;
+  PeerState state = PeerState::kUp;
+  int rank = -1;                   // among live members; -1 when not live
+  double phi = 0;
+  int64_t last_sync_age_ms = -1;   // -1: never (or self)
+  std::string config_digest;       // as last reported
+  bool config_matches = true;
+  std::map<std::string, std::string> sees;  // its view of the others
+  uint64_t unheard_sources = 0;    // sources others hear and this one has DOWN
+  uint64_t syncs_ok = 0;
+  uint64_t syncs_failed = 0;
+  std::string last_error;
+};
+
+struct PathWarning {
+  std::string source;
+  std::vector<std::string> unheard_by;  // live collectors that know it and have it DOWN
+};
+
+struct ClusterStatus {
+  std::string self;
+  std::string config_digest;
+  bool isolated = false;
+  bool alone = false;
+  std::vector<PeerStatus> collectors;  // member order, self included
+  std::vector<PathWarning> path_warnings;  // at most `max_warnings`
+  uint64_t path_warnings_total = 0;
+};
+
+class ClusterView : public alerting::PeerGate {
+ public:
+  ClusterView(const Clock& clock, ClusterConfig config, std::string self_id,
+              std::string external_url);
+
+  // ---- this collector's sources (loop thread) ----
+  // Tracker transitions in; the merged transitions to page on out (AlertFor-ready:
+  // to == DOWN fires SourceDown, from == DOWN resolves it).
+  std::vector<Transition> OnLocal(const std::vector<Transition>& transitions);
+  // After a restart: the tracker's restored sources; DOWN ones were paged already.
+  void RestoreLocal(const std::vector<SourceSnapshot>& sources);
+
+  struct TickOutput {
+    std::vector<Transition> merged;
+    std::vector<alerting::Alert> alerts;  // CollectorDown / CollectorIsolated
+  };
+  // Peer liveness, agreement, isolation and held verdicts at clock.Now().
+  TickOutput Tick();
+
+  // ---- peers (any thread) ----
+  // What to send `peer` now (sources delta or full table, views, need_full). The caller
+  // adds incidents, log and silences.
+  SyncPayload BuildFor(const std::string& peer);
+  // The exchange that carried `sent` succeeded: the peer has everything in it.
+  void Delivered(const std::string& peer, const SyncPayload& sent);
+  void SyncFailed(const std::string& peer, const std::string& error);
+  // An authenticated payload from a peer (its request, or its response to ours).
+  // InvalidArgument when `from` is not a peer.
+  Status Apply(const SyncPayload& payload);
+
+  ClusterStatus Snapshot(size_t max_warnings = 100) const;
+  const ClusterConfig& config() const { return config_; }
+  const std::string& self() const { return self_; }
+
+  // ---- alerting::PeerGate ----
+  alerting::GateDecision Decide(const std::string& key, int64_t due_ms, int64_t now_ms) override;
+  std::optional<alerting::PeerIncident> PeerIncidentFor(const std::string& group_key) override;
+  bool Precedes(const std::string& origin_a, const std::string& origin_b) const override;
+
+ private:
+  struct Local {
+    SourceState state = SourceState::kUp;
+    int64_t down_since_ms = 0;
+    protocol::Labels labels;  // kept while DOWN (to build the alert)
+    std::string reason;
+    bool paged = false;  // a merged DOWN was emitted and not yet resolved
+  };
+  struct PeerLogEntry {
+    alerting::LogEntry::State state;
+    MonoTime at;
+  };
+  struct Peer {
+    ClusterMember member;
+    int index = 0;
+    PhiDetector detector;
+    PeerState state = PeerState::kUnknown;
+    int arrivals_while_down = 0;
+    MonoTime last_arrival{};
+    bool has_arrival = false;
+    std::string boot;
+    std::string config_digest;
+    bool mismatch_logged = false;
+    std::map<std::string, std::string> sees;
+    std::unordered_map<std::string, SourceState> sources;  // its table (its view)
+    uint64_t sources_digest = 0;
+    bool want_full_from = false;  // our copy diverged: ask it for its whole table
+    // What we sent it:
+    uint64_t acked = 0;
+    bool force_full = true;
+    MonoTime last_full{};
+    std::unordered_map<std::string, PeerLogEntry> log;
+    std::vector<alerting::PeerIncident> incidents;
+    bool down_alerted = false;
+    uint64_t syncs_ok = 0;
+    uint64_t syncs_failed = 0;
+    std::string last_error;
+  };
+
+  Peer* FindPeer(const std::string& id);
+  bool Live(const Peer& p) const { return p.state == PeerState::kUp; }
+  bool AloneLocked() const;
+  void SetLocalState(const std::string& id, SourceState s);
+  // Re-evaluates one locally DOWN source; appends a merged transition when it changes.
+  void EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out);
+  bool HeardByLivePeer(const std::string& id, std::string* by) const;
+  int RankLocked() const;
+  alerting::Alert CollectorDownAlert(const Peer& p, bool firing) const;
+  alerting::Alert IsolatedAlert(bool firing) const;
+
+  const Clock& clock_;
+  const ClusterConfig config_;
+  const std::string self_;
+  const int self_index_;
+  const std::string external_url_;
+  const MonoTime started_;
+  PhiParams phi_;
+
+  mutable std::mutex mu_;
+  std::vector<Peer> peers_;  // member order, self excluded
+  std::unordered_map<std::string, Local> local_;
+  uint64_t local_down_ = 0;     // sources DOWN here
+  uint64_t local_known_ = 0;    // sources here that are not STOPPED
+  uint64_t version_ = 0;
+  uint64_t digest_ = 0;
+  std::deque<std::pair<uint64_t, std::string>> changes_;  // (version, source), ascending
+  bool alone_ = true;
+  MonoTime alone_since_{};
+  bool isolated_ = false;
+  std::string isolation_summary_;
+  // key -> the first due time the outbox asked about (a deferral moves the item's due;
+  // the rank wait counts from the original one). Pruned after an hour.
+  std::unordered_map<std::string, int64_t> first_due_;
+};
+
+// The digest contribution of one (source, state) entry; a table's digest is the XOR of
+// its entries' contributions.
+uint64_t SourceEntryHash(const std::string& id, SourceState s);
+
+}  // namespace firewatch::collector

@@ -1,0 +1,224 @@
+#include "cluster/payload.h"
+
+#include <nlohmann/json.hpp>
+
+#include "firewatch/protocol/keyring.h"
+
+namespace firewatch::collector {
+
+using nlohmann::json;
+
+namespace {
+
+const char* StateCode(SourceState s) {
+  switch (s) {
+    case SourceState::kUp: return "up";
+    case SourceState::kLate: return "late";
+    case SourceState::kDown: return "down";
+    case SourceState::kStopped: return "stopped";
+  }
+  return "up";
+}
+
+std::optional<SourceState> ParseStateCode(const std::string& s) {
+  if (s == "up") return SourceState::kUp;
+  if (s == "late") return SourceState::kLate;
+  if (s == "down") return SourceState::kDown;
+  if (s == "stopped") return SourceState::kStopped;
+  return std::nullopt;
+}
+
+std::string Hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::optional<alerting::IncidentState> ParseIncidentState(const std::string& s) {
+  for (auto st : {alerting::IncidentState::kOpen, alerting::IncidentState::kAcked,
+                  alerting::IncidentState::kResolved}) {
+    if (alerting::IncidentStateName(st) == s) return st;
+  }
+  return std::nullopt;
+}
+
+// Typed access that names the field in the error.
+struct Fields {
+  const json& j;
+  std::string where;
+  const json& At(const char* key) const {
+    if (!j.is_object() || !j.contains(key)) throw std::invalid_argument(where + key + ": missing");
+    return j.at(key);
+  }
+  std::string Str(const char* key, size_t max = 4096) const {
+    const json& v = At(key);
+    if (!v.is_string()) throw std::invalid_argument(where + key + ": expected a string");
+    auto s = v.get<std::string>();
+    if (s.size() > max) throw std::invalid_argument(where + key + ": too long");
+    return s;
+  }
+  int64_t Int(const char* key) const {
+    const json& v = At(key);
+    if (!v.is_number_integer()) throw std::invalid_argument(where + key + ": expected an integer");
+    return v.get<int64_t>();
+  }
+  bool Bool(const char* key) const {
+    const json& v = At(key);
+    if (!v.is_boolean()) throw std::invalid_argument(where + key + ": expected true or false");
+    return v.get<bool>();
+  }
+  const json& Array(const char* key) const {
+    const json& v = At(key);
+    if (!v.is_array()) throw std::invalid_argument(where + key + ": expected a list");
+    return v;
+  }
+  const json& Object(const char* key) const {
+    const json& v = At(key);
+    if (!v.is_object()) throw std::invalid_argument(where + key + ": expected an object");
+    return v;
+  }
+};
+
+}  // namespace
+
+std::string EncodeSyncPayload(const SyncPayload& p) {
+  json sources = json::object();
+  for (const auto& [id, st] : p.sources) sources[id] = StateCode(st);
+  json incidents = json::array();
+  for (const auto& i : p.incidents) {
+    incidents.push_back({{"id", i.id},
+                         {"group_key", i.group_key},
+                         {"origin", i.origin},
+                         {"state", std::string(alerting::IncidentStateName(i.state))},
+                         {"started_ms", i.started_ms},
+                         {"acked_ms", i.acked_ms},
+                         {"acked_by", i.acked_by}});
+  }
+  json log = json::array();
+  for (const auto& e : p.log) {
+    log.push_back({{"key", e.key},
+                   {"state", e.state == alerting::LogEntry::State::kDelivered ? "delivered"
+                                                                               : "claimed"},
+                   {"age_ms", e.age_ms}});
+  }
+  json silences = json::array();
+  for (const auto& s : p.silences) silences.push_back(json::parse(alerting::route::SilenceToJson(s)));
+  json j = {{"v", kSyncVersion},
+            {"from", p.from},
+            {"boot", p.boot},
+            {"seq", p.seq},
+            {"config_digest", p.config_digest},
+            {"peers", p.peers},
+            {"sources",
+             {{"full", p.sources_full},
+              {"version", p.sources_version},
+              {"digest", Hex64(p.sources_digest)},
+              {"entries", sources}}},
+            {"incidents", incidents},
+            {"log", log},
+            {"silences", silences},
+            {"need_full", p.need_full}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::InvalidArgument("sync payload: not a JSON object");
+  }
+  SyncPayload p;
+  try {
+    Fields f{j, ""};
+    if (f.Int("v") != kSyncVersion) {
+      return Status::InvalidArgument("sync payload: version " + std::to_string(f.Int("v")) +
+                                     " (this collector speaks " + std::to_string(kSyncVersion) + ")");
+    }
+    p.from = f.Str("from", 256);
+    p.boot = f.Str("boot", 256);
+    p.seq = static_cast<uint64_t>(f.Int("seq"));
+    p.config_digest = f.Str("config_digest", 128);
+    for (const auto& [k, v] : f.Object("peers").items()) {
+      if (!v.is_string()) throw std::invalid_argument("peers." + k + ": expected a string");
+      p.peers[k] = v.get<std::string>();
+    }
+    Fields src{f.Object("sources"), "sources."};
+    p.sources_full = src.Bool("full");
+    p.sources_version = static_cast<uint64_t>(src.Int("version"));
+    const std::string digest = src.Str("digest", 16);
+    size_t used = 0;
+    p.sources_digest = std::stoull(digest, &used, 16);
+    if (used != digest.size()) throw std::invalid_argument("sources.digest: expected hex");
+    const json& entries = src.Object("entries");
+    p.sources.reserve(entries.size());
+    for (const auto& [id, v] : entries.items()) {
+      auto st = v.is_string() ? ParseStateCode(v.get<std::string>()) : std::nullopt;
+      if (!st || id.empty() || id.size() > protocol::kMaxIdLength) {
+        throw std::invalid_argument("sources.entries." + id + ": bad entry");
+      }
+      p.sources.emplace_back(id, *st);
+    }
+    for (const auto& e : f.Array("incidents")) {
+      Fields i{e, "incidents[]."};
+      alerting::PeerIncident inc;
+      inc.id = i.Str("id", 64);
+      inc.group_key = i.Str("group_key");
+      inc.origin = i.Str("origin", 256);
+      auto st = ParseIncidentState(i.Str("state", 16));
+      if (!st) throw std::invalid_argument("incidents[].state: expected open, acked or resolved");
+      inc.state = *st;
+      inc.started_ms = i.Int("started_ms");
+      inc.acked_ms = i.Int("acked_ms");
+      inc.acked_by = i.Str("acked_by", 256);
+      p.incidents.push_back(std::move(inc));
+    }
+    for (const auto& e : f.Array("log")) {
+      Fields l{e, "log[]."};
+      alerting::LogEntry le;
+      le.key = l.Str("key", 1024);
+      const std::string st = l.Str("state", 16);
+      if (st != "claimed" && st != "delivered") {
+        throw std::invalid_argument("log[].state: expected claimed or delivered");
+      }
+      le.state = st == "delivered" ? alerting::LogEntry::State::kDelivered
+                                   : alerting::LogEntry::State::kClaimed;
+      le.age_ms = l.Int("age_ms");
+      p.log.push_back(std::move(le));
+    }
+    for (const auto& e : f.Array("silences")) {
+      auto s = alerting::route::SilenceFromJson(e.dump());
+      if (!s.ok()) throw std::invalid_argument("silences[]: " + s.status().message());
+      p.silences.push_back(std::move(s).value());
+    }
+    p.need_full = f.Bool("need_full");
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("sync payload: ") + e.what());
+  }
+  return p;
+}
+
+namespace {
+std::string SignedText(std::string_view peer, int64_t ts, std::string_view body) {
+  std::string m = "firewatch-sync-v1\n";
+  m.append(peer).append("\n").append(std::to_string(ts)).append("\n").append(body);
+  return m;
+}
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+}  // namespace
+
+std::string SyncSignature(const crypto::HmacKey& key, std::string_view peer, int64_t ts,
+                          std::string_view body) {
+  return protocol::ToHex(key.Sign(Bytes(SignedText(peer, ts, body))));
+}
+
+bool VerifySyncSignature(const crypto::HmacKey& key, std::string_view peer, int64_t ts,
+                         std::string_view body, std::string_view signature_hex) {
+  const std::string expected = SyncSignature(key, peer, ts, body);
+  return expected.size() == signature_hex.size() &&
+         crypto::ConstantTimeEqual(Bytes(expected),
+                                   {reinterpret_cast<const uint8_t*>(signature_hex.data()),
+                                    signature_hex.size()});
+}
+
+}  // namespace firewatch::collector

@@ -1,0 +1,54 @@
+// The peer sync payload (docs/cluster.md, "Sync"): JSON in both directions of one
+// exchange, and the HMAC-SHA256 signature over it. Decoding is strict about types and
+// sizes (a peer is trusted only after its signature checked out, but a bug or a newer
+// version must not crash us): any problem is an InvalidArgument naming the field.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/peer_gate.h"
+#include "firewatch/crypto/hmac_sha256.h"
+#include "firewatch/status.h"
+#include "route/silence.h"
+#include "tracker/source.h"
+
+namespace firewatch::collector {
+
+inline constexpr int kSyncVersion = 1;
+inline constexpr size_t kMaxSyncBody = 16u << 20;  // 16 MiB: a full table of ~500k sources
+
+struct SyncPayload {
+  std::string from;  // member id of the sender
+  std::string boot;  // random per process start: a new one means "I lost your table"
+  uint64_t seq = 0;
+  std::string config_digest;
+  std::map<std::string, std::string> peers;  // its view: member id -> up/down/unknown
+  bool sources_full = false;
+  uint64_t sources_version = 0;
+  std::vector<std::pair<std::string, SourceState>> sources;
+  uint64_t sources_digest = 0;  // of the sender's whole table at `sources_version`
+  std::vector<alerting::PeerIncident> incidents;
+  std::vector<alerting::LogEntry> log;
+  std::vector<alerting::route::Silence> silences;
+  bool need_full = false;  // the sender asks the receiver for its whole table
+};
+
+std::string EncodeSyncPayload(const SyncPayload& p);
+Result<SyncPayload> DecodeSyncPayload(std::string_view json);
+
+// Header names and the signature: hex(HMAC(key, "firewatch-sync-v1\n" + peer + "\n" +
+// timestamp_ms + "\n" + body)).
+inline constexpr const char* kPeerHeader = "X-Firewatch-Peer";
+inline constexpr const char* kTimestampHeader = "X-Firewatch-Timestamp";
+inline constexpr const char* kSignatureHeader = "X-Firewatch-Signature";
+std::string SyncSignature(const crypto::HmacKey& key, std::string_view peer, int64_t timestamp_ms,
+                          std::string_view body);
+bool VerifySyncSignature(const crypto::HmacKey& key, std::string_view peer, int64_t timestamp_ms,
+                         std::string_view body, std::string_view signature_hex);
+
+}  // namespace firewatch::collector

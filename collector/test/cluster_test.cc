@@ -1,0 +1,437 @@
+// The cluster's rules (docs/cluster.md) on a fake clock: three ClusterViews exchange
+// payloads through the real encoder/decoder, as the sync threads would.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "app/collector_config.h"
+#include "cluster/cluster_view.h"
+#include "cluster/payload.h"
+
+namespace firewatch::collector {
+namespace {
+
+using namespace std::chrono_literals;
+
+ClusterConfig ThreeMembers() {
+  ClusterConfig c;
+  c.enabled = true;
+  for (const char* id : {"a", "b", "c"}) {
+    ClusterMember m;
+    m.id = id;
+    m.url = std::string("http://") + id + ":9760";
+    m.labels = {{"dc", std::string("dc-") + id}};
+    c.members.push_back(m);
+  }
+  c.sync_interval = 1s;
+  c.peer_timeout = 5s;
+  c.full_sync_every = 30s;
+  c.claim_timeout = 60s;
+  c.alone_hold = 20s;
+  c.isolation_fraction = 0.5;
+  c.digest = "d1";
+  return c;
+}
+
+Transition Tr(const std::string& id, SourceState from, SourceState to, int64_t at_ms) {
+  Transition t;
+  t.source_id = id;
+  t.labels = {{"dc", "dc-x"}};
+  t.from = from;
+  t.to = to;
+  t.at_ms = at_ms;
+  t.reason = "test";
+  return t;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  ClusterTest() {
+    for (const char* id : {"a", "b", "c"}) {
+      views_[id] = std::make_unique<ClusterView>(clock_, ThreeMembers(), id, "");
+    }
+  }
+  ClusterView& V(const std::string& id) { return *views_.at(id); }
+
+  // One push-pull exchange from -> to through the wire format.
+  void Exchange(const std::string& from, const std::string& to) {
+    SyncPayload out = V(from).BuildFor(to);
+    out.boot = "boot-" + from;
+    auto decoded = DecodeSyncPayload(EncodeSyncPayload(out));
+    ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+    ASSERT_TRUE(V(to).Apply(*decoded).ok());
+    SyncPayload back = V(to).BuildFor(from);
+    back.boot = "boot-" + to;
+    auto back_decoded = DecodeSyncPayload(EncodeSyncPayload(back));
+    ASSERT_TRUE(back_decoded.ok());
+    ASSERT_TRUE(V(from).Apply(*back_decoded).ok());
+    V(from).Delivered(to, out);
+  }
+  // Every live pair exchanges; `dead` members neither send nor answer.
+  void Round(const std::set<std::string>& dead = {}) {
+    for (const char* f : {"a", "b", "c"}) {
+      for (const char* t : {"a", "b", "c"}) {
+        if (std::string(f) != t && !dead.count(f) && !dead.count(t)) Exchange(f, t);
+      }
+    }
+  }
+  // Advances `seconds` one second at a time, syncing and ticking like the collector.
+  std::vector<alerting::Alert> Run(int seconds, const std::set<std::string>& dead = {},
+                                   const std::string& watch = "a") {
+    std::vector<alerting::Alert> alerts;
+    for (int i = 0; i < seconds; ++i) {
+      clock_.Advance(1s);
+      Round(dead);
+      for (const char* id : {"a", "b", "c"}) {
+        if (dead.count(id)) continue;
+        auto out = V(id).Tick();
+        if (id == watch) {
+          for (auto& a : out.alerts) alerts.push_back(std::move(a));
+          for (auto& t : out.merged) merged_.push_back(std::move(t));
+        }
+      }
+    }
+    return alerts;
+  }
+  int64_t NowMs() { return ToUnixMillis(clock_.WallNow()); }
+  PeerState StateOf(const std::string& viewer, const std::string& id) {
+    for (const auto& c : V(viewer).Snapshot().collectors) {
+      if (c.member.id == id) return c.state;
+    }
+    return PeerState::kUnknown;
+  }
+
+  FakeClock clock_;
+  std::map<std::string, std::unique_ptr<ClusterView>> views_;
+  std::vector<Transition> merged_;
+};
+
+TEST_F(ClusterTest, PeersComeUpOnFirstExchangeAndGoDownAfterPeerTimeout) {
+  EXPECT_EQ(StateOf("a", "b"), PeerState::kUnknown);
+  Run(2);
+  EXPECT_EQ(StateOf("a", "b"), PeerState::kUp);
+  EXPECT_EQ(StateOf("a", "c"), PeerState::kUp);
+  Run(6, {"c"});
+  EXPECT_EQ(StateOf("a", "c"), PeerState::kDown);
+  EXPECT_EQ(StateOf("a", "b"), PeerState::kUp);
+  // Back: two exchanges in a row (hysteresis).
+  Run(2);
+  EXPECT_EQ(StateOf("a", "c"), PeerState::kUp);
+}
+
+TEST_F(ClusterTest, SourceHeardByALivePeerIsAPathWarningNotAPage) {
+  Run(2);
+  for (const char* id : {"a", "b", "c"}) {
+    V(id).OnLocal({Tr("web-1", SourceState::kUp, SourceState::kUp, NowMs())});
+  }
+  Run(1);
+  auto out = V("a").OnLocal({Tr("web-1", SourceState::kUp, SourceState::kDown, NowMs())});
+  EXPECT_TRUE(out.empty()) << "b and c still hear web-1";
+  Run(2);
+  EXPECT_TRUE(merged_.empty());
+  auto snap = V("a").Snapshot();
+  ASSERT_EQ(snap.path_warnings.size(), 1u);
+  EXPECT_EQ(snap.path_warnings[0].source, "web-1");
+  EXPECT_EQ(snap.path_warnings[0].unheard_by, std::vector<std::string>{"a"});
+  // b's view names a as well.
+  auto snap_b = V("b").Snapshot();
+  ASSERT_EQ(snap_b.path_warnings.size(), 1u);
+  EXPECT_EQ(snap_b.path_warnings[0].unheard_by, std::vector<std::string>{"a"});
+
+  // Now nobody hears it: a pages (merged DOWN).
+  V("b").OnLocal({Tr("web-1", SourceState::kUp, SourceState::kDown, NowMs())});
+  V("c").OnLocal({Tr("web-1", SourceState::kUp, SourceState::kDown, NowMs())});
+  Run(2);
+  ASSERT_EQ(merged_.size(), 1u);
+  EXPECT_EQ(merged_[0].to, SourceState::kDown);
+  EXPECT_EQ(merged_[0].source_id, "web-1");
+  // c hears it again: a resolves.
+  V("c").OnLocal({Tr("web-1", SourceState::kDown, SourceState::kUp, NowMs())});
+  Run(2);
+  ASSERT_EQ(merged_.size(), 2u);
+  EXPECT_EQ(merged_[1].from, SourceState::kDown);
+  EXPECT_NE(merged_[1].to, SourceState::kDown);
+}
+
+TEST_F(ClusterTest, ASourceNoPeerKnowsPagesAtOnce) {
+  Run(2);
+  // Agents may report to a subset of collectors: peers that never heard web-1 do not vote.
+  auto out = V("a").OnLocal({Tr("web-1", SourceState::kUp, SourceState::kDown, NowMs())});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].to, SourceState::kDown);
+}
+
+TEST_F(ClusterTest, CollectorDownNeedsTheOtherLivePeersToAgree) {
+  Run(2);
+  // c dies. a and b both lose it after peer_timeout; a pages only once b reports it down.
+  std::vector<alerting::Alert> alerts = Run(8, {"c"});
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].labels.at("alertname"), "CollectorDown");
+  EXPECT_EQ(alerts[0].labels.at("collector"), "c");
+  EXPECT_EQ(alerts[0].labels.at("dc"), "dc-c");
+  EXPECT_EQ(alerts[0].status, alerting::AlertStatus::kFiring);
+  // c back: resolved.
+  alerts = Run(3);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].status, alerting::AlertStatus::kResolved);
+}
+
+TEST_F(ClusterTest, NoCollectorDownWhenOnlyThisCollectorCannotReachThePeer) {
+  Run(2);
+  // a cannot reach c, but b can: b keeps telling a that c is up.
+  std::vector<alerting::Alert> alerts;
+  for (int i = 0; i < 15; ++i) {
+    clock_.Advance(1s);
+    Exchange("a", "b");
+    Exchange("b", "c");
+    for (const char* id : {"a", "b", "c"}) {
+      auto out = V(id).Tick();
+      if (std::string(id) == "a") alerts.insert(alerts.end(), out.alerts.begin(), out.alerts.end());
+    }
+  }
+  EXPECT_EQ(StateOf("a", "c"), PeerState::kDown);
+  EXPECT_TRUE(alerts.empty()) << alerts[0].labels.at("alertname");
+}
+
+TEST_F(ClusterTest, AloneCollectorThatStillHearsItsSourcesPagesLostPeersAfterTheHold) {
+  V("a").OnLocal({Tr("web-1", SourceState::kUp, SourceState::kUp, NowMs())});
+  Run(2);
+  // a partitioned from b and c (b and c still talk to each other).
+  std::vector<alerting::Alert> alerts;
+  for (int i = 0; i < 40; ++i) {
+    clock_.Advance(1s);
+    Exchange("b", "c");
+    auto out = V("a").Tick();
+    alerts.insert(alerts.end(), out.alerts.begin(), out.alerts.end());
+    if (i == 15) {
+      EXPECT_TRUE(alerts.empty()) << "alone_hold (20 s) not over yet";
+    }
+  }
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[0].labels.at("collector"), "b");
+  EXPECT_EQ(alerts[1].labels.at("collector"), "c");
+}
+
+TEST_F(ClusterTest, IsolatedCollectorRaisesOneAlertAndHoldsHostPages) {
+  for (int i = 0; i < 10; ++i) {
+    V("a").OnLocal({Tr("h" + std::to_string(i), SourceState::kUp, SourceState::kUp, NowMs())});
+  }
+  Run(2);
+  // a loses b, c and 8 of 10 sources.
+  std::vector<alerting::Alert> alerts;
+  std::vector<Transition> merged;
+  for (int s = 0; s < 60; ++s) {
+    clock_.Advance(1s);
+    Exchange("b", "c");
+    if (s == 8) {
+      for (int i = 0; i < 8; ++i) {
+        auto out = V("a").OnLocal(
+            {Tr("h" + std::to_string(i), SourceState::kUp, SourceState::kDown, NowMs())});
+        merged.insert(merged.end(), out.begin(), out.end());
+      }
+    }
+    auto out = V("a").Tick();
+    alerts.insert(alerts.end(), out.alerts.begin(), out.alerts.end());
+    merged.insert(merged.end(), out.merged.begin(), out.merged.end());
+  }
+  EXPECT_TRUE(merged.empty()) << "host pages are held while isolated";
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].labels.at("alertname"), "CollectorIsolated");
+  EXPECT_EQ(alerts[0].labels.at("collector"), "a");
+  EXPECT_NE(alerts[0].annotations.at("description").find("h0"), std::string::npos);
+  EXPECT_TRUE(V("a").Snapshot().isolated);
+}
+
+TEST_F(ClusterTest, GateSkipsDeliveredWaitsForClaimsAndRanksAndTakesOverDeadClaims) {
+  Run(2);
+  const int64_t due = NowMs();
+  // a is rank 0: sends at once. c is rank 2: waits 2 x peer_timeout.
+  EXPECT_EQ(V("a").Decide("k1", due, NowMs()).kind, alerting::GateDecision::Kind::kSend);
+  auto d = V("c").Decide("k1", due, NowMs());
+  EXPECT_EQ(d.kind, alerting::GateDecision::Kind::kDefer);
+  EXPECT_EQ(d.until_ms, due + 10'000);
+
+  // The outbox moves a deferred item's due time; the wait still counts from the first.
+  EXPECT_EQ(V("c").Decide("k1", due + 10'000, due + 10'000).kind,
+            alerting::GateDecision::Kind::kSend);
+  EXPECT_EQ(V("c").Decide("k9", due, due + 9'000).until_ms, due + 10'000);
+
+  // Peer logs arrive with the next sync: a claimed k1, b delivered k2.
+  SyncPayload pa = V("a").BuildFor("c");
+  pa.boot = "boot-a";
+  pa.log.push_back({"k1", alerting::LogEntry::State::kClaimed, 0});
+  ASSERT_TRUE(V("c").Apply(pa).ok());
+  SyncPayload pb = V("b").BuildFor("c");
+  pb.boot = "boot-b";
+  pb.log.push_back({"k2", alerting::LogEntry::State::kDelivered, 100});
+  ASSERT_TRUE(V("c").Apply(pb).ok());
+  EXPECT_EQ(V("c").Decide("k2", due, NowMs() + 20'000).kind, alerting::GateDecision::Kind::kSkip);
+  EXPECT_EQ(V("c").Decide("k1", due, NowMs() + 20'000).kind, alerting::GateDecision::Kind::kDefer);
+
+  // a dies with its claim open: once a is DOWN, c (now rank 1) takes over after its turn.
+  for (int i = 0; i < 7; ++i) {
+    clock_.Advance(1s);
+    Exchange("b", "c");
+    V("c").Tick();
+  }
+  ASSERT_EQ(StateOf("c", "a"), PeerState::kDown);
+  EXPECT_EQ(V("c").Decide("k1", due, NowMs()).kind, alerting::GateDecision::Kind::kSend);
+}
+
+TEST_F(ClusterTest, DeltasCarryOnlyChangesAndADivergentCopyAsksForAFullTable) {
+  for (int i = 0; i < 5; ++i) {
+    V("a").OnLocal({Tr("h" + std::to_string(i), SourceState::kUp, SourceState::kUp, NowMs())});
+  }
+  SyncPayload first = V("a").BuildFor("b");
+  EXPECT_TRUE(first.sources_full);
+  EXPECT_EQ(first.sources.size(), 5u);
+  Run(1);
+  V("a").OnLocal({Tr("h3", SourceState::kUp, SourceState::kLate, NowMs())});
+  SyncPayload delta = V("a").BuildFor("b");
+  EXPECT_FALSE(delta.sources_full);
+  ASSERT_EQ(delta.sources.size(), 1u);
+  EXPECT_EQ(delta.sources[0].first, "h3");
+
+  // A delta that b applies on a copy that differs (simulated loss): digest mismatch ->
+  // b asks a for the whole table, and a sends it.
+  delta.boot = "boot-a";
+  delta.sources_digest ^= 1;
+  ASSERT_TRUE(V("b").Apply(delta).ok());
+  SyncPayload ask = V("b").BuildFor("a");
+  EXPECT_TRUE(ask.need_full);
+  ask.boot = "boot-b";
+  ASSERT_TRUE(V("a").Apply(ask).ok());
+  EXPECT_TRUE(V("a").BuildFor("b").sources_full);
+}
+
+TEST_F(ClusterTest, CanonicalIncidentIsTheOneOfTheFirstMember) {
+  EXPECT_TRUE(V("b").Precedes("a", "b"));
+  EXPECT_FALSE(V("b").Precedes("c", "b"));
+  SyncPayload pc = V("c").BuildFor("b");
+  pc.boot = "boot-c";
+  pc.incidents.push_back({"CCCCCC", "g1", "c", alerting::IncidentState::kOpen, 1000, 0, ""});
+  ASSERT_TRUE(V("b").Apply(pc).ok());
+  SyncPayload pa = V("a").BuildFor("b");
+  pa.boot = "boot-a";
+  pa.incidents.push_back({"AAAAAA", "g1", "a", alerting::IncidentState::kOpen, 2000, 0, ""});
+  ASSERT_TRUE(V("b").Apply(pa).ok());
+  auto p = V("b").PeerIncidentFor("g1");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->id, "AAAAAA");
+  EXPECT_FALSE(V("b").PeerIncidentFor("g2"));
+}
+
+TEST(SyncPayloadTest, RoundTripsAndRejectsMalformedInput) {
+  SyncPayload p;
+  p.from = "a";
+  p.boot = "b00t";
+  p.seq = 7;
+  p.config_digest = "abc";
+  p.peers = {{"b", "up"}};
+  p.sources_full = true;
+  p.sources_version = 3;
+  p.sources = {{"web-1", SourceState::kDown}, {"web-2", SourceState::kStopped}};
+  p.sources_digest = 0xfeedfacecafebeefull;
+  p.incidents.push_back({"K7Q2MX", "{}:{dc=\"x\"}", "a", alerting::IncidentState::kAcked, 5, 6, "alice"});
+  p.log.push_back({"K7Q2MX/0/0/alice/sms", alerting::LogEntry::State::kDelivered, 42});
+  p.need_full = true;
+  auto d = DecodeSyncPayload(EncodeSyncPayload(p));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->from, "a");
+  EXPECT_EQ(d->sources_digest, p.sources_digest);
+  EXPECT_EQ(d->sources.size(), 2u);
+  EXPECT_EQ(d->incidents.at(0).acked_by, "alice");
+  EXPECT_EQ(d->incidents.at(0).state, alerting::IncidentState::kAcked);
+  EXPECT_EQ(d->log.at(0).age_ms, 42);
+  EXPECT_TRUE(d->need_full);
+
+  for (const char* bad : {"", "[]", "{\"v\":2}", "{\"v\":1}", "nonsense",
+                          R"({"v":1,"from":"a","boot":"b","seq":1,"config_digest":"d","peers":{},
+                             "sources":{"full":true,"version":1,"digest":"zz","entries":{}},
+                             "incidents":[],"log":[],"silences":[],"need_full":false})",
+                          R"({"v":1,"from":"a","boot":"b","seq":1,"config_digest":"d","peers":{},
+                             "sources":{"full":true,"version":1,"digest":"0","entries":{"x":"sideways"}},
+                             "incidents":[],"log":[],"silences":[],"need_full":false})"}) {
+    auto r = DecodeSyncPayload(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+}
+
+TEST(SyncSignatureTest, VerifiesAndDetectsTampering) {
+  const std::vector<uint8_t> secret(32, 7);
+  crypto::HmacKey key(secret);
+  const std::string sig = SyncSignature(key, "a", 1000, "{}");
+  EXPECT_TRUE(VerifySyncSignature(key, "a", 1000, "{}", sig));
+  EXPECT_FALSE(VerifySyncSignature(key, "b", 1000, "{}", sig));
+  EXPECT_FALSE(VerifySyncSignature(key, "a", 1001, "{}", sig));
+  EXPECT_FALSE(VerifySyncSignature(key, "a", 1000, "{ }", sig));
+  EXPECT_FALSE(VerifySyncSignature(key, "a", 1000, "{}", sig.substr(1)));
+  crypto::HmacKey other(std::vector<uint8_t>(32, 8));
+  EXPECT_FALSE(VerifySyncSignature(other, "a", 1000, "{}", sig));
+}
+
+// ---- config
+
+std::string ClusterYaml(const std::string& self, const std::string& extra = "") {
+  return "collector:\n  id: " + self +
+         "\nkeys:\n  - id: k\n    file: /tmp/k\ncluster:\n  key_file: cluster.key\n" + extra +
+         "  members:\n    - id: a\n      url: http://10.0.0.1:9760\n      labels: {dc: one}\n"
+         "    - id: b\n      url: http://10.0.0.2:9760/\n";
+}
+
+TEST(ClusterConfigTest, ParsesMembersAndResolvesKeyFiles) {
+  auto c = ParseCollectorConfig(ClusterYaml("a", "  sync_interval: 500ms\n"), "c.yml", "/etc/fw");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->cluster.enabled);
+  ASSERT_EQ(c->cluster.members.size(), 2u);
+  EXPECT_EQ(c->cluster.members[1].url, "http://10.0.0.2:9760");  // trailing slash dropped
+  EXPECT_EQ(c->cluster.members[0].labels.at("dc"), "one");
+  EXPECT_EQ(c->cluster.members[1].key_file, "/etc/fw/cluster.key");
+  EXPECT_EQ(c->cluster.sync_interval, Duration(500ms));
+}
+
+TEST(ClusterConfigTest, ErrorsNameTheLine) {
+  auto not_member = ParseCollectorConfig(ClusterYaml("z"), "c.yml", "/");
+  ASSERT_FALSE(not_member.ok());
+  EXPECT_NE(not_member.status().message().find("c.yml:"), std::string::npos);
+  EXPECT_NE(not_member.status().message().find("'z' (collector.id) is not listed"), std::string::npos);
+
+  auto bad_url = ParseCollectorConfig(
+      "collector: {id: a}\nkeys: [{id: k, file: /k}]\ncluster:\n  key_file: k\n  members:\n"
+      "    - {id: a, url: 'http://x'}\n    - {id: b, url: 'ftp://y'}\n",
+      "c.yml", "/");
+  ASSERT_FALSE(bad_url.ok());
+  EXPECT_NE(bad_url.status().message().find("c.yml:7:"), std::string::npos)
+      << bad_url.status().message();
+  EXPECT_NE(bad_url.status().message().find("url"), std::string::npos);
+
+  auto dup = ParseCollectorConfig(
+      "collector: {id: a}\nkeys: [{id: k, file: /k}]\ncluster:\n  key_file: k\n  members:\n"
+      "    - {id: a, url: 'http://x'}\n    - {id: a, url: 'http://y'}\n",
+      "c.yml", "/");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("listed twice"), std::string::npos);
+
+  auto no_key = ParseCollectorConfig(
+      "collector: {id: a}\nkeys: [{id: k, file: /k}]\ncluster:\n  members:\n"
+      "    - {id: a, url: 'http://x'}\n    - {id: b, url: 'http://y'}\n",
+      "c.yml", "/");
+  ASSERT_FALSE(no_key.ok());
+  EXPECT_NE(no_key.status().message().find("key_file"), std::string::npos);
+}
+
+TEST(ClusterConfigTest, DigestIgnoresTheCollectorSectionButNotSettings) {
+  auto a = ParseCollectorConfig(ClusterYaml("a"), "a.yml", "/");
+  auto b = ParseCollectorConfig(
+      "collector:\n  id: b\n  http_listen: 127.0.0.1:9770\n" + ClusterYaml("b").substr(ClusterYaml("b").find("keys:")),
+      "b.yml", "/");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->cluster.digest, b->cluster.digest);
+  EXPECT_EQ(a->cluster.digest.size(), 64u);
+  auto c = ParseCollectorConfig(ClusterYaml("a", "  peer_timeout: 7s\n"), "a.yml", "/");
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(a->cluster.digest, c->cluster.digest);
+}
+
+}  // namespace
+}  // namespace firewatch::collector

@@ -1,0 +1,32 @@
+// The one HTTP call firewatchctl makes to a collector's API (libcurl, blocking).
+#pragma once
+
+#include <string>
+
+namespace firewatch::ctl {
+
+struct ApiReply {
+  bool reached = false;  // false: no HTTP answer at all (refused, timeout, bad URL)
+  std::string error;     // libcurl's reason when !reached
+  long status = 0;
+  std::string body;
+  std::string url;       // the full URL called, for messages
+  // The API's {"error": "..."} text, else the body as is.
+  std::string Message() const;
+};
+
+// `collector_url` without trailing '/' + `path` ("/api/v1/silences").
+std::string ApiUrl(const std::string& collector_url, const std::string& path);
+// Percent-escapes one path segment (an incident or silence id).
+std::string PathSegment(const std::string& text);
+
+// Calls `method` on collector_url + path. A non-empty `json_body` is sent as
+// application/json.
+ApiReply CallApi(const std::string& method, const std::string& collector_url,
+                 const std::string& path, const std::string& json_body, int timeout_ms);
+
+// Prints "<what>: cannot reach URL: reason" or "<what>: URL answered N: message" to
+// stderr when the reply is not `want_status`; returns whether it was.
+bool ReplyOk(const ApiReply& reply, const char* what, long want_status = 200);
+
+}  // namespace firewatch::ctl
