@@ -11,8 +11,10 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <thread>
 
+#include "route/silence.h"
 #include "test/test_http_server.h"
 
 namespace firewatch::alerting {
@@ -30,6 +32,25 @@ bool WaitFor(const std::function<bool()>& done) {
   }
   return done();
 }
+
+// The cluster's side of the engine, scripted (collector/cluster implements the real one).
+struct FakeGate : PeerGate {
+  mutable std::mutex mu;
+  GateDecision decision = GateDecision::Send();
+  std::vector<std::string> asked;
+  GateDecision Decide(const std::string& key, int64_t, int64_t) override {
+    std::lock_guard lock(mu);
+    asked.push_back(key);
+    return decision;
+  }
+  std::optional<PeerIncident> PeerIncidentFor(const std::string&) override { return std::nullopt; }
+  // "collector-0" comes before "collector-a" in this cluster's order.
+  bool Precedes(const std::string& a, const std::string& b) const override { return a < b; }
+  void Set(GateDecision d) {
+    std::lock_guard lock(mu);
+    decision = std::move(d);
+  }
+};
 
 class EngineTest : public notify::testing::HttpServerTest {
  protected:
@@ -81,8 +102,9 @@ alerting:
     return c;
   }
 
-  void Start() {
+  void Start(PeerGate* gate = nullptr) {
     engine_ = std::make_unique<AlertingEngine>(clock_, Config(), dir_, "collector-a");
+    if (gate != nullptr) engine_->SetPeerGate(gate);
     Status st = engine_->Start();
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
@@ -191,6 +213,89 @@ TEST_F(EngineTest, RestartDoesNotPageTwice) {
   LetItRun();
   EXPECT_EQ(To("/alice").size(), 1u);
   EXPECT_EQ(engine_->Incidents().size(), 1u);
+}
+
+// ---- cluster hooks (docs/cluster.md)
+
+TEST_F(EngineTest, APageAPeerDeliveredIsNotSentHere) {
+  FakeGate gate;
+  gate.Set(GateDecision::Skip("delivered by collector b"));
+  Start(&gate);
+  engine_->Submit(SourceDown());
+  ASSERT_TRUE(WaitFor([&] { return engine_->Stats().outbox_depth["cancelled"] == 1; }));
+  EXPECT_TRUE(To("/alice").empty());
+  std::lock_guard lock(gate.mu);
+  ASSERT_FALSE(gate.asked.empty());
+  EXPECT_EQ(gate.asked.front().rfind(engine_->Incidents().front().id + "/0/0/alice/", 0), 0u);
+}
+
+TEST_F(EngineTest, AdoptsThePeersIncidentIdAndAppliesItsAck) {
+  FakeGate gate;
+  Start(&gate);
+  const Incident mine = FireAndWaitForFirstPage();
+  EXPECT_EQ(engine_->ExportIncidents().at(0).origin, "collector-a");
+  // The first member opened the same group too; its pages were delivered there.
+  gate.Set(GateDecision::Skip("delivered by collector-0"));
+  PeerIncident theirs{"PEER23", mine.group_key, "collector-0", IncidentState::kOpen,
+                      mine.started_ms - 300, 0, ""};
+  engine_->SubmitPeerIncidents("collector-0", {theirs});
+  ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().front().id == "PEER23"; }));
+  EXPECT_EQ(engine_->Incidents().front().started_ms, mine.started_ms - 300);
+  EXPECT_EQ(engine_->ExportIncidents().at(0).origin, "collector-0");
+  // A peer later in the order does not make us change again.
+  engine_->SubmitPeerIncidents("collector-z", {{"ZZZZZZ", mine.group_key, "collector-z",
+                                                IncidentState::kOpen, 0, 0, ""}});
+  LetItRun();
+  EXPECT_EQ(engine_->Incidents().front().id, "PEER23");
+
+  // Acked on the peer: escalation stops here too.
+  theirs.state = IncidentState::kAcked;
+  theirs.acked_by = "alice";
+  theirs.acked_ms = mine.started_ms + 1000;
+  engine_->SubmitPeerIncidents("collector-0", {theirs});
+  ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kAcked; }));
+  EXPECT_EQ(engine_->Incidents().front().acked_by, "alice (on collector-0)");
+  gate.Set(GateDecision::Send());
+  clock_.Advance(5min + 1s);
+  LetItRun();
+  EXPECT_TRUE(To("/bob").empty()) << "escalated although acked on a peer";
+  EXPECT_EQ(To("/alice").size(), 1u) << "re-paged under the adopted id";
+}
+
+TEST_F(EngineTest, ExportedLogHasClaimsAndDeliveries) {
+  FakeGate gate;
+  Start(&gate);
+  const Incident inc = FireAndWaitForFirstPage();
+  ASSERT_TRUE(WaitFor([&] { return engine_->Stats().outbox_depth["sent"] == 1; }));
+  auto log = engine_->ExportLog(std::chrono::minutes(4));
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].key.rfind(inc.id + "/0/0/alice/", 0), 0u);
+  EXPECT_EQ(log[0].state, LogEntry::State::kDelivered);
+}
+
+TEST_F(EngineTest, PeerSilencesAreMergedAndPersisted) {
+  Start();
+  route::Silence s;
+  s.id = "6a1f2c3e-0000-4000-8000-000000000001";
+  auto m = route::ParseMatcher("source=web-1");  // NOLINT
+  ASSERT_TRUE(m.ok());
+  s.matchers = {*m};
+  s.starts_at = clock_.WallNow();
+  s.ends_at = clock_.WallNow() + 1h;
+  s.created_by = "bob";
+  s.comment = "maintenance";
+  s.updated_at = clock_.WallNow();
+  engine_->MergeSilences({s});
+  ASSERT_EQ(engine_->Silences().size(), 1u);
+  engine_->Stop();
+  engine_.reset();
+  Start();
+  ASSERT_EQ(engine_->Silences().size(), 1u);
+  EXPECT_EQ(engine_->Silences()[0].created_by, "bob");
+  // Silenced: no page.
+  engine_->Submit(SourceDown());
+  LetItRun();
+  EXPECT_TRUE(To("/alice").empty());
 }
 
 }  // namespace
