@@ -63,6 +63,42 @@ std::string Ago(double seconds) {
 
 }  // namespace
 
+namespace {
+// The collector's cluster view (GET /api/v1/collectors), when it has peers. Best effort:
+// a collector without the endpoint or without peers prints nothing.
+void PrintCluster(const std::string& collector_url, int timeout_ms) {
+  const ApiReply reply = CallApi("GET", collector_url, "/api/v1/collectors", "", timeout_ms);
+  if (!reply.reached || reply.status != 200) return;
+  auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("collectors") || doc["collectors"].size() < 2) return;
+  std::printf("\ncluster (as seen by %s)%s\n", doc.value("self", "?").c_str(),
+              doc.value("isolated", false) ? ": ISOLATED (no peer, most sources lost)"
+              : doc.value("alone", false)  ? ": ALONE (no peer reachable)"
+                                           : "");
+  std::printf("%-24s %-8s %-10s %-10s %s\n", "COLLECTOR", "STATE", "LAST SYNC", "CONFIG",
+              "CANNOT HEAR");
+  for (const auto& c : doc["collectors"]) {
+    const bool self = c.value("self", false);
+    std::string sync = "-";
+    if (!self && c.contains("last_sync_age_ms") && c["last_sync_age_ms"].is_number()) {
+      sync = Ago(c["last_sync_age_ms"].get<double>() / 1000.0) + " ago";
+    } else if (!self) {
+      sync = "never";
+    }
+    std::printf("%-24s %-8s %-10s %-10s %llu\n",
+                (c.value("id", "?") + (self ? " *" : "")).c_str(), c.value("state", "?").c_str(),
+                sync.c_str(), c.value("config_matches", true) ? "same" : "DIFFERENT",
+                static_cast<unsigned long long>(c.value("unheard_sources", 0ull)));
+  }
+  const auto warnings = doc.value("path_warnings_total", 0ull);
+  if (warnings > 0) {
+    std::printf("%llu path warning(s): sources heard by some collectors and not others "
+                "(GET /api/v1/collectors lists them)\n",
+                static_cast<unsigned long long>(warnings));
+  }
+}
+}  // namespace
+
 int Status(const std::string& collector_url, bool json, int timeout_ms) {
   const ApiReply reply = CallApi("GET", collector_url, "/api/v1/sources", "", timeout_ms);
   if (!ReplyOk(reply, "status")) return 1;
@@ -99,6 +135,7 @@ int Status(const std::string& collector_url, bool json, int timeout_ms) {
                 s.value("state", "?").c_str(),
                 (Ago(s.value("last_seen_ago_seconds", 0.0)) + " ago").c_str(), labels.c_str());
   }
+  PrintCluster(collector_url, timeout_ms);
   return 0;
 }
 
