@@ -1,12 +1,14 @@
 #include "ingest/udp_receiver.h"
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace firewatch::collector {
@@ -144,6 +146,19 @@ void UdpReceiver::Drain() {
     }
     if (static_cast<size_t>(n) < kBatch) return;
   }
+}
+
+uint64_t UdpReceiver::kernel_drops() const {
+  uint64_t drops = kernel_drops_;
+  if (fd_ >= 0) {
+    uint32_t meminfo[SK_MEMINFO_VARS] = {};
+    socklen_t len = sizeof meminfo;
+    if (getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, meminfo, &len) == 0 &&
+        len > SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+      drops = std::max<uint64_t>(drops, meminfo[SK_MEMINFO_DROPS]);
+    }
+  }
+  return drops;
 }
 
 }  // namespace firewatch::collector

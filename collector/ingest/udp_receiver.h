@@ -46,8 +46,10 @@ class UdpReceiver {
 
   uint64_t datagrams() const { return datagrams_; }
   uint64_t batches() const { return batches_; }
-  // Datagrams the kernel dropped because our buffer was full (SO_RXQ_OVFL).
-  uint64_t kernel_drops() const { return kernel_drops_; }
+  // Datagrams the kernel dropped because our buffer was full: the socket's drop counter
+  // (SO_MEMINFO), which is exact at any time; SO_RXQ_OVFL, which arrives only with the
+  // next datagram read, is the fallback on kernels without SO_MEMINFO.
+  uint64_t kernel_drops() const;
 
  private:
   static void OnReadable(uv_poll_t* handle, int status, int events);

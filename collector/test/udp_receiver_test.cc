@@ -45,6 +45,21 @@ TEST(UdpReceiverTest, ReceivesBatchesAndMarksOversize) {
   EXPECT_EQ(uv_loop_close(&loop), 0) << "no handle leaked";
 }
 
+// A burst that overflows the socket buffer is counted at once, without waiting for the
+// next datagram to carry SO_RXQ_OVFL (the counter would otherwise stay low until then).
+TEST(UdpReceiverTest, CountsKernelDropsRightAfterABurst) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  UdpReceiver rx(&loop, [](std::span<const uint8_t>, const sockaddr_storage&) {});
+  ASSERT_TRUE(rx.Bind({"127.0.0.1", 0}, /*rcvbuf_bytes=*/4096).ok());
+  EXPECT_EQ(rx.kernel_drops(), 0u);
+  for (int i = 0; i < 2000; ++i) SendTo(rx.port(), std::vector<uint8_t>(1000, 1));
+  EXPECT_GT(rx.kernel_drops(), 0u) << "a 4 KiB buffer cannot hold 2000 datagrams";
+  rx.Close();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
 TEST(UdpReceiverTest, RefusesHostNamesAndBusyPorts) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
