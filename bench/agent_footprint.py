@@ -12,7 +12,9 @@ Once a second it samples /proc/PID/status (VmRSS, VmHWM, RssAnon, RssFile) and
 resolution (the agent uses less than one 10 ms tick per second). CPU% is CPU time over
 the measured window divided by its wall time (100% = one core). RssFile is pages of the
 program and its shared libraries (shared with every other process that maps them);
-RssAnon is what the process itself allocated (heap, stacks, private data).
+RssAnon is what the process itself allocated (heap, stacks, private data). At the end it
+also records /proc/PID/smaps_rollup (Pss, Private_*) and RSS per mapping from
+/proc/PID/smaps, so the report can say where the resident pages come from.
 """
 
 import argparse
@@ -61,6 +63,37 @@ def wait_http(url, proc, timeout=15):
     raise RuntimeError(f"{url} not answering")
 
 
+def smaps_rollup_kb(pid):
+    """The kB fields of /proc/PID/smaps_rollup (Rss, Pss, Private_Clean, Private_Dirty...)."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and parts[2] == "kB":
+                    out[parts[0].rstrip(":")] = int(parts[1])
+    except OSError:
+        pass
+    return out
+
+
+def rss_by_mapping_kb(pid):
+    """RSS per mapped file (basename) or anonymous region kind, from /proc/PID/smaps."""
+    out = {}
+    name = None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                head = line.split()
+                if head and not head[0].endswith(":") and "-" in head[0]:
+                    name = os.path.basename(head[5]) if len(head) > 5 else "[anon]"
+                elif head and head[0] == "Rss:":
+                    out[name] = out.get(name, 0) + int(head[1])
+    except OSError:
+        pass
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def node_exporter_version():
     r = subprocess.run([NODE_EXPORTER, "--version"], capture_output=True, text=True)
     lines = (r.stdout + r.stderr).splitlines()
@@ -75,6 +108,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
+    ap.add_argument("--collector", default=None,
+                    help="firewatch-collector binary (default: BUILD/collector/firewatch-collector)")
+    ap.add_argument("--agent", default=None,
+                    help="firewatch-agent binary (default: BUILD/agent/firewatch-agent)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--seconds", type=int, default=60)
@@ -84,9 +121,9 @@ def main():
     key = os.path.join(work, "fleet.key")
     bl.write_key(key)
 
-    collector = bl.Collector(os.path.join(args.build, "collector", "firewatch-collector"), key,
-                             work)
-    agent_bin = os.path.join(args.build, "agent", "firewatch-agent")
+    collector = bl.Collector(
+        args.collector or os.path.join(args.build, "collector", "firewatch-collector"), key, work)
+    agent_bin = args.agent or os.path.join(args.build, "agent", "firewatch-agent")
     procs = {}
     urls = {}
     for name in ("agent",):
@@ -140,13 +177,18 @@ def main():
         s = samples[name]
         last_half = [x["rss"] for x in s[len(s) // 2:]]
         st = bl.status_kb(p.pid)
+        rollup = smaps_rollup_kb(p.pid)
         res["processes"][name] = {
             "rss_max_kb": max(x["rss"] for x in s),
             "rss_steady_kb": int(statistics.median(last_half)),
             "hwm_kb": st["VmHWM"],
             "rss_anon_kb": st.get("RssAnon"),
             "rss_file_kb": st.get("RssFile"),
-            "pss_kb": bl.pss_kb(p.pid),
+            "pss_kb": rollup.get("Pss"),
+            "private_kb": (rollup["Private_Clean"] + rollup["Private_Dirty"]
+                           if "Private_Clean" in rollup and "Private_Dirty" in rollup else None),
+            "smaps_rollup_kb": rollup,
+            "rss_by_mapping_kb": rss_by_mapping_kb(p.pid),
             "cpu_pct": round(100.0 * (bl.cpu_seconds(p.pid) - cpu0[name]) / wall, 3),
             "cpu_pct_schedstat": round(100.0 * (bl.oncpu_seconds(p.pid) - oncpu0[name]) / wall, 4),
             "threads": int(open(f"/proc/{p.pid}/status").read().split("Threads:")[1].split()[0]),

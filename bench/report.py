@@ -96,6 +96,10 @@ def main():
         out.append(f"| RSS split at the end: anonymous / file-backed (program + shared libraries) "
                    f"| {mib(a['rss_anon_kb'])} / {mib(a['rss_file_kb'])} | node-exporter "
                    f"{mib(ne['rss_anon_kb'])} / {mib(ne['rss_file_kb'])} | — | — |")
+        if a.get("private_kb") is not None and ne.get("private_kb") is not None:
+            out.append(f"| Pss / private (smaps_rollup; Pss splits shared pages among the processes "
+                       f"mapping them) | {mib(a['pss_kb'])} / {mib(a['private_kb'])} | node-exporter "
+                       f"{mib(ne['pss_kb'])} / {mib(ne['private_kb'])} | — | — |")
         out.append(f"| CPU over {ag['seconds']} s (% of one core) | {a['cpu_pct_schedstat']:.3f}% | "
                    f"node-exporter {ne['cpu_pct_schedstat']:.2f}% | — | — |")
     out.append("")

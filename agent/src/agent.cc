@@ -1,10 +1,10 @@
 #include "agent.h"
 
 #include <netdb.h>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
 
+#include "agent_log.h"
 #include "version.h"
 
 namespace firewatch::agent {
@@ -68,8 +68,8 @@ void Agent::WireDns(CollectorLink& link) {
       using U = ResolvedEndpoint::Update;
       const std::string target = ep->target().ToString();
       if (u == U::kChanged) {
-        spdlog::info("collector {}: {} {} resolves to {}", link.name(), TransportName(t), target,
-                     ep->address()->ToString());
+        LogInfo("collector {}: {} {} resolves to {}", link.name(), TransportName(t), target,
+                ep->address()->ToString());
       } else if (u == U::kKeptLastGood || u == U::kStillUnknown) {
         metrics_.CountResolveFailure(link.name());
         uint64_t suppressed = 0;
@@ -77,10 +77,10 @@ void Agent::WireDns(CollectorLink& link) {
           std::string keep = u == U::kKeptLastGood
                                  ? "keeping the last good address " + ep->address()->ToString()
                                  : std::string("no address known yet");
-          spdlog::warn("collector {}: cannot resolve {}: {}; {}{}", link.name(), target,
-                       uv_strerror(status), keep,
-                       suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed)
-                                  : std::string());
+          LogWarn("collector {}: cannot resolve {}: {}; {}{}", link.name(), target,
+                  uv_strerror(status), keep,
+                  suppressed ? fmt::format(" ({} similar messages suppressed)", suppressed)
+                             : std::string());
         }
       }
       link.OnEndpointUpdate(t, u);
@@ -111,9 +111,9 @@ Status Agent::Start() {
       return s;
     }
     if (!addr->is_loopback()) {
-      spdlog::warn("http_listen {} is not a loopback address: /metrics and /healthz are reachable "
-                   "from the network",
-                   addr->ToString());
+      LogWarn("http_listen {} is not a loopback address: /metrics and /healthz are reachable "
+              "from the network",
+              addr->ToString());
     }
   }
   if (options_.handle_signals) StartSignals();
@@ -128,10 +128,10 @@ Status Agent::Start() {
     bound.port = http_port();
     listen = bound.ToString();
   }
-  spdlog::info("started, version {}: source_id={} interval={} jitter={} collectors={} "
-               "http_listen={}",
-               AgentVersion(), config_.source_id, config::FormatDuration(config_.interval),
-               config_.jitter, links_.size(), listen);
+  LogInfo("started, version {}: source_id={} interval={} jitter={} collectors={} "
+          "http_listen={}",
+          AgentVersion(), config_.source_id, config::FormatDuration(config_.interval),
+          config_.jitter, links_.size(), listen);
   scheduler_.Start(deps_.clock->Now());
   SendHeartbeat();
   ArmHeartbeatTimer(scheduler_.Next(deps_.clock->Now()));
@@ -148,7 +148,7 @@ void Agent::StartSignals() {
         [](uv_signal_t* h, int s) {
           Agent* self = AgentOf(h);
           if (s == SIGHUP) {
-            spdlog::info("SIGHUP: configuration reload is not supported yet; ignoring");
+            LogInfo("SIGHUP: configuration reload is not supported yet; ignoring");
             return;
           }
           self->Shutdown(s == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -161,13 +161,13 @@ void Agent::StartSignals() {
 void Agent::SendHeartbeat() {
   auto frame = builder_.NextHeartbeat();
   if (!frame.ok()) {
-    spdlog::error("cannot encode heartbeat: {}", frame.status().message());
+    LogError("cannot encode heartbeat: {}", frame.status().message());
     return;
   }
   last_heartbeat_ms_ = frame->timestamp_ms;
   metrics_.SetLastHeartbeat(FromUnixMillis(frame->timestamp_ms));
   auto shared = std::make_shared<const OutgoingFrame>(std::move(frame).value());
-  spdlog::debug("heartbeat {} ({} bytes)", shared->sequence, shared->bytes.size());
+  LogDebug("heartbeat {} ({} bytes)", shared->sequence, shared->bytes.size());
   for (auto& link : links_) link->Send(shared, options_.http_timeout);
 }
 
@@ -188,7 +188,7 @@ void Agent::ArmHeartbeatTimer(MonoTime deadline) {
 
 void Agent::Shutdown(const std::string& reason) {
   if (phase_ == Phase::kGoodbye) {
-    spdlog::info("{} again: closing now", reason);
+    LogInfo("{} again: closing now", reason);
     CloseAll();
     return;
   }
@@ -198,12 +198,12 @@ void Agent::Shutdown(const std::string& reason) {
   dns_.Close();
   auto frame = builder_.Goodbye(reason);
   if (!frame.ok()) {
-    spdlog::error("cannot encode goodbye: {}", frame.status().message());
+    LogError("cannot encode goodbye: {}", frame.status().message());
     CloseAll();
     return;
   }
-  spdlog::info("{}: sending goodbye (sequence {}) to {} collector(s)", reason, frame->sequence,
-               links_.size());
+  LogInfo("{}: sending goodbye (sequence {}) to {} collector(s)", reason, frame->sequence,
+          links_.size());
   auto shared = std::make_shared<const OutgoingFrame>(std::move(frame).value());
   for (auto& link : links_) link->Send(shared, options_.goodbye_timeout);
   uv_timer_start(
@@ -225,8 +225,8 @@ void Agent::OnGoodbyeTimer() {
         CeilMillis(options_.goodbye_timeout - options_.goodbye_grace), 0);
     return;
   }
-  spdlog::warn("goodbye: {} HTTP request(s) unfinished after {}; closing anyway", http_.in_flight(),
-               config::FormatDuration(options_.goodbye_timeout));
+  LogWarn("goodbye: {} HTTP request(s) unfinished after {}; closing anyway", http_.in_flight(),
+          config::FormatDuration(options_.goodbye_timeout));
   CloseAll();
 }
 
@@ -261,8 +261,8 @@ void Agent::CloseAll() {
         &dns_watchdog_,
         [](uv_timer_t* t) {
           Agent* self = AgentOf(t);
-          spdlog::warn("a DNS lookup did not finish within {}; exiting without it",
-                       config::FormatDuration(self->options_.dns_abandon));
+          LogWarn("a DNS lookup did not finish within {}; exiting without it",
+                  config::FormatDuration(self->options_.dns_abandon));
           self->abandoned_lookups_ = true;
           uv_stop(self->loop_);
         },

@@ -1,6 +1,6 @@
 #include "collector_link.h"
 
-#include <spdlog/spdlog.h>
+#include "agent_log.h"
 
 namespace firewatch::agent {
 
@@ -74,7 +74,7 @@ void CollectorLink::SendHttp() {
       [this, url, sequence](Result<net::HttpResponse> r) {
         if (r.ok() && r->IsSuccess()) {
           env_.metrics->CountSent(name_, Transport::kHttp);
-          spdlog::debug("collector {}: frame {} delivered over HTTP", name_, sequence);
+          LogDebug("collector {}: frame {} delivered over HTTP", name_, sequence);
         } else if (r.ok()) {
           NoteError(Transport::kHttp, "POST " + url + " answered HTTP " + std::to_string(r->status));
         } else {
@@ -99,10 +99,10 @@ void CollectorLink::NoteError(Transport t, const std::string& detail) {
   uint64_t suppressed = 0;
   if (env_.log_limiter->Allow(name_ + "/" + std::string(TransportName(t)), suppressed)) {
     if (suppressed > 0) {
-      spdlog::warn("collector {}: {} {} ({} similar messages suppressed)", name_, TransportName(t),
-                   detail, suppressed);
+      LogWarn("collector {}: {} {} ({} similar messages suppressed)", name_, TransportName(t),
+              detail, suppressed);
     } else {
-      spdlog::warn("collector {}: {} {}", name_, TransportName(t), detail);
+      LogWarn("collector {}: {} {}", name_, TransportName(t), detail);
     }
   }
 }

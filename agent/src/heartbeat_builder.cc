@@ -1,7 +1,6 @@
 #include "heartbeat_builder.h"
 
-#include <spdlog/spdlog.h>
-
+#include "agent_log.h"
 #include "version.h"
 
 namespace firewatch::agent {
@@ -44,8 +43,8 @@ Result<OutgoingFrame> HeartbeatBuilder::NextHeartbeat() {
   auto frame = Seal(hb);
   if (frame.ok() || hb.checks.empty()) return frame;
   // The checks made the frame too big (or invalid): still say we are alive.
-  spdlog::error("check results do not fit in a heartbeat ({}); sending it without checks",
-                frame.status().message());
+  LogError("check results do not fit in a heartbeat ({}); sending it without checks",
+           frame.status().message());
   hb.checks.clear();
   return Seal(hb);
 }

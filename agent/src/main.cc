@@ -8,8 +8,8 @@
 
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_log.h"
 #include "default_config.h"
-#include "firewatch/log.h"
 #include "firewatch/protocol/keyring.h"
 #include "version.h"
 
@@ -47,20 +47,21 @@ Result<firewatch::protocol::Secret> LoadKey(const AgentConfig& config) {
 }
 
 int Run(const AgentConfig& config) {
-  if (Status s = firewatch::InitLogging(config.log_level, "firewatch-agent"); !s.ok()) {
-    std::cerr << "firewatch-agent: " << s.message() << "\n";
+  if (!InitAgentLogging(config.log_level, "firewatch-agent")) {
+    std::cerr << "firewatch-agent: unknown log level '" << config.log_level
+              << "' (use trace, debug, info, warn or error)\n";
     return kExitConfig;
   }
   auto secret = LoadKey(config);
   if (!secret.ok()) {
-    spdlog::error("{}", secret.status().message());
+    LogError("{}", secret.status().message());
     return kExitConfig;
   }
   std::signal(SIGPIPE, SIG_IGN);  // a vanished HTTP client must not kill the agent
 
   uv_loop_t loop;
   if (int rc = uv_loop_init(&loop); rc != 0) {
-    spdlog::error("uv_loop_init: {}", uv_strerror(rc));
+    LogError("uv_loop_init: {}", uv_strerror(rc));
     return kExitSoftware;
   }
   int exit_code = 0;
@@ -71,7 +72,7 @@ int Run(const AgentConfig& config) {
     Agent agent(&loop, config, *secret,
                 Agent::Deps{&firewatch::SystemClock::Instance(), &random, &checks});
     if (Status s = agent.Start(); !s.ok()) {
-      spdlog::error("cannot start: {}", s.message());
+      LogError("cannot start: {}", s.message());
       exit_code = kExitConfig;
     }
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -79,10 +80,10 @@ int Run(const AgentConfig& config) {
   }
   if (abandoned) return exit_code;  // a getaddrinfo is stuck; the OS reclaims the rest
   if (int rc = uv_loop_close(&loop); rc != 0) {
-    spdlog::error("internal error: the event loop did not close cleanly ({})", uv_strerror(rc));
+    LogError("internal error: the event loop did not close cleanly ({})", uv_strerror(rc));
     return kExitSoftware;
   }
-  spdlog::info("stopped");
+  LogInfo("stopped");
   return exit_code;
 }
 
