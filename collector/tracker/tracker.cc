@@ -8,7 +8,7 @@ namespace firewatch::collector {
 using std::chrono::milliseconds;
 
 struct Tracker::Entry {
-  std::shared_ptr<const protocol::Labels> labels;
+  LabelBlob labels;  // interned (label_pool.h)
   PhiDetector detector;
   protocol::ReplayState replay;
   int64_t first_seen_ms = 0;
@@ -49,33 +49,12 @@ void Tracker::SetConfig(const DetectionConfig& config) {
   config_ = config;
 }
 
-std::shared_ptr<const protocol::Labels> Tracker::Intern(protocol::Labels labels) {
-  // Fleets share label sets (dc, role, service), so share their storage too.
-  std::string key;
-  for (const auto& [k, v] : labels) {
-    key += k;
-    key.push_back('\0');
-    key += v;
-    key.push_back('\0');
-  }
-  auto it = label_pool_.find(key);
-  if (it != label_pool_.end()) {
-    if (auto live = it->second.lock()) return live;
-  }
-  auto shared = std::make_shared<const protocol::Labels>(std::move(labels));
-  label_pool_[key] = shared;
-  if (label_pool_.size() > 2 * sources_.size() + 64) {
-    std::erase_if(label_pool_, [](const auto& kv) { return kv.second.expired(); });
-  }
-  return shared;
-}
-
 std::optional<Transition> Tracker::SetState(const std::string& id, Entry& e, SourceState to,
                                             std::string reason) {
   if (e.state == to) return std::nullopt;
   Transition t;
   t.source_id = id;
-  t.labels = *e.labels;
+  t.labels = DecodeLabels(*e.labels);
   t.from = e.state;
   t.to = to;
   t.at_ms = ToUnixMillis(clock_.WallNow());
@@ -93,7 +72,7 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   for (auto& s : sources) {
     auto e = std::make_unique<Entry>();
-    e->labels = Intern(std::move(s.labels));
+    e->labels = label_pool_.Intern(s.labels, sources_.size());
     e->replay = s.replay;
     e->first_seen_ms = s.first_seen_ms;
     e->last_seen_ms = s.last_seen_ms;
@@ -142,7 +121,9 @@ ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transpor
   }
   const bool new_boot = e->replay.seen && e->replay.boot_id != hb.boot_id;
   protocol::Advance(e->replay, hb);
-  if (!e->labels || *e->labels != hb.labels) e->labels = Intern(hb.labels);
+  if (!e->labels || !LabelsEqual(*e->labels, hb.labels)) {
+    e->labels = label_pool_.Intern(hb.labels, sources_.size());
+  }
   if (e->interval_ms != hb.interval_ms || is_new) {
     e->interval_ms = hb.interval_ms;
     e->detector.Seed(milliseconds(hb.interval_ms));
@@ -165,14 +146,14 @@ ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transpor
     }
     if (before != c.state) {
       out.check_changes.push_back(
-          CheckChange{hb.source_id, *e->labels, c.name, before, c.state, c.output, now_ms});
+          CheckChange{hb.source_id, DecodeLabels(*e->labels), c.name, before, c.state, c.output, now_ms});
     }
   }
   for (const auto& old : e->checks) {  // a check the agent no longer reports is over
     bool still = false;
     for (const auto& c : hb.checks) still |= c.name == old.name;
     if (!still && old.state != protocol::CheckState::kOk) {
-      out.check_changes.push_back(CheckChange{hb.source_id, *e->labels, old.name, old.state,
+      out.check_changes.push_back(CheckChange{hb.source_id, DecodeLabels(*e->labels), old.name, old.state,
                                               protocol::CheckState::kOk, "", now_ms});
     }
   }
@@ -191,7 +172,7 @@ ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transpor
   } else if (is_new) {
     Transition t;
     t.source_id = id;
-    t.labels = *e->labels;
+    t.labels = DecodeLabels(*e->labels);
     t.from = SourceState::kUp;
     t.to = SourceState::kUp;
     t.at_ms = now_ms;
@@ -256,7 +237,7 @@ std::vector<Transition> Tracker::Evaluate() {
 SourceSnapshot Tracker::ToSnapshot(const std::string& id, const Entry& e, MonoTime now) const {
   SourceSnapshot s;
   s.source_id = id;
-  s.labels = *e.labels;
+  s.labels = DecodeLabels(*e.labels);
   s.state = e.state;
   s.first_seen_ms = e.first_seen_ms;
   s.last_seen_ms = e.last_seen_ms;

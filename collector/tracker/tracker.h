@@ -29,6 +29,7 @@
 #include "detector/phi_detector.h"
 #include "firewatch/clock.h"
 #include "firewatch/protocol/frame.h"
+#include "tracker/label_pool.h"
 #include "tracker/source.h"
 
 namespace firewatch::collector {
@@ -89,13 +90,12 @@ class Tracker {
   SourceSnapshot ToSnapshot(const std::string& id, const Entry& e, MonoTime now) const;
   std::optional<Transition> SetState(const std::string& id, Entry& e, SourceState to,
                                      std::string reason);
-  std::shared_ptr<const protocol::Labels> Intern(protocol::Labels labels);
 
   const Clock& clock_;
   mutable std::mutex mu_;
   DetectionConfig config_;
   std::unordered_map<std::string, std::unique_ptr<Entry>> sources_;
-  std::unordered_map<std::string, std::weak_ptr<const protocol::Labels>> label_pool_;
+  LabelPool label_pool_;
   std::vector<std::string> dirty_;
 };
 

@@ -1,0 +1,66 @@
+#include "tracker/label_pool.h"
+
+#include <iterator>
+
+namespace firewatch::collector {
+
+namespace {
+void Put(std::string& out, std::string_view s) {
+  out.push_back(static_cast<char>(s.size() & 0xff));
+  out.push_back(static_cast<char>((s.size() >> 8) & 0xff));
+  out.append(s);
+}
+// Reads one string at `pos`; false when the blob ends early (never for our encodings).
+bool Get(const std::string& blob, size_t& pos, std::string_view& out) {
+  if (pos + 2 > blob.size()) return false;
+  const size_t n = static_cast<uint8_t>(blob[pos]) | (static_cast<size_t>(static_cast<uint8_t>(blob[pos + 1])) << 8);
+  pos += 2;
+  if (pos + n > blob.size()) return false;
+  out = std::string_view(blob).substr(pos, n);
+  pos += n;
+  return true;
+}
+}  // namespace
+
+std::string EncodeLabels(const protocol::Labels& labels) {
+  size_t size = 0;
+  for (const auto& [k, v] : labels) size += 4 + k.size() + v.size();
+  std::string out;
+  out.reserve(size);
+  for (const auto& [k, v] : labels) {
+    Put(out, k);
+    Put(out, v);
+  }
+  return out;
+}
+
+protocol::Labels DecodeLabels(const std::string& blob) {
+  protocol::Labels out;
+  size_t pos = 0;
+  std::string_view k, v;
+  while (pos < blob.size() && Get(blob, pos, k) && Get(blob, pos, v)) out.emplace_back(k, v);
+  return out;
+}
+
+bool LabelsEqual(const std::string& blob, const protocol::Labels& labels) {
+  size_t pos = 0;
+  std::string_view k, v;
+  for (const auto& [lk, lv] : labels) {
+    if (!Get(blob, pos, k) || !Get(blob, pos, v) || k != lk || v != lv) return false;
+  }
+  return pos == blob.size();
+}
+
+LabelBlob LabelPool::Intern(const protocol::Labels& labels, size_t live_sources) {
+  std::string encoded = EncodeLabels(labels);
+  if (auto it = pool_.find(std::string_view(encoded)); it != pool_.end()) return *it;
+  if (pool_.size() > 2 * live_sources + 64) {
+    // Only the pool holds these any more.
+    std::erase_if(pool_, [](const LabelBlob& b) { return b.use_count() == 1; });
+  }
+  auto blob = std::make_shared<const std::string>(std::move(encoded));
+  pool_.insert(blob);
+  return blob;
+}
+
+}  // namespace firewatch::collector
