@@ -332,7 +332,10 @@ Status CollectorApp::Start() {
   });
   m.stop_async.data = &m;
 
-  if (m.cluster) m.cluster->Start(m.alerting.get());
+  if (m.cluster) {
+    m.cluster->Start(m.alerting.get());
+    m.ExportClusterMetrics();  // the families exist from the first scrape
+  }
   m.started = true;
   m.ready = true;
   spdlog::info("collector {} ready: http://{} (status page), heartbeats on udp {}", c.id,

@@ -82,6 +82,12 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   col.Uint("http_threads", threads, 2, 256);
   c.http_threads = static_cast<int>(threads);
   col.String("log_level", c.log_level);
+  // Per collector (outside the cluster's config digest): overrides alerting.external_url.
+  std::string own_url;
+  col.String("external_url", own_url);
+  if (!own_url.empty() && own_url.rfind("http://", 0) != 0 && own_url.rfind("https://", 0) != 0) {
+    errors.At(col.Node("external_url"), "collector.external_url: must start with http:// or https://");
+  }
   if (!std::set<std::string>{"trace", "debug", "info", "warn", "error"}.count(c.log_level)) {
     errors.At(col.Node("log_level"),
               "collector.log_level: must be trace, debug, info, warn or error");
@@ -152,6 +158,7 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   alerting::ReadAlertingConfig(top, base_dir, c.alerting);
   ReadClusterConfig(top, base_dir, c.cluster);
   top.Finish();
+  if (!own_url.empty()) c.alerting.external_url = own_url;
 
   if (c.id.empty()) c.id = Hostname();
   CheckClusterSelf(*doc, c.id, c.cluster, errors);

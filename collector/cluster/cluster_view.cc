@@ -495,7 +495,7 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
   st.self = self_;
   st.config_digest = config_.digest;
   st.isolated = isolated_;
-  st.alone = !peers_.empty() && alone_;
+  st.alone = !peers_.empty() && AloneLocked();
   const MonoTime now = clock_.Now();
 
   // Path warnings: heard by some live collector, DOWN at another live one that knows it.

@@ -433,5 +433,20 @@ TEST(ClusterConfigTest, DigestIgnoresTheCollectorSectionButNotSettings) {
   EXPECT_NE(a->cluster.digest, c->cluster.digest);
 }
 
+TEST(ClusterConfigTest, EachCollectorLinksToItselfOutsideTheDigest) {
+  auto plain = ParseCollectorConfig(ClusterYaml("a"), "a.yml", "/");
+  auto own = ParseCollectorConfig(
+      "collector:\n  id: a\n  external_url: https://a.example\n" +
+          ClusterYaml("a").substr(ClusterYaml("a").find("keys:")),
+      "a.yml", "/");
+  ASSERT_TRUE(plain.ok() && own.ok()) << own.status().message();
+  EXPECT_EQ(own->alerting.external_url, "https://a.example");
+  EXPECT_EQ(own->cluster.digest, plain->cluster.digest);
+  auto bad = ParseCollectorConfig("collector:\n  id: a\n  external_url: a.example\nkeys: [{id: k, file: /k}]\n",
+                                  "a.yml", "/");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("a.yml:3:"), std::string::npos) << bad.status().message();
+}
+
 }  // namespace
 }  // namespace firewatch::collector

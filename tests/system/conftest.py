@@ -8,3 +8,28 @@ def harness(tmp_path):
     h = Harness(tmp_path)
     yield h
     h.close()
+
+
+@pytest.fixture
+def network(harness):
+    """A factory for netns.Network (see netns.py): network(("a", "b", "c")). Skips when this
+    process cannot create network namespaces (not root, no iproute2). Everything created is
+    removed after the test, also when it fails; the harness is closed after the networks."""
+    import netns
+    reason = netns.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    made = []
+
+    def make(site_names=("a", "b", "c")):
+        net = netns.Network(site_names)
+        made.append(net)
+        return net
+    yield make
+    errors = []
+    for net in reversed(made):
+        try:
+            net.close()
+        except Exception as e:  # noqa: BLE001 - close the others too
+            errors.append(str(e))
+    assert not errors, errors

@@ -29,6 +29,20 @@ def free_port(kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
+def port_free(port, kind=socket.SOCK_STREAM):
+    """True when 127.0.0.1:port (TCP or UDP) can be bound now (fixed-port tests check first).
+    TCP probes use SO_REUSEADDR, as the servers do: connections of an earlier test lingering
+    in TIME_WAIT do not make the port busy, a listening socket does."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        if kind == socket.SOCK_STREAM:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 def wait_for(condition, timeout, interval=0.1, what="condition"):
     """Polls condition() until it returns a truthy value or the deadline passes."""
     deadline = time.monotonic() + timeout

@@ -16,20 +16,21 @@ HANDLER_DIR = os.path.join(SOURCE_DIR, "alerting", "notify", "testdata")
 class SmtpServer:
     """/usr/bin/aiosmtpd on loopback, delivering each message into a Maildir."""
 
-    def __init__(self, harness, port=None):
+    def __init__(self, harness, port=None, host="127.0.0.1"):
         self.h = harness
+        self.host = host
         self.port = port or free_port()
         self.maildir = os.path.join(harness.dir, "maildir")
         self.proc = None
 
     def start(self):
         env = dict(os.environ, PYTHONPATH=HANDLER_DIR)
-        self.proc = self.h.start(["/usr/bin/aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+        self.proc = self.h.start(["/usr/bin/aiosmtpd", "-n", "-l", f"{self.host}:{self.port}",
                                   "-c", "maildir_handler.MaildirHandler", self.maildir],
                                  f"aiosmtpd-{self.port}", env=env)
 
         def accepting():
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            with socket.create_connection((self.host, self.port), timeout=1):
                 return True
         wait_for(accepting, 15, what="aiosmtpd to accept connections")
         return self
@@ -49,11 +50,12 @@ class SmtpServer:
 class FakeTwilio:
     """Checks Twilio's Messages API wire format exactly; records accepted messages."""
 
-    def __init__(self, sid, token, port=0):
+    def __init__(self, sid, token, port=0, host="127.0.0.1"):
         self.sid = sid
         self.token = token
         self.messages = []
         self.errors = []
+        self.senders = []  # client address of each accepted message (same order)
         self.lock = threading.Lock()
         fake = self
 
@@ -85,12 +87,13 @@ class FakeTwilio:
                         self.wfile.write(json.dumps({"code": 20001, "message": str(problems)}).encode())
                         return
                     fake.messages.append({k: v[0] for k, v in form.items()})
+                    fake.senders.append(self.client_address[0])
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(json.dumps({"sid": "SM" + "0" * 32, "status": "queued"}).encode())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -98,6 +101,12 @@ class FakeTwilio:
     def sent(self):
         with self.lock:
             return list(self.messages)
+
+    def sent_with_senders(self):
+        """[(message, client address)]: which collector sent what, when they have
+        distinct addresses (network-namespace tests)."""
+        with self.lock:
+            return list(zip(self.messages, self.senders))
 
     def close(self):
         self.server.shutdown()

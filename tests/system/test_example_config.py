@@ -8,20 +8,11 @@ import time
 
 import pytest
 
-from fwtest import AGENT, COLLECTOR, SOURCE_DIR, http_get, wait_for
+from fwtest import AGENT, COLLECTOR, SOURCE_DIR, http_get, wait_for, port_free
 from paging import FakeTwilio, SmtpServer
 
 FIXED_PORTS = ((2525, socket.SOCK_STREAM), (2526, socket.SOCK_STREAM), (9760, socket.SOCK_STREAM),
                (9761, socket.SOCK_DGRAM), (9762, socket.SOCK_STREAM))
-
-
-def port_free(port, kind):
-    with socket.socket(socket.AF_INET, kind) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def test_example_configs_page_by_email_and_sms(harness):

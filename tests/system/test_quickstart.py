@@ -9,16 +9,7 @@ import subprocess
 
 import pytest
 
-from fwtest import BIN_DIR, SOURCE_DIR, http_get, wait_for
-
-
-def port_free(port, kind):
-    with socket.socket(socket.AF_INET, kind) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
+from fwtest import BIN_DIR, SOURCE_DIR, http_get, wait_for, port_free
 
 
 def test_quickstart_runs_on_embedded_defaults_and_stops_cleanly(tmp_path):

@@ -1,0 +1,374 @@
+"""Three collectors on loopback that cross-check one another (docs/cluster.md): they sync,
+refuse unsigned or oversized sync requests, report differing configs, page once between
+them, agree before paging a lost collector, and stop escalating everywhere when someone
+acks or silences on any one of them.
+
+Timing (fwcluster.FAST_CLUSTER): sync every 1 s, peer_timeout 3 s. The member of rank r
+holds back a page nobody logged for r x 3 s, so after the first copy of a page arrives a
+duplicate from the last member would show up within ~6 s (+ a sync): DEDUP_WINDOW.
+"""
+import json
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from fwcluster import (PEER_TIMEOUT_S, SYNC_PATH, ClusterAgent, Member, describe, firing_emails,
+                       firing_sms, read_key, sign_sync, sleep_until, wait_all_peers_up,
+                       wait_source_everywhere, write_cluster)
+from fwtest import http_get, http_post, metric_value, wait_for
+from paging import FakeTwilio, SmtpServer
+
+DEDUP_WINDOW = 2 * PEER_TIMEOUT_S + 4
+
+
+@pytest.fixture
+def twilio():
+    t = FakeTwilio("ACtest", "demo-token")
+    yield t
+    t.close()
+
+
+def start_cluster(harness, smtp, twilio, tweak=None, **config):
+    members = [Member(f"site-{s}") for s in "abc"]
+    collectors = write_cluster(harness, members, f"127.0.0.1:{smtp.port}",
+                               f"127.0.0.1:{twilio.port}", tweak=tweak, **config)
+    for c in collectors:
+        c.start(wait_ready=False)
+    for c in collectors:
+        wait_for(c._ready, 20, what=f"{c.name} /readyz")
+    return collectors
+
+
+def metric_sum(text, name, labels=None):
+    """Sum of every sample of `name` whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        head, _, value = line.rpartition(" ")
+        if head != name and not head.startswith(name + "{"):
+            continue
+        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', head))
+        if all(got.get(k) == v for k, v in (labels or {}).items()):
+            total += float(value)
+    return total
+
+
+def sync_post(collector, body, headers, timeout=5):
+    """POST to the sync endpoint with exactly these headers: (status, headers, body)."""
+    req = urllib.request.Request(collector.url + SYNC_PATH, data=body, method="POST",
+                                 headers=dict({"Content-Type": "application/json"}, **headers))
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def declared_oversize_post(collector, length, headers):
+    """Sends only the head of a POST declaring `length` body bytes; returns the status the
+    server answers with before any body is sent."""
+    with socket.create_connection((collector.host, collector.http_port), timeout=5) as s:
+        head = [f"POST {SYNC_PATH} HTTP/1.1", f"Host: {collector.host}",
+                "Content-Type: application/json", f"Content-Length: {length}"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        s.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        reply = b""
+        while b"\r\n" not in reply:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+def signed_headers(key, peer, body, ts_ms=None):
+    ts_ms = int(time.time() * 1000) if ts_ms is None else ts_ms
+    return {"X-Firewatch-Peer": peer, "X-Firewatch-Timestamp": str(ts_ms),
+            "X-Firewatch-Signature": sign_sync(key, peer, ts_ms, body)}
+
+
+def test_three_collectors_sync_and_refuse_unsigned_sync_requests(harness, twilio):
+    smtp = SmtpServer(harness)  # not needed running: nothing pages here
+    started = time.monotonic()
+    a, b, c = start_cluster(harness, smtp, twilio)
+    wait_all_peers_up([a, b, c], timeout=10)
+    assert time.monotonic() - started < 15
+    # Each has also completed an exchange of its own with each peer (a peer that pushed
+    # to us first is up before our first push to it succeeded).
+    wait_for(lambda: all(p["syncs_ok"] >= 1 for x in (a, b, c) for p in x.peers().values()), 5,
+             what="every collector's own sync with every peer")
+
+    views = {x.name: x.collectors() for x in (a, b, c)}
+    digests = {v["config_digest"] for v in views.values()}
+    assert len(digests) == 1 and len(digests.pop()) == 64, views
+    for name, v in views.items():
+        assert v["self"] == name and v["alone"] is False and v["isolated"] is False, v
+        assert [m["id"] for m in v["collectors"]] == ["site-a", "site-b", "site-c"], v
+        assert [m["rank"] for m in v["collectors"]] == [0, 1, 2], v
+        for m in v["collectors"]:
+            assert m["labels"] == {"dc": m["id"]}, v
+            if not m["self"]:
+                assert m["config_matches"] is True and m["state"] == "up", v
+                assert m["syncs_ok"] >= 1, v
+    assert views["site-a"]["collectors"][1]["url"] == b.url
+
+    key = read_key(f"{harness.dir}/cluster.key")
+    payload = documented_payload("site-b", views["site-a"]["config_digest"])
+    before = a.metrics()
+    now = int(time.time() * 1000)
+    wrong_key = bytes(32)
+    tampered = payload.replace(b'"seq": 1', b'"seq": 2')
+    cases = [
+        ("no headers", {}, payload, 401),
+        ("no signature", {"X-Firewatch-Peer": "site-b", "X-Firewatch-Timestamp": str(now)}, payload, 401),
+        ("wrong key", signed_headers(wrong_key, "site-b", payload), payload, 401),
+        ("tampered body", signed_headers(key, "site-b", payload), tampered, 401),
+        ("unknown peer", signed_headers(key, "site-z", payload), payload, 401),
+        ("stale", signed_headers(key, "site-b", payload, now - 3600 * 1000), payload, 401),
+        ("malformed", signed_headers(key, "site-b", b"{not json"), b"{not json", 400),
+    ]
+    for what, headers, body, expected in cases:
+        status, _, got = sync_post(a, body, headers)
+        assert status == expected, f"{what}: {status} {got[:200]!r}"
+
+    # Over 16 MiB: refused from the declared length, before the body is read.
+    status = declared_oversize_post(a, 17 << 20, {"X-Firewatch-Peer": "site-b",
+                                                   "X-Firewatch-Timestamp": str(now)})
+    assert status == 413, status
+
+    def counted():
+        text = a.metrics()
+        delta = {r: metric_sum(text, "firewatch_cluster_sync_rejected_total", {"reason": r})
+                 - metric_sum(before, "firewatch_cluster_sync_rejected_total", {"reason": r})
+                 for r in ("bad_signature", "unknown_peer", "stale", "malformed", "too_large")}
+        total = (metric_sum(text, "firewatch_cluster_sync_rejected_total")
+                 - metric_sum(before, "firewatch_cluster_sync_rejected_total"))
+        return (total >= len(cases) and delta["bad_signature"] >= 3 and delta["unknown_peer"] >= 1
+                and delta["stale"] >= 1 and delta["malformed"] >= 1
+                and delta["too_large"] >= 1) and delta
+    wait_for(counted, 5, what="firewatch_cluster_sync_rejected_total{reason} to count every refusal")
+    # Refused requests changed nothing: the real peers are still in sync.
+    wait_all_peers_up([a, b, c], timeout=10)
+
+
+def documented_payload(sender, config_digest):
+    """An empty-handed sync payload exactly as docs/cluster.md ("Sync") shows it."""
+    return json.dumps({
+        "v": 1, "from": sender, "boot": "0123456789abcdef", "seq": 1, "config_digest": config_digest,
+        "peers": {"site-a": "up", "site-c": "up"},
+        "sources": {"full": True, "version": 0, "digest": "0000000000000000", "entries": {}},
+        "incidents": [], "log": [], "silences": [], "need_full": False}).encode()
+
+
+def test_signed_sync_request_in_the_documented_format_is_answered_signed(harness, twilio):
+    """The wire format of docs/cluster.md, written independently of the C++: a correctly
+    signed request is answered 200 and the answer is signed by the responder."""
+    a, b, c = start_cluster(harness, SmtpServer(harness), twilio)
+    wait_all_peers_up([a, b, c], timeout=10)
+    key = read_key(f"{harness.dir}/cluster.key")
+    digest = a.collectors()["config_digest"]
+    payload = documented_payload("site-b", digest)
+    status, headers, body = sync_post(a, payload, signed_headers(key, "site-b", payload))
+    assert status == 200, body[:300]
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert headers["x-firewatch-peer"] == "site-a"
+    assert headers["x-firewatch-signature"] == sign_sync(key, "site-a",
+                                                         int(headers["x-firewatch-timestamp"]), body)
+    answer = json.loads(body)
+    assert answer["v"] == 1 and answer["from"] == "site-a" and answer["config_digest"] == digest
+    assert set(answer["peers"]) == {"site-b", "site-c"}
+    for k in ("boot", "seq", "sources", "incidents", "log", "silences", "need_full"):
+        assert k in answer, answer
+    wait_all_peers_up([a, b, c], timeout=10)
+
+
+def test_config_that_differs_is_reported_within_seconds(harness, twilio):
+    smtp = SmtpServer(harness)
+
+    def tweak(member_id, text):  # site-c has another phone number for bob
+        if member_id != "site-c":
+            return text
+        assert '"+15550100002"' in text
+        return text.replace('"+15550100002"', '"+15550100009"')
+    started = time.monotonic()
+    a, b, c = start_cluster(harness, smtp, twilio, tweak=tweak)
+
+    def reported():
+        pa, pb, pc = a.peers(), b.peers(), c.peers()
+        return (pa["site-c"]["config_matches"] is False and pa["site-b"]["config_matches"] is True
+                and pb["site-c"]["config_matches"] is False and pb["site-a"]["config_matches"] is True
+                and pc["site-a"]["config_matches"] is False and pc["site-b"]["config_matches"] is False)
+    wait_for(reported, 10, interval=0.25, what="config_matches false for site-c (and on site-c)")
+    assert time.monotonic() - started < 15
+    assert a.collectors()["config_digest"] == b.collectors()["config_digest"] != c.collectors()["config_digest"]
+
+    def metric_says():
+        ta, tc = a.metrics(), c.metrics()
+        return (metric_value(ta, "firewatch_cluster_config_mismatch", {"peer": "site-c"}) == 1
+                and metric_value(ta, "firewatch_cluster_config_mismatch", {"peer": "site-b"}) == 0
+                and metric_value(tc, "firewatch_cluster_config_mismatch", {"peer": "site-a"}) == 1
+                and metric_value(tc, "firewatch_cluster_config_mismatch", {"peer": "site-b"}) == 1)
+    wait_for(metric_says, 5, what="firewatch_cluster_config_mismatch{peer}")
+    # ... and the log says so (once per change, so a steady mismatch does not flood it).
+    wait_for(lambda: [l for l in a.log().splitlines() if "site-c" in l and "config" in l.lower()],
+             5, what="a log line on site-a naming site-c's different config")
+    time.sleep(3)  # a few more syncs with the same mismatch
+    lines = [l for l in a.log().splitlines() if "site-c" in l and "config" in l.lower()]
+    assert len(lines) <= 2, lines
+
+
+def test_killed_agent_pages_each_contact_once_across_three_collectors(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    cs = start_cluster(harness, smtp, twilio, first_targets="[schedule:primary, bob]", wait="1h")
+    agent = ClusterAgent(harness, "db-01", cs, dc="site-a").start()
+    ClusterAgent(harness, "web-01", cs, dc="site-b").start()  # stays up
+    wait_all_peers_up(cs, timeout=10)
+    wait_source_everywhere(cs, ["db-01", "web-01"], "UP", timeout=15)
+
+    agent.proc.kill()
+    killed = time.monotonic()
+
+    def both():
+        return ({p.to for p in firing_emails(smtp)} == {"alice@example.com", "bob@example.com"}
+                and {s["To"] for s in firing_sms(twilio)} == {"+15550100001", "+15550100002"})
+    wait_for(both, 30, interval=0.25, what="an email and an SMS to alice and to bob")
+    assert time.monotonic() - killed < 30
+    sleep_until(time.monotonic() + DEDUP_WINDOW)
+    mails, sms = firing_emails(smtp), firing_sms(twilio)
+    dump = describe(smtp, twilio, cs)
+    assert sorted(p.to for p in mails) == ["alice@example.com", "bob@example.com"], dump
+    assert sorted(s["To"] for s in sms) == ["+15550100001", "+15550100002"], dump
+    assert twilio.errors == []
+    # The owner (site-a, first in the member list) sent them at once.
+    assert {p.sender for p in mails} == {"site-a"}, dump
+    assert all(p.sources == {"db-01"} for p in mails), dump
+    # One incident id everywhere (ids converge), open on all three.
+    ids = {}
+    for c in cs:
+        open_ = [i for i in c.incidents() if i["state"] == "open"]
+        assert len(open_) == 1, dump
+        ids[c.name] = open_[0]["id"]
+    assert len(set(ids.values())) == 1, (ids, dump)
+    assert {p.incident for p in mails} == set(ids.values()), dump
+
+
+def test_ack_on_one_collector_stops_escalation_on_all(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    step_wait = 8
+    a, b, c = start_cluster(harness, smtp, twilio, wait=f"{step_wait}s")
+    agent = ClusterAgent(harness, "db-02", [a, b, c], dc="site-a").start()
+    wait_all_peers_up([a, b, c], timeout=10)
+    wait_source_everywhere([a, b, c], ["db-02"], "UP", timeout=15)
+
+    agent.proc.kill()
+    wait_for(lambda: firing_sms(twilio) and firing_emails(smtp), 30, interval=0.25,
+             what="the first page (alice)")
+    first_page = time.monotonic()
+    incident_id = firing_sms(twilio)[0]["Body"].rsplit(" ", 1)[1]
+    # B opened the incident itself or adopted the owner's id; either way within a sync
+    # or two it knows the id that is in the page.
+    wait_for(lambda: incident_id in {i["id"] for i in b.incidents()}, 5,
+             what=f"site-b to know incident {incident_id} from the page")
+
+    status, body = http_post(f"{b.url}/api/v1/ack/{incident_id}",
+                             json.dumps({"by": "carol"}).encode(), "application/json")
+    assert status == 200, body
+    assert json.loads(body)["state"] == "acked"
+
+    def acked_everywhere():
+        for x in (a, c):
+            inc = {i["id"]: i for i in x.incidents()}.get(incident_id)
+            # who acked travels along (the receiving side may add where it was acked)
+            if not inc or inc["state"] != "acked" or not inc.get("acked_by", "").startswith("carol"):
+                return False
+        return True
+    wait_for(acked_everywhere, 5, interval=0.25, what="the ack made on site-b to reach site-a and site-c")
+    # Step 2 (bob) was due step_wait after the first page; the last member in line would
+    # send it 2 x peer_timeout later. Nobody may.
+    sleep_until(first_page + step_wait + DEDUP_WINDOW)
+    dump = describe(smtp, twilio, [a, b, c])
+    assert [p.to for p in firing_emails(smtp)] == ["alice@example.com"], dump
+    assert [s["To"] for s in firing_sms(twilio)] == ["+15550100001"], dump
+
+
+def test_killed_collector_is_paged_once_by_name_and_resolves_when_back(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    a, b, c = start_cluster(harness, smtp, twilio)
+    wait_all_peers_up([a, b, c], timeout=10)
+
+    c.proc.kill()
+    killed = time.monotonic()
+    wait_for(lambda: firing_emails(smtp) and firing_sms(twilio), 30, interval=0.25,
+             what="a page about site-c")
+    assert time.monotonic() - killed < 30
+    sleep_until(time.monotonic() + DEDUP_WINDOW)
+    mails, sms = firing_emails(smtp), firing_sms(twilio)
+    dump = describe(smtp, twilio, [a, b])
+    assert len(mails) == 1 and len(sms) == 1, dump
+    assert mails[0].alertnames == {"CollectorDown"} and mails[0].collectors == {"site-c"}, dump
+    assert mails[0].dcs == {"site-c"}, dump               # the member's labels are copied
+    assert mails[0].sender == "site-a", dump              # A and B agreed; A is the owner
+    for x in (a, b):
+        assert x.peer_states()["site-c"] == "down", dump
+
+    c.start()
+    wait_all_peers_up([a, b, c], timeout=15)
+    wait_for(lambda: [s for s in twilio.sent() if s["Body"].startswith("RESOLVED")], 20,
+             interval=0.25, what="the resolve notification once site-c is back")
+    sleep_until(time.monotonic() + DEDUP_WINDOW)
+    resolved = [s for s in twilio.sent() if s["Body"].startswith("RESOLVED")]
+    assert len(resolved) == 1, describe(smtp, twilio, [a, b, c])
+
+    # The page names the lost collector in the SMS (what wakes people up) and the subject,
+    # not only through its dc label: "FIRING site-c CollectorDown ...", never "? ...".
+    first_words = sms[0]["Body"].split(" since ")[0]
+    assert "?" not in first_words, dump
+    assert "?" not in mails[0].subject, dump
+
+
+def test_silence_made_on_one_collector_mutes_all_and_its_expiry_too(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    a, b, c = start_cluster(harness, smtp, twilio)
+    agent = ClusterAgent(harness, "db-03", [a, b, c], dc="site-a").start()
+    wait_all_peers_up([a, b, c], timeout=10)
+    wait_source_everywhere([a, b, c], ["db-03"], "UP", timeout=15)
+
+    now = time.time()
+    silence = {
+        "matchers": [{"name": "source", "value": "db-03", "isRegex": False, "isEqual": True}],
+        "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 5)),
+        "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600)),
+        "createdBy": "alice", "comment": "db-03 maintenance"}
+    status, body = http_post(b.url + "/api/v1/silences", json.dumps(silence).encode(),
+                             "application/json")
+    assert status == 200, body
+    silence_id = json.loads(body)["silenceID"]
+
+    def listed(x):
+        return {s["id"]: s for s in json.loads(http_get(x.url + "/api/v1/silences")[1])}
+    wait_for(lambda: all(silence_id in listed(x) for x in (a, c)), 5, interval=0.25,
+             what="the silence made on site-b to reach site-a and site-c")
+
+    agent.proc.kill()
+    wait_source_everywhere([a, b, c], ["db-03"], "DOWN", timeout=20)
+    # With group_wait 0 the owner would page at once and the last in line within
+    # 2 x peer_timeout: nobody may.
+    sleep_until(time.monotonic() + DEDUP_WINDOW)
+    assert firing_emails(smtp) == [] and firing_sms(twilio) == [], describe(smtp, twilio, [a, b, c])
+
+    # Expired on another collector: the newest version wins everywhere and the page goes
+    # out, once.
+    req = urllib.request.Request(f"{c.url}/api/v1/silences/{silence_id}", method="DELETE")
+    with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.status == 200
+    wait_for(lambda: firing_sms(twilio) and firing_emails(smtp), 20, interval=0.25,
+             what="the page once the silence was expired on site-c")
+    sleep_until(time.monotonic() + DEDUP_WINDOW)
+    dump = describe(smtp, twilio, [a, b, c])
+    assert [s["To"] for s in firing_sms(twilio)] == ["+15550100001"], dump
+    assert [p.to for p in firing_emails(smtp)] == ["alice@example.com"], dump
