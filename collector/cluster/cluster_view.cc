@@ -505,13 +505,7 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
     for (const auto& c : unheard) ++unheard_count[c];
     if (st.path_warnings.size() < max_warnings) st.path_warnings.push_back({id, std::move(unheard)});
   };
-  std::set<std::string> ids;
-  for (const auto& [id, l] : local_) ids.insert(id);
-  for (const auto& p : peers_) {
-    if (!Live(p)) continue;
-    for (const auto& [id, s] : p.sources) ids.insert(id);
-  }
-  for (const auto& id : ids) {
+  auto check = [&](const std::string& id) {
     bool heard = false;
     std::vector<std::string> unheard;
     if (auto it = local_.find(id); it != local_.end()) {
@@ -526,7 +520,23 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
       else unheard.push_back(p.member.id);
     }
     if (heard && !unheard.empty()) add_warning(id, std::move(unheard));
+  };
+  // Every id once, without building a set of all of them (this runs every second):
+  // ours first, then each live peer's that neither we nor an earlier live peer know.
+  for (const auto& [id, l] : local_) check(id);
+  for (size_t i = 0; i < peers_.size(); ++i) {
+    if (!Live(peers_[i])) continue;
+    for (const auto& [id, state] : peers_[i].sources) {
+      if (local_.count(id)) continue;
+      bool earlier = false;
+      for (size_t j = 0; j < i && !earlier; ++j) {
+        earlier = Live(peers_[j]) && peers_[j].sources.count(id) > 0;
+      }
+      if (!earlier) check(id);
+    }
   }
+  std::sort(st.path_warnings.begin(), st.path_warnings.end(),
+            [](const PathWarning& a, const PathWarning& b) { return a.source < b.source; });
 
   int rank = 0;
   for (size_t i = 0; i < config_.members.size(); ++i) {

@@ -153,6 +153,21 @@ TEST_F(ClusterTest, SourceHeardByALivePeerIsAPathWarningNotAPage) {
   EXPECT_NE(merged_[1].to, SourceState::kDown);
 }
 
+TEST_F(ClusterTest, PathWarningsCoverSourcesOnlyPeersKnowAndCountEachOnce) {
+  Run(2);
+  // a never heard ext-1; b hears it, c (which knew it) does not.
+  V("b").OnLocal({Tr("ext-1", SourceState::kUp, SourceState::kUp, NowMs())});
+  V("c").OnLocal({Tr("ext-1", SourceState::kUp, SourceState::kDown, NowMs())});
+  Run(2);
+  auto snap = V("a").Snapshot();
+  ASSERT_EQ(snap.path_warnings_total, 1u);
+  EXPECT_EQ(snap.path_warnings[0].source, "ext-1");
+  EXPECT_EQ(snap.path_warnings[0].unheard_by, std::vector<std::string>{"c"});
+  for (const auto& c : snap.collectors) {
+    EXPECT_EQ(c.unheard_sources, c.member.id == "c" ? 1u : 0u) << c.member.id;
+  }
+}
+
 TEST_F(ClusterTest, ASourceNoPeerKnowsPagesAtOnce) {
   Run(2);
   // Agents may report to a subset of collectors: peers that never heard web-1 do not vote.
