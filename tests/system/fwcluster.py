@@ -10,6 +10,7 @@ import re
 import time
 
 from fwtest import AGENT, COLLECTOR, Collector, free_port, http_get, wait_for
+from paging import people_and_channels
 
 SYNC_PATH = "/api/v1/cluster/sync"
 
@@ -131,49 +132,7 @@ def shared_config(harness, members, smtp_addr, twilio_addr, *, first_targets="[s
   - id: fleet
     file: {harness.key_path}
 {FAST_DETECTION}{cluster_text}
-contacts:
-  - name: alice
-    email: alice@example.com
-    phone: "+15550100001"
-    channels: [sms, email]
-  - name: bob
-    email: bob@example.com
-    phone: "+15550100002"
-    channels: [sms, email]
-channels:
-  - name: email
-    type: smtp
-    url: smtp://{smtp_addr}
-    starttls: "off"
-    from: firewatch@example.com
-    timeout: 3s
-    connect_timeout: 1s
-  - name: sms
-    type: twilio
-    base_url: http://{twilio_addr}
-    account_sid: ACtest
-    auth_token_file: {token}
-    from: "+15550100000"
-    timeout: 3s
-    connect_timeout: 1s
-schedules:
-  - name: primary
-    time_zone: Europe/Berlin
-    rotations:
-      - members: [alice]
-        start: 2026-01-05T09:00
-        handoff: "09:00"
-        length: weekly
-escalation_policies:
-  - name: default
-    steps:
-      - targets: {first_targets}
-        channels: [email, sms]
-        wait: {wait}
-      - targets: [bob]
-        channels: [email, sms]
-        wait: 1h
-route:
+{people_and_channels(token, smtp_addr, twilio_addr, wait, first_targets)}route:
   escalation_policy: default
   group_by: [dc]
   group_wait: {group_wait}

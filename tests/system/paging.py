@@ -116,18 +116,10 @@ class FakeTwilio:
 TWILIO_INBOUND_URL = "http://example.invalid/api/v1/twilio/inbound"
 
 
-def paging_config(harness, smtp_port, twilio_port, wait="5s", group_wait="0s", ack_secret=False):
-    token = os.path.join(harness.dir, "twilio.token")
-    with open(token, "w") as f:
-        f.write("demo-token\n")
-    ack_line = ""
-    if ack_secret:  # otherwise the ack link key is derived from the heartbeat key
-        ack_key = os.path.join(harness.dir, "ack.key")
-        with open(ack_key, "w") as f:
-            f.write("# email ack links\n" + os.urandom(32).hex() + "\n")
-        ack_line = f"\n  ack_secret_file: {ack_key}"
-    return f"""
-contacts:
+def people_and_channels(token, smtp_addr, twilio_addr, wait, first_targets="[schedule:primary]"):
+    """contacts, channels (SMTP + Twilio), the on-call schedule and the escalation policy
+    shared by the paging and cluster tests: alice on call, bob after `wait`."""
+    return f"""contacts:
   - name: alice
     email: alice@example.com
     phone: "+15550100001"
@@ -139,14 +131,14 @@ contacts:
 channels:
   - name: email
     type: smtp
-    url: smtp://127.0.0.1:{smtp_port}
+    url: smtp://{smtp_addr}
     starttls: "off"
     from: firewatch@example.com
     timeout: 3s
     connect_timeout: 1s
   - name: sms
     type: twilio
-    base_url: http://127.0.0.1:{twilio_port}
+    base_url: http://{twilio_addr}
     account_sid: ACtest
     auth_token_file: {token}
     from: "+15550100000"
@@ -163,13 +155,27 @@ schedules:
 escalation_policies:
   - name: default
     steps:
-      - targets: [schedule:primary]
+      - targets: {first_targets}
         channels: [email, sms]
         wait: {wait}
       - targets: [bob]
         channels: [email, sms]
         wait: 1h
-route:
+"""
+
+
+def paging_config(harness, smtp_port, twilio_port, wait="5s", group_wait="0s", ack_secret=False):
+    token = os.path.join(harness.dir, "twilio.token")
+    with open(token, "w") as f:
+        f.write("demo-token\n")
+    ack_line = ""
+    if ack_secret:  # otherwise the ack link key is derived from the heartbeat key
+        ack_key = os.path.join(harness.dir, "ack.key")
+        with open(ack_key, "w") as f:
+            f.write("# email ack links\n" + os.urandom(32).hex() + "\n")
+        ack_line = f"\n  ack_secret_file: {ack_key}"
+    return f"""
+{people_and_channels(token, f'127.0.0.1:{smtp_port}', f'127.0.0.1:{twilio_port}', wait)}route:
   escalation_policy: default
   group_by: [alertname, source]
   group_wait: {group_wait}
