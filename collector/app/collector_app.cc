@@ -76,7 +76,7 @@ struct CollectorApp::Impl {
     std::vector<CollectorMetrics::PeerNumbers> peers;
     for (const auto& c : st.collectors) {
       peers.push_back({c.member.id, c.self, c.state == PeerState::kUp, c.phi, !c.config_matches,
-                       c.unheard_sources, c.syncs_ok, c.syncs_failed});
+                       c.unheard_sources, c.syncs_ok, c.syncs_failed, !c.unreachable_from.empty()});
     }
     std::map<std::string, uint64_t> rejected;
     const auto counts = cluster->rejects();
@@ -268,9 +268,11 @@ Status CollectorApp::Start() {
       panel.alone = st.alone;
       panel.path_warnings_total = st.path_warnings_total;
       for (const auto& peer : st.collectors) {
+        std::string unreachable;
+        for (const auto& u : peer.unreachable_from) unreachable += (unreachable.empty() ? "" : ", ") + u;
         panel.collectors.push_back({peer.member.id, peer.self,
                                     std::string(PeerStateName(peer.state)), peer.last_sync_age_ms,
-                                    peer.config_matches, peer.unheard_sources});
+                                    peer.config_matches, peer.unheard_sources, unreachable});
       }
       for (const auto& w : st.path_warnings) {
         std::string who;

@@ -264,6 +264,8 @@ std::string Cluster::CollectorsJson() const {
               {"config_matches", c.config_matches},
               {"unheard_sources", c.unheard_sources}};
     if (!c.self) {
+      j["path_warning"] = !c.unreachable_from.empty();
+      j["unreachable_from"] = c.unreachable_from;
       j["phi"] = c.phi;
       j["last_sync_age_ms"] = c.last_sync_age_ms >= 0 ? json(c.last_sync_age_ms) : json(nullptr);
       j["sees"] = c.sees;

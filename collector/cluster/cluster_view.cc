@@ -563,6 +563,20 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
       }
     }
     ps.unheard_sources = unheard_count[ps.member.id];
+    if (!ps.self) {
+      // Seen by some live collectors and not by others: a path, not a dead collector.
+      bool reached = ps.state == PeerState::kUp;
+      std::vector<std::string> not_reached;
+      if (ps.state == PeerState::kDown) not_reached.push_back(self_);
+      for (const auto& q : peers_) {
+        if (!Live(q) || q.member.id == ps.member.id) continue;
+        auto it = q.sees.find(ps.member.id);
+        if (it == q.sees.end()) continue;
+        if (it->second == "up") reached = true;
+        if (it->second == "down") not_reached.push_back(q.member.id);
+      }
+      if (reached) ps.unreachable_from = std::move(not_reached);
+    }
     st.collectors.push_back(std::move(ps));
   }
   return st;

@@ -53,6 +53,9 @@ struct PeerStatus {
   bool config_matches = true;
   std::map<std::string, std::string> sees;  // its view of the others
   uint64_t unheard_sources = 0;    // sources others hear and this one has DOWN
+  // A path warning about this collector: the live collectors (this one included) that
+  // cannot reach it while another live one can. Empty when all agree.
+  std::vector<std::string> unreachable_from;
   uint64_t syncs_ok = 0;
   uint64_t syncs_failed = 0;
   std::string last_error;

@@ -243,7 +243,12 @@ void RenderClusterPanel(std::string& out, const ClusterPanel& c) {
     const std::string state = r.state == "up" ? "UP" : r.state == "down" ? "DOWN" : "LATE";
     out += "<tr class=\"peer\" data-peer=\"" + HtmlEscape(r.id) + "\"><td>" + HtmlEscape(r.id) +
            (r.self ? " (this one)" : "") + "</td><td class=\"s-" + state + "\">" +
-           HtmlEscape(r.state) + "</td><td class=\"num\">" +
+           HtmlEscape(r.state) +
+           (r.unreachable_from.empty()
+                ? ""
+                : " <span class=\"path-warning\">(path warning: not reached from " +
+                      HtmlEscape(r.unreachable_from) + ")</span>") +
+           "</td><td class=\"num\">" +
            (r.self ? "" : r.last_sync_age_ms < 0 ? "never" : FormatAgo(r.last_sync_age_ms) + " ago") +
            "</td><td" + (r.config_matches ? ">same" : " class=\"s-DOWN config-mismatch\">DIFFERENT") +
            "</td><td class=\"num\">" + std::to_string(r.unheard_sources) + "</td></tr>";

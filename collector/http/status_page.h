@@ -34,6 +34,7 @@ struct ClusterPanel {
     int64_t last_sync_age_ms = -1;
     bool config_matches = true;
     uint64_t unheard_sources = 0;
+    std::string unreachable_from;  // path warning: "a, c" cannot reach it, others can
   };
   bool isolated = false;
   bool alone = false;

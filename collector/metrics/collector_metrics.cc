@@ -241,6 +241,7 @@ struct CollectorMetrics::Families {
   Family<Gauge>* config_mismatch = nullptr;
   Family<Gauge>* path_warnings = nullptr;
   Family<Gauge>* isolated = nullptr;
+  Family<Gauge>* peer_path_warning = nullptr;
   Family<Counter>* syncs = nullptr;
   Family<Counter>* sync_rejected = nullptr;
   std::map<std::string, uint64_t> seen_cluster;  // counter label key -> last mirrored total
@@ -410,6 +411,11 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
                         .Help("1 when this collector is cut off from every peer and most "
                               "sources (mode=isolated), or from every peer (mode=alone).")
                         .Register(*registry_);
+    f_->peer_path_warning = &BuildGauge()
+                                 .Name("firewatch_cluster_peer_path_warning")
+                                 .Help("1 when some live collectors reach the peer and others "
+                                       "(this one or another) do not: a path problem, not paged.")
+                                 .Register(*registry_);
     f_->syncs = &BuildCounter()
                      .Name("firewatch_cluster_syncs_total")
                      .Help("Sync exchanges this collector started, by peer and result.")
@@ -426,6 +432,7 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
     f_->peer_up->Add({{"peer", id}}).Set(c.up ? 1 : 0);
     f_->peer_phi->Add({{"peer", id}}).Set(c.phi);
     f_->config_mismatch->Add({{"peer", id}}).Set(c.config_mismatch ? 1 : 0);
+    f_->peer_path_warning->Add({{"peer", id}}).Set(c.path_warning ? 1 : 0);
     Mirror(f_->syncs->Add({{"peer", id}, {"result", "ok"}}), c.syncs_ok,
            f_->seen_cluster["ok/" + id]);
     Mirror(f_->syncs->Add({{"peer", id}, {"result", "failed"}}), c.syncs_failed,

@@ -78,6 +78,7 @@ class CollectorMetrics {
     uint64_t unheard_sources = 0;  // path warnings: sources others hear and it does not
     uint64_t syncs_ok = 0;
     uint64_t syncs_failed = 0;
+    bool path_warning = false;  // some live collectors reach it, others do not
   };
   void ClusterStats(const std::vector<PeerNumbers>& collectors, bool isolated, bool alone,
                     const std::map<std::string, uint64_t>& sync_rejected);

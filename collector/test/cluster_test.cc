@@ -206,6 +206,18 @@ TEST_F(ClusterTest, NoCollectorDownWhenOnlyThisCollectorCannotReachThePeer) {
   }
   EXPECT_EQ(StateOf("a", "c"), PeerState::kDown);
   EXPECT_TRUE(alerts.empty()) << alerts[0].labels.at("alertname");
+  // ... but a path warning. a: "I cannot reach c (b can)". b reaches both and hears from
+  // each that it cannot reach the other.
+  auto unreachable = [&](const std::string& viewer, const std::string& about) {
+    for (const auto& c : V(viewer).Snapshot().collectors) {
+      if (c.member.id == about) return c.unreachable_from;
+    }
+    return std::vector<std::string>{"?"};
+  };
+  EXPECT_EQ(unreachable("a", "c"), std::vector<std::string>{"a"});
+  EXPECT_TRUE(unreachable("a", "b").empty());
+  EXPECT_EQ(unreachable("b", "c"), std::vector<std::string>{"a"});
+  EXPECT_EQ(unreachable("b", "a"), std::vector<std::string>{"c"});
 }
 
 TEST_F(ClusterTest, AloneCollectorThatStillHearsItsSourcesPagesLostPeersAfterTheHold) {

@@ -222,6 +222,37 @@ def test_agents_cut_from_one_collector_is_a_path_warning_not_a_page(harness, net
     assert a.collectors().get("isolated") is False, dump
 
 
+# --- one peer link cut: a path warning about a collector, not a page -------------------
+
+def test_one_cut_peer_link_is_a_path_warning_not_a_collector_page(harness, network, twilios):
+    d = Deployment(harness, network(SITES), twilios, group_wait="5s")
+    net = d.net
+    net.cut(net.site("a").col_ns, net.site("c").col_ns)   # B still reaches both
+    cut = time.monotonic()
+
+    def warned(c, about, by):
+        for peer in c.collectors()["collectors"]:
+            if peer["id"] == about:
+                return peer.get("path_warning") is True and peer.get("unreachable_from") == by
+        return False
+    # A and C lose each other; B tells both that the other is alive: no agreement, no page.
+    wait_for(lambda: warned(d.col("a"), "site-c", ["site-a"]), 20, interval=0.5,
+             what="A to report a path warning about site-c")
+    wait_for(lambda: warned(d.col("b"), "site-c", ["site-a"]), 20, interval=0.5,
+             what="B to report that A cannot reach site-c")
+    wait_for(lambda: metric_value(d.col("a").metrics(), "firewatch_cluster_peer_path_warning",
+                                  {"peer": "site-c"}) == 1, 5,
+             what="firewatch_cluster_peer_path_warning{peer=site-c} on A")
+    # A collector-down page would need agreement: peer_timeout (3 s) + group_wait (5 s) +
+    # sending; wait 20 s after the cut, then nothing may have been paged anywhere.
+    sleep_until(cut + 20)
+    dump = d.dump()
+    assert firing_emails(d.smtp) == [] and firing_sms(d.twilio) == [], dump
+    for c in d.collectors:
+        assert c.incidents() == [], dump
+    assert "path warning: not reached from site-a" in http_get(d.col("a").url + "/")[1].decode(), dump
+
+
 # --- scenario 3: A partitioned from B and C --------------------------------------------
 
 def test_partition_each_side_pages_once(harness, network, twilios):
