@@ -101,7 +101,9 @@ struct AlertingEngine::IncidentDb {
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(db, "DELETE FROM incidents WHERE id = ?1", -1, &st, nullptr);
     sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_step(st);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      spdlog::error("incidents.db: cannot delete adopted incident {}: {}", id, sqlite3_errmsg(db));
+    }
     sqlite3_finalize(st);
   }
   Status PutRow(const std::string& table, const std::string& id, const std::string& body) {

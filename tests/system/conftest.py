@@ -11,6 +11,15 @@ def harness(tmp_path):
 
 
 @pytest.fixture
+def twilio():
+    """The Twilio-compatible fake (paging.py) on loopback, closed after the test."""
+    from paging import FakeTwilio
+    t = FakeTwilio("ACtest", "demo-token")
+    yield t
+    t.close()
+
+
+@pytest.fixture
 def network(harness):
     """A factory for netns.Network (see netns.py): network(("a", "b", "c")). Skips when this
     process cannot create network namespaces (not root, no iproute2). Everything created is

@@ -2,19 +2,10 @@
 import os
 import time
 
-import pytest
-
 from fwtest import encode_frame, send_udp, wait_for
-from paging import FakeTwilio, SmtpServer, paging_config
+from paging import SmtpServer, paging_config
 
 CRITICAL, OK = 2, 0
-
-
-@pytest.fixture
-def twilio():
-    t = FakeTwilio("ACtest", "demo-token")
-    yield t
-    t.close()
 
 
 def test_critical_check_pages_and_recovery_resolves(harness, twilio):

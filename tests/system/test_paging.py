@@ -8,24 +8,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-import pytest
-
-from fwtest import http_get, http_post, wait_for
-from paging import TWILIO_INBOUND_URL, FakeTwilio, SmtpServer, paging_config, twilio_signature
+from fwtest import http_get, http_post, metric_value, wait_for
+from paging import TWILIO_INBOUND_URL, SmtpServer, paging_config, twilio_signature
 from test_metrics import promtool_check
-
-
-def _sample(text, name, labels):
-    """The value of series name{labels} in a Prometheus exposition, or None."""
-    m = re.search(r"^" + re.escape(name + "{" + labels + "}") + r" (\S+)$", text, re.M)
-    return float(m.group(1)) if m else None
-
-
-@pytest.fixture
-def twilio():
-    t = FakeTwilio("ACtest", "demo-token")
-    yield t
-    t.close()
 
 
 def test_killed_agent_pages_by_email_and_sms_ack_stops_escalation_and_resolve_follows(harness, twilio):
@@ -52,12 +37,12 @@ def test_killed_agent_pages_by_email_and_sms_ack_stops_escalation_and_resolve_fo
     incident_id = sms["Body"].rsplit(" ", 1)[1]
     assert twilio.errors == []
     # The outbox's outcomes reach /metrics within a flush (1 s), in a valid exposition.
-    wait_for(lambda: _sample(collector.metrics(), "firewatch_notifications_total",
-                             'channel="sms",result="delivered"') >= 1, 10,
+    wait_for(lambda: metric_value(collector.metrics(), "firewatch_notifications_total",
+                                  {"channel": "sms", "result": "delivered"}) >= 1, 10,
              what="firewatch_notifications_total for the SMS")
     text = collector.metrics()
-    assert _sample(text, "firewatch_incidents", 'state="open"') == 1
-    assert _sample(text, "firewatch_outbox_items", 'state="pending"') is not None
+    assert metric_value(text, "firewatch_incidents", {"state": "open"}) == 1
+    assert metric_value(text, "firewatch_outbox_items", {"state": "pending"}) is not None
     rc, out = promtool_check(text)
     assert rc == 0 and out.strip() == "", out
 
@@ -207,6 +192,6 @@ def test_channel_rate_limit_holds_pages_over_it(harness, twilio):
     # Two incidents: email (no channel limit) carries both, SMS only the first; the
     # second SMS is held for the channel's next token (an hour away), not dropped.
     wait_for(lambda: len(smtp.messages()) == 2, 30, what="two emails")
-    wait_for(lambda: _sample(collector.metrics(), "firewatch_outbox_items", 'state="held"') == 1,
+    wait_for(lambda: metric_value(collector.metrics(), "firewatch_outbox_items", {"state": "held"}) == 1,
              10, what="one SMS held by the channel's rate limit")
     assert len(twilio.sent()) == 1, twilio.sent()

@@ -5,17 +5,8 @@ import json
 import subprocess
 import time
 
-import pytest
-
 from fwtest import CTL, free_port, http_get, http_post, wait_for
-from paging import FakeTwilio, SmtpServer, paging_config
-
-
-@pytest.fixture
-def twilio():
-    t = FakeTwilio("ACtest", "demo-token")
-    yield t
-    t.close()
+from paging import SmtpServer, paging_config
 
 
 def test_silence_mutes_until_expired_and_survives_restart(harness, twilio):
