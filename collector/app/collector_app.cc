@@ -247,10 +247,10 @@ Status CollectorApp::Start() {
 
   if (uv_loop_init(&m.loop) != 0) return Status::IoError("uv_loop_init failed");
   m.loop_open = true;
-  m.udp = std::make_unique<UdpReceiver>(&m.loop, [&m](std::span<const uint8_t> data,
-                                                      const sockaddr_storage& from) {
-    m.ingestor->Ingest(data, Transport::kUdp, from);
-  });
+  m.udp = std::make_unique<UdpReceiver>(
+      &m.loop, [&m](std::span<const UdpReceiver::Datagram> batch) {
+        m.ingestor->IngestDatagrams(batch);
+      });
   Status s = m.udp->Bind(c.udp_listen);
   if (!s.ok()) return s;
 

@@ -11,7 +11,8 @@ namespace firewatch::collector {
 Ingestor::Ingestor(const Clock& clock, std::shared_ptr<const protocol::Keyring> keys,
                    Tracker& tracker, CollectorMetrics& metrics, TransitionSink on_transitions)
     : clock_(clock),
-      keys_(std::move(keys)),
+      retired_keys_{keys},
+      keys_(keys.get()),
       tracker_(tracker),
       metrics_(metrics),
       on_transitions_(std::move(on_transitions)),
@@ -19,12 +20,8 @@ Ingestor::Ingestor(const Clock& clock, std::shared_ptr<const protocol::Keyring> 
 
 void Ingestor::SetKeys(std::shared_ptr<const protocol::Keyring> keys) {
   std::lock_guard lock(keys_mu_);
-  keys_ = std::move(keys);
-}
-
-std::shared_ptr<const protocol::Keyring> Ingestor::Keys() const {
-  std::lock_guard lock(keys_mu_);
-  return keys_;
+  keys_.store(keys.get(), std::memory_order_release);
+  retired_keys_.push_back(std::move(keys));
 }
 
 IngestResult Ingestor::Ingest(std::span<const uint8_t> frame, Transport transport,
@@ -32,43 +29,90 @@ IngestResult Ingestor::Ingest(std::span<const uint8_t> frame, Transport transpor
   return IngestFrom(frame, transport, Peer{peer, nullptr});
 }
 
-IngestResult Ingestor::Ingest(std::span<const uint8_t> frame, Transport transport,
-                              const sockaddr_storage& from) {
-  return IngestFrom(frame, transport, Peer{{}, &from});
-}
-
 IngestResult Ingestor::IngestFrom(std::span<const uint8_t> frame, Transport transport,
                                   const Peer& peer) {
   IngestResult result;
-  auto keys = Keys();
-  auto decoded = protocol::Decode(frame, *keys);
-  if (decoded.ok()) {
-    const auto& hb = decoded.heartbeat();
-    result.source_id = hb.source_id;
-    ObserveResult observed = tracker_.Observe(hb, transport);
-    if (!observed.rejected) {
-      metrics_.HeartbeatAccepted(transport);
-      if (observed.transition) on_transitions_({std::move(*observed.transition)});
-      if (!observed.check_changes.empty() && on_checks_) {
-        on_checks_(std::move(observed.check_changes));
-      }
-      return result;
-    }
+  // One heartbeat per thread, reused: its strings and vectors keep their capacity, so
+  // the accept path does not allocate.
+  thread_local protocol::Heartbeat hb;
+  if (auto error = protocol::DecodeInto(frame, *keys_.load(std::memory_order_acquire), hb)) {
+    result.rejected = error->reason;
+    result.detail = std::move(error->detail);
+    Reject(*result.rejected, result.detail, transport, peer);
+    return result;
+  }
+  result.source_id = hb.source_id;
+  ObserveResult observed = tracker_.Observe(hb, transport);
+  if (observed.rejected) {
     result.rejected = observed.rejected;
-    result.detail = "source '" + hb.source_id + "' seq " + std::to_string(hb.sequence);
-  } else {
-    result.rejected = decoded.error().reason;
-    result.detail = decoded.error().detail;
+    result.detail = ReplayDetail(hb);
+    Reject(*result.rejected, result.detail, transport, peer);
+    return result;
   }
-  metrics_.FrameRejected(*result.rejected, transport);
-  const std::string_view reason = protocol::RejectReasonName(*result.rejected);
-  uint64_t suppressed = 0;
-  if (log_limiter_.Allow(std::string(reason), suppressed)) {
-    spdlog::warn("rejected {} frame from {}: {}{}{} ({} similar suppressed)", TransportName(transport),
-                 peer.addr != nullptr ? AddressText(*peer.addr) : std::string(peer.text), reason,
-                 result.detail.empty() ? "" : ": ", result.detail, suppressed);
-  }
+  metrics_.HeartbeatsAccepted(transport);
+  std::vector<Transition> transitions;
+  if (observed.transition) transitions.push_back(std::move(*observed.transition));
+  Deliver(std::move(transitions), std::move(observed.check_changes));
   return result;
+}
+
+void Ingestor::IngestDatagrams(std::span<const UdpReceiver::Datagram> batch) {
+  // Per-thread scratch, reused batch after batch (no allocation once warm).
+  thread_local std::vector<protocol::Heartbeat> decoded;
+  thread_local std::vector<const protocol::Heartbeat*> accepted;
+  thread_local std::vector<const sockaddr_storage*> senders;
+  thread_local std::vector<ObserveResult> observed;
+  if (decoded.size() < batch.size()) decoded.resize(batch.size());
+  accepted.clear();
+  senders.clear();
+  const protocol::Keyring& keys = *keys_.load(std::memory_order_acquire);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (auto error = protocol::DecodeInto(batch[i].bytes, keys, decoded[i])) {
+      Reject(error->reason, error->detail, Transport::kUdp, Peer{{}, batch[i].from});
+      continue;
+    }
+    accepted.push_back(&decoded[i]);
+    senders.push_back(batch[i].from);
+  }
+  if (accepted.empty()) return;
+  tracker_.ObserveBatch(accepted, Transport::kUdp, observed);
+  std::vector<Transition> transitions;
+  std::vector<CheckChange> checks;
+  uint64_t ok = 0;
+  for (size_t i = 0; i < accepted.size(); ++i) {
+    ObserveResult& r = observed[i];
+    if (r.rejected) {
+      Reject(*r.rejected, ReplayDetail(*accepted[i]), Transport::kUdp, Peer{{}, senders[i]});
+      continue;
+    }
+    ++ok;
+    if (r.transition) transitions.push_back(std::move(*r.transition));
+    for (auto& c : r.check_changes) checks.push_back(std::move(c));
+  }
+  metrics_.HeartbeatsAccepted(Transport::kUdp, ok);
+  Deliver(std::move(transitions), std::move(checks));
+}
+
+std::string Ingestor::ReplayDetail(const protocol::Heartbeat& hb) {
+  return "source '" + hb.source_id + "' seq " + std::to_string(hb.sequence);
+}
+
+void Ingestor::Deliver(std::vector<Transition> transitions, std::vector<CheckChange> checks) {
+  if (!transitions.empty()) on_transitions_(std::move(transitions));
+  if (!checks.empty() && on_checks_) on_checks_(std::move(checks));
+}
+
+void Ingestor::Reject(protocol::RejectReason reason, const std::string& detail,
+                      Transport transport, const Peer& peer) {
+  metrics_.FrameRejected(reason, transport);
+  const std::string_view name = protocol::RejectReasonName(reason);
+  uint64_t suppressed = 0;
+  if (log_limiter_.Allow(std::string(name), suppressed)) {
+    spdlog::warn("rejected {} frame from {}: {}{}{} ({} similar suppressed)",
+                 TransportName(transport),
+                 peer.addr != nullptr ? AddressText(*peer.addr) : std::string(peer.text), name,
+                 detail.empty() ? "" : ": ", detail, suppressed);
+  }
 }
 
 }  // namespace firewatch::collector

@@ -7,8 +7,10 @@
 // tracker's lock, and must itself be thread-safe.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +20,7 @@
 #include "firewatch/log.h"
 #include "firewatch/protocol/frame.h"
 #include "firewatch/protocol/keyring.h"
+#include "ingest/udp_receiver.h"
 #include "tracker/source.h"
 
 #include <sys/socket.h>
@@ -41,31 +44,45 @@ class Ingestor {
   Ingestor(const Clock& clock, std::shared_ptr<const protocol::Keyring> keys, Tracker& tracker,
            CollectorMetrics& metrics, TransitionSink on_transitions);
 
-  // Processes one frame. `peer` (an address text) is used only in log messages.
+  // Processes one frame (POST /api/v1/heartbeat). `peer` (an address text) is used
+  // only in log messages.
   IngestResult Ingest(std::span<const uint8_t> frame, Transport transport,
                       std::string_view peer);
-  // The same for a datagram: the sender's address is formatted only if a rejection is
-  // logged, never on the accept path (hundreds of thousands of frames per second).
-  IngestResult Ingest(std::span<const uint8_t> frame, Transport transport,
-                      const sockaddr_storage& from);
+
+  // Processes one recvmmsg batch of datagrams (UDP): decodes and authenticates each,
+  // then applies the accepted ones to the tracker under one lock and one clock reading,
+  // and reports transitions and check changes once for the batch. Rejections are
+  // counted and logged exactly as by Ingest(). Meant for one thread (the loop's); the
+  // scratch it reuses is per thread.
+  void IngestDatagrams(std::span<const UdpReceiver::Datagram> batch);
 
   // Where check state changes go (optional; same threading rules as on_transitions).
   void SetCheckSink(CheckSink sink) { on_checks_ = std::move(sink); }
 
-  // Swaps the keyring (config reload). Thread-safe.
+  // Swaps the keyring (config reload). Thread-safe. Frames being decoded on other
+  // threads finish with the keyring they started with: every keyring ever installed is
+  // kept until the Ingestor is destroyed (a reload adds one, a few hundred bytes), so
+  // the per-frame path reads the current one with a single atomic load, no lock.
   void SetKeys(std::shared_ptr<const protocol::Keyring> keys);
 
  private:
-  // Where a frame came from, formatted on demand.
+  // Where a frame came from; a datagram's address is formatted only if a rejection is
+  // logged, never on the accept path.
   struct Peer {
     std::string_view text;
     const sockaddr_storage* addr = nullptr;
   };
   IngestResult IngestFrom(std::span<const uint8_t> frame, Transport transport, const Peer& peer);
-  std::shared_ptr<const protocol::Keyring> Keys() const;
+  // Counts and logs (rate-limited) one rejected frame.
+  void Reject(protocol::RejectReason reason, const std::string& detail, Transport transport,
+              const Peer& peer);
+  static std::string ReplayDetail(const protocol::Heartbeat& hb);
+  // Sends what the tracker reported to the sinks.
+  void Deliver(std::vector<Transition> transitions, std::vector<CheckChange> checks);
   const Clock& clock_;
-  mutable std::mutex keys_mu_;
-  std::shared_ptr<const protocol::Keyring> keys_;
+  std::mutex keys_mu_;  // guards retired_keys_ (writers only)
+  std::vector<std::shared_ptr<const protocol::Keyring>> retired_keys_;
+  std::atomic<const protocol::Keyring*> keys_;
   Tracker& tracker_;
   CollectorMetrics& metrics_;
   TransitionSink on_transitions_;

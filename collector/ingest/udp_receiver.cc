@@ -140,10 +140,11 @@ void UdpReceiver::Drain() {
           kernel_drops_ = dropped;  // the kernel reports a running total
         }
       }
-      ++datagrams_;
-      handler_(std::span<const uint8_t>(buffers_.data() + i * kSlotSize, msgs_[i].msg_len),
-               addrs_[i]);
+      received_[i] = Datagram{
+          std::span<const uint8_t>(buffers_.data() + i * kSlotSize, msgs_[i].msg_len), &addrs_[i]};
     }
+    datagrams_ += static_cast<uint64_t>(n);
+    if (n > 0) handler_(std::span<const Datagram>(received_.data(), static_cast<size_t>(n)));
     if (static_cast<size_t>(n) < kBatch) return;
   }
 }

@@ -29,8 +29,14 @@ class UdpReceiver {
   // Batches read per readiness event before yielding to other loop work.
   static constexpr int kMaxBatchesPerWakeup = 32;
 
-  // Called for every datagram; `data` is valid only during the call.
-  using Handler = std::function<void(std::span<const uint8_t> data, const sockaddr_storage& from)>;
+  // One received datagram; `bytes` and `from` are valid only during the handler call.
+  struct Datagram {
+    std::span<const uint8_t> bytes;
+    const sockaddr_storage* from;
+  };
+  // Called once per recvmmsg batch (1..kBatch datagrams), so the ingest path can take
+  // its locks and read the clock once per batch rather than once per frame.
+  using Handler = std::function<void(std::span<const Datagram> batch)>;
 
   UdpReceiver(uv_loop_t* loop, Handler handler);
   ~UdpReceiver();
@@ -67,6 +73,7 @@ class UdpReceiver {
   std::array<mmsghdr, kBatch> msgs_{};
   std::array<iovec, kBatch> iovs_{};
   std::array<sockaddr_storage, kBatch> addrs_{};
+  std::array<Datagram, kBatch> received_{};
   std::vector<uint8_t> controls_;
 };
 

@@ -283,8 +283,8 @@ CollectorMetrics::CollectorMetrics(std::string collector_id, std::string version
 
 CollectorMetrics::~CollectorMetrics() = default;
 
-void CollectorMetrics::HeartbeatAccepted(Transport t) {
-  if (Index(t) < kTransportCount) f_->accepted[Index(t)]->Increment();
+void CollectorMetrics::HeartbeatsAccepted(Transport t, uint64_t n) {
+  if (Index(t) < kTransportCount) f_->accepted[Index(t)]->Increment(static_cast<double>(n));
 }
 
 void CollectorMetrics::FrameRejected(protocol::RejectReason r, Transport t) {

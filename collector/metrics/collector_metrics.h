@@ -7,7 +7,7 @@
 // scrape and dashboards see no gaps.
 //
 // Thread-safety: every method may be called from any thread. prometheus-cpp counters
-// and gauges are atomic. HeartbeatAccepted/FrameRejected/Transition are on the ingest
+// and gauges are atomic. HeartbeatsAccepted/FrameRejected/Transition are on the ingest
 // hot path and do one atomic add on a cached series (no lookup, no allocation).
 // HttpRequest/PageWritten look the series up in a small mutex-protected cache.
 // Render() serializes concurrent calls.
@@ -43,7 +43,7 @@ class CollectorMetrics {
   CollectorMetrics& operator=(const CollectorMetrics&) = delete;
 
   // Counted by the ingest paths (UDP and HTTP). Hot path: one atomic add.
-  void HeartbeatAccepted(Transport t);
+  void HeartbeatsAccepted(Transport t, uint64_t n = 1);
   void FrameRejected(protocol::RejectReason r, Transport t);
   // One state change of a source (firewatch_source_transitions_total{to}).
   void Transition(SourceState to);

@@ -89,9 +89,9 @@ class FleetTest : public ::testing::Test {
 
 TEST_F(FleetTest, CountersAppearWithTheirLabels) {
   CollectorMetrics m("dc1-a", "0.1.0", /*per_source=*/false);
-  m.HeartbeatAccepted(Transport::kUdp);
-  m.HeartbeatAccepted(Transport::kUdp);
-  m.HeartbeatAccepted(Transport::kHttp);
+  m.HeartbeatsAccepted(Transport::kUdp);
+  m.HeartbeatsAccepted(Transport::kUdp);
+  m.HeartbeatsAccepted(Transport::kHttp);
   m.FrameRejected(protocol::RejectReason::kBadMac, Transport::kUdp);
   m.FrameRejected(protocol::RejectReason::kReplayed, Transport::kHttp);
   m.Transition(SourceState::kDown);
@@ -266,7 +266,7 @@ TEST_F(FleetTest, HotPathCountsExactlyFromManyThreadsWhileRendering) {
   for (int t = 0; t < 2; ++t) {
     ingest.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
-        m.HeartbeatAccepted(Transport::kUdp);
+        m.HeartbeatsAccepted(Transport::kUdp);
         m.FrameRejected(protocol::RejectReason::kBadMac, Transport::kUdp);
       }
     });
@@ -302,7 +302,7 @@ TEST_F(FleetTest, PromtoolAcceptsTheOutput) {
   BuildFleet();
   Beat("hostile \"quoted\" back\\slash\nnewline \xc3\x28 \xff");
   CollectorMetrics m("dc1-a", "0.1.0", /*per_source=*/true);
-  m.HeartbeatAccepted(Transport::kUdp);
+  m.HeartbeatsAccepted(Transport::kUdp);
   m.FrameRejected(protocol::RejectReason::kClockSkew, Transport::kHttp);
   m.Transition(SourceState::kLate);
   m.HttpRequest("metrics", 200);

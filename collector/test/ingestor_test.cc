@@ -78,13 +78,67 @@ TEST_F(IngestorTest, CountsEveryRejectionByReasonAndTransport) {
   EXPECT_EQ(tracker_.Get("web-01")->heartbeats, 1u);
 }
 
-TEST_F(IngestorTest, DatagramPathTakesTheSenderAddress) {
+// The UDP path: one recvmmsg batch at a time. Good frames in a batch are applied in
+// order under one lock (a replay of an earlier frame of the same batch is caught), bad
+// ones are counted like single frames, and what changed reaches the sinks once.
+TEST_F(IngestorTest, DatagramBatchAppliesInOrderAndCountsRejections) {
   sockaddr_storage from{};
   from.ss_family = AF_INET;
-  EXPECT_FALSE(ingestor_->Ingest(Frame(1), Transport::kUdp, from).rejected);
-  std::vector<uint8_t> junk = {1, 2, 3};
-  EXPECT_EQ(ingestor_->Ingest(junk, Transport::kUdp, from).rejected, RejectReason::kBadMagic);
+  std::vector<std::vector<uint8_t>> frames = {Frame(1, "web-01"), Frame(1, "web-02"),
+                                              {1, 2, 3},          Frame(2, "web-01"),
+                                              Frame(2, "web-01"), Frame(3, "web-01")};
+  frames[5].back() ^= 1;  // tampered MAC
+  std::vector<UdpReceiver::Datagram> batch;
+  for (const auto& f : frames) batch.push_back({f, &from});
+  ingestor_->IngestDatagrams(batch);
+
+  EXPECT_EQ(tracker_.size(), 2u);
+  EXPECT_EQ(tracker_.Get("web-01")->heartbeats, 2u) << "seq 1 and 2; the second seq 2 is a replay";
+  EXPECT_EQ(tracker_.Get("web-02")->heartbeats, 1u);
+  ASSERT_EQ(seen_.size(), 2u) << "one new-source transition per source";
+  EXPECT_EQ(seen_[0].source_id, "web-01");
+  EXPECT_EQ(seen_[1].source_id, "web-02");
   EXPECT_EQ(Rejected(RejectReason::kBadMagic, Transport::kUdp), 1);
+  EXPECT_EQ(Rejected(RejectReason::kReplayed, Transport::kUdp), 1);
+  EXPECT_EQ(Rejected(RejectReason::kBadMac, Transport::kUdp), 1);
+  const std::string text = metrics_.Render(tracker_, nullptr);
+  EXPECT_NE(text.find("firewatch_heartbeats_received_total{transport=\"udp\"} 3"),
+            std::string::npos);
+
+  // The next batch reuses the per-thread scratch: smaller, and fully rejected.
+  std::vector<uint8_t> junk = {9};
+  std::vector<UdpReceiver::Datagram> bad = {{junk, &from}};
+  ingestor_->IngestDatagrams(bad);
+  EXPECT_EQ(Rejected(RejectReason::kTruncated, Transport::kUdp), 1);
+  EXPECT_EQ(tracker_.Get("web-01")->heartbeats, 2u);
+}
+
+// Check state changes found in a batch reach the check sink.
+TEST_F(IngestorTest, DatagramBatchReportsCheckChanges) {
+  std::vector<CheckChange> changes;
+  ingestor_->SetCheckSink([&](std::vector<CheckChange> c) {
+    for (auto& x : c) changes.push_back(std::move(x));
+  });
+  auto with_check = [&](uint64_t seq, protocol::CheckState st) {
+    protocol::Heartbeat hb;
+    hb.key_id = "fleet";
+    hb.source_id = "db-01";
+    hb.boot_id = boot_;
+    hb.sequence = seq;
+    hb.timestamp_ms = ToUnixMillis(clock_.WallNow());
+    hb.interval_ms = 1000;
+    hb.checks.push_back({"disk", st, "DISK " + std::string(protocol::CheckStateName(st))});
+    return protocol::Encode(hb, key_).value();
+  };
+  sockaddr_storage from{};
+  auto a = with_check(1, protocol::CheckState::kOk);
+  auto b = with_check(2, protocol::CheckState::kCritical);
+  std::vector<UdpReceiver::Datagram> batch = {{a, &from}, {b, &from}};
+  ingestor_->IngestDatagrams(batch);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].check, "disk");
+  EXPECT_EQ(changes[0].to, protocol::CheckState::kCritical);
+  EXPECT_EQ(changes[0].output, "DISK CRITICAL");
 }
 
 TEST_F(IngestorTest, KeyRotationTakesEffect) {

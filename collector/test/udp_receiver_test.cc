@@ -23,10 +23,14 @@ TEST(UdpReceiverTest, ReceivesBatchesAndMarksOversize) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
   std::vector<size_t> sizes;
+  std::vector<size_t> batch_sizes;
   std::string from;
-  UdpReceiver rx(&loop, [&](std::span<const uint8_t> d, const sockaddr_storage& addr) {
-    sizes.push_back(d.size());
-    from = AddressText(addr);
+  UdpReceiver rx(&loop, [&](std::span<const UdpReceiver::Datagram> batch) {
+    batch_sizes.push_back(batch.size());
+    for (const auto& d : batch) {
+      sizes.push_back(d.bytes.size());
+      from = AddressText(*d.from);
+    }
   });
   ASSERT_TRUE(rx.Bind({"127.0.0.1", 0}).ok());
   ASSERT_NE(rx.port(), 0);
@@ -40,6 +44,9 @@ TEST(UdpReceiverTest, ReceivesBatchesAndMarksOversize) {
   EXPECT_EQ(sizes.back(), UdpReceiver::kSlotSize) << "oversize datagrams arrive cut at 1201 bytes";
   EXPECT_EQ(from.rfind("127.0.0.1:", 0), 0u);
   EXPECT_GE(rx.batches(), 3u);
+  ASSERT_GE(batch_sizes.size(), 3u);
+  EXPECT_EQ(batch_sizes[0], UdpReceiver::kBatch) << "one handler call per recvmmsg batch";
+  EXPECT_EQ(rx.datagrams(), kCount + 1);
   rx.Close();
   uv_run(&loop, UV_RUN_DEFAULT);
   EXPECT_EQ(uv_loop_close(&loop), 0) << "no handle leaked";
@@ -50,7 +57,7 @@ TEST(UdpReceiverTest, ReceivesBatchesAndMarksOversize) {
 TEST(UdpReceiverTest, CountsKernelDropsRightAfterABurst) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
-  UdpReceiver rx(&loop, [](std::span<const uint8_t>, const sockaddr_storage&) {});
+  UdpReceiver rx(&loop, [](std::span<const UdpReceiver::Datagram>) {});
   ASSERT_TRUE(rx.Bind({"127.0.0.1", 0}, /*rcvbuf_bytes=*/4096).ok());
   EXPECT_EQ(rx.kernel_drops(), 0u);
   for (int i = 0; i < 2000; ++i) SendTo(rx.port(), std::vector<uint8_t>(1000, 1));
@@ -63,10 +70,10 @@ TEST(UdpReceiverTest, CountsKernelDropsRightAfterABurst) {
 TEST(UdpReceiverTest, RefusesHostNamesAndBusyPorts) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
-  UdpReceiver a(&loop, [](auto, auto&) {});
+  UdpReceiver a(&loop, [](auto) {});
   EXPECT_FALSE(a.Bind({"localhost", 0}).ok());
   ASSERT_TRUE(a.Bind({"127.0.0.1", 0}).ok());
-  UdpReceiver b(&loop, [](auto, auto&) {});
+  UdpReceiver b(&loop, [](auto) {});
   Status s = b.Bind({"127.0.0.1", a.port()});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("127.0.0.1:" + std::to_string(a.port())), std::string::npos);

@@ -8,6 +8,8 @@ namespace firewatch::collector {
 using std::chrono::milliseconds;
 
 struct Tracker::Entry {
+  std::string id;
+  uint32_t position = 0;  // in entries_
   LabelBlob labels;  // interned (label_pool.h)
   PhiDetector detector;
   protocol::ReplayState replay;
@@ -39,21 +41,71 @@ std::string PhiText(double phi) {
   return buf;
 }
 
+// The check state changes between what a source reported last (`before`) and `hb`.
+void DiffChecks(const std::vector<protocol::CheckResult>& before, const protocol::Heartbeat& hb,
+                const std::string& label_blob, int64_t now_ms, std::vector<CheckChange>& out) {
+  for (const auto& c : hb.checks) {
+    protocol::CheckState was = protocol::CheckState::kOk;
+    for (const auto& old : before) {
+      if (old.name == c.name) was = old.state;
+    }
+    if (was != c.state) {
+      out.push_back(
+          CheckChange{hb.source_id, DecodeLabels(label_blob), c.name, was, c.state, c.output, now_ms});
+    }
+  }
+  for (const auto& old : before) {  // a check the agent no longer reports is over
+    bool still = false;
+    for (const auto& c : hb.checks) still |= c.name == old.name;
+    if (!still && old.state != protocol::CheckState::kOk) {
+      out.push_back(CheckChange{hb.source_id, DecodeLabels(label_blob), old.name, old.state,
+                                protocol::CheckState::kOk, "", now_ms});
+    }
+  }
+}
+
 }  // namespace
 
 Tracker::Tracker(const Clock& clock, DetectionConfig config) : clock_(clock), config_(config) {}
 Tracker::~Tracker() = default;
+
+Tracker::Entry* Tracker::Find(std::string_view id, uint32_t hash) {
+  const uint32_t pos =
+      index_.Find(id, hash, [this](uint32_t p) -> std::string_view { return entries_[p].id; });
+  return pos == SourceIndex::kNone ? nullptr : &entries_[pos];
+}
+
+const Tracker::Entry* Tracker::Find(std::string_view id) const {
+  const uint32_t pos = index_.Find(id, SourceIndex::Hash(id), [this](uint32_t p) -> std::string_view {
+    return entries_[p].id;
+  });
+  return pos == SourceIndex::kNone ? nullptr : &entries_[pos];
+}
+
+Tracker::Entry& Tracker::Add(std::string id, uint32_t hash) {
+  const auto pos = static_cast<uint32_t>(entries_.size());
+  Entry& e = entries_.emplace_back();
+  e.id = std::move(id);
+  e.position = pos;
+  index_.Insert(hash, pos);
+  return e;
+}
+
+void Tracker::MarkDirty(Entry& e) {
+  if (e.dirty) return;
+  e.dirty = true;
+  dirty_.push_back(e.position);
+}
 
 void Tracker::SetConfig(const DetectionConfig& config) {
   std::lock_guard lock(mu_);
   config_ = config;
 }
 
-std::optional<Transition> Tracker::SetState(const std::string& id, Entry& e, SourceState to,
-                                            std::string reason) {
+std::optional<Transition> Tracker::SetState(Entry& e, SourceState to, std::string reason) {
   if (e.state == to) return std::nullopt;
   Transition t;
-  t.source_id = id;
+  t.source_id = e.id;
   t.labels = DecodeLabels(*e.labels);
   t.from = e.state;
   t.to = to;
@@ -71,8 +123,10 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   for (auto& s : sources) {
-    auto e = std::make_unique<Entry>();
-    e->labels = label_pool_.Intern(s.labels, sources_.size());
+    const uint32_t hash = SourceIndex::Hash(s.source_id);
+    Entry* e = Find(s.source_id, hash);
+    if (e == nullptr) e = &Add(s.source_id, hash);
+    e->labels = label_pool_.Intern(s.labels, entries_.size());
     e->replay = s.replay;
     e->first_seen_ms = s.first_seen_ms;
     e->last_seen_ms = s.last_seen_ms;
@@ -92,7 +146,6 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
     int64_t silent_ms = std::max<int64_t>(0, now_ms - s.last_seen_ms);
     if (s.state != SourceState::kDown && s.state != SourceState::kStopped) silent_ms = 0;
     e->detector.SetLastArrival(now - milliseconds(silent_ms));
-    sources_[s.source_id] = std::move(e);
   }
 }
 
@@ -100,29 +153,53 @@ ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transpor
   ObserveResult out;
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
+  const uint32_t hash = SourceIndex::Hash(hb.source_id);  // outside the lock
   std::lock_guard lock(mu_);
-  auto it = sources_.find(hb.source_id);
-  Entry* e = it == sources_.end() ? nullptr : it->second.get();
+  ObserveLocked(hb, hash, transport, now, now_ms, out);
+  return out;
+}
+
+void Tracker::ObserveBatch(std::span<const protocol::Heartbeat* const> frames,
+                           Transport transport, std::vector<ObserveResult>& results) {
+  results.resize(frames.size());
+  thread_local std::vector<uint32_t> hashes;  // computed outside the lock
+  hashes.resize(frames.size());
+  for (size_t i = 0; i < frames.size(); ++i) {
+    hashes[i] = SourceIndex::Hash(frames[i]->source_id);
+    ObserveResult& r = results[i];
+    r.rejected.reset();
+    r.transition.reset();
+    r.check_changes.clear();
+  }
+  const MonoTime now = clock_.Now();
+  const int64_t now_ms = ToUnixMillis(clock_.WallNow());
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    ObserveLocked(*frames[i], hashes[i], transport, now, now_ms, results[i]);
+  }
+}
+
+void Tracker::ObserveLocked(const protocol::Heartbeat& hb, uint32_t hash, Transport transport,
+                            MonoTime now, int64_t now_ms, ObserveResult& out) {
+  Entry* e = Find(hb.source_id, hash);
   protocol::ReplayState fresh;
   if (auto reject = protocol::CheckReplay(e ? e->replay : fresh, hb, now_ms,
                                           config_.max_clock_skew)) {
     out.rejected = reject;
-    return out;
+    return;
   }
   bool is_new = false;
   if (e == nullptr) {
-    auto owned = std::make_unique<Entry>();
-    e = owned.get();
+    e = &Add(hb.source_id, hash);
     e->first_seen_ms = now_ms;
     e->state_since_ms = now_ms;
     e->state = SourceState::kUp;
-    it = sources_.emplace(hb.source_id, std::move(owned)).first;
     is_new = true;
   }
   const bool new_boot = e->replay.seen && e->replay.boot_id != hb.boot_id;
   protocol::Advance(e->replay, hb);
   if (!e->labels || !LabelsEqual(*e->labels, hb.labels)) {
-    e->labels = label_pool_.Intern(hb.labels, sources_.size());
+    e->labels = label_pool_.Intern(hb.labels, entries_.size());
   }
   if (e->interval_ms != hb.interval_ms || is_new) {
     e->interval_ms = hb.interval_ms;
@@ -139,33 +216,15 @@ ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transpor
   ++e->heartbeats;
   e->last_transport = transport;
   if (e->agent_version != hb.agent_version) e->agent_version = hb.agent_version;
-  for (const auto& c : hb.checks) {
-    protocol::CheckState before = protocol::CheckState::kOk;
-    for (const auto& old : e->checks) {
-      if (old.name == c.name) before = old.state;
-    }
-    if (before != c.state) {
-      out.check_changes.push_back(
-          CheckChange{hb.source_id, DecodeLabels(*e->labels), c.name, before, c.state, c.output, now_ms});
-    }
+  if (e->checks != hb.checks) {  // usually unchanged: one comparison, no allocation
+    DiffChecks(e->checks, hb, *e->labels, now_ms, out.check_changes);
+    e->checks = hb.checks;
   }
-  for (const auto& old : e->checks) {  // a check the agent no longer reports is over
-    bool still = false;
-    for (const auto& c : hb.checks) still |= c.name == old.name;
-    if (!still && old.state != protocol::CheckState::kOk) {
-      out.check_changes.push_back(CheckChange{hb.source_id, DecodeLabels(*e->labels), old.name, old.state,
-                                              protocol::CheckState::kOk, "", now_ms});
-    }
-  }
-  if (e->checks != hb.checks) e->checks = hb.checks;  // usually unchanged: no allocation
-  if (!e->dirty) {
-    e->dirty = true;
-    dirty_.push_back(hb.source_id);
-  }
+  MarkDirty(*e);
 
-  const std::string& id = it->first;
+  const std::string& id = e->id;
   if (hb.type == protocol::FrameType::kGoodbye) {
-    auto t = SetState(id, *e, SourceState::kStopped,
+    auto t = SetState(*e, SourceState::kStopped,
                       "goodbye: " + (hb.goodbye_reason.empty() ? "no reason" : hb.goodbye_reason));
     e->goodbye_reason = hb.goodbye_reason.empty() ? "no reason" : hb.goodbye_reason;
     out.transition = std::move(t);
@@ -181,15 +240,14 @@ ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transpor
     out.transition = std::move(t);
   } else if (e->state == SourceState::kDown) {
     if (++e->recovery_count >= config_.recovery_heartbeats) {
-      out.transition = SetState(id, *e, SourceState::kUp,
+      out.transition = SetState(*e, SourceState::kUp,
                                 "heard again (" + std::to_string(config_.recovery_heartbeats) +
                                     " heartbeats in a row)");
     }
   } else if (e->state != SourceState::kUp) {
-    out.transition = SetState(id, *e, SourceState::kUp,
+    out.transition = SetState(*e, SourceState::kUp,
                               e->state == SourceState::kStopped ? "started again" : "heard again");
   }
-  return out;
 }
 
 std::vector<Transition> Tracker::Evaluate() {
@@ -197,8 +255,7 @@ std::vector<Transition> Tracker::Evaluate() {
   const MonoTime now = clock_.Now();
   std::lock_guard lock(mu_);
   PhiParams with_pause = config_.phi;
-  for (auto& [id, owned] : sources_) {
-    Entry& e = *owned;
+  for (Entry& e : entries_) {
     if (e.state == SourceState::kStopped) continue;
     const Duration interval = milliseconds(e.interval_ms);
     const Duration silent = now - e.detector.last_arrival();
@@ -214,29 +271,26 @@ std::vector<Transition> Tracker::Evaluate() {
     const double phi_down = e.detector.Phi(now, with_pause);
     std::optional<Transition> t;
     if (silent >= backstop) {
-      t = SetState(id, e, SourceState::kDown,
+      t = SetState(e, SourceState::kDown,
                    "silent for " + Seconds(silent) + " (backstop " + Seconds(backstop) + ")");
     } else if (phi_down >= config_.down_phi) {
-      t = SetState(id, e, SourceState::kDown,
+      t = SetState(e, SourceState::kDown,
                    "silent for " + Seconds(silent) + " (phi " + PhiText(phi_down) + ")");
     } else if (e.state == SourceState::kUp &&
                e.detector.Phi(now, config_.phi) >= config_.late_phi) {
-      t = SetState(id, e, SourceState::kLate, "heartbeat overdue, silent for " + Seconds(silent));
+      t = SetState(e, SourceState::kLate, "heartbeat overdue, silent for " + Seconds(silent));
     }
     if (t) {
-      if (!e.dirty) {
-        e.dirty = true;
-        dirty_.push_back(id);
-      }
+      MarkDirty(e);
       out.push_back(std::move(*t));
     }
   }
   return out;
 }
 
-SourceSnapshot Tracker::ToSnapshot(const std::string& id, const Entry& e, MonoTime now) const {
+SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
   SourceSnapshot s;
-  s.source_id = id;
+  s.source_id = e.id;
   s.labels = DecodeLabels(*e.labels);
   s.state = e.state;
   s.first_seen_ms = e.first_seen_ms;
@@ -257,8 +311,8 @@ std::vector<SourceSnapshot> Tracker::Snapshot() const {
   const MonoTime now = clock_.Now();
   std::lock_guard lock(mu_);
   std::vector<SourceSnapshot> out;
-  out.reserve(sources_.size());
-  for (const auto& [id, e] : sources_) out.push_back(ToSnapshot(id, *e, now));
+  out.reserve(entries_.size());
+  for (const Entry& e : entries_) out.push_back(ToSnapshot(e, now));
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.source_id < b.source_id; });
   return out;
@@ -267,22 +321,22 @@ std::vector<SourceSnapshot> Tracker::Snapshot() const {
 std::optional<SourceSnapshot> Tracker::Get(std::string_view source_id) const {
   const MonoTime now = clock_.Now();
   std::lock_guard lock(mu_);
-  auto it = sources_.find(std::string(source_id));
-  if (it == sources_.end()) return std::nullopt;
-  return ToSnapshot(it->first, *it->second, now);
+  const Entry* e = Find(source_id);
+  if (e == nullptr) return std::nullopt;
+  return ToSnapshot(*e, now);
 }
 
 StateCounts Tracker::Counts() const {
   std::lock_guard lock(mu_);
   StateCounts c;
-  for (const auto& [id, e] : sources_) ++c.by_state[static_cast<int>(e->state)];
-  c.total = sources_.size();
+  for (const Entry& e : entries_) ++c.by_state[static_cast<int>(e.state)];
+  c.total = entries_.size();
   return c;
 }
 
 size_t Tracker::size() const {
   std::lock_guard lock(mu_);
-  return sources_.size();
+  return entries_.size();
 }
 
 std::vector<SourceSnapshot> Tracker::TakeDirty() {
@@ -290,11 +344,10 @@ std::vector<SourceSnapshot> Tracker::TakeDirty() {
   std::lock_guard lock(mu_);
   std::vector<SourceSnapshot> out;
   out.reserve(dirty_.size());
-  for (const auto& id : dirty_) {
-    auto it = sources_.find(id);
-    if (it == sources_.end()) continue;
-    it->second->dirty = false;
-    out.push_back(ToSnapshot(id, *it->second, now));
+  for (const uint32_t pos : dirty_) {
+    Entry& e = entries_[pos];
+    e.dirty = false;
+    out.push_back(ToSnapshot(e, now));
   }
   dirty_.clear();
   return out;

@@ -22,14 +22,16 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "detector/phi_detector.h"
 #include "firewatch/clock.h"
 #include "firewatch/protocol/frame.h"
 #include "tracker/label_pool.h"
+#include "tracker/source_index.h"
 #include "tracker/source.h"
 
 namespace firewatch::collector {
@@ -72,6 +74,11 @@ class Tracker {
 
   // Applies one authenticated frame.
   ObserveResult Observe(const protocol::Heartbeat& hb, Transport transport);
+  // Applies many under one lock and one clock reading (the UDP path: one recvmmsg
+  // batch, read within microseconds). results[i] is frames[i]'s outcome; `results` is
+  // resized and its elements reused, so a caller that keeps it does not allocate.
+  void ObserveBatch(std::span<const protocol::Heartbeat* const> frames, Transport transport,
+                    std::vector<ObserveResult>& results);
 
   // Re-evaluates every source at clock.Now().
   std::vector<Transition> Evaluate();
@@ -87,16 +94,22 @@ class Tracker {
 
  private:
   struct Entry;
-  SourceSnapshot ToSnapshot(const std::string& id, const Entry& e, MonoTime now) const;
-  std::optional<Transition> SetState(const std::string& id, Entry& e, SourceState to,
-                                     std::string reason);
+  Entry* Find(std::string_view id, uint32_t hash);
+  const Entry* Find(std::string_view id) const;
+  Entry& Add(std::string id, uint32_t hash);  // id must be new
+  void MarkDirty(Entry& e);
+  void ObserveLocked(const protocol::Heartbeat& hb, uint32_t hash, Transport transport,
+                     MonoTime now, int64_t now_ms, ObserveResult& out);
+  SourceSnapshot ToSnapshot(const Entry& e, MonoTime now) const;
+  std::optional<Transition> SetState(Entry& e, SourceState to, std::string reason);
 
   const Clock& clock_;
   mutable std::mutex mu_;
   DetectionConfig config_;
-  std::unordered_map<std::string, std::unique_ptr<Entry>> sources_;
+  std::vector<Entry> entries_;  // every source ever heard, in order of first contact
+  SourceIndex index_;           // source id -> position in entries_
   LabelPool label_pool_;
-  std::vector<std::string> dirty_;
+  std::vector<uint32_t> dirty_;  // positions changed since the last TakeDirty()
 };
 
 }  // namespace firewatch::collector

@@ -214,7 +214,8 @@ Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, const crypto::HmacKey& 
   return std::move(buf);
 }
 
-DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys) {
+std::optional<DecodeError> DecodeInto(std::span<const uint8_t> bytes, const Keyring& keys,
+                                      Heartbeat& hb) {
   if (bytes.size() > kMaxFrameSize) {
     return Err(RejectReason::kOversize, std::to_string(bytes.size()) + " bytes");
   }
@@ -238,7 +239,6 @@ DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys) {
 
   auto body = bytes.first(declared - kMacSize);
   Reader r(body);
-  Heartbeat hb;
   uint8_t u8;
   uint16_t u16;
   r.U16(u16);  // magic
@@ -296,6 +296,12 @@ DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys) {
   if (!r.Str8(kMaxShortText, hb.goodbye_reason)) return Err(RejectReason::kMalformed, "bad reason");
   if (r.remaining() != 0) return Err(RejectReason::kMalformed, "unparsed bytes before the MAC");
   if (hb.interval_ms == 0) return Err(RejectReason::kMalformed, "interval is zero");
+  return std::nullopt;
+}
+
+DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys) {
+  Heartbeat hb;
+  if (auto err = DecodeInto(bytes, keys, hb)) return std::move(*err);
   return hb;
 }
 

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -103,6 +104,12 @@ class DecodeOutcome {
   DecodeError err_{};
 };
 DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys);
+// The same into a caller-owned heartbeat whose strings and vectors keep their capacity
+// from one frame to the next, so a receiver that reuses one `out` per thread decodes
+// without allocating (the collector's ingest path). Returns nullopt on success; on
+// failure `out` holds an unspecified partial frame.
+std::optional<DecodeError> DecodeInto(std::span<const uint8_t> bytes, const Keyring& keys,
+                                      Heartbeat& out);
 
 // Fresh random boot id from the OS CSPRNG (getrandom(2)). Should the kernel refuse
 // randomness, falls back to one derived from the clock and pid rather than refusing to
