@@ -1,6 +1,6 @@
 // bench_bare_recvmmsg: the baseline receiver for the ingest benchmark. It does what the
-// collector's UdpReceiver does at the socket (same SO_RCVBUF request, SO_RXQ_OVFL, batches
-// of 64 into 1201-byte slots, source addresses and control messages collected) and
+// collector's UdpReceiver does at the socket (same SO_RCVBUF request, batches of 64 into
+// 1201-byte slots, source addresses collected, kernel drops read with SO_MEMINFO) and
 // nothing else: no decoding, no MAC, no tracker. The collector's throughput is reported
 // as a fraction of this loop's.
 //
@@ -12,6 +12,7 @@
 // exits --idle-ms after the last datagram (or --max-seconds after start if nothing
 // arrives) and prints one JSON object: datagrams, batches, kernel drops, CPU seconds.
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -37,7 +38,6 @@ namespace {
 
 constexpr size_t kBatch = 64;
 constexpr size_t kSlotSize = 1201;  // protocol::kMaxFrameSize + 1, as in UdpReceiver
-constexpr size_t kControlSize = CMSG_SPACE(sizeof(uint32_t));
 
 double MonoSeconds() {
   timespec ts;
@@ -90,8 +90,6 @@ int main(int argc, char** argv) {
   }
   int rcvbuf = 8 << 20;  // as UdpReceiver::Bind (capped by net.core.rmem_max)
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -119,7 +117,6 @@ int main(int argc, char** argv) {
   }
 
   std::vector<uint8_t> buffers(kBatch * kSlotSize);
-  std::vector<uint8_t> controls(kBatch * kControlSize);
   std::array<mmsghdr, kBatch> msgs{};
   std::array<iovec, kBatch> iovs{};
   std::array<sockaddr_storage, kBatch> addrs{};
@@ -133,8 +130,8 @@ int main(int argc, char** argv) {
       msgs[i].msg_hdr.msg_iovlen = 1;
       msgs[i].msg_hdr.msg_name = &addrs[i];
       msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      msgs[i].msg_hdr.msg_control = controls.data() + i * kControlSize;
-      msgs[i].msg_hdr.msg_controllen = kControlSize;
+      msgs[i].msg_hdr.msg_control = nullptr;
+      msgs[i].msg_hdr.msg_controllen = 0;
       msgs[i].msg_hdr.msg_flags = 0;
     }
     int n = recvmmsg(fd, msgs.data(), kBatch, MSG_WAITFORONE, nullptr);
@@ -151,14 +148,6 @@ int main(int argc, char** argv) {
     }
     ++batches;
     for (int i = 0; i < n; ++i) {
-      auto& hdr = msgs[i].msg_hdr;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&hdr); c != nullptr; c = CMSG_NXTHDR(&hdr, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-          uint32_t dropped;
-          std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
-          kernel_drops = dropped;
-        }
-      }
       bytes += msgs[i].msg_len;
       ++datagrams;
       if (key && msgs[i].msg_len > 32) {
@@ -167,6 +156,11 @@ int main(int argc, char** argv) {
         if (key->Verify(d.first(d.size() - 32), d.last(32))) ++mac_ok;
       }
     }
+  }
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t mlen = sizeof meminfo;
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo, &mlen) == 0) {
+    kernel_drops = meminfo[SK_MEMINFO_DROPS];
   }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);

@@ -13,10 +13,6 @@
 
 namespace firewatch::collector {
 
-namespace {
-constexpr size_t kControlSize = CMSG_SPACE(sizeof(uint32_t));
-}
-
 std::string AddressText(const sockaddr_storage& addr) {
   char ip[INET6_ADDRSTRLEN] = "?";
   uint16_t port = 0;
@@ -36,8 +32,7 @@ std::string AddressText(const sockaddr_storage& addr) {
 }
 
 UdpReceiver::UdpReceiver(uv_loop_t* loop, Handler handler)
-    : loop_(loop), handler_(std::move(handler)), buffers_(kBatch * kSlotSize),
-      controls_(kBatch * kControlSize) {}
+    : loop_(loop), handler_(std::move(handler)), buffers_(kBatch * kSlotSize) {}
 
 UdpReceiver::~UdpReceiver() { Close(); }
 
@@ -61,8 +56,6 @@ Status UdpReceiver::Bind(const config::HostPort& listen, int rcvbuf_bytes) {
   fd_ = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return Status::IoError(std::string("socket: ") + std::strerror(errno));
   setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof rcvbuf_bytes);
-  int one = 1;
-  setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
   if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     int err = errno;
     ::close(fd_);
@@ -119,8 +112,8 @@ void UdpReceiver::Drain() {
       msgs_[i].msg_hdr.msg_iovlen = 1;
       msgs_[i].msg_hdr.msg_name = &addrs_[i];
       msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      msgs_[i].msg_hdr.msg_control = controls_.data() + i * kControlSize;
-      msgs_[i].msg_hdr.msg_controllen = kControlSize;
+      msgs_[i].msg_hdr.msg_control = nullptr;  // drops come from SO_MEMINFO, not cmsgs
+      msgs_[i].msg_hdr.msg_controllen = 0;
       msgs_[i].msg_hdr.msg_flags = 0;
     }
     int n = recvmmsg(fd_, msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
@@ -132,14 +125,6 @@ void UdpReceiver::Drain() {
     }
     ++batches_;
     for (int i = 0; i < n; ++i) {
-      auto& hdr = msgs_[i].msg_hdr;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&hdr); c != nullptr; c = CMSG_NXTHDR(&hdr, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-          uint32_t dropped;
-          std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
-          kernel_drops_ = dropped;  // the kernel reports a running total
-        }
-      }
       received_[i] = Datagram{
           std::span<const uint8_t>(buffers_.data() + i * kSlotSize, msgs_[i].msg_len), &addrs_[i]};
     }
@@ -150,16 +135,16 @@ void UdpReceiver::Drain() {
 }
 
 uint64_t UdpReceiver::kernel_drops() const {
-  uint64_t drops = kernel_drops_;
   if (fd_ >= 0) {
     uint32_t meminfo[SK_MEMINFO_VARS] = {};
     socklen_t len = sizeof meminfo;
     if (getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, meminfo, &len) == 0 &&
         len > SK_MEMINFO_DROPS * sizeof(uint32_t)) {
-      drops = std::max<uint64_t>(drops, meminfo[SK_MEMINFO_DROPS]);
+      // A running total; kept so the counter never goes back (e.g. after Close()).
+      kernel_drops_ = std::max<uint64_t>(kernel_drops_, meminfo[SK_MEMINFO_DROPS]);
     }
   }
-  return drops;
+  return kernel_drops_;
 }
 
 }  // namespace firewatch::collector
