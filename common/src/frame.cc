@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "firewatch/crypto/random.h"
@@ -56,26 +57,9 @@ class Reader {
     v = b_[pos_++];
     return true;
   }
-  bool U16(uint16_t& v) {
-    if (pos_ + 2 > b_.size()) return false;
-    v = static_cast<uint16_t>(b_[pos_] << 8 | b_[pos_ + 1]);
-    pos_ += 2;
-    return true;
-  }
-  bool U32(uint32_t& v) {
-    if (pos_ + 4 > b_.size()) return false;
-    v = 0;
-    for (int i = 0; i < 4; ++i) v = v << 8 | b_[pos_ + i];
-    pos_ += 4;
-    return true;
-  }
-  bool U64(uint64_t& v) {
-    if (pos_ + 8 > b_.size()) return false;
-    v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | b_[pos_ + i];
-    pos_ += 8;
-    return true;
-  }
+  bool U16(uint16_t& v) { return Big(v); }
+  bool U32(uint32_t& v) { return Big(v); }
+  bool U64(uint64_t& v) { return Big(v); }
   bool Fixed(uint8_t* out, size_t n) {
     if (pos_ + n > b_.size()) return false;
     std::memcpy(out, b_.data() + pos_, n);
@@ -99,6 +83,20 @@ class Reader {
   size_t remaining() const { return b_.size() - pos_; }
 
  private:
+  // A big-endian unsigned integer: one load and a byte swap, not a loop of shifts.
+  template <typename T>
+  bool Big(T& v) {
+    if (pos_ + sizeof(T) > b_.size()) return false;
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    if constexpr (std::endian::native == std::endian::little) {
+      if constexpr (sizeof(T) == 2) v = __builtin_bswap16(v);
+      if constexpr (sizeof(T) == 4) v = __builtin_bswap32(v);
+      if constexpr (sizeof(T) == 8) v = __builtin_bswap64(v);
+    }
+    pos_ += sizeof(T);
+    return true;
+  }
+
   std::span<const uint8_t> b_;
   size_t pos_ = 0;
 };
