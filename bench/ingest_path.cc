@@ -6,7 +6,7 @@
 // blaster's order (source 0..N-1, then again), then times, single-threaded:
 //   copy         only the copy of each batch into receive slots (all modes include it)
 //   verify_only  HmacKey::Sign of each frame's body: what the "bare + MAC" loop does
-//   decode       protocol::DecodeInto (parse + verify) into one reused heartbeat
+//   decode       protocol::DecodeView (parse + verify) into one reused view
 //   ingest       Ingestor::IngestDatagrams in batches of 64, as the UDP receiver calls
 //                it: decode, replay check, tracker update, metrics (the first round,
 //                which creates the sources, is not timed)
@@ -109,11 +109,11 @@ int main(int argc, char** argv) {
   });
   const double verify_ns = NsPer(start, n);
 
-  protocol::Heartbeat scratch;
+  protocol::HeartbeatView scratch;
   size_t ok = 0;
   start = Steady::now();
   run(0, n, [&](const auto& b) {
-    for (const auto& d : b) ok += !protocol::DecodeInto(d.bytes, *ring, scratch);
+    for (const auto& d : b) ok += !protocol::DecodeView(d.bytes, *ring, scratch);
   });
   const double decode_ns = NsPer(start, n);
   if (ok != n) {

@@ -32,10 +32,10 @@ IngestResult Ingestor::Ingest(std::span<const uint8_t> frame, Transport transpor
 IngestResult Ingestor::IngestFrom(std::span<const uint8_t> frame, Transport transport,
                                   const Peer& peer) {
   IngestResult result;
-  // One heartbeat per thread, reused: its strings and vectors keep their capacity, so
-  // the accept path does not allocate.
-  thread_local protocol::Heartbeat hb;
-  if (auto error = protocol::DecodeInto(frame, *keys_.load(std::memory_order_acquire), hb)) {
+  // One view per thread, reused: it points into `frame` and keeps its vectors'
+  // capacity, so the accept path copies and allocates nothing.
+  thread_local protocol::HeartbeatView hb;
+  if (auto error = protocol::DecodeView(frame, *keys_.load(std::memory_order_acquire), hb)) {
     result.rejected = error->reason;
     result.detail = std::move(error->detail);
     Reject(*result.rejected, result.detail, transport, peer);
@@ -58,8 +58,8 @@ IngestResult Ingestor::IngestFrom(std::span<const uint8_t> frame, Transport tran
 
 void Ingestor::IngestDatagrams(std::span<const UdpReceiver::Datagram> batch) {
   // Per-thread scratch, reused batch after batch (no allocation once warm).
-  thread_local std::vector<protocol::Heartbeat> decoded;
-  thread_local std::vector<const protocol::Heartbeat*> accepted;
+  thread_local std::vector<protocol::HeartbeatView> decoded;  // views into `batch`
+  thread_local std::vector<const protocol::HeartbeatView*> accepted;
   thread_local std::vector<const sockaddr_storage*> senders;
   thread_local std::vector<ObserveResult> observed;
   if (decoded.size() < batch.size()) decoded.resize(batch.size());
@@ -67,7 +67,7 @@ void Ingestor::IngestDatagrams(std::span<const UdpReceiver::Datagram> batch) {
   senders.clear();
   const protocol::Keyring& keys = *keys_.load(std::memory_order_acquire);
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (auto error = protocol::DecodeInto(batch[i].bytes, keys, decoded[i])) {
+    if (auto error = protocol::DecodeView(batch[i].bytes, keys, decoded[i])) {
       Reject(error->reason, error->detail, Transport::kUdp, Peer{{}, batch[i].from});
       continue;
     }
@@ -93,8 +93,8 @@ void Ingestor::IngestDatagrams(std::span<const UdpReceiver::Datagram> batch) {
   Deliver(std::move(transitions), std::move(checks));
 }
 
-std::string Ingestor::ReplayDetail(const protocol::Heartbeat& hb) {
-  return "source '" + hb.source_id + "' seq " + std::to_string(hb.sequence);
+std::string Ingestor::ReplayDetail(const protocol::HeartbeatView& hb) {
+  return "source '" + std::string(hb.source_id) + "' seq " + std::to_string(hb.sequence);
 }
 
 void Ingestor::Deliver(std::vector<Transition> transitions, std::vector<CheckChange> checks) {

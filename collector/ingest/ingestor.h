@@ -76,7 +76,7 @@ class Ingestor {
   // Counts and logs (rate-limited) one rejected frame.
   void Reject(protocol::RejectReason reason, const std::string& detail, Transport transport,
               const Peer& peer);
-  static std::string ReplayDetail(const protocol::Heartbeat& hb);
+  static std::string ReplayDetail(const protocol::HeartbeatView& hb);
   // Sends what the tracker reported to the sinks.
   void Deliver(std::vector<Transition> transitions, std::vector<CheckChange> checks);
   const Clock& clock_;

@@ -22,7 +22,9 @@ bool Get(const std::string& blob, size_t& pos, std::string_view& out) {
 }
 }  // namespace
 
-std::string EncodeLabels(const protocol::Labels& labels) {
+namespace {
+template <typename LabelSet>
+std::string Encode(const LabelSet& labels) {
   size_t size = 0;
   for (const auto& [k, v] : labels) size += 4 + k.size() + v.size();
   std::string out;
@@ -33,6 +35,10 @@ std::string EncodeLabels(const protocol::Labels& labels) {
   }
   return out;
 }
+}  // namespace
+
+std::string EncodeLabels(const protocol::Labels& labels) { return Encode(labels); }
+std::string EncodeLabels(const protocol::LabelViews& labels) { return Encode(labels); }
 
 protocol::Labels DecodeLabels(const std::string& blob) {
   protocol::Labels out;
@@ -42,7 +48,7 @@ protocol::Labels DecodeLabels(const std::string& blob) {
   return out;
 }
 
-bool LabelsEqual(const std::string& blob, const protocol::Labels& labels) {
+bool LabelsEqual(const std::string& blob, const protocol::LabelViews& labels) {
   size_t pos = 0;
   std::string_view k, v;
   for (const auto& [lk, lv] : labels) {
@@ -52,7 +58,13 @@ bool LabelsEqual(const std::string& blob, const protocol::Labels& labels) {
 }
 
 LabelBlob LabelPool::Intern(const protocol::Labels& labels, size_t live_sources) {
-  std::string encoded = EncodeLabels(labels);
+  return InternEncoded(EncodeLabels(labels), live_sources);
+}
+LabelBlob LabelPool::Intern(const protocol::LabelViews& labels, size_t live_sources) {
+  return InternEncoded(EncodeLabels(labels), live_sources);
+}
+
+LabelBlob LabelPool::InternEncoded(std::string encoded, size_t live_sources) {
   if (auto it = pool_.find(std::string_view(encoded)); it != pool_.end()) return *it;
   if (pool_.size() > 2 * live_sources + 64) {
     // Only the pool holds these any more.

@@ -23,18 +23,21 @@ using LabelBlob = std::shared_ptr<const std::string>;
 
 // Encoding and decoding of one label set (keys and values are frame strings, < 64 KiB).
 std::string EncodeLabels(const protocol::Labels& labels);
+std::string EncodeLabels(const protocol::LabelViews& labels);
 protocol::Labels DecodeLabels(const std::string& blob);
 // True when `blob` encodes exactly `labels` (no allocation: the per-heartbeat check).
-bool LabelsEqual(const std::string& blob, const protocol::Labels& labels);
+bool LabelsEqual(const std::string& blob, const protocol::LabelViews& labels);
 
 class LabelPool {
  public:
   // The shared blob for `labels`; `live_sources` bounds the pool (unused entries are
   // swept when it grows past twice that).
   LabelBlob Intern(const protocol::Labels& labels, size_t live_sources);
+  LabelBlob Intern(const protocol::LabelViews& labels, size_t live_sources);
   size_t size() const { return pool_.size(); }
 
  private:
+  LabelBlob InternEncoded(std::string encoded, size_t live_sources);
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }

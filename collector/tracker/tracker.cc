@@ -41,8 +41,20 @@ std::string PhiText(double phi) {
   return buf;
 }
 
+bool ChecksEqual(const std::vector<protocol::CheckResult>& stored,
+                 const std::vector<protocol::CheckView>& frame) {
+  if (stored.size() != frame.size()) return false;
+  for (size_t i = 0; i < stored.size(); ++i) {
+    if (stored[i].state != frame[i].state || stored[i].name != frame[i].name ||
+        stored[i].output != frame[i].output) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // The check state changes between what a source reported last (`before`) and `hb`.
-void DiffChecks(const std::vector<protocol::CheckResult>& before, const protocol::Heartbeat& hb,
+void DiffChecks(const std::vector<protocol::CheckResult>& before, const protocol::HeartbeatView& hb,
                 const std::string& label_blob, int64_t now_ms, std::vector<CheckChange>& out) {
   for (const auto& c : hb.checks) {
     protocol::CheckState was = protocol::CheckState::kOk;
@@ -50,16 +62,16 @@ void DiffChecks(const std::vector<protocol::CheckResult>& before, const protocol
       if (old.name == c.name) was = old.state;
     }
     if (was != c.state) {
-      out.push_back(
-          CheckChange{hb.source_id, DecodeLabels(label_blob), c.name, was, c.state, c.output, now_ms});
+      out.push_back(CheckChange{std::string(hb.source_id), DecodeLabels(label_blob),
+                                std::string(c.name), was, c.state, std::string(c.output), now_ms});
     }
   }
   for (const auto& old : before) {  // a check the agent no longer reports is over
     bool still = false;
     for (const auto& c : hb.checks) still |= c.name == old.name;
     if (!still && old.state != protocol::CheckState::kOk) {
-      out.push_back(CheckChange{hb.source_id, DecodeLabels(label_blob), old.name, old.state,
-                                protocol::CheckState::kOk, "", now_ms});
+      out.push_back(CheckChange{std::string(hb.source_id), DecodeLabels(label_blob), old.name,
+                                old.state, protocol::CheckState::kOk, "", now_ms});
     }
   }
 }
@@ -150,6 +162,12 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
 }
 
 ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transport) {
+  protocol::HeartbeatView view;
+  protocol::ViewOf(hb, view);
+  return Observe(view, transport);
+}
+
+ObserveResult Tracker::Observe(const protocol::HeartbeatView& hb, Transport transport) {
   ObserveResult out;
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
@@ -159,7 +177,7 @@ ObserveResult Tracker::Observe(const protocol::Heartbeat& hb, Transport transpor
   return out;
 }
 
-void Tracker::ObserveBatch(std::span<const protocol::Heartbeat* const> frames,
+void Tracker::ObserveBatch(std::span<const protocol::HeartbeatView* const> frames,
                            Transport transport, std::vector<ObserveResult>& results) {
   results.resize(frames.size());
   thread_local std::vector<uint32_t> hashes;  // computed outside the lock
@@ -179,25 +197,25 @@ void Tracker::ObserveBatch(std::span<const protocol::Heartbeat* const> frames,
   }
 }
 
-void Tracker::ObserveLocked(const protocol::Heartbeat& hb, uint32_t hash, Transport transport,
+void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Transport transport,
                             MonoTime now, int64_t now_ms, ObserveResult& out) {
   Entry* e = Find(hb.source_id, hash);
   protocol::ReplayState fresh;
-  if (auto reject = protocol::CheckReplay(e ? e->replay : fresh, hb, now_ms,
+  if (auto reject = protocol::CheckReplay(e ? e->replay : fresh, protocol::OrderOf(hb), now_ms,
                                           config_.max_clock_skew)) {
     out.rejected = reject;
     return;
   }
   bool is_new = false;
   if (e == nullptr) {
-    e = &Add(hb.source_id, hash);
+    e = &Add(std::string(hb.source_id), hash);
     e->first_seen_ms = now_ms;
     e->state_since_ms = now_ms;
     e->state = SourceState::kUp;
     is_new = true;
   }
   const bool new_boot = e->replay.seen && e->replay.boot_id != hb.boot_id;
-  protocol::Advance(e->replay, hb);
+  protocol::Advance(e->replay, protocol::OrderOf(hb));
   if (!e->labels || !LabelsEqual(*e->labels, hb.labels)) {
     e->labels = label_pool_.Intern(hb.labels, entries_.size());
   }
@@ -216,16 +234,22 @@ void Tracker::ObserveLocked(const protocol::Heartbeat& hb, uint32_t hash, Transp
   ++e->heartbeats;
   e->last_transport = transport;
   if (e->agent_version != hb.agent_version) e->agent_version = hb.agent_version;
-  if (e->checks != hb.checks) {  // usually unchanged: one comparison, no allocation
+  if (!ChecksEqual(e->checks, hb.checks)) {  // usually unchanged: no allocation
     DiffChecks(e->checks, hb, *e->labels, now_ms, out.check_changes);
-    e->checks = hb.checks;
+    e->checks.resize(hb.checks.size());
+    for (size_t i = 0; i < hb.checks.size(); ++i) {
+      e->checks[i].name = hb.checks[i].name;
+      e->checks[i].state = hb.checks[i].state;
+      e->checks[i].output = hb.checks[i].output;
+    }
   }
   MarkDirty(*e);
 
   const std::string& id = e->id;
   if (hb.type == protocol::FrameType::kGoodbye) {
     auto t = SetState(*e, SourceState::kStopped,
-                      "goodbye: " + (hb.goodbye_reason.empty() ? "no reason" : hb.goodbye_reason));
+                      "goodbye: " + std::string(hb.goodbye_reason.empty() ? "no reason"
+                                                                           : hb.goodbye_reason));
     e->goodbye_reason = hb.goodbye_reason.empty() ? "no reason" : hb.goodbye_reason;
     out.transition = std::move(t);
   } else if (is_new) {

@@ -74,10 +74,11 @@ class Tracker {
 
   // Applies one authenticated frame.
   ObserveResult Observe(const protocol::Heartbeat& hb, Transport transport);
+  ObserveResult Observe(const protocol::HeartbeatView& hb, Transport transport);
   // Applies many under one lock and one clock reading (the UDP path: one recvmmsg
   // batch, read within microseconds). results[i] is frames[i]'s outcome; `results` is
   // resized and its elements reused, so a caller that keeps it does not allocate.
-  void ObserveBatch(std::span<const protocol::Heartbeat* const> frames, Transport transport,
+  void ObserveBatch(std::span<const protocol::HeartbeatView* const> frames, Transport transport,
                     std::vector<ObserveResult>& results);
 
   // Re-evaluates every source at clock.Now().
@@ -98,7 +99,7 @@ class Tracker {
   const Entry* Find(std::string_view id) const;
   Entry& Add(std::string id, uint32_t hash);  // id must be new
   void MarkDirty(Entry& e);
-  void ObserveLocked(const protocol::Heartbeat& hb, uint32_t hash, Transport transport,
+  void ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Transport transport,
                      MonoTime now, int64_t now_ms, ObserveResult& out);
   SourceSnapshot ToSnapshot(const Entry& e, MonoTime now) const;
   std::optional<Transition> SetState(Entry& e, SourceState to, std::string reason);

@@ -66,17 +66,17 @@ class Reader {
     pos_ += n;
     return true;
   }
-  bool Str(size_t n, size_t max, std::string& out) {
+  bool Str(size_t n, size_t max, std::string_view& out) {
     if (n > max || pos_ + n > b_.size()) return false;
-    out.assign(reinterpret_cast<const char*>(b_.data() + pos_), n);
+    out = std::string_view(reinterpret_cast<const char*>(b_.data() + pos_), n);
     pos_ += n;
     return true;
   }
-  bool Str8(size_t max, std::string& out) {
+  bool Str8(size_t max, std::string_view& out) {
     uint8_t n;
     return U8(n) && Str(n, max, out);
   }
-  bool Str16(size_t max, std::string& out) {
+  bool Str16(size_t max, std::string_view& out) {
     uint16_t n;
     return U16(n) && Str(n, max, out);
   }
@@ -212,8 +212,8 @@ Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, const crypto::HmacKey& 
   return std::move(buf);
 }
 
-std::optional<DecodeError> DecodeInto(std::span<const uint8_t> bytes, const Keyring& keys,
-                                      Heartbeat& hb) {
+std::optional<DecodeError> DecodeView(std::span<const uint8_t> bytes, const Keyring& keys,
+                                      HeartbeatView& hb) {
   if (bytes.size() > kMaxFrameSize) {
     return Err(RejectReason::kOversize, std::to_string(bytes.size()) + " bytes");
   }
@@ -252,9 +252,11 @@ std::optional<DecodeError> DecodeInto(std::span<const uint8_t> bytes, const Keyr
     return Err(RejectReason::kMalformed, "bad key id");
   }
   const Key* key = keys.FindKey(hb.key_id);
-  if (key == nullptr) return Err(RejectReason::kUnknownKey, "key id '" + hb.key_id + "'");
+  if (key == nullptr) {
+    return Err(RejectReason::kUnknownKey, "key id '" + std::string(hb.key_id) + "'");
+  }
   if (!crypto::ConstantTimeEqual(key->hmac.Sign(body), bytes.subspan(body.size(), kMacSize))) {
-    return Err(RejectReason::kBadMac, "key id '" + hb.key_id + "'");
+    return Err(RejectReason::kBadMac, "key id '" + std::string(hb.key_id) + "'");
   }
 
   // Authenticated from here on: a structural error now means a buggy (not hostile) sender.
@@ -298,8 +300,41 @@ std::optional<DecodeError> DecodeInto(std::span<const uint8_t> bytes, const Keyr
 }
 
 DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys) {
+  HeartbeatView view;
+  if (auto err = DecodeView(bytes, keys, view)) return std::move(*err);
+  return ToHeartbeat(view);
+}
+
+void ViewOf(const Heartbeat& hb, HeartbeatView& out) {
+  out.type = hb.type;
+  out.key_id = hb.key_id;
+  out.source_id = hb.source_id;
+  out.boot_id = hb.boot_id;
+  out.sequence = hb.sequence;
+  out.timestamp_ms = hb.timestamp_ms;
+  out.interval_ms = hb.interval_ms;
+  out.agent_version = hb.agent_version;
+  out.labels.assign(hb.labels.begin(), hb.labels.end());
+  out.checks.clear();
+  for (const auto& c : hb.checks) out.checks.push_back({c.name, c.state, c.output});
+  out.goodbye_reason = hb.goodbye_reason;
+}
+
+Heartbeat ToHeartbeat(const HeartbeatView& v) {
   Heartbeat hb;
-  if (auto err = DecodeInto(bytes, keys, hb)) return std::move(*err);
+  hb.type = v.type;
+  hb.key_id = v.key_id;
+  hb.source_id = v.source_id;
+  hb.boot_id = v.boot_id;
+  hb.sequence = v.sequence;
+  hb.timestamp_ms = v.timestamp_ms;
+  hb.interval_ms = v.interval_ms;
+  hb.agent_version = v.agent_version;
+  hb.labels.assign(v.labels.begin(), v.labels.end());
+  for (const auto& c : v.checks) {
+    hb.checks.push_back({std::string(c.name), c.state, std::string(c.output)});
+  }
+  hb.goodbye_reason = v.goodbye_reason;
   return hb;
 }
 

@@ -4,7 +4,7 @@
 
 namespace firewatch::protocol {
 
-std::optional<RejectReason> CheckReplay(const ReplayState& state, const Heartbeat& hb,
+std::optional<RejectReason> CheckReplay(const ReplayState& state, FrameOrder hb,
                                         int64_t now_unix_ms, std::chrono::milliseconds max_skew) {
   int64_t skew = hb.timestamp_ms - now_unix_ms;
   if (skew > max_skew.count() || -skew > max_skew.count()) return RejectReason::kClockSkew;
@@ -18,7 +18,7 @@ std::optional<RejectReason> CheckReplay(const ReplayState& state, const Heartbea
   return std::nullopt;
 }
 
-void Advance(ReplayState& state, const Heartbeat& hb) {
+void Advance(ReplayState& state, FrameOrder hb) {
   state.seen = true;
   state.boot_id = hb.boot_id;
   state.sequence = hb.sequence;

@@ -53,6 +53,38 @@ TEST(FrameTest, RoundTripsEveryField) {
   EXPECT_EQ(out.heartbeat(), hb);
 }
 
+// The ingest path reuses one view for frames of every shape: a smaller frame after a
+// larger one must not keep the larger one's labels or checks, and every field must
+// point into the new frame's bytes.
+TEST(FrameTest, ReusedViewDecodesEachFrameExactly) {
+  const Keyring ring = TestRing();
+  Heartbeat big = Sample();
+  std::sort(big.labels.begin(), big.labels.end());
+  Heartbeat small;
+  small.key_id = "fleet";
+  small.source_id = "db-02";
+  small.boot_id = NewBootId();
+  small.sequence = 1;
+  small.timestamp_ms = 1'700'000'000'999;
+  small.interval_ms = 1000;
+  small.type = FrameType::kGoodbye;
+  small.goodbye_reason = "SIGTERM";
+  small.labels = {{"dc", "dc2"}};
+  const auto big_bytes = Encoded(big);
+  const auto small_bytes = Encoded(small);
+  HeartbeatView view;
+  ASSERT_FALSE(DecodeView(big_bytes, ring, view));
+  EXPECT_EQ(ToHeartbeat(view), big);
+  ASSERT_FALSE(DecodeView(small_bytes, ring, view));
+  EXPECT_EQ(ToHeartbeat(view), small);
+  const auto* begin = reinterpret_cast<const char*>(small_bytes.data());
+  EXPECT_GE(view.source_id.data(), begin);
+  EXPECT_LT(view.source_id.data(), begin + small_bytes.size()) << "a view, not a copy";
+  HeartbeatView of;
+  ViewOf(small, of);
+  EXPECT_EQ(ToHeartbeat(of), small);
+}
+
 TEST(FrameTest, GoodbyeCarriesReason) {
   Heartbeat hb = Sample();
   hb.type = FrameType::kGoodbye;

@@ -9,13 +9,7 @@ using std::chrono::milliseconds;
 constexpr int64_t kNow = 1'700'000'000'000;
 constexpr milliseconds kSkew{60'000};
 
-Heartbeat At(const BootId& boot, uint64_t seq, int64_t ts) {
-  Heartbeat hb;
-  hb.boot_id = boot;
-  hb.sequence = seq;
-  hb.timestamp_ms = ts;
-  return hb;
-}
+FrameOrder At(const BootId& boot, uint64_t seq, int64_t ts) { return {boot, seq, ts}; }
 
 TEST(ReplayTest, FirstFrameIsAccepted) {
   ReplayState st;

@@ -104,12 +104,38 @@ class DecodeOutcome {
   DecodeError err_{};
 };
 DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys);
-// The same into a caller-owned heartbeat whose strings and vectors keep their capacity
-// from one frame to the next, so a receiver that reuses one `out` per thread decodes
-// without allocating (the collector's ingest path). Returns nullopt on success; on
-// failure `out` holds an unspecified partial frame.
-std::optional<DecodeError> DecodeInto(std::span<const uint8_t> bytes, const Keyring& keys,
-                                      Heartbeat& out);
+
+// A decoded heartbeat whose strings point into the frame's bytes (or into a Heartbeat,
+// see ViewOf): the collector's ingest form, which copies nothing. Valid only while the
+// bytes it views are; its vectors keep their capacity when one view is reused, so a
+// receiver that keeps one per thread decodes without allocating.
+struct CheckView {
+  std::string_view name;
+  CheckState state = CheckState::kUnknown;
+  std::string_view output;
+};
+using LabelViews = std::vector<std::pair<std::string_view, std::string_view>>;
+struct HeartbeatView {
+  FrameType type = FrameType::kHeartbeat;
+  std::string_view key_id;
+  std::string_view source_id;
+  BootId boot_id{};
+  uint64_t sequence = 0;
+  int64_t timestamp_ms = 0;
+  uint32_t interval_ms = 0;
+  std::string_view agent_version;
+  LabelViews labels;  // sorted by key; keys unique
+  std::vector<CheckView> checks;
+  std::string_view goodbye_reason;
+};
+// Decode() into a view: the same checks, the same outcome. Returns nullopt on success;
+// on failure `out` holds an unspecified partial frame.
+std::optional<DecodeError> DecodeView(std::span<const uint8_t> bytes, const Keyring& keys,
+                                      HeartbeatView& out);
+// `out` viewing `hb` (valid while `hb` lives and is unchanged).
+void ViewOf(const Heartbeat& hb, HeartbeatView& out);
+// An owning copy of a view.
+Heartbeat ToHeartbeat(const HeartbeatView& view);
 
 // Fresh random boot id from the OS CSPRNG (getrandom(2)). Should the kernel refuse
 // randomness, falls back to one derived from the clock and pid rather than refusing to

@@ -21,10 +21,21 @@ struct ReplayState {
   int64_t timestamp_ms = 0;
 };
 
-// Returns the reason to reject `hb`, or nullopt to accept it. Does not modify state.
-std::optional<RejectReason> CheckReplay(const ReplayState& state, const Heartbeat& hb,
+// Where a frame stands in its source's history: all that replay protection reads.
+struct FrameOrder {
+  BootId boot_id;
+  uint64_t sequence;
+  int64_t timestamp_ms;
+};
+inline FrameOrder OrderOf(const Heartbeat& hb) { return {hb.boot_id, hb.sequence, hb.timestamp_ms}; }
+inline FrameOrder OrderOf(const HeartbeatView& hb) {
+  return {hb.boot_id, hb.sequence, hb.timestamp_ms};
+}
+
+// Returns the reason to reject the frame, or nullopt to accept it. Does not modify state.
+std::optional<RejectReason> CheckReplay(const ReplayState& state, FrameOrder frame,
                                         int64_t now_unix_ms, std::chrono::milliseconds max_skew);
 // Records an accepted frame.
-void Advance(ReplayState& state, const Heartbeat& hb);
+void Advance(ReplayState& state, FrameOrder frame);
 
 }  // namespace firewatch::protocol
