@@ -1,5 +1,5 @@
 // bench_bare_recvmmsg: the baseline receiver for the ingest benchmark. It does what the
-// collector's UdpReceiver does at the socket (same SO_RCVBUF request, batches of 64 into
+// collector's UdpReceiver does at the socket (same receive buffer request, batches of 64 into
 // 1201-byte slots, source addresses collected, kernel drops read with SO_MEMINFO) and
 // nothing else: no decoding, no MAC, no tracker. The collector's throughput is reported
 // as a fraction of this loop's.
@@ -88,8 +88,12 @@ int main(int argc, char** argv) {
     std::perror("socket");
     return 1;
   }
-  int rcvbuf = 8 << 20;  // as UdpReceiver::Bind (capped by net.core.rmem_max)
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  // As UdpReceiver::Bind with the default collector.udp_buffer_mib: forced as root,
+  // else capped by net.core.rmem_max.
+  int rcvbuf = 16 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));

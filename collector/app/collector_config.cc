@@ -41,6 +41,7 @@ collector:
   http_listen: 127.0.0.1:9760 # API, /ping, /metrics, status page
   udp_listen: 127.0.0.1:9761  # heartbeat datagrams
   http_threads: 8
+  udp_buffer_mib: 16          # UDP receive buffer: ~20,000 heartbeats of burst
   log_level: info
 keys:
   - id: default
@@ -81,6 +82,9 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   uint64_t threads = static_cast<uint64_t>(c.http_threads);
   col.Uint("http_threads", threads, 2, 256);
   c.http_threads = static_cast<int>(threads);
+  uint64_t buffer_mib = static_cast<uint64_t>(c.udp_buffer_mib);
+  col.Uint("udp_buffer_mib", buffer_mib, 1, 1024);
+  c.udp_buffer_mib = static_cast<int>(buffer_mib);
   col.String("log_level", c.log_level);
   // Per collector (outside the cluster's config digest): overrides alerting.external_url.
   std::string own_url;

@@ -28,6 +28,7 @@ struct CollectorConfig {
   config::HostPort http_listen{"127.0.0.1", 9760};
   config::HostPort udp_listen{"127.0.0.1", 9761};
   int http_threads = 8;
+  int udp_buffer_mib = 16;  // heartbeat socket receive buffer (see UdpReceiver::Bind)
   std::string log_level = "info";
   std::vector<KeyConfig> keys;
   DetectionConfig detection;

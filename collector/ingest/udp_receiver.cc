@@ -55,7 +55,11 @@ Status UdpReceiver::Bind(const config::HostPort& listen, int rcvbuf_bytes) {
   }
   fd_ = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return Status::IoError(std::string("socket: ") + std::strerror(errno));
-  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof rcvbuf_bytes);
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf_bytes, sizeof rcvbuf_bytes) != 0) {
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof rcvbuf_bytes);  // capped
+  }
+  socklen_t rlen = sizeof rcvbuf_;
+  getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf_, &rlen);
   if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     int err = errno;
     ::close(fd_);

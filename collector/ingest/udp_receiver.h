@@ -44,11 +44,17 @@ class UdpReceiver {
   UdpReceiver& operator=(const UdpReceiver&) = delete;
 
   // Binds to an IP literal (no DNS: "0.0.0.0", "::", "127.0.0.1"...); port 0 picks one.
-  // Asks for a large receive buffer (`rcvbuf_bytes`, capped by net.core.rmem_max).
-  Status Bind(const config::HostPort& listen, int rcvbuf_bytes = 8 << 20);
+  // Asks for a receive buffer of `rcvbuf_bytes`: it is what absorbs a burst while the
+  // loop is busy elsewhere (a datagram that does not fit is lost). With CAP_NET_ADMIN
+  // (root) the request is granted as is (SO_RCVBUFFORCE); without, the kernel caps it
+  // at net.core.rmem_max. receive_buffer_bytes() says what was granted.
+  Status Bind(const config::HostPort& listen, int rcvbuf_bytes = 16 << 20);
   // Stops reading and closes the socket; the loop can then close cleanly.
   void Close();
   uint16_t port() const { return port_; }
+  // The receive buffer the kernel granted, as it accounts it (SO_RCVBUF reads back
+  // twice the request: the kernel's bookkeeping overhead is included).
+  int receive_buffer_bytes() const { return rcvbuf_; }
 
   uint64_t datagrams() const { return datagrams_; }
   uint64_t batches() const { return batches_; }
@@ -67,6 +73,7 @@ class UdpReceiver {
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;  // heap-owned until its close callback runs
   uint16_t port_ = 0;
+  int rcvbuf_ = 0;
   uint64_t datagrams_ = 0;
   uint64_t batches_ = 0;
   mutable uint64_t kernel_drops_ = 0;  // last SO_MEMINFO reading (see kernel_drops())

@@ -67,6 +67,25 @@ TEST(UdpReceiverTest, CountsKernelDropsRightAfterABurst) {
   EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
+// The buffer is what absorbs bursts. As root (CI, packaged service with CAP_NET_ADMIN)
+// the configured size is granted beyond net.core.rmem_max; otherwise it is capped, and
+// receive_buffer_bytes() says so.
+TEST(UdpReceiverTest, ReportsTheReceiveBufferItGot) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  UdpReceiver rx(&loop, [](std::span<const UdpReceiver::Datagram>) {});
+  const int want = 48 << 20;
+  ASSERT_TRUE(rx.Bind({"127.0.0.1", 0}, want).ok());
+  if (geteuid() == 0) {
+    EXPECT_GE(rx.receive_buffer_bytes(), want) << "SO_RCVBUFFORCE as root";
+  } else {
+    EXPECT_GT(rx.receive_buffer_bytes(), 0);
+  }
+  rx.Close();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
 TEST(UdpReceiverTest, RefusesHostNamesAndBusyPorts) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
