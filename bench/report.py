@@ -60,10 +60,17 @@ def main():
             r = hm["results"]
             out.append(f"| HMAC-SHA256 of one {hm['message_bytes']}-byte frame "
                        f"(bench_hmac, one core) | built-in ({hm['block_function']}) "
-                       f"{r['builtin_sign']['ns_per_op']:.0f} ns; whole Decode "
+                       f"{r['builtin_sign']['ns_per_op']:.0f} ns; whole DecodeView "
                        f"{r['decode_frame']['ns_per_op']:.0f} ns | OpenSSL 3 one-shot HMAC() "
                        f"{r['openssl_hmac_oneshot']['ns_per_op']:.0f} ns, reused EVP_MAC "
                        f"{r['openssl_evp_mac_reuse']['ns_per_op']:.0f} ns | — | — |")
+        ip = load(d, "ingest_path.json")
+        if ip:
+            out.append(f"| user-space cost per frame without sockets (bench_ingest_path, "
+                       f"{ip['sources']:,} sources) | whole ingest path {ip['ingest_ns']:.0f} ns; "
+                       f"decode + MAC {ip['decode_ns']:.0f} ns | MAC alone "
+                       f"{ip['verify_only_ns']:.0f} ns; copying the frame into a slot "
+                       f"{ip['copy_ns']:.0f} ns | — | — |")
         bc, bmc, cc = b["cpu_at_fixed_rate"], bm["cpu_at_fixed_rate"], c["cpu_at_fixed_rate"]
         out.append(f"| receiver CPU at a fixed {rate(cc['rate'])} (% of one core) | collector "
                    f"{cc['cpu_pct']}% ({cc['us_per_frame']} µs/frame) | bare {bc['cpu_pct']}% "
