@@ -254,12 +254,12 @@ Status CollectorApp::Start() {
   const int buffer_bytes = c.udp_buffer_mib << 20;
   Status s = m.udp->Bind(c.udp_listen, buffer_bytes);
   if (!s.ok()) return s;
-  if (m.udp->receive_buffer_bytes() < buffer_bytes) {  // the kernel reports twice the grant
+  if (m.udp->receive_buffer_bytes() < buffer_bytes) {
     spdlog::warn(
         "UDP receive buffer is {} KiB, not the {} MiB of collector.udp_buffer_mib: without "
         "CAP_NET_ADMIN the kernel caps it at net.core.rmem_max; raise that (sysctl -w "
         "net.core.rmem_max={}) or heartbeat bursts may be dropped",
-        m.udp->receive_buffer_bytes() / 2 / 1024, c.udp_buffer_mib, buffer_bytes);
+        m.udp->receive_buffer_bytes() / 1024, c.udp_buffer_mib, buffer_bytes);
   }
 
   HttpServerOptions opts;

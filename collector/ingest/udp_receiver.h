@@ -52,9 +52,10 @@ class UdpReceiver {
   // Stops reading and closes the socket; the loop can then close cleanly.
   void Close();
   uint16_t port() const { return port_; }
-  // The receive buffer the kernel granted, as it accounts it (SO_RCVBUF reads back
-  // twice the request: the kernel's bookkeeping overhead is included).
-  int receive_buffer_bytes() const { return rcvbuf_; }
+  // How much of the requested receive buffer the kernel granted (the request, or less
+  // when capped). SO_RCVBUF reads back twice the grant, its bookkeeping overhead
+  // included; this is that value halved, comparable with the request.
+  int receive_buffer_bytes() const { return rcvbuf_ / 2; }
 
   uint64_t datagrams() const { return datagrams_; }
   uint64_t batches() const { return batches_; }

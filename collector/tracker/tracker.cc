@@ -81,17 +81,8 @@ void DiffChecks(const std::vector<protocol::CheckResult>& before, const protocol
 Tracker::Tracker(const Clock& clock, DetectionConfig config) : clock_(clock), config_(config) {}
 Tracker::~Tracker() = default;
 
-Tracker::Entry* Tracker::Find(std::string_view id, uint32_t hash) {
-  const uint32_t pos =
-      index_.Find(id, hash, [this](uint32_t p) -> std::string_view { return entries_[p].id; });
-  return pos == SourceIndex::kNone ? nullptr : &entries_[pos];
-}
-
-const Tracker::Entry* Tracker::Find(std::string_view id) const {
-  const uint32_t pos = index_.Find(id, SourceIndex::Hash(id), [this](uint32_t p) -> std::string_view {
-    return entries_[p].id;
-  });
-  return pos == SourceIndex::kNone ? nullptr : &entries_[pos];
+uint32_t Tracker::PositionOf(std::string_view id, uint32_t hash) const {
+  return index_.Find(id, hash, [this](uint32_t p) -> std::string_view { return entries_[p].id; });
 }
 
 Tracker::Entry& Tracker::Add(std::string id, uint32_t hash) {
@@ -136,8 +127,8 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   for (auto& s : sources) {
     const uint32_t hash = SourceIndex::Hash(s.source_id);
-    Entry* e = Find(s.source_id, hash);
-    if (e == nullptr) e = &Add(s.source_id, hash);
+    const uint32_t pos = PositionOf(s.source_id, hash);
+    Entry* e = pos != SourceIndex::kNone ? &entries_[pos] : &Add(s.source_id, hash);
     e->labels = label_pool_.Intern(s.labels, entries_.size());
     e->replay = s.replay;
     e->first_seen_ms = s.first_seen_ms;
@@ -199,7 +190,8 @@ void Tracker::ObserveBatch(std::span<const protocol::HeartbeatView* const> frame
 
 void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Transport transport,
                             MonoTime now, int64_t now_ms, ObserveResult& out) {
-  Entry* e = Find(hb.source_id, hash);
+  const uint32_t pos = PositionOf(hb.source_id, hash);
+  Entry* e = pos == SourceIndex::kNone ? nullptr : &entries_[pos];
   protocol::ReplayState fresh;
   if (auto reject = protocol::CheckReplay(e ? e->replay : fresh, protocol::OrderOf(hb), now_ms,
                                           config_.max_clock_skew)) {
@@ -345,9 +337,9 @@ std::vector<SourceSnapshot> Tracker::Snapshot() const {
 std::optional<SourceSnapshot> Tracker::Get(std::string_view source_id) const {
   const MonoTime now = clock_.Now();
   std::lock_guard lock(mu_);
-  const Entry* e = Find(source_id);
-  if (e == nullptr) return std::nullopt;
-  return ToSnapshot(*e, now);
+  const uint32_t pos = PositionOf(source_id, SourceIndex::Hash(source_id));
+  if (pos == SourceIndex::kNone) return std::nullopt;
+  return ToSnapshot(entries_[pos], now);
 }
 
 StateCounts Tracker::Counts() const {

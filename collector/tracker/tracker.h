@@ -72,9 +72,10 @@ class Tracker {
   // declared DOWN, because this collector could not listen while it was stopped.
   void Restore(std::vector<SourceSnapshot> sources);
 
-  // Applies one authenticated frame.
-  ObserveResult Observe(const protocol::Heartbeat& hb, Transport transport);
+  // Applies one authenticated frame. The Heartbeat overload (tests, tools) builds a view
+  // first; the ingest paths pass views.
   ObserveResult Observe(const protocol::HeartbeatView& hb, Transport transport);
+  ObserveResult Observe(const protocol::Heartbeat& hb, Transport transport);
   // Applies many under one lock and one clock reading (the UDP path: one recvmmsg
   // batch, read within microseconds). results[i] is frames[i]'s outcome; `results` is
   // resized and its elements reused, so a caller that keeps it does not allocate.
@@ -95,8 +96,8 @@ class Tracker {
 
  private:
   struct Entry;
-  Entry* Find(std::string_view id, uint32_t hash);
-  const Entry* Find(std::string_view id) const;
+  // Position of `id` in entries_, or SourceIndex::kNone.
+  uint32_t PositionOf(std::string_view id, uint32_t hash) const;
   Entry& Add(std::string id, uint32_t hash);  // id must be new
   void MarkDirty(Entry& e);
   void ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Transport transport,

@@ -305,36 +305,39 @@ DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys) {
   return ToHeartbeat(view);
 }
 
-void ViewOf(const Heartbeat& hb, HeartbeatView& out) {
-  out.type = hb.type;
-  out.key_id = hb.key_id;
-  out.source_id = hb.source_id;
-  out.boot_id = hb.boot_id;
-  out.sequence = hb.sequence;
-  out.timestamp_ms = hb.timestamp_ms;
-  out.interval_ms = hb.interval_ms;
-  out.agent_version = hb.agent_version;
-  out.labels.assign(hb.labels.begin(), hb.labels.end());
-  out.checks.clear();
-  for (const auto& c : hb.checks) out.checks.push_back({c.name, c.state, c.output});
-  out.goodbye_reason = hb.goodbye_reason;
-}
-
-Heartbeat ToHeartbeat(const HeartbeatView& v) {
-  Heartbeat hb;
-  hb.type = v.type;
-  hb.key_id = v.key_id;
-  hb.source_id = v.source_id;
-  hb.boot_id = v.boot_id;
-  hb.sequence = v.sequence;
-  hb.timestamp_ms = v.timestamp_ms;
-  hb.interval_ms = v.interval_ms;
-  hb.agent_version = v.agent_version;
-  hb.labels.assign(v.labels.begin(), v.labels.end());
-  for (const auto& c : v.checks) {
-    hb.checks.push_back({std::string(c.name), c.state, std::string(c.output)});
+namespace {
+// The one field list shared by both directions (owned <-> viewed); strings convert
+// either way by assignment.
+template <typename From, typename To>
+void CopyFrame(const From& from, To& to) {
+  to.type = from.type;
+  to.key_id = from.key_id;
+  to.source_id = from.source_id;
+  to.boot_id = from.boot_id;
+  to.sequence = from.sequence;
+  to.timestamp_ms = from.timestamp_ms;
+  to.interval_ms = from.interval_ms;
+  to.agent_version = from.agent_version;
+  to.labels.resize(from.labels.size());
+  for (size_t i = 0; i < from.labels.size(); ++i) {
+    to.labels[i].first = from.labels[i].first;
+    to.labels[i].second = from.labels[i].second;
   }
-  hb.goodbye_reason = v.goodbye_reason;
+  to.checks.resize(from.checks.size());
+  for (size_t i = 0; i < from.checks.size(); ++i) {
+    to.checks[i].name = from.checks[i].name;
+    to.checks[i].state = from.checks[i].state;
+    to.checks[i].output = from.checks[i].output;
+  }
+  to.goodbye_reason = from.goodbye_reason;
+}
+}  // namespace
+
+void ViewOf(const Heartbeat& hb, HeartbeatView& out) { CopyFrame(hb, out); }
+
+Heartbeat ToHeartbeat(const HeartbeatView& view) {
+  Heartbeat hb;
+  CopyFrame(view, hb);
   return hb;
 }
 
