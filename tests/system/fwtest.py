@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -96,6 +97,17 @@ def metric_value(text, name, labels=None):
         if all(got.get(k) == v for k, v in labels.items()):
             return float(value)
     return None
+
+
+def copy_example(src_dir, dst_dir):
+    """Copies an example directory of deploy/ (its configs, keys and tokens: the regular
+    files) to dst_dir and returns dst_dir. Subdirectories are left out: that is where a run
+    by hand keeps its state (data dirs), which must never leak into a test."""
+    os.makedirs(dst_dir)
+    for entry in os.scandir(src_dir):
+        if entry.is_file(follow_symlinks=False):
+            shutil.copy2(entry.path, os.path.join(dst_dir, entry.name))
+    return dst_dir
 
 
 class Proc:

@@ -1,11 +1,13 @@
 """deploy/examples/three-sites as a user runs it: three collectors on loopback (HTTP
 9760/9770/9780, UDP 9761/9771/9781), one agent reporting to all three, SMTP on 2525 and
 a Twilio-compatible API on 2526. They see each other, agree on the config, and a killed
-agent is paged once between the three of them."""
+agent is paged once between the three of them.
+
+Everything runs from a copy in the test's temporary directory, without the data-a|b|c/ a
+run by hand leaves in the example's directory (issue #17)."""
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -13,7 +15,7 @@ import time
 import pytest
 
 from fwcluster import Page
-from fwtest import AGENT, COLLECTOR, CTL, SOURCE_DIR, http_get, wait_for, port_free
+from fwtest import AGENT, COLLECTOR, CTL, SOURCE_DIR, copy_example, http_get, wait_for, port_free
 from paging import FakeTwilio, SmtpServer
 
 EXAMPLE = os.path.join(SOURCE_DIR, "deploy", "examples", "three-sites")
@@ -34,21 +36,22 @@ def without_collector_section(path):
     return out
 
 
-def test_example_files_are_identical_outside_collector_and_valid():
-    texts = {x: without_collector_section(os.path.join(EXAMPLE, f"{x}.yml")) for x in "abc"}
+def test_example_files_are_identical_outside_collector_and_valid(tmp_path):
+    example = copy_example(EXAMPLE, str(tmp_path / "three-sites"))
+    texts = {x: without_collector_section(os.path.join(example, f"{x}.yml")) for x in "abc"}
     assert texts["a"] == texts["b"] == texts["c"]
     for x in "abc":
-        r = subprocess.run([COLLECTOR, "--config", os.path.join(EXAMPLE, f"{x}.yml"), "--check-config"],
+        r = subprocess.run([COLLECTOR, "--config", os.path.join(example, f"{x}.yml"), "--check-config"],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
-        r = subprocess.run([CTL, "check-config", os.path.join(EXAMPLE, f"{x}.yml")],
+        r = subprocess.run([CTL, "check-config", os.path.join(example, f"{x}.yml")],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
-    r = subprocess.run([AGENT, "--config", os.path.join(EXAMPLE, "agent.yml"), "--check-config"],
+    r = subprocess.run([AGENT, "--config", os.path.join(example, "agent.yml"), "--check-config"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     for key in ("demo-fleet.key", "demo-cluster.key"):
-        with open(os.path.join(EXAMPLE, key)) as f:
+        with open(os.path.join(example, key)) as f:
             assert "DEMO" in f.read()
 
 
@@ -57,8 +60,8 @@ def test_three_sites_example_syncs_and_pages_once(harness):
         if not port_free(port, kind):
             pytest.fail(f"port {port} is in use; the three-sites example uses 2525, 2526, 9760-9762, "
                         "9770-9771, 9780-9781")
-    examples = os.path.join(harness.dir, "three-sites")   # data dirs land next to the copy
-    shutil.copytree(EXAMPLE, examples)
+    examples = copy_example(EXAMPLE, os.path.join(harness.dir, "three-sites"))  # data dirs land here
+    assert not any(os.path.exists(os.path.join(examples, f"data-{x}")) for x in "abc")
     twilio = FakeTwilio("ACdemo0000000000000000000000000000", "demo-token-not-a-secret", port=2526)
     try:
         smtp = SmtpServer(harness, port=2525).start()
@@ -67,6 +70,8 @@ def test_three_sites_example_syncs_and_pages_once(harness):
         for cid, port in HTTP.items():
             wait_for(lambda: http_get(f"http://127.0.0.1:{port}/readyz", timeout=1)[0] == 200, 20,
                      what=f"{cid} /readyz")
+        for x in "abc":   # a run by hand says where its state is
+            assert os.path.join(examples, f"data-{x}") in collectors[f"site-{x}"].output()
         agent = harness.start([AGENT, "--config", os.path.join(examples, "agent.yml")], "example-agent")
 
         def view(cid):

@@ -1,14 +1,17 @@
 """deploy/examples/collector.yml and agent.yml, as a new user runs them: an SMTP server on
 127.0.0.1:2525 and a Twilio-compatible API on 127.0.0.1:2526 (fixed by the example), the
-collector on 9760/9761. A killed agent gives one email and one SMS within 30 s."""
+collector on 9760/9761. A killed agent gives one email and one SMS within 30 s.
+
+The configs run from a copy in the test's temporary directory, without the state a run by
+hand leaves in deploy/examples/firewatch-data/ (issue #17: a leftover outbox was delivered
+into this test's SMTP server)."""
 import os
-import shutil
 import socket
 import time
 
 import pytest
 
-from fwtest import AGENT, COLLECTOR, SOURCE_DIR, http_get, wait_for, port_free
+from fwtest import AGENT, COLLECTOR, SOURCE_DIR, copy_example, http_get, wait_for, port_free
 from paging import FakeTwilio, SmtpServer
 
 FIXED_PORTS = ((2525, socket.SOCK_STREAM), (2526, socket.SOCK_STREAM), (9760, socket.SOCK_STREAM),
@@ -20,8 +23,10 @@ def test_example_configs_page_by_email_and_sms(harness):
         if not port_free(port, kind):
             pytest.fail(f"port {port} is in use; the example configs use 2525, 2526, 9760-9762")
     # The examples use paths relative to their own directory: run a copy in the temp dir.
-    examples = os.path.join(harness.dir, "examples")
-    shutil.copytree(os.path.join(SOURCE_DIR, "deploy", "examples"), examples)
+    examples = copy_example(os.path.join(SOURCE_DIR, "deploy", "examples"),
+                            os.path.join(harness.dir, "examples"))
+    data_dir = os.path.join(examples, "firewatch-data")
+    assert not os.path.exists(data_dir)
     twilio = FakeTwilio("ACdemo0000000000000000000000000000", "demo-token-not-a-secret", port=2526)
     try:
         smtp = SmtpServer(harness, port=2525).start()
@@ -29,6 +34,7 @@ def test_example_configs_page_by_email_and_sms(harness):
                                   "example-collector")
         wait_for(lambda: http_get("http://127.0.0.1:9760/readyz", timeout=1)[0] == 200, 20,
                  what="the example collector")
+        assert data_dir in collector.output()   # a run by hand says where its state is
         agent = harness.start([AGENT, "--config", os.path.join(examples, "agent.yml")], "example-agent")
 
         def agent_up():
@@ -49,3 +55,14 @@ def test_example_configs_page_by_email_and_sms(harness):
         assert collector.alive()
     finally:
         twilio.close()
+
+
+def test_copy_example_leaves_state_of_a_run_by_hand_behind(tmp_path):
+    src = tmp_path / "examples"
+    (src / "firewatch-data").mkdir(parents=True)
+    (src / "firewatch-data" / "outbox.db").write_text("a page for bob")
+    (src / "three-sites" / "data-a").mkdir(parents=True)
+    (src / "collector.yml").write_text("collector: {}\n")
+    (src / "demo-twilio.token").write_text("token\n")
+    dst = copy_example(str(src), str(tmp_path / "copy"))
+    assert sorted(os.listdir(dst)) == ["collector.yml", "demo-twilio.token"]
