@@ -100,6 +100,7 @@ void ReadAlertingConfig(config::MapReader& top, const std::string& base_dir, Ale
   al.Uint("sms_per_contact_per_hour", out.sms_per_contact_per_hour, 1, 100000);
   al.Duration("outbox_retention", out.outbox_retention, std::chrono::hours(24),
               std::chrono::hours(24 * 3650));
+  al.Duration("reopen_window", out.reopen_window, std::chrono::seconds(0), std::chrono::hours(24));
   al.String("ack_secret_file", out.ack_secret_file);
   al.Duration("ack_link_ttl", out.ack_link_ttl, std::chrono::minutes(1), std::chrono::hours(24 * 30));
   al.String("twilio_inbound_url", out.twilio_inbound_url);

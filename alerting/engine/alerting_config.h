@@ -22,6 +22,7 @@
 //     max_attempts: 4          # per channel, then fail over to the contact's next one
 //     sms_per_contact_per_hour: 20   # over it, pages are held and then summarised
 //     outbox_retention: 30d    # delivered/failed/cancelled pages kept this long (1d..3650d)
+//     reopen_window: 2m        # a group firing again this soon reopens its incident
 //     ack_secret_file: ack.key # hex key (like keygen output) signing email ack links;
 //                              # default: derived from the first heartbeat key
 //     ack_link_ttl: 24h        # how long an email ack link stays valid
@@ -67,6 +68,11 @@ struct AlertingConfig {
   // How long final outbox rows (sent, failed, cancelled, summarized) and their attempts
   // are kept (alerting.outbox_retention); older ones are pruned hourly.
   Duration outbox_retention = std::chrono::hours(24 * 30);
+  // Flap damping (alerting.reopen_window, 0s..24h): a group that fires again within this
+  // long after its incident resolved reopens that incident (same id, escalation resumes
+  // where it was, step contacts already paged are not paged again) instead of opening a
+  // new one. 0s: every new outage is a new incident. docs/routing.md, "Incident life".
+  Duration reopen_window = std::chrono::minutes(2);
   // Email ack links (alerting.ack_secret_file, read and hex-decoded at load; empty =
   // derive from the first heartbeat key) and their lifetime (alerting.ack_link_ttl).
   std::string ack_secret_file;

@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "firewatch/crash_point.h"
 #include "notify/factory.h"
 #include "notify/notifier.h"
 #include "outbox/dispatcher.h"
@@ -21,6 +24,17 @@ namespace {
 bool IsSmsType(const std::string& type) { return type == "twilio" || type == "http_sms"; }
 
 int64_t NowMs(const Clock& c) { return ToUnixMillis(c.WallNow()); }
+
+int64_t Ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+// The key of a follow-up ("resolve", "acknowledge") to one recipient. A reopened incident
+// resolves again under a new key, so its second all-clear is not taken for the first.
+std::string FollowUpKey(const Incident& inc, const std::string& kind, const std::string& contact,
+                        const std::string& channel) {
+  std::string key = inc.id + "/" + kind + "/";
+  if (inc.reopened > 0) key += "r" + std::to_string(inc.reopened) + "/";
+  return key + contact + "/" + channel;
+}
 
 }  // namespace
 
@@ -68,7 +82,9 @@ struct AlertingEngine::IncidentDb {
             {"started_ms", i.started_ms},
             {"acked_ms", i.acked_ms},
             {"acked_by", i.acked_by},
-            {"resolved_ms", i.resolved_ms}};
+            {"resolved_ms", i.resolved_ms},
+            {"reopened", i.reopened},
+            {"reopened_ms", i.reopened_ms}};
   }
   static Incident FromJson(const nlohmann::json& j) {
     Incident i;
@@ -91,6 +107,8 @@ struct AlertingEngine::IncidentDb {
     i.acked_ms = j.at("acked_ms");
     i.acked_by = j.at("acked_by");
     i.resolved_ms = j.at("resolved_ms");
+    i.reopened = j.value("reopened", 0u);
+    i.reopened_ms = j.value("reopened_ms", int64_t{0});
     return i;
   }
   Status Put(const Incident& inc) {
@@ -167,7 +185,7 @@ MessageContext AlertingEngine::MsgCtx() const {
   return msg_ctx_;
 }
 
-Status AlertingEngine::Start() {
+Status AlertingEngine::Start(StartupState startup) {
   incident_db_ = std::make_unique<IncidentDb>();
   if (Status s = incident_db_->Open(data_dir_ + "/incidents.db"); !s.ok()) return s;
   auto restored = incident_db_->LoadAll();
@@ -210,15 +228,18 @@ Status AlertingEngine::Start() {
       dopts.per_channel[ch.name] = outbox::RateLimit{ch.rate_limit->count, ch.rate_limit->per};
     }
   }
-  if (gate_ != nullptr) {
-    dopts.gate = [this](const outbox::Item& item, int64_t now_ms) {
-      // Tests and summaries are this collector's own business.
-      if (item.notification.kind == "test" || item.notification.kind == "summary") {
-        return GateDecision::Send();
-      }
-      return gate_->Decide(item.key(), item.due_ms, now_ms);
-    };
-  }
+  dopts.gate = [this](const outbox::Item& item, int64_t now_ms) {
+    // Tests and summaries are this collector's own business.
+    if (item.notification.kind == "test" || item.notification.kind == "summary") {
+      return GateDecision::Send();
+    }
+    if (GateDecision local = LocalGate(item.notification);
+        local.kind != GateDecision::Kind::kSend) {
+      return local;
+    }
+    return gate_ != nullptr ? gate_->Decide(item.key(), item.due_ms, now_ms)
+                            : GateDecision::Send();
+  };
   sender_ = std::make_unique<outbox::Dispatcher>(
       *outbox_, [this](const std::string& ch, const Notification& n) { return SendOn(ch, n); },
       std::move(dopts));
@@ -233,11 +254,55 @@ Status AlertingEngine::Start() {
   dispatcher_ = std::make_unique<route::Dispatcher>(
       *config_.routing.route,
       std::vector<const route::Muter*>{inhibitor_.get(), silencer_.get()});
+  Reconcile(startup);
   alerting_thread_ = std::thread([this] { AlertingLoop(); });
   sender_thread_ = std::thread([this] { SenderLoop(); });
-  spdlog::info("alerting: {} channel(s), {} contact(s), {} open incident(s)", notifiers_.size(),
-               config_.contacts.size(), incidents_.List().size());
   return Status::Ok();
+}
+
+void AlertingEngine::Reconcile(const StartupState& startup) {
+  const int64_t now_ms = NowMs(clock_);
+  std::set<LabelSet> firing;
+  for (const auto& a : startup.firing) firing.insert(a.labels);
+  size_t restored_open = 0, resolved = 0, held = 0;
+  for (const auto& inc : incidents_.List()) {
+    if (inc.state == IncidentState::kResolved) continue;
+    ++restored_open;
+    Unconfirmed unconfirmed;
+    for (const auto& a : inc.alerts) {
+      if (a.status != AlertStatus::kFiring || firing.count(a.labels)) continue;
+      if (startup.vouched_for && startup.vouched_for(a)) {
+        Alert recovered = a;  // recovered while the collector was stopped
+        recovered.status = AlertStatus::kResolved;
+        recovered.ends_at_ms = now_ms;
+        incidents_.ObserveAlert(recovered);
+      } else {
+        unconfirmed.alerts.push_back(a.labels);
+      }
+    }
+    auto now_inc = incidents_.Get(inc.id);
+    if (now_inc && !AnyFiring(*now_inc)) {
+      ResolveIncident(inc.group_key, "recovered while the collector was stopped");
+      ++resolved;
+      continue;
+    }
+    if (!unconfirmed.alerts.empty()) {
+      unconfirmed.deadline_ms = now_ms + Ms(startup.confirm_within);
+      unconfirmed_[inc.id] = std::move(unconfirmed);
+      ++held;
+    }
+    if (startup.settle > Duration::zero()) settling_[inc.id] = now_ms + Ms(startup.settle);
+  }
+  // The alerts firing now rebuild their groups before the alerting thread runs.
+  const MonoTime mono = clock_.Now();
+  for (const auto& a : startup.firing) {
+    inhibitor_->Insert(a);
+    dispatcher_->Insert(a, mono);
+  }
+  spdlog::info("alerting: {} channel(s), {} contact(s); {} incident(s) were open: {} still "
+               "firing, {} resolved (recovered while stopped), {} held until confirmed",
+               notifiers_.size(), config_.contacts.size(), restored_open,
+               restored_open - resolved, resolved, held);
 }
 
 void AlertingEngine::Stop() {
@@ -262,10 +327,10 @@ void AlertingEngine::Submit(Alert alert) {
 
 void AlertingEngine::AlertingLoop() {
   std::unique_lock lock(mu_);
-  while (!stopping_) {
+  for (;;) {
     wake_alerting_.wait_for(lock, std::chrono::milliseconds(250),
                             [this] { return stopping_ || !pending_alerts_.empty(); });
-    if (stopping_) break;
+    const bool last = stopping_;
     std::vector<Alert> alerts;
     alerts.swap(pending_alerts_);
     std::vector<std::pair<std::string, PeerIncident>> peer_incidents;
@@ -273,21 +338,80 @@ void AlertingEngine::AlertingLoop() {
     lock.unlock();
     try {
       for (const auto& [peer, p] : peer_incidents) ApplyPeerIncident(peer, p);
-      const MonoTime now = clock_.Now();
-      for (const auto& a : alerts) {
-        inhibitor_->Insert(a);
-        dispatcher_->Insert(a, now);
-      }
-      RunOnce();
+      for (const auto& a : alerts) Take(a);
+      // Stopping: what was submitted is applied (a recovery resolves its incident and
+      // its all-clear is on disk), but no new page is started on the way out.
+      if (!last) RunOnce();
     } catch (const std::exception& e) {
       spdlog::error("alerting: pipeline error: {}", e.what());
     }
     lock.lock();
+    if (last) break;
   }
+}
+
+void AlertingEngine::Take(const Alert& a) {
+  inhibitor_->Insert(a);
+  dispatcher_->Insert(a, clock_.Now());
+  ObserveTruth(a);
+}
+
+void AlertingEngine::ObserveTruth(const Alert& a) {
+  if (a.status == AlertStatus::kFiring) {
+    for (auto it = unconfirmed_.begin(); it != unconfirmed_.end();) {
+      std::erase(it->second.alerts, a.labels);
+      it = it->second.alerts.empty() ? unconfirmed_.erase(it) : std::next(it);
+    }
+  }
+  for (const auto& inc : incidents_.ObserveAlert(a)) {
+    if (!AnyFiring(inc)) {
+      ResolveIncident(inc.group_key, "every alert recovered");
+    } else if (Status s = incident_db_->Put(inc); !s.ok()) {
+      spdlog::error("{}", s.message());
+    }
+  }
+}
+
+void AlertingEngine::ResolveUnconfirmed() {
+  const int64_t now_ms = NowMs(clock_);
+  std::vector<std::pair<std::string, Unconfirmed>> expired;
+  for (auto it = unconfirmed_.begin(); it != unconfirmed_.end();) {
+    if (it->second.deadline_ms > now_ms) {
+      ++it;
+      continue;
+    }
+    expired.emplace_back(it->first, std::move(it->second));
+    it = unconfirmed_.erase(it);
+  }
+  for (const auto& [id, u] : expired) {
+    spdlog::info("incident {}: {} alert(s) not confirmed since the restart; taking them as "
+                 "recovered", id, u.alerts.size());
+    for (const auto& labels : u.alerts) {
+      Alert recovered;
+      recovered.labels = labels;
+      recovered.status = AlertStatus::kResolved;
+      recovered.ends_at_ms = now_ms;
+      ObserveTruth(recovered);
+    }
+  }
+}
+
+void AlertingEngine::ResolveIncident(const std::string& group_key, const std::string& why) {
+  auto inc = incidents_.Resolve(group_key, NowMs(clock_));
+  if (!inc) return;
+  unconfirmed_.erase(inc->id);
+  settling_.erase(inc->id);
+  if (Status s = incident_db_->Put(*inc); !s.ok()) spdlog::error("{}", s.message());
+  auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});
+  spdlog::info("incident {} resolved ({}); {} pending page(s) cancelled", inc->id, why,
+               cancelled.ok() ? *cancelled : 0);
+  Announce(*inc, "resolve");
+  if (dispatcher_) dispatcher_->Reset(group_key, clock_.Now());
 }
 
 void AlertingEngine::RunOnce() {
   const int64_t now_ms = NowMs(clock_);
+  if (!unconfirmed_.empty()) ResolveUnconfirmed();
   std::vector<route::GroupNotification> notes;
   std::vector<PeerIncident> peer_acks;  // adopted incidents a peer acked already
   {
@@ -308,19 +432,24 @@ void AlertingEngine::RunOnce() {
           if (p->state == IncidentState::kAcked) peer_acks.push_back(*p);
         }
       }
-      Incident inc = incidents_.Upsert(gn.group_key, gn.escalation_policy, gn.group_labels,
-                                       gn.alerts, now_ms, origin, adopt);
+      CrashPoint("routed");
+      auto up = incidents_.Upsert(gn.group_key, gn.escalation_policy, gn.group_labels, gn.alerts,
+                                  now_ms, origin, adopt, Ms(config_.reopen_window));
+      const Incident& inc = up.incident;
       if (Status s = incident_db_->Put(inc); !s.ok()) spdlog::error("{}", s.message());
-      spdlog::info("incident {} {} ({} alert(s), policy {})", inc.id,
-                   gn.reason == route::NotifyReason::kFirst ? "opened" : "updated",
-                   gn.alerts.size(), inc.policy);
-    } else if (auto inc = incidents_.Resolve(gn.group_key, now_ms)) {
-      inc->alerts = gn.alerts;
-      if (Status s = incident_db_->Put(*inc); !s.ok()) spdlog::error("{}", s.message());
-      auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});
-      spdlog::info("incident {} resolved; {} pending page(s) cancelled", inc->id,
-                   cancelled.ok() ? *cancelled : 0);
-      EnqueueResolve(*inc);
+      CrashPoint("incident_written");
+      if (up.kind == UpsertKind::kOpened) {
+        spdlog::info("incident {} opened ({} alert(s), policy {})", inc.id, gn.alerts.size(),
+                     inc.policy);
+      } else if (up.kind == UpsertKind::kReopened) {
+        spdlog::warn("incident {} reopened: fired again within {} s of resolving (flap {}); "
+                     "escalation resumes, contacts already paged are not paged again",
+                     inc.id, Ms(config_.reopen_window) / 1000, inc.reopened);
+      } else if (gn.reason == route::NotifyReason::kChanged) {
+        spdlog::info("incident {} updated ({} alert(s))", inc.id, gn.alerts.size());
+      }
+    } else if (incidents_.OpenFor(gn.group_key)) {
+      ResolveIncident(gn.group_key, "the group resolved");
     }
   }
   for (const auto& p : peer_acks) ApplyPeerIncident(p.origin, p);
@@ -422,13 +551,43 @@ void AlertingEngine::MergeSilences(const std::vector<route::Silence>& silences) 
 void AlertingEngine::Escalate(const Incident& inc) {
   auto pol = config_.oncall.escalation_policies.find(inc.policy);
   if (pol == config_.oncall.escalation_policies.end()) return;
+  // Only firing alerts escalate: never page a step for something that has recovered.
+  if (!AnyFiring(inc)) return;
+  const int64_t now_ms = NowMs(clock_);
+  if (auto s = settling_.find(inc.id); s != settling_.end()) {
+    if (now_ms < s->second) return;
+    settling_.erase(s);
+  }
+  if (auto u = unconfirmed_.find(inc.id); u != unconfirmed_.end()) {
+    // Held while every firing alert is one the restart could not vouch for.
+    const bool confirmed_firing = std::any_of(inc.alerts.begin(), inc.alerts.end(), [&](const Alert& a) {
+      return a.status == AlertStatus::kFiring &&
+             std::find(u->second.alerts.begin(), u->second.alerts.end(), a.labels) ==
+                 u->second.alerts.end();
+    });
+    if (!confirmed_firing) return;
+  }
   schedule::IncidentState st;
   st.incident_id = inc.id;
   st.started_at = FromUnixMillis(inc.started_ms);
   if (inc.state == IncidentState::kAcked) st.acknowledged_at = FromUnixMillis(inc.acked_ms);
   auto plan = schedule::Evaluate(pol->second, st, config_.oncall.schedules, clock_.WallNow());
   for (const auto& d : plan.due) {
-    Enqueue(inc, "trigger", d.contact, d.channel, d.idempotency_key, ToUnixMillis(d.due));
+    // Failover goes only to channels this step does not already page the contact on:
+    // a failed email must not become a second copy of the SMS the same step sent.
+    std::vector<std::string> chain{d.channel};
+    if (const Contact* c = config_.FindContact(d.contact)) {
+      for (const auto& other : c->channels) {
+        const bool in_step = std::any_of(plan.due.begin(), plan.due.end(), [&](const auto& e) {
+          return e.round == d.round && e.step == d.step && e.contact == d.contact &&
+                 e.channel == other;
+        });
+        if (!in_step && std::find(chain.begin(), chain.end(), other) == chain.end()) {
+          chain.push_back(other);
+        }
+      }
+    }
+    Enqueue(inc, "trigger", d.contact, chain, d.idempotency_key, ToUnixMillis(d.due));
   }
   if (!plan.unresolved.empty()) {
     std::lock_guard lock(mu_);
@@ -436,27 +595,68 @@ void AlertingEngine::Escalate(const Incident& inc) {
   }
 }
 
-void AlertingEngine::EnqueueResolve(const Incident& inc) {
-  auto pol = config_.oncall.escalation_policies.find(inc.policy);
-  if (pol == config_.oncall.escalation_policies.end() || pol->second.steps.empty()) return;
-  // Everyone the first step pages hears that it is over.
-  schedule::IncidentState st;
-  st.incident_id = inc.id;
-  st.started_at = FromUnixMillis(inc.started_ms);
-  auto plan = schedule::Evaluate(pol->second, st, config_.oncall.schedules,
-                                 FromUnixMillis(inc.started_ms));
-  for (const auto& d : plan.due) {
-    if (d.round != 0 || d.step != 0) continue;
-    Enqueue(inc, "resolve", d.contact, d.channel,
-            inc.id + "/resolve/" + d.contact + "/" + d.channel, NowMs(clock_));
+std::vector<std::pair<std::string, std::string>> AlertingEngine::PagedRecipients(
+    const std::string& id) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto items = outbox_->ForIncident(id);
+  if (!items.ok()) {
+    spdlog::error("outbox: {}", items.status().message());
+    return out;
+  }
+  for (const auto& item : *items) {
+    if (item.notification.kind != "trigger") continue;
+    const bool went_out =
+        item.state == outbox::State::kSent || item.state == outbox::State::kSummarized ||
+        (item.state == outbox::State::kCancelled && item.detail.starts_with("delivered by"));
+    if (!went_out || item.channel().empty()) continue;
+    std::pair<std::string, std::string> who(item.notification.contact, item.channel());
+    if (std::find(out.begin(), out.end(), who) == out.end()) out.push_back(std::move(who));
+  }
+  return out;
+}
+
+void AlertingEngine::Announce(const Incident& inc, const std::string& kind) {
+  const auto paged = PagedRecipients(inc.id);
+  for (const auto& [contact, channel] : paged) {
+    std::vector<std::string> also;
+    for (const auto& [c2, ch2] : paged) {
+      if (c2 == contact) also.push_back(ch2);
+    }
+    AnnounceTo(inc, kind, contact, channel, also);
   }
 }
 
+void AlertingEngine::AnnounceTo(const Incident& inc, const std::string& kind,
+                                const std::string& contact, const std::string& channel,
+                                const std::vector<std::string>& also_paged_on) {
+  // Same channel first; failover only to channels the contact was not paged on (those
+  // get their own copy).
+  std::vector<std::string> chain{channel};
+  if (const Contact* c = config_.FindContact(contact)) {
+    for (const auto& other : c->channels) {
+      if (std::find(also_paged_on.begin(), also_paged_on.end(), other) == also_paged_on.end() &&
+          std::find(chain.begin(), chain.end(), other) == chain.end()) {
+        chain.push_back(other);
+      }
+    }
+  }
+  Enqueue(inc, kind, contact, chain, FollowUpKey(inc, kind, contact, channel), NowMs(clock_));
+}
+
+GateDecision AlertingEngine::LocalGate(const Notification& n) const {
+  if (n.kind != "trigger") return GateDecision::Send();
+  auto inc = incidents_.Get(n.incident_id);
+  if (!inc) return GateDecision::Send();  // unknown here (adopted away): send, fail open
+  if (inc->state == IncidentState::kResolved) return GateDecision::Skip("incident resolved");
+  if (inc->state == IncidentState::kAcked) return GateDecision::Skip("incident acknowledged");
+  return GateDecision::Send();
+}
+
 void AlertingEngine::Enqueue(const Incident& inc, const std::string& kind,
-                             const std::string& contact, const std::string& channel,
+                             const std::string& contact, const std::vector<std::string>& chain,
                              const std::string& key, int64_t due_ms) {
   const Contact* c = config_.FindContact(contact);
-  const notify::ChannelConfig* ch = config_.FindChannel(channel);
+  const notify::ChannelConfig* ch = chain.empty() ? nullptr : config_.FindChannel(chain[0]);
   if (c == nullptr || ch == nullptr) return;
   Notification n;
   n.idempotency_key = key;
@@ -468,16 +668,13 @@ void AlertingEngine::Enqueue(const Incident& inc, const std::string& kind,
   n.text = IsSmsType(ch->type) ? RenderSms(inc, kind, MsgCtx()) : RenderEmailBody(inc, kind, MsgCtx());
   n.alerts = inc.alerts;
   n.group_labels = inc.group_labels;
-  std::vector<std::string> chain{channel};
-  for (const auto& other : c->channels) {
-    if (other != channel) chain.push_back(other);
-  }
   auto r = outbox_->Enqueue(n, chain, due_ms);
   if (!r.ok()) {
     spdlog::error("outbox: cannot store page {}: {}", key, r.status().message());
     return;
   }
   if (*r == outbox::EnqueueOutcome::kEnqueued) {
+    if (kind == "trigger") CrashPoint("enqueued");
     {
       std::lock_guard lock(mu_);
       ++stats_.notifications_enqueued;
@@ -495,7 +692,8 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
   // The item may have failed over from another kind of channel: address and text
   // follow the channel actually used.
   if (const Contact* c = config_.FindContact(n.contact)) out.address = AddressFor(*c, type);
-  if (auto inc = incidents_.Get(n.incident_id); inc && (n.kind == "trigger" || n.kind == "resolve")) {
+  const auto inc = incidents_.Get(n.incident_id);
+  if (inc && (n.kind == "trigger" || n.kind == "resolve" || n.kind == "acknowledge")) {
     out.text = IsSmsType(type) ? RenderSms(*inc, n.kind, MsgCtx())
                                : RenderEmailBody(*inc, n.kind, MsgCtx());
   } else if (IsSmsType(type) && out.text.size() > 1600) {
@@ -504,6 +702,16 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
   SendResult r = it->second->Send(out);
   if (r.ok()) {
     spdlog::info("page {} delivered via {} to {}", n.idempotency_key, channel, n.contact);
+    // The incident was resolved or acked while this page was on its way: the contact
+    // was paged after all, so they hear the follow-up too (keys make this idempotent).
+    if (n.kind == "trigger") {
+      if (auto now_inc = incidents_.Get(n.incident_id);
+          now_inc && now_inc->state != IncidentState::kOpen) {
+        const std::string kind =
+            now_inc->state == IncidentState::kResolved ? "resolve" : "acknowledge";
+        AnnounceTo(*now_inc, kind, n.contact, channel, {channel});
+      }
+    }
   } else {
     spdlog::warn("page {} via {} to {} failed ({}): {}", n.idempotency_key, channel, n.contact,
                  r.kind == SendResult::Kind::kRetryable ? "will retry" : "permanent", r.detail);
@@ -536,21 +744,8 @@ Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& b
   auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});
   spdlog::info("incident {} acknowledged by {}; {} pending page(s) cancelled", inc->id, by,
                cancelled.ok() ? *cancelled : 0);
-  // Tools with their own incident state (PagerDuty) hear about the ack too.
-  auto pol = config_.oncall.escalation_policies.find(inc->policy);
-  if (pol != config_.oncall.escalation_policies.end()) {
-    schedule::IncidentState st;
-    st.incident_id = inc->id;
-    st.started_at = FromUnixMillis(inc->started_ms);
-    auto plan = schedule::Evaluate(pol->second, st, config_.oncall.schedules,
-                                   FromUnixMillis(inc->acked_ms));
-    for (const auto& d : plan.due) {
-      const notify::ChannelConfig* ch = config_.FindChannel(d.channel);
-      if (ch == nullptr || ch->type != "pagerduty") continue;
-      Enqueue(*inc, "acknowledge", d.contact, d.channel,
-              inc->id + "/acknowledge/" + d.contact + "/" + d.channel, NowMs(clock_));
-    }
-  }
+  // Everyone already paged hears who took it (PagerDuty gets an acknowledge event).
+  if (inc->state == IncidentState::kAcked) Announce(*inc, "acknowledge");
   return inc;
 }
 

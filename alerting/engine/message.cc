@@ -78,6 +78,8 @@ std::string RenderSms(const Incident& inc, const std::string& kind, const Messag
   std::string text;
   if (kind == "resolve") {
     text = "RESOLVED " + What(inc) + Where(where) + " (" + inc.id + ")";
+  } else if (kind == "acknowledge") {
+    text = "ACKED " + What(inc) + Where(where) + " by " + inc.acked_by + " (" + inc.id + ")";
   } else {
     text = "FIRING " + What(inc) + Where(where) + " since " + ShortTime(inc.started_ms) +
            ". Ack: reply ACK " + inc.id;
@@ -89,16 +91,27 @@ std::string RenderSms(const Incident& inc, const std::string& kind, const Messag
 std::string RenderSubject(const Incident& inc, const std::string& kind) {
   LabelSet where = inc.group_labels;
   if (!inc.alerts.empty()) where.insert(inc.alerts[0].labels.begin(), inc.alerts[0].labels.end());
-  return std::string(kind == "resolve" ? "[RESOLVED] " : "[FIRING] ") + What(inc) + Where(where) +
-         " - incident " + inc.id;
+  const char* tag = kind == "resolve"       ? "[RESOLVED] "
+                    : kind == "acknowledge" ? "[ACKED] "
+                                            : "[FIRING] ";
+  return tag + What(inc) + Where(where) + " - incident " + inc.id;
 }
 
 std::string RenderEmailBody(const Incident& inc, const std::string& kind,
                             const MessageContext& ctx) {
   std::string b;
-  b += kind == "resolve" ? "Resolved" : "Firing";
+  b += kind == "resolve" ? "Resolved" : kind == "acknowledge" ? "Acknowledged" : "Firing";
   b += ": incident " + inc.id + ", started " + Rfc3339(inc.started_ms) + ", seen by collector " +
-       ctx.collector_id + ".\n\n";
+       ctx.collector_id + ".\n";
+  if (kind == "acknowledge") {
+    b += "Acknowledged by " + inc.acked_by + " at " + Rfc3339(inc.acked_ms) +
+         ": escalation has stopped.\n";
+  }
+  if (inc.reopened > 0) {
+    b += "Reopened " + std::to_string(inc.reopened) + " time(s): it fired again soon after it "
+         "resolved (flapping).\n";
+  }
+  b += "\n";
   std::map<std::string, bool> runbooks_shown;
   for (const auto& a : inc.alerts) {
     b += std::string(a.status == AlertStatus::kFiring ? "FIRING  " : "RESOLVED") + "  ";
@@ -118,14 +131,14 @@ std::string RenderEmailBody(const Incident& inc, const std::string& kind,
   }
   if (!ctx.external_url.empty()) {
     b += "Status page: " + ctx.external_url + "/\n";
-    if (kind != "resolve") {
+    if (kind == "trigger") {
       std::string link = ctx.ack_link ? ctx.ack_link(inc.id) : std::string();
       if (!link.empty()) b += "Acknowledge: " + link + "\n";
       b += (link.empty() ? "Acknowledge: " : "  or: ") + std::string("curl -X POST ") +
            ctx.external_url + "/api/v1/ack/" + inc.id + "\n";
     }
   }
-  if (kind != "resolve") b += "Or reply to the SMS with: ACK " + inc.id + "\n";
+  if (kind == "trigger") b += "Or reply to the SMS with: ACK " + inc.id + "\n";
   return b;
 }
 

@@ -22,7 +22,7 @@ struct MessageContext {
   std::function<std::string(const std::string& incident_id)> ack_link;
 };
 
-// "trigger" or "resolve".
+// "trigger", "resolve" or "acknowledge" (who acked: inc.acked_by).
 std::string RenderSms(const Incident& inc, const std::string& kind, const MessageContext& ctx);
 std::string RenderSubject(const Incident& inc, const std::string& kind);
 std::string RenderEmailBody(const Incident& inc, const std::string& kind,

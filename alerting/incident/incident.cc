@@ -26,16 +26,41 @@ std::string IncidentId(const std::string& group_key, int64_t started_ms) {
   return id;
 }
 
-Incident IncidentBook::Upsert(const std::string& group_key, const std::string& policy,
-                              const LabelSet& group_labels, const std::vector<Alert>& alerts,
-                              int64_t now_ms, const std::string& origin,
-                              const std::optional<std::pair<std::string, int64_t>>& adopt) {
+bool AnyFiring(const Incident& inc) {
+  return std::any_of(inc.alerts.begin(), inc.alerts.end(),
+                     [](const Alert& a) { return a.status == AlertStatus::kFiring; });
+}
+
+UpsertResult IncidentBook::Upsert(const std::string& group_key, const std::string& policy,
+                                  const LabelSet& group_labels, const std::vector<Alert>& alerts,
+                                  int64_t now_ms, const std::string& origin,
+                                  const std::optional<std::pair<std::string, int64_t>>& adopt,
+                                  int64_t reopen_window_ms) {
   std::lock_guard lock(mu_);
   auto open = open_by_group_.find(group_key);
   if (open != open_by_group_.end()) {
     Incident& inc = by_id_[open->second];
     inc.alerts = alerts;
-    return inc;
+    return {inc, UpsertKind::kUpdated};
+  }
+  if (auto last = last_resolved_by_group_.find(group_key);
+      last != last_resolved_by_group_.end() && reopen_window_ms > 0 &&
+      (!adopt || adopt->first == last->second)) {
+    auto it = by_id_.find(last->second);
+    if (it != by_id_.end() && it->second.state == IncidentState::kResolved &&
+        now_ms - it->second.resolved_ms <= reopen_window_ms) {
+      Incident& inc = it->second;
+      inc.state = IncidentState::kOpen;
+      inc.resolved_ms = 0;
+      inc.acked_ms = 0;
+      inc.acked_by.clear();
+      ++inc.reopened;
+      inc.reopened_ms = now_ms;
+      inc.alerts = alerts;
+      open_by_group_[group_key] = inc.id;
+      last_resolved_by_group_.erase(last);
+      return {inc, UpsertKind::kReopened};
+    }
   }
   Incident inc;
   if (adopt && !by_id_.count(adopt->first)) {
@@ -53,7 +78,26 @@ Incident IncidentBook::Upsert(const std::string& group_key, const std::string& p
   inc.alerts = alerts;
   open_by_group_[group_key] = inc.id;
   by_id_[inc.id] = inc;
-  return inc;
+  return {inc, UpsertKind::kOpened};
+}
+
+std::vector<Incident> IncidentBook::ObserveAlert(const Alert& alert) {
+  std::lock_guard lock(mu_);
+  std::vector<Incident> changed;
+  for (const auto& [group, id] : open_by_group_) {
+    Incident& inc = by_id_[id];
+    bool touched = false;
+    for (auto& a : inc.alerts) {
+      if (a.labels != alert.labels) continue;
+      if (a.status != alert.status) {
+        a.status = alert.status;
+        a.ends_at_ms = alert.status == AlertStatus::kResolved ? alert.ends_at_ms : 0;
+        touched = true;
+      }
+    }
+    if (touched) changed.push_back(inc);
+  }
+  return changed;
 }
 
 std::optional<std::string> IncidentBook::Adopt(const std::string& group_key,
@@ -87,6 +131,7 @@ std::optional<Incident> IncidentBook::Resolve(const std::string& group_key, int6
   Incident& inc = by_id_[open->second];
   inc.state = IncidentState::kResolved;
   inc.resolved_ms = now_ms;
+  last_resolved_by_group_[group_key] = inc.id;
   open_by_group_.erase(open);
   return inc;
 }
@@ -129,7 +174,15 @@ std::vector<Incident> IncidentBook::List() const {
 void IncidentBook::Restore(std::vector<Incident> incidents) {
   std::lock_guard lock(mu_);
   for (auto& inc : incidents) {
-    if (inc.state != IncidentState::kResolved) open_by_group_[inc.group_key] = inc.id;
+    if (inc.state != IncidentState::kResolved) {
+      open_by_group_[inc.group_key] = inc.id;
+    } else {
+      auto last = last_resolved_by_group_.find(inc.group_key);
+      if (last == last_resolved_by_group_.end() ||
+          by_id_[last->second].resolved_ms < inc.resolved_ms) {
+        last_resolved_by_group_[inc.group_key] = inc.id;
+      }
+    }
     by_id_[inc.id] = std::move(inc);
   }
 }

@@ -1,6 +1,8 @@
 // Incidents: what a human is paged about and acknowledges. One incident per open alert
 // group (route + group labels); it opens when the group first fires, can be acked (stops
-// escalation), and resolves when every alert of the group has resolved.
+// escalation), and resolves as soon as every one of its alerts has recovered: its alerts
+// follow the alerts' truth (ObserveAlert), not the group's notification timers. A group
+// that fires again within the reopen window reopens its last incident (flap damping).
 //
 // The incident id is short and typeable ("K7Q2MX"): it is the ack code in SMS replies and
 // appears in every message. It is derived from (group key, start time), so every collector
@@ -37,6 +39,18 @@ struct Incident {
   int64_t acked_ms = 0;
   std::string acked_by;
   int64_t resolved_ms = 0;
+  uint32_t reopened = 0;    // times it fired again within the reopen window (flaps)
+  int64_t reopened_ms = 0;  // the last reopen
+};
+
+// True while any alert of the incident is firing.
+bool AnyFiring(const Incident& inc);
+
+// What Upsert did.
+enum class UpsertKind : uint8_t { kOpened, kReopened, kUpdated };
+struct UpsertResult {
+  Incident incident;  // a copy
+  UpsertKind kind = UpsertKind::kUpdated;
 };
 
 // Six characters from an alphabet without look-alikes (no 0/O, 1/I/L).
@@ -44,13 +58,19 @@ std::string IncidentId(const std::string& group_key, int64_t started_ms);
 
 class IncidentBook {
  public:
-  // Records a notification for a group: opens an incident when none is open for the
-  // group key, else updates its alerts. Returns the incident (a copy).
+  // Records a firing notification for a group: updates the alerts of the group's open
+  // incident; else reopens the group's last incident when it resolved at most
+  // `reopen_window_ms` ago (state open again, ack cleared, `reopened` counted, same id
+  // and start); else opens a new incident.
   // `adopt` (cluster): open the incident under this id and start instead of new ones.
-  Incident Upsert(const std::string& group_key, const std::string& policy,
-                  const LabelSet& group_labels, const std::vector<Alert>& alerts, int64_t now_ms,
-                  const std::string& origin = "",
-                  const std::optional<std::pair<std::string, int64_t>>& adopt = std::nullopt);
+  UpsertResult Upsert(const std::string& group_key, const std::string& policy,
+                      const LabelSet& group_labels, const std::vector<Alert>& alerts,
+                      int64_t now_ms, const std::string& origin = "",
+                      const std::optional<std::pair<std::string, int64_t>>& adopt = std::nullopt,
+                      int64_t reopen_window_ms = 0);
+  // The alert's current truth: every unresolved incident holding an alert with the same
+  // labels takes its status (and ends_at_ms). Returns the incidents that changed.
+  std::vector<Incident> ObserveAlert(const Alert& alert);
   // Renames the open (or acked) incident of `group_key` to a peer's id and start (the
   // cluster's canonical incident for the group). Returns the old id, or nullopt when the
   // group has no unresolved incident or it already has that id.
@@ -72,6 +92,7 @@ class IncidentBook {
   mutable std::mutex mu_;
   std::map<std::string, Incident> by_id_;
   std::map<std::string, std::string> open_by_group_;  // group key -> id (not resolved)
+  std::map<std::string, std::string> last_resolved_by_group_;  // group key -> id
 };
 
 }  // namespace firewatch::alerting

@@ -66,6 +66,9 @@ std::string WebhookBody(const Notification& n, const std::string& receiver,
       {"commonAnnotations", LabelsJson(Common(annotations))},
       {"externalURL", external_url},
       {"alerts", alerts},
+      // Not in Alertmanager's format (receivers ignore unknown keys): which firewatch
+      // notification this is, so an ack announcement is not taken for a new page.
+      {"firewatchEvent", n.kind.empty() ? std::string("trigger") : n.kind},
   };
   // Invalid UTF-8 is replaced rather than thrown on: a page must never fail to render.
   return body.dump(-1, ' ', false, json::error_handler_t::replace);

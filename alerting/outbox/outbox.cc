@@ -544,6 +544,11 @@ Result<std::vector<Item>> Outbox::Pending() {
   return impl_->Items("WHERE state IN ('pending', 'sending', 'held') ORDER BY due_ms, seq", {});
 }
 
+Result<std::vector<Item>> Outbox::ForIncident(const std::string& incident_id) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->Items("WHERE incident_id = ?1 ORDER BY seq", {incident_id});
+}
+
 Result<std::vector<Attempt>> Outbox::Attempts(const std::string& key) {
   std::lock_guard lock(impl_->mu);
   std::vector<Attempt> out;

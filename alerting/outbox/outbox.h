@@ -180,6 +180,8 @@ class Outbox {
   Result<std::map<State, int64_t>> DepthByState();
   // Items not final (pending, sending, held), by due_ms then enqueue order.
   Result<std::vector<Item>> Pending();
+  // Every item of one incident (any state, any kind), in enqueue order.
+  Result<std::vector<Item>> ForIncident(const std::string& incident_id);
   // Attempts of one item, in order; empty for an unknown key.
   Result<std::vector<Attempt>> Attempts(const std::string& key);
   // The cluster's view of this outbox (docs/cluster.md, "Page dedup"): every item that is

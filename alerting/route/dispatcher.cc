@@ -120,6 +120,21 @@ std::vector<GroupNotification> Dispatcher::Tick(MonoTime now, WallTime wall_now)
   return out;
 }
 
+void Dispatcher::Reset(const std::string& group_key, MonoTime now) {
+  auto it = groups_.find(group_key);
+  if (it == groups_.end()) return;
+  Group& g = it->second;
+  std::erase_if(g.alerts, [](const auto& kv) { return kv.second.status == AlertStatus::kResolved; });
+  if (g.alerts.empty()) {
+    groups_.erase(it);
+    return;
+  }
+  g.notified = false;
+  g.last_firing.clear();
+  g.last_resolved.clear();
+  g.next_flush = std::min(g.next_flush, now + g.route->group_wait());
+}
+
 std::optional<MonoTime> Dispatcher::NextTick() const {
   std::optional<MonoTime> next;
   for (const auto& [key, g] : groups_) {

@@ -72,6 +72,13 @@ class Dispatcher {
   // `wall_now` is what muters are asked with. Returns the notifications to send.
   std::vector<GroupNotification> Tick(MonoTime now, WallTime wall_now);
 
+  // The engine resolved the group's incident because every alert in it recovered (the
+  // incident follows the alerts' truth, not this group's timers): forget what the group
+  // announced, so that a new firing alert is a first notification (after group_wait), not
+  // a repeat. Resolved alerts are dropped; a group left without alerts is removed. A
+  // group still holding (muted) firing alerts stays, due at most group_wait from `now`.
+  void Reset(const std::string& group_key, MonoTime now);
+
   // When Tick next has work, or nullopt when there are no groups.
   std::optional<MonoTime> NextTick() const;
 

@@ -11,6 +11,7 @@
 #include "app/twilio_inbound.h"
 #include "cluster/cluster.h"
 #include "engine/engine.h"
+#include "firewatch/crash_point.h"
 #include "http/api.h"
 #include "http/http_server.h"
 #include "ingest/ingestor.h"
@@ -114,6 +115,9 @@ struct CollectorApp::Impl {
                      SourceStateName(t.to), t.reason);
       }
     }
+    if (std::any_of(ts.begin(), ts.end(), [](const Transition& t) { return t.to == SourceState::kDown; })) {
+      CrashPoint("transition");  // fault injection (tests): the DOWN is only in memory
+    }
     Page(cluster ? cluster->view().OnLocal(ts) : ts);
     store->Write(tracker->TakeDirty(), std::move(ts));
   }
@@ -176,6 +180,45 @@ struct CollectorApp::Impl {
   }
 };
 
+// What the alerting engine is told at start (docs/outbox.md, "Restarts"): the alerts
+// firing according to the restored state rebuild their groups; restored incidents whose
+// alerts recovered while the collector was stopped resolve at once; restored ones do not
+// escalate before a host that kept sending has had time to be heard UP again.
+namespace {
+alerting::StartupState StartupFor(const std::vector<SourceSnapshot>& sources,
+                                  const CollectorConfig& c) {
+  alerting::StartupState st;
+  int64_t longest_interval_ms = 0;
+  for (const auto& s : sources) {
+    if (s.state == SourceState::kDown) {
+      st.firing.push_back(FiringAlertFor(s, c.alerting.external_url));
+      longest_interval_ms = std::max<int64_t>(longest_interval_ms, s.interval_ms);
+    }
+    if (s.state == SourceState::kStopped) continue;
+    for (const auto& check : s.checks) {
+      CheckChange now{s.source_id, s.labels, check.name, protocol::CheckState::kOk, check.state,
+                      check.output, s.state_since_ms};
+      for (auto& a : AlertsFor(now, c.alerting.external_url)) st.firing.push_back(std::move(a));
+    }
+  }
+  // The tracker restored these alerts' state; cluster alerts (CollectorDown, ...) are
+  // re-established by the cluster view within a few sync rounds.
+  st.vouched_for = [](const alerting::Alert& a) {
+    auto name = a.labels.find("alertname");
+    return name != a.labels.end() && (name->second == "SourceDown" || name->second == "CheckFailing");
+  };
+  if (c.cluster.enabled) {
+    st.confirm_within = std::chrono::seconds(30) + 2 * (c.cluster.peer_timeout + c.cluster.alone_hold);
+  }
+  // A DOWN host that kept sending needs recovery_heartbeats good frames to be UP again.
+  const int64_t recovery_ms =
+      std::min<int64_t>(longest_interval_ms, 60'000) * (c.detection.recovery_heartbeats + 1);
+  st.settle = std::chrono::milliseconds(recovery_ms) + std::chrono::seconds(2);
+  if (c.cluster.enabled) st.settle += c.cluster.peer_timeout;
+  return st;
+}
+}  // namespace
+
 CollectorApp::CollectorApp(CollectorConfig config, std::string config_path, const Clock& clock)
     : impl_(std::make_unique<Impl>(std::move(config), std::move(config_path), clock)) {}
 
@@ -218,14 +261,7 @@ Status CollectorApp::Start() {
   if (c.alerting.enabled) {
     m.alerting = std::make_unique<alerting::AlertingEngine>(m.clock, c.alerting, c.data_dir, c.id);
     if (m.cluster) m.alerting->SetPeerGate(&m.cluster->view());
-    if (Status as = m.alerting->Start(); !as.ok()) return as;
-    // Sources that were DOWN before the restart rebuild their groups; their incidents
-    // were persisted, so escalation resumes where it was (same ids, same keys).
-    for (const auto& s : m.tracker->Snapshot()) {
-      if (s.state == SourceState::kDown) {
-        m.alerting->Submit(FiringAlertFor(s, c.alerting.external_url));
-      }
-    }
+    if (Status as = m.alerting->Start(StartupFor(m.tracker->Snapshot(), c)); !as.ok()) return as;
   }
   auto pager = LocalPager::Open(c.pages_file, c.id, /*echo=*/true);
   if (!pager.ok()) return pager.status();

@@ -50,16 +50,21 @@ def test_killed_agent_pages_by_email_and_sms_ack_stops_escalation_and_resolve_fo
                              json.dumps({"by": "alice"}).encode(), "application/json")
     assert status == 200, body
     assert json.loads(body)["state"] == "acked"
+    # alice, paged on both channels, hears on both who took it.
+    wait_for(lambda: len(smtp.messages()) == 2 and len(twilio.sent()) == 2, 15,
+             what="the ack announcement")
+    assert "[ACKED]" in smtp.messages()[1]["Subject"]
+    assert twilio.sent()[1]["Body"].startswith("ACKED db-01") and "by alice" in twilio.sent()[1]["Body"]
     # Step 2 (bob) was due 8 s after the first page: it must not come.
     time.sleep(10)  # the absence of a page can only be observed by waiting past its due time
-    assert [m["To"] for m in smtp.messages()] == ["alice@example.com"]
-    assert [s["To"] for s in twilio.sent()] == ["+15550100001"]
+    assert [m["To"] for m in smtp.messages()] == ["alice@example.com"] * 2
+    assert [s["To"] for s in twilio.sent()] == ["+15550100001"] * 2
 
     agent.start()
-    wait_for(lambda: len(twilio.sent()) == 2 and len(smtp.messages()) == 2, 30,
+    wait_for(lambda: len(twilio.sent()) == 3 and len(smtp.messages()) == 3, 30,
              what="resolve notifications")
-    assert twilio.sent()[1]["Body"].startswith("RESOLVED db-01")
-    assert "[RESOLVED]" in smtp.messages()[1]["Subject"]
+    assert twilio.sent()[2]["Body"].startswith("RESOLVED db-01")
+    assert "[RESOLVED]" in smtp.messages()[2]["Subject"]
     status, body = http_get(collector.url + "/api/v1/incidents")
     incidents = json.loads(body)["incidents"]
     assert incidents[0]["id"] == incident_id and incidents[0]["state"] == "resolved"

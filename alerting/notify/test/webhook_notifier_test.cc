@@ -79,7 +79,8 @@ TEST_F(WebhookNotifierTest, PostsAlertmanagerV4Body) {
        "annotations": {"runbook": "restart", "summary": "db2 is silent"},
        "startsAt": "2023-11-14T22:13:20.500Z", "endsAt": "2023-11-14T22:15:00Z",
        "generatorURL": "", "fingerprint": "FP2"}
-    ]})");
+    ],
+    "firewatchEvent": "trigger"})");
   want["alerts"][0]["fingerprint"] = FingerprintHex(Group().alerts[0].labels);
   want["alerts"][1]["fingerprint"] = FingerprintHex(Group().alerts[1].labels);
   EXPECT_EQ(json::parse(reqs[0].body), want) << reqs[0].body;
