@@ -28,6 +28,8 @@ nlohmann::json ToJson(const alerting::Incident& i) {
     j["acked_by"] = i.acked_by;
   }
   if (i.resolved_ms) j["resolved_at_ms"] = i.resolved_ms;
+  j["reopened"] = i.reopened;  // flaps: times it fired again within alerting.reopen_window
+  if (i.reopened_ms) j["reopened_at_ms"] = i.reopened_ms;
   return j;
 }
 

@@ -230,8 +230,10 @@ class Collector:
     def url(self):
         return f"http://127.0.0.1:{self.http_port}"
 
-    def start(self, wait_ready=True):
-        self.proc = self.h.start([COLLECTOR, "--config", self.config_path], self.name)
+    def start(self, wait_ready=True, env=None):
+        """Starts the collector; `env` adds environment variables (e.g. FIREWATCH_CRASH_AT)."""
+        self.proc = self.h.start([COLLECTOR, "--config", self.config_path], self.name,
+                                 env=dict(os.environ, **env) if env else None)
         if wait_ready:
             wait_for(lambda: self._ready(), 20, what=f"{self.name} /readyz")
         return self
