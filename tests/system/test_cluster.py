@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from fwcluster import (PEER_TIMEOUT_S, SYNC_PATH, ClusterAgent, Member, describe, firing_emails,
+from fwcluster import (PEER_TIMEOUT_S, SYNC_PATH, ClusterAgent, Member, describe, emails, firing_emails,
                        firing_sms, read_key, sign_sync, sleep_until, wait_all_peers_up,
                        wait_source_everywhere, write_cluster)
 from fwtest import http_get, http_post, metric_value, wait_for
@@ -372,3 +372,41 @@ def test_silence_made_on_one_collector_mutes_all_and_its_expiry_too(harness, twi
     dump = describe(smtp, twilio, [a, b, c])
     assert [s["To"] for s in firing_sms(twilio)] == ["+15550100001"], dump
     assert [p.to for p in firing_emails(smtp)] == ["alice@example.com"], dump
+
+
+def test_owner_dies_and_host_recovers_before_step_two_nobody_takes_over_a_page(harness, twilio):
+    """Issue #16 in a cluster: site-a (the owner) pages alice and dies; the host comes back
+    before step 2 is due. The collectors left must not take over step 2 (bob) for a host
+    they see recovered, and alice hears the all-clear from one of them."""
+    smtp = SmtpServer(harness).start()
+    step_wait = 12
+    a, b, c = start_cluster(harness, smtp, twilio, wait=f"{step_wait}s")
+    agent = ClusterAgent(harness, "db-04", [a, b, c], dc="site-b").start()
+    wait_all_peers_up([a, b, c], timeout=10)
+    wait_source_everywhere([a, b, c], ["db-04"], "UP", timeout=15)
+
+    agent.proc.kill()
+    wait_for(lambda: firing_sms(twilio) and firing_emails(smtp), 30, interval=0.25,
+             what="the first page (alice)")
+    first_page = time.monotonic()
+    incident_id = firing_sms(twilio)[0]["Body"].rsplit(" ", 1)[1]
+    wait_for(lambda: incident_id in {i["id"] for i in b.incidents()}, 5,
+             what=f"site-b to know incident {incident_id}")
+    a.proc.kill()  # the owner burns
+    agent.start()
+    wait_source_everywhere([b, c], ["db-04"], "UP", timeout=15)
+
+    def all_clear():
+        return ([s["To"] for s in twilio.sent() if s["Body"].startswith("RESOLVED")] == ["+15550100001"]
+                and [p.to for p in emails(smtp) if p.subject.startswith("[RESOLVED]")]
+                == ["alice@example.com"])
+    wait_for(all_clear, 20, interval=0.25, what="alice's all-clear from a surviving collector")
+    # Step 2 was due step_wait after the first page; the last member in line would send it
+    # 2 x peer_timeout later (and a takeover after claim_timeout). Nobody may.
+    # (site-a's own death is paged too, rightly: "collector site-a DOWN", another incident.)
+    sleep_until(first_page + step_wait + DEDUP_WINDOW)
+    dump = describe(smtp, twilio, [b, c])
+    assert [p.to for p in firing_emails(smtp) if p.incident == incident_id] == ["alice@example.com"], dump
+    assert [s["To"] for s in firing_sms(twilio) if s["Body"].endswith(incident_id)] == ["+15550100001"], dump
+    for x in (b, c):
+        assert {i["id"]: i for i in x.incidents()}[incident_id]["state"] == "resolved", dump
