@@ -239,6 +239,8 @@ Status CollectorApp::Start() {
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir, ec);
   if (ec) return Status::IoError("cannot create data_dir " + c.data_dir + ": " + ec.message());
+  spdlog::info("collector {}: state in {} (stop the collector and delete it to start over)", c.id,
+               std::filesystem::absolute(c.data_dir).lexically_normal().string());
 
   auto keys = LoadKeys(c);
   if (!keys.ok()) return keys.status();
