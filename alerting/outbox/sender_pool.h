@@ -47,8 +47,8 @@ struct SenderPoolOptions {
   const Clock* clock = nullptr;
   // Longest sleep between two passes of a worker.
   std::chrono::milliseconds max_wait{std::chrono::seconds(1)};
-  // Called on the worker's thread after each pass (metrics, tests). Must not block.
-  // Errors are logged by the pool whether or not this is set.
+  // Called on the worker's thread after each pass (metrics, tests). Must not block, nor
+  // call Stop. Errors are logged by the pool whether or not this is set.
   std::function<void(const std::string& channel, const Result<ProcessReport>& report)> on_pass;
 };
 
@@ -65,7 +65,7 @@ class SenderPool {
   // Starts the workers of the configured channels and of every channel with work in the
   // outbox (Dispatcher::ActiveChannels). An error means the outbox could not be read:
   // the configured channels' workers run anyway, and a leftover channel gets its worker
-  // only when an item fails over to it. A second call does nothing.
+  // only when an item fails over to it. A second call, or one after Stop, does nothing.
   Status Start();
 
   // Wakes every worker for a pass now (a pass already running is followed by another).
