@@ -1,7 +1,10 @@
 #include "notify/email_message.h"
 
 #include <ctime>
+#include <span>
 
+#include "firewatch/crypto/hmac_sha256.h"
+#include "firewatch/protocol/keyring.h"
 #include "notify/text_util.h"
 
 namespace firewatch::alerting::notify {
@@ -134,6 +137,12 @@ std::string QuotedPrintable(std::string_view crlf_text) {
     start = end + 2;
   }
   return out;
+}
+
+std::string MessageIdLocalPart(std::string_view key) {
+  const crypto::Sha256Digest digest = crypto::Sha256::Hash(
+      std::span(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
+  return protocol::ToHex(std::span(digest).first(16));
 }
 
 std::string BuildEmail(const EmailParts& parts, WallTime date, std::string_view message_id_local) {

@@ -51,8 +51,17 @@ std::string QuotedPrintable(std::string_view crlf_text);
 // Any of CRLF, CR, LF become CRLF; the result ends with CRLF.
 std::string NormalizeCrlf(std::string_view text);
 
-// The whole message. `message_id_local` is the random left part of the Message-ID
-// (the right part is the From domain): Message-ID: <message_id_local@domain>.
+// The left part of the Message-ID of the notification whose idempotency key is `key`:
+// the first 32 hex digits (128 bits, lowercase) of SHA-256(key). One key, one
+// Message-ID: a page sent again after a crash (docs/outbox.md, "Crash semantics"), or by
+// a peer collector, carries the Message-ID of the first copy, so mail clients and
+// servers that deduplicate by Message-ID recognise the repeat. `key` must not be empty.
+std::string MessageIdLocalPart(std::string_view key);
+
+// The whole message. `message_id_local` is the left part of the Message-ID (the right
+// part is the From domain): Message-ID: <message_id_local@domain>. SmtpNotifier passes
+// MessageIdLocalPart(idempotency key), or 32 random hex digits for a notification
+// without a key.
 std::string BuildEmail(const EmailParts& parts, WallTime date, std::string_view message_id_local);
 
 }  // namespace firewatch::alerting::notify

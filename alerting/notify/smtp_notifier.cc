@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "firewatch/crypto/random.h"
+#include "firewatch/protocol/keyring.h"
 #include "notify/curl_init.h"
 #include "notify/text_util.h"
 
@@ -44,13 +45,7 @@ std::string RandomId(const Clock& clock) {
     std::memcpy(bytes.data(), &a, 8);
     std::memcpy(bytes.data() + 8, &b, 8);
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return protocol::ToHex(bytes);
 }
 
 struct CurlDeleter {
@@ -82,7 +77,10 @@ std::string SmtpNotifier::Render(const Notification& n) const {
   parts.subject = n.subject;
   parts.body = EmailBody(n);
   parts.encoding = config_.encoding;
-  return BuildEmail(parts, clock_.WallNow(), RandomId(clock_));
+  // Derived from the key, so a resend is recognisable; random only without a key.
+  const std::string id = n.idempotency_key.empty() ? RandomId(clock_)
+                                                   : MessageIdLocalPart(n.idempotency_key);
+  return BuildEmail(parts, clock_.WallNow(), id);
 }
 
 SendResult SmtpNotifier::Send(const Notification& n) {

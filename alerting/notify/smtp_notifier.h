@@ -6,6 +6,11 @@
 // DNS failures and timeouts are Retryable, while STARTTLS not offered when required,
 // TLS verification failures and bad URLs are Permanent. An address that is not a
 // plausible addr-spec is Permanent without connecting.
+//
+// Message-ID: derived from Notification.idempotency_key (MessageIdLocalPart), so a resend
+// after a crash carries the first copy's Message-ID; random only when the key is empty.
+// The whole attempt, a server that never answers included, is bounded by
+// transport.timeout.
 #pragma once
 
 #include <memory>

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <random>
@@ -25,6 +26,11 @@ const RateLimit* Find(const std::map<std::string, RateLimit>& limits, const std:
   return it == limits.end() ? nullptr : &it->second;
 }
 
+void AddHandoff(ProcessReport& report, const std::string& channel) {
+  auto it = std::lower_bound(report.handoffs.begin(), report.handoffs.end(), channel);
+  if (it == report.handoffs.end() || *it != channel) report.handoffs.insert(it, channel);
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(Outbox& outbox, SendHook send, DispatcherOptions options)
@@ -34,7 +40,20 @@ Dispatcher::Dispatcher(Outbox& outbox, SendHook send, DispatcherOptions options)
       clock_(opts_.clock != nullptr ? *opts_.clock : SystemClock::Instance()) {
   if (!opts_.rng) opts_.rng = DefaultRng();
   if (opts_.batch_limit == 0) opts_.batch_limit = 1;
+  rng_ = [this] {
+    std::lock_guard lock(rng_mu_);
+    return opts_.rng();
+  };
 }
+
+std::mutex& Dispatcher::ChannelMutex(const std::string& channel) {
+  std::lock_guard lock(channels_mu_);
+  auto& mu = channel_mu_[channel];
+  if (!mu) mu = std::make_unique<std::mutex>();
+  return *mu;
+}
+
+Result<std::vector<std::string>> Dispatcher::ActiveChannels() { return outbox_.ActiveChannels(); }
 
 const RetryPolicy& Dispatcher::PolicyFor(const std::string& channel) const {
   auto it = opts_.retry_by_channel.find(channel);
@@ -43,6 +62,7 @@ const RetryPolicy& Dispatcher::PolicyFor(const std::string& channel) const {
 
 bool Dispatcher::TokensAvailable(const std::string& contact, const std::string& channel,
                                  MonoTime now) {
+  std::lock_guard lock(state_mu_);
   if (const RateLimit* l = Find(opts_.per_contact, channel);
       l != nullptr && !buckets_.Available("c\x1f" + PairKey(contact, channel), *l, now)) {
     return false;
@@ -55,6 +75,7 @@ bool Dispatcher::TokensAvailable(const std::string& contact, const std::string& 
 }
 
 void Dispatcher::TakeTokens(const std::string& contact, const std::string& channel, MonoTime now) {
+  std::lock_guard lock(state_mu_);
   if (const RateLimit* l = Find(opts_.per_contact, channel)) {
     buckets_.Take("c\x1f" + PairKey(contact, channel), *l, now);
   }
@@ -91,7 +112,7 @@ Transition Dispatcher::Next(const Item& item, const SendResult& result, int64_t 
         return FailOver(item,
                         std::to_string(attempts_here) + " attempts, last: " + result.detail, now_ms);
       }
-      const int64_t delay = BackoffDelayMs(policy, attempts_here, opts_.rng);
+      const int64_t delay = BackoffDelayMs(policy, attempts_here, rng_);
       return {State::kPending, item.channel_index, attempts_here, now_ms + delay,
               "retry in " + std::to_string(delay) + " ms: " + result.detail};
     }
@@ -127,6 +148,7 @@ Status Dispatcher::Deliver(const Item& item, ProcessReport& report) {
     // The send happened: never lose its outcome. Recorded again on the next Process().
     spdlog::error("outbox: cannot record the outcome of '{}' ({}): {}; will retry", item.key(),
                   AttemptResultName(attempt.result), st.ToString());
+    std::lock_guard lock(unrecorded_mu_);
     unrecorded_.push_back({item.key(), std::move(attempt), next});
     return st;
   }
@@ -141,6 +163,7 @@ Status Dispatcher::Deliver(const Item& item, ProcessReport& report) {
     default:
       if (next.channel_index != item.channel_index) {
         ++report.failed_over;
+        AddHandoff(report, item.channel_chain[next.channel_index]);
         spdlog::warn("outbox: notification '{}' to {}: {}", item.key(), item.notification.contact,
                      next.detail);
       } else {
@@ -194,6 +217,8 @@ Status Dispatcher::ReleaseHeld(const HeldGroup& group, ProcessReport& report) {
 }
 
 Status Dispatcher::RecordUnrecorded() {
+  // Held across the Records, so two senders never record one outcome twice.
+  std::lock_guard lock(unrecorded_mu_);
   while (!unrecorded_.empty()) {
     const Unrecorded& u = unrecorded_.front();
     Status st = outbox_.Record(u.key, u.attempt, u.to);
@@ -207,20 +232,32 @@ Status Dispatcher::RecordUnrecorded() {
   return Status::Ok();
 }
 
-Result<ProcessReport> Dispatcher::Process() {
-  std::lock_guard lock(mu_);
+Result<ProcessReport> Dispatcher::Process(std::stop_token stop) {
+  std::unique_lock every_channel(process_mu_);
+  return Run(std::nullopt, stop);
+}
+
+Result<ProcessReport> Dispatcher::Process(const std::string& channel, std::stop_token stop) {
+  std::shared_lock some_channel(process_mu_);
+  std::lock_guard this_channel(ChannelMutex(channel));
+  return Run(channel, stop);
+}
+
+Result<ProcessReport> Dispatcher::Run(const std::optional<std::string>& only,
+                                      const std::stop_token& stop) {
   ProcessReport report;
   if (auto st = RecordUnrecorded(); !st.ok()) return st;
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
 
-  auto held = outbox_.Held();
+  auto held = outbox_.Held(only);
   if (!held.ok()) return held.status();
   std::set<Pair> held_pairs;
   for (const HeldGroup& g : *held) held_pairs.emplace(g.contact, g.channel);
 
-  auto due = outbox_.Due(now_ms, opts_.batch_limit);
+  auto due = outbox_.Due(now_ms, opts_.batch_limit, only);
   if (!due.ok()) return due.status();
   for (Item& item : *due) {
+    if (stop.stop_requested()) break;
     // Attempts may already have used up the channel (interrupted sends found at Open).
     if (item.channel_index < item.channel_chain.size() &&
         item.channel_attempts >= PolicyFor(item.channel()).max_attempts) {
@@ -238,6 +275,10 @@ Result<ProcessReport> Dispatcher::Process() {
       ++report.failed_over;
       item.channel_index = t.channel_index;
       item.channel_attempts = 0;
+      if (only && item.channel() != *only) {  // that channel's sender sends it
+        AddHandoff(report, item.channel());
+        continue;
+      }
     }
     if (item.channel_index >= item.channel_chain.size()) continue;  // not reachable via Enqueue
     if (opts_.gate) {
@@ -269,17 +310,19 @@ Result<ProcessReport> Dispatcher::Process() {
     if (auto st = Deliver(item, report); !st.ok()) return st;
   }
 
-  if (!held_pairs.empty()) {
-    held = outbox_.Held();
+  if (!held_pairs.empty() && !stop.stop_requested()) {
+    held = outbox_.Held(only);
     if (!held.ok()) return held.status();
     for (const HeldGroup& g : *held) {
+      if (stop.stop_requested()) break;
       if (!TokensAvailable(g.contact, g.channel, clock_.Now())) continue;
       if (auto st = ReleaseHeld(g, report); !st.ok()) return st;
     }
   }
 
-  PruneIfDue(now_ms);  // after the sends: a slow or locked prune never delays a page
-  auto next = outbox_.NextDueMs();
+  // After the sends: a slow or locked prune never delays a page of this channel.
+  if (!stop.stop_requested()) PruneIfDue(now_ms);
+  auto next = outbox_.NextDueMs(only);
   if (!next.ok()) return next.status();
   report.next_due_ms = *next;
   return report;
@@ -287,9 +330,13 @@ Result<ProcessReport> Dispatcher::Process() {
 
 void Dispatcher::PruneIfDue(int64_t now_ms) {
   if (opts_.retention.count() <= 0) return;
-  const MonoTime now = clock_.Now();
-  if (last_prune_ && now - *last_prune_ < opts_.prune_interval) return;
-  last_prune_ = now;
+  {
+    // Claim this interval's prune: of concurrent senders, one prunes and the rest go on.
+    std::lock_guard lock(state_mu_);
+    const MonoTime now = clock_.Now();
+    if (last_prune_ && now - *last_prune_ < opts_.prune_interval) return;
+    last_prune_ = now;
+  }
   const std::vector<std::string> keep = opts_.prune_keep ? opts_.prune_keep()
                                                          : std::vector<std::string>{};
   auto pruned = outbox_.Prune(now_ms - opts_.retention.count(), keep);

@@ -12,19 +12,31 @@
 //                         notification (or as themselves if only one is held) and are
 //                         marked summarized. Every kind counts against the limits.
 //
-// Threading: Process() blocks in the send hook (SMTP, HTTP), so it runs on a dedicated
-// worker thread (the "outbox sender"), never on the libuv loop. That thread calls it
-// whenever an Enqueue wakes it, at the ProcessReport's next_due_ms, and at least once a
-// second (held items wait for tokens, which no Enqueue signals). Calls are serialized
-// by a mutex; Enqueue/CancelIncident/queries on the Outbox may run concurrently from
-// other threads (the database mutex is never held during a send).
+// Threading (docs/outbox.md, "Threading"): the send hook blocks (SMTP, HTTP), so
+// Process runs on sender threads, never on the libuv loop. Process(channel) handles only
+// the items whose current channel is `channel`: calls for one channel are serialized,
+// calls for different channels run concurrently, so a channel whose sends hang until
+// their timeout holds up only its own queue. SenderPool (sender_pool.h) runs one worker
+// thread per channel that way. Process() handles every channel in one call and excludes
+// every Process(channel) while it runs (tests, tools, single-threaded callers).
+//
+// The state the channels share -- the rate-limit buckets (each keyed by one channel, so
+// a channel's check-then-take is never raced), outcomes not yet recorded, the prune
+// schedule and the jitter source -- sits behind the Dispatcher's own mutexes, which are
+// held only for in-memory work (and, for unrecorded outcomes, their Outbox::Record),
+// never while a send hook, gate or prune_keep runs. Enqueue/CancelIncident/queries on
+// the Outbox may run concurrently from other threads (the database mutex is never held
+// during a send).
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,7 +54,9 @@ namespace firewatch::alerting::outbox {
 // Delivers `n` over the named channel. Notifiers stay dumb: one try, report the kind.
 // Must pass n.idempotency_key to providers that deduplicate (PagerDuty dedup_key, the
 // email Message-ID), which turns a crash-induced resend into a no-op there. An exception
-// thrown by the hook is caught and recorded as a Retryable result.
+// thrown by the hook is caught and recorded as a Retryable result. Called from several
+// threads at once for different channels (never twice at once for one channel), so it
+// must be thread-safe; it should return within the channel's timeout.
 using SendHook = std::function<SendResult(const std::string& channel, const Notification& n)>;
 
 struct DispatcherOptions {
@@ -64,10 +78,12 @@ struct DispatcherOptions {
   std::chrono::milliseconds retention{0};
   std::chrono::milliseconds prune_interval{std::chrono::hours(1)};
   // Incidents whose items must survive a prune (the unresolved ones: their escalation is
-  // recomputed by idempotency key). Null: none.
+  // recomputed by idempotency key). Null: none. Thread-safe: called from whichever
+  // sender thread prunes.
   std::function<std::vector<std::string>()> prune_keep;
   // Cluster dedup (docs/cluster.md): asked before a due item is sent. kDefer moves its
   // due time to until_ms; kSkip cancels it (a peer delivered it). Null: always send.
+  // Thread-safe and non-blocking: every channel's sender thread asks it.
   std::function<GateDecision(const Item& item, int64_t now_ms)> gate;
 };
 
@@ -83,7 +99,11 @@ struct ProcessReport {
   int lost_claims = 0;  // due items cancelled between selection and claim
   int deferred = 0;     // due items a peer collector goes first for (cluster gate)
   int skipped = 0;      // due items a peer collector already delivered (cluster gate)
-  std::optional<int64_t> next_due_ms;  // earliest pending item after this call
+  // Earliest pending item after this call (of the channel, for Process(channel)).
+  std::optional<int64_t> next_due_ms;
+  // Channels that items failed over to in this call, now due there; sorted, unique.
+  // Whoever runs that channel's Process(channel) must be woken (SenderPool kicks it).
+  std::vector<std::string> handoffs;
 };
 
 class Dispatcher {
@@ -91,17 +111,38 @@ class Dispatcher {
   // `outbox` must outlive the Dispatcher.
   Dispatcher(Outbox& outbox, SendHook send, DispatcherOptions options);
 
-  // Sends what is due now (see the file comment). Returns the first storage error. An
-  // outcome that could not be recorded (database locked, disk full) is kept in memory
-  // and recorded first thing on the next call; the item stays `sending` meanwhile, and
-  // if the process dies first, Open() requeues it (at-least-once). Send failures are not
-  // errors: they are recorded as attempts and reported in the ProcessReport.
-  Result<ProcessReport> Process();
+  // Sends what is due now on every channel (see the file comment), one item after the
+  // other. Returns the first storage error. An outcome that could not be recorded
+  // (database locked, disk full) is kept in memory and recorded first thing on the next
+  // call (of any channel); the item stays `sending` meanwhile, and if the process dies
+  // first, Open() requeues it (at-least-once). Send failures are not errors: they are
+  // recorded as attempts and reported in the ProcessReport. An item whose channel is
+  // used up fails over and is sent on its next channel in the same call; one that fails
+  // over after a send goes out on the next call. When `stop` is requested, the call
+  // returns before its next send (nothing in flight is interrupted; the rest waits).
+  Result<ProcessReport> Process(std::stop_token stop = {});
+
+  // The same for the items whose current channel is `channel` only: due items, held
+  // items and their summaries, next_due_ms. An item that fails over leaves for another
+  // channel and is named in ProcessReport::handoffs; it is not sent here. Serialized
+  // with other calls for `channel` and with Process(); concurrent with other channels.
+  Result<ProcessReport> Process(const std::string& channel, std::stop_token stop = {});
+
+  // Channels with pending, sending or held items (Outbox::ActiveChannels): where a
+  // sender is needed, configured or not.
+  Result<std::vector<std::string>> ActiveChannels();
 
   const RetryPolicy& PolicyFor(const std::string& channel) const;
 
  private:
   using Pair = std::pair<std::string, std::string>;  // (contact, channel)
+  // The body of both Process calls; `only`: one channel, or nullopt for every channel.
+  // The caller holds process_mu_ (exclusive for every channel, shared plus the
+  // channel's mutex for one).
+  Result<ProcessReport> Run(const std::optional<std::string>& only, const std::stop_token& stop);
+  // The mutex serializing Process(channel) for `channel` (created on first use).
+  std::mutex& ChannelMutex(const std::string& channel);
+  // Lock state_mu_.
   bool TokensAvailable(const std::string& contact, const std::string& channel, MonoTime now);
   void TakeTokens(const std::string& contact, const std::string& channel, MonoTime now);
   // Claims, sends and records `item` (pending); updates `report`.
@@ -125,12 +166,23 @@ class Dispatcher {
 
   Outbox& outbox_;
   SendHook send_;
-  DispatcherOptions opts_;
+  DispatcherOptions opts_;  // immutable after construction
   const Clock& clock_;
-  std::mutex mu_;  // serializes Process()
-  BucketSet buckets_;
-  std::vector<Unrecorded> unrecorded_;  // outcomes whose Record() failed, oldest first
-  std::optional<MonoTime> last_prune_;  // last prune attempt (monotonic)
+  Rng rng_;  // opts_.rng behind rng_mu_: every channel draws jitter
+
+  // Lock order: process_mu_ -> a channel's mutex -> state_mu_ | unrecorded_mu_ | rng_mu_
+  // (leaves; never two at once) -> the Outbox's own mutex. None is held during a send.
+  std::shared_mutex process_mu_;  // Process(): exclusive; Process(channel): shared
+  std::mutex channels_mu_;
+  // Per-channel mutexes; guarded by channels_mu_. Entries are never removed, so a
+  // reference stays valid after channels_mu_ is released.
+  std::map<std::string, std::unique_ptr<std::mutex>> channel_mu_;
+  std::mutex state_mu_;
+  BucketSet buckets_;                   // guarded by state_mu_
+  std::optional<MonoTime> last_prune_;  // guarded by state_mu_; last prune attempt
+  std::mutex unrecorded_mu_;
+  std::vector<Unrecorded> unrecorded_;  // guarded by unrecorded_mu_; oldest first
+  std::mutex rng_mu_;                   // serializes opts_.rng
 };
 
 }  // namespace firewatch::alerting::outbox

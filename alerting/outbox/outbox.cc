@@ -365,22 +365,46 @@ WHERE incident_id = ?1 AND kind = ?2 AND state IN ('pending', 'held'))sql",
   return static_cast<int>(total);
 }
 
-Result<std::vector<Item>> Outbox::Due(int64_t now_ms, size_t limit) {
+Result<std::vector<Item>> Outbox::Due(int64_t now_ms, size_t limit,
+                                      const std::optional<std::string>& channel) {
   std::lock_guard lock(impl_->mu);
+  if (channel) {
+    return impl_->Items(
+        "WHERE state = 'pending' AND due_ms <= ?1 AND channel = ?3 ORDER BY due_ms, seq LIMIT ?2",
+        {now_ms, static_cast<int64_t>(limit), *channel});
+  }
   return impl_->Items("WHERE state = 'pending' AND due_ms <= ?1 ORDER BY due_ms, seq LIMIT ?2",
                       {now_ms, static_cast<int64_t>(limit)});
 }
 
-Result<std::optional<int64_t>> Outbox::NextDueMs() {
+Result<std::optional<int64_t>> Outbox::NextDueMs(const std::optional<std::string>& channel) {
   std::lock_guard lock(impl_->mu);
   std::optional<int64_t> next;
-  Status st = impl_->Run("SELECT min(due_ms) FROM notifications WHERE state = 'pending'", {},
-                         [&](sqlite3_stmt* s) {
-                           if (sqlite3_column_type(s, 0) != SQLITE_NULL) next = sqlite3_column_int64(s, 0);
-                           return Status::Ok();
-                         });
+  auto row = [&](sqlite3_stmt* s) {
+    if (sqlite3_column_type(s, 0) != SQLITE_NULL) next = sqlite3_column_int64(s, 0);
+    return Status::Ok();
+  };
+  Status st = channel ? impl_->Run("SELECT min(due_ms) FROM notifications "
+                                   "WHERE state = 'pending' AND channel = ?1",
+                                   {*channel}, row)
+                      : impl_->Run("SELECT min(due_ms) FROM notifications WHERE state = 'pending'",
+                                   {}, row);
   if (!st.ok()) return st;
   return next;
+}
+
+Result<std::vector<std::string>> Outbox::ActiveChannels() {
+  std::lock_guard lock(impl_->mu);
+  std::vector<std::string> out;
+  Status st = impl_->Run(
+      "SELECT DISTINCT channel FROM notifications "
+      "WHERE state IN ('pending', 'sending', 'held') AND channel != '' ORDER BY channel",
+      {}, [&](sqlite3_stmt* s) {
+        out.push_back(sqlite::ColumnText(s, 0));
+        return Status::Ok();
+      });
+  if (!st.ok()) return st;
+  return out;
 }
 
 Result<bool> Outbox::Claim(const std::string& key) {
@@ -467,18 +491,19 @@ ORDER BY updated_ms, seq)sql",
   return out;
 }
 
-Result<std::vector<HeldGroup>> Outbox::Held() {
+Result<std::vector<HeldGroup>> Outbox::Held(const std::optional<std::string>& channel) {
   std::lock_guard lock(impl_->mu);
-  auto items = impl_->Items("WHERE state = 'held' ORDER BY seq", {});
+  auto items = channel ? impl_->Items("WHERE state = 'held' AND channel = ?1 ORDER BY seq", {*channel})
+                       : impl_->Items("WHERE state = 'held' ORDER BY seq", {});
   if (!items.ok()) return items.status();
   std::vector<HeldGroup> groups;
   for (Item& it : *items) {
-    const std::string channel = it.channel();
+    const std::string item_channel = it.channel();
     auto g = std::find_if(groups.begin(), groups.end(), [&](const HeldGroup& h) {
-      return h.contact == it.notification.contact && h.channel == channel;
+      return h.contact == it.notification.contact && h.channel == item_channel;
     });
     if (g == groups.end()) {
-      groups.push_back(HeldGroup{it.notification.contact, channel, {}});
+      groups.push_back(HeldGroup{it.notification.contact, item_channel, {}});
       g = std::prev(groups.end());
     }
     g->items.push_back(std::move(it));

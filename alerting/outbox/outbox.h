@@ -149,11 +149,17 @@ class Outbox {
   Result<int> CancelIncident(const std::string& incident_id, const std::vector<std::string>& kinds);
 
   // ---- used by the Dispatcher ----
+  // `channel`, where a method takes one: only the items whose current channel it is
+  // (what one per-channel sender handles); nullopt: every channel.
 
   // Pending items with due_ms <= now_ms, by due_ms then enqueue order, at most `limit`.
-  Result<std::vector<Item>> Due(int64_t now_ms, size_t limit);
+  Result<std::vector<Item>> Due(int64_t now_ms, size_t limit,
+                                const std::optional<std::string>& channel = std::nullopt);
   // The earliest due_ms of a pending item, or nullopt when none is pending.
-  Result<std::optional<int64_t>> NextDueMs();
+  Result<std::optional<int64_t>> NextDueMs(const std::optional<std::string>& channel = std::nullopt);
+  // The current channels of the pending, sending and held items, sorted: where work is
+  // waiting (a SenderPool starts a worker for each, configured or not).
+  Result<std::vector<std::string>> ActiveChannels();
   // pending -> sending, committed, stamped claimed_ms = now. False (and no change) when
   // the item is no longer pending (cancelled meanwhile): the caller must not send it.
   Result<bool> Claim(const std::string& key);
@@ -166,7 +172,7 @@ class Outbox {
   // pending). False (and no change) when the item is no longer in `from`.
   Result<bool> Move(const std::string& key, State from, const Transition& to);
   // Held items grouped by (contact, channel), groups and items oldest first.
-  Result<std::vector<HeldGroup>> Held();
+  Result<std::vector<HeldGroup>> Held(const std::optional<std::string>& channel = std::nullopt);
   // In one transaction: enqueues `summary` (pending, due now, chain `chain`) and marks
   // every item of `covered` that is still held as summarized by it. Returns how many
   // were covered; if none still are, the summary is not written and 0 is returned.

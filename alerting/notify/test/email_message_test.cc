@@ -60,6 +60,16 @@ TEST(EmailMessageTest, LongLinesForceQuotedPrintableIn8BitMode) {
   EXPECT_EQ(m.substr(m.find("\r\n\r\n") + 4), "short\r\nlines\r\nonly\r\n");
 }
 
+// Message-ID from the idempotency key: SHA-256, first 16 bytes, lowercase hex.
+TEST(EmailMessageTest, MessageIdLocalPartIsTheKeysSha256Prefix) {
+  // FIPS 180-2 example: SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a3...
+  EXPECT_EQ(MessageIdLocalPart("abc"), "ba7816bf8f01cfea414140de5dae2223");
+  const std::string key = "K7Q2/0/1/alice/ops-mail";
+  EXPECT_EQ(MessageIdLocalPart(key), MessageIdLocalPart(key));
+  EXPECT_EQ(MessageIdLocalPart(key).size(), 32u);
+  EXPECT_NE(MessageIdLocalPart(key), MessageIdLocalPart("K7Q2/0/1/alice/ops-mail2"));
+}
+
 TEST(EmailMessageTest, AddressValidation) {
   EXPECT_TRUE(IsValidMailAddress("oncall+db@example.org"));
   EXPECT_FALSE(IsValidMailAddress("a@b@c"));

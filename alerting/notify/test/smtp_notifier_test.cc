@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -136,6 +142,7 @@ TEST_F(SmtpNotifierTest, PlainDeliveryHasExactHeadersCrlfAndBody) {
   ASSERT_NE(end, nullptr) << date;
   EXPECT_EQ(*end, '\0') << date;
   EXPECT_NEAR(static_cast<double>(timegm(&tm)), static_cast<double>(std::time(nullptr)), 60);
+  // Note() has no idempotency key: a random Message-ID (see MessageIdIsDerived...).
   EXPECT_TRUE(std::regex_match(HeaderOf(raw, "Message-ID"), std::regex("<[0-9a-f]{32}@example\\.com>")))
       << HeaderOf(raw, "Message-ID");
   EXPECT_EQ(HeaderOf(raw, "From"), "Firewatch <firewatch@example.com>");
@@ -149,6 +156,60 @@ TEST_F(SmtpNotifierTest, PlainDeliveryHasExactHeadersCrlfAndBody) {
   EXPECT_EQ(DecodeQp(BodyOf(raw)),
             "db1 has not been heard since 12:00 UTC.\r\n.\r\n.leading dot\r\nRunbook: restart "
             "it\r\n\r\nAcknowledge: https://fw.example/ack/K7Q2?sig=abc\r\n");
+}
+
+// docs/outbox.md, "Crash semantics": a page sent again after a crash carries the same
+// Message-ID, derived from its idempotency key; only a notification without a key gets
+// a random one.
+TEST_F(SmtpNotifierTest, MessageIdIsDerivedFromTheIdempotencyKey) {
+  SmtpServer server(dir_.path(), {});
+  ASSERT_TRUE(server.ok()) << server.error();
+  SmtpNotifier notifier("ops-mail", Config(Url("smtp", "127.0.0.1", server.port())), clock_);
+  Notification n = Note("oncall@example.org");
+  n.idempotency_key = "K7Q2/0/1/alice/ops-mail";
+  ASSERT_TRUE(notifier.Send(n).ok());
+  ASSERT_TRUE(notifier.Send(n).ok());  // the resend
+  n.idempotency_key = "K7Q2/0/2/alice/ops-mail";
+  ASSERT_TRUE(notifier.Send(n).ok());
+  auto mails = server.Delivered();
+  ASSERT_EQ(mails.size(), 3u);
+  const std::string expected = "<" + MessageIdLocalPart("K7Q2/0/1/alice/ops-mail") + "@example.com>";
+  EXPECT_EQ(HeaderOf(mails[0].raw, "Message-ID"), expected);
+  EXPECT_EQ(HeaderOf(mails[1].raw, "Message-ID"), expected);
+  EXPECT_EQ(HeaderOf(mails[2].raw, "Message-ID"),
+            "<" + MessageIdLocalPart("K7Q2/0/2/alice/ops-mail") + "@example.com>");
+
+  // Without a key: random, a new one every time.
+  n.idempotency_key.clear();
+  const std::string a = HeaderOf(notifier.Render(n), "Message-ID");
+  const std::string b = HeaderOf(notifier.Render(n), "Message-ID");
+  EXPECT_TRUE(std::regex_match(a, std::regex("<[0-9a-f]{32}@example\\.com>"))) << a;
+  EXPECT_NE(a, b);
+}
+
+// A hung server (accepts the connection, never says 220) costs one `timeout`, then the
+// attempt is Retryable: the channel's timeout bounds an SMTP send like an HTTP one.
+TEST_F(SmtpNotifierTest, HungServerTimesOutRetryable) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(fd, 4), 0);  // the kernel completes the handshake; nobody answers
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  SmtpConfig c = Config(Url("smtp", "127.0.0.1", ntohs(addr.sin_port)));
+  c.transport.connect_timeout = std::chrono::milliseconds(300);
+  c.transport.timeout = std::chrono::milliseconds(300);
+  const auto start = std::chrono::steady_clock::now();
+  SendResult r = SmtpNotifier("m", c, clock_).Send(Note("oncall@example.org"));
+  const auto took = std::chrono::steady_clock::now() - start;
+  close(fd);
+  EXPECT_EQ(r.kind, SendResult::Kind::kRetryable) << r.detail;
+  EXPECT_NE(r.detail.find("Timeout"), std::string::npos) << r.detail;
+  EXPECT_GE(took, std::chrono::milliseconds(250));
+  EXPECT_LT(took, std::chrono::seconds(5));
 }
 
 TEST_F(SmtpNotifierTest, EightBitBodyArrivesVerbatimWithDotLines) {

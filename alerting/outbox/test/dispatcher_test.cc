@@ -1,18 +1,23 @@
 // The delivery policy: due order, retry with backoff, failover, failure, rate limits
-// with held pages and summaries. FakeClock throughout; nothing sleeps.
+// with held pages and summaries, and Process(channel): one channel per call, channels
+// concurrently. FakeClock throughout; nothing sleeps (threads wait with deadlines).
 #include "outbox/dispatcher.h"
 
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <future>
 #include <stdexcept>
 
+#include "outbox/test/gated_hook.h"
 #include "outbox/test/test_util.h"
 
 namespace firewatch::alerting::outbox {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::GatedHook;
+using testing::kDeadline;
 using testing::MustGet;
 using testing::MustOpen;
 using testing::Page;
@@ -431,6 +436,135 @@ TEST_F(DispatcherTest, ClusterGateSkipsDefersAndSends) {
   ASSERT_EQ(log->size(), 1u);
   EXPECT_EQ((*log)[0].key, "wait");
   EXPECT_EQ((*log)[0].state, State::kSent);
+}
+
+// ---- Process(channel): what one channel's sender thread runs ----
+
+TEST_F(DispatcherTest, ProcessOfOneChannelSendsOnlyThatChannelsItems) {
+  Enqueue(Page("e1"), {"email"});
+  Enqueue(Page("s1"), {"sms"});
+  Enqueue(Page("s2"), {"sms"}, Now() + 5000);
+  Enqueue(Page("e2"), {"email"}, Now() + 9000);
+  auto d = Make();
+  ProcessReport r = *d.Process("sms");
+  EXPECT_EQ(r.sent, 1);
+  EXPECT_EQ(notifier_.calls, (std::vector<std::string>{"sms:s1"}));
+  EXPECT_EQ(r.next_due_ms, Now() + 5000);  // sms's own next item, not email's
+  EXPECT_TRUE(r.handoffs.empty());
+  EXPECT_EQ(MustGet(*box_, "e1").state, State::kPending);
+
+  r = *d.Process("email");
+  EXPECT_EQ(r.sent, 1);
+  EXPECT_EQ(r.next_due_ms, Now() + 9000);
+  EXPECT_EQ(notifier_.calls, (std::vector<std::string>{"sms:s1", "email:e1"}));
+  EXPECT_EQ(d.Process("pager")->sent, 0);  // a channel with nothing: no-op
+}
+
+// An item that fails over leaves this channel: it is named in handoffs and goes out on
+// the next channel's call, not on this one (that channel's sender may be busy or free).
+TEST_F(DispatcherTest, FailoverIsHandedOffToTheNextChannel) {
+  notifier_.script["email"] = {SendResult::Permanent("550 no such user")};
+  Enqueue(Page("k"), {"email", "sms"});
+  auto d = Make();
+  ProcessReport r = *d.Process("email");
+  EXPECT_EQ(r.failed_over, 1);
+  EXPECT_EQ(r.handoffs, (std::vector<std::string>{"sms"}));
+  EXPECT_FALSE(r.next_due_ms.has_value());  // nothing left for email
+  EXPECT_EQ(notifier_.calls, (std::vector<std::string>{"email:k"}));
+  EXPECT_EQ(MustGet(*box_, "k").channel(), "sms");
+
+  r = *d.Process("sms");
+  EXPECT_EQ(r.sent, 1);
+  EXPECT_EQ(notifier_.calls, (std::vector<std::string>{"email:k", "sms:k"}));
+}
+
+// Interrupted attempts that used up the channel fail over without a send; with one
+// channel per call the item is handed off instead of sent on the next channel here.
+TEST_F(DispatcherTest, UsedUpChannelFoundAtOpenIsHandedOff) {
+  DispatcherOptions o;
+  o.retry = {1000ms, 2.0, 10'000ms, 1};
+  Enqueue(Page("k"), {"sms", "email"});
+  ASSERT_TRUE(*box_->Claim("k"));
+  box_.reset();
+  box_ = MustOpen(dir_.File("outbox.db"), clock_);
+  auto d = Make(o);
+  ProcessReport r = *d.Process("sms");
+  EXPECT_EQ(r.failed_over, 1);
+  EXPECT_EQ(r.sent, 0);
+  EXPECT_EQ(r.handoffs, (std::vector<std::string>{"email"}));
+  EXPECT_TRUE(notifier_.calls.empty());
+  EXPECT_EQ(d.Process("email")->sent, 1);
+  EXPECT_EQ(notifier_.calls, (std::vector<std::string>{"email:k"}));
+}
+
+// Rate limits stay per (contact, channel) and per channel: holds and the summary happen
+// on the held channel's own calls; another channel of the same contact is unaffected.
+TEST_F(DispatcherTest, RateLimitsAndSummariesWorkPerChannel) {
+  DispatcherOptions o;
+  o.per_contact["sms"] = {1, 10min};
+  for (const char* k : {"p1", "p2", "p3"}) Enqueue(Page(k), {"sms", "email"});
+  Enqueue(Page("m1"), {"email"});
+  auto d = Make(o);
+  ProcessReport r = *d.Process("sms");
+  EXPECT_EQ(r.sent, 1);
+  EXPECT_EQ(r.held, 2);
+  EXPECT_EQ(d.Process("email")->sent, 1);  // alice's email is not held by her sms limit
+  clock_.Advance(10min);
+  EXPECT_EQ(d.Process("email")->summaries, 0);  // email's calls leave sms's held items be
+  r = *d.Process("sms");
+  EXPECT_EQ(r.summaries, 1);
+  EXPECT_EQ(r.sent, 1);
+  EXPECT_EQ(notifier_.calls,
+            (std::vector<std::string>{"sms:p1", "email:m1", "sms:summary/p2"}));
+  EXPECT_EQ(MustGet(*box_, "p3").state, State::kSummarized);
+}
+
+// The point of it: a send that hangs on one channel does not hold up another channel's
+// call, which runs on another thread meanwhile.
+TEST_F(DispatcherTest, ChannelsAreProcessedConcurrently) {
+  GatedHook hook;
+  hook.Block("email");
+  Enqueue(Page("e1"), {"email"});
+  Enqueue(Page("s1"), {"sms"});
+  DispatcherOptions o;
+  o.clock = &clock_;
+  Dispatcher d(*box_, [&hook](const std::string& c, const Notification& n) { return hook(c, n); },
+               o);
+  auto email = std::async(std::launch::async, [&] { return d.Process("email"); });
+  ASSERT_TRUE(hook.WaitStarted("email:e1"));
+  auto sms = std::async(std::launch::async, [&] { return d.Process("sms"); });
+  const bool sms_done = sms.wait_for(kDeadline) == std::future_status::ready;
+  hook.Release("email");  // before any assertion can return: the futures join on exit
+  ASSERT_TRUE(sms_done) << "Process(\"sms\") waited for the hung email send";
+  auto sms_report = sms.get();
+  ASSERT_TRUE(sms_report.ok());
+  EXPECT_EQ(sms_report->sent, 1);
+  auto email_report = email.get();
+  ASSERT_TRUE(email_report.ok());
+  EXPECT_EQ(email_report->sent, 1);
+  EXPECT_EQ(MustGet(*box_, "e1").state, State::kSent);
+  EXPECT_EQ(MustGet(*box_, "s1").state, State::kSent);
+}
+
+// Process() takes every channel and stops before its next send when asked to.
+TEST_F(DispatcherTest, StopTokenEndsACallBeforeItsNextSend) {
+  Enqueue(Page("a"), {"sms"});
+  Enqueue(Page("b"), {"sms"});
+  std::stop_source stop;
+  DispatcherOptions o;
+  o.clock = &clock_;
+  std::vector<std::string> calls;
+  Dispatcher d(*box_, [&](const std::string& c, const Notification& n) {
+    calls.push_back(c + ":" + n.idempotency_key);
+    stop.request_stop();  // asked while "a" is being sent
+    return SendResult::Delivered("ok");
+  }, o);
+  ProcessReport r = *d.Process(stop.get_token());
+  EXPECT_EQ(r.sent, 1);
+  EXPECT_EQ(calls, (std::vector<std::string>{"sms:a"}));
+  EXPECT_EQ(MustGet(*box_, "a").state, State::kSent);  // the send in flight is recorded
+  EXPECT_EQ(MustGet(*box_, "b").state, State::kPending);
+  EXPECT_EQ(r.next_due_ms, Now());
 }
 
 }  // namespace

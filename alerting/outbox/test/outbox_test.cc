@@ -93,6 +93,42 @@ TEST_F(OutboxTest, DueReturnsItemsByDueTimeThenEnqueueOrder) {
   EXPECT_EQ(MustGet(*box, "a").claimed_ms, t);
 }
 
+// What one per-channel sender sees: due, held and next due of its channel only, by the
+// item's current channel (which follows failover); and where work waits at all.
+TEST_F(OutboxTest, ChannelFilteredQueriesFollowTheCurrentChannel) {
+  auto box = MustOpen(path_, clock_);
+  const int64_t t = Now();
+  ASSERT_TRUE(box->Enqueue(Page("m1"), {"email", "sms"}, t + 100).ok());
+  ASSERT_TRUE(box->Enqueue(Page("s1"), {"sms"}, t + 200).ok());
+  ASSERT_TRUE(box->Enqueue(Page("m2"), {"email"}, t + 300).ok());
+  ASSERT_TRUE(box->Enqueue(Page("h1"), {"pager"}, t).ok());
+  ASSERT_TRUE(box->Enqueue(Page("done"), {"old"}, t).ok());
+  auto keys = [](const Result<std::vector<Item>>& items) {
+    std::vector<std::string> out;
+    for (const Item& i : *items) out.push_back(i.key());
+    return out;
+  };
+  EXPECT_EQ(keys(box->Due(t + 1000, 10, "email")), (std::vector<std::string>{"m1", "m2"}));
+  EXPECT_EQ(keys(box->Due(t + 1000, 10, "sms")), (std::vector<std::string>{"s1"}));
+  EXPECT_EQ(keys(box->Due(t + 1000, 1, "email")), (std::vector<std::string>{"m1"}));
+  EXPECT_TRUE(box->Due(t + 1000, 10, "nothing")->empty());
+  EXPECT_EQ(**box->NextDueMs("email"), t + 100);
+  EXPECT_EQ(**box->NextDueMs("sms"), t + 200);
+  EXPECT_FALSE(box->NextDueMs("nothing")->has_value());
+
+  // m1 fails over to sms: it is sms's now.
+  ASSERT_TRUE(*box->Move("m1", State::kPending, {State::kPending, 1, 0, t + 50, "failed over"}));
+  EXPECT_EQ(keys(box->Due(t + 1000, 10, "sms")), (std::vector<std::string>{"m1", "s1"}));
+  EXPECT_EQ(**box->NextDueMs("email"), t + 300);
+  // h1 is held on pager; "done" is final on "old": not active any more.
+  ASSERT_TRUE(*box->Move("h1", State::kPending, {State::kHeld, 0, 0, t, "held"}));
+  ASSERT_TRUE(*box->Move("done", State::kPending, {State::kCancelled, 0, 0, t, "acked"}));
+  ASSERT_EQ(box->Held("pager")->size(), 1u);
+  EXPECT_TRUE(box->Held("sms")->empty());
+  EXPECT_EQ(box->Held()->size(), 1u);
+  EXPECT_EQ(*box->ActiveChannels(), (std::vector<std::string>{"email", "pager", "sms"}));
+}
+
 TEST_F(OutboxTest, CancelIncidentCancelsOnlyUnsentTriggersOfThatIncident) {
   auto box = MustOpen(path_, clock_);
   ASSERT_TRUE(box->Enqueue(Page("t1"), {"sms"}, Now()).ok());
