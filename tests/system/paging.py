@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -56,6 +57,16 @@ class FakeTwilio:
         self.messages = []
         self.errors = []
         self.senders = []  # client address of each accepted message (same order)
+        self.received_at = []  # time.time() of each accepted message (same order)
+        # Fault modes (the chaos test): fail_status answers every request with that HTTP
+        # status and accepts nothing; start_hang() holds requests unanswered until
+        # stop_hang(), then answers 503 (nothing accepted); hold_next(pred) accepts the next
+        # message matching pred(form) but holds its answer until release_held().
+        self.fail_status = None
+        self._hang = None
+        self._hold_pred = None
+        self.held = threading.Event()
+        self._release = threading.Event()
         self.lock = threading.Lock()
         fake = self
 
@@ -68,6 +79,14 @@ class FakeTwilio:
                 auth = "Basic " + base64.b64encode(f"{fake.sid}:{fake.token}".encode()).decode()
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length).decode()
+                with fake.lock:
+                    fail_status, hang = fake.fail_status, fake._hang
+                if hang is not None:
+                    hang.wait(120)
+                    fail_status = 503
+                if fail_status is not None:
+                    self._answer(fail_status, {"code": 20500, "message": "fault injected"})
+                    return
                 problems = []
                 if self.path != expected_path:
                     problems.append(f"path {self.path}")
@@ -88,10 +107,28 @@ class FakeTwilio:
                         return
                     fake.messages.append({k: v[0] for k, v in form.items()})
                     fake.senders.append(self.client_address[0])
+                    fake.received_at.append(time.time())
+                    hold = fake._hold_pred is not None and fake._hold_pred(fake.messages[-1])
+                    if hold:
+                        fake._hold_pred = None
+                        fake.held.set()
+                if hold:
+                    fake._release.wait(120)
+                    self._answer(201, {"sid": "SM" + "0" * 32, "status": "queued"})
+                    return
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(json.dumps({"sid": "SM" + "0" * 32, "status": "queued"}).encode())
+
+            def _answer(self, status, obj):
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(json.dumps(obj).encode())
+                except OSError:
+                    pass  # the client gave up (timeout) while the request hung
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.port = self.server.server_address[1]
@@ -108,7 +145,33 @@ class FakeTwilio:
         with self.lock:
             return list(zip(self.messages, self.senders))
 
+    def start_hang(self):
+        with self.lock:
+            if self._hang is None:
+                self._hang = threading.Event()
+
+    def stop_hang(self):
+        with self.lock:
+            hang, self._hang = self._hang, None
+        if hang is not None:
+            hang.set()
+
+    def hold_next(self, pred):
+        """Accept the next message for which pred(message) is true, then hold the answer
+        (held is set) until release_held(): the sender is then mid-send."""
+        with self.lock:
+            self._release.clear()
+            self.held.clear()
+            self._hold_pred = pred
+
+    def release_held(self):
+        with self.lock:
+            self._hold_pred = None
+        self._release.set()
+
     def close(self):
+        self.stop_hang()
+        self.release_held()
         self.server.shutdown()
         self.server.server_close()
 
