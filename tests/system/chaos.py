@@ -102,11 +102,11 @@ alerting:
 # --- pages as the sinks received them -------------------------------------------------
 
 class Page:
-    __slots__ = ("t", "channel", "to", "kind", "source", "incident", "text", "outage")
+    __slots__ = ("t", "channel", "to", "kind", "source", "incident", "text", "outage", "message_id")
 
     def __init__(self, t, channel, to, text):
         self.t, self.channel, self.to, self.text = t, channel, to, text
-        self.kind = self.source = self.incident = self.outage = None
+        self.kind = self.source = self.incident = self.outage = self.message_id = None
 
     def describe(self):
         return f"{self.channel} to {self.to} at {fmt_t(self.t)}: {self.text!r}"
@@ -121,6 +121,7 @@ def parse_email(t, msg):
     to = " ".join(str(msg["To"] or "").split())
     subject = " ".join(str(msg["Subject"] or "").split())
     p = Page(t, "email", BY_ADDRESS.get(to, to), subject)
+    p.message_id = str(msg["Message-ID"] or "").strip()
     m = SUBJECT_RE.match(subject)
     if m and (m.group(1) == "RESOLVED" or m.group(3).startswith("DOWN")):
         p.kind, p.source, p.incident = m.group(1), m.group(2), m.group(4)
@@ -254,7 +255,7 @@ class Chaos:
         self.incidents = {}        # id -> incident JSON (last seen)
         self.ready_at = 0.0
         self.round = 0
-        self.started = None
+        self.started = self.finished = None
         self._states = (0.0, {})
         self._starting = False
         self.triggers = []         # armed kill points: (phase, match, outages, storm)
@@ -635,6 +636,7 @@ class Chaos:
         self.pause(3)  # the absence of a late duplicate can only be observed by waiting
         self.refresh_incidents()
         self.final_states = self.states()
+        self.finished = time.time()
         self.collector.proc.chaos_killed = True
         self.collector.proc.stop(signal.SIGTERM, timeout=15)
         self.outbox = read_outbox(os.path.join(self.collector.data_dir, "outbox.db"))
@@ -798,6 +800,10 @@ class Report:
                                  + (f"; the outbox holds {nkeys} different keys for it: enqueued "
                                     f"again, not a resend" if nkeys > 1 else ""))
                 self.duplicates.append(d)
+            ids = sorted({p.message_id for p in copies if p.message_id is not None})
+            if ch == "email" and len(ids) > 1:
+                self.add(rnd, inc, f"the {len(copies)} copies of {kind} email to {to} carry different "
+                         f"Message-IDs {ids}: a mail client cannot tell the resend (docs/outbox.md)")
         self.counts["duplicates"] = len(self.duplicates)
 
     def _fault_at(self, channel, t):
@@ -824,11 +830,11 @@ class Report:
         per_crash = collections.Counter(d["kill"] for d in self.duplicates if d.get("kill"))
         lines = [
             f"chaos run {time.strftime('%Y-%m-%d', time.localtime(c.started))}: seed {c.seed}, "
-            f"{c.round} rounds in {time.time() - c.started:.0f} s, {len(c.hosts)} hosts",
+            f"{c.round} rounds in {c.finished - c.started:.0f} s, {len(c.hosts)} hosts",
             f"  collector kills: {len(c.kills)} ({', '.join(f'{s} {v}' for s, v in sorted(by_sig.items()))}); "
             f"by point: {', '.join(f'{p} {by_phase[p]}' for p in PHASES + ('startup',) if by_phase[p])}",
-            f"  SIGTERM stop took {max(terms, default=0):.2f}s at most"
-            f"{'; FORCED with SIGKILL: ' + str(sum(k.forced for k in c.kills)) if any(k.forced for k in c.kills) else ''}"
+            (f"  SIGTERM stop took {max(terms):.2f}s at most" if terms else "  no SIGTERM stops")
+            + f"{'; FORCED with SIGKILL: ' + str(sum(k.forced for k in c.kills)) if any(k.forced for k in c.kills) else ''}"
             f"; collector exits nobody asked for: {len(c.self_exits)}",
             f"  sink faults: {sum(faults.values())}"
             + (f" ({', '.join(f'{k} {v}' for k, v in sorted(faults.items()))})" if faults else "")
@@ -837,9 +843,9 @@ class Report:
             f"to alice), delivered {n['delivered']}, on time {n['on_time']}, late "
             f"{n['delivered'] - n['on_time']}, lost {n['lost']}",
             f"  duplicates: {dup_total} (crash mid-send {n['dup_crash']}, sink fault {n['dup_fault']}, "
-            f"unexplained {n['dup_unexplained']}); crashes {len(c.kills)}, {len(per_crash)} of them "
-            f"followed by a duplicate; at most {max(per_crash.values(), default=0)} duplicate(s) per "
-            "crash, at most 1 per page and crash",
+            f"unexplained {n['dup_unexplained']}); {len(c.kills)} crashes, {len(per_crash)} followed by "
+            f"a duplicate, at most {max(per_crash.values(), default=0)} duplicate(s) per crash "
+            "(1 per page and crash)",
             "  time to reach alice on both channels (detection, collector restarts and sink faults "
             "included): "
             + "; ".join(f"{k} after the agent {'died' if k == 'FIRING' else 'restarted'}: median "
