@@ -12,6 +12,7 @@
 #include "notify/notifier.h"
 #include "outbox/dispatcher.h"
 #include "outbox/outbox.h"
+#include "outbox/sender_pool.h"
 #include "route/dispatcher.h"
 #include "route/inhibit.h"
 #include "route/silence.h"
@@ -243,6 +244,13 @@ Status AlertingEngine::Start(StartupState startup) {
   sender_ = std::make_unique<outbox::Dispatcher>(
       *outbox_, [this](const std::string& ch, const Notification& n) { return SendOn(ch, n); },
       std::move(dopts));
+  std::vector<std::string> channel_names;
+  for (const auto& ch : config_.channels) channel_names.push_back(ch.name);
+  outbox::SenderPoolOptions popts;
+  popts.clock = &clock_;
+  // Created now (Reconcile's Enqueues kick it: a no-op before Start), started after
+  // Reconcile, so nothing is sent before restored incidents are reconciled.
+  senders_ = std::make_unique<outbox::SenderPool>(*sender_, std::move(channel_names), popts);
   inhibitor_ = std::make_unique<route::Inhibitor>(config_.routing.inhibit_rules);
   silencer_ = std::make_unique<route::Silencer>();
   for (const auto& body : incident_db_->Bodies("silences")) {
@@ -256,7 +264,9 @@ Status AlertingEngine::Start(StartupState startup) {
       std::vector<const route::Muter*>{inhibitor_.get(), silencer_.get()});
   Reconcile(startup);
   alerting_thread_ = std::thread([this] { AlertingLoop(); });
-  sender_thread_ = std::thread([this] { SenderLoop(); });
+  // An error (logged by the pool) only means leftover channels could not be listed; the
+  // configured channels' senders run regardless.
+  (void)senders_->Start();
   return Status::Ok();
 }
 
@@ -312,9 +322,9 @@ void AlertingEngine::Stop() {
     stopping_ = true;
   }
   wake_alerting_.notify_all();
-  wake_sender_.notify_all();
+  if (senders_) senders_->RequestStop();  // senders and the alerting thread stop together
   if (alerting_thread_.joinable()) alerting_thread_.join();
-  if (sender_thread_.joinable()) sender_thread_.join();
+  if (senders_) senders_->Stop();  // waits for the sends in flight, each within its timeout
 }
 
 void AlertingEngine::Submit(Alert alert) {
@@ -678,9 +688,8 @@ void AlertingEngine::Enqueue(const Incident& inc, const std::string& kind,
     {
       std::lock_guard lock(mu_);
       ++stats_.notifications_enqueued;
-      sender_kick_ = true;
     }
-    wake_sender_.notify_one();
+    if (senders_) senders_->Kick(chain[0]);  // the channel it goes out on first
   }
 }
 
@@ -717,24 +726,6 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
                  r.kind == SendResult::Kind::kRetryable ? "will retry" : "permanent", r.detail);
   }
   return r;
-}
-
-void AlertingEngine::SenderLoop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    wake_sender_.wait_for(lock, std::chrono::seconds(1),
-                          [this] { return stopping_ || sender_kick_; });
-    if (stopping_) break;
-    sender_kick_ = false;
-    lock.unlock();
-    auto report = sender_->Process();
-    if (!report.ok()) spdlog::error("outbox: {}", report.status().message());
-    lock.lock();
-    if (report.ok() && report->next_due_ms &&
-        *report->next_due_ms <= NowMs(clock_)) {
-      sender_kick_ = true;  // more is due already (batch limit)
-    }
-  }
 }
 
 Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& by) {

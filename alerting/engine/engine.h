@@ -12,8 +12,10 @@
 //                 -> outbox::Dispatcher (retries, failover, rate limits) -> notifiers
 //
 // Threads: the "alerting" thread owns the route dispatcher, inhibitor and silencer and
-// runs the pipeline up to Enqueue; the "outbox sender" thread runs the outbox dispatcher
-// (it blocks in notifiers). Submit/Ack/Incidents may be called from any thread.
+// runs the pipeline up to Enqueue; the outbox's SenderPool runs one sender thread per
+// channel (outbox/sender_pool.h), so a hung SMTP server never delays an SMS. SendOn, the
+// outbox gate and prune_keep run on those threads, at most once at a time per channel.
+// Submit/Ack/Incidents may be called from any thread.
 #pragma once
 
 #include <array>
@@ -39,6 +41,7 @@ namespace firewatch::alerting {
 namespace outbox {
 class Outbox;
 class Dispatcher;
+class SenderPool;
 }  // namespace outbox
 namespace notify {
 class Notifier;
@@ -82,7 +85,7 @@ class AlertingEngine {
  public:
   AlertingEngine(const Clock& clock, AlertingConfig config, std::string data_dir,
                  std::string collector_id);
-  ~AlertingEngine();  // stops both threads
+  ~AlertingEngine();  // stops the alerting thread and the senders
 
   // Opens the outbox and incident store under data_dir, restores incidents, reconciles
   // every restored open incident with `startup` (resolving what recovered while stopped,
@@ -90,8 +93,9 @@ class AlertingEngine {
   // file when storage cannot be opened.
   Status Start(StartupState startup = {});
   // Processes the alerts already submitted (a recovery observed before a stop resolves
-  // its incident and writes its resolve notifications to the outbox), then stops both
-  // threads. Pages not yet sent stay in the outbox for the next start.
+  // its incident and writes its resolve notifications to the outbox), then stops the
+  // alerting thread and the senders (each waits for its send in flight, within the
+  // channel's timeout). Pages not yet sent stay in the outbox for the next start.
   void Stop();
 
   // Queues an alert (firing or resolved) for the alerting thread.
@@ -131,7 +135,6 @@ class AlertingEngine {
 
  private:
   void AlertingLoop();
-  void SenderLoop();
   void RunOnce();  // one pass of the pipeline (alerting thread)
   // Applies a submitted alert (alerting thread): routing, and its truth to incidents.
   void Take(const Alert& a);
@@ -170,6 +173,8 @@ class AlertingEngine {
   IncidentBook incidents_;
   std::unique_ptr<outbox::Outbox> outbox_;
   std::unique_ptr<outbox::Dispatcher> sender_;
+  // One sender thread per channel over sender_ (declared after it: destroyed first).
+  std::unique_ptr<outbox::SenderPool> senders_;
   std::map<std::string, std::unique_ptr<notify::Notifier>> notifiers_;
   std::unique_ptr<route::Inhibitor> inhibitor_;
   std::unique_ptr<route::Silencer> silencer_;  // guarded by silence_mu_
@@ -180,7 +185,6 @@ class AlertingEngine {
 
   mutable std::mutex mu_;
   std::condition_variable wake_alerting_;
-  std::condition_variable wake_sender_;
   std::vector<Alert> pending_alerts_;
   std::vector<std::pair<std::string, PeerIncident>> pending_peer_incidents_;
   PeerGate* gate_ = nullptr;
@@ -193,10 +197,8 @@ class AlertingEngine {
   std::map<std::string, Unconfirmed> unconfirmed_;
   std::map<std::string, int64_t> settling_;  // restored incident id -> no escalation before
   bool stopping_ = false;
-  bool sender_kick_ = false;
   EngineStats stats_;
   std::thread alerting_thread_;
-  std::thread sender_thread_;
 };
 
 }  // namespace firewatch::alerting

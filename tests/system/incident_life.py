@@ -48,6 +48,10 @@ class Inbox:
     def count(self, who, kind):
         return sum(1 for k, _ in self.of(who) if k == kind)
 
+    def channels(self, who, kind):
+        """The channels `who` got at least one `kind` message on."""
+        return {ch for k, ch in self.of(who) if k == kind}
+
 
 def start_paging_collector(harness, twilio, **kw):
     smtp = SmtpServer(harness).start()

@@ -66,8 +66,10 @@ def test_a_restart_right_after_a_recovery_loses_no_page(harness, twilio, stop):
     collector.wait_state("db-02", "UP", timeout=10)
     collector.proc.stop(stop)  # within the group's 1m interval, right after the recovery
     collector.start()
-    wait_for(lambda: inbox.count("alice", "RESOLVED") == 2, 20,
-             what="the all-clear after the restart")
+    wait_for(lambda: inbox.channels("alice", "RESOLVED") == {"email", "sms"}, 20,
+             what="the all-clear after the restart, on both channels")
+    # A kill while the all-clear was being sent may repeat it once (at-least-once).
+    assert inbox.count("alice", "RESOLVED") <= 3, inbox.of("alice")
     assert incidents(collector)[0]["state"] == "resolved"
 
     # Past step 2's due time: the backup must not be paged for a healthy host.
@@ -76,6 +78,6 @@ def test_a_restart_right_after_a_recovery_loses_no_page(harness, twilio, stop):
 
     agent.proc.kill()
     wait_for(lambda: inbox.count("alice", "FIRING") == 4, 30,
-             what="the next outage to page alice again")
+             what="the next outage to page alice again on both channels")
     latest = incidents(collector)[0]
     assert latest["id"] != first and latest["state"] == "open"
