@@ -248,7 +248,6 @@ class Chaos:
         self.hosts = [f"web-{i}" for i in range(1, hosts + 1)]
         self.agents = {}
         self.outages = []          # every outage, in order
-        self.current = {}          # source -> its latest outage
         self.kills = []
         self.skipped = collections.Counter()   # kill points never reached
         self.self_exits = []       # the collector exited without being killed
@@ -260,6 +259,8 @@ class Chaos:
         self._starting = False
         self.triggers = []         # armed kill points: (phase, match, outages, storm)
         self._in_trigger = False
+        self._held_since = None    # when the Twilio fake accepted the SMS it holds
+        self.holds = []            # [(accepted, answered)] of held SMS answers
         self.final_states = {}
         self.outbox = {"error": "not read"}
 
@@ -273,6 +274,12 @@ class Chaos:
         new = self.sinks.poll()
         for p in new:
             self._attribute(p)
+        if self._starting and self.twilio.held.is_set():
+            # No kill while the collector starts: the held answer goes out at once.
+            phases = [t[0] for t in self.triggers if t[1] == "held"]
+            self._release_hold()
+            for phase in phases:
+                self.skipped[phase] += 1
         if self.triggers and not self._starting and not self._in_trigger:
             self._in_trigger = True
             try:
@@ -372,12 +379,15 @@ class Chaos:
         proc = self.collector.proc
         proc.chaos_killed = True
         os.kill(proc.pid, sig)
-        if self.twilio.held.is_set():
-            self.twilio.release_held()  # the held answer goes out now (a SIGTERMed sender may get it)
-            self.triggers = [t for t in self.triggers if t[1] != "held"]  # this crash was mid-send
         deadline = time.time() + 15
-        while proc.popen.poll() is None and time.time() < deadline:
-            time.sleep(0.02)
+        while True:
+            # A held SMS answer goes out now: a SIGTERMed collector finishing its send gets it
+            # (holding it past the sender's timeout would make a resend of our own making).
+            if self.twilio.held.is_set():
+                self._release_hold()
+            if proc.popen.poll() is not None or time.time() >= deadline:
+                break
+            time.sleep(0.01)
         if proc.popen.poll() is None:
             k.forced = True
             os.kill(proc.pid, signal.SIGKILL)
@@ -490,9 +500,29 @@ class Chaos:
         for trig in [t for t in self.triggers if t[0] == phase]:
             self.triggers.remove(trig)
             if trig[1] == "held":
-                self.twilio.release_held()
+                self._release_hold()
             self.skipped[phase] += 1
             self.log(f"    kill point {phase} not reached")
+
+    def hold_sms(self, prefix):
+        """The Twilio fake will hold its answer to the next SMS to alice starting with
+        prefix; the "held" trigger kills the collector meanwhile."""
+        alice_sms = CONTACTS["alice"][1]
+
+        def pred(m):
+            if m.get("Body", "").startswith(prefix) and m.get("To") == alice_sms:
+                self._held_since = time.time()
+                return True
+            return False
+        self.twilio.hold_next(pred)
+
+    def _release_hold(self):
+        """Lets a held SMS answer go (or disarms the hold); the held kill point is over."""
+        self.twilio.release_held()
+        if self._held_since is not None:
+            self.holds.append((self._held_since, time.time()))
+            self._held_since = None
+        self.triggers = [t for t in self.triggers if t[1] != "held"]
 
     def _fire_triggers(self, new_pages):
         for trig in list(self.triggers):
@@ -530,10 +560,8 @@ class Chaos:
                  f"{', '.join(phases) or 'none'}{' (+startup)' if storm and phases else ''}; "
                  f"fault {fault[0] + ' at ' + fault[1] + f' for {fault[2]:.1f}s' if fault else 'none'}")
         src = sources[0]
-        alice_sms = CONTACTS["alice"][1]
         if "send-sms" in phases:
-            self.twilio.hold_next(lambda m: m.get("Body", "").startswith(f"FIRING {src} ")
-                                  and m.get("To") == alice_sms)
+            self.hold_sms(f"FIRING {src} ")
             self.arm("send-sms", "held", None, storm)
         if "send-email" in phases:
             self.arm("send-email", lambda p: (p.channel == "email" and p.kind == "FIRING"
@@ -544,7 +572,6 @@ class Chaos:
             self.agents[s].proc.kill()
             o = Outage(self.round, s, time.time())
             self.outages.append(o)
-            self.current[s] = o
             outages.append(o)
 
         # Detection.
@@ -571,8 +598,7 @@ class Chaos:
         # Recovery.
         if "resolve-send" in phases:
             if self.rng.random() < 0.5:
-                self.twilio.hold_next(lambda m: m.get("Body", "").startswith(f"RESOLVED {src} ")
-                                      and m.get("To") == alice_sms)
+                self.hold_sms(f"RESOLVED {src} ")
                 self.arm("resolve-send", "held", outages, storm)
             else:
                 self.arm("resolve-send", lambda p: (p.channel == "email" and p.kind == "RESOLVED"
@@ -810,6 +836,10 @@ class Report:
         """A sink fault that can make a sink accept a message its sender never heard back
         about: aiosmtpd stopped right after storing it, or resumed (SIGCONT) and stored a
         message whose sender had timed out meanwhile."""
+        for accepted, answered in self.c.holds:
+            if channel == "sms" and abs(accepted - t) <= 0.1 and answered - accepted >= 2.5:
+                return (f"sink fault: the Twilio fake held its answer {answered - accepted:.1f}s, "
+                        "past the collector's 3 s timeout")
         for kind, on_t, off_t in self.c.sinks.fault_log:
             if channel == "email" and kind == "smtp_refuse" and on_t - 1.0 <= t <= on_t + 0.1:
                 return f"sink fault: aiosmtpd stopped {on_t - t:.2f}s after storing the first copy"
