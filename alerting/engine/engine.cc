@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -605,9 +606,9 @@ void AlertingEngine::Escalate(const Incident& inc) {
   }
 }
 
-std::vector<std::pair<std::string, std::string>> AlertingEngine::PagedRecipients(
-    const std::string& id) const {
-  std::vector<std::pair<std::string, std::string>> out;
+std::vector<PagedContact> AlertingEngine::Paged(const std::string& id) const {
+  std::vector<PagedContact> out;
+  if (!outbox_) return out;
   auto items = outbox_->ForIncident(id);
   if (!items.ok()) {
     spdlog::error("outbox: {}", items.status().message());
@@ -619,7 +620,26 @@ std::vector<std::pair<std::string, std::string>> AlertingEngine::PagedRecipients
         item.state == outbox::State::kSent || item.state == outbox::State::kSummarized ||
         (item.state == outbox::State::kCancelled && item.detail.starts_with("delivered by"));
     if (!went_out || item.channel().empty()) continue;
-    std::pair<std::string, std::string> who(item.notification.contact, item.channel());
+    PagedContact p{item.notification.contact, item.channel(), 0, 0, item.updated_ms};
+    // Key: <incident>/<round>/<step>/<contact>/<channel> (docs/oncall.md).
+    const std::string& key = item.key();
+    const size_t a = key.find('/');
+    const size_t b = a == std::string::npos ? a : key.find('/', a + 1);
+    const size_t c = b == std::string::npos ? b : key.find('/', b + 1);
+    if (c != std::string::npos) {
+      p.round = static_cast<uint32_t>(std::strtoul(key.substr(a + 1, b - a - 1).c_str(), nullptr, 10));
+      p.step = static_cast<uint32_t>(std::strtoul(key.substr(b + 1, c - b - 1).c_str(), nullptr, 10));
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> AlertingEngine::PagedRecipients(
+    const std::string& id) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& p : Paged(id)) {
+    std::pair<std::string, std::string> who(p.contact, p.channel);
     if (std::find(out.begin(), out.end(), who) == out.end()) out.push_back(std::move(who));
   }
   return out;
@@ -711,6 +731,7 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
   SendResult r = it->second->Send(out);
   if (r.ok()) {
     spdlog::info("page {} delivered via {} to {}", n.idempotency_key, channel, n.contact);
+    if (on_delivered_) on_delivered_(channel, n);
     // The incident was resolved or acked while this page was on its way: the contact
     // was paged after all, so they hear the follow-up too (keys make this idempotent).
     if (n.kind == "trigger") {

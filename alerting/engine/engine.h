@@ -71,6 +71,16 @@ struct StartupState {
   Duration settle = std::chrono::seconds(0);
 };
 
+// One page that went out for an incident (delivered here, covered by a rate-limit
+// summary, or delivered by a peer collector): who, over what, for which escalation step.
+struct PagedContact {
+  std::string contact;
+  std::string channel;  // the channel it went out on (after failover)
+  uint32_t round = 0;   // escalation round and step (from the idempotency key)
+  uint32_t step = 0;
+  int64_t at_ms = 0;    // when it was recorded as delivered (Unix ms)
+};
+
 struct EngineStats {
   uint64_t notifications_enqueued = 0;
   uint64_t unresolved_targets = 0;
@@ -104,10 +114,16 @@ class AlertingEngine {
   // everyone already paged for it (on the channels they were paged on) who acked it.
   Result<Incident> Ack(const std::string& id, const std::string& by);
   std::vector<Incident> Incidents() const;
+  // Who was paged for incident `id`, in enqueue order (status page, API). Thread-safe.
+  std::vector<PagedContact> Paged(const std::string& id) const;
   // Sets the maker of signed ack links rendered into emails (thread-safe; may be called
   // after Start()). See collector/app/ack_links.h.
   void SetAckLinkMaker(std::function<std::string(const std::string& incident_id)> maker);
   EngineStats Stats() const;
+  // Before Start(): called on a sender thread after each delivered send, with the
+  // channel it went out on (the collector's detection-to-delivery metric). Thread-safe.
+  using DeliveryObserver = std::function<void(const std::string& channel, const Notification&)>;
+  void SetDeliveryObserver(DeliveryObserver f) { on_delivered_ = std::move(f); }
 
   // Silences (Alertmanager semantics, route/silence.h). Persisted in incidents.db; every
   // call is thread-safe. Set creates (empty id) or changes one and returns its id.
@@ -188,6 +204,7 @@ class AlertingEngine {
   std::vector<Alert> pending_alerts_;
   std::vector<std::pair<std::string, PeerIncident>> pending_peer_incidents_;
   PeerGate* gate_ = nullptr;
+  DeliveryObserver on_delivered_;
   // Restored incidents with alerts a restart could not vouch for (alerting thread only):
   // id -> (deadline Unix ms, labels of the alerts still unconfirmed).
   struct Unconfirmed {

@@ -42,7 +42,17 @@ std::string Dump(const nlohmann::json& j) {
 void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
   server.Route("GET", "/api/v1/incidents", [&engine](const HttpRequest&) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& i : engine.Incidents()) list.push_back(ToJson(i));
+    for (const auto& i : engine.Incidents()) {
+      nlohmann::json j = ToJson(i);
+      // Who was paged, for which step: the status page's "paged" column.
+      nlohmann::json paged = nlohmann::json::array();
+      for (const auto& p : engine.Paged(i.id)) {
+        paged.push_back({{"contact", p.contact}, {"channel", p.channel}, {"round", p.round},
+                         {"step", p.step}, {"at_ms", p.at_ms}});
+      }
+      j["paged"] = std::move(paged);
+      list.push_back(std::move(j));
+    }
     return HttpResponse::Json(200, Dump({{"incidents", list}}));
   });
   server.Route(

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <optional>
 #include <random>
 
 #include "http/rfc3339.h"
@@ -38,6 +40,14 @@ tr.row-DOWN{background:#c6282818}tr.row-LATE{background:#ef6c0014}
 .out{opacity:.8;font-size:12px}
 .reason{opacity:.8;font-size:12px;margin-left:.3rem}
 .num{text-align:right;font-variant-numeric:tabular-nums}
+[hidden]{display:none!important}
+.banner{display:block;background:var(--down);color:#fff;padding:.4rem .8rem;border-radius:4px;font-weight:600;margin:.5rem 0}
+tr.group th{background:#8881;font-weight:600}
+.tools{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.5rem 0}
+.tools input,.tools select,button{font:inherit;padding:.15rem .4rem}
+section h2{font-size:1.05rem;margin:1.2rem 0 .4rem}
+.i-open{color:var(--down);font-weight:600}.i-acked{color:var(--late);font-weight:600}.i-resolved{color:var(--up)}
+#action-result{opacity:.85}
 )css";
 
 // Inline script: refreshes from api/v1/sources every 5 s. Untrusted strings only ever go
@@ -48,6 +58,8 @@ constexpr std::string_view kScript = R"js(
   var STATES = ["DOWN", "LATE", "UP", "STOPPED"];
   var CHECKS = ["OK", "WARNING", "CRITICAL", "UNKNOWN"];
   var lastOk = Date.now();
+  var DOMAIN = "dc";  // the failure-domain label sources are grouped by
+  var lastSources = null;
   function token(value, allowed, fallback) {
     return allowed.indexOf(value) >= 0 ? value : fallback;
   }
@@ -103,25 +115,71 @@ constexpr std::string_view kScript = R"js(
     tr.appendChild(checks);
     return tr;
   }
-  function render(data) {
-    var sources = (data.sources || []).slice();
-    sources.sort(function (a, b) {
-      var d = rank(a) - rank(b);
-      if (d !== 0) return d;
-      return a.source_id < b.source_id ? -1 : (a.source_id > b.source_id ? 1 : 0);
+  function domainOf(s) {
+    var v = (s.labels || {})[DOMAIN];
+    return typeof v === "string" && v !== "" ? v : "";
+  }
+  function cmp(a, b) { return a < b ? -1 : (a > b ? 1 : 0); }
+  function matches(s, query, filter) {
+    if (filter === "notup" && s.state === "UP" && rank(s) === 5) return false;
+    if (STATES.indexOf(filter) >= 0 && s.state !== filter) return false;
+    if (!query) return true;
+    var text = s.source_id;
+    Object.keys(s.labels || {}).forEach(function (k) { text += " " + k + "=" + s.labels[k]; });
+    return text.toLowerCase().indexOf(query) >= 0;
+  }
+  // Failure domains, the one with the worst source first; in each, what is not UP first.
+  function groups(sources) {
+    var by = {};
+    sources.forEach(function (s) {
+      var d = domainOf(s);
+      (by[d] = by[d] || []).push(s);
     });
+    var list = Object.keys(by).map(function (d) {
+      var members = by[d].slice().sort(function (a, b) {
+        return rank(a) - rank(b) || cmp(a.source_id, b.source_id);
+      });
+      return {name: d, sources: members, worst: rank(members[0])};
+    });
+    list.sort(function (a, b) { return a.worst - b.worst || cmp(a.name, b.name); });
+    return list;
+  }
+  function groupRow(g) {
+    var n = {DOWN: 0, LATE: 0};
+    g.sources.forEach(function (s) { if (n[s.state] !== undefined) n[s.state] += 1; });
+    var text = (g.name ? DOMAIN + "=" + g.name : "no " + DOMAIN + " label") + " \u00b7 " +
+        g.sources.length + " source(s)";
+    if (n.DOWN) text += " \u00b7 " + n.DOWN + " DOWN";
+    if (n.LATE) text += " \u00b7 " + n.LATE + " LATE";
+    var tr = el("tr", "group");
+    var th = el("th", null, text);
+    th.setAttribute("colspan", "6");
+    tr.appendChild(th);
+    tr.setAttribute("data-domain", g.name);
+    return tr;
+  }
+  function render(data) {
+    lastSources = data;
+    var all = data.sources || [];
+    var query = (document.getElementById("filter").value || "").trim().toLowerCase();
+    var filter = document.getElementById("state-filter").value;
     var counts = {DOWN: 0, LATE: 0, UP: 0, STOPPED: 0};
+    all.forEach(function (s) { counts[token(s.state, STATES, "UP")] += 1; });
+    var shown = all.filter(function (s) { return matches(s, query, filter); });
     var body = el("tbody");
     body.id = "rows";
-    sources.forEach(function (s) {
-      counts[token(s.state, STATES, "UP")] += 1;
-      body.appendChild(row(s));
+    groups(shown).forEach(function (g) {
+      body.appendChild(groupRow(g));
+      g.sources.forEach(function (s) { body.appendChild(row(s)); });
     });
+    var sources = all;
     var old = document.getElementById("rows");
     old.parentNode.replaceChild(body, old);
     STATES.forEach(function (k) { document.getElementById("count-" + k).textContent = counts[k]; });
     document.getElementById("count-total").textContent = sources.length;
     document.getElementById("empty").hidden = sources.length > 0;
+    document.getElementById("shown").textContent =
+        shown.length === all.length ? "" : "showing " + shown.length + " of " + all.length;
     document.getElementById("updated").textContent = "updated " + data.generated_at;
     document.getElementById("stale").hidden = true;
     document.body.setAttribute("data-rendered", "js");
@@ -135,14 +193,138 @@ constexpr std::string_view kScript = R"js(
       render(data);
     }).catch(function (e) {
       var stale = document.getElementById("stale");
-      stale.textContent = "collector not answering for " + ago(Date.now() - lastOk) +
-          " (" + e.message + "); showing the last data";
+      stale.textContent = "STALE: this collector has not answered for " +
+          ago(Date.now() - lastOk) + " (" + e.message + "); showing the last data it gave";
       stale.hidden = false;
     });
   }
+  // ---- incidents and silences (only when alerting is configured: else the API is 404)
+  function getJson(path) {
+    return fetch(path, {cache: "no-store"}).then(function (r) {
+      if (r.status === 404) return null;
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    });
+  }
+  function operatorToken() {
+    var t = document.getElementById("token").value.trim();
+    try { if (t) sessionStorage.setItem("firewatch-token", t); } catch (e) { /* private mode */ }
+    return t;
+  }
+  function ack(id) {
+    var headers = {"Content-Type": "application/json"};
+    var t = operatorToken();
+    if (t) headers.Authorization = "Bearer " + t;
+    var result = document.getElementById("action-result");
+    result.textContent = "acknowledging " + id + "\u2026";
+    fetch("api/v1/ack/" + encodeURIComponent(id), {
+      method: "POST", headers: headers, body: JSON.stringify({by: "status page"}),
+      cache: "no-store"
+    }).then(function (r) {
+      return r.text().then(function (text) {
+        result.textContent = r.ok ? "acknowledged " + id
+            : "ack of " + id + " refused: HTTP " + r.status + " " + text.slice(0, 200);
+        refreshIncidents();
+      });
+    }).catch(function (e) { result.textContent = "ack of " + id + " failed: " + e.message; });
+  }
+  function incidentRow(inc, now) {
+    var state = token(inc.state, ["open", "acked", "resolved"], "open");
+    var tr = el("tr", "incident");
+    tr.setAttribute("data-incident", inc.id);
+    tr.appendChild(el("td", "id", inc.id));
+    var st = el("td");
+    st.appendChild(el("span", "i-" + state, state));
+    if (inc.acked_by) st.appendChild(el("span", "reason", "by " + inc.acked_by));
+    if (inc.reopened) st.appendChild(el("span", "reason", "reopened " + inc.reopened + "\u00d7 (flapping)"));
+    tr.appendChild(st);
+    var what = [];
+    (inc.alerts || []).forEach(function (a) {
+      var l = a.labels || {};
+      var name = l.source || l.collector || l.alertname || "alert";
+      what.push(name + (a.status === "resolved" ? " (recovered)" : ""));
+    });
+    tr.appendChild(el("td", null, what.join(", ")));
+    tr.appendChild(el("td", "num", ago(now - inc.started_at_ms) + " ago"));
+    var step = -1, who = {};
+    (inc.paged || []).forEach(function (p) {
+      step = Math.max(step, p.step);
+      (who[p.contact] = who[p.contact] || []).push(p.channel);
+    });
+    tr.appendChild(el("td", "num", step < 0 ? "-" : String(step + 1)));
+    tr.appendChild(el("td", null, Object.keys(who).map(function (c) {
+      return c + " (" + who[c].join(", ") + ")";
+    }).join("; ") || "nobody yet"));
+    var act = el("td");
+    if (state === "open") {
+      var b = el("button", "ack", "ack");
+      b.setAttribute("data-id", inc.id);
+      b.addEventListener("click", function () { ack(inc.id); });
+      act.appendChild(b);
+    }
+    tr.appendChild(act);
+    return tr;
+  }
+  function refreshIncidents() {
+    getJson("api/v1/incidents").then(function (data) {
+      var section = document.getElementById("incidents");
+      if (data === null) { section.hidden = true; return; }
+      section.hidden = false;
+      var now = Date.now();
+      var list = (data.incidents || []).filter(function (i) {
+        return i.state !== "resolved" || now - (i.resolved_at_ms || 0) < 3600 * 1000;
+      });
+      var body = el("tbody");
+      body.id = "incident-rows";
+      list.forEach(function (i) { body.appendChild(incidentRow(i, now)); });
+      var old = document.getElementById("incident-rows");
+      old.parentNode.replaceChild(body, old);
+      document.getElementById("no-incidents").hidden = list.length > 0;
+    }).catch(function () { /* the sources refresh reports a dead collector */ });
+  }
+  function refreshSilences() {
+    getJson("api/v1/silences").then(function (data) {
+      var section = document.getElementById("silences");
+      if (data === null) { section.hidden = true; return; }
+      var now = Date.now();
+      var active = (data || []).filter(function (s) {
+        return Date.parse(s.startsAt) <= now && Date.parse(s.endsAt) > now;
+      });
+      section.hidden = false;
+      var list = el("ul");
+      list.id = "silence-list";
+      active.forEach(function (s) {
+        var m = (s.matchers || []).map(function (x) {
+          return x.name + (x.isEqual === false ? "!" : "") + (x.isRegex ? "=~" : "=") + x.value;
+        }).join(", ");
+        list.appendChild(el("li", null, "{" + m + "} until " + s.endsAt + " by " + s.createdBy +
+                                             (s.comment ? ": " + s.comment : "")));
+      });
+      var old = document.getElementById("silence-list");
+      old.parentNode.replaceChild(list, old);
+      document.getElementById("no-silences").hidden = active.length > 0;
+    }).catch(function () {});
+  }
+  try {
+    var saved = sessionStorage.getItem("firewatch-token");
+    if (saved) document.getElementById("token").value = saved;
+  } catch (e) { /* private mode */ }
+  ["filter", "state-filter"].forEach(function (id) {
+    document.getElementById(id).addEventListener("input", function () {
+      if (lastSources) render(lastSources);
+    });
+  });
+  refresh();
+  refreshIncidents();
+  refreshSilences();
   setInterval(refresh, 5000);
+  setInterval(refreshIncidents, 5000);
+  setInterval(refreshSilences, 15000);
 })();
 )js";
+
+// The failure-domain label the sources table is grouped by (the script's DOMAIN).
+constexpr const char* kDomainLabel = "dc";
 
 constexpr SourceState kCountOrder[] = {SourceState::kDown, SourceState::kLate, SourceState::kUp,
                                        SourceState::kStopped};
@@ -274,7 +456,25 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
     rows.push_back(&s);
     counts[static_cast<int>(s.state)]++;
   }
-  std::sort(rows.begin(), rows.end(), [](const SourceSnapshot* a, const SourceSnapshot* b) {
+  // Grouped by failure domain (the dc label), the domain with the worst source first; in
+  // each, what is not UP first. The script groups the same way.
+  auto domain_of = [](const SourceSnapshot& s) -> std::string {
+    for (const auto& [k, v] : s.labels) {
+      if (k == kDomainLabel) return v;
+    }
+    return "";
+  };
+  std::map<std::string, int> worst;  // domain -> best (lowest) rank in it
+  for (const SourceSnapshot* s : rows) {
+    auto [it, inserted] = worst.emplace(domain_of(*s), SeverityRank(*s));
+    if (!inserted) it->second = std::min(it->second, SeverityRank(*s));
+  }
+  std::sort(rows.begin(), rows.end(), [&](const SourceSnapshot* a, const SourceSnapshot* b) {
+    const std::string da = domain_of(*a), db = domain_of(*b);
+    if (da != db) {
+      const int wa = worst[da], wb = worst[db];
+      return wa != wb ? wa < wb : da < db;
+    }
     int ra = SeverityRank(*a);
     int rb = SeverityRank(*b);
     return ra != rb ? ra < rb : a->source_id < b->source_id;
@@ -292,7 +492,7 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
          "<span id=\"collector\">" + id + "</span></h1><span class=\"meta\">version " +
          HtmlEscape(model.version) + " \xC2\xB7 <span id=\"updated\">rendered " +
          FormatRfc3339Millis(model.now_ms) +
-         "</span></span> <span id=\"stale\" class=\"stale\" hidden></span></header>\n"
+         "</span></span></header>\n<div id=\"stale\" class=\"banner\" hidden></div>\n"
          "<section class=\"counts\">";
   for (SourceState st : kCountOrder) {
     const std::string name(SourceStateName(st));
@@ -301,12 +501,54 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
   }
   out += "<div class=\"count\"><b id=\"count-total\">" + std::to_string(rows.size()) +
          "</b>total</div></section>\n";
+  if (model.cluster && model.cluster->isolated) {
+    out += "<div class=\"banner\" id=\"isolated-banner\">ISOLATED: this collector reaches no "
+           "peer and does not hear most of its sources. It suspects its own network first; "
+           "per-host pages are held. Check the other collectors' status pages.</div>\n";
+  }
+  out += "<section id=\"incidents\" hidden><h2>incidents</h2>"
+         "<div class=\"tools\"><input id=\"token\" type=\"password\" autocomplete=\"off\" "
+         "placeholder=\"operator token (to ack)\" aria-label=\"operator token\"> "
+         "<span id=\"action-result\" role=\"status\"></span></div>"
+         "<table><thead><tr><th>incident</th><th>state</th><th>what</th>"
+         "<th class=\"num\">started</th><th class=\"num\">step</th><th>paged</th><th></th>"
+         "</tr></thead><tbody id=\"incident-rows\"></tbody></table>"
+         "<p id=\"no-incidents\">No open incidents.</p></section>\n"
+         "<section id=\"silences\" hidden><h2>silences</h2><ul id=\"silence-list\"></ul>"
+         "<p id=\"no-silences\">No active silences.</p></section>\n";
   if (model.cluster) RenderClusterPanel(out, *model.cluster);
+  out += "<section id=\"sources\"><h2>sources</h2><div class=\"tools\">"
+         "<input id=\"filter\" type=\"search\" placeholder=\"search id or label=value\" "
+         "aria-label=\"search sources\"> <select id=\"state-filter\" aria-label=\"state\">"
+         "<option value=\"all\">all states</option><option value=\"notup\">not healthy</option>"
+         "<option value=\"DOWN\">DOWN</option><option value=\"LATE\">LATE</option>"
+         "<option value=\"UP\">UP</option><option value=\"STOPPED\">STOPPED</option></select> "
+         "<span id=\"shown\"></span></div>\n";
   out += "<table><thead><tr><th>source</th><th>state</th><th>labels</th>"
          "<th class=\"num\">last seen</th><th class=\"num\">phi</th><th>checks</th></tr></thead>\n"
          "<tbody id=\"rows\">\n";
-  for (const SourceSnapshot* s : rows) RenderRow(out, *s, model.now_ms);
-  out += "</tbody></table>\n<p id=\"empty\"";
+  std::optional<std::string> current_domain;
+  for (const SourceSnapshot* s : rows) {
+    const std::string d = domain_of(*s);
+    if (!current_domain || *current_domain != d) {
+      current_domain = d;
+      size_t members = 0, down = 0, late = 0;
+      for (const SourceSnapshot* t : rows) {
+        if (domain_of(*t) != d) continue;
+        ++members;
+        down += t->state == SourceState::kDown;
+        late += t->state == SourceState::kLate;
+      }
+      out += "<tr class=\"group\" data-domain=\"" + HtmlEscape(d) + "\"><th colspan=\"6\">" +
+             (d.empty() ? std::string("no ") + kDomainLabel + " label"
+                        : std::string(kDomainLabel) + "=" + HtmlEscape(d)) +
+             " \xC2\xB7 " + std::to_string(members) + " source(s)" +
+             (down ? " \xC2\xB7 " + std::to_string(down) + " DOWN" : "") +
+             (late ? " \xC2\xB7 " + std::to_string(late) + " LATE" : "") + "</th></tr>\n";
+    }
+    RenderRow(out, *s, model.now_ms);
+  }
+  out += "</tbody></table></section>\n<p id=\"empty\"";
   if (!rows.empty()) out += " hidden";
   out += ">No sources have been heard yet.</p>\n"
          "<noscript><p>Automatic refresh needs JavaScript; reload to update.</p></noscript>\n"
