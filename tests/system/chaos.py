@@ -373,8 +373,11 @@ class Chaos:
         self.ready_at = time.time()
         self._states = (0.0, {})
 
-    def crash(self, phase, outages):
-        sig = signal.SIGKILL if self.rng.random() < 0.65 else signal.SIGTERM
+    def crash(self, phase, outages=None, sig=None, before_restart=None):
+        """Kills the collector (SIGKILL or SIGTERM at random unless `sig`), waits for it to
+        exit, and restarts it after a random 0-1.5 s (calling before_restart() first)."""
+        if sig is None:
+            sig = signal.SIGKILL if self.rng.random() < 0.65 else signal.SIGTERM
         k = Kill(len(self.kills) + 1, self.round, phase, sig, time.time())
         proc = self.collector.proc
         proc.chaos_killed = True
@@ -397,6 +400,8 @@ class Chaos:
         self.kills.append(k)
         down_for = self.rng.uniform(0, 1.5)
         self.pause(down_for)
+        if before_restart:
+            before_restart()
         self._start_collector()
         k.ready_at = self.ready_at
         self.log(f"    kill #{k.n} {phase} {signal.Signals(sig).name}"
@@ -553,6 +558,16 @@ class Chaos:
                                  for o in outages))
         return ok
 
+    def kill_agents(self, sources):
+        """SIGKILLs the agents of `sources`: one new outage each."""
+        outages = []
+        for s in sources:
+            self.agents[s].proc.kill()
+            o = Outage(self.round, s, time.time())
+            self.outages.append(o)
+            outages.append(o)
+        return outages
+
     def run_round(self):
         self.round += 1
         phases, fault, sources, storm = self.plan()
@@ -567,12 +582,7 @@ class Chaos:
             self.arm("send-email", lambda p: (p.channel == "email" and p.kind == "FIRING"
                                               and p.source == src and p.to == "alice"), None, storm)
         self.maybe_fault(fault, "kill")
-        outages = []
-        for s in sources:
-            self.agents[s].proc.kill()
-            o = Outage(self.round, s, time.time())
-            self.outages.append(o)
-            outages.append(o)
+        outages = self.kill_agents(sources)
 
         # Detection.
         if "detect" in phases:
@@ -632,7 +642,8 @@ class Chaos:
                  if fired and resolved else "    round done with pages missing")
 
     # -- the whole run --------------------------------------------------------------------
-    def run(self):
+    def start(self):
+        """The collector and every agent, all hosts UP."""
         self.started = time.time()
         self.log(f"chaos: seed {self.seed}, {self.kill_target} kill points, hosts {', '.join(self.hosts)}, "
                  f"dir {self.h.dir}")
@@ -641,6 +652,9 @@ class Chaos:
             self.start_agent(s)
         if not self.wait(lambda: all(self.states().get(s) == "UP" for s in self.hosts), timeout=30):
             raise AssertionError("agents not UP within 30 s:\n" + self.collector.proc.output()[-3000:])
+
+    def run(self):
+        self.start()
         while len(self.kills) < self.kill_target:
             if self.max_seconds and time.time() - self.started > self.max_seconds:
                 self.log(f"time budget of {self.max_seconds}s used up after {len(self.kills)} kills")
