@@ -619,18 +619,33 @@ std::vector<PagedContact> AlertingEngine::Paged(const std::string& id) const {
     const bool went_out =
         item.state == outbox::State::kSent || item.state == outbox::State::kSummarized ||
         (item.state == outbox::State::kCancelled && item.detail.starts_with("delivered by"));
-    if (!went_out || item.channel().empty()) continue;
-    PagedContact p{item.notification.contact, item.channel(), 0, 0, item.updated_ms};
+    std::vector<std::pair<std::string, int64_t>> channels;  // (channel, when)
+    if (went_out && !item.channel().empty()) channels.emplace_back(item.channel(), item.updated_ms);
+    if (!went_out) {
+      // A send whose outcome is unknown (the collector died during it, then the item was
+      // retried, cancelled or failed) may have reached the contact: fail open, count it
+      // as paged so that the all-clear reaches them too (duplicates beat silence).
+      auto attempts = outbox_->Attempts(item.key());
+      if (attempts.ok()) {
+        for (const auto& at : *attempts) {
+          if (at.result == outbox::AttemptResult::kInterrupted) channels.emplace_back(at.channel, at.at_ms);
+        }
+      }
+    }
+    if (channels.empty()) continue;
     // Key: <incident>/<round>/<step>/<contact>/<channel> (docs/oncall.md).
+    uint32_t round = 0, step = 0;
     const std::string& key = item.key();
     const size_t a = key.find('/');
     const size_t b = a == std::string::npos ? a : key.find('/', a + 1);
     const size_t c = b == std::string::npos ? b : key.find('/', b + 1);
     if (c != std::string::npos) {
-      p.round = static_cast<uint32_t>(std::strtoul(key.substr(a + 1, b - a - 1).c_str(), nullptr, 10));
-      p.step = static_cast<uint32_t>(std::strtoul(key.substr(b + 1, c - b - 1).c_str(), nullptr, 10));
+      round = static_cast<uint32_t>(std::strtoul(key.substr(a + 1, b - a - 1).c_str(), nullptr, 10));
+      step = static_cast<uint32_t>(std::strtoul(key.substr(b + 1, c - b - 1).c_str(), nullptr, 10));
     }
-    out.push_back(std::move(p));
+    for (const auto& [channel, at_ms] : channels) {
+      out.push_back(PagedContact{item.notification.contact, channel, round, step, at_ms});
+    }
   }
   return out;
 }

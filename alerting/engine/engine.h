@@ -72,7 +72,8 @@ struct StartupState {
 };
 
 // One page that went out for an incident (delivered here, covered by a rate-limit
-// summary, or delivered by a peer collector): who, over what, for which escalation step.
+// summary, delivered by a peer collector, or possibly delivered: an attempt interrupted
+// by a crash): who, over what, for which escalation step.
 struct PagedContact {
   std::string contact;
   std::string channel;  // the channel it went out on (after failover)
