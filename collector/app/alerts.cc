@@ -1,5 +1,7 @@
 #include "app/alerts.h"
 
+#include <algorithm>
+
 namespace firewatch::collector {
 
 namespace {
@@ -72,6 +74,20 @@ std::vector<alerting::Alert> AlertsFor(const CheckChange& c, const std::string& 
   if (before && (!after || std::string(before) != after)) make(before, false);
   if (after && (!before || std::string(before) != after)) make(after, true);
   return out;
+}
+
+std::optional<double> FirstPageDelay(const alerting::Notification& n, int64_t delivered_ms) {
+  if (n.kind != "trigger") return std::nullopt;
+  // Components are percent-escaped, so the first '/' ends the incident id.
+  const std::string& key = n.idempotency_key;
+  const size_t slash = key.find('/');
+  if (slash == std::string::npos || key.compare(slash, 5, "/0/0/") != 0) return std::nullopt;
+  int64_t start_ms = 0;
+  for (const auto& a : n.alerts) {
+    if (a.starts_at_ms > 0 && (start_ms == 0 || a.starts_at_ms < start_ms)) start_ms = a.starts_at_ms;
+  }
+  if (start_ms == 0) return std::nullopt;
+  return static_cast<double>(std::max<int64_t>(0, delivered_ms - start_ms)) / 1000.0;
 }
 
 }  // namespace firewatch::collector

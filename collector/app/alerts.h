@@ -20,4 +20,11 @@ alerting::Alert FiringAlertFor(const SourceSnapshot& s, const std::string& exter
 // WARNING and CRITICAL resolves one severity and fires the other. UNKNOWN is a warning.
 std::vector<alerting::Alert> AlertsFor(const CheckChange& c, const std::string& external_url);
 
+// For firewatch_page_delivery_seconds: the seconds from the earliest start of a delivered
+// page's alerts to `delivered_ms`, when the page is an incident's first one (a trigger of
+// escalation round 0, step 0: key "incident/0/0/contact/channel", schedule/escalation.h).
+// Later steps wait on purpose, and follow-ups are not about detection: nullopt for those,
+// and for pages whose alerts carry no start.
+std::optional<double> FirstPageDelay(const alerting::Notification& n, int64_t delivered_ms);
+
 }  // namespace firewatch::collector

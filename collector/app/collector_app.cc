@@ -77,7 +77,8 @@ struct CollectorApp::Impl {
     std::vector<CollectorMetrics::PeerNumbers> peers;
     for (const auto& c : st.collectors) {
       peers.push_back({c.member.id, c.self, c.state == PeerState::kUp, c.phi, !c.config_matches,
-                       c.unheard_sources, c.syncs_ok, c.syncs_failed, !c.unreachable_from.empty()});
+                       c.unheard_sources, c.syncs_ok, c.syncs_failed, !c.unreachable_from.empty(),
+                       c.last_sync_age_ms});
     }
     std::map<std::string, uint64_t> rejected;
     const auto counts = cluster->rejects();
@@ -260,15 +261,23 @@ Status CollectorApp::Start() {
     if (Status ks = m.cluster->LoadKeys(); !ks.ok()) return ks;
     m.cluster->view().RestoreLocal(m.tracker->Snapshot());
   }
+  // Before the alerting engine: its senders report deliveries from their first send.
+  m.metrics = std::make_unique<CollectorMetrics>(c.id, FIREWATCH_VERSION, c.per_source_metrics);
   if (c.alerting.enabled) {
     m.alerting = std::make_unique<alerting::AlertingEngine>(m.clock, c.alerting, c.data_dir, c.id);
     if (m.cluster) m.alerting->SetPeerGate(&m.cluster->view());
+    m.alerting->SetDeliveryObserver(
+        [metrics = m.metrics.get(), &clock = m.clock](const std::string& channel,
+                                                      const alerting::Notification& n) {
+          if (auto seconds = FirstPageDelay(n, ToUnixMillis(clock.WallNow()))) {
+            metrics->PageDelivered(channel, *seconds);
+          }
+        });
     if (Status as = m.alerting->Start(StartupFor(m.tracker->Snapshot(), c)); !as.ok()) return as;
   }
   auto pager = LocalPager::Open(c.pages_file, c.id, /*echo=*/true);
   if (!pager.ok()) return pager.status();
   m.pager = std::move(pager).value();
-  m.metrics = std::make_unique<CollectorMetrics>(c.id, FIREWATCH_VERSION, c.per_source_metrics);
   m.ingestor = std::make_unique<Ingestor>(
       m.clock, *keys, *m.tracker, *m.metrics,
       [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); });

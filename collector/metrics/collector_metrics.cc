@@ -20,9 +20,19 @@ namespace {
 
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
 using prometheus::Counter;
 using prometheus::Family;
 using prometheus::Gauge;
+using prometheus::Histogram;
+
+// firewatch_page_delivery_seconds: from a few seconds (group_wait 0, a fast channel) to
+// an hour (a channel retried and failed over for a long time).
+const Histogram::BucketBoundaries& DeliveryBuckets() {
+  static const Histogram::BucketBoundaries kBuckets = {1,  2,   5,   10,  20,   30,
+                                                       60, 120, 300, 600, 1800, 3600};
+  return kBuckets;
+}
 
 constexpr Transport kTransports[] = {Transport::kUdp, Transport::kHttp};
 constexpr size_t kTransportCount = std::size(kTransports);
@@ -68,6 +78,16 @@ std::string ValidUtf8(std::string_view in) {
   return out;
 }
 
+// The failure-domain label value of a label set (kDomainLabel; kNoDomain without it).
+std::string DomainOf(const protocol::Labels& labels) {
+  for (const auto& [k, v] : labels) {
+    if (k == CollectorMetrics::kDomainLabel) {
+      return v.empty() ? CollectorMetrics::kNoDomain : ValidUtf8(v);
+    }
+  }
+  return CollectorMetrics::kNoDomain;
+}
+
 // Mirrors a monotonic counter kept elsewhere (the store) into a prometheus Counter.
 // A value below the last one means the source restarted from 0 (a new Store).
 void Mirror(Counter& counter, uint64_t now, uint64_t& seen) {
@@ -78,6 +98,12 @@ void Mirror(Counter& counter, uint64_t now, uint64_t& seen) {
 }  // namespace
 
 struct CollectorMetrics::Families {
+  // A source's firewatch_source_state series (one per state) and the domain they carry.
+  struct PerSourceState {
+    std::array<Gauge*, kSourceStateCount> state{};
+    std::string dc;
+  };
+
   explicit Families(prometheus::Registry& r)
       : build_info(BuildGauge()
                        .Name("firewatch_build_info")
@@ -100,6 +126,11 @@ struct CollectorMetrics::Families {
                     .Name("firewatch_sources")
                     .Help("Sources tracked by this collector, by liveness state.")
                     .Register(r)),
+        dc_sources(BuildGauge()
+                       .Name("firewatch_dc_sources")
+                       .Help("Sources tracked by this collector, by failure domain (the "
+                             "source's dc label) and liveness state.")
+                       .Register(r)),
         http(BuildCounter()
                  .Name("firewatch_http_requests_total")
                  .Help("HTTP responses sent, by handler and status code.")
@@ -169,6 +200,68 @@ struct CollectorMetrics::Families {
                       .Name("firewatch_source_phi")
                       .Help("Phi-accrual suspicion of the source now (0 when STOPPED).")
                       .Register(r);
+    source_state = &BuildGauge()
+                        .Name("firewatch_source_state")
+                        .Help("1 for the source's current state, 0 for the others; dc is "
+                              "its failure domain.")
+                        .Register(r);
+  }
+
+  // Creates the source's firewatch_source_state series (one per state) for domain `dc`.
+  void AddStateSeries(PerSourceState& p, const std::string& source, std::string dc) {
+    for (int s = 0; s < kSourceStateCount; ++s) {
+      p.state[s] = &source_state->Add(
+          {{"source", source},
+           {"dc", dc},
+           {"state", std::string(SourceStateName(static_cast<SourceState>(s)))}});
+    }
+    p.dc = std::move(dc);
+  }
+
+  void RemoveStateSeries(PerSourceState& p) {
+    for (Gauge* g : p.state) {
+      if (g != nullptr) source_state->Remove(g);
+    }
+    p.state = {};
+  }
+
+  // Sets firewatch_dc_sources from per-domain counts (sorted by domain), folding domains
+  // past kMaxDomains into kOtherDomain, and removes the series of vanished domains.
+  void RefreshDomains(const std::vector<std::pair<std::string, StateCounts>>& by_domain) {
+    std::map<std::string, StateCounts> counts;
+    for (const auto& [raw, c] : by_domain) {
+      std::string dc = raw.empty() ? CollectorMetrics::kNoDomain : ValidUtf8(raw);
+      if (counts.size() >= CollectorMetrics::kMaxDomains - 1 && !counts.contains(dc)) {
+        dc = CollectorMetrics::kOtherDomain;
+      }
+      StateCounts& into = counts[dc];
+      for (int s = 0; s < kSourceStateCount; ++s) into.by_state[s] += c.by_state[s];
+      into.total += c.total;
+    }
+    ++domain_generation;
+    for (const auto& [dc, c] : counts) {
+      auto it = domains.find(dc);
+      if (it == domains.end()) {
+        DomainSeries series;
+        for (int s = 0; s < kSourceStateCount; ++s) {
+          series.by_state[s] = &dc_sources.Add(
+              {{"dc", dc}, {"state", std::string(SourceStateName(static_cast<SourceState>(s)))}});
+        }
+        it = domains.emplace(dc, series).first;
+      }
+      it->second.generation = domain_generation;
+      for (int s = 0; s < kSourceStateCount; ++s) {
+        it->second.by_state[s]->Set(static_cast<double>(c.by_state[s]));
+      }
+    }
+    for (auto it = domains.begin(); it != domains.end();) {
+      if (it->second.generation == domain_generation) {
+        ++it;
+        continue;
+      }
+      for (Gauge* g : it->second.by_state) dc_sources.Remove(g);
+      it = domains.erase(it);
+    }
   }
 
   // Sets the per-source series from `snapshot` and removes those of vanished sources.
@@ -184,7 +277,7 @@ struct CollectorMetrics::Families {
         it = per_source
                  .emplace(std::move(source), PerSource{&source_up->Add(labels),
                                                        &source_last_seen->Add(labels),
-                                                       &source_phi->Add(labels), 0})
+                                                       &source_phi->Add(labels), 0, {}})
                  .first;
       }
       PerSource& p = it->second;
@@ -192,6 +285,14 @@ struct CollectorMetrics::Families {
       p.up->Set(s.state == SourceState::kUp || s.state == SourceState::kLate ? 1 : 0);
       p.last_seen->Set(static_cast<double>(s.last_seen_ms) / 1000.0);
       p.phi->Set(s.phi);
+      std::string dc = DomainOf(s.labels);
+      if (p.states.state[0] == nullptr || p.states.dc != dc) {  // new, or moved domain
+        RemoveStateSeries(p.states);
+        AddStateSeries(p.states, it->first, std::move(dc));
+      }
+      for (int st = 0; st < kSourceStateCount; ++st) {
+        p.states.state[st]->Set(Index(s.state) == static_cast<size_t>(st) ? 1 : 0);
+      }
     }
     for (auto it = per_source.begin(); it != per_source.end();) {
       if (it->second.generation == generation) {
@@ -201,6 +302,7 @@ struct CollectorMetrics::Families {
       source_up->Remove(it->second.up);
       source_last_seen->Remove(it->second.last_seen);
       source_phi->Remove(it->second.phi);
+      RemoveStateSeries(it->second.states);
       it = per_source.erase(it);
     }
   }
@@ -210,6 +312,7 @@ struct CollectorMetrics::Families {
   Family<Counter>& rejected;
   Family<Counter>& transitions;
   Family<Gauge>& sources;
+  Family<Gauge>& dc_sources;
   Family<Counter>& http;
   Family<Counter>& pages;
   Counter& store_write_errors;
@@ -235,6 +338,8 @@ struct CollectorMetrics::Families {
   // Alerting series (AlertingStats), registered on first use: a collector without
   // alerting exports none of them.
   Family<Counter>* notifications = nullptr;
+  Family<Histogram>* page_delivery = nullptr;
+  std::map<std::string, Histogram*, std::less<>> page_delivery_by;  // by channel
   // Cluster families (registered by the first ClusterStats call).
   Family<Gauge>* peer_up = nullptr;
   Family<Gauge>* peer_phi = nullptr;
@@ -242,6 +347,7 @@ struct CollectorMetrics::Families {
   Family<Gauge>* path_warnings = nullptr;
   Family<Gauge>* isolated = nullptr;
   Family<Gauge>* peer_path_warning = nullptr;
+  Family<Gauge>* sync_age = nullptr;
   Family<Counter>* syncs = nullptr;
   Family<Counter>* sync_rejected = nullptr;
   std::map<std::string, uint64_t> seen_cluster;  // counter label key -> last mirrored total
@@ -259,14 +365,22 @@ struct CollectorMetrics::Families {
   Family<Gauge>* source_up = nullptr;
   Family<Gauge>* source_last_seen = nullptr;
   Family<Gauge>* source_phi = nullptr;
+  Family<Gauge>* source_state = nullptr;
   struct PerSource {
     Gauge* up;
     Gauge* last_seen;
     Gauge* phi;
     uint64_t generation;
+    PerSourceState states;
   };
   std::unordered_map<std::string, PerSource> per_source;  // by "source" label value
   uint64_t generation = 0;
+  struct DomainSeries {
+    std::array<Gauge*, kSourceStateCount> by_state{};
+    uint64_t generation = 0;
+  };
+  std::map<std::string, DomainSeries, std::less<>> domains;  // firewatch_dc_sources by dc
+  uint64_t domain_generation = 0;
   uint64_t seen_write_errors = 0;
   uint64_t seen_committed = 0;
   uint64_t seen_dropped = 0;
@@ -336,11 +450,22 @@ void CollectorMetrics::UdpStats(uint64_t datagrams, uint64_t kernel_drops) {
   Mirror(f_->udp_kernel_drops, kernel_drops, f_->seen_udp_drops);
 }
 
-void CollectorMetrics::AlertingStats(
-    const std::map<std::string, std::array<uint64_t, 4>>& notifications,
-    const std::map<std::string, uint64_t>& outbox_items,
-    const std::map<std::string, uint64_t>& incidents) {
+void CollectorMetrics::PageDelivered(const std::string& channel, double seconds) {
   std::lock_guard lock(f_->render_mu);
+  RegisterAlertingFamilies();
+  DeliveryHistogram(channel).Observe(seconds < 0 ? 0 : seconds);
+}
+
+Histogram& CollectorMetrics::DeliveryHistogram(const std::string& channel) {
+  auto it = f_->page_delivery_by.find(channel);
+  if (it == f_->page_delivery_by.end()) {
+    Histogram* h = &f_->page_delivery->Add({{"channel", ValidUtf8(channel)}}, DeliveryBuckets());
+    it = f_->page_delivery_by.emplace(channel, h).first;
+  }
+  return *it->second;
+}
+
+void CollectorMetrics::RegisterAlertingFamilies() {
   if (f_->notifications == nullptr) {
     f_->notifications = &BuildCounter()
                              .Name("firewatch_notifications_total")
@@ -355,7 +480,20 @@ void CollectorMetrics::AlertingStats(
                          .Name("firewatch_incidents")
                          .Help("Incidents known to this collector, by state.")
                          .Register(*registry_);
+    f_->page_delivery = &BuildHistogram()
+                             .Name("firewatch_page_delivery_seconds")
+                             .Help("Time from an alert's start (the DOWN transition) to the "
+                                   "delivery of its incident's first page, by channel.")
+                             .Register(*registry_);
   }
+}
+
+void CollectorMetrics::AlertingStats(
+    const std::map<std::string, std::array<uint64_t, 4>>& notifications,
+    const std::map<std::string, uint64_t>& outbox_items,
+    const std::map<std::string, uint64_t>& incidents) {
+  std::lock_guard lock(f_->render_mu);
+  RegisterAlertingFamilies();
   static constexpr const char* kResults[] = {"delivered", "retryable", "permanent", "interrupted"};
   for (const auto& [channel, counts] : notifications) {
     auto it = f_->notifications_by.find(channel);
@@ -370,6 +508,7 @@ void CollectorMetrics::AlertingStats(
     for (size_t i = 0; i < counts.size(); ++i) {
       Mirror(*it->second.counters[i], counts[i], it->second.seen[i]);
     }
+    (void)DeliveryHistogram(channel);  // every channel's histogram exists from the start
   }
   auto set = [](Family<Gauge>& family, std::map<std::string, Gauge*, std::less<>>& cache,
                 const std::map<std::string, uint64_t>& values) {
@@ -416,6 +555,11 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
                                  .Help("1 when some live collectors reach the peer and others "
                                        "(this one or another) do not: a path problem, not paged.")
                                  .Register(*registry_);
+    f_->sync_age = &BuildGauge()
+                        .Name("firewatch_cluster_peer_sync_age_seconds")
+                        .Help("Seconds since the last successful sync exchange with the peer "
+                              "(absent until the first one).")
+                        .Register(*registry_);
     f_->syncs = &BuildCounter()
                      .Name("firewatch_cluster_syncs_total")
                      .Help("Sync exchanges this collector started, by peer and result.")
@@ -433,6 +577,9 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
     f_->peer_phi->Add({{"peer", id}}).Set(c.phi);
     f_->config_mismatch->Add({{"peer", id}}).Set(c.config_mismatch ? 1 : 0);
     f_->peer_path_warning->Add({{"peer", id}}).Set(c.path_warning ? 1 : 0);
+    if (c.last_sync_age_ms >= 0) {
+      f_->sync_age->Add({{"peer", id}}).Set(static_cast<double>(c.last_sync_age_ms) / 1000.0);
+    }
     Mirror(f_->syncs->Add({{"peer", id}, {"result", "ok"}}), c.syncs_ok,
            f_->seen_cluster["ok/" + id]);
     Mirror(f_->syncs->Add({{"peer", id}, {"result", "failed"}}), c.syncs_failed,
@@ -449,15 +596,24 @@ std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store)
   std::lock_guard lock(f_->render_mu);
   std::array<uint64_t, kSourceStateCount> counts{};
   if (per_source_) {
-    // One snapshot for both, so the aggregate and per-source series agree.
+    // One snapshot for all, so the aggregate, per-domain and per-source series agree.
     const std::vector<SourceSnapshot> snapshot = tracker.Snapshot();
+    std::map<std::string, StateCounts> domains;
     for (const SourceSnapshot& s : snapshot) {
-      if (Index(s.state) < counts.size()) ++counts[Index(s.state)];
+      if (Index(s.state) >= counts.size()) continue;
+      ++counts[Index(s.state)];
+      StateCounts& d = domains[DomainOf(s.labels)];
+      ++d.by_state[Index(s.state)];
+      ++d.total;
     }
     f_->RefreshPerSource(snapshot);
+    f_->RefreshDomains({domains.begin(), domains.end()});
   } else {
-    const StateCounts c = tracker.Counts();
-    for (size_t i = 0; i < counts.size(); ++i) counts[i] = c.by_state[i];
+    const auto by_domain = tracker.CountsBy(kDomainLabel);
+    for (const auto& [dc, c] : by_domain) {
+      for (size_t i = 0; i < counts.size(); ++i) counts[i] += c.by_state[i];
+    }
+    f_->RefreshDomains(by_domain);
   }
   for (size_t i = 0; i < counts.size(); ++i) {
     f_->sources_by_state[i]->Set(static_cast<double>(counts[i]));

@@ -10,12 +10,14 @@
 // and gauges are atomic. HeartbeatsAccepted/FrameRejected/Transition are on the ingest
 // hot path and do one atomic add on a cached series (no lookup, no allocation).
 // HttpRequest/PageWritten look the series up in a small mutex-protected cache.
-// Render() serializes concurrent calls.
+// Render() serializes concurrent calls; PageDelivered (the alerting engine's sender
+// threads) and the periodic *Stats calls take the same lock.
 #pragma once
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <array>
@@ -52,6 +54,10 @@ class CollectorMetrics {
   void HttpRequest(const std::string& handler, int status);
   // One notification attempt on `channel` ("sms", "email", ...); ok = delivered.
   void PageWritten(const std::string& channel, bool ok);
+  // The first page of an incident was delivered on `channel`, `seconds` after its alert
+  // started (firewatch_page_delivery_seconds{channel}). Called by the alerting engine's
+  // sender threads; registers the alerting families like AlertingStats.
+  void PageDelivered(const std::string& channel, double seconds);
 
   // Totals kept by the UDP receiver (loop thread), mirrored into counters; call
   // periodically with monotonic values.
@@ -63,6 +69,7 @@ class CollectorMetrics {
   //     permanent, interrupted}, mirrored into firewatch_notifications_total{channel,result};
   //   outbox_items:  state -> items  (firewatch_outbox_items{state});
   //   incidents:     state -> count  (firewatch_incidents{state}).
+  // Every channel named in `notifications` also gets its (empty) delivery histogram.
   void AlertingStats(const std::map<std::string, std::array<uint64_t, 4>>& notifications,
                      const std::map<std::string, uint64_t>& outbox_items,
                      const std::map<std::string, uint64_t>& incidents);
@@ -79,9 +86,18 @@ class CollectorMetrics {
     uint64_t syncs_ok = 0;
     uint64_t syncs_failed = 0;
     bool path_warning = false;  // some live collectors reach it, others do not
+    int64_t last_sync_age_ms = -1;  // since the last exchange with it; -1: never
   };
   void ClusterStats(const std::vector<PeerNumbers>& collectors, bool isolated, bool alone,
                     const std::map<std::string, uint64_t>& sync_rejected);
+
+  // The source label that names a source's failure domain (firewatch_dc_sources{dc},
+  // firewatch_source_state{dc}); sources without it count under kNoDomain. At most
+  // kMaxDomains values get their own series, the rest (by name) count under kOtherDomain.
+  static constexpr const char* kDomainLabel = "dc";
+  static constexpr const char* kNoDomain = "none";
+  static constexpr const char* kOtherDomain = "other";
+  static constexpr size_t kMaxDomains = 256;
 
   // Refreshes gauges from the tracker (state counts; per-source series when enabled,
   // removing series of sources no longer tracked) and the store's counters (store may
@@ -94,6 +110,9 @@ class CollectorMetrics {
  private:
   // defined in the .cc
   struct Families;
+  // Both need render_mu held.
+  void RegisterAlertingFamilies();
+  prometheus::Histogram& DeliveryHistogram(const std::string& channel);
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> f_;
   bool per_source_;

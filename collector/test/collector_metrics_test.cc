@@ -47,7 +47,8 @@ class FleetTest : public ::testing::Test {
  protected:
   FleetTest() : tracker_(clock_, DetectionConfig{}) {}
 
-  void Beat(const std::string& id, protocol::FrameType type = protocol::FrameType::kHeartbeat) {
+  void Beat(const std::string& id, protocol::FrameType type = protocol::FrameType::kHeartbeat,
+            protocol::Labels labels = {{"dc", "dc1"}}) {
     protocol::Heartbeat hb;
     hb.type = type;
     hb.key_id = "fleet";
@@ -56,7 +57,7 @@ class FleetTest : public ::testing::Test {
     hb.sequence = ++sequence_[id];
     hb.timestamp_ms = ToUnixMillis(clock_.WallNow());
     hb.interval_ms = 1000;
-    hb.labels = {{"dc", "dc1"}};
+    hb.labels = std::move(labels);
     if (type == protocol::FrameType::kGoodbye) hb.goodbye_reason = "SIGTERM";
     ObserveResult r = tracker_.Observe(hb, Transport::kUdp);
     ASSERT_FALSE(r.rejected.has_value());
@@ -195,6 +196,101 @@ TEST_F(FleetTest, SeriesOfVanishedSourcesAreRemoved) {
   EXPECT_FALSE(Mentions(out, R"(source="b")")) << out;
 }
 
+TEST_F(FleetTest, SourcesPerFailureDomainWithAndWithoutPerSourceSeries) {
+  BuildFleet();  // up, down, late, stopped in dc1
+  Beat("west-1", protocol::FrameType::kHeartbeat, {{"dc", "dc2"}, {"role", "db"}});
+  Beat("bare", protocol::FrameType::kHeartbeat, {{"role", "db"}});
+  for (bool per_source : {false, true}) {
+    CollectorMetrics m("c", "v", per_source);
+    const std::string out = m.Render(tracker_, nullptr);
+    EXPECT_EQ(Sample(out, R"(firewatch_dc_sources{dc="dc1",state="UP"})"), 1) << per_source;
+    EXPECT_EQ(Sample(out, R"(firewatch_dc_sources{dc="dc1",state="LATE"})"), 1);
+    EXPECT_EQ(Sample(out, R"(firewatch_dc_sources{dc="dc1",state="DOWN"})"), 1);
+    EXPECT_EQ(Sample(out, R"(firewatch_dc_sources{dc="dc1",state="STOPPED"})"), 1);
+    EXPECT_EQ(Sample(out, R"(firewatch_dc_sources{dc="dc2",state="UP"})"), 1);
+    EXPECT_EQ(Sample(out, R"(firewatch_dc_sources{dc="dc2",state="DOWN"})"), 0);
+    EXPECT_EQ(Sample(out, R"(firewatch_dc_sources{dc="none",state="UP"})"), 1);
+  }
+}
+
+TEST_F(FleetTest, SourceStateIsOneForTheCurrentStateAndCarriesTheDomain) {
+  BuildFleet();
+  CollectorMetrics off("c", "v", false);
+  EXPECT_FALSE(Mentions(off.Render(tracker_, nullptr), "firewatch_source_state"));
+
+  CollectorMetrics m("c", "v", true);
+  std::string out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_source_state{dc="dc1",source="down",state="DOWN"})"), 1);
+  EXPECT_EQ(Sample(out, R"(firewatch_source_state{dc="dc1",source="down",state="UP"})"), 0);
+  EXPECT_EQ(Sample(out, R"(firewatch_source_state{dc="dc1",source="late",state="LATE"})"), 1);
+  EXPECT_EQ(Sample(out, R"(firewatch_source_state{dc="dc1",source="stopped",state="STOPPED"})"),
+            1);
+  EXPECT_EQ(Sample(out, R"(firewatch_source_state{dc="dc1",source="up",state="UP"})"), 1);
+
+  // The source moves to another domain: its series follow, the old ones are gone.
+  Beat("up", protocol::FrameType::kHeartbeat, {{"dc", "dc9"}});
+  out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_source_state{dc="dc9",source="up",state="UP"})"), 1);
+  EXPECT_FALSE(Mentions(out, R"(firewatch_source_state{dc="dc1",source="up")")) << out;
+  EXPECT_FALSE(Mentions(out, R"(firewatch_dc_sources{dc="dc1",state="UP"} 1)")) << out;
+  EXPECT_EQ(Sample(out, R"(firewatch_dc_sources{dc="dc9",state="UP"})"), 1);
+
+  // A restart without "up": its series and the emptied domain's go away.
+  Tracker smaller(clock_, DetectionConfig{});
+  smaller.Restore({*tracker_.Get("down")});
+  out = m.Render(smaller, nullptr);
+  EXPECT_FALSE(Mentions(out, R"(source="up")")) << out;
+  EXPECT_FALSE(Mentions(out, R"(dc="dc9")")) << out;
+}
+
+TEST_F(FleetTest, DomainsPastTheCapCountAsOther) {
+  for (size_t i = 0; i < CollectorMetrics::kMaxDomains + 10; ++i) {
+    char dc[16];
+    std::snprintf(dc, sizeof dc, "dc%04zu", i);
+    Beat("h" + std::to_string(i), protocol::FrameType::kHeartbeat, {{"dc", dc}});
+  }
+  CollectorMetrics m("c", "v", false);
+  const std::string out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_dc_sources{dc="dc0000",state="UP"})"), 1);
+  EXPECT_FALSE(Mentions(out, R"(dc="dc0265")"));
+  EXPECT_EQ(Sample(out, R"(firewatch_dc_sources{dc="other",state="UP"})"), 11);
+}
+
+TEST_F(FleetTest, PageDeliveryHistogramPerChannel) {
+  CollectorMetrics m("c", "v", false);
+  EXPECT_FALSE(Mentions(m.Render(tracker_, nullptr), "firewatch_page_delivery_seconds"));
+  m.AlertingStats({{"sms", {0, 0, 0, 0}}, {"email", {0, 0, 0, 0}}}, {}, {});
+  std::string out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_page_delivery_seconds_count{channel="email"})"), 0) << out;
+  EXPECT_EQ(Sample(out, R"(firewatch_page_delivery_seconds_bucket{channel="sms",le="+Inf"})"), 0);
+  m.PageDelivered("sms", 4.2);
+  m.PageDelivered("sms", 75);
+  m.PageDelivered("webhook", 1);  // first named by a delivery
+  out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_page_delivery_seconds_count{channel="sms"})"), 2);
+  EXPECT_DOUBLE_EQ(*Sample(out, R"(firewatch_page_delivery_seconds_sum{channel="sms"})"), 79.2);
+  EXPECT_EQ(Sample(out, R"(firewatch_page_delivery_seconds_bucket{channel="sms",le="5"})"), 1);
+  EXPECT_EQ(Sample(out, R"(firewatch_page_delivery_seconds_bucket{channel="sms",le="120"})"), 2);
+  EXPECT_EQ(Sample(out, R"(firewatch_page_delivery_seconds_count{channel="webhook"})"), 1);
+  EXPECT_EQ(Sample(out, R"(firewatch_page_delivery_seconds_count{channel="email"})"), 0);
+}
+
+TEST_F(FleetTest, PeerSyncAgeOnceSynced) {
+  CollectorMetrics m("a", "v", false);
+  CollectorMetrics::PeerNumbers self, b, c;
+  self.id = "a";
+  self.self = true;
+  b.id = "b";
+  b.up = true;
+  b.last_sync_age_ms = 1500;
+  c.id = "c";  // never synced
+  m.ClusterStats({self, b, c}, false, false, {});
+  const std::string out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_cluster_peer_sync_age_seconds{peer="b"})"), 1.5);
+  EXPECT_FALSE(Mentions(out, R"(firewatch_cluster_peer_sync_age_seconds{peer="c"})"));
+  EXPECT_FALSE(Mentions(out, R"(firewatch_cluster_peer_sync_age_seconds{peer="a"})"));
+}
+
 TEST_F(FleetTest, StoreCountersAreMirrored) {
   char tmpl[] = "/tmp/firewatch_metrics_test_XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -307,6 +403,14 @@ TEST_F(FleetTest, PromtoolAcceptsTheOutput) {
   m.Transition(SourceState::kLate);
   m.HttpRequest("metrics", 200);
   m.PageWritten("sms", false);
+  m.AlertingStats({{"sms", {1, 1, 0, 0}}}, {{"pending", 1}}, {{"open", 1}});
+  m.PageDelivered("sms", 3.5);
+  CollectorMetrics::PeerNumbers self, peer;
+  self.id = "dc1-a";
+  self.self = true;
+  peer.id = "dc2-b";
+  peer.last_sync_age_ms = 800;
+  m.ClusterStats({self, peer}, false, false, {{"bad_signature", 1}});
   const std::string out = m.Render(tracker_, nullptr);
 
   char tmpl[] = "/tmp/firewatch_promtool_XXXXXX";

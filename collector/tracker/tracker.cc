@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <unordered_map>
 
 namespace firewatch::collector {
 
@@ -348,6 +350,30 @@ StateCounts Tracker::Counts() const {
   for (const Entry& e : entries_) ++c.by_state[static_cast<int>(e.state)];
   c.total = entries_.size();
   return c;
+}
+
+std::vector<std::pair<std::string, StateCounts>> Tracker::CountsBy(std::string_view key) const {
+  std::map<std::string, StateCounts, std::less<>> out;
+  std::lock_guard lock(mu_);
+  std::unordered_map<const std::string*, StateCounts*> by_blob;  // label sets are interned
+  for (const Entry& e : entries_) {
+    auto [it, fresh] = by_blob.try_emplace(e.labels.get(), nullptr);
+    if (fresh) {
+      std::string value;
+      if (e.labels) {
+        for (auto& [k, v] : DecodeLabels(*e.labels)) {
+          if (k == key) {
+            value = std::move(v);
+            break;
+          }
+        }
+      }
+      it->second = &out[value];
+    }
+    ++it->second->by_state[static_cast<int>(e.state)];
+    ++it->second->total;
+  }
+  return {std::make_move_iterator(out.begin()), std::make_move_iterator(out.end())};
 }
 
 size_t Tracker::size() const {

@@ -89,6 +89,9 @@ class Tracker {
   std::vector<SourceSnapshot> Snapshot() const;
   std::optional<SourceSnapshot> Get(std::string_view source_id) const;
   StateCounts Counts() const;
+  // Counts per value of the label `key`, sorted by value (sources without the label under
+  // ""): the per-failure-domain metrics. Decodes each distinct label set once.
+  std::vector<std::pair<std::string, StateCounts>> CountsBy(std::string_view key) const;
   size_t size() const;
 
   // Sources changed since the last call, for the store (phi not meaningful).
