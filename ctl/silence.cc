@@ -76,9 +76,14 @@ int SilenceAdd(const SilenceAddOptions& o) {
   s.ends_at = ends;
   s.created_by = o.author;
   s.comment = o.comment;
+  s.force = o.force;
   if (firewatch::Status v = route::ValidateSilence(s); !v.ok()) {
     std::fprintf(stderr, "silence add: %s\n", v.message().c_str());
     return 2;
+  }
+  if (o.force && route::IsBroad(s.matchers)) {
+    std::fprintf(stderr, "silence add: --force: this silence mutes %s for every source\n",
+                 route::MatchersString(s.matchers).c_str());
   }
   const ApiReply reply =
       CallApi("POST", o.collector_url, "/api/v1/silences", route::SilenceToJson(s), o.timeout_ms);
