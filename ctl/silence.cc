@@ -113,7 +113,7 @@ int SilenceList(const std::string& collector_url, bool all, bool json, int timeo
   const WallTime now = SystemClock::Instance().WallNow();
   std::vector<route::Silence> shown;
   for (const auto& item : doc) {
-    auto s = route::SilenceFromJson(item.dump());
+    auto s = route::SilenceFromJsonValue(item);
     if (!s.ok()) {
       std::fprintf(stderr, "silence list: skipping an unreadable silence: %s\n",
                    s.status().message().c_str());

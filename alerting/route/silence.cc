@@ -279,6 +279,10 @@ Result<Silence> SilenceFromJson(std::string_view text, const SilenceLimits& limi
   return FromJsonValue(j, limits);
 }
 
+Result<Silence> SilenceFromJsonValue(const json& value, const SilenceLimits& limits) {
+  return FromJsonValue(value, limits);
+}
+
 Result<std::string> RandomSilenceId() {
   std::array<uint8_t, 16> b{};
   Status s = crypto::FillRandom(b);

@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "firewatch/clock.h"
 #include "firewatch/status.h"
 #include "route/matcher.h"
@@ -100,6 +102,11 @@ std::string SilenceToJson(const Silence& s);
 // most a small multiple of the text. The result is validated with ValidateSilence.
 [[nodiscard]] Result<Silence> SilenceFromJson(std::string_view json,
                                               const SilenceLimits& limits = {});
+// The same for an already parsed value (a peer's sync payload holds silences inline).
+// Reads only the fields it knows, never serializes the value (unknown fields may be
+// nested arbitrarily deep: nothing here recurses on them).
+[[nodiscard]] Result<Silence> SilenceFromJsonValue(const nlohmann::json& value,
+                                                   const SilenceLimits& limits = {});
 
 // "2024-05-01T12:00:00.250Z". Parse also accepts no fraction and "+02:00" style offsets;
 // years 1970 to 2199 only.

@@ -185,8 +185,8 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
       p.log.push_back(std::move(le));
     }
     for (const auto& e : f.Array("silences")) {
-      auto s = alerting::route::SilenceFromJson(
-          e.dump(-1, ' ', false, json::error_handler_t::replace));
+      // From the value: dumping it first would recurse on whatever a peer nested in it.
+      auto s = alerting::route::SilenceFromJsonValue(e);
       if (!s.ok()) {
         if (p.silences_refused++ == 0) p.silence_error = s.status().message();
         continue;

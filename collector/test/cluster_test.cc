@@ -397,14 +397,19 @@ TEST(SyncPayloadTest, ABadSilenceIsDroppedAloneNotThePayload) {
   std::string bomb = good;
   bomb.replace(bomb.find("web-1\",\"isRegex\":false"), std::string("web-1\",\"isRegex\":false").size(),
                std::string(3000, '(') + "\",\"isRegex\":true");
+  // An unknown field nested 200,000 deep: ignored, never serialized or walked.
+  std::string deep = good;
+  deep.replace(deep.find(R"("id":"good")"), std::string(R"("id":"good")").size(),
+               R"("id":"deep","x":)" + std::string(200'000, '[') + std::string(200'000, ']'));
   const std::string text =
       R"({"v":1,"from":"b","boot":"x","seq":1,"config_digest":"d","peers":{},)"
       R"("sources":{"full":true,"version":1,"digest":"0","entries":{}},"incidents":[],"log":[],)"
-      R"("silences":[)" + broad + "," + good + "," + bomb + R"(],"need_full":false})";
+      R"("silences":[)" + broad + "," + good + "," + bomb + "," + deep + R"(],"need_full":false})";
   auto d = DecodeSyncPayload(text);
   ASSERT_TRUE(d.ok()) << d.status().message();
-  ASSERT_EQ(d->silences.size(), 1u);
+  ASSERT_EQ(d->silences.size(), 2u);
   EXPECT_EQ(d->silences[0].id, "good");
+  EXPECT_EQ(d->silences[1].id, "deep");
   EXPECT_EQ(d->silences_refused, 2u);
   EXPECT_NE(d->silence_error.find("is broad"), std::string::npos) << d->silence_error;
 }
