@@ -490,6 +490,15 @@ TEST(ClusterConfigTest, DigestIgnoresTheCollectorSectionButNotSettings) {
   EXPECT_NE(a->cluster.digest, c->cluster.digest);
 }
 
+TEST(ClusterConfigTest, NonUtf8ValuesDigestInsteadOfThrowing) {
+  // Found by collector_config_fuzz: a Latin-1 byte in a value made the digest throw.
+  std::string yaml = ClusterYaml("a");
+  yaml.replace(yaml.find("{dc: one}"), 9, "{dc: \"caf\xe9\"}");
+  auto c = ParseCollectorConfig(yaml, "a.yml", "/");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->cluster.digest.size(), 64u);
+}
+
 TEST(ClusterConfigTest, EachCollectorLinksToItselfOutsideTheDigest) {
   auto plain = ParseCollectorConfig(ClusterYaml("a"), "a.yml", "/");
   auto own = ParseCollectorConfig(
