@@ -571,6 +571,7 @@ std::vector<LogEntry> AlertingEngine::ExportLog(Duration window) const {
 
 void AlertingEngine::MergeSilences(const std::vector<route::Silence>& silences,
                                    const std::string& peer, size_t refused_on_parse) {
+  if (!silencer_) return;  // not started
   const std::string from = peer.empty() ? "a peer" : "peer " + peer;
   if (refused_on_parse > 0) peer_silences_refused_.fetch_add(refused_on_parse);
   std::lock_guard lock(silence_write_mu_);
@@ -850,7 +851,9 @@ Status AlertingEngine::ExpireSilence(const std::string& id) {
   return Status::Ok();
 }
 
-std::vector<route::Silence> AlertingEngine::Silences() const { return silencer_->List(); }
+std::vector<route::Silence> AlertingEngine::Silences() const {
+  return silencer_ ? silencer_->List() : std::vector<route::Silence>{};
+}
 
 EngineStats AlertingEngine::Stats() const {
   EngineStats s;
