@@ -23,7 +23,9 @@ int Ack(const std::string& collector_url, const std::string& id, const std::stri
 
 // `firewatchctl silence add`: mutes alerts matching every matcher ("source=web-1",
 // "dc=~dc1.*", Alertmanager syntax) from now until `until` (RFC 3339) or for `duration`
-// ("2h"). Prints the new silence's id on stdout (a summary on stderr).
+// ("2h"). Prints the new silence's id on stdout (a summary on stderr). The silence is
+// checked as the collector will check it (route::ValidateSilence) before any request;
+// a broad one (route::IsBroad: nothing but alertname pinned) needs `force`.
 struct SilenceAddOptions {
   std::string collector_url;
   std::vector<std::string> matchers;
@@ -31,6 +33,7 @@ struct SilenceAddOptions {
   std::string until;  // wins over duration when set
   std::string author;
   std::string comment;
+  bool force = false;  // send "force": true: mute broadly on purpose
   int timeout_ms = 5000;
 };
 int SilenceAdd(const SilenceAddOptions& options);

@@ -66,6 +66,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   silence_add->add_option("-c,--comment", silence_opts.comment, "why: a ticket, a maintenance")
       ->required();
+  silence_add->add_flag(
+      "--force", silence_opts.force,
+      "allow a broad silence: one that pins no label but alertname to specific values "
+      "(alertname=~.+, source=~.+, alertname=SourceDown alone), so it mutes that kind of "
+      "alert for every source; refused without it");
   auto* silence_list = silence->add_subcommand(
       "list", "list active and pending silences, soonest end first");
   silence_list->add_flag("--all", all, "include expired silences");

@@ -76,9 +76,14 @@ int SilenceAdd(const SilenceAddOptions& o) {
   s.ends_at = ends;
   s.created_by = o.author;
   s.comment = o.comment;
+  s.force = o.force;
   if (firewatch::Status v = route::ValidateSilence(s); !v.ok()) {
     std::fprintf(stderr, "silence add: %s\n", v.message().c_str());
     return 2;
+  }
+  if (o.force && route::IsBroad(s.matchers)) {
+    std::fprintf(stderr, "silence add: --force: this silence mutes %s for every source\n",
+                 route::MatchersString(s.matchers).c_str());
   }
   const ApiReply reply =
       CallApi("POST", o.collector_url, "/api/v1/silences", route::SilenceToJson(s), o.timeout_ms);
@@ -108,7 +113,7 @@ int SilenceList(const std::string& collector_url, bool all, bool json, int timeo
   const WallTime now = SystemClock::Instance().WallNow();
   std::vector<route::Silence> shown;
   for (const auto& item : doc) {
-    auto s = route::SilenceFromJson(item.dump());
+    auto s = route::SilenceFromJsonValue(item);
     if (!s.ok()) {
       std::fprintf(stderr, "silence list: skipping an unreadable silence: %s\n",
                    s.status().message().c_str());

@@ -53,6 +53,9 @@ struct AlertingEngine::IncidentDb {
         SQLITE_OK) {
       return Status::IoError("cannot open " + path + ": " + sqlite3_errmsg(db));
     }
+    // Silences are written through a second connection (their own transactions); a
+    // writer waits for the other instead of failing with SQLITE_BUSY.
+    sqlite3_busy_timeout(db, 5000);
     const char* schema =
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
         "CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, body TEXT NOT NULL);"
@@ -138,15 +141,50 @@ struct AlertingEngine::IncidentDb {
     if (rc != SQLITE_DONE) return Status::IoError(table + ": " + sqlite3_errmsg(db));
     return Status::Ok();
   }
-  std::vector<std::string> Bodies(const std::string& table) {
-    std::vector<std::string> out;
+  // (id, body) of every row of `table`; rows whose columns are not text are skipped.
+  std::vector<std::pair<std::string, std::string>> Rows(const std::string& table) {
+    std::vector<std::pair<std::string, std::string>> out;
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, ("SELECT body FROM " + table).c_str(), -1, &st, nullptr);
+    sqlite3_prepare_v2(db, ("SELECT id, body FROM " + table).c_str(), -1, &st, nullptr);
     while (sqlite3_step(st) == SQLITE_ROW) {
-      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+      const auto* id = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      const auto* body = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+      if (id == nullptr || body == nullptr) continue;
+      out.emplace_back(std::string(id, static_cast<size_t>(sqlite3_column_bytes(st, 0))),
+                       std::string(body, static_cast<size_t>(sqlite3_column_bytes(st, 1))));
     }
     sqlite3_finalize(st);
     return out;
+  }
+  // Upserts `puts` and deletes `deletes` in one transaction (one fsync).
+  Status Batch(const std::string& table, const std::vector<std::pair<std::string, std::string>>& puts,
+               const std::vector<std::string>& deletes) {
+    if (puts.empty() && deletes.empty()) return Status::Ok();
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Status::IoError(table + ": " + sqlite3_errmsg(db));
+    }
+    Status st = Status::Ok();
+    for (const auto& [id, body] : puts) {
+      if (st = PutRow(table, id, body); !st.ok()) break;
+    }
+    for (const auto& id : deletes) {
+      if (!st.ok()) break;
+      sqlite3_stmt* del = nullptr;
+      sqlite3_prepare_v2(db, ("DELETE FROM " + table + " WHERE id = ?1").c_str(), -1, &del, nullptr);
+      sqlite3_bind_text(del, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(del) != SQLITE_DONE) st = Status::IoError(table + ": " + sqlite3_errmsg(db));
+      sqlite3_finalize(del);
+    }
+    if (!st.ok()) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return st;
+    }
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      Status e = Status::IoError(table + ": " + sqlite3_errmsg(db));
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return e;
+    }
+    return Status::Ok();
   }
   Result<std::vector<Incident>> LoadAll() {
     std::vector<Incident> out;
@@ -254,12 +292,9 @@ Status AlertingEngine::Start(StartupState startup) {
   senders_ = std::make_unique<outbox::SenderPool>(*sender_, std::move(channel_names), popts);
   inhibitor_ = std::make_unique<route::Inhibitor>(config_.routing.inhibit_rules);
   silencer_ = std::make_unique<route::Silencer>();
-  for (const auto& body : incident_db_->Bodies("silences")) {
-    auto silence = route::SilenceFromJson(body);
-    if (!silence.ok() || !silencer_->Merge(*silence).ok()) {
-      spdlog::error("incidents.db: skipping unreadable silence");
-    }
-  }
+  silence_db_ = std::make_unique<IncidentDb>();
+  if (Status st = silence_db_->Open(data_dir_ + "/incidents.db"); !st.ok()) return st;
+  LoadSilences();
   dispatcher_ = std::make_unique<route::Dispatcher>(
       *config_.routing.route,
       std::vector<const route::Muter*>{inhibitor_.get(), silencer_.get()});
@@ -425,10 +460,9 @@ void AlertingEngine::RunOnce() {
   if (!unconfirmed_.empty()) ResolveUnconfirmed();
   std::vector<route::GroupNotification> notes;
   std::vector<PeerIncident> peer_acks;  // adopted incidents a peer acked already
-  {
-    std::lock_guard silence_lock(silence_mu_);  // the silencer is consulted during Tick
-    notes = dispatcher_->Tick(clock_.Now(), clock_.WallNow());
-  }
+  // The silencer is consulted during Tick through its published snapshot: no lock is
+  // held while silences are matched, and writers never wait for this.
+  notes = dispatcher_->Tick(clock_.Now(), clock_.WallNow());
   for (auto& gn : notes) {
     if (gn.status == route::GroupStatus::kFiring) {
       // In a cluster, a peer may have opened this group's incident already: take its id
@@ -546,17 +580,22 @@ std::vector<LogEntry> AlertingEngine::ExportLog(Duration window) const {
   return out;
 }
 
-void AlertingEngine::MergeSilences(const std::vector<route::Silence>& silences) {
-  std::lock_guard lock(silence_mu_);
-  for (const auto& s : silences) {
-    auto changed = silencer_->Merge(s);
-    if (!changed.ok()) {
-      spdlog::warn("peer silence {} not merged: {}", s.id, changed.status().message());
-    } else if (*changed) {
-      PersistSilence(s);
-      spdlog::info("silence {} replicated from a peer", s.id);
+void AlertingEngine::MergeSilences(const std::vector<route::Silence>& silences,
+                                   const std::string& peer, size_t refused_on_parse) {
+  if (!silencer_) return;  // not started
+  const std::string from = peer.empty() ? "a peer" : "peer " + peer;
+  if (refused_on_parse > 0) peer_silences_refused_.fetch_add(refused_on_parse);
+  std::lock_guard lock(silence_write_mu_);
+  route::MergeOutcome out = silencer_->MergeAll(silences, clock_.WallNow());
+  for (const auto& [id, why] : out.refused) {
+    peer_silences_refused_.fetch_add(1);
+    if (refusal_logged_.size() >= 256) refusal_logged_.clear();  // bounded; logs again later
+    if (refusal_logged_.insert(peer + "/" + id).second) {
+      spdlog::warn("silence {} from {} refused (logged once): {}", id, from, why.message());
     }
   }
+  PersistSilences(out.changed, out.dropped);
+  for (const auto& s : out.changed) spdlog::info("silence {} replicated from {}", s.id, from);
 }
 
 void AlertingEngine::Escalate(const Incident& inc) {
@@ -778,34 +817,69 @@ Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& b
 
 std::vector<Incident> AlertingEngine::Incidents() const { return incidents_.List(); }
 
-void AlertingEngine::PersistSilence(const route::Silence& s) {
-  if (Status st = incident_db_->PutRow("silences", s.id, route::SilenceToJson(s)); !st.ok()) {
-    spdlog::error("{}", st.message());
+void AlertingEngine::LoadSilences() {
+  std::vector<route::Silence> loaded;
+  size_t skipped = 0;
+  for (const auto& [id, body] : silence_db_->Rows("silences")) {
+    auto silence = route::SilenceFromJson(body);
+    if (silence.ok() && silence->id != id) {
+      silence = Status::InvalidArgument("id: the row's id is '" + id.substr(0, 64) + "'");
+    }
+    if (!silence.ok()) {
+      ++skipped;
+      spdlog::error("incidents.db: skipping stored silence '{}': {}", id.substr(0, 64),
+                    silence.status().message());
+      continue;
+    }
+    loaded.push_back(std::move(silence).value());
+  }
+  route::MergeOutcome out = silencer_->MergeAll(loaded, clock_.WallNow());
+  for (const auto& [id, why] : out.refused) {
+    ++skipped;
+    spdlog::error("incidents.db: skipping stored silence '{}': {}", id, why.message());
+  }
+  stored_silences_refused_.fetch_add(skipped);
+  // Rows pruned by retention go now; refused rows stay on disk for an operator to look at.
+  PersistSilences({}, out.dropped);
+  spdlog::info("silences: {} loaded from incidents.db, {} skipped", out.changed.size(), skipped);
+}
+
+void AlertingEngine::PersistSilences(const std::vector<route::Silence>& changed,
+                                     const std::vector<std::string>& dropped) {
+  std::vector<std::pair<std::string, std::string>> puts;
+  puts.reserve(changed.size());
+  for (const auto& s : changed) puts.emplace_back(s.id, route::SilenceToJson(s));
+  if (Status st = silence_db_->Batch("silences", puts, dropped); !st.ok()) {
+    spdlog::error("incidents.db: silences not saved: {}", st.message());
   }
 }
 
 Result<std::string> AlertingEngine::SetSilence(route::Silence silence) {
-  std::lock_guard lock(silence_mu_);
-  auto id = silencer_->Set(std::move(silence), clock_.WallNow());
+  std::lock_guard lock(silence_write_mu_);
+  const WallTime now = clock_.WallNow();
+  std::vector<route::Silence> changed;
+  auto id = silencer_->Set(std::move(silence), now, &changed);
   if (!id.ok()) return id;
-  // Set may have expired an older version and created a new one: persist them all.
-  for (const auto& s : silencer_->List()) PersistSilence(s);
+  // Set may have expired an older version and created a new one: persist both.
+  PersistSilences(changed, silencer_->Gc(now));
   spdlog::info("silence {} set", *id);
   return id;
 }
 
 Status AlertingEngine::ExpireSilence(const std::string& id) {
-  std::lock_guard lock(silence_mu_);
-  Status st = silencer_->Expire(id, clock_.WallNow());
+  std::lock_guard lock(silence_write_mu_);
+  const WallTime now = clock_.WallNow();
+  Status st = silencer_->Expire(id, now);
   if (!st.ok()) return st;
-  if (auto s = silencer_->Get(id); s.ok()) PersistSilence(*s);
+  std::vector<route::Silence> changed;
+  if (auto s = silencer_->Get(id); s.ok()) changed.push_back(*s);
+  PersistSilences(changed, silencer_->Gc(now));
   spdlog::info("silence {} expired", id);
   return Status::Ok();
 }
 
 std::vector<route::Silence> AlertingEngine::Silences() const {
-  std::lock_guard lock(silence_mu_);
-  return silencer_->List();
+  return silencer_ ? silencer_->List() : std::vector<route::Silence>{};
 }
 
 EngineStats AlertingEngine::Stats() const {
@@ -814,6 +888,13 @@ EngineStats AlertingEngine::Stats() const {
     std::lock_guard lock(mu_);
     s = stats_;
   }
+  if (silencer_) {
+    for (const auto& [state, n] : silencer_->Count(clock_.WallNow())) {
+      s.silences[std::string(route::SilenceStateString(state))] = n;
+    }
+  }
+  s.silences_refused["peer"] = peer_silences_refused_.load();
+  s.silences_refused["store"] = stored_silences_refused_.load();
   if (outbox_) {
     auto depth = outbox_->DepthByState();
     if (depth.ok()) {

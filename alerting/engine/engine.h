@@ -11,19 +11,25 @@
 //                    idempotency keys make recomputation after a restart a no-op)
 //                 -> outbox::Dispatcher (retries, failover, rate limits) -> notifiers
 //
-// Threads: the "alerting" thread owns the route dispatcher, inhibitor and silencer and
-// runs the pipeline up to Enqueue; the outbox's SenderPool runs one sender thread per
-// channel (outbox/sender_pool.h), so a hung SMTP server never delays an SMS. SendOn, the
-// outbox gate and prune_keep run on those threads, at most once at a time per channel.
+// Threads: the "alerting" thread owns the route dispatcher and inhibitor and runs the
+// pipeline up to Enqueue; the outbox's SenderPool runs one sender thread per channel
+// (outbox/sender_pool.h), so a hung SMTP server never delays an SMS. SendOn, the outbox
+// gate and prune_keep run on those threads, at most once at a time per channel.
 // Submit/Ack/Incidents may be called from any thread.
+// Silences: the alerting thread evaluates the silencer's immutable snapshot without any
+// lock; API and peer-sync writers change the silencer copy-on-write (route/silence.h)
+// under silence_write_mu_, which the alerting thread never takes. Expired silences are
+// pruned (route::SilenceLimits) by those writers and at start.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,6 +96,11 @@ struct EngineStats {
   // outbox file was created; every configured channel is present (zeros included).
   std::map<std::string, std::array<uint64_t, 4>> notifications;
   std::map<std::string, uint64_t> incidents;  // "open"/"acked"/"resolved" -> count
+  std::map<std::string, uint64_t> silences;   // "active"/"pending"/"expired" -> held now
+  // Silences refused since start, by where they came from: "peer" (failed validation or
+  // over a limit when merged from a peer) and "store" (incidents.db rows skipped at
+  // start). Both keys always present.
+  std::map<std::string, uint64_t> silences_refused;
 };
 
 class AlertingEngine {
@@ -127,7 +138,9 @@ class AlertingEngine {
   void SetDeliveryObserver(DeliveryObserver f) { on_delivered_ = std::move(f); }
 
   // Silences (Alertmanager semantics, route/silence.h). Persisted in incidents.db; every
-  // call is thread-safe. Set creates (empty id) or changes one and returns its id.
+  // call is thread-safe and none waits for the alerting thread. Set creates (empty id) or
+  // changes one and returns its id; InvalidArgument names the field or limit refused
+  // (validation, broad without force, route::SilenceLimits), NotFound an unknown id.
   Result<std::string> SetSilence(route::Silence silence);
   Status ExpireSilence(const std::string& id);
   std::vector<route::Silence> Silences() const;
@@ -143,8 +156,12 @@ class AlertingEngine {
   // Incidents a peer sent: adopt canonical ids, apply acks. Queued for the alerting
   // thread (adoption must not race escalation).
   void SubmitPeerIncidents(const std::string& peer, std::vector<PeerIncident> incidents);
-  // Silences a peer sent; the newest version of each wins and is persisted here.
-  void MergeSilences(const std::vector<route::Silence>& silences);
+  // Silences a peer sent; the newest version of each wins and is persisted here. Each is
+  // validated as an API silence would be (a broad one needs its force flag) and refused
+  // alone when it fails or exceeds a limit: counted (silences_refused["peer"], plus
+  // `refused_on_parse` that the payload decoder already dropped) and logged once per id.
+  void MergeSilences(const std::vector<route::Silence>& silences, const std::string& peer = "",
+                     size_t refused_on_parse = 0);
 
   // Sends one test notification through `channel` to `contact` (or the channel's own
   // endpoint) synchronously, bypassing the outbox: `firewatchctl test-page`.
@@ -178,7 +195,12 @@ class AlertingEngine {
   GateDecision LocalGate(const Notification& n) const;
   void PersistIncident(const Incident& inc);
   void ApplyPeerIncident(const std::string& peer, const PeerIncident& p);
-  void PersistSilence(const route::Silence& s);
+  // Start(): incidents.db rows, validated; bad ones skipped, logged and counted.
+  void LoadSilences();
+  // Writes changed silences and deletes dropped ones in one transaction
+  // (silence_write_mu_ held).
+  void PersistSilences(const std::vector<route::Silence>& changed,
+                       const std::vector<std::string>& dropped);
   SendResult SendOn(const std::string& channel, const Notification& n);
 
   const Clock& clock_;
@@ -194,11 +216,18 @@ class AlertingEngine {
   std::unique_ptr<outbox::SenderPool> senders_;
   std::map<std::string, std::unique_ptr<notify::Notifier>> notifiers_;
   std::unique_ptr<route::Inhibitor> inhibitor_;
-  std::unique_ptr<route::Silencer> silencer_;  // guarded by silence_mu_
-  mutable std::mutex silence_mu_;
+  // Internally synchronized (snapshot for readers, its own writer lock). silence_write_mu_
+  // orders a change with its write to incidents.db, so the store never ends up holding
+  // an older version than memory; it is never held while silences are evaluated.
+  std::unique_ptr<route::Silencer> silencer_;
+  std::mutex silence_write_mu_;
+  std::set<std::string> refusal_logged_;  // guarded by silence_write_mu_; bounded (256)
+  std::atomic<uint64_t> peer_silences_refused_{0};
+  std::atomic<uint64_t> stored_silences_refused_{0};
   std::unique_ptr<route::Dispatcher> dispatcher_;
   struct IncidentDb;
   std::unique_ptr<IncidentDb> incident_db_;
+  std::unique_ptr<IncidentDb> silence_db_;  // incidents.db again: silences' own transactions
 
   mutable std::mutex mu_;
   std::condition_variable wake_alerting_;

@@ -1,5 +1,8 @@
 #include "route/matcher.h"
 
+#include <re2/filtered_re2.h>
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <tuple>
 
@@ -16,7 +19,7 @@ std::string_view MatchTypeString(MatchType t) {
 }
 
 bool IsValidLabelName(std::string_view name) {
-  if (name.empty()) return false;
+  if (name.empty() || name.size() > kMaxLabelNameBytes) return false;
   for (size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
     const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -26,35 +29,97 @@ bool IsValidLabelName(std::string_view name) {
   return true;
 }
 
+namespace {
+
+// How every regex is compiled: RE2 syntax, UTF-8, case-sensitive, no capture groups
+// (matching needs none), a memory budget, and no logging of its own.
+RE2::Options RegexOptions() {
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_never_capture(true);
+  o.set_max_mem(kRegexMemoryBudget);
+  return o;
+}
+
+// The first bytes of `text` for an error message (a refused value may be huge).
+std::string Excerpt(std::string_view text, size_t max = 64) {
+  if (text.size() <= max) return std::string(text);
+  return std::string(text.substr(0, max)) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
+}  // namespace
+
 Result<Matcher> Matcher::Make(MatchType type, std::string name, std::string value) {
+  if (name.size() > kMaxLabelNameBytes) {
+    return Status::InvalidArgument("label name '" + Excerpt(name) + "' is " +
+                                   std::to_string(name.size()) + " bytes; the limit is " +
+                                   std::to_string(kMaxLabelNameBytes));
+  }
   if (!IsValidLabelName(name)) {
     return Status::InvalidArgument("invalid label name '" + name +
                                    "' (want letters, digits and _, not starting with a digit)");
+  }
+  if (value.size() > kMaxMatcherValueBytes) {
+    return Status::InvalidArgument(
+        std::string(type == MatchType::kRegex || type == MatchType::kNotRegex ? "regex" : "value") +
+        " is " + std::to_string(value.size()) + " bytes; the limit is " +
+        std::to_string(kMaxMatcherValueBytes) + " bytes per matcher");
   }
   Matcher m;
   m.type_ = type;
   m.name_ = std::move(name);
   m.value_ = std::move(value);
   if (m.is_regex()) {
-    try {
-      m.re_ = std::make_shared<const std::regex>("^(?:" + m.value_ + ")$",
-                                                 std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-      return Status::InvalidArgument("invalid regex \"" + m.value_ + "\": " + e.what());
+    auto re = std::make_shared<const RE2>(m.value_, RegexOptions());
+    if (!re->ok()) {
+      if (re->error_code() == RE2::ErrorPatternTooLarge) {
+        return Status::InvalidArgument("regex \"" + m.value_ + "\" is too complex: it needs more than " +
+                                       std::to_string(kRegexMemoryBudget / 1024) +
+                                       " KiB to compile (the limit per regex)");
+      }
+      return Status::InvalidArgument("invalid regex \"" + m.value_ + "\": " + re->error());
     }
+    m.re_ = std::move(re);
   }
   return m;
 }
 
-bool Matcher::MatchesValue(const std::string& v) const {
+bool Matcher::MatchesValue(std::string_view v) const {
   switch (type_) {
     case MatchType::kEqual: return v == value_;
     case MatchType::kNotEqual: return v != value_;
-    case MatchType::kRegex: return std::regex_match(v, *re_);
-    case MatchType::kNotRegex: return !std::regex_match(v, *re_);
+    case MatchType::kRegex:
+      return re_->Match(re2::StringPiece(v.data(), v.size()), 0, v.size(), RE2::ANCHOR_BOTH,
+                        nullptr, 0);
+    case MatchType::kNotRegex:
+      return !re_->Match(re2::StringPiece(v.data(), v.size()), 0, v.size(), RE2::ANCHOR_BOTH,
+                         nullptr, 0);
   }
   return false;
 }
+
+bool Matcher::IsSelective() const {
+  switch (type_) {
+    case MatchType::kEqual: return !value_.empty();
+    case MatchType::kNotEqual:
+    case MatchType::kNotRegex: return false;
+    case MatchType::kRegex: break;
+  }
+  if (MatchesValue("")) return false;
+  // FilteredRE2's contract: a regex that does not pass the filter when none of its atoms
+  // is present cannot match. So "does not pass with no atoms" means "every match
+  // contains one of the atoms", and atoms shorter than min_atom_len are not kept.
+  re2::FilteredRE2 filter(/*min_atom_len=*/2);
+  int id = 0;
+  if (filter.Add(value_, RegexOptions(), &id) != RE2::NoError) return false;
+  std::vector<std::string> atoms;
+  filter.Compile(&atoms);
+  std::vector<int> passed;
+  filter.AllPotentials({}, &passed);
+  return passed.empty() && !atoms.empty();
+}
+
+int Matcher::Cost() const { return re_ ? re_->ProgramSize() : 0; }
 
 bool Matcher::Matches(const LabelSet& labels) const {
   static const std::string kEmpty;
@@ -95,7 +160,7 @@ class Parser {
     return true;
   }
   Status Error(const std::string& what) const {
-    return Status::InvalidArgument("matcher '" + std::string(text_) + "': " + what +
+    return Status::InvalidArgument("matcher '" + Excerpt(text_, 200) + "': " + what +
                                    " at column " + std::to_string(pos_ + 1));
   }
 
@@ -136,7 +201,7 @@ class Parser {
     if (name.empty()) return Error("expected a label name");
     if (!IsValidLabelName(name)) {
       pos_ = name_col;
-      return Error("invalid label name '" + name + "'");
+      return Error("invalid label name '" + Excerpt(name) + "'");
     }
     SkipSpace();
     MatchType type;

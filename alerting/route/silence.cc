@@ -28,18 +28,68 @@ SilenceState StateAt(const Silence& s, WallTime now) {
   return SilenceState::kExpired;
 }
 
-Status ValidateSilence(const Silence& s) {
+bool IsBroad(const Matchers& ms) {
+  return std::none_of(ms.begin(), ms.end(), [](const Matcher& m) {
+    return m.name() != "alertname" && m.IsSelective();
+  });
+}
+
+namespace {
+
+bool ValidId(std::string_view id, size_t max) {
+  if (id.empty() || id.size() > max) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
+bool InRange(WallTime t) {
+  const int64_t ms = ToUnixMillis(t);
+  return ms >= kMinSilenceUnixMs && ms <= kMaxSilenceUnixMs;
+}
+
+Status TooLong(const char* field, size_t size, size_t limit) {
+  return Status::InvalidArgument(std::string(field) + ": " + std::to_string(size) +
+                                 " bytes; the limit is " + std::to_string(limit));
+}
+
+}  // namespace
+
+Status ValidateSilence(const Silence& s, const SilenceLimits& limits) {
+  if (!s.id.empty() && !ValidId(s.id, limits.max_id_bytes)) {
+    return Status::InvalidArgument("id: want 1 to " + std::to_string(limits.max_id_bytes) +
+                                   " letters, digits, '-', '_' or '.'");
+  }
   if (s.matchers.empty()) return Status::InvalidArgument("matchers: at least one matcher is required");
-  const bool narrows = std::any_of(s.matchers.begin(), s.matchers.end(),
-                                   [](const Matcher& m) { return !m.MatchesValue(""); });
-  if (!narrows) {
-    return Status::InvalidArgument(
-        "matchers: at least one matcher must not match the empty string (this silence would "
-        "mute every alert)");
+  if (s.matchers.size() > limits.max_matchers) {
+    return Status::InvalidArgument("matchers: " + std::to_string(s.matchers.size()) +
+                                   " matchers; the limit is " +
+                                   std::to_string(limits.max_matchers) + " per silence");
+  }
+  for (const WallTime t : {s.starts_at, s.ends_at, s.updated_at}) {
+    if (!InRange(t)) {
+      return Status::InvalidArgument("startsAt/endsAt/updatedAt: times must be between 1970 and 2199");
+    }
   }
   if (s.ends_at < s.starts_at) return Status::InvalidArgument("endsAt: must not be before startsAt");
   if (s.created_by.empty()) return Status::InvalidArgument("createdBy: the author is required");
+  if (s.created_by.size() > limits.max_created_by_bytes) {
+    return TooLong("createdBy", s.created_by.size(), limits.max_created_by_bytes);
+  }
   if (s.comment.empty()) return Status::InvalidArgument("comment: a comment is required");
+  if (s.comment.size() > limits.max_comment_bytes) {
+    return TooLong("comment", s.comment.size(), limits.max_comment_bytes);
+  }
+  if (!s.force && IsBroad(s.matchers)) {
+    return Status::InvalidArgument(
+        "matchers: " + MatchersString(s.matchers) +
+        " is broad: it would mute this kind of alert for every source. A silence needs a "
+        "matcher that pins a label other than alertname to specific values (name=\"value\", "
+        "or name=~\"regex\" whose matches all contain a literal of 2+ characters, e.g. "
+        "source=\"web-1\", dc=~\"dc1.*\"). To mute this broadly on purpose, an operator "
+        "sets \"force\": true (firewatchctl silence add --force)");
+  }
   return Status::Ok();
 }
 
@@ -71,7 +121,10 @@ Result<WallTime> ParseRfc3339(std::string_view text) {
       n != 19) {
     return bad();
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return bad();
+  if (y < 1970 || y > 2199 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+      se > 60) {
+    return bad();
+  }
   size_t i = 19;
   int64_t ms = 0;
   if (i < s.size() && s[i] == '.') {
@@ -105,7 +158,9 @@ Result<WallTime> ParseRfc3339(std::string_view text) {
   tm.tm_min = mi;
   tm.tm_sec = se;
   const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
-  return FromUnixMillis(secs * 1000 + ms);
+  const int64_t unix_ms = secs * 1000 + ms;
+  if (unix_ms < kMinSilenceUnixMs || unix_ms > kMaxSilenceUnixMs) return bad();
+  return FromUnixMillis(unix_ms);
 }
 
 std::string SilenceToJson(const Silence& s) {
@@ -123,7 +178,8 @@ std::string SilenceToJson(const Silence& s) {
             {"updatedAt", FormatRfc3339(s.updated_at)},
             {"createdBy", s.created_by},
             {"comment", s.comment}};
-  return j.dump();
+  if (s.force) j["force"] = true;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {
@@ -147,7 +203,7 @@ Result<WallTime> TimeField(const json& j, const char* name, bool required) {
   return t;
 }
 
-Result<Silence> FromJsonValue(const json& j) {
+Result<Silence> FromJsonValue(const json& j, const SilenceLimits& limits) {
   if (!j.is_object()) return Status::InvalidArgument("silence: expected a JSON object");
   Silence s;
   auto id = StringField(j, "id", false);
@@ -156,6 +212,11 @@ Result<Silence> FromJsonValue(const json& j) {
   auto ms = j.find("matchers");
   if (ms == j.end() || !ms->is_array()) {
     return Status::InvalidArgument("matchers: expected an array of matchers");
+  }
+  if (ms->size() > limits.max_matchers) {  // before compiling any of them
+    return Status::InvalidArgument("matchers: " + std::to_string(ms->size()) +
+                                   " matchers; the limit is " +
+                                   std::to_string(limits.max_matchers) + " per silence");
   }
   for (size_t i = 0; i < ms->size(); ++i) {
     const json& m = (*ms)[i];
@@ -196,17 +257,30 @@ Result<Silence> FromJsonValue(const json& j) {
   if (!comment.ok()) return comment.status();
   s.created_by = *by;
   s.comment = *comment;
-  Status v = ValidateSilence(s);
+  if (auto f = j.find("force"); f != j.end() && !f->is_null()) {
+    if (!f->is_boolean()) return Status::InvalidArgument("force: expected true or false");
+    s.force = f->get<bool>();
+  }
+  Status v = ValidateSilence(s, limits);
   if (!v.ok()) return v;
   return s;
 }
 
 }  // namespace
 
-Result<Silence> SilenceFromJson(std::string_view text) {
+Result<Silence> SilenceFromJson(std::string_view text, const SilenceLimits& limits) {
+  if (text.size() > kMaxSilenceJsonBytes) {
+    return Status::InvalidArgument("silence: " + std::to_string(text.size()) +
+                                   " bytes of JSON; the limit is " +
+                                   std::to_string(kMaxSilenceJsonBytes));
+  }
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("silence: not valid JSON");
-  return FromJsonValue(j);
+  return FromJsonValue(j, limits);
+}
+
+Result<Silence> SilenceFromJsonValue(const json& value, const SilenceLimits& limits) {
+  return FromJsonValue(value, limits);
 }
 
 Result<std::string> RandomSilenceId() {
@@ -223,50 +297,131 @@ Result<std::string> RandomSilenceId() {
   return std::string(out);
 }
 
-Silencer::Silencer(IdGenerator ids) : ids_(std::move(ids)) {}
+// ---------------------------------------------------------------- snapshot
 
-Result<std::string> Silencer::Set(Silence s, WallTime now) {
+SilenceSnapshot::SilenceSnapshot(std::vector<std::shared_ptr<const Silence>> silences) {
+  entries_.reserve(silences.size());
+  for (auto& s : silences) {
+    Entry e;
+    e.silence = std::move(s);
+    for (const auto& m : e.silence->matchers) e.order.push_back(&m);
+    std::stable_sort(e.order.begin(), e.order.end(), [](const Matcher* a, const Matcher* b) {
+      return a->Cost() < b->Cost();
+    });
+    entries_.push_back(std::move(e));
+  }
+}
+
+bool SilenceSnapshot::Matches(const Entry& e, const LabelSet& labels, WallTime now) const {
+  if (StateAt(*e.silence, now) != SilenceState::kActive) return false;
+  return std::all_of(e.order.begin(), e.order.end(),
+                     [&](const Matcher* m) { return m->Matches(labels); });
+}
+
+bool SilenceSnapshot::Mutes(const LabelSet& labels, WallTime now) const {
+  return std::any_of(entries_.begin(), entries_.end(),
+                     [&](const Entry& e) { return Matches(e, labels, now); });
+}
+
+std::vector<std::string> SilenceSnapshot::MutedBy(const LabelSet& labels, WallTime now) const {
+  std::vector<std::string> out;
+  for (const auto& e : entries_) {
+    if (Matches(e, labels, now)) out.push_back(e.silence->id);
+  }
+  return out;  // entries_ are by id
+}
+
+// ---------------------------------------------------------------- silencer
+
+Silencer::Silencer(IdGenerator ids, SilenceLimits limits)
+    : ids_(std::move(ids)), limits_(limits), snapshot_(std::make_shared<SilenceSnapshot>()) {}
+
+size_t Silencer::LiveCountLocked(WallTime now) const {
+  return static_cast<size_t>(std::count_if(silences_.begin(), silences_.end(), [&](const auto& kv) {
+    return StateAt(*kv.second, now) != SilenceState::kExpired;
+  }));
+}
+
+void Silencer::PublishLocked(WallTime now) {
+  // Every silence not expired at `now`: a pending one becomes active without a write, so
+  // it must be in the snapshot already. Expired ones can never mute again.
+  std::vector<std::shared_ptr<const Silence>> live;
+  for (const auto& [id, s] : silences_) {
+    if (StateAt(*s, now) != SilenceState::kExpired) live.push_back(s);
+  }
+  auto next = std::make_shared<const SilenceSnapshot>(std::move(live));
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_ = std::move(next);
+}
+
+std::shared_ptr<const SilenceSnapshot> Silencer::Snapshot() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_;
+}
+
+Result<std::string> Silencer::Set(Silence s, WallTime now, std::vector<Silence>* changed) {
+  std::lock_guard lock(mu_);
+  std::shared_ptr<const Silence> old;
   if (!s.id.empty()) {
     auto it = silences_.find(s.id);
     if (it == silences_.end()) return Status::NotFound("silence '" + s.id + "' not found");
-    Silence& old = it->second;
-    const SilenceState state = StateAt(old, now);
+    old = it->second;
+    const SilenceState state = StateAt(*old, now);
     bool in_place = false;
-    if (old.matchers == s.matchers) {
+    if (old->matchers == s.matchers) {
       if (state == SilenceState::kPending) in_place = s.starts_at >= now;
-      if (state == SilenceState::kActive) in_place = s.starts_at == old.starts_at;
+      if (state == SilenceState::kActive) in_place = s.starts_at == old->starts_at;
     }
     if (in_place) {
-      Status v = ValidateSilence(s);
-      if (!v.ok()) return v;
       if (s.ends_at <= now) return Status::InvalidArgument("endsAt: must be in the future");
       s.updated_at = now;
-      old = s;
+      Status v = ValidateSilence(s, limits_);
+      if (!v.ok()) return v;
+      it->second = std::make_shared<const Silence>(s);
+      if (changed) changed->push_back(s);
+      PublishLocked(now);
       return s.id;
     }
   }
   // A new silence (possibly replacing an existing one, expired below).
   if (s.ends_at <= now) return Status::InvalidArgument("endsAt: must be in the future");
   if (s.starts_at < now) s.starts_at = now;
-  Status v = ValidateSilence(s);
+  s.updated_at = now;
+  const std::string replaces = s.id;
+  s.id.clear();  // the new one gets a fresh id
+  Status v = ValidateSilence(s, limits_);
   if (!v.ok()) return v;
-  if (!s.id.empty() && StateAt(silences_.at(s.id), now) != SilenceState::kExpired) {
-    Status e = Expire(s.id, now);
-    if (!e.ok()) return e;
+  const bool replaces_live = old && StateAt(*old, now) != SilenceState::kExpired;
+  if (!replaces_live && LiveCountLocked(now) >= limits_.max_live) {
+    return Status::InvalidArgument("silences: " + std::to_string(limits_.max_live) +
+                                   " active or pending silences already (the limit); expire "
+                                   "some first");
   }
   auto id = ids_();
   if (!id.ok()) return id.status();
-  if (silences_.count(*id)) return Status::InvalidArgument("silence id '" + *id + "' already in use");
+  if (!ValidId(*id, limits_.max_id_bytes) || silences_.count(*id)) {
+    return Status::InvalidArgument("silence id '" + *id + "' unusable or already in use");
+  }
+  if (replaces_live) {
+    Silence ended = *old;
+    if (StateAt(ended, now) == SilenceState::kPending) ended.starts_at = now;
+    ended.ends_at = now;
+    ended.updated_at = now;
+    silences_[replaces] = std::make_shared<const Silence>(ended);
+    if (changed) changed->push_back(ended);
+  }
   s.id = *id;
-  s.updated_at = now;
-  silences_.emplace(s.id, s);
+  silences_.emplace(s.id, std::make_shared<const Silence>(s));
+  if (changed) changed->push_back(s);
+  PublishLocked(now);
   return s.id;
 }
 
 Status Silencer::Expire(const std::string& id, WallTime now) {
+  std::lock_guard lock(mu_);
   auto it = silences_.find(id);
   if (it == silences_.end()) return Status::NotFound("silence '" + id + "' not found");
-  Silence& s = it->second;
+  Silence s = *it->second;
   switch (StateAt(s, now)) {
     case SilenceState::kExpired:
       return Status::InvalidArgument("silence '" + id + "' already expired");
@@ -279,51 +434,120 @@ Status Silencer::Expire(const std::string& id, WallTime now) {
       break;
   }
   s.updated_at = now;
+  it->second = std::make_shared<const Silence>(std::move(s));
+  PublishLocked(now);
   return Status::Ok();
 }
 
-Result<bool> Silencer::Merge(const Silence& s) {
-  if (s.id.empty()) return Status::InvalidArgument("id: required to merge a silence");
-  Status v = ValidateSilence(s);
-  if (!v.ok()) return v;
-  auto it = silences_.find(s.id);
-  if (it != silences_.end() && it->second.updated_at >= s.updated_at) return false;
-  silences_[s.id] = s;
-  return true;
+MergeOutcome Silencer::MergeAll(const std::vector<Silence>& silences, WallTime now) {
+  MergeOutcome out;
+  std::lock_guard lock(mu_);
+  size_t live = LiveCountLocked(now);
+  for (const Silence& s : silences) {
+    if (s.id.empty()) {
+      out.refused.emplace_back("", Status::InvalidArgument("id: required to merge a silence"));
+      continue;
+    }
+    if (Status v = ValidateSilence(s, limits_); !v.ok()) {
+      out.refused.emplace_back(s.id, v);
+      continue;
+    }
+    auto it = silences_.find(s.id);
+    if (it != silences_.end() && it->second->updated_at >= s.updated_at) continue;
+    const bool is_live = StateAt(s, now) != SilenceState::kExpired;
+    // Long expired: already dropped here (Gc), so taking it again would only churn.
+    if (!is_live && s.ends_at + limits_.retention <= now) continue;
+    const bool was_live = it != silences_.end() && StateAt(*it->second, now) != SilenceState::kExpired;
+    if (is_live && !was_live && live >= limits_.max_live) {
+      out.refused.emplace_back(
+          s.id, Status::InvalidArgument("silences: " + std::to_string(limits_.max_live) +
+                                        " active or pending silences already (the limit)"));
+      continue;
+    }
+    live = live + (is_live ? 1 : 0) - (was_live ? 1 : 0);
+    silences_[s.id] = std::make_shared<const Silence>(s);
+    out.changed.push_back(s);
+  }
+  out.dropped = PruneExpiredLocked(now, limits_.retention);
+  if (!out.changed.empty() || !out.dropped.empty()) PublishLocked(now);
+  // A silence taken and dropped in the same call is not reported as changed.
+  if (!out.dropped.empty()) {
+    std::erase_if(out.changed, [&](const Silence& s) { return !silences_.count(s.id); });
+  }
+  return out;
+}
+
+Result<bool> Silencer::Merge(const Silence& s, WallTime now) {
+  MergeOutcome o = MergeAll({s}, now);
+  if (!o.refused.empty()) return o.refused.front().second;
+  return !o.changed.empty();
 }
 
 Result<Silence> Silencer::Get(const std::string& id) const {
+  std::lock_guard lock(mu_);
   auto it = silences_.find(id);
   if (it == silences_.end()) return Status::NotFound("silence '" + id + "' not found");
-  return it->second;
+  return *it->second;
 }
 
 std::vector<Silence> Silencer::List() const {
   std::vector<Silence> out;
-  out.reserve(silences_.size());
-  for (const auto& [id, s] : silences_) out.push_back(s);
+  {
+    std::lock_guard lock(mu_);
+    out.reserve(silences_.size());
+    for (const auto& [id, s] : silences_) out.push_back(*s);
+  }
   std::stable_sort(out.begin(), out.end(),
                    [](const Silence& a, const Silence& b) { return a.starts_at < b.starts_at; });
   return out;
 }
 
-bool Silencer::Mutes(const LabelSet& labels, WallTime now) const {
-  for (const auto& [id, s] : silences_) {
-    if (StateAt(s, now) == SilenceState::kActive && MatchesAll(s.matchers, labels)) return true;
-  }
-  return false;
-}
-
-std::vector<std::string> Silencer::MutedBy(const LabelSet& labels, WallTime now) const {
-  std::vector<std::string> out;
-  for (const auto& [id, s] : silences_) {
-    if (StateAt(s, now) == SilenceState::kActive && MatchesAll(s.matchers, labels)) out.push_back(id);
-  }
+std::map<SilenceState, size_t> Silencer::Count(WallTime now) const {
+  std::map<SilenceState, size_t> out{
+      {SilenceState::kPending, 0}, {SilenceState::kActive, 0}, {SilenceState::kExpired, 0}};
+  std::lock_guard lock(mu_);
+  for (const auto& [id, s] : silences_) ++out[StateAt(*s, now)];
   return out;
 }
 
-size_t Silencer::Gc(WallTime now, Duration retention) {
-  return std::erase_if(silences_, [&](const auto& kv) { return kv.second.ends_at + retention <= now; });
+bool Silencer::Mutes(const LabelSet& labels, WallTime now) const {
+  return Snapshot()->Mutes(labels, now);
+}
+
+std::vector<std::string> Silencer::MutedBy(const LabelSet& labels, WallTime now) const {
+  return Snapshot()->MutedBy(labels, now);
+}
+
+std::vector<std::string> Silencer::PruneExpiredLocked(WallTime now, Duration retention) {
+  std::vector<std::string> dropped;
+  std::vector<std::pair<WallTime, std::string>> expired;  // (ends_at, id)
+  for (auto it = silences_.begin(); it != silences_.end();) {
+    const Silence& s = *it->second;
+    if (StateAt(s, now) != SilenceState::kExpired) {
+      ++it;
+    } else if (s.ends_at + retention <= now) {
+      dropped.push_back(it->first);
+      it = silences_.erase(it);
+    } else {
+      expired.emplace_back(s.ends_at, it->first);
+      ++it;
+    }
+  }
+  if (expired.size() > limits_.max_expired) {
+    std::sort(expired.begin(), expired.end());
+    for (size_t i = 0; i < expired.size() - limits_.max_expired; ++i) {
+      silences_.erase(expired[i].second);
+      dropped.push_back(expired[i].second);
+    }
+  }
+  return dropped;
+}
+
+std::vector<std::string> Silencer::Gc(WallTime now, Duration retention) {
+  std::lock_guard lock(mu_);
+  auto dropped = PruneExpiredLocked(now, retention);
+  if (!dropped.empty()) PublishLocked(now);
+  return dropped;
 }
 
 }  // namespace firewatch::alerting::route

@@ -129,6 +129,7 @@ struct CollectorApp::Impl {
     if (alerting) {
       const alerting::EngineStats s = alerting->Stats();
       metrics->AlertingStats(s.notifications, s.outbox_depth, s.incidents);
+      metrics->SilenceStats(s.silences, s.silences_refused);
     }
     auto dirty = tracker->TakeDirty();
     if (!dirty.empty()) store->Write(std::move(dirty), {});

@@ -84,7 +84,10 @@ void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
       "POST", "/api/v1/silences",
       [&engine](const HttpRequest& req) {
         // Alertmanager API v2 shape: {"matchers": [{"name","value","isRegex","isEqual"}],
-        // "startsAt", "endsAt", "createdBy", "comment"}; "id" changes an existing one.
+        // "startsAt", "endsAt", "createdBy", "comment"}; "id" changes an existing one;
+        // "force": true lets a broad silence through (route::IsBroad). Every limit and
+        // rule is route::ValidateSilence's; regexes are RE2, compiled here on this worker
+        // thread in bounded time and memory, never on the alerting thread.
         auto silence = alerting::route::SilenceFromJson(req.body);
         if (!silence.ok()) return HttpResponse::Error(400, silence.status().message());
         auto id = engine.SetSilence(std::move(silence).value());
@@ -94,7 +97,7 @@ void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
         }
         return HttpResponse::Json(200, Dump(nlohmann::json{{"silenceID", *id}}));
       },
-      64 * 1024);
+      alerting::route::kMaxSilenceJsonBytes);
   server.Route("DELETE", "/api/v1/silences/{}", [&engine](const HttpRequest& req) {
     Status st = engine.ExpireSilence(req.param);
     if (!st.ok()) {

@@ -125,7 +125,14 @@ Status Cluster::Absorb(const SyncPayload& p) {
   if (Status s = view_.Apply(p); !s.ok()) return s;
   if (engine_ != nullptr) {
     engine_->SubmitPeerIncidents(p.from, p.incidents);
-    engine_->MergeSilences(p.silences);
+    engine_->MergeSilences(p.silences, p.from, p.silences_refused);
+    if (p.silences_refused > 0) {
+      uint64_t suppressed = 0;
+      if (log_limit_.Allow("silence_refused", suppressed)) {
+        spdlog::warn("cluster: {} silence(s) from {} refused: {}", p.silences_refused, p.from,
+                     p.silence_error);
+      }
+    }
   }
   return Status::Ok();
 }

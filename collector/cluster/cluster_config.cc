@@ -120,7 +120,10 @@ void CheckClusterSelf(const YAML::Node& doc, const std::string& self_id, const C
 std::string ConfigDigest(const YAML::Node& doc) {
   nlohmann::json j = ToCanonicalJson(doc);
   if (j.is_object()) j.erase("collector");
-  const std::string text = j.dump();
+  // YAML scalars may hold bytes that are not UTF-8 (found by fuzzing: dump() threw and
+  // the collector died at start). Replacing them with U+FFFD keeps every valid config's
+  // digest unchanged.
+  const std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto digest = crypto::Sha256::Hash(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
   return protocol::ToHex(digest);

@@ -35,6 +35,11 @@ struct SyncPayload {
   std::vector<alerting::PeerIncident> incidents;
   std::vector<alerting::LogEntry> log;
   std::vector<alerting::route::Silence> silences;
+  // Entries of "silences" that failed validation (route::SilenceFromJson: limits, broad
+  // without force, bad regex, ...). Each is dropped alone, never the whole payload: one
+  // bad silence must not cut peer sync. The receiver counts them.
+  size_t silences_refused = 0;
+  std::string silence_error;  // the first refusal's message, for the log
   bool need_full = false;  // the sender asks the receiver for its whole table
 };
 

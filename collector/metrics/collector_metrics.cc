@@ -359,6 +359,11 @@ struct CollectorMetrics::Families {
   };
   std::map<std::string, ChannelSeries, std::less<>> notifications_by;
   std::map<std::string, Gauge*, std::less<>> outbox_by, incidents_by;
+  // Silence families (SilenceStats), registered on first use.
+  Family<Gauge>* silences = nullptr;
+  Family<Counter>* silences_refused = nullptr;
+  std::map<std::string, Gauge*, std::less<>> silences_by;
+  std::map<std::string, std::pair<Counter*, uint64_t>, std::less<>> silences_refused_by;
 
   // Render state.
   std::mutex render_mu;
@@ -522,6 +527,38 @@ void CollectorMetrics::AlertingStats(
   };
   set(*f_->outbox_items, f_->outbox_by, outbox_items);
   set(*f_->incidents, f_->incidents_by, incidents);
+}
+
+void CollectorMetrics::SilenceStats(const std::map<std::string, uint64_t>& held,
+                                    const std::map<std::string, uint64_t>& refused) {
+  std::lock_guard lock(f_->render_mu);
+  if (f_->silences == nullptr) {
+    f_->silences = &BuildGauge()
+                        .Name("firewatch_silences")
+                        .Help("Silences held by this collector, by state (active, pending, expired).")
+                        .Register(*registry_);
+    f_->silences_refused =
+        &BuildCounter()
+             .Name("firewatch_silences_refused_total")
+             .Help("Silences refused: from a peer (failed validation or over a limit), or "
+                   "skipped from the store at start.")
+             .Register(*registry_);
+  }
+  for (const auto& [state, n] : held) {
+    auto it = f_->silences_by.find(state);
+    if (it == f_->silences_by.end()) {
+      it = f_->silences_by.emplace(state, &f_->silences->Add({{"state", ValidUtf8(state)}})).first;
+    }
+    it->second->Set(static_cast<double>(n));
+  }
+  for (const auto& [origin, n] : refused) {
+    auto it = f_->silences_refused_by.find(origin);
+    if (it == f_->silences_refused_by.end()) {
+      Counter* c = &f_->silences_refused->Add({{"origin", ValidUtf8(origin)}});
+      it = f_->silences_refused_by.emplace(origin, std::make_pair(c, uint64_t{0})).first;
+    }
+    Mirror(*it->second.first, n, it->second.second);
+  }
 }
 
 void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, bool isolated,

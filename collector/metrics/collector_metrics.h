@@ -74,6 +74,13 @@ class CollectorMetrics {
                      const std::map<std::string, uint64_t>& outbox_items,
                      const std::map<std::string, uint64_t>& incidents);
 
+  // Silences (call periodically with the engine's numbers; the first call registers):
+  //   held:    state -> silences held now (firewatch_silences{state});
+  //   refused: origin -> monotonic total of silences refused from a peer or skipped
+  //            from the store (firewatch_silences_refused_total{origin}).
+  void SilenceStats(const std::map<std::string, uint64_t>& held,
+                    const std::map<std::string, uint64_t>& refused);
+
   // The cluster's state (call periodically; the first call registers the families, so
   // standalone collectors export none of them). Counts are monotonic totals.
   struct PeerNumbers {

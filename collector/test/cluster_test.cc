@@ -384,6 +384,36 @@ TEST(SyncPayloadTest, RoundTripsAndRejectsMalformedInput) {
   }
 }
 
+TEST(SyncPayloadTest, ABadSilenceIsDroppedAloneNotThePayload) {
+  // One peer's broad or malformed silence must not cut peer sync (nor be taken).
+  const std::string good =
+      R"({"id":"good","matchers":[{"name":"source","value":"web-1","isRegex":false,"isEqual":true}],)"
+      R"("startsAt":"2030-01-01T00:00:00Z","endsAt":"2030-01-01T01:00:00Z","updatedAt":"2030-01-01T00:00:00Z",)"
+      R"("createdBy":"alice","comment":"c"})";
+  std::string broad = good;
+  broad.replace(broad.find(R"("name":"source","value":"web-1","isRegex":false)"),
+                std::string(R"("name":"source","value":"web-1","isRegex":false)").size(),
+                R"("name":"alertname","value":".+","isRegex":true)");
+  std::string bomb = good;
+  bomb.replace(bomb.find("web-1\",\"isRegex\":false"), std::string("web-1\",\"isRegex\":false").size(),
+               std::string(3000, '(') + "\",\"isRegex\":true");
+  // An unknown field nested 200,000 deep: ignored, never serialized or walked.
+  std::string deep = good;
+  deep.replace(deep.find(R"("id":"good")"), std::string(R"("id":"good")").size(),
+               R"("id":"deep","x":)" + std::string(200'000, '[') + std::string(200'000, ']'));
+  const std::string text =
+      R"({"v":1,"from":"b","boot":"x","seq":1,"config_digest":"d","peers":{},)"
+      R"("sources":{"full":true,"version":1,"digest":"0","entries":{}},"incidents":[],"log":[],)"
+      R"("silences":[)" + broad + "," + good + "," + bomb + "," + deep + R"(],"need_full":false})";
+  auto d = DecodeSyncPayload(text);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->silences.size(), 2u);
+  EXPECT_EQ(d->silences[0].id, "good");
+  EXPECT_EQ(d->silences[1].id, "deep");
+  EXPECT_EQ(d->silences_refused, 2u);
+  EXPECT_NE(d->silence_error.find("is broad"), std::string::npos) << d->silence_error;
+}
+
 TEST(SyncSignatureTest, VerifiesAndDetectsTampering) {
   const std::vector<uint8_t> secret(32, 7);
   crypto::HmacKey key(secret);
@@ -458,6 +488,15 @@ TEST(ClusterConfigTest, DigestIgnoresTheCollectorSectionButNotSettings) {
   auto c = ParseCollectorConfig(ClusterYaml("a", "  peer_timeout: 7s\n"), "a.yml", "/");
   ASSERT_TRUE(c.ok());
   EXPECT_NE(a->cluster.digest, c->cluster.digest);
+}
+
+TEST(ClusterConfigTest, NonUtf8ValuesDigestInsteadOfThrowing) {
+  // Found by collector_config_fuzz: a Latin-1 byte in a value made the digest throw.
+  std::string yaml = ClusterYaml("a");
+  yaml.replace(yaml.find("{dc: one}"), 9, "{dc: \"caf\xe9\"}");
+  auto c = ParseCollectorConfig(yaml, "a.yml", "/");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->cluster.digest.size(), 64u);
 }
 
 TEST(ClusterConfigTest, EachCollectorLinksToItselfOutsideTheDigest) {

@@ -349,6 +349,25 @@ TEST_F(FleetTest, AlertingSeriesAreMirroredAndAbsentWithoutAlerting) {
   EXPECT_EQ(Sample(out, R"(firewatch_outbox_items{state="pending"})"), 0);
 }
 
+TEST_F(FleetTest, SilenceSeriesAreMirrored) {
+  CollectorMetrics m("c", "v", false);
+  EXPECT_EQ(m.Render(tracker_, nullptr).find("firewatch_silences"), std::string::npos);
+  std::map<std::string, uint64_t> held = {{"active", 2}, {"pending", 1}, {"expired", 0}};
+  std::map<std::string, uint64_t> refused = {{"peer", 3}, {"store", 1}};
+  m.SilenceStats(held, refused);
+  m.SilenceStats(held, refused);  // mirrored: no double counting
+  std::string out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_silences{state="active"})"), 2);
+  EXPECT_EQ(Sample(out, R"(firewatch_silences_refused_total{origin="peer"})"), 3);
+  refused["peer"] = 5;
+  held["active"] = 0;
+  m.SilenceStats(held, refused);
+  out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_silences{state="active"})"), 0);
+  EXPECT_EQ(Sample(out, R"(firewatch_silences_refused_total{origin="peer"})"), 5);
+  EXPECT_EQ(Sample(out, R"(firewatch_silences_refused_total{origin="store"})"), 1);
+}
+
 TEST_F(FleetTest, HotPathCountsExactlyFromManyThreadsWhileRendering) {
   CollectorMetrics m("c", "v", true);
   Beat("a");

@@ -232,7 +232,8 @@ void MapReader::Bool(const std::string& key, bool& out) {
 void MapReader::HostPort(const std::string& key, config::HostPort& out, bool required) {
   std::string s;
   const YAML::Node& cn = node_;
-  YAML::Node n = cn[key];
+  // Only a mapping may be subscripted (yaml-cpp throws on a scalar: found by fuzzing).
+  YAML::Node n = valid_ ? cn[key] : YAML::Node();
   String(key, s, required);
   if (s.empty()) return;
   auto hp = ParseHostPort(s);

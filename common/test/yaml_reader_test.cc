@@ -66,6 +66,23 @@ TEST(MapReaderTest, RangeAndRequired) {
   EXPECT_NE(msg.find("id: required but missing"), std::string::npos) << msg;
 }
 
+TEST(MapReaderTest, AScalarWhereAMappingBelongsIsAnErrorNotAThrow) {
+  // Found by collector_config_fuzz: `collector: some text` made HostPort subscript a scalar.
+  auto doc = LoadString("collector: just text\n", "c.yml");
+  ASSERT_TRUE(doc.ok());
+  Errors errors("c.yml");
+  MapReader top(errors, *doc, "");
+  MapReader collector(errors, top.Node("collector"), "collector");
+  HostPort hp;
+  collector.HostPort("http_listen", hp, /*required=*/false);
+  std::string id;
+  collector.String("id", id);
+  collector.Finish();
+  top.Finish();
+  EXPECT_NE(errors.ToStatus().message().find("collector: expected a mapping"), std::string::npos)
+      << errors.ToStatus().message();
+}
+
 TEST(LoadTest, SyntaxErrorHasLineAndColumn) {
   auto doc = LoadString("a: [1, 2\nb: 3\n", "bad.yml");
   ASSERT_FALSE(doc.ok());

@@ -14,6 +14,8 @@
 #include <mutex>
 #include <thread>
 
+#include <sqlite3.h>
+
 #include "route/silence.h"
 #include "test/test_http_server.h"
 
@@ -496,6 +498,7 @@ TEST_F(EngineTest, PeerSilencesAreMergedAndPersisted) {
   s.updated_at = clock_.WallNow();
   engine_->MergeSilences({s});
   ASSERT_EQ(engine_->Silences().size(), 1u);
+  EXPECT_EQ(engine_->Stats().silences_refused["peer"], 0u);
   engine_->Stop();
   engine_.reset();
   Start();
@@ -505,6 +508,107 @@ TEST_F(EngineTest, PeerSilencesAreMergedAndPersisted) {
   engine_->Submit(SourceDown());
   LetItRun();
   EXPECT_TRUE(To("/alice").empty());
+}
+
+route::Silence PeerSilence(const FakeClock& clock, const std::string& id, const std::string& matcher) {
+  route::Silence s;
+  s.id = id;
+  auto m = route::ParseMatcher(matcher);
+  EXPECT_TRUE(m.ok()) << matcher;
+  if (m.ok()) s.matchers = {*m};
+  s.starts_at = clock.WallNow();
+  s.ends_at = clock.WallNow() + 1h;
+  s.created_by = "bob";
+  s.comment = "from a peer";
+  s.updated_at = clock.WallNow();
+  return s;
+}
+
+TEST_F(EngineTest, PeerSilencesAreValidatedAndRefusalsCounted) {
+  Start();
+  route::Silence good = PeerSilence(clock_, "good", "source=web-2");
+  route::Silence broad = PeerSilence(clock_, "broad", R"(alertname=~".+")");
+  route::Silence forced = PeerSilence(clock_, "forced", R"(source=~".+")");
+  forced.force = true;
+  engine_->MergeSilences({broad, good, forced}, "site-b", /*refused_on_parse=*/2);
+  std::vector<std::string> ids;
+  for (const auto& s : engine_->Silences()) ids.push_back(s.id);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"forced", "good"}));
+  EXPECT_EQ(engine_->Stats().silences_refused["peer"], 3u);
+  // Sent again (every sync does): counted again, still not taken.
+  engine_->MergeSilences({broad}, "site-b");
+  EXPECT_EQ(engine_->Stats().silences_refused["peer"], 4u);
+  EXPECT_EQ(engine_->Silences().size(), 2u);
+  EXPECT_EQ(engine_->Stats().silences["active"], 2u);
+}
+
+TEST_F(EngineTest, BadStoredSilencesAreSkippedAtStart) {
+  // Rows as an older version, a bug or someone with the file could leave them.
+  const std::string nested = std::string(24000, '(') + "a" + std::string(24000, ')');
+  const route::Silence good = PeerSilence(clock_, "good", "source=web-1");
+  // A stored row with matchers[0] replaced: {"name": name, "value": value, "isRegex": true}.
+  auto with_regex = [&](const std::string& id, const std::string& name, const std::string& value) {
+    auto j = nlohmann::json::parse(route::SilenceToJson(PeerSilence(clock_, id, "source=x")));
+    j["matchers"][0] = {{"name", name}, {"value", value}, {"isRegex", true}, {"isEqual", true}};
+    return j.dump();
+  };
+  const std::string broad_json = with_regex("broad", "alertname", ".*");
+  const std::string nested_json = with_regex("nested", "source", nested);
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"good", route::SilenceToJson(good)},
+      {"broad", broad_json},
+      {"nested", nested_json},
+      {"garbage", "{not json"},
+      {"other-id", route::SilenceToJson(PeerSilence(clock_, "good2", "source=web-3"))},
+  };
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/incidents.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE silences (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    for (const auto& [id, body] : rows) {
+      sqlite3_stmt* st = nullptr;
+      sqlite3_prepare_v2(db, "INSERT INTO silences(id, body) VALUES(?1, ?2)", -1, &st, nullptr);
+      sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 2, body.c_str(), -1, SQLITE_TRANSIENT);
+      EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  Start();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  ASSERT_EQ(engine_->Silences().size(), 1u);
+  EXPECT_EQ(engine_->Silences()[0].id, "good");
+  EXPECT_EQ(engine_->Stats().silences_refused["store"], 4u);
+  // Pages still go out for what no silence covers.
+  Alert other = SourceDown();
+  other.labels["source"] = "web-9";
+  engine_->Submit(other);
+  EXPECT_TRUE(WaitFor([&] { return To("/alice").size() == 1; })) << "nobody was paged";
+}
+
+TEST_F(EngineTest, SilenceWritesDoNotHoldUpPaging) {
+  Start();
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    for (int i = 0; i < 400 && !stop.load(); ++i) {
+      route::Silence s = PeerSilence(clock_, "", "source=~\"never-" + std::to_string(i) + "(.*)*(.*)*x\"");
+      s.id.clear();
+      if (engine_->SetSilence(s).ok()) written.fetch_add(1);
+    }
+  });
+  Alert a = SourceDown();
+  engine_->Submit(a);
+  const bool paged = WaitFor([&] { return To("/alice").size() == 1; });
+  stop = true;
+  writer.join();
+  EXPECT_TRUE(paged) << "alice was not paged while silences were being written";
+  EXPECT_GT(written.load(), 0);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace firewatch::alerting::route {
 namespace {
 
@@ -93,10 +95,84 @@ TEST(MatcherTest, ParseErrorsSayWhatAndWhere) {
   }
 }
 
-TEST(MatcherTest, Re2OnlySyntaxIsRefused) {
-  EXPECT_FALSE(ParseMatcher(R"x(a=~"(?P<n>b)")x").ok());
-  EXPECT_FALSE(ParseMatcher(R"x(a=~"(?i)b")x").ok());
-  EXPECT_TRUE(ParseMatcher(R"x(a=~"(?:b|c)\d+")x").ok());
+TEST(MatcherTest, DialectIsRe2) {
+  // What Alertmanager and Prometheus accept works here too.
+  EXPECT_TRUE(M(R"x(a=~"(?P<n>b)")x").Matches({{"a", "b"}}));
+  EXPECT_TRUE(M(R"x(a=~"(?i)web")x").Matches({{"a", "WeB"}}));
+  EXPECT_TRUE(M(R"x(a=~"[[:digit:]]+")x").Matches({{"a", "42"}}));
+  EXPECT_TRUE(M(R"x(a=~"(?:b|c)\d+")x").Matches({{"a", "c7"}}));
+  // Backtracking-only syntax is refused, naming RE2's reason.
+  for (const char* text : {R"x(a=~"(?=b)b")x", R"x(a=~"(b)\1")x", R"x(a=~"b(?!c)")x"}) {
+    auto m = ParseMatcher(text);
+    ASSERT_FALSE(m.ok()) << text;
+    EXPECT_NE(m.status().message().find("invalid regex"), std::string::npos) << m.status().message();
+  }
+  // Anchored as ^(?:re)$, and the pattern must stand on its own.
+  EXPECT_FALSE(ParseMatcher(R"x(a=~"b)|(c")x").ok());
+  EXPECT_FALSE(M(R"(a=~"b|c")").Matches({{"a", "bc"}}));
+  EXPECT_FALSE(M(R"(a=~"b")").Matches({{"a", "b\n"}}));  // $ is the end of the text
+}
+
+TEST(MatcherTest, SizesAreBounded) {
+  auto long_value = Matcher::Make(MatchType::kEqual, "a", std::string(1025, 'x'));
+  ASSERT_FALSE(long_value.ok());
+  EXPECT_NE(long_value.status().message().find("value is 1025 bytes; the limit is 1024"),
+            std::string::npos)
+      << long_value.status().message();
+  EXPECT_TRUE(Matcher::Make(MatchType::kRegex, "a", std::string(1024, 'x')).ok());
+  auto long_re = Matcher::Make(MatchType::kRegex, "a", std::string(1025, 'x'));
+  EXPECT_NE(long_re.status().message().find("regex is 1025 bytes"), std::string::npos);
+  auto long_name = Matcher::Make(MatchType::kEqual, std::string(129, 'n'), "x");
+  EXPECT_NE(long_name.status().message().find("the limit is 128"), std::string::npos);
+  EXPECT_FALSE(IsValidLabelName(std::string(129, 'n')));
+  EXPECT_TRUE(IsValidLabelName(std::string(128, 'n')));
+  // Short, but its program would not fit the memory budget.
+  auto complex = Matcher::Make(MatchType::kRegex, "a", R"(\pL{50}\pL{50})");
+  ASSERT_FALSE(complex.ok());
+  EXPECT_NE(complex.status().message().find("too complex"), std::string::npos)
+      << complex.status().message();
+  // Nested counted repetition that would expand a million-fold.
+  EXPECT_FALSE(Matcher::Make(MatchType::kRegex, "a", "((a{100}){100}){100}").ok());
+  // Errors quote at most the start of a huge input.
+  auto huge = ParseMatcher("a=~\"" + std::string(100'000, '(') + "\"");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_LT(huge.status().message().size(), 600u);
+}
+
+TEST(MatcherTest, DeepNestingAndBacktrackingBombsAreCheapAndSafe) {
+  const auto t0 = std::chrono::steady_clock::now();
+  // 511 nested groups fit the length limit; RE2 parses them without recursion.
+  auto deep = Matcher::Make(MatchType::kRegex, "a", std::string(511, '(') + "x" + std::string(511, ')'));
+  ASSERT_TRUE(deep.ok()) << deep.status().message();
+  EXPECT_TRUE(deep->MatchesValue("x"));
+  for (const char* bomb : {"(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*X", "(a+)+b", "(a|aa)+$", "(x+x+)+y"}) {
+    auto m = Matcher::Make(MatchType::kRegex, "a", bomb);
+    ASSERT_TRUE(m.ok()) << bomb;
+    EXPECT_FALSE(m->MatchesValue(std::string(10'000, 'a') + "!")) << bomb;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
+TEST(MatcherTest, NonUtf8ValuesAreMatchedSafely) {
+  const std::string bad = "web-\xff\xfe";
+  EXPECT_TRUE(M(R"(a=~"web-.*")").MatchesValue("web-x"));
+  EXPECT_FALSE(M(R"(a=~"web-[a-z]+")").MatchesValue(bad));
+  EXPECT_TRUE(M(R"(a!~"db.*")").MatchesValue(bad));
+}
+
+TEST(MatcherTest, Selectivity) {
+  EXPECT_TRUE(M(R"(a="x")").IsSelective());
+  EXPECT_FALSE(M(R"(a="")").IsSelective());
+  EXPECT_FALSE(M(R"(a!="x")").IsSelective());
+  EXPECT_FALSE(M(R"(a!~"x.*")").IsSelective());
+  EXPECT_TRUE(M(R"(a=~"web-.*")").IsSelective());
+  EXPECT_TRUE(M(R"(a=~"dc[12]")").IsSelective());
+  EXPECT_FALSE(M(R"(a=~".+")").IsSelective());
+  EXPECT_FALSE(M(R"(a=~"[a-z]+")").IsSelective());
+  EXPECT_FALSE(M(R"(a=~"(web)?")").IsSelective());
+  EXPECT_FALSE(M(R"(a=~"x.*")").IsSelective());  // a one-byte literal is not enough
+  EXPECT_GT(M(R"(a=~"web-\d{1,4}")").Cost(), 0);
+  EXPECT_EQ(M(R"(a="x")").Cost(), 0);
 }
 
 TEST(MatcherTest, ParsesLists) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "test_util.h"
 
 namespace firewatch::alerting::route {
@@ -103,7 +107,7 @@ TEST_F(SilenceTest, Validation) {
   s.matchers.clear();
   check(s, "matchers: at least one matcher is required");
   s.matchers = Ms({R"(dc=~".*")", R"(team!="x")"});
-  check(s, "must not match the empty string");
+  check(s, "is broad");
   s = Make(1h, -30min);
   check(s, "endsAt: must not be before startsAt");
   s = Make(-2h, 1h);
@@ -120,8 +124,8 @@ TEST_F(SilenceTest, Validation) {
 TEST_F(SilenceTest, GcDropsLongExpiredSilences) {
   auto id = silencer_.Set(Make(0s, 1h), clock_.WallNow());
   ASSERT_TRUE(id.ok());
-  EXPECT_EQ(silencer_.Gc(clock_.WallNow() + 1h + 119h, 120h), 0u);
-  EXPECT_EQ(silencer_.Gc(clock_.WallNow() + 1h + 120h, 120h), 1u);
+  EXPECT_TRUE(silencer_.Gc(clock_.WallNow() + 1h + 119h, 120h).empty());
+  EXPECT_EQ(silencer_.Gc(clock_.WallNow() + 1h + 120h, 120h), (std::vector<std::string>{*id}));
   EXPECT_FALSE(silencer_.Get(*id).ok());
 }
 
@@ -176,17 +180,18 @@ TEST_F(SilenceTest, MergeKeepsTheNewestVersion) {
   Silence older = peer;
   older.comment = "older";
   older.updated_at -= 1s;
-  EXPECT_FALSE(*silencer_.Merge(older));
+  const WallTime now = clock_.WallNow();
+  EXPECT_FALSE(*silencer_.Merge(older, now));
   peer.ends_at = peer.starts_at;  // a peer expired it
   peer.updated_at += 1s;
-  EXPECT_TRUE(*silencer_.Merge(peer));
+  EXPECT_TRUE(*silencer_.Merge(peer, now));
   EXPECT_FALSE(silencer_.Mutes(Host("dc1"), clock_.WallNow()));
   Silence fresh = Make(0s, 1h);
   fresh.id = "from-peer";
-  EXPECT_TRUE(*silencer_.Merge(fresh));
+  EXPECT_TRUE(*silencer_.Merge(fresh, now));
   EXPECT_TRUE(silencer_.Mutes(Host("dc1"), clock_.WallNow()));
   fresh.comment.clear();
-  EXPECT_FALSE(silencer_.Merge(fresh).ok());
+  EXPECT_FALSE(silencer_.Merge(fresh, now).ok());
 }
 
 TEST(SilenceIdTest, RandomIdsAreUuids) {
@@ -196,6 +201,344 @@ TEST(SilenceIdTest, RandomIdsAreUuids) {
   EXPECT_EQ(a->size(), 36u);
   EXPECT_EQ((*a)[14], '4');
   EXPECT_NE(*a, *b);
+}
+
+// ---------------------------------------------------------------- broad silences
+
+TEST(BroadSilenceTest, RefusedShapes) {
+  // Each would mute a whole kind of alert (or everything) for every source.
+  for (auto ms : std::initializer_list<std::initializer_list<const char*>>{
+           {R"(alertname=~".+")"},
+           {R"(alertname!="")"},
+           {R"(alertname=~".*")"},
+           {R"(alertname="SourceDown")"},                         // every host-down page
+           {R"(alertname="SourceDown")", R"(alertname!="x")"},
+           {R"(source=~".+")"},
+           {R"(source!="")"},
+           {R"(source=~".*")", R"(alertname="SourceDown")"},
+           {R"(dc!="dc2")"},                                      // exclusions only
+           {R"(dc!~"dc[12]")"},
+           {R"(team="")"},                                        // matches every alert without team
+           {R"(dc=~".*")", R"(team!="x")"},
+           {R"(source=~"[a-z]+.*")"},
+           {R"(source=~"\\w+")"},
+           {R"(source=~"\\S+")"},
+           {R"(source=~".{1,200}")"},
+           {R"(source=~"[^x]+")"},
+           {R"(source=~"web-.*|.*")"},                            // one branch matches all
+           {R"(source=~"(web-1)?")"},                             // matches the empty string
+           {R"(source=~".*-.*")"},                                // a 1-character literal
+           {R"(source=~"(.*)*(.*)*X")"},
+           {R"(source=~"a|b")"},                                  // conservative: too short
+       }) {
+    const Matchers m = Ms(ms);
+    EXPECT_TRUE(IsBroad(m)) << MatchersString(m);
+  }
+}
+
+TEST(BroadSilenceTest, AcceptedShapes) {
+  for (auto ms : std::initializer_list<std::initializer_list<const char*>>{
+           {R"(source="web-1")"},
+           {R"(dc="dc1")"},
+           {R"(source=~"web-.*")"},
+           {R"(source=~"(web|db)-\\d+")"},
+           {R"(dc=~"dc[12]")"},
+           {R"(severity=~"P1|P2")"},
+           {R"(host=~".*\\.example\\.com")"},
+           {R"(source=~"(?i)WEB.*")"},
+           {R"(alertname="SourceDown")", R"(dc="dc1")"},
+           {R"(alertname=~".+")", R"(source="db-03")"},
+           {R"(team!="db")", R"(check="disk")"},
+       }) {
+    const Matchers m = Ms(ms);
+    EXPECT_FALSE(IsBroad(m)) << MatchersString(m);
+  }
+}
+
+TEST(BroadSilenceTest, SelectiveMatchersNeverMatchEverything) {
+  // The soundness side of IsSelective, checked on values nobody wrote into a matcher.
+  const std::vector<std::string> values = {"", "x", "web-1", "db-03", "SourceDown",
+                                           "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "-", "0"};
+  for (const char* text : {R"(a=~"web-.*")", R"(a=~"dc[12]")", R"(a=~".*\\.example\\.com")",
+                           R"(a="v")", R"(a=~"(?i)db.*")"}) {
+    const Matchers m = Ms({text});
+    ASSERT_TRUE(m[0].IsSelective()) << text;
+    size_t matched = 0;
+    for (const auto& v : values) matched += m[0].MatchesValue(v);
+    EXPECT_LT(matched, values.size()) << text;
+    EXPECT_FALSE(m[0].MatchesValue("")) << text;
+  }
+}
+
+TEST_F(SilenceTest, BroadIsRefusedUnlessForced) {
+  Silence s = Make(0s, 1h);
+  s.matchers = Ms({R"(alertname=~".+")"});
+  auto refused = silencer_.Set(s, clock_.WallNow());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("is broad"), std::string::npos);
+  EXPECT_NE(refused.status().message().find("\"force\": true"), std::string::npos);
+  s.force = true;
+  auto id = silencer_.Set(s, clock_.WallNow());
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_TRUE(silencer_.Mutes(Host("dc2"), clock_.WallNow()));
+  // The flag travels with it (store, peers) and is required there too.
+  const Silence held = *silencer_.Get(*id);
+  const std::string json = SilenceToJson(held);
+  EXPECT_NE(json.find(R"("force":true)"), std::string::npos) << json;
+  auto back = SilenceFromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_TRUE(back->force);
+  Silence unforced = held;
+  unforced.force = false;
+  EXPECT_FALSE(ValidateSilence(unforced).ok());
+  EXPECT_EQ(SilenceToJson(Make(0s, 1h)).find("force"), std::string::npos);
+  EXPECT_FALSE(SilenceFromJson(std::string(json).replace(json.find("true"), 4, "\"yes\"")).ok());
+}
+
+// ---------------------------------------------------------------- limits
+
+Silence Valid(const FakeClock& clock) {
+  Silence s;
+  s.matchers = Ms({R"(source="web-1")"});
+  s.starts_at = clock.WallNow();
+  s.ends_at = s.starts_at + std::chrono::hours(1);
+  s.created_by = "alice";
+  s.comment = "c";
+  return s;
+}
+
+TEST_F(SilenceTest, SizeLimitsNameTheLimit) {
+  auto refused = [&](const Silence& s, const std::string& fragment) {
+    Status v = ValidateSilence(s);
+    EXPECT_FALSE(v.ok()) << fragment;
+    EXPECT_NE(v.message().find(fragment), std::string::npos) << v.message();
+  };
+  Silence s = Valid(clock_);
+  for (int i = 0; i < 32; ++i) s.matchers.push_back(s.matchers[0]);
+  refused(s, "matchers: 33 matchers; the limit is 32 per silence");
+  s = Valid(clock_);
+  s.comment.assign(1025, 'c');
+  refused(s, "comment: 1025 bytes; the limit is 1024");
+  s = Valid(clock_);
+  s.created_by.assign(257, 'a');
+  refused(s, "createdBy: 257 bytes; the limit is 256");
+  s = Valid(clock_);
+  s.id = "has space";
+  refused(s, "id: want 1 to 64");
+  s.id.assign(65, 'a');
+  refused(s, "id: want 1 to 64");
+  s = Valid(clock_);
+  s.ends_at = FromUnixMillis(kMaxSilenceUnixMs + 1);
+  refused(s, "between 1970 and 2199");
+  s = Valid(clock_);
+  s.comment.assign(1024, 'c');
+  s.created_by.assign(256, 'a');
+  s.id.assign(64, 'a');
+  EXPECT_TRUE(ValidateSilence(s).ok());
+}
+
+std::string Json(size_t matchers, const std::string& value, bool regex = false) {
+  std::string ms;
+  for (size_t i = 0; i < matchers; ++i) {
+    if (i) ms += ",";
+    ms += R"({"name":"source","value":")" + value + R"(","isRegex":)" + (regex ? "true" : "false") + "}";
+  }
+  return R"({"matchers":[)" + ms +
+         R"(],"startsAt":"2024-05-01T12:00:00Z","endsAt":"2024-05-01T13:00:00Z","createdBy":"a","comment":"c"})";
+}
+
+TEST(SilenceJsonTest, LimitsAreCheckedBeforeWorkIsDone) {
+  EXPECT_TRUE(SilenceFromJson(Json(32, "web-1")).ok());
+  auto many = SilenceFromJson(Json(33, "web-1"));
+  EXPECT_NE(many.status().message().find("the limit is 32"), std::string::npos);
+  auto huge = SilenceFromJson(std::string(kMaxSilenceJsonBytes + 1, ' '));
+  EXPECT_NE(huge.status().message().find("the limit is 65536"), std::string::npos)
+      << huge.status().message();
+  auto long_pattern = SilenceFromJson(Json(1, "web-" + std::string(1021, 'x'), true));
+  EXPECT_NE(long_pattern.status().message().find("matchers[0]: regex is 1025 bytes; the limit is 1024"),
+            std::string::npos)
+      << long_pattern.status().message();
+  // Years WallTime cannot hold are refused, not overflowed.
+  std::string far = Json(1, "web-1");
+  far.replace(far.find("2024-05-01T13"), 4, "9999");
+  EXPECT_NE(SilenceFromJson(far).status().message().find("endsAt"), std::string::npos);
+  EXPECT_FALSE(ParseRfc3339("1969-12-31T23:59:59Z").ok());
+  EXPECT_FALSE(ParseRfc3339("2200-01-01T00:00:00Z").ok());
+  EXPECT_TRUE(ParseRfc3339("2199-12-31T23:59:59.999Z").ok());
+}
+
+TEST(SilenceJsonTest, NestedGroupsAndBacktrackingBombsCannotHurt) {
+  // 24,000 nested groups: std::regex overflowed the stack compiling it. Refused by length,
+  // before any compile.
+  std::string nested = std::string(24000, '(') + "a" + std::string(24000, ')');
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = SilenceFromJson(Json(1, nested, true));
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("the limit is 1024"), std::string::npos);
+  // Within the limit, deep nesting compiles (RE2 does not recurse on it) and matches.
+  std::string deep = std::string(500, '(') + "web-1" + std::string(500, ')');
+  auto ok = SilenceFromJson(Json(1, deep, true));
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_TRUE(ok->matchers[0].MatchesValue("web-1"));
+  // Exponential for a backtracking engine, linear for RE2; forced because it is broad.
+  std::string bomb;
+  for (int i = 0; i < 100; ++i) bomb += "(.*)*";
+  bomb += "X";
+  auto b = Matcher::Make(MatchType::kRegex, "source", bomb);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  const std::string value(128, 'a');  // the longest label value a heartbeat carries
+  for (int i = 0; i < 1000; ++i) EXPECT_FALSE(b->MatchesValue(value));
+  EXPECT_FALSE(b->MatchesValue(std::string(100'000, 'a')));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
+TEST_F(SilenceTest, LiveSilencesAreCapped) {
+  SilenceLimits limits;
+  limits.max_live = 3;
+  int n = 0;
+  Silencer capped([&]() -> Result<std::string> { return "c" + std::to_string(++n); }, limits);
+  const WallTime now = clock_.WallNow();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    Silence s = Make(i == 2 ? 1h : 0s, 1h);  // two active, one pending: all count
+    auto id = capped.Set(s, now);
+    ASSERT_TRUE(id.ok()) << id.status().message();
+    ids.push_back(*id);
+  }
+  auto fourth = capped.Set(Make(0s, 1h), now);
+  ASSERT_FALSE(fourth.ok());
+  EXPECT_NE(fourth.status().message().find("silences: 3 active or pending silences already"),
+            std::string::npos)
+      << fourth.status().message();
+  // Replacing one (new matchers: expire + create) does not need room.
+  Silence edit = *capped.Get(ids[0]);
+  edit.matchers = Ms({R"(dc="dc2")"});
+  ASSERT_TRUE(capped.Set(edit, now).ok());
+  // Expiring one makes room; peers are held to the same limit.
+  ASSERT_TRUE(capped.Expire(ids[1], now).ok());
+  Silence from_peer = Make(0s, 1h);
+  from_peer.id = "p1";
+  from_peer.updated_at = now;
+  EXPECT_TRUE(*capped.Merge(from_peer, now));
+  from_peer.id = "p2";
+  auto over = capped.Merge(from_peer, now);
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.status().message().find("the limit"), std::string::npos);
+  EXPECT_EQ(capped.Count(now)[SilenceState::kExpired], 2u);
+}
+
+TEST_F(SilenceTest, ExpiredSilencesAreCappedOldestFirst) {
+  SilenceLimits limits;
+  limits.max_expired = 2;
+  int n = 0;
+  Silencer capped([&]() -> Result<std::string> { return "e" + std::to_string(++n); }, limits);
+  for (int i = 0; i < 4; ++i) {
+    auto id = capped.Set(Make(0s, 1h), clock_.WallNow());
+    ASSERT_TRUE(id.ok());
+    ASSERT_TRUE(capped.Expire(*id, clock_.WallNow()).ok());
+    clock_.Advance(1min);
+  }
+  EXPECT_EQ(capped.Gc(clock_.WallNow()), (std::vector<std::string>{"e1", "e2"}));
+  EXPECT_EQ(capped.List().size(), 2u);
+  // Peers' long-expired silences are not taken back after Gc dropped them.
+  Silence old = Make(0s, 1h);
+  old.id = "old";
+  old.updated_at = old.starts_at;
+  EXPECT_FALSE(*capped.Merge(old, clock_.WallNow() + 1h + limits.retention));
+}
+
+TEST_F(SilenceTest, MergeAllRefusesEachBadSilenceAlone) {
+  const WallTime now = clock_.WallNow();
+  Silence good = Make(0s, 1h);
+  good.id = "good";
+  good.updated_at = now;
+  Silence broad = good;
+  broad.id = "broad";
+  broad.matchers = Ms({R"(alertname!="")"});
+  Silence forced = broad;
+  forced.id = "forced";
+  forced.force = true;
+  Silence bad_id = good;
+  bad_id.id = "bad id";
+  MergeOutcome out = silencer_.MergeAll({broad, good, bad_id, forced}, now);
+  ASSERT_EQ(out.changed.size(), 2u);
+  EXPECT_EQ(out.changed[0].id, "good");
+  EXPECT_EQ(out.changed[1].id, "forced");
+  ASSERT_EQ(out.refused.size(), 2u);
+  EXPECT_EQ(out.refused[0].first, "broad");
+  EXPECT_NE(out.refused[0].second.message().find("is broad"), std::string::npos);
+  EXPECT_EQ(out.refused[1].first, "bad id");
+}
+
+// ---------------------------------------------------------------- snapshots
+
+TEST_F(SilenceTest, SnapshotsAreImmutable) {
+  auto before = silencer_.Snapshot();
+  ASSERT_NE(before, nullptr);
+  auto id = silencer_.Set(Make(0s, 1h), clock_.WallNow());
+  ASSERT_TRUE(id.ok());
+  EXPECT_FALSE(before->Mutes(Host("dc1"), clock_.WallNow()));  // what it was
+  auto after = silencer_.Snapshot();
+  EXPECT_TRUE(after->Mutes(Host("dc1"), clock_.WallNow()));
+  ASSERT_TRUE(silencer_.Expire(*id, clock_.WallNow()).ok());
+  EXPECT_TRUE(after->Mutes(Host("dc1"), clock_.WallNow()));  // still its own copy
+  EXPECT_FALSE(silencer_.Mutes(Host("dc1"), clock_.WallNow()));
+  EXPECT_EQ(silencer_.Snapshot()->size(), 0u);  // expired ones are not published
+}
+
+TEST(SilencerConcurrencyTest, EvaluationAndWritesDoNotWaitForEachOther) {
+  // 1000 silences with costly regexes; one thread evaluates alerts against snapshots in
+  // a loop while another adds and expires silences. Both must finish under a deadline,
+  // and a writer's call must stay short while evaluation runs.
+  FakeClock clock;
+  const WallTime now = clock.WallNow();
+  std::atomic<int> next{0};
+  SilenceLimits limits;
+  limits.max_live = 2000;
+  Silencer silencer([&]() -> Result<std::string> { return "id" + std::to_string(next++); }, limits);
+  auto make = [&](int i) {
+    Silence s;
+    // Every matcher but the last matches; the last never does (dc is never "dcN").
+    s.matchers = Ms({R"x(alertname=~"(Source|Check).*(Down|Failing)")x",
+                     R"x(source=~"(.*)*(.*)*[a-z0-9-]+")x"});
+    s.matchers.push_back(*Matcher::Make(MatchType::kRegex, "dc", "dc" + std::to_string(i) + "[x-z]+"));
+    s.starts_at = now;
+    s.ends_at = now + std::chrono::hours(1);
+    s.created_by = "load";
+    s.comment = "concurrency";
+    return s;
+  };
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(silencer.Set(make(i), now).ok());
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::atomic<bool> stop{false};
+  std::atomic<long> evaluations{0};
+  std::thread evaluator([&] {
+    const LabelSet alert = {{"alertname", "SourceDown"}, {"source", std::string(60, 'w') + "-1"},
+                            {"dc", "dc1"}};
+    while (!stop.load() && std::chrono::steady_clock::now() < deadline) {
+      auto snap = silencer.Snapshot();
+      EXPECT_FALSE(snap->Mutes(alert, now));
+      evaluations.fetch_add(1);
+    }
+  });
+  std::chrono::steady_clock::duration slowest{};
+  for (int i = 1000; i < 1300; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto id = silencer.Set(make(i), now);
+    ASSERT_TRUE(id.ok()) << id.status().message();
+    if (i % 3 == 0) {
+      ASSERT_TRUE(silencer.Expire(*id, now).ok());
+    }
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - t0);
+  }
+  stop = true;
+  evaluator.join();
+  EXPECT_LT(std::chrono::steady_clock::now(), deadline);
+  EXPECT_GT(evaluations.load(), 0);
+  // A write copies ~1300 pointers; it never waits for a whole evaluation pass.
+  EXPECT_LT(slowest, std::chrono::milliseconds(200));
+  EXPECT_EQ(silencer.Count(now)[SilenceState::kActive], 1200u);
 }
 
 }  // namespace
