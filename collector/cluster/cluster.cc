@@ -244,8 +244,9 @@ void Cluster::RegisterRoutes(HttpServer& http) {
                                   SyncSignature(links_.at(from).key, view_.self(), ts, resp.body));
         return resp;
       },
-      kMaxSyncBody,
-      [this] { Reject(SyncReject::kTooLarge, "?", "body over the limit"); });
+      // Public: the peer's signature authenticates it.
+      RouteOptions{Access::kPublic, kMaxSyncBody,
+                   [this] { Reject(SyncReject::kTooLarge, "?", "body over the limit"); }});
   http.Route("GET", "/api/v1/collectors",
              [this](const HttpRequest&) { return HttpResponse::Json(200, CollectorsJson()); });
 }
