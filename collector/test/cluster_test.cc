@@ -397,6 +397,24 @@ TEST(SyncSignatureTest, VerifiesAndDetectsTampering) {
   EXPECT_FALSE(VerifySyncSignature(other, "a", 1000, "{}", sig));
 }
 
+// A response is signed over the request it answers: it verifies for that request only,
+// and requests and responses cannot stand in for one another.
+TEST(SyncSignatureTest, ResponsesAreBoundToTheirRequest) {
+  crypto::HmacKey key(std::vector<uint8_t>(32, 7));
+  const std::string req1 = SyncSignature(key, "a", 1000, R"({"seq":1})");
+  const std::string req2 = SyncSignature(key, "a", 2000, R"({"seq":2})");
+  const std::string resp1 = SyncSignature(key, "b", 1001, "{}", req1);
+  EXPECT_TRUE(VerifySyncSignature(key, "b", 1001, "{}", resp1, req1));
+  EXPECT_FALSE(VerifySyncSignature(key, "b", 1001, "{}", resp1, req2));  // an old answer
+  EXPECT_FALSE(VerifySyncSignature(key, "b", 1001, "{}", resp1));        // as a request
+  const std::string as_request = SyncSignature(key, "b", 1001, "{}");
+  EXPECT_FALSE(VerifySyncSignature(key, "b", 1001, "{}", as_request, req1));
+  // The documented text (docs/cluster.md), computed independently of SignedText:
+  const std::string text = "firewatch-sync-v2\nresponse\nb\n1001\n" + req1 + "\n{}";
+  EXPECT_EQ(resp1, protocol::ToHex(key.Sign({reinterpret_cast<const uint8_t*>(text.data()),
+                                             text.size()})));
+}
+
 // ---- config
 
 std::string ClusterYaml(const std::string& self, const std::string& extra = "") {
