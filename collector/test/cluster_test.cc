@@ -435,6 +435,18 @@ TEST(ClusterConfigTest, ParsesMembersAndResolvesKeyFiles) {
   EXPECT_EQ(c->cluster.sync_interval, Duration(500ms));
 }
 
+TEST(ClusterConfigTest, AcceptKeyFilesForARotation) {
+  auto c = ParseCollectorConfig(
+      ClusterYaml("a", "  accept_key_files: [next.key, /keys/older.key]\n"), "c.yml", "/etc/fw");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->cluster.accept_key_files,
+            (std::vector<std::string>{"/etc/fw/next.key", "/keys/older.key"}));
+  auto bad = ParseCollectorConfig(ClusterYaml("a", "  accept_key_files: next.key\n"), "c.yml", "/");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("cluster.accept_key_files: expected a list"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST(ClusterConfigTest, ErrorsNameTheLine) {
   auto not_member = ParseCollectorConfig(ClusterYaml("z"), "c.yml", "/");
   ASSERT_FALSE(not_member.ok());
