@@ -131,19 +131,9 @@ ConnectionGate::~ConnectionGate() {
   g_gate_count.store(static_cast<int>(g_gates.size()));
 }
 
-int ConnectionGate::OpenFrom(const std::string& ip) const {
+int ConnectionGate::SocketOf(uint16_t port, const std::string& ip, uint16_t client_port) {
   std::lock_guard lock(g_mu);
-  auto gate = g_gates.find(port_);
-  if (gate == g_gates.end()) return 0;
-  auto it = gate->second.open.find(ip);
-  if (it == gate->second.open.end()) return 0;
-  Prune(ip, it->second);
-  return static_cast<int>(it->second.size());
-}
-
-int ConnectionGate::SocketOf(const std::string& ip, uint16_t client_port) const {
-  std::lock_guard lock(g_mu);
-  auto gate = g_gates.find(port_);
+  auto gate = g_gates.find(port);
   if (gate == g_gates.end()) return -1;
   auto it = gate->second.open.find(ip);
   if (it == gate->second.open.end()) return -1;

@@ -43,12 +43,12 @@ class ConnectionGate {
   ConnectionGate(const ConnectionGate&) = delete;
   ConnectionGate& operator=(const ConnectionGate&) = delete;
 
-  // Open connections of the listener now counted for `ip` ("127.0.0.2"); for tests.
-  int OpenFrom(const std::string& ip) const;
-  // The socket of the open connection from `ip`:`client_port` (as civetweb reports the
-  // client), or -1. The fd is checked to still be that connection; it stays valid while
-  // the caller's handler for that connection runs.
-  int SocketOf(const std::string& ip, uint16_t client_port) const;
+  // The socket of the open connection from `ip`:`client_port` to the listener on local
+  // `port` (as civetweb reports them), or -1 (no gate on that port, or not admitted by
+  // one). The fd is checked to still be that connection; it stays valid while the
+  // caller's handler for that connection runs. Static: workers call it without touching
+  // the handle, which Start/Stop own.
+  static int SocketOf(uint16_t port, const std::string& ip, uint16_t client_port);
 
  private:
   explicit ConnectionGate(uint16_t port) : port_(port) {}

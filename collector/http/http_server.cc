@@ -362,8 +362,11 @@ struct HttpServer::Impl {
   Observer observer;
   RefusalObserver refusal_observer;
   mg_context* ctx = nullptr;
-  std::unique_ptr<ConnectionGate> gate;   // while started
-  std::unique_ptr<DeadlineWatch> watch;   // while started
+  // While started. Workers never touch `gate` (Start/Stop own it; workers look the
+  // socket up by port); `watch` exists before civetweb starts its threads and after
+  // they are joined.
+  std::unique_ptr<ConnectionGate> gate;
+  std::unique_ptr<DeadlineWatch> watch;
 
   mutable std::mutex policy_mu;
   std::shared_ptr<const AccessPolicy> policy = std::make_shared<const AccessPolicy>();
@@ -597,7 +600,8 @@ int HttpServer::Impl::HandleConnection(mg_connection* conn) {
   }
 
   // The socket, for the deadline watch (known when the connection gate admitted it).
-  const int fd = gate ? gate->SocketOf(addr, static_cast<uint16_t>(ri->remote_port)) : -1;
+  const int fd = ConnectionGate::SocketOf(static_cast<uint16_t>(ri->server_port), addr,
+                                          static_cast<uint16_t>(ri->remote_port));
   std::string label = "unmatched";
   HttpResponse resp = guard.draining
                           ? HttpResponse::Error(503, "shutting down")
@@ -730,6 +734,7 @@ Status HttpServer::Start() {
   error.text_buffer_size = sizeof text;
 
   std::string start_log;
+  impl_->watch = std::make_unique<DeadlineWatch>();
   t_start_log = &start_log;
   mg_context* ctx = mg_start2(&init, &error);
   t_start_log = nullptr;
@@ -738,6 +743,7 @@ Status HttpServer::Start() {
                          : text[0] != '\0' ? std::string(text)
                                            : std::string("civetweb could not start");
     std::string addr = where == *spec ? where : where + " (" + *spec + ")";
+    impl_->watch.reset();
     return Status::Unavailable("cannot listen on HTTP " + addr + ": " + reason);
   }
   if (!start_log.empty()) spdlog::warn("civetweb: {}", start_log);
@@ -748,7 +754,6 @@ Status HttpServer::Start() {
   // From here on connections beyond the per-client cap are closed at accept (the few
   // accepted during mg_start2 are counted from their first request on: harmless).
   Impl* impl = impl_.get();
-  impl_->watch = std::make_unique<DeadlineWatch>();
   impl_->gate = ConnectionGate::Install(impl_->port, impl_->options.max_connections_per_client,
                                         [impl] { impl->Refused(HttpRefusal::kClientLimit); });
   impl_->ctx = ctx;
