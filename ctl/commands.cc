@@ -170,10 +170,9 @@ int CheckConfig(const std::string& path) {
   return 0;
 }
 
-int Ack(const std::string& collector_url, const std::string& id, const std::string& by,
-        int timeout_ms) {
-  const ApiReply reply = CallApi("POST", collector_url, "/api/v1/ack/" + PathSegment(id),
-                                 nlohmann::json{{"by", by}}.dump(), timeout_ms);
+int Ack(const std::string& collector_url, const std::string& id, int timeout_ms) {
+  const ApiReply reply =
+      CallApi("POST", collector_url, "/api/v1/ack/" + PathSegment(id), "{}", timeout_ms);
   if (!ReplyOk(reply, "ack")) return 1;
   auto doc = nlohmann::json::parse(reply.body, nullptr, false);
   std::string acked = id;

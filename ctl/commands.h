@@ -17,9 +17,18 @@ int Status(const std::string& collector_url, bool json, int timeout_ms);
 // Validates a collector or agent config file (detected by its top-level keys).
 int CheckConfig(const std::string& path);
 
-// Acknowledges incident `id` on a collector (POST /api/v1/ack/{id} with {"by": by}).
-int Ack(const std::string& collector_url, const std::string& id, const std::string& by,
-        int timeout_ms);
+// Acknowledges incident `id` on a collector (POST /api/v1/ack/{id}); the collector
+// records the operator of the token as who acked.
+int Ack(const std::string& collector_url, const std::string& id, int timeout_ms);
+
+// `firewatchctl token create NAME`: a new operator token. Prints the token (or writes
+// it to `token_file`, mode 0600, never replacing a file) and the config entry with its
+// SHA-256 (or adds that entry to `operators_file`, creating it). Exit 2 for a bad name.
+int TokenCreate(const std::string& name, const std::string& operators_file,
+                const std::string& token_file);
+// `firewatchctl token revoke WHO --operators-file FILE`: removes every token of operator
+// WHO, or the one token whose token_sha256 starts with WHO (8+ hex digits).
+int TokenRevoke(const std::string& who, const std::string& operators_file);
 
 // `firewatchctl silence add`: mutes alerts matching every matcher ("source=web-1",
 // "dc=~dc1.*", Alertmanager syntax) from now until `until` (RFC 3339) or for `duration`
@@ -31,9 +40,8 @@ struct SilenceAddOptions {
   std::vector<std::string> matchers;
   std::string duration = "1h";
   std::string until;  // wins over duration when set
-  std::string author;
-  std::string comment;
-  bool force = false;  // send "force": true: mute broadly on purpose
+  std::string comment;  // the author is the token's operator
+  bool force = false;   // send "force": true: mute broadly on purpose
   int timeout_ms = 5000;
 };
 int SilenceAdd(const SilenceAddOptions& options);

@@ -2,7 +2,10 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace firewatch::ctl {
@@ -14,7 +17,36 @@ size_t Append(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+std::string g_token;  // set once by main(), before any call
+
+Result<std::string> FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::IoError("cannot read token file " + path);
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    size_t start = 0;
+    while (start < line.size() && std::isspace(static_cast<unsigned char>(line[start]))) ++start;
+    line = line.substr(start);
+    if (!line.empty() && line[0] != '#') return line;
+  }
+  return Status::InvalidArgument("token file " + path + " has no token");
+}
+
 }  // namespace
+
+void SetApiToken(std::string token) { g_token = std::move(token); }
+
+Result<std::string> ResolveApiToken(const std::string& token_file) {
+  if (!token_file.empty()) return FirstLine(token_file);
+  if (const char* env = std::getenv("FIREWATCH_TOKEN"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
+  if (const char* file = std::getenv("FIREWATCH_TOKEN_FILE"); file != nullptr && *file != '\0') {
+    return FirstLine(file);
+  }
+  return std::string();
+}
 
 std::string ApiReply::Message() const {
   auto doc = nlohmann::json::parse(body, nullptr, false);
@@ -49,12 +81,15 @@ ApiReply CallApi(const std::string& method, const std::string& collector_url,
   curl_slist* headers = nullptr;
   curl_easy_setopt(curl, CURLOPT_URL, reply.url.c_str());
   if (method != "GET") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (!json_body.empty()) {
+  const bool body_method = method == "POST" || method == "PUT" || method == "PATCH";
+  if (!json_body.empty() || body_method) {
     headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(json_body.size()));
   }
+  const std::string auth = "Authorization: Bearer " + g_token;
+  if (!g_token.empty()) headers = curl_slist_append(headers, auth.c_str());
+  if (headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
@@ -79,6 +114,14 @@ bool ReplyOk(const ApiReply& reply, const char* what, long want_status) {
   if (reply.status != want_status) {
     std::fprintf(stderr, "%s: %s answered %ld: %s\n", what, reply.url.c_str(), reply.status,
                  reply.Message().c_str());
+    if (reply.status == 401) {
+      std::fprintf(stderr, "%s: %s\n", what,
+                   g_token.empty()
+                       ? "no operator token: set FIREWATCH_TOKEN or use --token-file (make one "
+                         "with `firewatchctl token create NAME`)"
+                       : "the collector does not know this token: is its hash in the "
+                         "collector's api.operators (or operators_file), and was it reloaded?");
+    }
     return false;
   }
   return true;

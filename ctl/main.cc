@@ -1,10 +1,12 @@
-// firewatchctl: status, check-config, keygen, ack, silence and test-page for firewatch
-// operators.
+// firewatchctl: status, check-config, keygen, token, ack, silence and test-page for
+// firewatch operators. Calls to a collector send the operator token from --token-file,
+// $FIREWATCH_TOKEN or $FIREWATCH_TOKEN_FILE (ctl/http.h).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 
 #include "commands.h"
+#include "http.h"
 
 #ifndef FIREWATCH_VERSION
 #define FIREWATCH_VERSION "0.0.0"
@@ -15,6 +17,11 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   bool version = false;
   cli.add_flag("--version", version, "print the version");
+  std::string token_file;
+  cli.add_option("--token-file", token_file,
+                 "file whose first line is your operator token (default: $FIREWATCH_TOKEN, "
+                 "or the file named by $FIREWATCH_TOKEN_FILE)");
+  cli.fallthrough();  // --token-file may come after the subcommand too
 
   std::string out = "fleet.key";
   bool force = false;
@@ -34,19 +41,33 @@ int main(int argc, char** argv) {
   auto* check = cli.add_subcommand("check-config", "validate a collector or agent config file");
   check->add_option("file", path, "YAML config file")->required();
 
+  std::string operator_name;
+  std::string operators_file;
+  std::string token_out;
+  auto* token = cli.add_subcommand("token", "create or revoke operator tokens");
+  token->require_subcommand(1);
+  auto* token_create = token->add_subcommand(
+      "create", "make a new operator token; prints it and the line to add to the config");
+  token_create->add_option("name", operator_name, "the operator (what acked_by records)")
+      ->required();
+  token_create->add_option("--operators-file", operators_file,
+                           "also add the entry to this operators file (api.operators_file)");
+  token_create->add_option("-o,--out", token_out,
+                           "write the token to this new file (mode 0600) instead of printing it");
+  auto* token_revoke = token->add_subcommand(
+      "revoke", "remove an operator's tokens (or one token by token_sha256 prefix)");
+  token_revoke->add_option("who", operator_name, "operator name, or 8+ hex digits of a token_sha256")
+      ->required();
+  token_revoke->add_option("--operators-file", operators_file, "the operators file")->required();
+
   std::string incident;
-  std::string by;
-  if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') by = user;
-  else by = "firewatchctl";
   auto* ack = cli.add_subcommand("ack", "acknowledge an incident (stops its escalation)");
   ack->add_option("id", incident, "incident id (from the page or GET /api/v1/incidents)")
       ->required();
   ack->add_option("--collector", url, "collector base URL")->capture_default_str();
-  ack->add_option("--by", by, "who acknowledges (default: $USER)")->capture_default_str();
   ack->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
 
   firewatch::ctl::SilenceAddOptions silence_opts;
-  silence_opts.author = by;
   std::string silence_id;
   bool all = false;
   auto* silence = cli.add_subcommand("silence", "add, list or expire silences on a collector");
@@ -62,8 +83,6 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   silence_add->add_option("--until", silence_opts.until, "end time, RFC 3339 (2026-11-25T20:00:00Z)")
       ->excludes(duration);
-  silence_add->add_option("-a,--author", silence_opts.author, "who silences (default: $USER)")
-      ->capture_default_str();
   silence_add->add_option("-c,--comment", silence_opts.comment, "why: a ticket, a maintenance")
       ->required();
   silence_add->add_flag(
@@ -104,9 +123,17 @@ int main(int argc, char** argv) {
     return cli.exit(e);
   }
   if (*keygen) return firewatch::ctl::Keygen(out, force);
+  if (*token_create) return firewatch::ctl::TokenCreate(operator_name, operators_file, token_out);
+  if (*token_revoke) return firewatch::ctl::TokenRevoke(operator_name, operators_file);
+  auto api_token = firewatch::ctl::ResolveApiToken(token_file);
+  if (!api_token.ok()) {
+    std::fprintf(stderr, "firewatchctl: %s\n", api_token.status().message().c_str());
+    return 2;
+  }
+  firewatch::ctl::SetApiToken(*api_token);
   if (*status) return firewatch::ctl::Status(url, json, timeout_ms);
   if (*check) return firewatch::ctl::CheckConfig(path);
-  if (*ack) return firewatch::ctl::Ack(url, incident, by, timeout_ms);
+  if (*ack) return firewatch::ctl::Ack(url, incident, timeout_ms);
   if (*test_page) return firewatch::ctl::TestPage(config_path, channel, contact);
   if (*silence_add) {
     silence_opts.collector_url = url;

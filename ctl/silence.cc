@@ -74,8 +74,8 @@ int SilenceAdd(const SilenceAddOptions& o) {
   s.matchers = std::move(matchers);
   s.starts_at = now;
   s.ends_at = ends;
-  s.created_by = o.author;
-  s.comment = o.comment;
+  s.created_by = "firewatchctl";  // placeholder for the check below: the collector
+  s.comment = o.comment;           // records the token's operator instead
   s.force = o.force;
   if (firewatch::Status v = route::ValidateSilence(s); !v.ok()) {
     std::fprintf(stderr, "silence add: %s\n", v.message().c_str());
@@ -85,8 +85,10 @@ int SilenceAdd(const SilenceAddOptions& o) {
     std::fprintf(stderr, "silence add: --force: this silence mutes %s for every source\n",
                  route::MatchersString(s.matchers).c_str());
   }
+  auto body = nlohmann::json::parse(route::SilenceToJson(s));
+  body.erase("createdBy");
   const ApiReply reply =
-      CallApi("POST", o.collector_url, "/api/v1/silences", route::SilenceToJson(s), o.timeout_ms);
+      CallApi("POST", o.collector_url, "/api/v1/silences", body.dump(), o.timeout_ms);
   if (!ReplyOk(reply, "silence add")) return 1;
   auto doc = nlohmann::json::parse(reply.body, nullptr, false);
   std::string id = "?";

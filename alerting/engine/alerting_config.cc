@@ -104,25 +104,47 @@ void ReadAlertingConfig(config::MapReader& top, const std::string& base_dir, Ale
   al.String("ack_secret_file", out.ack_secret_file);
   al.Duration("ack_link_ttl", out.ack_link_ttl, std::chrono::minutes(1), std::chrono::hours(24 * 30));
   al.String("twilio_inbound_url", out.twilio_inbound_url);
-  if (!out.ack_secret_file.empty()) {
-    if (std::filesystem::path(out.ack_secret_file).is_relative() && !base_dir.empty()) {
-      out.ack_secret_file =
-          (std::filesystem::path(base_dir) / out.ack_secret_file).lexically_normal().string();
+  // Reads one ack link key file (relative to base_dir) for `what`, reporting at `node`.
+  auto read_ack_key = [&](std::string& path, const YAML::Node& node,
+                          const std::string& what) -> std::vector<uint8_t> {
+    if (std::filesystem::path(path).is_relative() && !base_dir.empty()) {
+      path = (std::filesystem::path(base_dir) / path).lexically_normal().string();
     }
-    std::ifstream in(out.ack_secret_file);
+    std::ifstream in(path);
     std::stringstream ss;
     if (in) ss << in.rdbuf();
     auto secret = in ? protocol::ParseKeyText(ss.str())
                      : Result<protocol::Secret>(Status::IoError("cannot read file"));
     if (!secret.ok()) {
-      errors.At(al_node["ack_secret_file"],
-                "alerting.ack_secret_file: '" + out.ack_secret_file + "': " +
-                    secret.status().message());
+      errors.At(node, what + ": '" + path + "': " + secret.status().message());
     } else if (secret->size() < 16) {
-      errors.At(al_node["ack_secret_file"],
-                "alerting.ack_secret_file: key must be at least 16 bytes");
+      errors.At(node, what + ": key must be at least 16 bytes");
     } else {
-      out.ack_secret = std::move(secret).value();
+      return std::move(secret).value();
+    }
+    return {};
+  };
+  if (!out.ack_secret_file.empty()) {
+    out.ack_secret = read_ack_key(out.ack_secret_file, al_node["ack_secret_file"],
+                                  "alerting.ack_secret_file");
+  }
+  if (YAML::Node prev = al.Node("ack_secret_previous_files"); prev.IsDefined() && !prev.IsNull()) {
+    if (!prev.IsSequence() || prev.size() > 8) {
+      errors.At(prev, "alerting.ack_secret_previous_files: expected a list of at most 8 key files");
+    } else {
+      for (size_t i = 0; i < prev.size(); ++i) {
+        const std::string what = "alerting.ack_secret_previous_files[" + std::to_string(i) + "]";
+        std::string path = prev[i].IsScalar() ? prev[i].as<std::string>() : "";
+        if (path.empty()) {
+          errors.At(prev[i], what + ": expected a file name");
+          continue;
+        }
+        auto key = read_ack_key(path, prev[i], what);
+        if (!key.empty()) {
+          out.ack_secret_previous_files.push_back(path);
+          out.ack_previous_secrets.push_back(std::move(key));
+        }
+      }
     }
   }
   if (!out.twilio_inbound_url.empty() && out.twilio_inbound_url.rfind("http://", 0) != 0 &&

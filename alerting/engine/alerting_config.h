@@ -24,7 +24,10 @@
 //     outbox_retention: 30d    # delivered/failed/cancelled pages kept this long (1d..3650d)
 //     reopen_window: 2m        # a group firing again this soon reopens its incident
 //     ack_secret_file: ack.key # hex key (like keygen output) signing email ack links;
-//                              # default: derived from the first heartbeat key
+//                              # default: <data_dir>/ack.key, made on first start. Never
+//                              # a heartbeat key (every agent host has those)
+//     ack_secret_previous_files: [old-ack.key]  # still accepted, never used to sign: keep
+//                              # for ack_link_ttl after a rotation, then remove
 //     ack_link_ttl: 24h        # how long an email ack link stays valid
 //     twilio_inbound_url: https://collector-a.example/api/v1/twilio/inbound
 //                              # the URL Twilio calls for SMS replies (signature input)
@@ -73,10 +76,13 @@ struct AlertingConfig {
   // where it was, step contacts already paged are not paged again) instead of opening a
   // new one. 0s: every new outage is a new incident. docs/routing.md, "Incident life".
   Duration reopen_window = std::chrono::minutes(2);
-  // Email ack links (alerting.ack_secret_file, read and hex-decoded at load; empty =
-  // derive from the first heartbeat key) and their lifetime (alerting.ack_link_ttl).
+  // Email ack links (alerting.ack_secret_file, read and hex-decoded at load; empty = the
+  // collector's own <data_dir>/ack.key), the keys of a rotation still accepted
+  // (alerting.ack_secret_previous_files) and the links' lifetime (alerting.ack_link_ttl).
   std::string ack_secret_file;
   std::vector<uint8_t> ack_secret;
+  std::vector<std::string> ack_secret_previous_files;
+  std::vector<std::vector<uint8_t>> ack_previous_secrets;
   Duration ack_link_ttl = std::chrono::hours(24);
   // The full URL Twilio posts SMS replies to (alerting.twilio_inbound_url), used verbatim
   // when validating X-Twilio-Signature. Empty: the inbound endpoint is not registered.

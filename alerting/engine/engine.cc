@@ -817,6 +817,16 @@ Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& b
 
 std::vector<Incident> AlertingEngine::Incidents() const { return incidents_.List(); }
 
+Result<std::vector<std::string>> AlertingEngine::PagedContacts(const std::string& id) const {
+  const auto inc = incidents_.Get(id);
+  if (!inc) return Status::NotFound("no incident " + id);
+  std::vector<std::string> out;
+  for (const auto& [contact, channel] : PagedRecipients(inc->id)) {
+    if (std::find(out.begin(), out.end(), contact) == out.end()) out.push_back(contact);
+  }
+  return out;
+}
+
 void AlertingEngine::LoadSilences() {
   std::vector<route::Silence> loaded;
   size_t skipped = 0;

@@ -128,6 +128,11 @@ class AlertingEngine {
   std::vector<Incident> Incidents() const;
   // Who was paged for incident `id`, in enqueue order (status page, API). Thread-safe.
   std::vector<PagedContact> Paged(const std::string& id) const;
+  // The contacts who were paged for incident `id` (case-insensitive, as Ack): those with
+  // a trigger page that went out from here, was covered by a summary, or was delivered
+  // by a peer collector (the same rule as who hears RESOLVED and ACKED). NotFound for an
+  // unknown id. Thread-safe (reads the outbox).
+  Result<std::vector<std::string>> PagedContacts(const std::string& id) const;
   // Sets the maker of signed ack links rendered into emails (thread-safe; may be called
   // after Start()). See collector/app/ack_links.h.
   void SetAckLinkMaker(std::function<std::string(const std::string& incident_id)> maker);

@@ -134,8 +134,9 @@ std::string RenderEmailBody(const Incident& inc, const std::string& kind,
     if (kind == "trigger") {
       std::string link = ctx.ack_link ? ctx.ack_link(inc.id) : std::string();
       if (!link.empty()) b += "Acknowledge: " + link + "\n";
-      b += (link.empty() ? "Acknowledge: " : "  or: ") + std::string("curl -X POST ") +
-           ctx.external_url + "/api/v1/ack/" + inc.id + "\n";
+      // The API needs an operator token: firewatchctl sends $FIREWATCH_TOKEN.
+      b += (link.empty() ? "Acknowledge: " : "  or: ") + std::string("firewatchctl ack ") +
+           inc.id + " --collector " + ctx.external_url + "\n";
     }
   }
   if (kind == "trigger") b += "Or reply to the SMS with: ACK " + inc.id + "\n";

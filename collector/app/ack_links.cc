@@ -82,28 +82,6 @@ std::string Why(AckLinkSigner::Check c) {
 
 }  // namespace
 
-std::string Base64Url(std::span<const uint8_t> bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (size_t rest = bytes.size() - i; rest > 0) {
-    uint32_t v = uint32_t{bytes[i]} << 16;
-    if (rest == 2) v |= uint32_t{bytes[i + 1]} << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    if (rest == 2) out += kAlphabet[(v >> 6) & 63];
-  }
-  return out;
-}
-
 std::map<std::string, std::string> ParseFormBody(std::string_view text) {
   std::map<std::string, std::string> out;
   while (!text.empty()) {
@@ -120,20 +98,20 @@ std::map<std::string, std::string> ParseFormBody(std::string_view text) {
 }
 
 AckLinkSigner::AckLinkSigner(std::span<const uint8_t> key, std::string external_url,
-                             int64_t ttl_s)
+                             int64_t ttl_s, const std::vector<std::vector<uint8_t>>& previous)
     : key_(key), external_url_(std::move(external_url)), ttl_s_(ttl_s) {
   while (!external_url_.empty() && external_url_.back() == '/') external_url_.pop_back();
+  for (const auto& p : previous) previous_.emplace_back(p);
 }
 
-std::vector<uint8_t> AckLinkSigner::DeriveKey(std::span<const uint8_t> heartbeat_secret) {
-  auto d = crypto::HmacSha256(heartbeat_secret, Bytes("firewatch ack links"));
-  return {d.begin(), d.end()};
+std::string AckLinkSigner::Sign(const crypto::HmacKey& key, const std::string& id,
+                                int64_t expiry_s) {
+  const std::string msg = "ack\n" + id + "\n" + std::to_string(expiry_s);
+  return Base64Url(key.Sign(Bytes(msg)));
 }
 
 std::string AckLinkSigner::Signature(const std::string& id, int64_t expiry_s) const {
-  const std::string msg = "ack\n" + id + "\n" + std::to_string(expiry_s);
-  auto tag = key_.Sign(Bytes(msg));
-  return Base64Url(tag);
+  return Sign(key_, id, expiry_s);
 }
 
 std::string AckLinkSigner::Link(const std::string& id, int64_t now_s) const {
@@ -158,21 +136,76 @@ AckLinkSigner::Check AckLinkSigner::Verify(const std::string& id, const std::str
   int64_t e = 0;
   auto [p, ec] = std::from_chars(expiry.data(), expiry.data() + expiry.size(), e);
   if (ec != std::errc() || p != expiry.data() + expiry.size() || e < 0) return Check::kMalformed;
-  const std::string want = Signature(id, e);
-  if (!crypto::ConstantTimeEqual(Bytes(want), Bytes(sig))) return Check::kBadSignature;
+  bool good = crypto::ConstantTimeEqual(Bytes(Sign(key_, id, e)), Bytes(sig));
+  for (const auto& old : previous_) {
+    good = crypto::ConstantTimeEqual(Bytes(Sign(old, id, e)), Bytes(sig)) || good;
+  }
+  if (!good) return Check::kBadSignature;
   if (now_s > e) return Check::kExpired;
   return Check::kOk;
 }
 
+void AckLinks::Set(std::shared_ptr<const AckLinkSigner> signer) {
+  std::lock_guard lock(mu_);
+  signer_ = std::move(signer);
+}
+
+std::shared_ptr<const AckLinkSigner> AckLinks::Get() const {
+  std::lock_guard lock(mu_);
+  return signer_;
+}
+
+Result<std::shared_ptr<const AckLinkSigner>> MakeAckLinkSigner(const CollectorConfig& config,
+                                                               const protocol::Keyring& keys) {
+  const alerting::AlertingConfig& a = config.alerting;
+  std::vector<uint8_t> key = a.ack_secret;
+  std::string where = a.ack_secret_file;
+  if (key.empty()) {
+    // The collector's own secret, made on first start. A cluster shares one through
+    // alerting.ack_secret_file instead.
+    where = config.data_dir + "/ack.key";
+    if (Status s = CreateKeyFileIfMissing(where); !s.ok()) return s;
+    protocol::Keyring own;
+    if (Status s = own.AddFromFile("ack", where); !s.ok()) {
+      return Status::InvalidArgument("ack link key " + where + ": " + s.message());
+    }
+    key = *own.Find("ack");
+  }
+  auto is_heartbeat_key = [&](const std::vector<uint8_t>& k) {
+    for (const auto& kc : config.keys) {
+      const protocol::Secret* hb = keys.Find(kc.id);
+      if (hb != nullptr && crypto::ConstantTimeEqual(*hb, k)) return true;
+    }
+    return false;
+  };
+  if (is_heartbeat_key(key)) {
+    return Status::InvalidArgument(
+        "alerting.ack_secret_file " + where +
+        " holds a heartbeat key: ack links must be signed with a secret only collectors "
+        "have (create one with: firewatchctl keygen --out ack.key)");
+  }
+  for (size_t i = 0; i < a.ack_previous_secrets.size(); ++i) {
+    if (is_heartbeat_key(a.ack_previous_secrets[i])) {
+      return Status::InvalidArgument("alerting.ack_secret_previous_files: " +
+                                     a.ack_secret_previous_files[i] + " holds a heartbeat key");
+    }
+  }
+  const int64_t ttl_s =
+      std::chrono::duration_cast<std::chrono::seconds>(a.ack_link_ttl).count();
+  return std::shared_ptr<const AckLinkSigner>(std::make_shared<AckLinkSigner>(
+      key, a.external_url, ttl_s, a.ack_previous_secrets));
+}
+
 void RegisterAckLinks(HttpServer& server, alerting::AlertingEngine& engine,
-                      std::shared_ptr<const AckLinkSigner> signer, const Clock& clock) {
-  engine.SetAckLinkMaker([signer, &clock](const std::string& id) {
-    return signer->Link(id, UnixSeconds(clock));
+                      std::shared_ptr<AckLinks> links, const Clock& clock) {
+  engine.SetAckLinkMaker([links, &clock](const std::string& id) {
+    return links->Get()->Link(id, UnixSeconds(clock));
   });
-  server.Route("GET", "/ack", [signer, &engine, &clock](const HttpRequest& req) {
+  // Public: the signed link is the credential (GET changes nothing; POST acks).
+  server.Route("GET", "/ack", [links, &engine, &clock](const HttpRequest& req) {
     auto f = ParseFormBody(req.query);
     const std::string &id = f["i"], &e = f["e"], &s = f["s"];
-    auto check = signer->Verify(id, e, s, UnixSeconds(clock));
+    auto check = links->Get()->Verify(id, e, s, UnixSeconds(clock));
     if (check != AckLinkSigner::Check::kOk) {
       return HtmlPage(403, "Cannot acknowledge", "<p>" + HtmlEscape(Why(check)) + "</p>");
     }
@@ -189,13 +222,13 @@ void RegisterAckLinks(HttpServer& server, alerting::AlertingEngine& engine,
         "<p><label>Your name (optional): <input name=\"by\" maxlength=\"100\"></label></p>"
         "<p><button type=\"submit\">Acknowledge " + HtmlEscape(id) + "</button></p></form>";
     return HtmlPage(200, "Acknowledge incident " + id + "?", Describe(*inc) + form);
-  });
+  }, RouteOptions{Access::kPublic, 0, nullptr});
   server.Route(
       "POST", "/ack",
-      [signer, &engine, &clock](const HttpRequest& req) {
+      [links, &engine, &clock](const HttpRequest& req) {
         auto f = ParseFormBody(req.body);
         const std::string &id = f["i"], &e = f["e"], &s = f["s"];
-        auto check = signer->Verify(id, e, s, UnixSeconds(clock));
+        auto check = links->Get()->Verify(id, e, s, UnixSeconds(clock));
         if (check != AckLinkSigner::Check::kOk) {
           spdlog::debug("ack link from {} refused: {}", req.remote, Why(check));
           return HtmlPage(403, "Cannot acknowledge", "<p>" + HtmlEscape(Why(check)) + "</p>");
@@ -204,7 +237,8 @@ void RegisterAckLinks(HttpServer& server, alerting::AlertingEngine& engine,
         while (!by.empty() && std::isspace(static_cast<unsigned char>(by.back()))) by.pop_back();
         while (!by.empty() && std::isspace(static_cast<unsigned char>(by.front()))) by.erase(0, 1);
         if (by.size() > 100) by.resize(100);
-        if (by.empty()) by = "email link";
+        // The link is the credential; the name is only what the clicker typed.
+        by = by.empty() ? "email link" : by + " (email link)";
         auto inc = engine.Ack(id, by);
         if (!inc.ok()) {
           return HtmlPage(404, "Unknown incident",
@@ -212,26 +246,7 @@ void RegisterAckLinks(HttpServer& server, alerting::AlertingEngine& engine,
         }
         return HtmlPage(200, "Incident " + id + " acknowledged", Describe(*inc));
       },
-      4096);
-}
-
-void RegisterAckLinks(HttpServer& server, alerting::AlertingEngine& engine,
-                      const CollectorConfig& config, const protocol::Keyring& keys,
-                      const Clock& clock) {
-  std::vector<uint8_t> key = config.alerting.ack_secret;
-  if (key.empty()) {
-    const protocol::Secret* hb = config.keys.empty() ? nullptr : keys.Find(config.keys[0].id);
-    if (hb == nullptr) {
-      spdlog::warn("no ack_secret_file and no heartbeat key: email ack links are off");
-      return;
-    }
-    key = AckLinkSigner::DeriveKey(*hb);
-  }
-  const int64_t ttl_s =
-      std::chrono::duration_cast<std::chrono::seconds>(config.alerting.ack_link_ttl).count();
-  RegisterAckLinks(server, engine,
-                   std::make_shared<const AckLinkSigner>(key, config.alerting.external_url, ttl_s),
-                   clock);
+      RouteOptions{Access::kPublic, 4096, nullptr});
 }
 
 }  // namespace firewatch::collector

@@ -8,6 +8,7 @@
 #include "app/alerts.h"
 #include "app/incident_api.h"
 #include "app/local_pager.h"
+#include "app/operators.h"
 #include "app/twilio_inbound.h"
 #include "cluster/cluster.h"
 #include "engine/engine.h"
@@ -58,6 +59,7 @@ struct CollectorApp::Impl {
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<alerting::AlertingEngine> alerting;  // null unless channels are configured
   std::unique_ptr<Cluster> cluster;                    // null unless `cluster:` is configured
+  std::shared_ptr<AckLinks> ack_links;                 // null unless alerting is configured
   ApiContext api;
 
   // Pages on verdicts: the tracker's own transitions when standalone, the cluster's
@@ -151,6 +153,20 @@ struct CollectorApp::Impl {
       spdlog::error("SIGHUP: config not reloaded: {}", keys.status().message());
       return;
     }
+    auto operators = LoadOperators(next->api);
+    if (!operators.ok()) {
+      spdlog::error("SIGHUP: config not reloaded: {}", operators.status().message());
+      return;
+    }
+    std::shared_ptr<const AckLinkSigner> signer;
+    if (ack_links) {
+      auto made = MakeAckLinkSigner(*next, **keys);
+      if (!made.ok()) {
+        spdlog::error("SIGHUP: config not reloaded: {}", made.status().message());
+        return;
+      }
+      signer = *made;
+    }
     if (next->http_listen.ToString() != config.http_listen.ToString() ||
         next->udp_listen.ToString() != config.udp_listen.ToString() ||
         next->data_dir != config.data_dir || next->id != config.id) {
@@ -158,6 +174,17 @@ struct CollectorApp::Impl {
     }
     tracker->SetConfig(next->detection);
     ingestor->SetKeys(*keys);
+    config.api = next->api;
+    config.allowed_hosts = next->allowed_hosts;
+    http->SetAccessPolicy(MakeAccessPolicy(config, *operators));
+    spdlog::info("SIGHUP: {} operator token(s)", (*operators)->size());
+    if (signer) {
+      ack_links->Set(signer);
+      config.alerting.ack_secret_file = next->alerting.ack_secret_file;
+      config.alerting.ack_secret_previous_files = next->alerting.ack_secret_previous_files;
+      spdlog::info("SIGHUP: ack link keys reloaded ({} previous key(s) still accepted)",
+                   next->alerting.ack_secret_previous_files.size());
+    }
     spdlog::set_level(spdlog::level::from_str(next->log_level));
     uv_timer_set_repeat(&evaluate_timer, Millis(next->evaluate_every));
     config.detection = next->detection;
@@ -246,6 +273,13 @@ Status CollectorApp::Start() {
 
   auto keys = LoadKeys(c);
   if (!keys.ok()) return keys.status();
+  auto operators = LoadOperators(c.api);
+  if (!operators.ok()) return operators.status();
+  if (c.alerting.enabled) {
+    auto signer = MakeAckLinkSigner(c, **keys);
+    if (!signer.ok()) return signer.status();
+    m.ack_links = std::make_shared<AckLinks>(*signer);
+  }
   auto store = Store::Open(c.DatabasePath());
   if (!store.ok()) return store.status();
   m.store = std::move(store).value();
@@ -313,7 +347,12 @@ Status CollectorApp::Start() {
   HttpServerOptions opts;
   opts.listen = c.http_listen;
   opts.worker_threads = c.http_threads;
+  opts.request_timeout_ms = static_cast<int>(Millis(c.http_header_timeout));
+  opts.body_timeout_ms = static_cast<int>(Millis(c.http_body_timeout));
+  opts.min_body_rate = static_cast<size_t>(c.http_min_body_rate);
+  opts.max_connections_per_client = c.http_max_connections_per_client;
   m.http = std::make_unique<HttpServer>(opts);
+  m.http->SetAccessPolicy(MakeAccessPolicy(c, *operators));
   m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
                      m.metrics.get(), m.ingestor.get(), &m.ready, {}};
   if (m.cluster) {
@@ -340,8 +379,8 @@ Status CollectorApp::Start() {
   }
   RegisterApi(*m.http, m.api);
   if (m.alerting) RegisterIncidentApi(*m.http, *m.alerting);
-  if (m.alerting) RegisterAckLinks(*m.http, *m.alerting, c, **keys, m.clock);
-  if (m.alerting) RegisterTwilioInbound(*m.http, *m.alerting, c.alerting);
+  if (m.alerting) RegisterAckLinks(*m.http, *m.alerting, m.ack_links, m.clock);
+  if (m.alerting) RegisterTwilioInbound(*m.http, *m.alerting, c.alerting, m.metrics.get());
   if (m.cluster) {
     m.cluster->RegisterRoutes(*m.http);
   } else {
@@ -349,6 +388,11 @@ Status CollectorApp::Start() {
   }
   m.http->SetObserver(
       [&m](const std::string& route, int status) { m.metrics->HttpRequest(route, status); });
+  for (int i = 0; i < kHttpRefusalCount; ++i) {
+    m.metrics->HttpRefused(std::string(HttpRefusalName(static_cast<HttpRefusal>(i))), 0);
+  }
+  m.http->SetRefusalObserver(
+      [&m](HttpRefusal r) { m.metrics->HttpRefused(std::string(HttpRefusalName(r))); });
   s = m.http->Start();
   if (!s.ok()) {
     m.udp->Close();

@@ -40,7 +40,8 @@ collector:
   data_dir: ./firewatch-data  # SQLite state, pages.log; relative to this file
   http_listen: 127.0.0.1:9760 # API, /ping, /metrics, status page
   udp_listen: 127.0.0.1:9761  # heartbeat datagrams
-  http_threads: 8
+  http_threads: 32
+  http_max_connections_per_client: 8
   udp_buffer_mib: 16          # UDP receive buffer: ~20,000 heartbeats of burst
   log_level: info
 keys:
@@ -62,6 +63,9 @@ metrics:
   per_source: true            # firewatch_source_* series; turn off for huge fleets
 paging:
   local_file: pages.log       # the local channel, inside data_dir
+api:
+  # Who may ack and silence: firewatchctl token create NAME --operators-file <this file>
+  operators_file: ./firewatch-data/operators.yml
 )";
 }
 
@@ -82,6 +86,27 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   uint64_t threads = static_cast<uint64_t>(c.http_threads);
   col.Uint("http_threads", threads, 2, 256);
   c.http_threads = static_cast<int>(threads);
+  col.Duration("http_header_timeout", c.http_header_timeout, milliseconds(100), seconds(600));
+  col.Duration("http_body_timeout", c.http_body_timeout, milliseconds(100), seconds(3600));
+  col.Uint("http_min_body_rate", c.http_min_body_rate, 0, 1u << 30);
+  uint64_t per_client = static_cast<uint64_t>(c.http_max_connections_per_client);
+  col.Uint("http_max_connections_per_client", per_client, 0, 100000);
+  c.http_max_connections_per_client = static_cast<int>(per_client);
+  if (YAML::Node hosts = col.Node("allowed_hosts"); hosts.IsDefined() && !hosts.IsNull()) {
+    if (!hosts.IsSequence()) {
+      errors.At(hosts, "collector.allowed_hosts: expected a list of host names");
+    } else {
+      for (size_t i = 0; i < hosts.size(); ++i) {
+        const std::string h = hosts[i].IsScalar() ? hosts[i].as<std::string>() : "";
+        if (HostOfAuthority(h).empty()) {
+          errors.At(hosts[i], "collector.allowed_hosts[" + std::to_string(i) +
+                                  "]: expected a host name like collector-a.example");
+        } else {
+          c.allowed_hosts.push_back(h);
+        }
+      }
+    }
+  }
   uint64_t buffer_mib = static_cast<uint64_t>(c.udp_buffer_mib);
   col.Uint("udp_buffer_mib", buffer_mib, 1, 1024);
   c.udp_buffer_mib = static_cast<int>(buffer_mib);
@@ -159,6 +184,7 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   config::MapReader pag(errors, top.Node("paging"), "paging");
   pag.String("local_file", c.pages_file);
   pag.Finish();
+  ReadApiConfig(top, base_dir, c.api);
   alerting::ReadAlertingConfig(top, base_dir, c.alerting);
   ReadClusterConfig(top, base_dir, c.cluster);
   top.Finish();
@@ -187,24 +213,30 @@ Result<CollectorConfig> EmbeddedCollectorConfig() {
                               fs::current_path().string());
 }
 
+Status CreateKeyFileIfMissing(const std::string& path) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) return Status::Ok();
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  auto text = protocol::GenerateKeyText();
+  if (!text.ok()) return text.status();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && errno != EEXIST) {
+    return Status::IoError("cannot create key file " + path + ": " + std::strerror(errno));
+  }
+  if (fd >= 0) {
+    bool ok = ::write(fd, text->data(), text->size()) == static_cast<ssize_t>(text->size());
+    ok = ::fsync(fd) == 0 && ok;
+    ::close(fd);
+    if (!ok) return Status::IoError("cannot write key file " + path);
+  }
+  return Status::Ok();
+}
+
 Result<std::shared_ptr<const protocol::Keyring>> LoadKeys(const CollectorConfig& config) {
   auto ring = std::make_shared<protocol::Keyring>();
   for (const auto& k : config.keys) {
-    if (k.create_if_missing && !fs::exists(k.file)) {
-      std::error_code ec;
-      fs::create_directories(fs::path(k.file).parent_path(), ec);
-      auto text = protocol::GenerateKeyText();
-      if (!text.ok()) return text.status();
-      int fd = ::open(k.file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (fd < 0 && errno != EEXIST) {
-        return Status::IoError("cannot create key file " + k.file + ": " + std::strerror(errno));
-      }
-      if (fd >= 0) {
-        bool ok = ::write(fd, text->data(), text->size()) == static_cast<ssize_t>(text->size());
-        ok = ::fsync(fd) == 0 && ok;
-        ::close(fd);
-        if (!ok) return Status::IoError("cannot write key file " + k.file);
-      }
+    if (k.create_if_missing) {
+      if (Status s = CreateKeyFileIfMissing(k.file); !s.ok()) return s;
     }
     Status s = ring->AddFromFile(k.id, k.file);
     if (!s.ok()) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "app/operators.h"
 #include "cluster/cluster_config.h"
 #include "engine/alerting_config.h"
 #include "firewatch/config/yaml_reader.h"
@@ -27,7 +28,16 @@ struct CollectorConfig {
   std::string data_dir = "./firewatch-data";        // absolute after loading
   config::HostPort http_listen{"127.0.0.1", 9760};
   config::HostPort udp_listen{"127.0.0.1", 9761};
-  int http_threads = 8;
+  int http_threads = 32;
+  // Slow clients (docs/security.md): request line + headers within this (also the
+  // longest wait for any one body or response byte) ...
+  Duration http_header_timeout = std::chrono::seconds(5);
+  Duration http_body_timeout = std::chrono::seconds(30);  // ... the whole body within this
+  uint64_t http_min_body_rate = 1024;                     // bytes/s, after the first 2 s
+  int http_max_connections_per_client = 8;                // per client IP address
+  // Host names besides http_listen's and the external URLs' that are this collector's
+  // own (a proxy's name): checked in Host on every change (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
   int udp_buffer_mib = 16;  // heartbeat socket receive buffer (see UdpReceiver::Bind)
   std::string log_level = "info";
   std::vector<KeyConfig> keys;
@@ -36,6 +46,7 @@ struct CollectorConfig {
   Duration flush_every = std::chrono::seconds(1);
   bool per_source_metrics = true;
   std::string pages_file = "pages.log";  // local channel; absolute after loading
+  ApiConfig api;                         // operators (app/operators.h)
   alerting::AlertingConfig alerting;     // contacts, channels, schedules, policies, route
   ClusterConfig cluster;                 // peers (docs/cluster.md); digest always set
 
@@ -52,6 +63,10 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
 Result<CollectorConfig> LoadCollectorConfig(const std::string& path);
 // The embedded defaults (relative paths resolve against the working directory).
 Result<CollectorConfig> EmbeddedCollectorConfig();
+
+// Writes a new random key (hex, 32 bytes, mode 0600) to `path` unless it exists;
+// creates missing directories. Fails naming the file.
+Status CreateKeyFileIfMissing(const std::string& path);
 
 // Reads (or, when allowed, creates) every configured key. Fails naming the file.
 Result<std::shared_ptr<const protocol::Keyring>> LoadKeys(const CollectorConfig& config);

@@ -1,6 +1,9 @@
 #include "app/incident_api.h"
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "http/rfc3339.h"
 #include "route/silence.h"
@@ -37,6 +40,19 @@ std::string Dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Who did it is the operator of the token. A name in the body may only repeat it: it
+// must not let one operator act as another.
+std::optional<HttpResponse> SameOperator(const nlohmann::json& body, const char* field,
+                                         const std::string& operator_name) {
+  if (!body.contains(field)) return std::nullopt;
+  const auto& v = body[field];
+  if (v.is_string() && (v.get<std::string>().empty() || v.get<std::string>() == operator_name)) {
+    return std::nullopt;
+  }
+  return HttpResponse::Error(400, std::string(field) + " is taken from your operator token ('" +
+                                      operator_name + "'); leave it out or send that name");
+}
+
 }  // namespace
 
 void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
@@ -58,19 +74,18 @@ void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
   server.Route(
       "POST", "/api/v1/ack/{}",
       [&engine](const HttpRequest& req) {
-        std::string by = "api";
         if (!req.body.empty()) {
           auto body = nlohmann::json::parse(req.body, nullptr, false);
           if (body.is_discarded() || !body.is_object()) {
-            return HttpResponse::Error(400, "body must be a JSON object like {\"by\": \"alice\"}");
+            return HttpResponse::Error(400, "body must be a JSON object (or empty)");
           }
-          if (body.contains("by") && body["by"].is_string()) by = body["by"].get<std::string>();
+          if (auto bad = SameOperator(body, "by", req.operator_name)) return *bad;
         }
-        auto inc = engine.Ack(req.param, by);
+        auto inc = engine.Ack(req.param, req.operator_name);
         if (!inc.ok()) return HttpResponse::Error(404, inc.status().message());
         return HttpResponse::Json(200, Dump(ToJson(*inc)));
       },
-      4096);
+      RouteOptions{Access::kOperator, 4096, nullptr});
 
   server.Route("GET", "/api/v1/silences", [&engine](const HttpRequest&) {
     std::string out = "[";
@@ -87,24 +102,37 @@ void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
         // "startsAt", "endsAt", "createdBy", "comment"}; "id" changes an existing one;
         // "force": true lets a broad silence through (route::IsBroad). Every limit and
         // rule is route::ValidateSilence's; regexes are RE2, compiled here on this worker
-        // thread in bounded time and memory, never on the alerting thread.
-        auto silence = alerting::route::SilenceFromJson(req.body);
+        // thread in bounded time and memory, never on the alerting thread. createdBy is
+        // the token's operator (filled in when left out).
+        auto body = nlohmann::json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object()) {
+          return HttpResponse::Error(400, "body must be a JSON object (a silence)");
+        }
+        if (auto bad = SameOperator(body, "createdBy", req.operator_name)) return *bad;
+        body["createdBy"] = req.operator_name;
+        auto silence = alerting::route::SilenceFromJson(Dump(body));
         if (!silence.ok()) return HttpResponse::Error(400, silence.status().message());
         auto id = engine.SetSilence(std::move(silence).value());
         if (!id.ok()) {
           return HttpResponse::Error(
               id.status().code() == Status::Code::kNotFound ? 404 : 400, id.status().message());
         }
+        spdlog::info("silence {} set by operator {}", *id, req.operator_name);
         return HttpResponse::Json(200, Dump(nlohmann::json{{"silenceID", *id}}));
       },
-      alerting::route::kMaxSilenceJsonBytes);
-  server.Route("DELETE", "/api/v1/silences/{}", [&engine](const HttpRequest& req) {
-    Status st = engine.ExpireSilence(req.param);
-    if (!st.ok()) {
-      return HttpResponse::Error(st.code() == Status::Code::kNotFound ? 404 : 400, st.message());
-    }
-    return HttpResponse::Json(200, Dump(nlohmann::json{{"expired", req.param}}));
-  });
+      RouteOptions{Access::kOperator, alerting::route::kMaxSilenceJsonBytes, nullptr});
+  server.Route(
+      "DELETE", "/api/v1/silences/{}",
+      [&engine](const HttpRequest& req) {
+        Status st = engine.ExpireSilence(req.param);
+        if (!st.ok()) {
+          return HttpResponse::Error(st.code() == Status::Code::kNotFound ? 404 : 400,
+                                     st.message());
+        }
+        spdlog::info("silence {} expired by operator {}", req.param, req.operator_name);
+        return HttpResponse::Json(200, Dump(nlohmann::json{{"expired", req.param}}));
+      },
+      RouteOptions{Access::kOperator, 0, nullptr});
 }
 
 }  // namespace firewatch::collector

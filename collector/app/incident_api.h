@@ -1,15 +1,19 @@
-// Incident endpoints, registered when alerting is configured (docs/api.md):
+// Incident endpoints, registered when alerting is configured (docs/api.md). Reads are
+// Access::kRead; every change is Access::kOperator (a token, application/json, own Host,
+// no foreign Origin: http/access.h) and is recorded under the token's operator name:
 //   GET  /api/v1/incidents            newest first
-//   POST /api/v1/ack/{id}             body optional JSON {"by": "alice"}; 200 with the
-//                                     incident, 404 unknown id. Stops escalation and
-//                                     cancels the incident's pending pages.
+//   POST /api/v1/ack/{id}             body optional JSON object; acked_by = the operator.
+//                                     200 with the incident, 404 unknown id. Stops
+//                                     escalation and cancels the incident's pending pages.
 //   GET    /api/v1/silences           every silence (pending, active, expired)
 //   POST   /api/v1/silences           create or change (Alertmanager API v2 JSON, plus
-//                                     "force": true for a broad silence); 200
-//                                     {"silenceID"}, 400 naming the invalid field or the
-//                                     limit (route::ValidateSilence, SilenceLimits), 413
-//                                     for a body over 64 KiB
+//                                     "force": true for a broad silence); createdBy = the
+//                                     operator; 200 {"silenceID"}, 400 naming the invalid
+//                                     field or the limit (route::ValidateSilence,
+//                                     SilenceLimits), 413 for a body over 64 KiB
 //   DELETE /api/v1/silences/{id}      expire now; 404 unknown
+// A "by" (ack) or "createdBy" (silence) in the body that names anyone but the token's
+// operator is refused with 400: nobody can act in another operator's name.
 #pragma once
 
 #include "engine/engine.h"

@@ -10,33 +10,12 @@
 #include <variant>
 
 #include "app/ack_links.h"
+#include "metrics/collector_metrics.h"
+#include "http/base64.h"
 
 namespace firewatch::collector {
 
 namespace {
-
-std::string Base64Std(const unsigned char* data, size_t n) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t{data[i]} << 16) | (uint32_t{data[i + 1]} << 8) | data[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (size_t rest = n - i; rest > 0) {
-    uint32_t v = uint32_t{data[i]} << 16;
-    if (rest == 2) v |= uint32_t{data[i + 1]} << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 std::string XmlEscape(const std::string& s) {
   std::string out;
@@ -68,12 +47,42 @@ HttpResponse Xml(std::string body) {
   return r;
 }
 
+// At most one log line a minute per kind of refusal, with the running count.
 struct Refusals {
   std::atomic<uint64_t> count{0};
   std::atomic<int64_t> last_log_s{0};
+  // True when this refusal may be logged; `n` is the running count.
+  bool Count(uint64_t& n) {
+    n = ++count;
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    int64_t last = last_log_s.load();
+    return now - last >= 60 && last_log_s.compare_exchange_strong(last, now);
+  }
 };
 
+// The contacts whose phone number is `from` (normalized).
+std::vector<std::string> ContactsWithPhone(const std::vector<alerting::Contact>& contacts,
+                                           const std::string& from) {
+  std::vector<std::string> out;
+  if (from.empty()) return out;
+  for (const auto& c : contacts) {
+    if (!c.phone.empty() && NormalizePhone(c.phone) == from) out.push_back(c.name);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string NormalizePhone(std::string_view phone) {
+  std::string out;
+  for (char c : phone) {
+    if (std::isdigit(static_cast<unsigned char>(c)) || (c == '+' && out.empty())) out += c;
+    else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') return "";
+  }
+  return out;
+}
 
 std::string TwilioSignature(const std::string& auth_token, const std::string& url,
                             const std::map<std::string, std::string>& params) {
@@ -85,7 +94,7 @@ std::string TwilioSignature(const std::string& auth_token, const std::string& ur
            reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len) == nullptr) {
     return "";
   }
-  return Base64Std(mac, len);
+  return Base64Std({mac, len});
 }
 
 std::string TwiMLMessage(const std::string& text) {
@@ -94,7 +103,7 @@ std::string TwiMLMessage(const std::string& text) {
 }
 
 void RegisterTwilioInbound(HttpServer& server, alerting::AlertingEngine& engine,
-                           const alerting::AlertingConfig& config) {
+                           const alerting::AlertingConfig& config, CollectorMetrics* metrics) {
   const alerting::notify::TwilioConfig* twilio = nullptr;
   for (const auto& ch : config.channels) {
     if (ch.type == "twilio") {
@@ -106,9 +115,19 @@ void RegisterTwilioInbound(HttpServer& server, alerting::AlertingEngine& engine,
   const std::string token = twilio->auth_token;
   const std::string url = config.twilio_inbound_url;
   auto refusals = std::make_shared<Refusals>();
+  auto strangers = std::make_shared<Refusals>();
+  auto count = [metrics](const char* result) {
+    if (metrics != nullptr) metrics->SmsReply(result);
+  };
+  if (metrics != nullptr) {
+    for (const char* r : {"acked", "refused", "unknown_incident", "not_understood"}) {
+      metrics->SmsReply(r, 0);
+    }
+  }
   server.Route(
       "POST", "/api/v1/twilio/inbound",
-      [&engine, token, url, refusals](const HttpRequest& req) {
+      [&engine, config_contacts = config.contacts, token, url, refusals, strangers,
+       count](const HttpRequest& req) {
         auto params = ParseFormBody(req.body);
         auto sig = req.headers.find("x-twilio-signature");
         const std::string want = TwilioSignature(token, url, params);
@@ -117,18 +136,14 @@ void RegisterTwilioInbound(HttpServer& server, alerting::AlertingEngine& engine,
                             {reinterpret_cast<const uint8_t*>(want.data()), want.size()},
                             {reinterpret_cast<const uint8_t*>(sig->second.data()), sig->second.size()});
         if (!ok) {
-          uint64_t n = ++refusals->count;
-          const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                  std::chrono::steady_clock::now().time_since_epoch())
-                                  .count();
-          int64_t last = refusals->last_log_s.load();
-          if (now - last >= 60 && refusals->last_log_s.compare_exchange_strong(last, now)) {
+          uint64_t n = 0;
+          if (refusals->Count(n)) {
             spdlog::warn("twilio inbound: {} signature from {} refused ({} so far)",
                          sig == req.headers.end() ? "missing" : "invalid", req.remote, n);
           }
           return HttpResponse::Error(403, "invalid X-Twilio-Signature");
         }
-        const std::string from = params["From"];
+        const std::string from = NormalizePhone(params["From"]);
         const std::string body = Trim(params["Body"]);
         std::string id;
         if (body.size() > 3 && (body[0] == 'A' || body[0] == 'a') &&
@@ -137,17 +152,42 @@ void RegisterTwilioInbound(HttpServer& server, alerting::AlertingEngine& engine,
           id = Trim(body.substr(4));
           for (auto& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         }
-        if (id.empty() || id.find_first_of(" \t\r\n") != std::string::npos) {
+        if (id.empty() || id.size() > 64 || id.find_first_of(" \t\r\n") != std::string::npos) {
+          count("not_understood");
           return Xml(TwiMLMessage("Not understood. Reply ACK <code> to acknowledge, e.g. ACK K7Q2MX."));
         }
-        auto inc = engine.Ack(id, "sms:" + from);
-        if (!inc.ok()) {
+        // Only someone paged for the incident may ack it by SMS: the number must be a
+        // paged contact's. A stranger learns nothing about the incident.
+        const std::vector<std::string> contacts = ContactsWithPhone(config_contacts, from);
+        auto refuse = [&](const std::string& why) {
+          count("refused");
+          uint64_t n = 0;
+          if (strangers->Count(n)) {
+            spdlog::warn("twilio inbound: ACK {} from {} refused: {} ({} so far)", id,
+                         params["From"], why, n);
+          }
+          return Xml(TwiMLMessage("Not acknowledged: this number was not paged for " + id + "."));
+        };
+        if (contacts.empty()) return refuse("not a contact's number");
+        auto paged = engine.PagedContacts(id);
+        if (!paged.ok()) {
+          count("unknown_incident");
           return Xml(TwiMLMessage("Unknown incident " + id + ". Reply ACK <code> with the code from the page."));
         }
-        spdlog::info("incident {} acknowledged by SMS from {}", id, from);
-        return Xml(TwiMLMessage("Acknowledged " + id));
+        auto who = std::find_if(contacts.begin(), contacts.end(), [&](const std::string& c) {
+          return std::find(paged->begin(), paged->end(), c) != paged->end();
+        });
+        if (who == contacts.end()) return refuse("its contact was not paged for the incident");
+        auto inc = engine.Ack(id, *who + " (sms)");
+        if (!inc.ok()) {
+          count("unknown_incident");
+          return Xml(TwiMLMessage("Unknown incident " + id + ". Reply ACK <code> with the code from the page."));
+        }
+        count("acked");
+        spdlog::info("incident {} acknowledged by SMS from {} ({})", inc->id, *who, from);
+        return Xml(TwiMLMessage("Acknowledged " + inc->id));
       },
-      16384);
+      RouteOptions{Access::kPublic, 16384, nullptr});  // X-Twilio-Signature authenticates
 }
 
 }  // namespace firewatch::collector

@@ -46,6 +46,7 @@ std::string_view SyncRejectName(SyncReject r) {
     case SyncReject::kStale: return "stale";
     case SyncReject::kMalformed: return "malformed";
     case SyncReject::kTooLarge: return "too_large";
+    case SyncReject::kReplayed: return "replayed";
   }
   return "malformed";
 }
@@ -56,6 +57,7 @@ Cluster::Cluster(const Clock& clock, ClusterConfig config, std::string self_id,
       view_(clock, std::move(config), std::move(self_id), std::move(external_url)),
       max_skew_(max_clock_skew),
       boot_(RandomBoot()),
+      started_ms_(ToUnixMillis(clock.WallNow())),
       log_limit_(clock, std::chrono::seconds(10)) {}
 
 Cluster::~Cluster() { Stop(); }
@@ -71,7 +73,23 @@ Status Cluster::LoadKeys() {
     }
     links_[m.id] = PeerLink{&m, ring.FindKey("cluster")->hmac};
   }
+  for (const auto& file : view_.config().accept_key_files) {
+    protocol::Keyring ring;
+    if (Status s = ring.AddFromFile("accept", file); !s.ok()) {
+      return Status::InvalidArgument("cluster.accept_key_files: " + s.message());
+    }
+    accepted_.push_back(ring.FindKey("accept")->hmac);
+  }
   return Status::Ok();
+}
+
+bool Cluster::Verify(const PeerLink& link, const std::string& peer, int64_t ts,
+                     std::string_view body, std::string_view sig, std::string_view answers) const {
+  bool ok = VerifySyncSignature(link.key, peer, ts, body, sig, answers);
+  for (const auto& key : accepted_) {
+    ok = VerifySyncSignature(key, peer, ts, body, sig, answers) || ok;
+  }
+  return ok;
 }
 
 void Cluster::Start(alerting::AlertingEngine* engine) {
@@ -140,7 +158,8 @@ Status Cluster::Absorb(const SyncPayload& p) {
 std::optional<SyncReject> Cluster::Authenticate(const std::string* peer, const std::string* ts,
                                                 const std::string* sig, const std::string& body,
                                                 const std::string& expected_peer,
-                                                std::string& peer_out) const {
+                                                std::string_view answers, std::string& peer_out,
+                                                int64_t& ts_out) const {
   if (peer == nullptr || (!expected_peer.empty() && *peer != expected_peer)) {
     return SyncReject::kUnknownPeer;
   }
@@ -156,8 +175,24 @@ std::optional<SyncReject> Cluster::Authenticate(const std::string* peer, const s
   } catch (const std::exception&) {
     return SyncReject::kBadSignature;
   }
-  if (!VerifySyncSignature(link->second.key, *peer, t, body, *sig)) return SyncReject::kBadSignature;
+  if (!Verify(link->second, *peer, t, body, *sig, answers)) return SyncReject::kBadSignature;
   if (std::llabs(ToUnixMillis(clock_.WallNow()) - t) > Ms(max_skew_)) return SyncReject::kStale;
+  ts_out = t;
+  return std::nullopt;
+}
+
+std::optional<SyncReject> Cluster::CheckNewer(const std::string& peer, const SyncPayload& p,
+                                              int64_t ts_ms) {
+  // Stamped before we started: we cannot know what came before, so it may be old.
+  if (ts_ms < started_ms_) return SyncReject::kReplayed;
+  std::lock_guard lock(newest_mu_);
+  auto it = newest_.find(peer);
+  if (it != newest_.end()) {
+    const Newest& n = it->second;
+    const bool newer = p.boot == n.boot ? p.seq > n.seq : ts_ms > n.ts_ms;
+    if (!newer) return SyncReject::kReplayed;
+  }
+  newest_[peer] = Newest{p.boot, p.seq, ts_ms};
   return std::nullopt;
 }
 
@@ -179,10 +214,11 @@ void Cluster::SyncOnce(const std::string& peer) {
   req.url = link.member->url + "/api/v1/cluster/sync";
   req.body = EncodeSyncPayload(out);
   const int64_t ts = ToUnixMillis(clock_.WallNow());
+  const std::string signature = SyncSignature(link.key, view_.self(), ts, req.body);
   req.headers = {{"Content-Type", "application/json"},
                  {kPeerHeader, view_.self()},
                  {kTimestampHeader, std::to_string(ts)},
-                 {kSignatureHeader, SyncSignature(link.key, view_.self(), ts, req.body)},
+                 {kSignatureHeader, signature},
                  {"Expect", ""}};
   req.max_response_body = kMaxSyncBody;
   alerting::notify::TransportOptions transport;
@@ -194,10 +230,12 @@ void Cluster::SyncOnce(const std::string& peer) {
     return;
   }
   std::string from;
+  int64_t resp_ts = 0;
+  // The response must be signed over our request: an old one never verifies.
   if (auto why = Authenticate(FindHeader(resp.headers, Lower(kPeerHeader)),
                               FindHeader(resp.headers, Lower(kTimestampHeader)),
                               FindHeader(resp.headers, Lower(kSignatureHeader)), resp.body, peer,
-                              from)) {
+                              signature, from, resp_ts)) {
     Reject(*why, peer + " (response)", "response not authenticated");
     view_.SyncFailed(peer, "response rejected: " + std::string(SyncRejectName(*why)));
     return;
@@ -221,12 +259,14 @@ void Cluster::RegisterRoutes(HttpServer& http) {
       "POST", "/api/v1/cluster/sync",
       [this](const HttpRequest& r) {
         std::string from;
+        int64_t ts_ms = 0;
         auto header = [&r](const char* name) -> const std::string* {
           auto it = r.headers.find(Lower(name));
           return it == r.headers.end() ? nullptr : &it->second;
         };
+        const std::string* request_signature = header(kSignatureHeader);
         if (auto why = Authenticate(header(kPeerHeader), header(kTimestampHeader),
-                                    header(kSignatureHeader), r.body, "", from)) {
+                                    request_signature, r.body, "", {}, from, ts_ms)) {
           Reject(*why, from.empty() ? r.remote : from + " at " + r.remote, "request not authenticated");
           return HttpResponse::Json(401, R"({"error":"sync request not authenticated"})");
         }
@@ -238,6 +278,13 @@ void Cluster::RegisterRoutes(HttpServer& http) {
           Reject(SyncReject::kMalformed, from, msg);
           return HttpResponse::Json(400, json({{"error", msg}}).dump());
         }
+        // Before anything reaches the view: a replay must not count as a sign of life.
+        if (auto why = CheckNewer(from, *in, ts_ms)) {
+          Reject(*why, from + " at " + r.remote,
+                 "boot " + in->boot + " seq " + std::to_string(in->seq) +
+                     " is not newer than the last request accepted");
+          return HttpResponse::Json(401, R"({"error":"sync request replayed or out of order"})");
+        }
         if (Status s = Absorb(*in); !s.ok()) {
           return HttpResponse::Json(400, json({{"error", s.message()}}).dump());
         }
@@ -247,12 +294,13 @@ void Cluster::RegisterRoutes(HttpServer& http) {
         const int64_t ts = ToUnixMillis(clock_.WallNow());
         resp.headers.emplace_back(kPeerHeader, view_.self());
         resp.headers.emplace_back(kTimestampHeader, std::to_string(ts));
-        resp.headers.emplace_back(kSignatureHeader,
-                                  SyncSignature(links_.at(from).key, view_.self(), ts, resp.body));
+        resp.headers.emplace_back(kSignatureHeader, SyncSignature(links_.at(from).key, view_.self(),
+                                                                  ts, resp.body, *request_signature));
         return resp;
       },
-      kMaxSyncBody,
-      [this] { Reject(SyncReject::kTooLarge, "?", "body over the limit"); });
+      // Public: the peer's signature authenticates it.
+      RouteOptions{Access::kPublic, kMaxSyncBody,
+                   [this] { Reject(SyncReject::kTooLarge, "?", "body over the limit"); }});
   http.Route("GET", "/api/v1/collectors",
              [this](const HttpRequest&) { return HttpResponse::Json(200, CollectorsJson()); });
 }

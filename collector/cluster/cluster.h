@@ -4,6 +4,15 @@
 // pushes with our own payload, and `GET /api/v1/collectors`. The verdicts live in
 // ClusterView; this class moves bytes and applies what arrives to the view and to the
 // alerting engine (incidents, acks, silences).
+//
+// Replay (docs/cluster.md, "Replay"): every payload carries the sender's (boot, seq),
+// seq rising with every payload it builds. A request is applied only when it is newer
+// than the last request accepted from that peer: same boot and a higher seq, or another
+// boot and a later timestamp; requests stamped before this collector started are
+// refused too (nothing is known about what came before). Anything else is refused with
+// 401 and counted as "replayed", before it reaches the view: a replayed request cannot
+// make a dead peer look alive nor roll its state back. A response is signed over the
+// request it answers (payload.h), so an old response never verifies.
 #pragma once
 
 #include <atomic>
@@ -28,8 +37,13 @@ namespace firewatch::collector {
 class HttpServer;
 
 // Why a sync request (or a peer's response) was refused; names are metric labels.
-enum class SyncReject : uint8_t { kUnknownPeer, kBadSignature, kStale, kMalformed, kTooLarge };
-inline constexpr int kSyncRejectCount = 5;
+// kReplayed: an authentic request that is not newer than the last one accepted from that
+// peer (same boot and a sequence number not above it, or another boot stamped no later),
+// or stamped before this collector started (see Cluster).
+enum class SyncReject : uint8_t {
+  kUnknownPeer, kBadSignature, kStale, kMalformed, kTooLarge, kReplayed
+};
+inline constexpr int kSyncRejectCount = 6;
 std::string_view SyncRejectName(SyncReject r);
 
 class Cluster {
@@ -58,7 +72,16 @@ class Cluster {
  private:
   struct PeerLink {
     const ClusterMember* member = nullptr;
-    crypto::HmacKey key;
+    crypto::HmacKey key;  // signs and verifies
+  };
+  // Verifies with the pair's key, then with each of cluster.accept_key_files.
+  bool Verify(const PeerLink& link, const std::string& peer, int64_t ts, std::string_view body,
+              std::string_view sig, std::string_view answers) const;
+  // The newest request accepted from a peer.
+  struct Newest {
+    std::string boot;
+    uint64_t seq = 0;
+    int64_t ts_ms = 0;
   };
   void SyncLoop(const std::string& peer);
   void SyncOnce(const std::string& peer);
@@ -66,11 +89,16 @@ class Cluster {
   SyncPayload Build(const std::string& peer);
   // Applies a verified payload to the view and the engine.
   Status Absorb(const SyncPayload& p);
-  // Checks the three auth headers; returns the reason on failure.
+  // Checks the three auth headers; returns the reason on failure. `answers` is the
+  // signature of our request when checking its response (empty for a request);
+  // `ts_out` receives the verified timestamp.
   std::optional<SyncReject> Authenticate(const std::string* peer, const std::string* ts,
                                          const std::string* sig, const std::string& body,
-                                         const std::string& expected_peer,
-                                         std::string& peer_out) const;
+                                         const std::string& expected_peer, std::string_view answers,
+                                         std::string& peer_out, int64_t& ts_out) const;
+  // The replay rule above for an authenticated request from `peer`; records it as the
+  // newest when it passes.
+  std::optional<SyncReject> CheckNewer(const std::string& peer, const SyncPayload& p, int64_t ts_ms);
   void Reject(SyncReject r, const std::string& who, const std::string& detail);
 
   const Clock& clock_;
@@ -79,6 +107,10 @@ class Cluster {
   std::string boot_;
   std::atomic<uint64_t> seq_{0};
   std::map<std::string, PeerLink> links_;  // by peer id; the pair's key signs both ways
+  std::vector<crypto::HmacKey> accepted_;  // cluster.accept_key_files
+  const int64_t started_ms_;               // wall clock at construction
+  std::mutex newest_mu_;
+  std::map<std::string, Newest> newest_;   // by peer id; guarded by newest_mu_
   alerting::AlertingEngine* engine_ = nullptr;
 
   std::mutex mu_;

@@ -71,6 +71,20 @@ void ReadClusterConfig(config::MapReader& top, const std::string& base_dir, Clus
   r.Duration("alone_hold", c.alone_hold, milliseconds(0), std::chrono::hours(1));
   r.Double("isolation_fraction", c.isolation_fraction, 0.01, 1.0);
   YAML::Node members = r.Node("members");
+  if (YAML::Node accept = r.Node("accept_key_files"); accept.IsDefined() && !accept.IsNull()) {
+    if (!accept.IsSequence() || accept.size() > 8) {
+      errors.At(accept, "cluster.accept_key_files: expected a list of at most 8 key files");
+    } else {
+      for (size_t i = 0; i < accept.size(); ++i) {
+        const std::string f = accept[i].IsScalar() ? accept[i].as<std::string>() : "";
+        if (f.empty()) {
+          errors.At(accept[i], "cluster.accept_key_files[" + std::to_string(i) + "]: expected a file");
+        } else {
+          c.accept_key_files.push_back(Absolute(base_dir, f));
+        }
+      }
+    }
+  }
   r.Finish();
   if (!r.valid()) return;
   if (c.peer_timeout < c.sync_interval * 2) {

@@ -23,6 +23,9 @@ struct ClusterMember {
 struct ClusterConfig {
   bool enabled = false;  // a `cluster:` section is present
   std::string key_file;  // absolute
+  // Keys also accepted on sync (never used to sign): a key rotation in progress
+  // (docs/security.md, "Rotating secrets without a paging gap"). Absolute.
+  std::vector<std::string> accept_key_files;
   std::vector<ClusterMember> members;  // the stable order: first live member owns pages
   Duration sync_interval = std::chrono::seconds(1);
   Duration peer_timeout = std::chrono::seconds(5);

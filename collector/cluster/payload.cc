@@ -201,9 +201,12 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
 }
 
 namespace {
-std::string SignedText(std::string_view peer, int64_t ts, std::string_view body) {
-  std::string m = "firewatch-sync-v1\n";
-  m.append(peer).append("\n").append(std::to_string(ts)).append("\n").append(body);
+std::string SignedText(std::string_view peer, int64_t ts, std::string_view body,
+                       std::string_view answers) {
+  std::string m = answers.empty() ? "firewatch-sync-v2\nrequest\n" : "firewatch-sync-v2\nresponse\n";
+  m.append(peer).append("\n").append(std::to_string(ts)).append("\n");
+  if (!answers.empty()) m.append(answers).append("\n");
+  m.append(body);
   return m;
 }
 std::span<const uint8_t> Bytes(const std::string& s) {
@@ -212,13 +215,14 @@ std::span<const uint8_t> Bytes(const std::string& s) {
 }  // namespace
 
 std::string SyncSignature(const crypto::HmacKey& key, std::string_view peer, int64_t ts,
-                          std::string_view body) {
-  return protocol::ToHex(key.Sign(Bytes(SignedText(peer, ts, body))));
+                          std::string_view body, std::string_view answers) {
+  return protocol::ToHex(key.Sign(Bytes(SignedText(peer, ts, body, answers))));
 }
 
 bool VerifySyncSignature(const crypto::HmacKey& key, std::string_view peer, int64_t ts,
-                         std::string_view body, std::string_view signature_hex) {
-  const std::string expected = SyncSignature(key, peer, ts, body);
+                         std::string_view body, std::string_view signature_hex,
+                         std::string_view answers) {
+  const std::string expected = SyncSignature(key, peer, ts, body, answers);
   return expected.size() == signature_hex.size() &&
          crypto::ConstantTimeEqual(Bytes(expected),
                                    {reinterpret_cast<const uint8_t*>(signature_hex.data()),

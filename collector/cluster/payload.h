@@ -46,14 +46,22 @@ struct SyncPayload {
 std::string EncodeSyncPayload(const SyncPayload& p);
 Result<SyncPayload> DecodeSyncPayload(std::string_view json);
 
-// Header names and the signature: hex(HMAC(key, "firewatch-sync-v1\n" + peer + "\n" +
-// timestamp_ms + "\n" + body)).
+// Header names and the signature (docs/cluster.md, "Sync"):
+//   request:  hex(HMAC(key, "firewatch-sync-v2\nrequest\n" + peer + "\n" + timestamp_ms
+//                           + "\n" + body))
+//   response: hex(HMAC(key, "firewatch-sync-v2\nresponse\n" + peer + "\n" + timestamp_ms
+//                           + "\n" + the request's signature + "\n" + body))
+// `answers` is the signature of the request a response answers (empty: a request). A
+// response therefore verifies only as the answer to the one request it was made for,
+// and a request can never pass for a response or the other way round.
 inline constexpr const char* kPeerHeader = "X-Firewatch-Peer";
 inline constexpr const char* kTimestampHeader = "X-Firewatch-Timestamp";
 inline constexpr const char* kSignatureHeader = "X-Firewatch-Signature";
 std::string SyncSignature(const crypto::HmacKey& key, std::string_view peer, int64_t timestamp_ms,
-                          std::string_view body);
+                          std::string_view body, std::string_view answers = {});
+// Constant time in the signature's contents.
 bool VerifySyncSignature(const crypto::HmacKey& key, std::string_view peer, int64_t timestamp_ms,
-                         std::string_view body, std::string_view signature_hex);
+                         std::string_view body, std::string_view signature_hex,
+                         std::string_view answers = {});
 
 }  // namespace firewatch::collector

@@ -158,10 +158,12 @@ HttpResponse StatusPage(const ApiContext& ctx) {
 
 void RegisterApi(HttpServer& server, const ApiContext& ctx) {
   const ApiContext* c = &ctx;
+  // Public: the frame's HMAC authenticates it (docs/protocol.md).
   server.Route(
       "POST", "/api/v1/heartbeat", [c](const HttpRequest& r) { return Heartbeat(*c, r); },
-      protocol::kMaxFrameSize,
-      [c] { c->metrics->FrameRejected(protocol::RejectReason::kOversize, Transport::kHttp); });
+      RouteOptions{Access::kPublic, protocol::kMaxFrameSize, [c] {
+                     c->metrics->FrameRejected(protocol::RejectReason::kOversize, Transport::kHttp);
+                   }});
   server.Route("GET", "/api/v1/sources", [c](const HttpRequest& r) { return Sources(*c, r); });
   server.Route("GET", "/api/v1/sources/{}",
                [c](const HttpRequest& r) { return OneSource(*c, r); });
@@ -170,15 +172,16 @@ void RegisterApi(HttpServer& server, const ApiContext& ctx) {
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   });
+  // Public even when reads need a token: probes (systemd, load balancers) carry none.
   server.Route("GET", "/healthz", [](const HttpRequest&) {
     return HttpResponse::Json(200, R"({"status":"ok"})");
-  });
+  }, RouteOptions{Access::kPublic, 0, nullptr});
   server.Route("GET", "/readyz", [c](const HttpRequest&) {
     if (c->ready == nullptr || c->ready->load()) {
       return HttpResponse::Json(200, R"({"status":"ready"})");
     }
     return HttpResponse::Json(503, R"({"status":"starting"})");
-  });
+  }, RouteOptions{Access::kPublic, 0, nullptr});
   server.Route("GET", "/", [c](const HttpRequest&) { return StatusPage(*c); });
 }
 

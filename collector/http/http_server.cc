@@ -19,6 +19,8 @@
 #include "firewatch/clock.h"
 #include "firewatch/listener_waker.h"
 #include "firewatch/log.h"
+#include "http/connection_gate.h"
+#include "http/deadline_watch.h"
 
 namespace firewatch::collector {
 
@@ -26,6 +28,9 @@ namespace {
 
 constexpr std::string_view kCapture = "{}";
 constexpr int kMaxDrainMs = 5000;  // Stop() waits at most this long for running requests
+constexpr size_t kReadChunk = 16 * 1024;   // body bytes asked of civetweb per read
+constexpr size_t kWriteChunk = 64 * 1024;  // response bytes handed to civetweb per write
+constexpr auto kRateGrace = std::chrono::seconds(2);  // before min_body_rate applies
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -77,6 +82,7 @@ std::string_view ReasonPhrase(int status) {
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -113,6 +119,7 @@ struct RouteEntry {
   std::vector<std::string> segments;
   bool capture = false;
   HttpServer::Handler handler;
+  Access access = Access::kOperator;  // never kAuto (resolved by Route)
   size_t max_body = 0;
   std::function<void()> on_oversize;
 };
@@ -353,7 +360,20 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   std::vector<RouteEntry> routes;
   Observer observer;
+  RefusalObserver refusal_observer;
   mg_context* ctx = nullptr;
+  // While started. Workers never touch `gate` (Start/Stop own it; workers look the
+  // socket up by port); `watch` exists before civetweb starts its threads and after
+  // they are joined.
+  std::unique_ptr<ConnectionGate> gate;
+  std::unique_ptr<DeadlineWatch> watch;
+
+  mutable std::mutex policy_mu;
+  std::shared_ptr<const AccessPolicy> policy = std::make_shared<const AccessPolicy>();
+  std::shared_ptr<const AccessPolicy> Policy() const {
+    std::lock_guard lock(policy_mu);
+    return policy;
+  }
   uint16_t port = 0;
   std::string wake_host;  // numeric address Stop() connects to (see ListenerWaker)
   RateLimiter log_limiter;
@@ -391,8 +411,47 @@ struct HttpServer::Impl {
     }
   }
 
+  void Refused(HttpRefusal r) const {
+    if (!refusal_observer) return;
+    try {
+      refusal_observer(r);
+    } catch (const std::exception& e) {
+      spdlog::error("http: refusal observer threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("http: refusal observer threw");
+    }
+  }
+
+  // Applies the access policy to a matched request: nullopt when allowed (and
+  // req.operator_name set), else the refusal's response (counted).
+  std::optional<HttpResponse> Admit(const RouteEntry& r, HttpRequest& req) const {
+    const AccessDecision d = CheckAccess(*Policy(), r.access, req);
+    if (d.allowed) {
+      req.operator_name = d.operator_name;
+      return std::nullopt;
+    }
+    Refused(d.refusal);
+    return RefusalResponse(d.refusal, r.access == Access::kRead);
+  }
+
+  // Reads the body of a matched request as it arrives (never allocating the declared
+  // length up front) within the route's limit, the body deadline and the minimum rate.
+  // nullopt when read, else the error response.
+  // `fd` is the connection's socket (-1 when unknown), for the deadline watch.
+  std::optional<HttpResponse> ReadBody(mg_connection* conn, int fd, const mg_request_info* ri,
+                                       const RouteEntry& r, HttpRequest& req) const;
+
+  // Writes `out` in pieces, giving up once the body deadline passed.
+  void Write(mg_connection* conn, int fd, const std::string& out, const std::string& remote) const;
+
+  // A deadline watch on `fd`, or an inert one.
+  DeadlineWatch::Watch WatchFor(int fd, std::chrono::steady_clock::time_point deadline,
+                                size_t min_rate) const {
+    return watch ? watch->Start(fd, deadline, min_rate, kRateGrace) : DeadlineWatch::Watch();
+  }
+
   // Matches, reads the body within the route's limit, runs the handler.
-  HttpResponse Serve(mg_connection* conn, const mg_request_info* ri, HttpRequest& req,
+  HttpResponse Serve(mg_connection* conn, int fd, const mg_request_info* ri, HttpRequest& req,
                      std::string& label) const;
 
   // One request on a civetweb worker: parse, Serve(), observe, write. Returns the status.
@@ -403,7 +462,7 @@ struct HttpServer::Impl {
   static int OnLog(const mg_connection* conn, const char* message);
 };
 
-HttpResponse HttpServer::Impl::Serve(mg_connection* conn, const mg_request_info* ri,
+HttpResponse HttpServer::Impl::Serve(mg_connection* conn, int fd, const mg_request_info* ri,
                                      HttpRequest& req, std::string& label) const {
   // decode_url=no, so this is the path as sent (query already split off).
   const char* raw = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
@@ -419,6 +478,15 @@ HttpResponse HttpServer::Impl::Serve(mg_connection* conn, const mg_request_info*
   const RouteEntry& r = *m.route;
   req.param = std::move(m.param);
 
+  if (auto refused = Admit(r, req)) return *std::move(refused);
+  if (auto failed = ReadBody(conn, fd, ri, r, req)) return *std::move(failed);
+  return Invoke(r, req);
+}
+
+std::optional<HttpResponse> HttpServer::Impl::ReadBody(mg_connection* conn, int fd,
+                                                       const mg_request_info* ri,
+                                                       const RouteEntry& r,
+                                                       HttpRequest& req) const {
   // Ambiguous framing is refused (RFC 9112 6.3 allows it; it is how requests smuggle).
   auto cl_header = req.headers.find("content-length");
   const bool chunked = req.headers.count("transfer-encoding") > 0;
@@ -430,22 +498,70 @@ HttpResponse HttpServer::Impl::Serve(mg_connection* conn, const mg_request_info*
   const long long declared = ri->content_length;
   const bool has_length = declared >= 0;
   if (has_length && static_cast<unsigned long long>(declared) > r.max_body) return TooLarge(r);
-  if (has_length || chunked) {
-    const size_t want = has_length ? static_cast<size_t>(declared) : r.max_body + 1;
-    req.body.resize(want);
-    size_t got = 0;
-    while (got < want) {
-      int n = mg_read(conn, req.body.data() + got, want - got);
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
-    }
-    req.body.resize(got);
-    if (!has_length && got > r.max_body) return TooLarge(r);
-    if (has_length && got < want) {
-      return HttpResponse::Error(400, "request body shorter than its Content-Length");
+  if (!has_length && !chunked) return std::nullopt;
+  // Read what arrives, in pieces, into a string that grows with it: a client that
+  // declares 16 MiB and sends nothing costs one small buffer, not 16 MiB. mg_read
+  // blocks until all the bytes asked for came (or none came for request_timeout_ms), so
+  // each piece is about one second's worth at the minimum rate, and the deadline watch
+  // shuts the socket down under a client that trickles below it or past the deadline.
+  const size_t want = has_length ? static_cast<size_t>(declared) : r.max_body + 1;
+  const size_t piece = options.min_body_rate > 0
+                           ? std::clamp(options.min_body_rate, size_t{512}, kReadChunk)
+                           : kReadChunk;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::milliseconds(options.body_timeout_ms);
+  DeadlineWatch::Watch watched = WatchFor(fd, deadline, options.min_body_rate);
+  char buf[kReadChunk];
+  req.body.clear();
+  bool late = false;
+  while (req.body.size() < want) {
+    const int n = mg_read(conn, buf, std::min(piece, want - req.body.size()));
+    if (n <= 0) break;
+    req.body.append(buf, static_cast<size_t>(n));
+    watched.Progress(static_cast<size_t>(n));
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed_s = std::chrono::duration<double>(now - start).count();
+    if (req.body.size() < want &&
+        (now >= deadline ||
+         (now - start >= kRateGrace && static_cast<double>(req.body.size()) <
+                                           static_cast<double>(options.min_body_rate) * elapsed_s))) {
+      late = true;
+      break;
     }
   }
-  return Invoke(r, req);
+  if (watched.End() || late) {
+    Refused(HttpRefusal::kSlowRequest);
+    spdlog::debug("http: body from {} too slow: {} of {} bytes", req.remote, req.body.size(), want);
+    return RefusalResponse(HttpRefusal::kSlowRequest, false);
+  }
+  if (!has_length && req.body.size() > r.max_body) return TooLarge(r);
+  if (has_length && req.body.size() < want) {
+    return HttpResponse::Error(400, "request body shorter than its Content-Length");
+  }
+  return std::nullopt;
+}
+
+void HttpServer::Impl::Write(mg_connection* conn, int fd, const std::string& out,
+                             const std::string& remote) const {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.body_timeout_ms);
+  DeadlineWatch::Watch watched = WatchFor(fd, deadline, 0);
+  size_t sent = 0;
+  while (sent < out.size()) {
+    const size_t n = std::min(kWriteChunk, out.size() - sent);
+    if (mg_write(conn, out.data() + sent, n) != static_cast<int>(n)) {
+      if (watched.End()) Refused(HttpRefusal::kSlowRequest);
+      spdlog::debug("http: client {} went away before the response was written", remote);
+      return;
+    }
+    sent += n;
+    if (sent < out.size() && std::chrono::steady_clock::now() >= deadline) {
+      Refused(HttpRefusal::kSlowRequest);
+      spdlog::debug("http: client {} reads too slowly; {} of {} bytes written", remote, sent,
+                    out.size());
+      return;
+    }
+  }
 }
 
 int HttpServer::Impl::OnRequest(mg_connection* conn, void* cbdata) {
@@ -483,10 +599,13 @@ int HttpServer::Impl::HandleConnection(mg_connection* conn) {
     slot += value ? value : "";
   }
 
+  // The socket, for the deadline watch (known when the connection gate admitted it).
+  const int fd = ConnectionGate::SocketOf(static_cast<uint16_t>(ri->server_port), addr,
+                                          static_cast<uint16_t>(ri->remote_port));
   std::string label = "unmatched";
   HttpResponse resp = guard.draining
                           ? HttpResponse::Error(503, "shutting down")
-                          : Serve(conn, ri, req, label);
+                          : Serve(conn, fd, ri, req, label);
   // Sets civetweb's must_close: without it, after a handler returns civetweb reads and
   // discards whatever is left of the declared body (all 100 MB of a refused upload).
   mg_disable_connection_keep_alive(conn);
@@ -509,9 +628,7 @@ int HttpServer::Impl::HandleConnection(mg_connection* conn) {
   if (req.method != "HEAD" && !no_body_status) out += resp.body;
   // Observed before writing, so a client that saw the response also sees it counted.
   Observe(label, resp.status);
-  if (mg_write(conn, out.data(), out.size()) != static_cast<int>(out.size())) {
-    spdlog::debug("http: client {} went away before the response was written", req.remote);
-  }
+  Write(conn, fd, out, req.remote);
   return resp.status;  // 1..999: handled; the value goes to civetweb's access log
 }
 
@@ -544,20 +661,39 @@ HttpServer::HttpServer(HttpServerOptions options)
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(std::string method, std::string pattern, Handler handler,
-                       size_t max_body, std::function<void()> on_oversize) {
+                       RouteOptions options) {
   RouteEntry r;
   auto segs = SplitPath(pattern, /*decode=*/false);
   if (segs) r.segments = std::move(*segs);
   r.capture = !r.segments.empty() && r.segments.back() == kCapture;
+  r.access = options.access != Access::kAuto ? options.access
+             : method == "GET"               ? Access::kRead
+                                             : Access::kOperator;
   r.method = std::move(method);
   r.pattern = std::move(pattern);
   r.handler = std::move(handler);
-  r.max_body = max_body;
-  r.on_oversize = std::move(on_oversize);
+  r.max_body = options.max_body;
+  r.on_oversize = std::move(options.on_oversize);
   impl_->routes.push_back(std::move(r));
 }
 
+void HttpServer::Route(std::string method, std::string pattern, Handler handler,
+                       size_t max_body, std::function<void()> on_oversize) {
+  Route(std::move(method), std::move(pattern), std::move(handler),
+        RouteOptions{Access::kAuto, max_body, std::move(on_oversize)});
+}
+
+void HttpServer::SetAccessPolicy(std::shared_ptr<const AccessPolicy> policy) {
+  if (policy == nullptr) policy = std::make_shared<const AccessPolicy>();
+  std::lock_guard lock(impl_->policy_mu);
+  impl_->policy = std::move(policy);
+}
+
 void HttpServer::SetObserver(Observer observer) { impl_->observer = std::move(observer); }
+
+void HttpServer::SetRefusalObserver(RefusalObserver observer) {
+  impl_->refusal_observer = std::move(observer);
+}
 
 Status HttpServer::Start() {
   if (impl_->ctx != nullptr) return Status::InvalidArgument("HTTP server already started");
@@ -571,10 +707,14 @@ Status HttpServer::Start() {
   std::call_once(g_civetweb_init, [] { mg_init_library(0); });
   const std::string threads = std::to_string(std::max(1, impl_->options.worker_threads));
   const std::string timeout = std::to_string(std::max(1, impl_->options.request_timeout_ms));
+  // Connections waiting for a worker: enough for bursts, bounded (the kernel's listen
+  // backlog holds the rest).
+  const std::string queue = std::to_string(std::max(16, impl_->options.worker_threads * 2));
   const char* opts[] = {
       "listening_ports", spec->c_str(),
       "num_threads", threads.c_str(),
       "request_timeout_ms", timeout.c_str(),
+      "connection_queue", queue.c_str(),
       "enable_keep_alive", "no",
       "decode_url", "no",  // we split the raw path, then decode each segment
       nullptr,
@@ -594,6 +734,7 @@ Status HttpServer::Start() {
   error.text_buffer_size = sizeof text;
 
   std::string start_log;
+  impl_->watch = std::make_unique<DeadlineWatch>();
   t_start_log = &start_log;
   mg_context* ctx = mg_start2(&init, &error);
   t_start_log = nullptr;
@@ -602,6 +743,7 @@ Status HttpServer::Start() {
                          : text[0] != '\0' ? std::string(text)
                                            : std::string("civetweb could not start");
     std::string addr = where == *spec ? where : where + " (" + *spec + ")";
+    impl_->watch.reset();
     return Status::Unavailable("cannot listen on HTTP " + addr + ": " + reason);
   }
   if (!start_log.empty()) spdlog::warn("civetweb: {}", start_log);
@@ -609,6 +751,11 @@ Status HttpServer::Start() {
   mg_server_port ports[4] = {};
   int n = mg_get_server_ports(ctx, 4, ports);
   impl_->port = n > 0 ? static_cast<uint16_t>(ports[0].port) : impl_->options.listen.port;
+  // From here on connections beyond the per-client cap are closed at accept (the few
+  // accepted during mg_start2 are counted from their first request on: harmless).
+  Impl* impl = impl_.get();
+  impl_->gate = ConnectionGate::Install(impl_->port, impl_->options.max_connections_per_client,
+                                        [impl] { impl->Refused(HttpRefusal::kClientLimit); });
   impl_->ctx = ctx;
   impl_->wake_host = listen->wake_host;
   spdlog::info("http: listening on {} (port {})", *spec, impl_->port);
@@ -628,10 +775,12 @@ void HttpServer::Stop() {
     }
   }
   {
+    impl_->gate.reset();  // the waker's connection must not be refused
     ListenerWaker wake(impl_->wake_host, impl_->port);  // mg_stop() in ms, not 2 s
     mg_stop(impl_->ctx);
   }
   impl_->ctx = nullptr;
+  impl_->watch.reset();  // every handler has returned
   impl_->port = 0;
   std::lock_guard lock(impl_->flight_mu);
   impl_->draining = false;
@@ -645,6 +794,9 @@ HttpResponse HttpServer::Dispatch(HttpRequest& request) const {
   Match m = FindRoute(impl_->routes, request.method, *segs);
   if (m.route == nullptr) return NoRoute(m, request.method, request.path);
   request.param = std::move(m.param);
+  const AccessDecision d = CheckAccess(*impl_->Policy(), m.route->access, request);
+  if (!d.allowed) return RefusalResponse(d.refusal, m.route->access == Access::kRead);
+  request.operator_name = d.operator_name;
   if (request.body.size() > m.route->max_body) return TooLarge(*m.route);
   HttpResponse resp = Invoke(*m.route, request);
   if (request.method == "HEAD") resp.body.clear();

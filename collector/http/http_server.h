@@ -1,7 +1,21 @@
 // A small HTTP server on civetweb, with routes matched EXACTLY (civetweb's own handler
-// URIs match by prefix; we register one catch-all and route ourselves), a per-route body
-// limit checked before reading (CivetServer::getPostData reads without one), and plain
-// request/response values so handlers are unit-testable without a socket.
+// URIs match by prefix; we register one catch-all and route ourselves), a per-route access
+// level checked against the AccessPolicy before anything is read (http/access.h), a
+// per-route body limit checked before reading (CivetServer::getPostData reads without
+// one), and plain request/response values so handlers are unit-testable without a socket.
+//
+// Slow clients (docs/security.md, "Slow clients"; every bound below is an option):
+//   - at most `max_connections_per_client` open connections per client IP, refused at
+//     accept() before a worker reads a byte (http/connection_gate.h);
+//   - request line and headers within `request_timeout_ms` of the connection being taken
+//     by a worker (civetweb's own total header deadline, which also bounds each wait for
+//     a body byte and for the client to take response bytes);
+//   - the body read as it arrives into a buffer that grows with what was received (never
+//     the declared Content-Length up front), refused with 408 once it has taken longer
+//     than `body_timeout_ms` or, after its first 2 s, arrives slower on average than
+//     `min_body_rate` bytes/s;
+//   - the response written in 64 KiB pieces and abandoned once `body_timeout_ms` passed;
+//   - `worker_threads` workers (default 32), so a few slow clients leave most free.
 //
 // Threading: civetweb is thread-per-connection; handlers run on its worker threads and
 // must be thread-safe. Start() binds before returning; Stop() waits for handlers to end.
@@ -10,8 +24,10 @@
 //
 // Error policy: every request gets an answer and none can crash the process.
 //   400  malformed path (bad %-escape, %00) or a body shorter than its Content-Length
+//   401/403/415/421  refused by the access policy (http/access.h), before the body
 //   404  no route has this path                    {"error": "..."}
 //   405  a route has this path but not the method  {"error": "..."} + Allow header
+//   408  the body came too slowly (see above)
 //   413  body over the route's limit               {"error": "..."}
 //   500  the handler threw (logged; the message is not sent to the client)
 // Responses always carry Content-Length and "Connection: close" (keep-alive is off: one
@@ -32,6 +48,7 @@
 
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/status.h"
+#include "http/access.h"
 
 namespace firewatch::collector {
 
@@ -44,6 +61,10 @@ struct HttpRequest {
   std::string remote;  // "ip:port"
   // Path parameter captured by a route ending in "/{}" (see Route), URL-decoded.
   std::string param;
+  // The operator whose token authorized the request: always set on kOperator routes,
+  // and on kRead routes when a valid token came along. Record THIS as who did it,
+  // never a name from the body.
+  std::string operator_name;
 };
 
 struct HttpResponse {
@@ -63,14 +84,29 @@ struct HttpResponse {
 
 struct HttpServerOptions {
   config::HostPort listen{"127.0.0.1", 9760};  // port 0 = pick a free port (tests)
-  int worker_threads = 8;
-  int request_timeout_ms = 10'000;
+  int worker_threads = 32;
+  // Request line + headers, from when a worker takes the connection; also the longest
+  // single wait for body bytes or for the client to take response bytes.
+  int request_timeout_ms = 5'000;
+  int body_timeout_ms = 30'000;       // the whole body, from the end of the headers
+  size_t min_body_rate = 1024;        // bytes/s on average, checked after the first 2 s
+  int max_connections_per_client = 8; // per client IP address; 0 = no cap
+};
+
+// Options of one route (HttpServer::Route).
+struct RouteOptions {
+  Access access = Access::kAuto;  // kAuto: GET -> kRead, other methods -> kOperator
+  size_t max_body = 0;            // bytes; 0 = no body at all
+  // Runs on the worker thread each time this route refuses a body with 413, e.g. to
+  // count a rejected frame.
+  std::function<void()> on_oversize;
 };
 
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
   using Observer = std::function<void(const std::string& route, int status)>;
+  using RefusalObserver = std::function<void(HttpRefusal)>;
 
   explicit HttpServer(HttpServerOptions options);
   ~HttpServer();  // stops
@@ -81,17 +117,24 @@ class HttpServer {
   // Registers a handler before Start(). `pattern` is an exact path ("/metrics") or a path
   // whose last segment is "{}" ("/api/v1/sources/{}") capturing one non-empty segment.
   // A known path with another method answers 405 with an Allow header; unknown paths 404.
-  // Bodies over `max_body` bytes are refused with 413 without being read: a declared
-  // Content-Length over the limit is refused from the headers alone; a body without one
-  // (chunked) is read up to max_body + 1 bytes and refused when more arrive. max_body 0
-  // accepts no body at all. `on_oversize` (optional) runs on the worker thread each time
-  // this route refuses a body with 413, e.g. to count a rejected frame.
+  // The route's access level (options.access, http/access.h) is checked against the
+  // access policy before the body is read; kAuto makes every non-GET route
+  // operator-only. Bodies over `max_body` bytes are refused with 413 without being read:
+  // a declared Content-Length over the limit is refused from the headers alone; a body
+  // without one (chunked) is read up to max_body + 1 bytes and refused when more arrive.
   // A GET route also answers HEAD (same status and headers, no body).
   // Matching: the path is split on '/' BEFORE %-decoding, so "a%2Fb" is one segment
   // ("a/b" after decoding) while "a/b" is two; an exact route beats a "{}" route. No
   // dot-segment removal, no trailing-slash folding: "/metrics/" and "//metrics" are 404.
-  void Route(std::string method, std::string pattern, Handler handler, size_t max_body = 0,
+  void Route(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+  // Same as Route(method, pattern, handler, {Access::kAuto, max_body, on_oversize}).
+  void Route(std::string method, std::string pattern, Handler handler, size_t max_body,
              std::function<void()> on_oversize = nullptr);
+
+  // Replaces the access policy (thread-safe, any time: SIGHUP swaps in new operator
+  // tokens). Until set, the policy is empty: no operators, so every kOperator route
+  // answers 401, and reads are open.
+  void SetAccessPolicy(std::shared_ptr<const AccessPolicy> policy);
 
   // Binds and starts serving. Fails with Unavailable naming the address (and civetweb's
   // reason, e.g. "Address already in use") when it cannot bind, or InvalidArgument when
@@ -106,9 +149,10 @@ class HttpServer {
   uint16_t port() const;
 
   // Dispatches a request as the server would (tests use this without sockets):
-  // `request.path` is taken as already decoded (every '/' separates segments), the body
-  // limit is checked against request.body.size(), `request.param` is filled in. Does
-  // not call the observer.
+  // `request.path` is taken as already decoded (every '/' separates segments), the
+  // access policy and the body limit are applied (against request.body.size()),
+  // `request.param` and `request.operator_name` are filled in. Does not call the
+  // observers.
   HttpResponse Dispatch(HttpRequest& request) const;
 
   // Called for every request with the route pattern ("unmatched" for 404s and for
@@ -117,6 +161,9 @@ class HttpServer {
   // response can rely on it having been counted). Runs on the worker thread; must be
   // thread-safe and should not block.
   void SetObserver(Observer observer);
+  // Called for every refusal of HttpRefusal's kinds (access policy, slow body, and
+  // connections closed at accept for the per-client cap). Same rules as SetObserver.
+  void SetRefusalObserver(RefusalObserver observer);
 
  private:
   struct Impl;

@@ -135,6 +135,18 @@ struct CollectorMetrics::Families {
                  .Name("firewatch_http_requests_total")
                  .Help("HTTP responses sent, by handler and status code.")
                  .Register(r)),
+        http_refused(BuildCounter()
+                         .Name("firewatch_http_refused_total")
+                         .Help("HTTP requests refused before their handler ran (no or bad "
+                               "operator token, foreign Host or Origin, not JSON, too slow) "
+                               "and connections closed at accept (too many from one address), "
+                               "by reason.")
+                         .Register(r)),
+        sms_replies(BuildCounter()
+                        .Name("firewatch_sms_replies_total")
+                        .Help("SMS replies through the Twilio webhook, by result (refused: "
+                              "from a number that was not paged for the incident).")
+                        .Register(r)),
         pages(BuildCounter()
                   .Name("firewatch_pages_total")
                   .Help("Notification attempts, by channel and result (sent or failed).")
@@ -314,6 +326,8 @@ struct CollectorMetrics::Families {
   Family<Gauge>& sources;
   Family<Gauge>& dc_sources;
   Family<Counter>& http;
+  Family<Counter>& http_refused;
+  Family<Counter>& sms_replies;
   Family<Counter>& pages;
   Counter& store_write_errors;
   Counter& store_committed;
@@ -334,6 +348,7 @@ struct CollectorMetrics::Families {
   std::mutex cache_mu;
   std::map<std::string, std::unordered_map<int, Counter*>, std::less<>> http_by;
   std::map<std::string, std::array<Counter*, 2>, std::less<>> pages_by;  // [failed, sent]
+  std::map<std::string, Counter*, std::less<>> refused_by, sms_by;
 
   // Alerting series (AlertingStats), registered on first use: a collector without
   // alerting exports none of them.
@@ -430,6 +445,27 @@ void CollectorMetrics::HttpRequest(const std::string& handler, int status) {
     c = slot;
   }
   c->Increment();
+}
+
+namespace {
+// The series of `family` for {label=value}, cached in `cache` (guarded by `mu`).
+Counter& CachedSeries(std::mutex& mu, std::map<std::string, Counter*, std::less<>>& cache,
+                      Family<Counter>& family, const char* label, const std::string& value) {
+  std::lock_guard lock(mu);
+  Counter*& slot = cache[value];
+  if (slot == nullptr) slot = &family.Add({{label, ValidUtf8(value)}});
+  return *slot;
+}
+}  // namespace
+
+void CollectorMetrics::HttpRefused(const std::string& reason, uint64_t n) {
+  Counter& c = CachedSeries(f_->cache_mu, f_->refused_by, f_->http_refused, "reason", reason);
+  if (n > 0) c.Increment(static_cast<double>(n));
+}
+
+void CollectorMetrics::SmsReply(const std::string& result, uint64_t n) {
+  Counter& c = CachedSeries(f_->cache_mu, f_->sms_by, f_->sms_replies, "result", result);
+  if (n > 0) c.Increment(static_cast<double>(n));
 }
 
 void CollectorMetrics::PageWritten(const std::string& channel, bool ok) {

@@ -58,6 +58,13 @@ class CollectorMetrics {
   // started (firewatch_page_delivery_seconds{channel}). Called by the alerting engine's
   // sender threads; registers the alerting families like AlertingStats.
   void PageDelivered(const std::string& channel, double seconds);
+  // `n` HTTP requests or connections refused for `reason` (an HttpRefusal name, from a
+  // bounded set): firewatch_http_refused_total{reason}. n = 0 creates the series at 0.
+  void HttpRefused(const std::string& reason, uint64_t n = 1);
+  // `n` SMS replies through the Twilio webhook with `result` (acked, refused,
+  // unknown_incident, not_understood): firewatch_sms_replies_total{result}. n = 0
+  // creates the series at 0 (done when the webhook is registered).
+  void SmsReply(const std::string& result, uint64_t n = 1);
 
   // Totals kept by the UDP receiver (loop thread), mirrored into counters; call
   // periodically with monotonic values.

@@ -2,10 +2,13 @@
 // independently once with Python's hmac/hashlib/base64 and are hard-coded here.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <numeric>
+#include <unistd.h>
 #include <vector>
 
 #include "app/ack_links.h"
+#include "app/collector_config.h"
 #include "app/twilio_inbound.h"
 #include "engine/message.h"
 
@@ -45,10 +48,75 @@ TEST(AckLinkSigner, VerifyAcceptsValidRefusesTamperedAndExpired) {
   EXPECT_EQ(s2.Verify("K7Q2MX", "1800000000", sig, 1700000000), C::kBadSignature);
 }
 
-TEST(AckLinkSigner, DerivedKeyMatchesIndependentVector) {
-  const std::string hb = "0123456789abcdef";
-  auto k = AckLinkSigner::DeriveKey({reinterpret_cast<const uint8_t*>(hb.data()), hb.size()});
-  EXPECT_EQ(protocol::ToHex(k), "ae851b4a7daac78f766c8c4ec0fbe7723e07f9b690d2c9d23ba6a56a779043b1");
+TEST(AckLinkSigner, PreviousKeysStillVerifyButNeverSign) {
+  std::vector<uint8_t> old_key = Key32();
+  std::vector<uint8_t> new_key(32, 7);
+  AckLinkSigner before(old_key, "https://fw.example", 86400);
+  AckLinkSigner after(new_key, "https://fw.example", 86400, {old_key});
+  using C = AckLinkSigner::Check;
+  const std::string old_sig = before.Signature("K7Q2MX", 1800000000);
+  EXPECT_EQ(after.Verify("K7Q2MX", "1800000000", old_sig, 1799999999), C::kOk);
+  EXPECT_EQ(after.Verify("K7Q2MX", "1800000000", old_sig, 1800000001), C::kExpired);
+  EXPECT_NE(after.Signature("K7Q2MX", 1800000000), old_sig);  // signs with the new key
+  AckLinkSigner rotated_out(new_key, "https://fw.example", 86400);
+  EXPECT_EQ(rotated_out.Verify("K7Q2MX", "1800000000", old_sig, 1799999999), C::kBadSignature);
+}
+
+// The link key is the collector's own: made in data_dir on first start (0600), kept
+// across restarts, never a heartbeat key; links signed with a fleet key are refused.
+TEST(AckLinkKeys, OwnSecretInDataDirNeverTheFleetKey) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("fw-ack-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  CollectorConfig c;
+  c.data_dir = dir.string();
+  c.keys.push_back({"fleet", (dir / "fleet.key").string(), true});
+  c.alerting.external_url = "https://fw.example";
+  auto keys = LoadKeys(c);
+  ASSERT_TRUE(keys.ok());
+  auto signer = MakeAckLinkSigner(c, **keys);
+  ASSERT_TRUE(signer.ok()) << signer.status().message();
+  EXPECT_EQ(fs::status(dir / "ack.key").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  auto again = MakeAckLinkSigner(c, **keys);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*signer)->Signature("K7Q2MX", 1800000000), (*again)->Signature("K7Q2MX", 1800000000));
+
+  // A link an agent host could forge with the fleet key (directly, or derived as
+  // earlier versions did) does not verify.
+  const protocol::Secret& fleet = *(*keys)->Find("fleet");
+  const std::string msg = "ack\nK7Q2MX\n1800000000";
+  auto raw = crypto::HmacSha256(fleet, {reinterpret_cast<const uint8_t*>(msg.data()), msg.size()});
+  const std::string derive_label = "firewatch ack links";
+  auto derived = crypto::HmacSha256(
+      fleet, {reinterpret_cast<const uint8_t*>(derive_label.data()), derive_label.size()});
+  auto via_derived =
+      crypto::HmacSha256(derived, {reinterpret_cast<const uint8_t*>(msg.data()), msg.size()});
+  using C = AckLinkSigner::Check;
+  EXPECT_EQ((*signer)->Verify("K7Q2MX", "1800000000", Base64Url(raw), 1700000000), C::kBadSignature);
+  EXPECT_EQ((*signer)->Verify("K7Q2MX", "1800000000", Base64Url(via_derived), 1700000000),
+            C::kBadSignature);
+
+  // Pointing ack_secret_file at the fleet key is refused.
+  c.alerting.ack_secret_file = c.keys[0].file;
+  c.alerting.ack_secret = fleet;
+  auto refused = MakeAckLinkSigner(c, **keys);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("heartbeat key"), std::string::npos);
+  c.alerting.ack_secret.clear();
+  c.alerting.ack_secret_file.clear();
+  c.alerting.ack_previous_secrets = {fleet};
+  c.alerting.ack_secret_previous_files = {c.keys[0].file};
+  EXPECT_FALSE(MakeAckLinkSigner(c, **keys).ok());
+  fs::remove_all(dir);
+}
+
+TEST(TwilioInbound, PhoneNumbersCompareNormalized) {
+  EXPECT_EQ(NormalizePhone("+1 (555) 010-0001"), "+15550100001");
+  EXPECT_EQ(NormalizePhone("+15550100001"), "+15550100001");
+  EXPECT_EQ(NormalizePhone("+1555.010.0001"), "+15550100001");
+  EXPECT_EQ(NormalizePhone("+1555x"), "");
+  EXPECT_EQ(NormalizePhone("1+555"), "");
 }
 
 TEST(Base64Url, PaddingFreeAndUrlSafe) {
@@ -99,7 +167,7 @@ TEST(EmailBody, CarriesTheSignedAckLinkWhenAvailable) {
   ctx.collector_id = "c1";
   ctx.external_url = "https://fw.example";
   std::string without = alerting::RenderEmailBody(inc, "trigger", ctx);
-  EXPECT_NE(without.find("Acknowledge: curl -X POST https://fw.example/api/v1/ack/K7Q2MX\n"),
+  EXPECT_NE(without.find("Acknowledge: firewatchctl ack K7Q2MX --collector https://fw.example\n"),
             std::string::npos)
       << without;
   AckLinkSigner signer(Key32(), ctx.external_url, 3600);

@@ -427,6 +427,24 @@ TEST(SyncSignatureTest, VerifiesAndDetectsTampering) {
   EXPECT_FALSE(VerifySyncSignature(other, "a", 1000, "{}", sig));
 }
 
+// A response is signed over the request it answers: it verifies for that request only,
+// and requests and responses cannot stand in for one another.
+TEST(SyncSignatureTest, ResponsesAreBoundToTheirRequest) {
+  crypto::HmacKey key(std::vector<uint8_t>(32, 7));
+  const std::string req1 = SyncSignature(key, "a", 1000, R"({"seq":1})");
+  const std::string req2 = SyncSignature(key, "a", 2000, R"({"seq":2})");
+  const std::string resp1 = SyncSignature(key, "b", 1001, "{}", req1);
+  EXPECT_TRUE(VerifySyncSignature(key, "b", 1001, "{}", resp1, req1));
+  EXPECT_FALSE(VerifySyncSignature(key, "b", 1001, "{}", resp1, req2));  // an old answer
+  EXPECT_FALSE(VerifySyncSignature(key, "b", 1001, "{}", resp1));        // as a request
+  const std::string as_request = SyncSignature(key, "b", 1001, "{}");
+  EXPECT_FALSE(VerifySyncSignature(key, "b", 1001, "{}", as_request, req1));
+  // The documented text (docs/cluster.md), computed independently of SignedText:
+  const std::string text = "firewatch-sync-v2\nresponse\nb\n1001\n" + req1 + "\n{}";
+  EXPECT_EQ(resp1, protocol::ToHex(key.Sign({reinterpret_cast<const uint8_t*>(text.data()),
+                                             text.size()})));
+}
+
 // ---- config
 
 std::string ClusterYaml(const std::string& self, const std::string& extra = "") {
@@ -445,6 +463,18 @@ TEST(ClusterConfigTest, ParsesMembersAndResolvesKeyFiles) {
   EXPECT_EQ(c->cluster.members[0].labels.at("dc"), "one");
   EXPECT_EQ(c->cluster.members[1].key_file, "/etc/fw/cluster.key");
   EXPECT_EQ(c->cluster.sync_interval, Duration(500ms));
+}
+
+TEST(ClusterConfigTest, AcceptKeyFilesForARotation) {
+  auto c = ParseCollectorConfig(
+      ClusterYaml("a", "  accept_key_files: [next.key, /keys/older.key]\n"), "c.yml", "/etc/fw");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->cluster.accept_key_files,
+            (std::vector<std::string>{"/etc/fw/next.key", "/keys/older.key"}));
+  auto bad = ParseCollectorConfig(ClusterYaml("a", "  accept_key_files: next.key\n"), "c.yml", "/");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("cluster.accept_key_files: expected a list"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST(ClusterConfigTest, ErrorsNameTheLine) {

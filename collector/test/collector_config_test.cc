@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "app/operators.h"
+
 namespace firewatch::collector {
 namespace {
 
@@ -86,6 +88,70 @@ TEST(CollectorConfigTest, KeysAreCreatedOnlyWhenAllowed) {
   // A second load reads the same key rather than replacing it.
   auto again = LoadKeys(c);
   EXPECT_EQ(*(*again)->Find("a"), *(*made)->Find("a"));
+  fs::remove_all(dir);
+}
+
+TEST(CollectorConfigTest, ApiSectionOperatorsAndSlowClientLimits) {
+  auto c = LoadCollectorConfig(Fixture("good/full.yml"));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->http_header_timeout, 3s);
+  EXPECT_EQ(c->http_body_timeout, 20s);
+  EXPECT_EQ(c->http_min_body_rate, 2048u);
+  EXPECT_EQ(c->http_max_connections_per_client, 4);
+  EXPECT_EQ(c->allowed_hosts, (std::vector<std::string>{"collector-a.example", "fw.internal"}));
+  EXPECT_TRUE(c->api.read_requires_token);
+  EXPECT_EQ(c->api.operators_file,
+            fs::path(Fixture("good/operators.yaml")).lexically_normal().string());
+  auto ops = LoadOperators(c->api);
+  ASSERT_TRUE(ops.ok()) << ops.status().message();
+  EXPECT_EQ((*ops)->size(), 3u);
+  EXPECT_EQ((*ops)->Find("abc"), "alice");   // inline entry
+  EXPECT_EQ((*ops)->Find("hello"), "bob");   // from the file; bob has two tokens
+  EXPECT_EQ((*ops)->Find("world"), "bob");
+  EXPECT_EQ((*ops)->Find("nope"), std::nullopt);
+  auto policy = MakeAccessPolicy(*c, *ops);
+  EXPECT_TRUE(policy->read_requires_token);
+  for (const char* host : {"collector-a.example", "fw.internal"}) {
+    EXPECT_NE(std::find(policy->own_hosts.begin(), policy->own_hosts.end(), host),
+              policy->own_hosts.end())
+        << host;
+  }
+  // Defaults: 32 workers, 8 connections per client address, no operators.
+  auto d = EmbeddedCollectorConfig();
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->http_threads, 32);
+  EXPECT_EQ(d->http_max_connections_per_client, 8);
+  EXPECT_FALSE(d->api.read_requires_token);
+  EXPECT_EQ(d->api.operators_file, d->data_dir + "/operators.yml");
+}
+
+TEST(CollectorConfigTest, OperatorsFileMissingIsEmptyMalformedNamesTheLine) {
+  fs::path dir = fs::temp_directory_path() / ("fw-ops-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  ApiConfig api;
+  api.operators_file = (dir / "operators.yml").string();
+  auto none = LoadOperators(api);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_EQ((*none)->size(), 0u);
+  // Written by firewatchctl token create: mode 0600, read back as written.
+  ASSERT_TRUE(WriteOperatorsFile(api.operators_file,
+                                 {{"alice", *ParseSha256Hex(TokenSha256Hex("t1"))}})
+                  .ok());
+  EXPECT_EQ(fs::status(api.operators_file).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  auto one = LoadOperators(api);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ((*one)->Find("t1"), "alice");
+  {
+    std::ofstream out(api.operators_file);
+    out << "operators:\n  - name: alice\n    token_sha256: zz\n";
+  }
+  auto bad = LoadOperators(api);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(api.operators_file + ":3: operators[0].token_sha256"),
+            std::string::npos)
+      << bad.status().message();
   fs::remove_all(dir);
 }
 

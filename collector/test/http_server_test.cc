@@ -2,6 +2,9 @@
 // on 127.0.0.1 (port 0) with libcurl and raw TCP, plus Dispatch() without sockets.
 #include "http/http_server.h"
 
+#include "http/access.h"
+#include "http/base64.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
@@ -12,6 +15,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -138,6 +143,9 @@ struct TestServer {
     o.listen = {"127.0.0.1", 0};
     o.worker_threads = 4;
     o.request_timeout_ms = 3000;
+    // ConcurrentRequests runs 8 clients from one address against 4 workers: queued and
+    // closing connections would reach a per-client cap (tested on its own below).
+    o.max_connections_per_client = 0;
     server = std::make_unique<HttpServer>(o);
     server->Route("GET", "/metrics", [](const HttpRequest&) {
       return HttpResponse::Text(200, "metrics here\n");
@@ -157,8 +165,9 @@ struct TestServer {
           resp.headers.emplace_back("X-Remote", r.remote);
           return resp;
         },
-        /*max_body=*/1000, [this] { oversize++; });
-    server->Route("PUT", "/echo", [](const HttpRequest&) { return HttpResponse::Text(200, "put"); }, 10);
+        RouteOptions{Access::kPublic, /*max_body=*/1000, [this] { oversize++; }});
+    server->Route("PUT", "/echo", [](const HttpRequest&) { return HttpResponse::Text(200, "put"); },
+                  RouteOptions{Access::kPublic, 10, nullptr});
     server->Route("GET", "/throws", [](const HttpRequest&) -> HttpResponse {
       throw std::runtime_error("boom");
     });
@@ -514,7 +523,8 @@ TEST(HttpServerDispatch, RoutesLikeTheServer) {
   s.Route("GET", "/api/v1/sources/{}", [](const HttpRequest& r) {
     return HttpResponse::Text(200, r.param);
   });
-  s.Route("POST", "/beat", [](const HttpRequest& r) { return HttpResponse::Text(200, r.body); }, 4);
+  s.Route("POST", "/beat", [](const HttpRequest& r) { return HttpResponse::Text(200, r.body); },
+          RouteOptions{Access::kPublic, 4, nullptr});
 
   HttpRequest req = Req("GET", "/metrics");
   EXPECT_EQ(s.Dispatch(req).status, 200);
@@ -578,6 +588,338 @@ TEST(HttpServerHelpers, QueryParam) {
   EXPECT_EQ(QueryParam("q=a+b%21", "q"), "a b!");
   EXPECT_EQ(QueryParam("st%61te=x", "state"), "x");
   EXPECT_EQ(QueryParam("state=%zz", "state"), std::nullopt);
+}
+
+
+// ---- access policy over real sockets -------------------------------------------------
+
+namespace {
+
+std::shared_ptr<const AccessPolicy> PolicyWith(const std::string& name, const std::string& token,
+                                               bool read_requires_token = false) {
+  auto tokens = OperatorTokens::Make({{name, *ParseSha256Hex(TokenSha256Hex(token))}});
+  EXPECT_TRUE(tokens.ok());
+  auto p = std::make_shared<AccessPolicy>();
+  p->operators = std::make_shared<const OperatorTokens>(std::move(tokens).value());
+  p->read_requires_token = read_requires_token;
+  p->own_hosts = {"collector-a.example"};
+  p->own_origins = {"https://collector-a.example"};
+  return p;
+}
+
+}  // namespace
+
+class HttpServerAccessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpServerOptions o;
+    o.listen = {"127.0.0.1", 0};
+    server_ = std::make_unique<HttpServer>(o);
+    server_->Route("POST", "/api/v1/change", [this](const HttpRequest& r) {
+      calls_++;
+      return HttpResponse::Text(200, "by " + r.operator_name);
+    }, 100);
+    server_->Route("DELETE", "/api/v1/things/{}", [this](const HttpRequest& r) {
+      calls_++;
+      return HttpResponse::Text(200, "deleted " + r.param + " by " + r.operator_name);
+    });
+    server_->Route("GET", "/api/v1/read", [](const HttpRequest& r) {
+      return HttpResponse::Text(200, "read by '" + r.operator_name + "'");
+    });
+    server_->Route("GET", "/healthz", [](const HttpRequest&) { return HttpResponse::Text(200, "ok"); },
+                   RouteOptions{Access::kPublic, 0, nullptr});
+    server_->SetRefusalObserver([this](HttpRefusal r) {
+      std::lock_guard lock(mu_);
+      refusals_.push_back(r);
+    });
+    server_->SetAccessPolicy(PolicyWith("alice", kToken));
+    ASSERT_TRUE(server_->Start().ok());
+    port_ = server_->port();
+  }
+  std::vector<HttpRefusal> Refusals() {
+    std::lock_guard lock(mu_);
+    return refusals_;
+  }
+
+  static constexpr const char* kToken = "fwop_test-token-of-alice-0123456789abcdefghijk";
+  std::unique_ptr<HttpServer> server_;
+  uint16_t port_ = 0;
+  std::atomic<int> calls_{0};
+  std::mutex mu_;
+  std::vector<HttpRefusal> refusals_;
+};
+
+TEST_F(HttpServerAccessTest, OperatorRouteWithoutTokenIs401AndRunsNothing) {
+  Reply r = Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                  {"Content-Type: application/json"});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.Header("WWW-Authenticate"), "Bearer realm=\"firewatch\"");
+  Reply bad = Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                    {"Content-Type: application/json", "Authorization: Bearer fwop_guess"});
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_NE(bad.Header("WWW-Authenticate").find("invalid_token"), std::string::npos);
+  Reply del = Fetch(port_, "/api/v1/things/x", "DELETE");
+  EXPECT_EQ(del.status, 401);
+  EXPECT_EQ(calls_.load(), 0);
+  EXPECT_EQ(Refusals(), (std::vector<HttpRefusal>{HttpRefusal::kNoToken, HttpRefusal::kBadToken,
+                                                  HttpRefusal::kNoToken}));
+}
+
+TEST_F(HttpServerAccessTest, ValidTokenNamesTheOperator) {
+  const std::string auth = std::string("Authorization: Bearer ") + kToken;
+  Reply r = Fetch(port_, "/api/v1/change", "POST", std::string("{\"by\": \"mallory\"}"),
+                  {"Content-Type: application/json; charset=utf-8", auth});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "by alice");
+  Reply del = Fetch(port_, "/api/v1/things/x", "DELETE", std::nullopt, {auth});
+  EXPECT_EQ(del.status, 200);
+  EXPECT_EQ(del.body, "deleted x by alice");
+  // Same-origin and own-name requests are fine.
+  Reply same = Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                     {"Content-Type: application/json", auth,
+                      "Origin: http://127.0.0.1:" + std::to_string(port_)});
+  EXPECT_EQ(same.status, 200);
+  Reply named = Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                      {"Content-Type: application/json", auth, "Host: Collector-A.example:9760",
+                       "Origin: https://collector-a.example"});
+  EXPECT_EQ(named.status, 200);
+  EXPECT_EQ(calls_.load(), 4);
+}
+
+TEST_F(HttpServerAccessTest, FormsForeignOriginsAndForeignHostsAreRefused) {
+  const std::string auth = std::string("Authorization: Bearer ") + kToken;
+  Reply form = Fetch(port_, "/api/v1/change", "POST", std::string("a=1"),
+                     {"Content-Type: application/x-www-form-urlencoded", auth});
+  EXPECT_EQ(form.status, 415);
+  Reply none = Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                     {"Content-Type:", auth});
+  EXPECT_EQ(none.status, 415);
+  Reply origin = Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                       {"Content-Type: application/json", auth, "Origin: https://evil.example"});
+  EXPECT_EQ(origin.status, 403);
+  Reply null_origin = Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                            {"Content-Type: application/json", auth, "Origin: null"});
+  EXPECT_EQ(null_origin.status, 403);
+  Reply fetch_site = Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                           {"Content-Type: application/json", auth, "Sec-Fetch-Site: cross-site"});
+  EXPECT_EQ(fetch_site.status, 403);
+  Reply host = Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                     {"Content-Type: application/json", auth, "Host: rebound.evil.example:9760"});
+  EXPECT_EQ(host.status, 421);
+  EXPECT_EQ(calls_.load(), 0);
+  EXPECT_EQ(Refusals(),
+            (std::vector<HttpRefusal>{HttpRefusal::kNotJson, HttpRefusal::kNotJson,
+                                      HttpRefusal::kForeignOrigin, HttpRefusal::kForeignOrigin,
+                                      HttpRefusal::kForeignOrigin, HttpRefusal::kForeignHost}));
+}
+
+TEST_F(HttpServerAccessTest, ReadsAreOpenUnlessTheyRequireAToken) {
+  EXPECT_EQ(Fetch(port_, "/api/v1/read").body, "read by ''");
+  server_->SetAccessPolicy(PolicyWith("alice", kToken, /*read_requires_token=*/true));
+  Reply r = Fetch(port_, "/api/v1/read");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(std::find(r.headers.begin(), r.headers.end(),
+                      "WWW-Authenticate: Basic realm=\"firewatch\"\r\n"),
+            r.headers.end());
+  EXPECT_EQ(Fetch(port_, "/api/v1/read", "GET", std::nullopt,
+                  {std::string("Authorization: Bearer ") + kToken}).body,
+            "read by 'alice'");
+  // A browser's Basic prompt: any user name, the token as password.
+  const std::string basic = "Authorization: Basic " +
+                            Base64Std(std::span<const uint8_t>(
+                                reinterpret_cast<const uint8_t*>("me:fwop_test-token-of-alice-0123456789abcdefghijk"),
+                                std::strlen("me:fwop_test-token-of-alice-0123456789abcdefghijk")));
+  EXPECT_EQ(Fetch(port_, "/api/v1/read", "GET", std::nullopt, {basic}).body, "read by 'alice'");
+  // ... but never for a change.
+  EXPECT_EQ(Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                  {"Content-Type: application/json", basic}).status,
+            401);
+  EXPECT_EQ(Fetch(port_, "/healthz").status, 200);  // public stays public
+  // A new policy replaces the old one at once (SIGHUP): the old token stops working.
+  server_->SetAccessPolicy(PolicyWith("bob", "fwop_bobs-new-token-9876543210zyxwvutsrqpo"));
+  EXPECT_EQ(Fetch(port_, "/api/v1/change", "POST", std::string("{}"),
+                  {"Content-Type: application/json", std::string("Authorization: Bearer ") + kToken})
+                .status,
+            401);
+}
+
+// ---- slow clients -------------------------------------------------------------------
+
+namespace {
+
+// A TCP connection to 127.0.0.1:port from `source` (any 127.0.0.0/8 address is local).
+int ConnectFrom(const char* source, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &src.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+    close(fd);
+    return -1;
+  }
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(port);
+  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True when the server closed `fd` (EOF or reset) within `wait`.
+bool ClosedWithin(int fd, std::chrono::milliseconds wait) {
+  timeval tv{static_cast<time_t>(wait.count() / 1000),
+             static_cast<suseconds_t>(wait.count() % 1000 * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char c;
+  const ssize_t n = recv(fd, &c, 1, 0);
+  return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+}  // namespace
+
+struct SlowClientServer {
+  explicit SlowClientServer(HttpServerOptions o) {
+    o.listen = {"127.0.0.1", 0};
+    server = std::make_unique<HttpServer>(o);
+    server->Route("GET", "/healthz", [](const HttpRequest&) { return HttpResponse::Text(200, "ok"); });
+    server->Route("POST", "/upload", [](const HttpRequest& r) {
+      return HttpResponse::Text(200, std::to_string(r.body.size()));
+    }, RouteOptions{Access::kPublic, 1 << 20, nullptr});
+    server->SetRefusalObserver([this](HttpRefusal r) {
+      std::lock_guard lock(mu);
+      refusals.push_back(r);
+    });
+    EXPECT_TRUE(server->Start().ok());
+  }
+  int Count(HttpRefusal r) {
+    std::lock_guard lock(mu);
+    return static_cast<int>(std::count(refusals.begin(), refusals.end(), r));
+  }
+  // Count(r) once it reached `n`, or after a second (the worker counts a refusal just
+  // after the client saw its connection end).
+  int CountSoon(HttpRefusal r, int n) {
+    for (int i = 0; i < 100 && Count(r) < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return Count(r);
+  }
+  std::unique_ptr<HttpServer> server;
+  std::mutex mu;
+  std::vector<HttpRefusal> refusals;
+};
+
+TEST(HttpServerSlowClients, ConnectionsOverThePerClientCapAreClosedAtAccept) {
+  HttpServerOptions o;
+  o.max_connections_per_client = 3;
+  SlowClientServer s(o);
+  const uint16_t port = s.server->port();
+  std::vector<int> idle;
+  for (int i = 0; i < 3; ++i) {
+    int fd = ConnectFrom("127.0.0.2", port);
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+    EXPECT_FALSE(ClosedWithin(fd, std::chrono::milliseconds(100)));  // admitted, idle
+  }
+  // The fourth from the same address is closed at once, before any header is read.
+  int extra = ConnectFrom("127.0.0.2", port);
+  ASSERT_GE(extra, 0);
+  EXPECT_TRUE(ClosedWithin(extra, std::chrono::milliseconds(2000)));
+  close(extra);
+  EXPECT_EQ(s.CountSoon(HttpRefusal::kClientLimit, 1), 1);
+  // Other addresses are served meanwhile.
+  EXPECT_EQ(Fetch(port, "/healthz").status, 200);
+  // Once one of them is gone, the address may connect again.
+  close(idle.back());
+  idle.pop_back();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  int again = ConnectFrom("127.0.0.2", port);
+  ASSERT_GE(again, 0);
+  EXPECT_FALSE(ClosedWithin(again, std::chrono::milliseconds(200)));
+  idle.push_back(again);
+  for (int fd : idle) close(fd);
+}
+
+TEST(HttpServerSlowClients, EightTricklingClientsDoNotStallOthers) {
+  HttpServerOptions o;  // defaults: 32 workers, 8 connections per client
+  o.request_timeout_ms = 3000;
+  SlowClientServer s(o);
+  const uint16_t port = s.server->port();
+  std::vector<int> slow;
+  for (int i = 0; i < 8; ++i) {
+    int fd = ConnectFrom("127.0.0.2", port);
+    ASSERT_GE(fd, 0);
+    const std::string head = i % 2 == 0 ? "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                                        : "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
+    ASSERT_GT(send(fd, head.data(), head.size(), MSG_NOSIGNAL), 0);
+    slow.push_back(fd);
+  }
+  for (int round = 0; round < 5; ++round) {
+    for (int fd : slow) send(fd, "x", 1, MSG_NOSIGNAL);
+    const auto before = std::chrono::steady_clock::now();
+    EXPECT_EQ(Fetch(port, "/healthz").status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  for (int fd : slow) close(fd);
+}
+
+TEST(HttpServerSlowClients, ATrickledBodyIsCutOffAtTheMinimumRate) {
+  HttpServerOptions o;
+  o.min_body_rate = 1000;
+  o.body_timeout_ms = 6000;
+  SlowClientServer s(o);
+  int fd = ConnectFrom("127.0.0.1", s.server->port());
+  ASSERT_GE(fd, 0);
+  const std::string head = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
+  send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  const auto start = std::chrono::steady_clock::now();
+  std::string reply;
+  bool closed = false;
+  timeval tv{0, 200'000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  while (!closed && std::chrono::steady_clock::now() - start < std::chrono::seconds(8)) {
+    send(fd, "xxxxxxxxxx", 10, MSG_NOSIGNAL);  // 50 bytes/s: far below 1000
+    char buf[512];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n > 0) reply.append(buf, static_cast<size_t>(n));
+    closed = n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+  close(fd);
+  // The socket is shut down under the blocked read once the 2 s grace is over and the
+  // rate is below the minimum (a 408 when the check falls between two reads).
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(reply.empty() || reply.substr(0, 12) == "HTTP/1.1 408") << reply;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3000));
+  EXPECT_EQ(s.CountSoon(HttpRefusal::kSlowRequest, 1), 1);
+}
+
+TEST(HttpServerSlowClients, ABodyPastTheDeadlineIsCutOff) {
+  HttpServerOptions o;
+  o.min_body_rate = 0;  // only the deadline
+  o.body_timeout_ms = 1500;
+  SlowClientServer s(o);
+  int fd = ConnectFrom("127.0.0.1", s.server->port());
+  ASSERT_GE(fd, 0);
+  const std::string head = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc";
+  send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(ClosedWithin(fd, std::chrono::milliseconds(4000)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
+  close(fd);
+  EXPECT_EQ(s.CountSoon(HttpRefusal::kSlowRequest, 1), 1);
+}
+
+TEST(HttpServerSlowClients, ABodyAtAFairRateIsRead) {
+  HttpServerOptions o;
+  o.min_body_rate = 1000;
+  SlowClientServer s(o);
+  std::string big(300'000, 'b');
+  Reply r = Fetch(s.server->port(), "/upload", "POST", big, {"Content-Type: application/octet-stream"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "300000");
 }
 
 }  // namespace

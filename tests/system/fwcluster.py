@@ -9,7 +9,7 @@ import os
 import re
 import time
 
-from fwtest import AGENT, COLLECTOR, Collector, free_port, http_get, wait_for
+from fwtest import AGENT, COLLECTOR, Collector, free_port, http_get, operators_section, wait_for
 from paging import people_and_channels
 
 SYNC_PATH = "/api/v1/cluster/sync"
@@ -131,7 +131,7 @@ def shared_config(harness, members, smtp_addr, twilio_addr, *, first_targets="[s
     return f"""keys:
   - id: fleet
     file: {harness.key_path}
-{FAST_DETECTION}{cluster_text}
+{operators_section((harness.operator, harness.operator_token))}{FAST_DETECTION}{cluster_text}
 {people_and_channels(token, smtp_addr, twilio_addr, wait, first_targets)}route:
   escalation_policy: default
   group_by: [dc]
@@ -224,9 +224,13 @@ def wait_source_everywhere(collectors, source_ids, state="UP", timeout=15):
 
 # --- the sync wire format (docs/cluster.md, "Sync") ----------------------------------------
 
-def sign_sync(key, peer, timestamp_ms, body):
-    msg = b"firewatch-sync-v1\n" + peer.encode() + b"\n" + str(timestamp_ms).encode() + b"\n" + body
-    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+def sign_sync(key, peer, timestamp_ms, body, answers=None):
+    """A request's signature, or with `answers` (the request's signature) a response's."""
+    kind = b"request\n" if answers is None else b"response\n"
+    msg = b"firewatch-sync-v2\n" + kind + peer.encode() + b"\n" + str(timestamp_ms).encode() + b"\n"
+    if answers is not None:
+        msg += answers.encode() + b"\n"
+    return hmac.new(key, msg + body, hashlib.sha256).hexdigest()
 
 
 def read_key(path):

@@ -70,14 +70,48 @@ def http_get(url, timeout=5):
         return e.code, e.read()
 
 
-def http_post(url, body, content_type="application/octet-stream", timeout=5):
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": content_type})
+def http_post(url, body, content_type="application/octet-stream", timeout=5, headers=None,
+              method="POST"):
+    """(status, body bytes); `headers` adds to Content-Type (e.g. an Authorization)."""
+    req = urllib.request.Request(url, data=body, method=method,
+                                 headers=dict({"Content-Type": content_type}, **(headers or {})))
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+# --- operator tokens (docs/security.md) ----------------------------------------------------
+
+def token_sha256(token):
+    """What api.operators[].token_sha256 holds: hex SHA-256 of the token text."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def operators_section(*operators):
+    """An `api:` section accepting each (name, token)."""
+    lines = ["api:", "  operators:"]
+    for name, token in operators:
+        lines += [f"    - name: {name}", f"      token_sha256: {token_sha256(token)}"]
+    return "\n".join(lines) + "\n"
+
+
+def api_call(collector, method, path, payload=None, token=None, timeout=5):
+    """An operator's JSON call to a collector's API: (status, parsed JSON or raw bytes).
+    `token` defaults to the harness operator's; pass "" to send none."""
+    token = collector.h.operator_token if token is None else token
+    headers = bearer(token) if token else {}
+    body = json.dumps(payload).encode() if payload is not None else (b"{}" if method == "POST" else None)
+    status, raw = http_post(collector.url + path, body, "application/json", timeout, headers, method)
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw
 
 
 def metric_value(text, name, labels=None):
@@ -159,6 +193,14 @@ class Harness:
         with open(self.key_path, "w") as f:
             f.write(self.key.hex() + "\n")
         os.chmod(self.key_path, 0o600)
+        # The operator every collector config accepts (api.operators), unless a test
+        # writes its own `api:` section: its token, and a file holding it for firewatchctl.
+        self.operator = "tester"
+        self.operator_token = "fwop_" + os.urandom(32).hex()
+        self.operator_token_file = os.path.join(self.dir, "operator.token")
+        with open(self.operator_token_file, "w") as f:
+            f.write(self.operator_token + "\n")
+        os.chmod(self.operator_token_file, 0o600)
 
     def start(self, args, name, **kw):
         p = Proc(args, os.path.join(self.dir, name + ".log"), **kw)
@@ -172,10 +214,13 @@ class Harness:
 
     # --- collector -------------------------------------------------------------------
     def collector_config(self, name="collector", http_port=None, udp_port=None, extra=""):
+        """`extra` is appended; without an `api:` section of its own the config accepts
+        the harness operator's token."""
         http_port = http_port or free_port()
         udp_port = udp_port or free_port(socket.SOCK_DGRAM)
         data_dir = os.path.join(self.dir, name + "-data")
         path = os.path.join(self.dir, name + ".yml")
+        api = "" if "\napi:" in "\n" + extra else operators_section((self.operator, self.operator_token))
         with open(path, "w") as f:
             f.write(f"""collector:
   id: {name}
@@ -185,7 +230,7 @@ class Harness:
 keys:
   - id: fleet
     file: {self.key_path}
-{extra}""")
+{api}{extra}""")
         return Collector(self, name, path, http_port, udp_port, data_dir)
 
     # --- agent -----------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """The command lines: --help, --check-config with file:line errors (alerting keys too),
-keygen, status, ack, test-page. `firewatchctl silence` is in test_silences.py."""
+keygen, token, status, ack, test-page. `firewatchctl silence` is in test_silences.py."""
 import os
+import re
+import signal
 import subprocess
 
-from fwtest import AGENT, COLLECTOR, CTL, free_port
+from fwtest import AGENT, COLLECTOR, CTL, free_port, token_sha256, wait_for
 from paging import FakeTwilio, paging_config
 
 
@@ -108,9 +110,12 @@ def test_ack_unknown_incident_and_unreachable_collector(harness):
     try:
         collector = harness.collector_config(
             extra=paging_config(harness, free_port(), twilio.port)).start()
-        r = run(CTL, "ack", "NOSUCH", "--collector", collector.url, "--by", "alice")
+        r = run(CTL, "ack", "NOSUCH", "--collector", collector.url,
+                "--token-file", harness.operator_token_file)
         assert r.returncode == 1
         assert "no incident NOSUCH" in r.stderr and "404" in r.stderr, r.stderr
+        r = run(CTL, "ack", "NOSUCH", "--collector", collector.url)  # no token
+        assert r.returncode == 1 and "401" in r.stderr and "token create" in r.stderr, r.stderr
     finally:
         twilio.close()
     r = run(CTL, "ack", "NOSUCH", "--collector", "http://127.0.0.1:1")
@@ -136,3 +141,37 @@ def test_check_config_channel_rate_limit_and_outbox_retention(harness):
     assert "channels[1].rate_limit.count: must be between 1 and 1000000, got 0" in r.stderr, r.stderr
     assert "alerting.outbox_retention: must be between" in r.stderr, r.stderr
     assert f"{path}:" in r.stderr
+
+
+def test_token_create_prints_a_token_and_its_config_line(harness):
+    r = run(CTL, "token", "create", "alice")
+    assert r.returncode == 0, r.stderr
+    token = re.search(r"^  (fwop_[A-Za-z0-9_-]{43})$", r.stdout, re.M).group(1)
+    line = re.search(r"^  - \{name: alice, token_sha256: ([0-9a-f]{64})\}$", r.stdout, re.M)
+    assert line and line.group(1) == token_sha256(token), r.stdout
+    # Into files: the token (0600, never replaced) and the collector's operators file.
+    ops = os.path.join(harness.dir, "operators.yml")
+    out = os.path.join(harness.dir, "bob.token")
+    r = run(CTL, "token", "create", "bob", "--operators-file", ops, "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert oct(os.stat(out).st_mode & 0o777) == "0o600" and oct(os.stat(ops).st_mode & 0o777) == "0o600"
+    with open(out) as f:
+        bob = f.read().strip()
+    with open(ops) as f:
+        assert token_sha256(bob) in f.read() and bob not in open(ops).read()
+    assert run(CTL, "token", "create", "bob", "--out", out).returncode == 1
+    assert run(CTL, "token", "create", "bad name").returncode == 2
+    # The collector accepts it from the file; revoking it takes effect on SIGHUP.
+    twilio = FakeTwilio("ACtest", "demo-token")
+    try:
+        collector = harness.collector_config(
+            extra=paging_config(harness, free_port(), twilio.port) + f"api:\n  operators_file: {ops}\n")
+        collector.start()
+        ack = [CTL, "ack", "NOSUCH", "--collector", collector.url, "--token-file", out]
+        r = run(*ack)
+        assert "answered 404" in r.stderr, r.stderr  # authenticated: no such incident
+        assert run(CTL, "token", "revoke", "bob", "--operators-file", ops).returncode == 0
+        collector.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "answered 401" in run(*ack).stderr, 10, what="the revoked token refused")
+    finally:
+        twilio.close()

@@ -19,7 +19,7 @@ import pytest
 from fwcluster import (PEER_TIMEOUT_S, SYNC_PATH, ClusterAgent, Member, describe, emails, firing_emails,
                        firing_sms, read_key, sign_sync, sleep_until, wait_all_peers_up,
                        wait_source_everywhere, write_cluster)
-from fwtest import http_get, http_post, metric_value, wait_for
+from fwtest import api_call, http_get, http_post, metric_value, wait_for
 from paging import FakeTwilio, SmtpServer
 
 DEDUP_WINDOW = 2 * PEER_TIMEOUT_S + 4
@@ -173,12 +173,15 @@ def test_signed_sync_request_in_the_documented_format_is_answered_signed(harness
     key = read_key(f"{harness.dir}/cluster.key")
     digest = a.collectors()["config_digest"]
     payload = documented_payload("site-b", digest)
-    status, headers, body = sync_post(a, payload, signed_headers(key, "site-b", payload))
+    request_headers = signed_headers(key, "site-b", payload)
+    status, headers, body = sync_post(a, payload, request_headers)
     assert status == 200, body[:300]
     headers = {k.lower(): v for k, v in headers.items()}
     assert headers["x-firewatch-peer"] == "site-a"
-    assert headers["x-firewatch-signature"] == sign_sync(key, "site-a",
-                                                         int(headers["x-firewatch-timestamp"]), body)
+    # The answer is signed over the request it answers (docs/cluster.md, "Replay").
+    assert headers["x-firewatch-signature"] == sign_sync(
+        key, "site-a", int(headers["x-firewatch-timestamp"]), body,
+        answers=request_headers["X-Firewatch-Signature"])
     answer = json.loads(body)
     assert answer["v"] == 1 and answer["from"] == "site-a" and answer["config_digest"] == digest
     assert set(answer["peers"]) == {"site-b", "site-c"}
@@ -275,16 +278,16 @@ def test_ack_on_one_collector_stops_escalation_on_all(harness, twilio):
     wait_for(lambda: incident_id in {i["id"] for i in b.incidents()}, 5,
              what=f"site-b to know incident {incident_id} from the page")
 
-    status, body = http_post(f"{b.url}/api/v1/ack/{incident_id}",
-                             json.dumps({"by": "carol"}).encode(), "application/json")
+    status, body = api_call(b, "POST", f"/api/v1/ack/{incident_id}")
     assert status == 200, body
-    assert json.loads(body)["state"] == "acked"
+    assert body["state"] == "acked" and body["acked_by"] == harness.operator
 
     def acked_everywhere():
         for x in (a, c):
             inc = {i["id"]: i for i in x.incidents()}.get(incident_id)
             # who acked travels along (the receiving side may add where it was acked)
-            if not inc or inc["state"] != "acked" or not inc.get("acked_by", "").startswith("carol"):
+            if (not inc or inc["state"] != "acked"
+                    or not inc.get("acked_by", "").startswith(harness.operator)):
                 return False
         return True
     wait_for(acked_everywhere, 5, interval=0.25, what="the ack made on site-b to reach site-a and site-c")
@@ -343,11 +346,10 @@ def test_silence_made_on_one_collector_mutes_all_and_its_expiry_too(harness, twi
         "matchers": [{"name": "source", "value": "db-03", "isRegex": False, "isEqual": True}],
         "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 5)),
         "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600)),
-        "createdBy": "alice", "comment": "db-03 maintenance"}
-    status, body = http_post(b.url + "/api/v1/silences", json.dumps(silence).encode(),
-                             "application/json")
+        "comment": "db-03 maintenance"}
+    status, body = api_call(b, "POST", "/api/v1/silences", silence)
     assert status == 200, body
-    silence_id = json.loads(body)["silenceID"]
+    silence_id = body["silenceID"]
 
     def listed(x):
         return {s["id"]: s for s in json.loads(http_get(x.url + "/api/v1/silences")[1])}
@@ -363,9 +365,8 @@ def test_silence_made_on_one_collector_mutes_all_and_its_expiry_too(harness, twi
 
     # Expired on another collector: the newest version wins everywhere and the page goes
     # out, once.
-    req = urllib.request.Request(f"{c.url}/api/v1/silences/{silence_id}", method="DELETE")
-    with urllib.request.urlopen(req, timeout=5) as r:
-        assert r.status == 200
+    status, body = api_call(c, "DELETE", f"/api/v1/silences/{silence_id}")
+    assert status == 200, body
     wait_for(lambda: firing_sms(twilio) and firing_emails(smtp), 20, interval=0.25,
              what="the page once the silence was expired on site-c")
     sleep_until(time.monotonic() + DEDUP_WINDOW)

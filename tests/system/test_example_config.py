@@ -1,17 +1,20 @@
 """deploy/examples/collector.yml and agent.yml, as a new user runs them: an SMTP server on
 127.0.0.1:2525 and a Twilio-compatible API on 127.0.0.1:2526 (fixed by the example), the
-collector on 9760/9761. A killed agent gives one email and one SMS within 30 s.
+collector on 9760/9761. A killed agent gives one email and one SMS within 30 s, and the
+README's ack command (with the demo operator token) acks it.
 
 The configs run from a copy in the test's temporary directory, without the state a run by
 hand leaves in deploy/examples/firewatch-data/ (issue #17: a leftover outbox was delivered
 into this test's SMTP server)."""
+import json
 import os
 import socket
+import subprocess
 import time
 
 import pytest
 
-from fwtest import AGENT, COLLECTOR, SOURCE_DIR, copy_example, http_get, wait_for, port_free
+from fwtest import AGENT, COLLECTOR, CTL, SOURCE_DIR, copy_example, http_get, wait_for, port_free
 from paging import FakeTwilio, SmtpServer
 
 FIXED_PORTS = ((2525, socket.SOCK_STREAM), (2526, socket.SOCK_STREAM), (9760, socket.SOCK_STREAM),
@@ -53,6 +56,18 @@ def test_example_configs_page_by_email_and_sms(harness):
         assert twilio.errors == []
         assert "Is the host powered" in smtp.messages()[0].get_payload(decode=True).decode()
         assert collector.alive()
+
+        # README: "Ack it ... as the demo operator" (without a token: 401).
+        incident_id = twilio.sent()[0]["Body"].rsplit(" ", 1)[1]
+        ack = [CTL, "ack", incident_id, "--collector", "http://127.0.0.1:9760"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWATCH_TOKEN")}
+        r = subprocess.run(ack, capture_output=True, text=True, timeout=30, env=env)
+        assert r.returncode == 1 and "401" in r.stderr, r.stderr
+        r = subprocess.run([CTL, "--token-file", os.path.join(examples, "demo-operator.token"), *ack[1:]],
+                           capture_output=True, text=True, timeout=30, env=env)
+        assert r.returncode == 0 and f"acknowledged {incident_id}" in r.stdout, r.stderr
+        listed = json.loads(http_get("http://127.0.0.1:9760/api/v1/incidents")[1])["incidents"]
+        assert [(i["id"], i["acked_by"]) for i in listed] == [(incident_id, "demo")]
     finally:
         twilio.close()
 

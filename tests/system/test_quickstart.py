@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from fwtest import AGENT, BIN_DIR, SOURCE_DIR, http_get, port_free, wait_for
+from fwtest import AGENT, BIN_DIR, SOURCE_DIR, http_get, port_free, token_sha256, wait_for
 
 PORTS = ((9760, socket.SOCK_STREAM), (9761, socket.SOCK_DGRAM), (9762, socket.SOCK_STREAM))
 DEMO_MARKER = "<!-- tests/system/test_quickstart.py runs these commands literally -->"
@@ -213,6 +213,14 @@ def test_sigterm_stops_agent_with_goodbye_then_collector(tmp_path, quickstart):
     assert http_get("http://127.0.0.1:9760/")[0] == 200
     assert http_get("http://127.0.0.1:9762/healthz")[0] == 200
     assert (data / "fleet.key").exists()
+    # A local operator token, made on the first run: printed, kept for the user (0600),
+    # and only its SHA-256 given to the collector, which accepts it.
+    token = (data / "operator.token").read_text().strip()
+    assert token.startswith("fwop_") and oct((data / "operator.token").stat().st_mode & 0o777) == "0o600"
+    assert f"token {token}" in out and f"FIREWATCH_TOKEN_FILE={data}/operator.token" in out, out
+    operators = (data / "operators.yml").read_text()
+    assert token_sha256(token) in operators and token not in operators
+    assert "no operator tokens configured" not in out, out
     collector_pid, agent_pid = qs.pid("collector"), qs.pid("agent")
 
     os.kill(qs.proc.pid, signal.SIGTERM)

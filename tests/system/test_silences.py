@@ -2,10 +2,11 @@
 a collector restart; `firewatchctl silence` adds, lists and expires them."""
 import calendar
 import json
+import os
 import subprocess
 import time
 
-from fwtest import CTL, free_port, http_get, http_post, wait_for
+from fwtest import CTL, api_call, free_port, http_get, wait_for
 from paging import SmtpServer, paging_config
 
 
@@ -18,17 +19,16 @@ def test_silence_mutes_until_expired_and_survives_restart(harness, twilio):
         "matchers": [{"name": "source", "value": "db-03", "isRegex": False, "isEqual": True}],
         "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 5)),
         "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600)),
-        "createdBy": "alice",
         "comment": "db-03 maintenance",
     }
-    status, body = http_post(collector.url + "/api/v1/silences", json.dumps(silence).encode(),
-                             "application/json")
+    status, body = api_call(collector, "POST", "/api/v1/silences", silence)
     assert status == 200, body
-    silence_id = json.loads(body)["silenceID"]
-    bad = dict(silence, createdBy="")
-    status, body = http_post(collector.url + "/api/v1/silences", json.dumps(bad).encode(),
-                             "application/json")
-    assert status == 400 and b"createdBy" in body
+    silence_id = body["silenceID"]
+    status, body = api_call(collector, "POST", "/api/v1/silences", dict(silence, comment=""))
+    assert status == 400 and "comment" in body["error"], body
+    # createdBy is the token's operator: another name is refused.
+    status, body = api_call(collector, "POST", "/api/v1/silences", dict(silence, createdBy="alice"))
+    assert status == 400 and "createdBy" in body["error"], body
 
     agent = harness.agent_config("db-03", [collector], interval="1s").start()
     collector.wait_state("db-03", "UP", timeout=10)
@@ -43,16 +43,19 @@ def test_silence_mutes_until_expired_and_survives_restart(harness, twilio):
     assert [s["id"] for s in listed] == [silence_id]
     assert listed[0]["comment"] == "db-03 maintenance"
 
-    req = __import__("urllib.request").request.Request(
-        f"{collector.url}/api/v1/silences/{silence_id}", method="DELETE")
-    with __import__("urllib.request").request.urlopen(req, timeout=5) as r:
-        assert r.status == 200
+    assert listed[0]["createdBy"] == harness.operator
+    status, body = api_call(collector, "DELETE", f"/api/v1/silences/{silence_id}")
+    assert status == 200, body
     wait_for(lambda: len(twilio.sent()) == 1, 20, what="the page once the silence expired")
     assert twilio.sent()[0]["Body"].startswith("FIRING db-03 DOWN")
 
 
-def ctl(*args):
-    r = subprocess.run([CTL, *args], capture_output=True, text=True, timeout=30)
+def ctl(*args, token_file=None):
+    """firewatchctl with the operator token from $FIREWATCH_TOKEN_FILE (when given)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWATCH_TOKEN")}
+    if token_file:
+        env["FIREWATCH_TOKEN_FILE"] = token_file
+    r = subprocess.run([CTL, *args], capture_output=True, text=True, timeout=30, env=env)
     return r.returncode, r.stdout, r.stderr
 
 
@@ -60,28 +63,35 @@ def test_firewatchctl_silence_add_list_expire(harness):
     collector = harness.collector_config(extra=paging_config(harness, free_port(), free_port()))
     collector.start()
     url = ["--collector", collector.url]
+    # Without a token the collector refuses, and firewatchctl says what to do.
+    code, _, err = ctl("silence", "add", "source=web-1", "--comment", "x", *url)
+    assert code == 1 and "answered 401" in err and "FIREWATCH_TOKEN" in err, err
+    assert json.loads(http_get(collector.url + "/api/v1/silences")[1]) == []
 
-    code, out, err = ctl("silence", "add", "source=web-1", "dc=~dc1.*", "--duration", "2h",
-                         "--author", "alice", "--comment", "CHG-42 rack move", *url)
+    def as_operator(*args):
+        return ctl(*args, token_file=harness.operator_token_file)
+
+    code, out, err = as_operator("silence", "add", "source=web-1", "dc=~dc1.*", "--duration", "2h",
+                         "--comment", "CHG-42 rack move", *url)
     assert code == 0, err
     silence_id = out.strip()
     assert len(silence_id) == 36 and "until" in err, (out, err)
     stored = json.loads(http_get(collector.url + "/api/v1/silences")[1])
     assert [s["id"] for s in stored] == [silence_id]
     s = stored[0]
-    assert s["createdBy"] == "alice" and s["comment"] == "CHG-42 rack move"
+    assert s["createdBy"] == harness.operator and s["comment"] == "CHG-42 rack move"
     assert sorted((m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in s["matchers"]) == [
         ("dc", "dc1.*", True, True), ("source", "web-1", False, True)]
     ends = calendar.timegm(time.strptime(s["endsAt"][:19], "%Y-%m-%dT%H:%M:%S"))
     assert abs(ends - (time.time() + 7200)) < 60, s["endsAt"]
 
     until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
-    code, out, err = ctl("silence", "add", "team!=db", "source=db-9", "--until", until,
+    code, out, err = as_operator("silence", "add", "team!=db", "source=db-9", "--until", until,
                          "--comment", "short one", *url)
     assert code == 0, err
     second_id = out.strip()
 
-    code, out, err = ctl("silence", "list", *url)
+    code, out, err = as_operator("silence", "list", *url)
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["ID", "STATE"]
@@ -89,19 +99,19 @@ def test_firewatchctl_silence_add_list_expire(harness):
     assert lines[1].startswith(second_id) and "active" in lines[1] and "short one" in lines[1]
     assert lines[2].startswith(silence_id) and 'dc=~"dc1.*"' in lines[2], out
 
-    code, out, err = ctl("silence", "expire", silence_id, *url)
+    code, out, err = as_operator("silence", "expire", silence_id, *url)
     assert code == 0 and out.strip() == f"expired {silence_id}", (out, err)
-    code, out, _ = ctl("silence", "list", *url)
+    code, out, _ = as_operator("silence", "list", *url)
     assert silence_id not in out and second_id in out
-    code, out, _ = ctl("silence", "list", "--all", *url)
+    code, out, _ = as_operator("silence", "list", "--all", *url)
     assert silence_id in out and "expired" in out
-    code, out, _ = ctl("silence", "list", "--json", *url)
+    code, out, _ = as_operator("silence", "list", "--json", *url)
     assert {s["id"] for s in json.loads(out)} == {silence_id, second_id}
 
     # The collector's 4xx message reaches the operator.
-    code, _, err = ctl("silence", "expire", silence_id, *url)
+    code, _, err = as_operator("silence", "expire", silence_id, *url)
     assert code == 1 and "answered 400" in err and "expired" in err, err
-    code, _, err = ctl("silence", "expire", "no-such-id", *url)
+    code, _, err = as_operator("silence", "expire", "no-such-id", *url)
     assert code == 1 and "answered 404" in err and "no-such-id" in err, err
 
 

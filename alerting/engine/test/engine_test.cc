@@ -261,6 +261,24 @@ TEST_F(EngineTest, EveryoneWhoWasPagedHearsTheAllClearAndNobodyElse) {
   EXPECT_EQ(nlohmann::json::parse(To("/bob")[1].body)["status"], "resolved");
 }
 
+// Who may ack by SMS (collector/app/twilio_inbound.h): the contacts paged for the
+// incident, by the same rule as who hears the all-clear.
+TEST_F(EngineTest, PagedContactsAreThoseWhosePageWentOut) {
+  Start();
+  const Incident inc = FireAndWaitForFirstPage();
+  ASSERT_TRUE(WaitFor([&] { return engine_->Stats().outbox_depth["sent"] == 1; }));
+  auto paged = engine_->PagedContacts(inc.id);
+  ASSERT_TRUE(paged.ok());
+  EXPECT_EQ(*paged, std::vector<std::string>{"alice"});  // bob's step is not due yet
+  std::string lower = inc.id;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_EQ(*engine_->PagedContacts(lower), std::vector<std::string>{"alice"});
+  clock_.Advance(5min + 1s);
+  ASSERT_TRUE(WaitFor([&] { return To("/bob").size() == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return engine_->PagedContacts(inc.id)->size() == 2; }));
+  EXPECT_EQ(engine_->PagedContacts("NOSUCH").status().code(), Status::Code::kNotFound);
+}
+
 TEST_F(EngineTest, AckAfterTwoStepsIsAnnouncedToBoth) {
   Start();
   const Incident inc = FireAndWaitForFirstPage();
