@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,11 @@ class Cluster {
 
   // Reads every member's key file; fails naming the file.
   Status LoadKeys();
+  // Where peers' tombstones go (before Start): called on a sync thread or HTTP worker,
+  // outside the view's lock, with (source id, when it was forgotten, this clock). The
+  // app forgets the source unless it heard it since (docs/cluster.md, "Forgetting").
+  using ForgetSink = std::function<void(const std::string& source, int64_t forgotten_at_ms)>;
+  void SetForgetSink(ForgetSink sink) { on_forgotten_ = std::move(sink); }
   // `engine` may be null (no paging configured). Starts the sync threads.
   void Start(alerting::AlertingEngine* engine);
   void Stop();
@@ -80,6 +86,7 @@ class Cluster {
   std::atomic<uint64_t> seq_{0};
   std::map<std::string, PeerLink> links_;  // by peer id; the pair's key signs both ways
   alerting::AlertingEngine* engine_ = nullptr;
+  ForgetSink on_forgotten_;
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -87,6 +87,14 @@ class ClusterView : public alerting::PeerGate {
   std::vector<Transition> OnLocal(const std::vector<Transition>& transitions);
   // After a restart: the tracker's restored sources; DOWN ones were paged already.
   void RestoreLocal(const std::vector<SourceSnapshot>& sources);
+  // The tracker forgot `id` at wall time `at_ms` (operator, forget_after, or a peer's
+  // tombstone applied here): drops it from the table sent to peers and keeps a tombstone
+  // that peers receive (docs/cluster.md, "Forgetting"). Returns the transition that
+  // resolves its page when a merged DOWN had been paged for it. Tombstones are kept for
+  // kTombstoneTtl, at most kMaxTombstones (oldest dropped first); a source heard again
+  // loses its tombstone here.
+  std::optional<Transition> Forget(const std::string& id, int64_t at_ms, const std::string& why);
+  static constexpr Duration kTombstoneTtl = std::chrono::hours(24 * 7);
 
   struct TickOutput {
     std::vector<Transition> merged;
@@ -103,8 +111,15 @@ class ClusterView : public alerting::PeerGate {
   void Delivered(const std::string& peer, const SyncPayload& sent);
   void SyncFailed(const std::string& peer, const std::string& error);
   // An authenticated payload from a peer (its request, or its response to ours).
-  // InvalidArgument when `from` is not a peer.
-  Status Apply(const SyncPayload& payload);
+  // InvalidArgument when `from` is not a peer. The peer's tombstones remove those sources
+  // from its table here, and are appended to `forgotten` (when given) as (source id,
+  // wall time of the forget on this collector's clock) for the caller to apply to the
+  // tracker: Forget() is not called for them here.
+  struct Tombstone {
+    std::string source;
+    int64_t forgotten_at_ms;
+  };
+  Status Apply(const SyncPayload& payload, std::vector<Tombstone>* forgotten = nullptr);
 
   ClusterStatus Snapshot(size_t max_warnings = 100) const;
   const ClusterConfig& config() const { return config_; }
@@ -158,6 +173,8 @@ class ClusterView : public alerting::PeerGate {
   bool Live(const Peer& p) const { return p.state == PeerState::kUp; }
   bool AloneLocked() const;
   void SetLocalState(const std::string& id, SourceState s);
+  // Drops tombstones past kTombstoneTtl, then the oldest beyond kMaxTombstones.
+  void PruneTombstones(int64_t now_ms);
   // Re-evaluates one locally DOWN source; appends a merged transition when it changes.
   void EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out);
   bool HeardByLivePeer(const std::string& id, std::string* by) const;
@@ -181,6 +198,7 @@ class ClusterView : public alerting::PeerGate {
   uint64_t version_ = 0;
   uint64_t digest_ = 0;
   std::deque<std::pair<uint64_t, std::string>> changes_;  // (version, source), ascending
+  std::unordered_map<std::string, int64_t> forgotten_;     // source -> forgotten at (wall ms)
   bool alone_ = true;
   MonoTime alone_since_{};
   bool isolated_ = false;

@@ -258,17 +258,37 @@ TEST_F(TrackerLimitsTest, ForgetRemovesAndKeepsEveryOtherSourceFindable) {
   EXPECT_TRUE(r.transition->new_source);
 }
 
-TEST_F(TrackerLimitsTest, ForgetSilentSinceTakesOnlyTheSilentOnes) {
+TEST_F(TrackerLimitsTest, ForgetSilentForTakesOnlyTheSilentOnes) {
   Agent old1(clock_, "old-1"), old2(clock_, "old-2"), live(clock_, "live");
   ASSERT_FALSE(Send(old1.Next()));
   ASSERT_FALSE(Send(old2.Next()));
   clock_.Advance(10min);
   ASSERT_FALSE(Send(live.Next()));
-  auto gone = tracker_.ForgetSilentSince(ToUnixMillis(clock_.WallNow()) - 5 * 60'000);
+  auto gone = tracker_.ForgetSilentFor(5min);
   ASSERT_EQ(gone.size(), 2u);
   EXPECT_EQ(tracker_.size(), 1u);
   EXPECT_TRUE(tracker_.Get("live"));
-  EXPECT_TRUE(tracker_.ForgetSilentSince(ToUnixMillis(clock_.WallNow()) - 5 * 60'000).empty());
+  EXPECT_TRUE(tracker_.ForgetSilentFor(5min).empty());
+}
+
+TEST_F(TrackerLimitsTest, ForgetSilentForCountsALiveSourceFromTheCollectorsRestart) {
+  Agent live(clock_, "live"), dead(clock_, "dead");
+  ASSERT_FALSE(Send(live.Next()));
+  ASSERT_FALSE(Send(dead.Next()));
+  for (int i = 0; i < 60; ++i) {  // dead goes DOWN; live keeps sending
+    Wait(1s);
+    ASSERT_FALSE(Send(live.Next()));
+  }
+  ASSERT_EQ(StateOf("dead"), SourceState::kDown);
+  ASSERT_EQ(StateOf("live"), SourceState::kUp);
+  auto saved = tracker_.Snapshot();
+  clock_.Advance(std::chrono::hours(24 * 40));  // the collector was stopped for 40 days
+  Tracker restored(clock_, DetectionConfig{});
+  restored.Restore(saved);
+  auto gone = restored.ForgetSilentFor(std::chrono::hours(24 * 30));
+  ASSERT_EQ(gone.size(), 1u) << "only the source that was already DOWN";
+  EXPECT_EQ(gone[0].source_id, "dead");
+  EXPECT_TRUE(restored.Get("live"));
 }
 
 TEST_F(TrackerLimitsTest, PeerTombstoneDoesNotRemoveASourceHeardSince) {

@@ -525,9 +525,11 @@ std::optional<SourceSnapshot> Tracker::ForgetUnlessHeardSince(std::string_view i
   return std::move(removed.front());
 }
 
-std::vector<SourceSnapshot> Tracker::ForgetSilentSince(int64_t cutoff_ms) {
+std::vector<SourceSnapshot> Tracker::ForgetSilentFor(Duration silence) {
+  const MonoTime now = clock_.Now();
   std::lock_guard lock(mu_);
-  return RemoveWhere([cutoff_ms](const Entry& e) { return e.last_seen_ms < cutoff_ms; });
+  return RemoveWhere(
+      [&](const Entry& e) { return now - e.detector.last_arrival() >= silence; });
 }
 
 }  // namespace firewatch::collector

@@ -146,11 +146,12 @@ class Tracker {
   //   ForgetUnlessHeardSince: the same, unless a frame was accepted at or after
   //     `since_ms` (a peer's tombstone must not remove a source this collector still
   //     hears).
-  //   ForgetSilentSince: every source whose last accepted frame is older than
-  //     `cutoff_ms` (detection.forget_after), in one O(n) pass.
+  //   ForgetSilentFor: every source not heard for `silence` or longer, measured like the
+  //     backstop (monotonic; a source alive when the collector stopped counts from the
+  //     restart, so a long collector outage does not forget live hosts); one O(n) pass.
   std::optional<SourceSnapshot> Forget(std::string_view id);
   std::optional<SourceSnapshot> ForgetUnlessHeardSince(std::string_view id, int64_t since_ms);
-  std::vector<SourceSnapshot> ForgetSilentSince(int64_t cutoff_ms);
+  std::vector<SourceSnapshot> ForgetSilentFor(Duration silence);
 
  private:
   struct Entry;
