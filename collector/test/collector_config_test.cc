@@ -118,7 +118,7 @@ TEST(CollectorConfigTest, KeysAreCreatedOnlyWhenAllowed) {
   fs::path dir = fs::temp_directory_path() / ("fw-keys-" + std::to_string(getpid()));
   fs::remove_all(dir);
   CollectorConfig c;
-  c.keys.push_back({"a", (dir / "k" / "fleet.key").string(), false});
+  c.keys.push_back({"a", (dir / "k" / "fleet.key").string(), false, {}});
   auto missing = LoadKeys(c);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("firewatchctl keygen"), std::string::npos);

@@ -263,9 +263,17 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
   Entry* e = pos == SourceIndex::kNone ? nullptr : &entries_[pos];
   protocol::ReplayState fresh;
   const protocol::FrameOrder order = protocol::OrderOf(hb);
+  // Another boot takes over once the current one would be DOWN anyway: the source is
+  // DOWN, or its current boot has been silent for the backstop. Sooner, a forger who
+  // holds the key could win a race against a live agent's next heartbeat.
+  milliseconds takeover_after{0};
+  if (e != nullptr && e->state != SourceState::kDown) {
+    takeover_after = std::chrono::duration_cast<milliseconds>(
+        milliseconds(e->interval_ms) * config_.backstop_intervals + config_.backstop_grace);
+  }
   const protocol::ReplayVerdict verdict = protocol::CheckReplay(
       e ? e->replay : fresh, order, now_ms, {config_.max_clock_skew, config_.max_future_skew},
-      milliseconds(e ? e->interval_ms : 0));
+      takeover_after);
   if (verdict.rejected) {
     out.rejected = verdict.rejected;
     return;

@@ -15,9 +15,10 @@
 //    the state remembers.
 //  - another boot *takes over* (becomes current) only when that is plausible: the
 //    current boot said goodbye, or has not been heard for `takeover_after` (the
-//    receiver passes the current boot's declared interval). Until then its frames are
-//    accepted as kOtherBoot: the caller counts them as liveness but lets them change
-//    nothing else.
+//    collector passes the source's backstop, interval x backstop_intervals + grace, or 0
+//    while the source is DOWN: the current boot is as good as dead). Until then its
+//    frames are accepted as kOtherBoot: the caller counts them as liveness but lets them
+//    change nothing else.
 //  - a goodbye is accepted only from the current boot (or from a boot that takes over
 //    with it); from any other boot it is refused with kGoodbyeNotCurrent.
 //
