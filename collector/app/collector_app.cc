@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "app/ack_links.h"
 #include "app/alerts.h"
@@ -121,9 +122,10 @@ struct CollectorApp::Impl {
   // `remove` runs under store_order_mu, with the
   // store's deletion queued before the lock is released, so a flush that took the
   // source's last snapshot just before cannot write it back after the deletion.
-  template <typename Remove>
+  // `at_ms(id)` is when each was forgotten (for the cluster's tombstones).
+  template <typename Remove, typename At>
   void Forget(const Remove& remove, CollectorMetrics::ForgetHow how, const std::string& why,
-              int64_t at_ms) {
+              const At& at_ms) {
     std::vector<SourceSnapshot> gone;
     {
       std::lock_guard lock(store_order_mu);
@@ -135,10 +137,13 @@ struct CollectorApp::Impl {
     }
     std::vector<Transition> resolve;
     const int64_t now_ms = ToUnixMillis(clock.WallNow());
+    if (cluster) {
+      std::vector<ClusterView::Tombstone> tombstones;
+      for (const SourceSnapshot& s : gone) tombstones.push_back({s.source_id, at_ms(s.source_id)});
+      resolve = cluster->view().Forget(tombstones, why);
+    }
     for (const SourceSnapshot& s : gone) {
-      if (cluster) {
-        if (auto t = cluster->view().Forget(s.source_id, at_ms, why)) resolve.push_back(std::move(*t));
-      } else if (s.state == SourceState::kDown) {
+      if (!cluster && s.state == SourceState::kDown) {
         resolve.push_back(Transition{s.source_id, s.labels, SourceState::kDown,
                                      SourceState::kStopped, now_ms, "forgotten: " + why, false});
       }
@@ -162,6 +167,7 @@ struct CollectorApp::Impl {
   // DELETE /api/v1/sources/{id} (an HTTP worker).
   bool ForgetByOperator(const std::string& id) {
     bool known = false;
+    const int64_t now_ms = ToUnixMillis(clock.WallNow());
     Forget(
         [&] {
           std::vector<SourceSnapshot> gone;
@@ -169,20 +175,23 @@ struct CollectorApp::Impl {
           known = !gone.empty();
           return gone;
         },
-        CollectorMetrics::ForgetHow::kOperator, "by an operator", ToUnixMillis(clock.WallNow()));
+        CollectorMetrics::ForgetHow::kOperator, "by an operator",
+        [now_ms](const std::string&) { return now_ms; });
     return known;
   }
 
-  // A peer's tombstone (a sync thread or HTTP worker): forget here too, unless this
-  // collector heard the source since.
-  void ForgetForPeer(const std::string& id, int64_t at_ms) {
-    Forget(
-        [&] {
-          std::vector<SourceSnapshot> gone;
-          if (auto s = tracker->ForgetUnlessHeardSince(id, at_ms)) gone.push_back(std::move(*s));
-          return gone;
-        },
-        CollectorMetrics::ForgetHow::kPeer, "by a peer collector", at_ms);
+  // Peers' tombstones (a sync thread or HTTP worker): forget here too, each unless this
+  // collector heard the source since; all in one pass over the tracker.
+  void ForgetForPeer(const std::vector<ClusterView::Tombstone>& tombstones) {
+    std::vector<std::pair<std::string, int64_t>> since;
+    std::unordered_map<std::string, int64_t> at;
+    for (const auto& t : tombstones) {
+      since.emplace_back(t.source, t.forgotten_at_ms);
+      at[t.source] = t.forgotten_at_ms;
+    }
+    Forget([&] { return tracker->ForgetUnlessHeardSince(since); },
+           CollectorMetrics::ForgetHow::kPeer, "by a peer collector",
+           [&at](const std::string& id) { return at.at(id); });
   }
 
   // detection.forget_after, checked about once a minute from the flush timer.
@@ -192,11 +201,12 @@ struct CollectorApp::Impl {
     if (swept_once && now - last_forget_sweep < std::chrono::minutes(1)) return;
     swept_once = true;
     last_forget_sweep = now;
+    const int64_t now_ms = ToUnixMillis(clock.WallNow());
     Forget([&] { return tracker->ForgetSilentFor(config.forget_after); },
            CollectorMetrics::ForgetHow::kAge,
            "not heard for " + config::FormatDuration(config.forget_after) +
                " (detection.forget_after)",
-           ToUnixMillis(clock.WallNow()));
+           [now_ms](const std::string&) { return now_ms; });
   }
 
   // Tells the operator once per episode that a limit refuses new sources (the
@@ -393,7 +403,7 @@ Status CollectorApp::Start() {
     m.cluster->view().RestoreLocal(m.tracker->Snapshot());
     // A peer's tombstone: forget here too, unless this collector heard the source since.
     m.cluster->SetForgetSink(
-        [&m](const std::string& id, int64_t at_ms) { m.ForgetForPeer(id, at_ms); });
+        [&m](const std::vector<ClusterView::Tombstone>& forgotten) { m.ForgetForPeer(forgotten); });
   }
   // Before the alerting engine: its senders report deliveries from their first send.
   m.metrics = std::make_unique<CollectorMetrics>(c.id, FIREWATCH_VERSION, c.per_source_metrics);

@@ -42,9 +42,10 @@ class Cluster {
   // Reads every member's key file; fails naming the file.
   Status LoadKeys();
   // Where peers' tombstones go (before Start): called on a sync thread or HTTP worker,
-  // outside the view's lock, with (source id, when it was forgotten, this clock). The
-  // app forgets the source unless it heard it since (docs/cluster.md, "Forgetting").
-  using ForgetSink = std::function<void(const std::string& source, int64_t forgotten_at_ms)>;
+  // outside the view's lock, once per payload that carries any, with each source and
+  // when it was forgotten (this collector's clock). The app forgets each source unless
+  // it heard it since (docs/cluster.md, "Forgetting").
+  using ForgetSink = std::function<void(const std::vector<ClusterView::Tombstone>& forgotten)>;
   void SetForgetSink(ForgetSink sink) { on_forgotten_ = std::move(sink); }
   // `engine` may be null (no paging configured). Starts the sync threads.
   void Start(alerting::AlertingEngine* engine);

@@ -132,33 +132,35 @@ void ClusterView::RestoreLocal(const std::vector<SourceSnapshot>& sources) {
   }
 }
 
-std::optional<Transition> ClusterView::Forget(const std::string& id, int64_t at_ms,
-                                              const std::string& why) {
+std::vector<Transition> ClusterView::Forget(const std::vector<Tombstone>& forgotten,
+                                           const std::string& why) {
   std::lock_guard lock(mu_);
-  std::optional<Transition> resolve;
-  auto it = local_.find(id);
-  const bool was_local = it != local_.end();
-  if (was_local) {
-    const Local& l = it->second;
-    digest_ ^= SourceEntryHash(id, l.state);
-    if (l.state == SourceState::kDown) --local_down_;
-    if (l.state != SourceState::kStopped) --local_known_;
-    if (l.paged) {
-      Transition t;
-      t.source_id = id;
-      t.labels = l.labels;
-      t.from = SourceState::kDown;
-      t.to = SourceState::kStopped;
-      t.at_ms = ToUnixMillis(clock_.WallNow());
-      t.reason = "forgotten: " + why;
-      resolve = std::move(t);
+  std::vector<Transition> resolve;
+  for (const auto& [id, at_ms] : forgotten) {
+    auto it = local_.find(id);
+    const bool was_local = it != local_.end();
+    if (was_local) {
+      const Local& l = it->second;
+      digest_ ^= SourceEntryHash(id, l.state);
+      if (l.state == SourceState::kDown) --local_down_;
+      if (l.state != SourceState::kStopped) --local_known_;
+      if (l.paged) {
+        Transition t;
+        t.source_id = id;
+        t.labels = l.labels;
+        t.from = SourceState::kDown;
+        t.to = SourceState::kStopped;
+        t.at_ms = ToUnixMillis(clock_.WallNow());
+        t.reason = "forgotten: " + why;
+        resolve.push_back(std::move(t));
+      }
+      local_.erase(it);
     }
-    local_.erase(it);
+    auto [tomb, inserted] = forgotten_.try_emplace(id, at_ms);
+    if (!inserted && tomb->second >= at_ms && !was_local) continue;  // nothing new to tell
+    tomb->second = std::max(tomb->second, at_ms);
+    changes_.emplace_back(++version_, id);
   }
-  auto [tomb, inserted] = forgotten_.try_emplace(id, at_ms);
-  if (!inserted && tomb->second >= at_ms && !was_local) return resolve;  // nothing new to tell
-  tomb->second = std::max(tomb->second, at_ms);
-  changes_.emplace_back(++version_, id);
   PruneTombstones(ToUnixMillis(clock_.WallNow()));
   return resolve;
 }
@@ -166,11 +168,23 @@ std::optional<Transition> ClusterView::Forget(const std::string& id, int64_t at_
 void ClusterView::PruneTombstones(int64_t now_ms) {
   const int64_t horizon = now_ms - Ms(kTombstoneTtl);
   std::erase_if(forgotten_, [horizon](const auto& t) { return t.second < horizon; });
-  while (forgotten_.size() > kMaxTombstones) {
-    auto oldest = std::min_element(forgotten_.begin(), forgotten_.end(),
-                                   [](const auto& a, const auto& b) { return a.second < b.second; });
-    forgotten_.erase(oldest);
-  }
+  if (forgotten_.size() <= kMaxTombstones) return;
+  // Keep the newest kMaxTombstones: one selection, not one scan per excess entry.
+  std::vector<int64_t> times;
+  times.reserve(forgotten_.size());
+  for (const auto& [id, at] : forgotten_) times.push_back(at);
+  const size_t excess = forgotten_.size() - kMaxTombstones;
+  std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(excess - 1), times.end());
+  const int64_t cut = times[excess - 1];  // drop those older, and enough at `cut`
+  size_t at_cut = static_cast<size_t>(std::count(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(excess), cut));
+  std::erase_if(forgotten_, [&](const auto& t) {
+    if (t.second < cut) return true;
+    if (t.second == cut && at_cut > 0) {
+      --at_cut;
+      return true;
+    }
+    return false;
+  });
 }
 
 std::vector<Transition> ClusterView::OnLocal(const std::vector<Transition>& ts) {

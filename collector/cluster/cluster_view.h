@@ -87,13 +87,18 @@ class ClusterView : public alerting::PeerGate {
   std::vector<Transition> OnLocal(const std::vector<Transition>& transitions);
   // After a restart: the tracker's restored sources; DOWN ones were paged already.
   void RestoreLocal(const std::vector<SourceSnapshot>& sources);
-  // The tracker forgot `id` at wall time `at_ms` (operator, forget_after, or a peer's
-  // tombstone applied here): drops it from the table sent to peers and keeps a tombstone
-  // that peers receive (docs/cluster.md, "Forgetting"). Returns the transition that
-  // resolves its page when a merged DOWN had been paged for it. Tombstones are kept for
+  // What was forgotten, and when (wall clock, Unix ms): tombstones, ours or a peer's.
+  struct Tombstone {
+    std::string source;
+    int64_t forgotten_at_ms;
+  };
+  // The tracker forgot these sources (operator, forget_after, or a peer's tombstones
+  // applied here): drops them from the table sent to peers and keeps a tombstone for
+  // each that peers receive (docs/cluster.md, "Forgetting"). Returns the transitions that
+  // resolve their pages where a merged DOWN had been paged. Tombstones are kept for
   // kTombstoneTtl, at most kMaxTombstones (oldest dropped first); a source heard again
-  // loses its tombstone here.
-  std::optional<Transition> Forget(const std::string& id, int64_t at_ms, const std::string& why);
+  // loses its tombstone here. O(forgotten + kept tombstones).
+  std::vector<Transition> Forget(const std::vector<Tombstone>& forgotten, const std::string& why);
   static constexpr Duration kTombstoneTtl = std::chrono::hours(24 * 7);
 
   struct TickOutput {
@@ -115,10 +120,6 @@ class ClusterView : public alerting::PeerGate {
   // from its table here, and are appended to `forgotten` (when given) as (source id,
   // wall time of the forget on this collector's clock) for the caller to apply to the
   // tracker: Forget() is not called for them here.
-  struct Tombstone {
-    std::string source;
-    int64_t forgotten_at_ms;
-  };
   Status Apply(const SyncPayload& payload, std::vector<Tombstone>* forgotten = nullptr);
 
   ClusterStatus Snapshot(size_t max_warnings = 100) const;

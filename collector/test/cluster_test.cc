@@ -340,7 +340,7 @@ TEST_F(ClusterTest, ForgottenSourceIsATombstoneForPeers) {
   }
   Run(1);
   const int64_t at = NowMs();
-  EXPECT_FALSE(V("a").Forget("gone", at, "operator")) << "not paged: nothing to resolve";
+  EXPECT_TRUE(V("a").Forget({{"gone", at}}, "operator").empty()) << "not paged: nothing to resolve";
   clock_.Advance(3s);  // the next exchange: the tombstone is 3 s old
   SyncPayload delta = V("a").BuildFor("b");
   EXPECT_FALSE(delta.sources_full);
@@ -383,8 +383,9 @@ TEST_F(ClusterTest, ForgettingAPagedDownSourceResolvesItsPage) {
   merged_.clear();
   auto paged = V("a").OnLocal({Tr("dead", SourceState::kUp, SourceState::kDown, NowMs())});
   ASSERT_EQ(paged.size(), 1u);
-  auto resolve = V("a").Forget("dead", NowMs(), "operator");
-  ASSERT_TRUE(resolve);
+  auto resolved = V("a").Forget({{"dead", NowMs()}}, "operator");
+  ASSERT_EQ(resolved.size(), 1u);
+  const Transition* resolve = &resolved[0];
   EXPECT_EQ(resolve->from, SourceState::kDown);
   EXPECT_NE(resolve->to, SourceState::kDown);
   EXPECT_NE(resolve->reason.find("forgotten"), std::string::npos);
@@ -395,15 +396,26 @@ TEST_F(ClusterTest, ForgettingAPagedDownSourceResolvesItsPage) {
 }
 
 TEST_F(ClusterTest, TombstonesAreBoundedAndExpire) {
+  std::vector<ClusterView::Tombstone> many;
   for (size_t i = 0; i < kMaxTombstones + 10; ++i) {
-    V("a").Forget("s" + std::to_string(i), NowMs() + static_cast<int64_t>(i), "test");
+    many.push_back({"s" + std::to_string(i), NowMs() + static_cast<int64_t>(i)});
   }
+  V("a").Forget({many.begin(), many.begin() + 100}, "test");  // in two batches
+  V("a").Forget({many.begin() + 100, many.end()}, "test");
   SyncPayload full = V("a").BuildFor("b");
   ASSERT_TRUE(full.sources_full);
   EXPECT_EQ(full.forgotten.size(), kMaxTombstones);
-  for (const auto& [id, age] : full.forgotten) EXPECT_NE(id, "s0") << "the oldest went first";
+  std::set<std::string> kept;
+  for (const auto& [id, age] : full.forgotten) kept.insert(id);
+  for (size_t i = 0; i < 10; ++i) EXPECT_FALSE(kept.count("s" + std::to_string(i))) << "the oldest went first";
+  EXPECT_TRUE(kept.count("s10"));
+  // Equal times: exactly the excess is dropped.
+  std::vector<ClusterView::Tombstone> same;
+  for (int i = 0; i < 20; ++i) same.push_back({"t" + std::to_string(i), NowMs() + 100'000});
+  V("a").Forget(same, "test");
+  EXPECT_EQ(V("a").BuildFor("c").forgotten.size(), kMaxTombstones);
   clock_.Advance(ClusterView::kTombstoneTtl + 1h);
-  V("a").Forget("late", NowMs(), "test");
+  V("a").Forget({{"late", NowMs()}}, "test");
   full = V("a").BuildFor("c");
   ASSERT_EQ(full.forgotten.size(), 1u);
   EXPECT_EQ(full.forgotten[0].first, "late");

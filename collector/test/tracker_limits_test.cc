@@ -313,12 +313,20 @@ TEST_F(TrackerLimitsTest, ForgetSilentForCountsALiveSourceFromTheCollectorsResta
 TEST_F(TrackerLimitsTest, PeerTombstoneDoesNotRemoveASourceHeardSince) {
   Agent a(clock_, "web-01");
   ASSERT_FALSE(Send(a.Next()));
+  Agent b(clock_, "web-02");
+  ASSERT_FALSE(Send(b.Next()));
   const int64_t forgotten_at = ToUnixMillis(clock_.WallNow()) - 1'000;  // before our frame
-  EXPECT_FALSE(tracker_.ForgetUnlessHeardSince("web-01", forgotten_at));
+  EXPECT_TRUE(tracker_.ForgetUnlessHeardSince({{"web-01", forgotten_at}}).empty());
   EXPECT_TRUE(tracker_.Get("web-01"));
   clock_.Advance(5s);
-  EXPECT_TRUE(tracker_.ForgetUnlessHeardSince("web-01", ToUnixMillis(clock_.WallNow())));
+  ASSERT_FALSE(Send(b.Next()));  // web-02 is heard after the forget below was made
+  const int64_t now = ToUnixMillis(clock_.WallNow());
+  auto gone = tracker_.ForgetUnlessHeardSince(
+      {{"web-01", now - 1}, {"web-02", now - 1}, {"nobody", now}});
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0].source_id, "web-01");
   EXPECT_FALSE(tracker_.Get("web-01"));
+  EXPECT_TRUE(tracker_.Get("web-02"));
 }
 
 }  // namespace

@@ -523,14 +523,18 @@ std::optional<SourceSnapshot> Tracker::Forget(std::string_view id) {
   return std::move(removed.front());
 }
 
-std::optional<SourceSnapshot> Tracker::ForgetUnlessHeardSince(std::string_view id,
-                                                              int64_t since_ms) {
+std::vector<SourceSnapshot> Tracker::ForgetUnlessHeardSince(
+    const std::vector<std::pair<std::string, int64_t>>& tombstones) {
   std::lock_guard lock(mu_);
-  const uint32_t pos = PositionOf(id, SourceIndex::Hash(id));
-  if (pos == SourceIndex::kNone || entries_[pos].last_seen_ms >= since_ms) return std::nullopt;
-  auto removed = RemoveWhere([id](const Entry& e) { return e.id == id; });
-  if (removed.empty()) return std::nullopt;
-  return std::move(removed.front());
+  std::vector<bool> doomed;  // by position; allocated only when something is to go
+  for (const auto& [id, since_ms] : tombstones) {
+    const uint32_t pos = PositionOf(id, SourceIndex::Hash(id));
+    if (pos == SourceIndex::kNone || entries_[pos].last_seen_ms >= since_ms) continue;
+    if (doomed.empty()) doomed.resize(entries_.size());
+    doomed[pos] = true;
+  }
+  if (doomed.empty()) return {};
+  return RemoveWhere([&doomed](const Entry& e) { return doomed[e.position]; });
 }
 
 std::vector<SourceSnapshot> Tracker::ForgetSilentFor(Duration silence) {

@@ -143,14 +143,15 @@ class Tracker {
   // snapshot, for resolving its alerts and deleting it from the store, which the caller
   // does). A forgotten source that is heard again is a new source.
   //   Forget: the source `id` (operator request); nullopt when unknown.
-  //   ForgetUnlessHeardSince: the same, unless a frame was accepted at or after
-  //     `since_ms` (a peer's tombstone must not remove a source this collector still
-  //     hears).
+  //   ForgetUnlessHeardSince: each (id, since_ms) of `tombstones` whose source is known
+  //     and had no frame accepted at or after since_ms (a peer's tombstone must not
+  //     remove a source this collector still hears); one O(n) pass for all of them.
   //   ForgetSilentFor: every source not heard for `silence` or longer, measured like the
   //     backstop (monotonic; a source alive when the collector stopped counts from the
   //     restart, so a long collector outage does not forget live hosts); one O(n) pass.
   std::optional<SourceSnapshot> Forget(std::string_view id);
-  std::optional<SourceSnapshot> ForgetUnlessHeardSince(std::string_view id, int64_t since_ms);
+  std::vector<SourceSnapshot> ForgetUnlessHeardSince(
+      const std::vector<std::pair<std::string, int64_t>>& tombstones);
   std::vector<SourceSnapshot> ForgetSilentFor(Duration silence);
 
  private:

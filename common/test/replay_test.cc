@@ -197,3 +197,10 @@ TEST(ReplayTest, AThirdBootReplacesTheRememberedOther) {
 
 }  // namespace
 }  // namespace firewatch::protocol
+
+namespace firewatch::protocol {
+namespace {
+// One per tracked source (docs/benchmarks.md: under 1 KiB per source in all).
+static_assert(sizeof(ReplayState) <= 80, "keep the replay state packed");
+}  // namespace
+}  // namespace firewatch::protocol

@@ -35,24 +35,26 @@
 
 namespace firewatch::protocol {
 
+// Per source; fields ordered to pack (one per tracked source: memory matters).
 struct ReplayState {
-  // Persisted with the source (the store's replay columns).
+  // Persisted with the source (the store's replay columns): seen, boot_id, sequence,
+  // timestamp_ms, floor_ms.
   bool seen = false;
-  BootId boot_id{};        // the current boot
-  uint64_t sequence = 0;   // its last accepted sequence
+  // Receiver-side, rebuilt after a restart (Tracker::Restore): whether the current boot
+  // said goodbye, and the one other boot remembered (a restarted agent waiting to take
+  // over, or a key holder's forgery), so its own frames cannot be replayed while it waits.
+  bool ended = false;
+  bool has_other = false;
+  BootId boot_id{};          // the current boot
+  BootId other_boot{};
+  uint64_t sequence = 0;     // the current boot's last accepted sequence
   int64_t timestamp_ms = 0;  // its last accepted timestamp (agent clock)
   // Frames of boots other than the current and the remembered other one must be later
   // than this: the last timestamp of every boot that was current before (0: none yet;
   // timestamps at or before the Unix epoch never pass the window anyway).
   int64_t floor_ms = 0;
-  // Receiver-side, rebuilt after a restart (Tracker::Restore): when the current boot
-  // was last accepted (receiver wall clock, Unix ms) and whether it said goodbye.
+  // When the current boot was last accepted (receiver wall clock, Unix ms).
   int64_t heard_ms = 0;
-  bool ended = false;
-  // The one other boot remembered (a restarted agent waiting to take over, or a key
-  // holder's forgery), so its own frames cannot be replayed while it waits.
-  bool has_other = false;
-  BootId other_boot{};
   uint64_t other_sequence = 0;
 };
 
