@@ -250,6 +250,8 @@ collector:
   http_listen: 127.0.0.1:{self.http_port}
   udp_listen: 127.0.0.1:{self.udp_port}
   log_level: {log_level}
+  max_sources: 1000000                 # benchmarks measure capacity, not the limits
+  new_sources_per_key_per_minute: 0
 keys:
   - id: {key_id}
     file: {key_file}

@@ -189,6 +189,15 @@ int Ack(const std::string& collector_url, const std::string& id, int timeout_ms)
   return 0;
 }
 
+int Forget(const std::string& collector_url, const std::string& source, int timeout_ms) {
+  const ApiReply reply = CallApi("DELETE", collector_url, "/api/v1/sources/" + PathSegment(source),
+                                 "", timeout_ms);
+  if (!ReplyOk(reply, "forget")) return 1;
+  std::printf("forgot %s (removed from %s's memory and store; its peers are told)\n",
+              source.c_str(), collector_url.c_str());
+  return 0;
+}
+
 int TestPage(const std::string& config_path, const std::string& channel,
              const std::string& contact) {
   auto cfg = collector::LoadCollectorConfig(config_path);

@@ -30,6 +30,11 @@ int TokenCreate(const std::string& name, const std::string& operators_file,
 // WHO, or the one token whose token_sha256 starts with WHO (8+ hex digits).
 int TokenRevoke(const std::string& who, const std::string& operators_file);
 
+// Forgets source `source` on a collector (DELETE /api/v1/sources/{id}): it leaves the
+// collector's memory and store, its pages resolve, and the collector's peers forget it
+// too unless they heard it since. A source that is still sending comes back as new.
+int Forget(const std::string& collector_url, const std::string& source, int timeout_ms);
+
 // `firewatchctl silence add`: mutes alerts matching every matcher ("source=web-1",
 // "dc=~dc1.*", Alertmanager syntax) from now until `until` (RFC 3339) or for `duration`
 // ("2h"). Prints the new silence's id on stdout (a summary on stderr). The silence is

@@ -1,4 +1,4 @@
-// firewatchctl: status, check-config, keygen, token, ack, silence and test-page for
+// firewatchctl: status, check-config, keygen, token, ack, forget, silence and test-page for
 // firewatch operators. Calls to a collector send the operator token from --token-file,
 // $FIREWATCH_TOKEN or $FIREWATCH_TOKEN_FILE (ctl/http.h).
 #include <CLI/CLI.hpp>
@@ -67,6 +67,14 @@ int main(int argc, char** argv) {
   ack->add_option("--collector", url, "collector base URL")->capture_default_str();
   ack->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
 
+  std::string source;
+  auto* forget = cli.add_subcommand(
+      "forget", "remove a source from a collector (memory, store and its peers), e.g. a "
+                "decommissioned host");
+  forget->add_option("source", source, "source id (as in `firewatchctl status`)")->required();
+  forget->add_option("--collector", url, "collector base URL")->capture_default_str();
+  forget->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
+
   firewatch::ctl::SilenceAddOptions silence_opts;
   std::string silence_id;
   bool all = false;
@@ -134,6 +142,7 @@ int main(int argc, char** argv) {
   if (*status) return firewatch::ctl::Status(url, json, timeout_ms);
   if (*check) return firewatch::ctl::CheckConfig(path);
   if (*ack) return firewatch::ctl::Ack(url, incident, timeout_ms);
+  if (*forget) return firewatch::ctl::Forget(url, source, timeout_ms);
   if (*test_page) return firewatch::ctl::TestPage(config_path, channel, contact);
   if (*silence_add) {
     silence_opts.collector_url = url;

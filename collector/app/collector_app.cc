@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <mutex>
+#include <set>
+#include <unordered_map>
 
 #include "app/ack_links.h"
 #include "app/alerts.h"
@@ -49,6 +52,14 @@ struct CollectorApp::Impl {
   std::atomic<bool> ready{false};
   bool started = false;   // every loop handle below is initialized
   bool stopping = false;  // BeginStop ran (handles closing)
+  // Held from taking sources out of the tracker (TakeDirty, Forget*) until their store
+  // write or deletion is queued: the store sees them in the tracker's order.
+  std::mutex store_order_mu;
+  // Loop thread only (Flush):
+  MonoTime last_forget_sweep{};
+  bool swept_once = false;
+  bool cap_reported = false;
+  std::set<std::string> rate_reported;
 
   std::unique_ptr<Store> store;
   std::unique_ptr<Tracker> tracker;
@@ -106,6 +117,126 @@ struct CollectorApp::Impl {
     }
   }
 
+  // Every forget (any thread): `remove` takes the sources out of the tracker, then the
+  // store deletes them, the cluster keeps a tombstone for peers, their pages resolve
+  // (SourceDown and failing checks), and it is counted and logged.
+  //
+  // `remove` runs under store_order_mu, with the
+  // store's deletion queued before the lock is released, so a flush that took the
+  // source's last snapshot just before cannot write it back after the deletion.
+  // `at_ms(id)` is when each was forgotten (for the cluster's tombstones).
+  template <typename Remove, typename At>
+  void Forget(const Remove& remove, CollectorMetrics::ForgetHow how, const std::string& why,
+              const At& at_ms) {
+    std::vector<SourceSnapshot> gone;
+    {
+      std::lock_guard lock(store_order_mu);
+      gone = remove();
+      if (gone.empty()) return;
+      std::vector<std::string> ids;
+      for (const SourceSnapshot& s : gone) ids.push_back(s.source_id);
+      store->Forget(std::move(ids));
+    }
+    std::vector<Transition> resolve;
+    const int64_t now_ms = ToUnixMillis(clock.WallNow());
+    if (cluster) {
+      std::vector<ClusterView::Tombstone> tombstones;
+      for (const SourceSnapshot& s : gone) tombstones.push_back({s.source_id, at_ms(s.source_id)});
+      resolve = cluster->view().Forget(tombstones, why);
+    }
+    for (const SourceSnapshot& s : gone) {
+      if (!cluster && s.state == SourceState::kDown) {
+        resolve.push_back(Transition{s.source_id, s.labels, SourceState::kDown,
+                                     SourceState::kStopped, now_ms, "forgotten: " + why, false});
+      }
+      if (alerting && s.state != SourceState::kStopped) {
+        for (const auto& check : s.checks) {
+          CheckChange over{s.source_id, s.labels, check.name, check.state,
+                           protocol::CheckState::kOk, "", now_ms};
+          for (auto& a : AlertsFor(over, config.alerting.external_url)) alerting->Submit(std::move(a));
+        }
+      }
+    }
+    metrics->SourcesForgotten(how, gone.size());
+    if (gone.size() == 1) {
+      spdlog::info("source {} forgotten ({})", gone[0].source_id, why);
+    } else {
+      spdlog::info("{} sources forgotten ({}), among them {}", gone.size(), why, gone[0].source_id);
+    }
+    Page(resolve);
+  }
+
+  // DELETE /api/v1/sources/{id} (an HTTP worker).
+  bool ForgetByOperator(const std::string& id) {
+    bool known = false;
+    const int64_t now_ms = ToUnixMillis(clock.WallNow());
+    Forget(
+        [&] {
+          std::vector<SourceSnapshot> gone;
+          if (auto s = tracker->Forget(id)) gone.push_back(std::move(*s));
+          known = !gone.empty();
+          return gone;
+        },
+        CollectorMetrics::ForgetHow::kOperator, "by an operator",
+        [now_ms](const std::string&) { return now_ms; });
+    return known;
+  }
+
+  // Peers' tombstones (a sync thread or HTTP worker): forget here too, each unless this
+  // collector heard the source since; all in one pass over the tracker.
+  void ForgetForPeer(const std::vector<ClusterView::Tombstone>& tombstones) {
+    std::vector<std::pair<std::string, int64_t>> since;
+    std::unordered_map<std::string, int64_t> at;
+    for (const auto& t : tombstones) {
+      since.emplace_back(t.source, t.forgotten_at_ms);
+      at[t.source] = t.forgotten_at_ms;
+    }
+    Forget([&] { return tracker->ForgetUnlessHeardSince(since); },
+           CollectorMetrics::ForgetHow::kPeer, "by a peer collector",
+           [&at](const std::string& id) { return at.at(id); });
+  }
+
+  // detection.forget_after, checked about once a minute from the flush timer.
+  void ForgetSilent() {
+    if (config.forget_after == Duration::zero()) return;
+    const MonoTime now = clock.Now();
+    if (swept_once && now - last_forget_sweep < std::chrono::minutes(1)) return;
+    swept_once = true;
+    last_forget_sweep = now;
+    const int64_t now_ms = ToUnixMillis(clock.WallNow());
+    Forget([&] { return tracker->ForgetSilentFor(config.forget_after); },
+           CollectorMetrics::ForgetHow::kAge,
+           "not heard for " + config::FormatDuration(config.forget_after) +
+               " (detection.forget_after)",
+           [now_ms](const std::string&) { return now_ms; });
+  }
+
+  // Tells the operator once per episode that a limit refuses new sources (the
+  // per-frame refusals are counted, and logged only at debug level).
+  void ReportLimits() {
+    const LimitStatus st = tracker->Limits();
+    if (st.at_capacity && !cap_reported) {
+      spdlog::error("source cap reached: {} sources tracked (collector.max_sources {}); frames "
+                    "from new sources are refused and counted as "
+                    "firewatch_frames_rejected_total{{reason=\"source_limit\"}} until sources are "
+                    "forgotten (firewatchctl forget, detection.forget_after) or the cap is raised",
+                    st.tracked, st.max_sources);
+    } else if (!st.at_capacity && cap_reported) {
+      spdlog::info("below the source cap again: {} of {} sources", st.tracked, st.max_sources);
+    }
+    cap_reported = st.at_capacity;
+    std::set<std::string> limited(st.rate_limited_keys.begin(), st.rate_limited_keys.end());
+    for (const auto& key : limited) {
+      if (!rate_reported.count(key)) {
+        spdlog::error("key '{}' adds new sources faster than {} per minute "
+                      "(collector.new_sources_per_key_per_minute): the excess is refused and "
+                      "counted as firewatch_frames_rejected_total{{reason=\"new_source_rate\"}}",
+                      key, st.new_sources_per_key_per_minute);
+      }
+    }
+    rate_reported = std::move(limited);
+  }
+
   // Persist, count and page a batch of transitions (any thread).
   void OnTransitions(std::vector<Transition> ts) {
     if (ts.empty()) return;
@@ -122,6 +253,7 @@ struct CollectorApp::Impl {
       CrashPoint("transition");  // fault injection (tests): the DOWN is only in memory
     }
     Page(cluster ? cluster->view().OnLocal(ts) : ts);
+    std::lock_guard lock(store_order_mu);
     store->Write(tracker->TakeDirty(), std::move(ts));
   }
 
@@ -133,8 +265,13 @@ struct CollectorApp::Impl {
       metrics->AlertingStats(s.notifications, s.outbox_depth, s.incidents);
       metrics->SilenceStats(s.silences, s.silences_refused);
     }
-    auto dirty = tracker->TakeDirty();
-    if (!dirty.empty()) store->Write(std::move(dirty), {});
+    {
+      std::lock_guard lock(store_order_mu);
+      auto dirty = tracker->TakeDirty();
+      if (!dirty.empty()) store->Write(std::move(dirty), {});
+    }
+    ForgetSilent();
+    ReportLimits();
   }
 
   void Reload() {
@@ -173,7 +310,8 @@ struct CollectorApp::Impl {
       spdlog::warn("SIGHUP: listen addresses, data_dir and id change only on restart");
     }
     tracker->SetConfig(next->detection);
-    ingestor->SetKeys(*keys);
+    tracker->SetLimits(next->limits);
+    ingestor->SetKeys(*keys, BindingsOf(*next));
     config.api = next->api;
     config.allowed_hosts = next->allowed_hosts;
     http->SetAccessPolicy(MakeAccessPolicy(config, *operators));
@@ -189,6 +327,8 @@ struct CollectorApp::Impl {
     uv_timer_set_repeat(&evaluate_timer, Millis(next->evaluate_every));
     config.detection = next->detection;
     config.keys = next->keys;
+    config.limits = next->limits;
+    config.forget_after = next->forget_after;
     config.evaluate_every = next->evaluate_every;
     spdlog::info("SIGHUP: configuration reloaded from {}", config_path);
   }
@@ -283,7 +423,7 @@ Status CollectorApp::Start() {
   auto store = Store::Open(c.DatabasePath());
   if (!store.ok()) return store.status();
   m.store = std::move(store).value();
-  m.tracker = std::make_unique<Tracker>(m.clock, c.detection);
+  m.tracker = std::make_unique<Tracker>(m.clock, c.detection, c.limits);
   auto sources = m.store->LoadSources();
   if (!sources.ok()) return sources.status();
   size_t restored = sources->size();
@@ -295,6 +435,9 @@ Status CollectorApp::Start() {
                                           c.detection.max_clock_skew);
     if (Status ks = m.cluster->LoadKeys(); !ks.ok()) return ks;
     m.cluster->view().RestoreLocal(m.tracker->Snapshot());
+    // A peer's tombstone: forget here too, unless this collector heard the source since.
+    m.cluster->SetForgetSink(
+        [&m](const std::vector<ClusterView::Tombstone>& forgotten) { m.ForgetForPeer(forgotten); });
   }
   // Before the alerting engine: its senders report deliveries from their first send.
   m.metrics = std::make_unique<CollectorMetrics>(c.id, FIREWATCH_VERSION, c.per_source_metrics);
@@ -315,7 +458,7 @@ Status CollectorApp::Start() {
   m.pager = std::move(pager).value();
   m.ingestor = std::make_unique<Ingestor>(
       m.clock, *keys, *m.tracker, *m.metrics,
-      [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); });
+      [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); }, BindingsOf(c));
   m.ingestor->SetCheckSink([&m](std::vector<CheckChange> changes) {
     for (const auto& change : changes) {
       spdlog::info("source {}: check {} {} -> {}", change.source_id, change.check,
@@ -354,7 +497,8 @@ Status CollectorApp::Start() {
   m.http = std::make_unique<HttpServer>(opts);
   m.http->SetAccessPolicy(MakeAccessPolicy(c, *operators));
   m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
-                     m.metrics.get(), m.ingestor.get(), &m.ready, {}};
+                     m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}};
+  m.api.forget = [&m](const std::string& id) { return m.ForgetByOperator(id); };
   if (m.cluster) {
     m.api.cluster_panel = [&m]() -> std::optional<ClusterPanel> {
       const ClusterStatus st = m.cluster->view().Snapshot(20);

@@ -4,7 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -24,6 +28,30 @@ std::string Hostname() {
   return buf;
 }
 
+// A whole number in [min, max], or the word `auto` (out = nullopt). Absent: unchanged.
+void UintOrAuto(config::MapReader& r, const std::string& key, std::optional<uint64_t>& out,
+                uint64_t min, uint64_t max) {
+  YAML::Node n = r.Node(key);
+  if (!n.IsDefined() || n.IsNull()) return;
+  const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+  if (s == "auto") {
+    out.reset();
+    return;
+  }
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) {
+    r.errors().At(n, r.PathOf(key) + ": expected a whole number or auto");
+    return;
+  }
+  if (v < min || v > max) {
+    r.errors().At(n, r.PathOf(key) + ": must be between " + std::to_string(min) + " and " +
+                         std::to_string(max) + " (or auto), got " + s);
+    return;
+  }
+  out = v;
+}
+
 std::string Resolve(const std::string& base_dir, const std::string& path) {
   if (path.empty()) return path;
   fs::path p(path);
@@ -32,6 +60,14 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
 }
 
 }  // namespace
+
+size_t DefaultMaxSources() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return 100'000;
+  const uint64_t ram = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
+  return static_cast<size_t>(std::clamp<uint64_t>(ram / (32 * 1024), 10'000, 500'000));
+}
 
 std::string DefaultConfigYaml() {
   return R"(# firewatch-collector embedded defaults (firewatch-collector --print-default-config)
@@ -44,10 +80,13 @@ collector:
   http_max_connections_per_client: 8
   udp_buffer_mib: 16          # UDP receive buffer: ~20,000 heartbeats of burst
   log_level: info
+  max_sources: auto           # sources tracked at most; auto: 1 per 32 KiB of RAM (10k..500k)
+  new_sources_per_key_per_minute: auto  # auto: max_sources / 10 (at least 1000); 0: no limit
 keys:
   - id: default
     file: ./firewatch-data/fleet.key
     create_if_missing: true   # convenient for a first run; set false in production
+    # sources: ["web-*"]      # source ids this key may speak for; absent: all (a fleet key)
 detection:
   window: 20                  # inter-arrival samples per source (2..32)
   min_stddev: 500ms
@@ -57,7 +96,11 @@ detection:
   backstop_intervals: 3       # DOWN at the latest after interval * 3 + grace
   backstop_grace: 2s
   recovery_heartbeats: 2      # heartbeats in a row to leave DOWN
-  max_clock_skew: 2m
+  max_clock_skew: 2m          # how old a frame's timestamp may be
+  max_future_skew: 5s         # how far ahead of this collector's clock it may be
+  min_interval: 1s            # frames declaring another interval are refused
+  max_interval: 1h
+  forget_after: 30d           # forget sources not heard for this long; 0s: never
   evaluate_every: 250ms
 metrics:
   per_source: true            # firewatch_source_* series; turn off for huge fleets
@@ -121,6 +164,12 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
     errors.At(col.Node("log_level"),
               "collector.log_level: must be trace, debug, info, warn or error");
   }
+  std::optional<uint64_t> max_sources, per_key;
+  UintOrAuto(col, "max_sources", max_sources, 1, 5'000'000);
+  UintOrAuto(col, "new_sources_per_key_per_minute", per_key, 0, 10'000'000);
+  c.limits.max_sources = max_sources ? static_cast<size_t>(*max_sources) : DefaultMaxSources();
+  c.limits.new_sources_per_key_per_minute = static_cast<uint32_t>(
+      per_key ? *per_key : std::max<uint64_t>(1000, c.limits.max_sources / 10));
   col.Finish();
 
   YAML::Node keys = top.Node("keys");
@@ -136,6 +185,25 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
         k.String("id", kc.id, true);
         k.String("file", kc.file, true);
         k.Bool("create_if_missing", kc.create_if_missing);
+        YAML::Node sources = k.Node("sources");
+        if (sources.IsDefined() && !sources.IsNull()) {
+          if (!sources.IsSequence()) {
+            errors.At(sources, path + ".sources: expected a list of source ids or patterns "
+                                      "like [\"web-*\", \"db-7\"]");
+          } else {
+            for (size_t j = 0; j < sources.size(); ++j) {
+              if (!sources[j].IsScalar()) {
+                errors.At(sources[j], path + ".sources[" + std::to_string(j) + "]: expected a string");
+                continue;
+              }
+              kc.sources.push_back(sources[j].Scalar());
+            }
+            KeyBindings probe;
+            if (Status bs = probe.Bind(kc.id, kc.sources); !bs.ok()) {
+              errors.At(sources, path + ".sources: " + bs.message());
+            }
+          }
+        }
         k.Finish();
         if (!kc.id.empty() && !seen.insert(kc.id).second) {
           errors.At(keys[i], path + ".id: key id '" + kc.id + "' is listed twice");
@@ -162,10 +230,28 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   det.Uint("backstop_intervals", backstop, 1, 1000);
   det.Duration("backstop_grace", d.backstop_grace, milliseconds(0), std::chrono::hours(24));
   det.Uint("recovery_heartbeats", recovery, 1, 100);
-  Duration skew = d.max_clock_skew;
+  Duration skew = d.max_clock_skew, future = d.max_future_skew, min_interval = d.min_interval,
+           max_interval = d.max_interval;
   det.Duration("max_clock_skew", skew, seconds(1), std::chrono::hours(24));
+  det.Duration("max_future_skew", future, milliseconds(0), std::chrono::minutes(10));
+  det.Duration("min_interval", min_interval, milliseconds(10), std::chrono::hours(1));
+  det.Duration("max_interval", max_interval, seconds(1), std::chrono::hours(24 * 7));
+  det.Duration("forget_after", c.forget_after, milliseconds(0), std::chrono::hours(24 * 3650));
   det.Duration("evaluate_every", c.evaluate_every, milliseconds(10), seconds(60));
+  if (c.forget_after != Duration::zero() && c.forget_after < std::chrono::hours(1)) {
+    errors.At(det.Node("forget_after"),
+              "detection.forget_after: must be 0s (never) or at least 1h, got " +
+                  config::FormatDuration(c.forget_after));
+  }
   det.Finish();
+  d.max_future_skew = std::chrono::duration_cast<milliseconds>(future);
+  d.min_interval = std::chrono::duration_cast<milliseconds>(min_interval);
+  d.max_interval = std::chrono::duration_cast<milliseconds>(max_interval);
+  if (d.min_interval > d.max_interval) {
+    errors.At(*doc, "detection.min_interval (" + config::FormatDuration(min_interval) +
+                        ") must not be above detection.max_interval (" +
+                        config::FormatDuration(max_interval) + ")");
+  }
   d.phi.window = static_cast<uint32_t>(window);
   d.acceptable_missed = static_cast<uint32_t>(missed);
   d.backstop_intervals = static_cast<uint32_t>(backstop);
@@ -230,6 +316,16 @@ Status CreateKeyFileIfMissing(const std::string& path) {
     if (!ok) return Status::IoError("cannot write key file " + path);
   }
   return Status::Ok();
+}
+
+std::shared_ptr<const KeyBindings> BindingsOf(const CollectorConfig& config) {
+  auto bindings = std::make_shared<KeyBindings>();
+  for (const auto& k : config.keys) {
+    if (k.sources.empty()) continue;
+    // Validated by the parser; a failure here is a broken invariant, not input.
+    if (Status s = bindings->Bind(k.id, k.sources); !s.ok()) std::abort();
+  }
+  return bindings;
 }
 
 Result<std::shared_ptr<const protocol::Keyring>> LoadKeys(const CollectorConfig& config) {

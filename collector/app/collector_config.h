@@ -12,6 +12,7 @@
 #include "engine/alerting_config.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/keyring.h"
+#include "ingest/key_bindings.h"
 #include "tracker/tracker.h"
 
 namespace firewatch::collector {
@@ -20,7 +21,15 @@ struct KeyConfig {
   std::string id;
   std::string file;                // absolute after loading
   bool create_if_missing = false;  // generate a fresh key when the file does not exist
+  // The source ids (exact names or '*' patterns) this key may speak for; empty = every
+  // source (a fleet key). See ingest/key_bindings.h.
+  std::vector<std::string> sources;
 };
+
+// collector.max_sources when it is `auto`: one source per 32 KiB of the machine's
+// memory (a source costs about 1 KiB), between 10,000 and 500,000 (a full cluster sync
+// table of 500,000 sources is about the 16 MiB sync body limit).
+size_t DefaultMaxSources();
 
 struct CollectorConfig {
   std::string source_file = "<embedded defaults>";  // for messages
@@ -42,6 +51,9 @@ struct CollectorConfig {
   std::string log_level = "info";
   std::vector<KeyConfig> keys;
   DetectionConfig detection;
+  SourceLimits limits;  // collector.max_sources, collector.new_sources_per_key_per_minute
+  // detection.forget_after: sources not heard for this long are forgotten; 0 = never.
+  Duration forget_after = std::chrono::hours(24 * 30);
   Duration evaluate_every = std::chrono::milliseconds(250);
   Duration flush_every = std::chrono::seconds(1);
   bool per_source_metrics = true;
@@ -70,5 +82,7 @@ Status CreateKeyFileIfMissing(const std::string& path);
 
 // Reads (or, when allowed, creates) every configured key. Fails naming the file.
 Result<std::shared_ptr<const protocol::Keyring>> LoadKeys(const CollectorConfig& config);
+// The keys[].sources bindings (already validated by the parser).
+std::shared_ptr<const KeyBindings> BindingsOf(const CollectorConfig& config);
 
 }  // namespace firewatch::collector

@@ -26,7 +26,7 @@ std::string Rfc3339(int64_t unix_ms) {
 }  // namespace
 
 bool IsPageable(const Transition& t) {
-  return t.to == SourceState::kDown || (t.from == SourceState::kDown && t.to == SourceState::kUp);
+  return (t.to == SourceState::kDown) != (t.from == SourceState::kDown);
 }
 
 Result<std::unique_ptr<LocalPager>> LocalPager::Open(const std::string& path,

@@ -2,8 +2,11 @@
 // configured. A page is one JSON line appended (and fsync'ed) to a file in the data
 // directory -- on disk before anything else -- and one human line on stdout.
 //
-// Pages: a source going DOWN ("firing") and a DOWN source coming back ("resolved").
-// LATE, STOPPED (goodbye) and new sources are recorded as transitions, not paged.
+// Pages: a source going DOWN ("firing") and a DOWN source leaving DOWN ("resolved"):
+// coming back UP, saying goodbye, or being forgotten (state STOPPED, reason
+// "forgotten: ..."), as the alerting engine's SourceDown resolves (app/alerts.h).
+// LATE, STOPPED (goodbye of a live source) and new sources are recorded as transitions,
+// not paged.
 //
 // Thread-safety: Notify() may be called from any thread.
 #pragma once

@@ -140,7 +140,9 @@ SyncPayload Cluster::Build(const std::string& peer) {
 }
 
 Status Cluster::Absorb(const SyncPayload& p) {
-  if (Status s = view_.Apply(p); !s.ok()) return s;
+  std::vector<ClusterView::Tombstone> forgotten;
+  if (Status s = view_.Apply(p, &forgotten); !s.ok()) return s;
+  if (on_forgotten_ && !forgotten.empty()) on_forgotten_(forgotten);
   if (engine_ != nullptr) {
     engine_->SubmitPeerIncidents(p.from, p.incidents);
     engine_->MergeSilences(p.silences, p.from, p.silences_refused);

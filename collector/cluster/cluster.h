@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,12 @@ class Cluster {
 
   // Reads every member's key file; fails naming the file.
   Status LoadKeys();
+  // Where peers' tombstones go (before Start): called on a sync thread or HTTP worker,
+  // outside the view's lock, once per payload that carries any, with each source and
+  // when it was forgotten (this collector's clock). The app forgets each source unless
+  // it heard it since (docs/cluster.md, "Forgetting").
+  using ForgetSink = std::function<void(const std::vector<ClusterView::Tombstone>& forgotten)>;
+  void SetForgetSink(ForgetSink sink) { on_forgotten_ = std::move(sink); }
   // `engine` may be null (no paging configured). Starts the sync threads.
   void Start(alerting::AlertingEngine* engine);
   void Stop();
@@ -112,6 +119,7 @@ class Cluster {
   std::mutex newest_mu_;
   std::map<std::string, Newest> newest_;   // by peer id; guarded by newest_mu_
   alerting::AlertingEngine* engine_ = nullptr;
+  ForgetSink on_forgotten_;
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -103,7 +103,9 @@ bool ClusterView::Precedes(const std::string& a, const std::string& b) const {
 void ClusterView::SetLocalState(const std::string& id, SourceState s) {
   auto [it, inserted] = local_.try_emplace(id);
   Local& l = it->second;
-  if (!inserted) {
+  if (inserted) {
+    forgotten_.erase(id);  // heard again after a forget
+  } else {
     if (l.state == s) return;
     digest_ ^= SourceEntryHash(id, l.state);
     if (l.state == SourceState::kDown) --local_down_;
@@ -128,6 +130,61 @@ void ClusterView::RestoreLocal(const std::vector<SourceSnapshot>& sources) {
       l.paged = true;  // its incident was persisted; the caller re-submits the alert
     }
   }
+}
+
+std::vector<Transition> ClusterView::Forget(const std::vector<Tombstone>& forgotten,
+                                           const std::string& why) {
+  std::lock_guard lock(mu_);
+  std::vector<Transition> resolve;
+  for (const auto& [id, at_ms] : forgotten) {
+    auto it = local_.find(id);
+    const bool was_local = it != local_.end();
+    if (was_local) {
+      const Local& l = it->second;
+      digest_ ^= SourceEntryHash(id, l.state);
+      if (l.state == SourceState::kDown) --local_down_;
+      if (l.state != SourceState::kStopped) --local_known_;
+      if (l.paged) {
+        Transition t;
+        t.source_id = id;
+        t.labels = l.labels;
+        t.from = SourceState::kDown;
+        t.to = SourceState::kStopped;
+        t.at_ms = ToUnixMillis(clock_.WallNow());
+        t.reason = "forgotten: " + why;
+        resolve.push_back(std::move(t));
+      }
+      local_.erase(it);
+    }
+    auto [tomb, inserted] = forgotten_.try_emplace(id, at_ms);
+    if (!inserted && tomb->second >= at_ms && !was_local) continue;  // nothing new to tell
+    tomb->second = std::max(tomb->second, at_ms);
+    changes_.emplace_back(++version_, id);
+  }
+  PruneTombstones(ToUnixMillis(clock_.WallNow()));
+  return resolve;
+}
+
+void ClusterView::PruneTombstones(int64_t now_ms) {
+  const int64_t horizon = now_ms - Ms(kTombstoneTtl);
+  std::erase_if(forgotten_, [horizon](const auto& t) { return t.second < horizon; });
+  if (forgotten_.size() <= kMaxTombstones) return;
+  // Keep the newest kMaxTombstones: one selection, not one scan per excess entry.
+  std::vector<int64_t> times;
+  times.reserve(forgotten_.size());
+  for (const auto& [id, at] : forgotten_) times.push_back(at);
+  const size_t excess = forgotten_.size() - kMaxTombstones;
+  std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(excess - 1), times.end());
+  const int64_t cut = times[excess - 1];  // drop those older, and enough at `cut`
+  size_t at_cut = static_cast<size_t>(std::count(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(excess), cut));
+  std::erase_if(forgotten_, [&](const auto& t) {
+    if (t.second < cut) return true;
+    if (t.second == cut && at_cut > 0) {
+      --at_cut;
+      return true;
+    }
+    return false;
+  });
 }
 
 std::vector<Transition> ClusterView::OnLocal(const std::vector<Transition>& ts) {
@@ -330,16 +387,26 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id) {
   const MonoTime now = clock_.Now();
   const bool gap = !changes_.empty() && changes_.front().first > peer->acked + 1;
   p.sources_full = peer->force_full || gap || now - peer->last_full >= config_.full_sync_every;
+  const int64_t now_ms = ToUnixMillis(clock_.WallNow());
+  auto tombstone = [&](const std::string& id, int64_t at_ms) {
+    p.forgotten.emplace_back(id, std::max<int64_t>(0, now_ms - at_ms));
+  };
   if (p.sources_full) {
     p.sources.reserve(local_.size());
     for (const auto& [id, l] : local_) p.sources.emplace_back(id, l.state);
+    for (const auto& [id, at_ms] : forgotten_) tombstone(id, at_ms);
   } else {
     auto first = std::lower_bound(
         changes_.begin(), changes_.end(), peer->acked + 1,
         [](const std::pair<uint64_t, std::string>& c, uint64_t v) { return c.first < v; });
     std::set<std::string> seen;
     for (auto it = first; it != changes_.end(); ++it) {
-      if (seen.insert(it->second).second) p.sources.emplace_back(it->second, local_[it->second].state);
+      if (!seen.insert(it->second).second) continue;
+      if (auto l = local_.find(it->second); l != local_.end()) {
+        p.sources.emplace_back(it->second, l->second.state);
+      } else if (auto f = forgotten_.find(it->second); f != forgotten_.end()) {
+        tombstone(it->second, f->second);
+      }  // else: forgotten, and its tombstone expired since
     }
   }
   return p;
@@ -376,7 +443,7 @@ void ClusterView::SyncFailed(const std::string& peer_id, const std::string& erro
   }
 }
 
-Status ClusterView::Apply(const SyncPayload& in) {
+Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgotten) {
   std::lock_guard lock(mu_);
   Peer* p = FindPeer(in.from);
   if (p == nullptr) return Status::InvalidArgument("'" + in.from + "' is not a peer");
@@ -426,6 +493,14 @@ Status ClusterView::Apply(const SyncPayload& in) {
       it->second = st;
     }
     p->sources_digest ^= SourceEntryHash(id, st);
+  }
+  const int64_t now_ms = ToUnixMillis(clock_.WallNow());
+  for (const auto& [id, age_ms] : in.forgotten) {
+    if (auto it = p->sources.find(id); it != p->sources.end()) {
+      p->sources_digest ^= SourceEntryHash(id, it->second);
+      p->sources.erase(it);
+    }
+    if (forgotten != nullptr) forgotten->push_back({id, now_ms - age_ms});
   }
   if (p->sources_digest != in.sources_digest && !p->want_full_from) {
     spdlog::info("cluster: source table from {} diverged; asking for a full one", p->member.id);

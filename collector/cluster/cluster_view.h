@@ -87,6 +87,19 @@ class ClusterView : public alerting::PeerGate {
   std::vector<Transition> OnLocal(const std::vector<Transition>& transitions);
   // After a restart: the tracker's restored sources; DOWN ones were paged already.
   void RestoreLocal(const std::vector<SourceSnapshot>& sources);
+  // What was forgotten, and when (wall clock, Unix ms): tombstones, ours or a peer's.
+  struct Tombstone {
+    std::string source;
+    int64_t forgotten_at_ms;
+  };
+  // The tracker forgot these sources (operator, forget_after, or a peer's tombstones
+  // applied here): drops them from the table sent to peers and keeps a tombstone for
+  // each that peers receive (docs/cluster.md, "Forgetting"). Returns the transitions that
+  // resolve their pages where a merged DOWN had been paged. Tombstones are kept for
+  // kTombstoneTtl, at most kMaxTombstones (oldest dropped first); a source heard again
+  // loses its tombstone here. O(forgotten + kept tombstones).
+  std::vector<Transition> Forget(const std::vector<Tombstone>& forgotten, const std::string& why);
+  static constexpr Duration kTombstoneTtl = std::chrono::hours(24 * 7);
 
   struct TickOutput {
     std::vector<Transition> merged;
@@ -103,8 +116,11 @@ class ClusterView : public alerting::PeerGate {
   void Delivered(const std::string& peer, const SyncPayload& sent);
   void SyncFailed(const std::string& peer, const std::string& error);
   // An authenticated payload from a peer (its request, or its response to ours).
-  // InvalidArgument when `from` is not a peer.
-  Status Apply(const SyncPayload& payload);
+  // InvalidArgument when `from` is not a peer. The peer's tombstones remove those sources
+  // from its table here, and are appended to `forgotten` (when given) as (source id,
+  // wall time of the forget on this collector's clock) for the caller to apply to the
+  // tracker: Forget() is not called for them here.
+  Status Apply(const SyncPayload& payload, std::vector<Tombstone>* forgotten = nullptr);
 
   ClusterStatus Snapshot(size_t max_warnings = 100) const;
   const ClusterConfig& config() const { return config_; }
@@ -158,6 +174,8 @@ class ClusterView : public alerting::PeerGate {
   bool Live(const Peer& p) const { return p.state == PeerState::kUp; }
   bool AloneLocked() const;
   void SetLocalState(const std::string& id, SourceState s);
+  // Drops tombstones past kTombstoneTtl, then the oldest beyond kMaxTombstones.
+  void PruneTombstones(int64_t now_ms);
   // Re-evaluates one locally DOWN source; appends a merged transition when it changes.
   void EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out);
   bool HeardByLivePeer(const std::string& id, std::string* by) const;
@@ -181,6 +199,7 @@ class ClusterView : public alerting::PeerGate {
   uint64_t version_ = 0;
   uint64_t digest_ = 0;
   std::deque<std::pair<uint64_t, std::string>> changes_;  // (version, source), ascending
+  std::unordered_map<std::string, int64_t> forgotten_;     // source -> forgotten at (wall ms)
   bool alone_ = true;
   MonoTime alone_since_{};
   bool isolated_ = false;

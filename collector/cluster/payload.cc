@@ -1,5 +1,7 @@
 #include "cluster/payload.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "firewatch/protocol/keyring.h"
@@ -84,6 +86,8 @@ struct Fields {
 std::string EncodeSyncPayload(const SyncPayload& p) {
   json sources = json::object();
   for (const auto& [id, st] : p.sources) sources[id] = StateCode(st);
+  json forgotten = json::object();
+  for (const auto& [id, age_ms] : p.forgotten) forgotten[id] = age_ms;
   json incidents = json::array();
   for (const auto& i : p.incidents) {
     incidents.push_back({{"id", i.id},
@@ -113,7 +117,8 @@ std::string EncodeSyncPayload(const SyncPayload& p) {
              {{"full", p.sources_full},
               {"version", p.sources_version},
               {"digest", Hex64(p.sources_digest)},
-              {"entries", sources}}},
+              {"entries", sources},
+              {"forgotten", forgotten}}},
             {"incidents", incidents},
             {"log", log},
             {"silences", silences},
@@ -156,6 +161,22 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
         throw std::invalid_argument("sources.entries." + id + ": bad entry");
       }
       p.sources.emplace_back(id, *st);
+    }
+    // Optional (collectors before tombstones do not send it; they ignore it).
+    if (src.j.contains("forgotten")) {
+      const json& forgotten = src.Object("forgotten");
+      if (forgotten.size() > kMaxTombstones) {
+        throw std::invalid_argument("sources.forgotten: more than " +
+                                    std::to_string(kMaxTombstones) + " entries");
+      }
+      for (const auto& [id, v] : forgotten.items()) {
+        if (!v.is_number_integer() || id.empty() || id.size() > protocol::kMaxIdLength) {
+          throw std::invalid_argument("sources.forgotten." + id + ": bad entry");
+        }
+        // Relative age, clamped to [0, 100 years] so later arithmetic cannot overflow.
+        constexpr int64_t kMaxAgeMs = 100LL * 365 * 24 * 3600 * 1000;
+        p.forgotten.emplace_back(id, std::clamp<int64_t>(v.get<int64_t>(), 0, kMaxAgeMs));
+      }
     }
     for (const auto& e : f.Array("incidents")) {
       Fields i{e, "incidents[]."};

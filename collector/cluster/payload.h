@@ -21,6 +21,7 @@ namespace firewatch::collector {
 
 inline constexpr int kSyncVersion = 1;
 inline constexpr size_t kMaxSyncBody = 16u << 20;  // 16 MiB: a full table of ~500k sources
+inline constexpr size_t kMaxTombstones = 4096;      // per payload and per collector
 
 struct SyncPayload {
   std::string from;  // member id of the sender
@@ -32,6 +33,10 @@ struct SyncPayload {
   uint64_t sources_version = 0;
   std::vector<std::pair<std::string, SourceState>> sources;
   uint64_t sources_digest = 0;  // of the sender's whole table at `sources_version`
+  // Tombstones: sources the sender forgot (operator or forget_after), with how long ago
+  // (relative, so wall clocks need not agree). Deltas carry the new ones, full tables
+  // all it keeps (at most kMaxTombstones). Absent in a payload = none.
+  std::vector<std::pair<std::string, int64_t>> forgotten;  // (source id, age_ms)
   std::vector<alerting::PeerIncident> incidents;
   std::vector<alerting::LogEntry> log;
   std::vector<alerting::route::Silence> silences;

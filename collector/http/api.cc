@@ -140,8 +140,39 @@ HttpResponse OneSource(const ApiContext& ctx, const HttpRequest& req) {
   return HttpResponse::Json(200, Dump(j));
 }
 
+HttpResponse ForgetSource(const ApiContext& ctx, const HttpRequest& req) {
+  if (!ctx.forget || !ctx.forget(req.param)) {
+    return HttpResponse::Error(404, "unknown source '" + req.param + "'");
+  }
+  return HttpResponse::Json(200, Dump(Json{{"forgotten", req.param}}));
+}
+
+HttpResponse CollectorStatus(const ApiContext& ctx) {
+  const int64_t now_ms = ToUnixMillis(ctx.clock->WallNow());
+  const StateCounts counts = ctx.tracker->Counts();
+  const LimitStatus limits = ctx.tracker->Limits();
+  Json by_state = Json::object();
+  for (int i = 0; i < kSourceStateCount; ++i) {
+    by_state[std::string(SourceStateName(static_cast<SourceState>(i)))] = counts.by_state[i];
+  }
+  Json j;
+  j["collector"] = ctx.collector_id;
+  j["version"] = ctx.version;
+  j["generated_at"] = FormatRfc3339Millis(now_ms);
+  j["sources"] = {{"tracked", counts.total}, {"by_state", std::move(by_state)}};
+  j["limits"] = {{"max_sources", limits.max_sources},
+                 {"at_capacity", limits.at_capacity},
+                 {"refused_at_capacity", limits.refused_at_capacity},
+                 {"new_sources_per_key_per_minute", limits.new_sources_per_key_per_minute},
+                 {"rate_limited_keys", limits.rate_limited_keys},
+                 {"refused_by_rate", limits.refused_by_rate}};
+  j["warnings"] = LimitWarnings(limits);
+  return HttpResponse::Json(200, Dump(j));
+}
+
 HttpResponse StatusPage(const ApiContext& ctx) {
   StatusPageModel model;
+  model.warnings = LimitWarnings(ctx.tracker->Limits());
   model.collector_id = ctx.collector_id;
   model.version = ctx.version;
   model.now_ms = ToUnixMillis(ctx.clock->WallNow());
@@ -156,6 +187,26 @@ HttpResponse StatusPage(const ApiContext& ctx) {
 
 }  // namespace
 
+std::vector<std::string> LimitWarnings(const LimitStatus& limits) {
+  std::vector<std::string> out;
+  if (limits.at_capacity) {
+    out.push_back("source cap reached: " + std::to_string(limits.tracked) + " sources tracked, " +
+                  "collector.max_sources is " + std::to_string(limits.max_sources) +
+                  "; frames from new sources are refused (" +
+                  std::to_string(limits.refused_at_capacity) +
+                  " so far) until sources are forgotten (firewatchctl forget, "
+                  "detection.forget_after) or the cap is raised");
+  }
+  if (!limits.rate_limited_keys.empty()) {
+    std::string keys;
+    for (const auto& k : limits.rate_limited_keys) keys += (keys.empty() ? "" : ", ") + k;
+    out.push_back("new sources refused in the last minute: key(s) " + keys + " over " +
+                  std::to_string(limits.new_sources_per_key_per_minute) +
+                  " new sources per minute (collector.new_sources_per_key_per_minute)");
+  }
+  return out;
+}
+
 void RegisterApi(HttpServer& server, const ApiContext& ctx) {
   const ApiContext* c = &ctx;
   // Public: the frame's HMAC authenticates it (docs/protocol.md).
@@ -167,6 +218,12 @@ void RegisterApi(HttpServer& server, const ApiContext& ctx) {
   server.Route("GET", "/api/v1/sources", [c](const HttpRequest& r) { return Sources(*c, r); });
   server.Route("GET", "/api/v1/sources/{}",
                [c](const HttpRequest& r) { return OneSource(*c, r); });
+  // TODO(#10, API auth): a mutating endpoint: forgetting a source stops its paging.
+  // Needs an operator credential (Authorization: Bearer), JSON-only, Origin/Host checks,
+  // like the other mutating routes (ack, silences); wired by the API-auth work.
+  server.Route("DELETE", "/api/v1/sources/{}",
+               [c](const HttpRequest& r) { return ForgetSource(*c, r); });
+  server.Route("GET", "/api/v1/status", [c](const HttpRequest&) { return CollectorStatus(*c); });
   server.Route("GET", "/metrics", [c](const HttpRequest&) {
     HttpResponse r = HttpResponse::Text(200, c->metrics->Render(*c->tracker, c->store));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -7,6 +7,9 @@
 //                              an unknown state is 400 naming the valid ones)
 //   GET  /api/v1/sources/{id}  one source with its recent transitions (newest first, at
 //                              most 50; empty without a store); 404 unknown
+//   DELETE /api/v1/sources/{id} forget the source (memory, store, peers: ctx.forget);
+//                              200 {"forgotten": id}, 404 unknown. A mutating endpoint.
+//   GET  /api/v1/status        the collector's own state: source counts, limits, warnings
 //   GET  /metrics              Prometheus text format (version 0.0.4)
 //   GET  /healthz              200 {"status":"ok"} while the process serves requests
 //   GET  /readyz               200 {"status":"ready"} once *ready is true, else 503
@@ -22,6 +25,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "firewatch/clock.h"
 #include "http/http_server.h"
@@ -33,6 +37,7 @@ namespace firewatch::collector {
 class Tracker;
 class Store;
 class CollectorMetrics;
+struct LimitStatus;
 class Ingestor;
 
 struct ApiContext {
@@ -47,7 +52,14 @@ struct ApiContext {
   const std::atomic<bool>* ready = nullptr;
   // The status page's cluster panel; empty function (or nullopt) for a standalone collector.
   std::function<std::optional<ClusterPanel>()> cluster_panel;
+  // Forgets a source everywhere (the app: tracker, store, cluster, alerts); false when
+  // this collector does not know it. Empty: DELETE /api/v1/sources/{id} answers 404.
+  std::function<bool(const std::string& source_id)> forget;
 };
+
+// What an operator must be told about the tracker's limits, one sentence each (empty
+// when none applies): shown by the status page and GET /api/v1/status.
+std::vector<std::string> LimitWarnings(const LimitStatus& limits);
 
 // Registers every endpoint above on `server`. `ctx` must outlive the server, and
 // clock, tracker, metrics and ingestor must be non-null.

@@ -506,6 +506,10 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
            "peer and does not hear most of its sources. It suspects its own network first; "
            "per-host pages are held. Check the other collectors' status pages.</div>\n";
   }
+  // Limits refusing new sources and the like (api.h LimitWarnings): one banner each.
+  for (const auto& w : model.warnings) {
+    out += "<div class=\"banner warning\">WARNING: " + HtmlEscape(w) + "</div>\n";
+  }
   out += "<section id=\"incidents\" hidden><h2>incidents</h2>"
          "<div class=\"tools\"><input id=\"token\" type=\"password\" autocomplete=\"off\" "
          "placeholder=\"operator token (to ack)\" aria-label=\"operator token\"> "

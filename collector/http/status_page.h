@@ -49,6 +49,9 @@ struct StatusPageModel {
   std::string version;
   int64_t now_ms = 0;                   // collector wall clock, Unix ms
   std::vector<SourceSnapshot> sources;  // any order; the page sorts (see SeverityRank)
+  // Conditions an operator must know about, shown above the table (for example "source
+  // cap reached"): plain text, escaped when rendered.
+  std::vector<std::string> warnings;
 };
 
 // Escapes & < > " ' for use in HTML text and quoted attribute values.

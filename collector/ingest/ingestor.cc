@@ -9,19 +9,35 @@
 namespace firewatch::collector {
 
 Ingestor::Ingestor(const Clock& clock, std::shared_ptr<const protocol::Keyring> keys,
-                   Tracker& tracker, CollectorMetrics& metrics, TransitionSink on_transitions)
+                   Tracker& tracker, CollectorMetrics& metrics, TransitionSink on_transitions,
+                   std::shared_ptr<const KeyBindings> bindings)
     : clock_(clock),
-      retired_keys_{keys},
-      keys_(keys.get()),
+      creds_(nullptr),
       tracker_(tracker),
       metrics_(metrics),
       on_transitions_(std::move(on_transitions)),
-      log_limiter_(clock, std::chrono::seconds(10)) {}
+      log_limiter_(clock, std::chrono::seconds(10)) {
+  SetKeys(std::move(keys), std::move(bindings));
+}
 
-void Ingestor::SetKeys(std::shared_ptr<const protocol::Keyring> keys) {
+void Ingestor::SetKeys(std::shared_ptr<const protocol::Keyring> keys,
+                       std::shared_ptr<const KeyBindings> bindings) {
+  auto creds = std::make_unique<const Credentials>(Credentials{std::move(keys), std::move(bindings)});
   std::lock_guard lock(keys_mu_);
-  keys_.store(keys.get(), std::memory_order_release);
-  retired_keys_.push_back(std::move(keys));
+  creds_.store(creds.get(), std::memory_order_release);
+  retired_.push_back(std::move(creds));
+}
+
+std::optional<protocol::DecodeError> Ingestor::Admit(std::span<const uint8_t> frame,
+                                                     const Credentials& creds,
+                                                     protocol::HeartbeatView& hb) {
+  if (auto error = protocol::DecodeView(frame, *creds.keys, hb)) return error;
+  if (creds.bindings && !creds.bindings->Allows(hb.key_id, hb.source_id)) {
+    return protocol::DecodeError{protocol::RejectReason::kKeyNotAllowed,
+                                 "key '" + std::string(hb.key_id) + "' may not speak for source '" +
+                                     std::string(hb.source_id) + "'"};
+  }
+  return std::nullopt;
 }
 
 IngestResult Ingestor::Ingest(std::span<const uint8_t> frame, Transport transport,
@@ -35,7 +51,7 @@ IngestResult Ingestor::IngestFrom(std::span<const uint8_t> frame, Transport tran
   // One view per thread, reused: it points into `frame` and keeps its vectors'
   // capacity, so the accept path copies and allocates nothing.
   thread_local protocol::HeartbeatView hb;
-  if (auto error = protocol::DecodeView(frame, *keys_.load(std::memory_order_acquire), hb)) {
+  if (auto error = Admit(frame, *creds_.load(std::memory_order_acquire), hb)) {
     result.rejected = error->reason;
     result.detail = std::move(error->detail);
     Reject(*result.rejected, result.detail, transport, peer);
@@ -45,7 +61,7 @@ IngestResult Ingestor::IngestFrom(std::span<const uint8_t> frame, Transport tran
   ObserveResult observed = tracker_.Observe(hb, transport);
   if (observed.rejected) {
     result.rejected = observed.rejected;
-    result.detail = ReplayDetail(hb);
+    result.detail = TrackerDetail(*result.rejected, hb);
     Reject(*result.rejected, result.detail, transport, peer);
     return result;
   }
@@ -65,9 +81,9 @@ void Ingestor::IngestDatagrams(std::span<const UdpReceiver::Datagram> batch) {
   if (decoded.size() < batch.size()) decoded.resize(batch.size());
   accepted.clear();
   senders.clear();
-  const protocol::Keyring& keys = *keys_.load(std::memory_order_acquire);
+  const Credentials& creds = *creds_.load(std::memory_order_acquire);
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (auto error = protocol::DecodeView(batch[i].bytes, keys, decoded[i])) {
+    if (auto error = Admit(batch[i].bytes, creds, decoded[i])) {
       Reject(error->reason, error->detail, Transport::kUdp, Peer{{}, batch[i].from});
       continue;
     }
@@ -82,7 +98,8 @@ void Ingestor::IngestDatagrams(std::span<const UdpReceiver::Datagram> batch) {
   for (size_t i = 0; i < accepted.size(); ++i) {
     ObserveResult& r = observed[i];
     if (r.rejected) {
-      Reject(*r.rejected, ReplayDetail(*accepted[i]), Transport::kUdp, Peer{{}, senders[i]});
+      Reject(*r.rejected, TrackerDetail(*r.rejected, *accepted[i]), Transport::kUdp,
+             Peer{{}, senders[i]});
       continue;
     }
     ++ok;
@@ -93,8 +110,18 @@ void Ingestor::IngestDatagrams(std::span<const UdpReceiver::Datagram> batch) {
   Deliver(std::move(transitions), std::move(checks));
 }
 
-std::string Ingestor::ReplayDetail(const protocol::HeartbeatView& hb) {
-  return "source '" + std::string(hb.source_id) + "' seq " + std::to_string(hb.sequence);
+std::string Ingestor::TrackerDetail(protocol::RejectReason reason,
+                                    const protocol::HeartbeatView& hb) {
+  std::string out = "source '" + std::string(hb.source_id) + "'";
+  switch (reason) {
+    case protocol::RejectReason::kBadInterval:
+      return out + " interval " + std::to_string(hb.interval_ms) + " ms";
+    case protocol::RejectReason::kSourceLimit:
+    case protocol::RejectReason::kNewSourceRate:
+      return out + " (new) key '" + std::string(hb.key_id) + "'";
+    default:
+      return out + " seq " + std::to_string(hb.sequence);
+  }
 }
 
 void Ingestor::Deliver(std::vector<Transition> transitions, std::vector<CheckChange> checks) {
@@ -108,10 +135,15 @@ void Ingestor::Reject(protocol::RejectReason reason, const std::string& detail,
   const std::string_view name = protocol::RejectReasonName(reason);
   uint64_t suppressed = 0;
   if (log_limiter_.Allow(std::string(name), suppressed)) {
-    spdlog::warn("rejected {} frame from {}: {}{}{} ({} similar suppressed)",
-                 TransportName(transport),
-                 peer.addr != nullptr ? AddressText(*peer.addr) : std::string(peer.text), name,
-                 detail.empty() ? "" : ": ", detail, suppressed);
+    // Refusals at a source limit are told to the operator once, as a state, by the app
+    // (CollectorApp: "source cap reached"); per frame they are only debug lines.
+    const bool told_once = reason == protocol::RejectReason::kSourceLimit ||
+                           reason == protocol::RejectReason::kNewSourceRate;
+    spdlog::log(told_once ? spdlog::level::debug : spdlog::level::warn,
+                "rejected {} frame from {}: {}{}{} ({} similar suppressed)",
+                TransportName(transport),
+                peer.addr != nullptr ? AddressText(*peer.addr) : std::string(peer.text), name,
+                detail.empty() ? "" : ": ", detail, suppressed);
   }
 }
 

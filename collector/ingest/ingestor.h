@@ -1,6 +1,8 @@
 // The one path every heartbeat frame takes, whatever carried it (UDP datagram or
-// POST /api/v1/heartbeat): decode + authenticate, replay check, tracker update, and
-// counting/logging of rejections. Never throws; any byte string is safe input.
+// POST /api/v1/heartbeat): decode + authenticate, the key's binding to source ids
+// (key_not_allowed, key_bindings.h), then the tracker (interval bounds, replay, source
+// limits) and counting/logging of rejections. Never throws; any byte string is safe
+// input.
 //
 // Thread-safety: Ingest() may be called concurrently (the loop thread for UDP, civetweb
 // workers for HTTP). `on_transitions` is called on the calling thread, outside the
@@ -20,6 +22,7 @@
 #include "firewatch/log.h"
 #include "firewatch/protocol/frame.h"
 #include "firewatch/protocol/keyring.h"
+#include "ingest/key_bindings.h"
 #include "ingest/udp_receiver.h"
 #include "tracker/source.h"
 
@@ -41,8 +44,10 @@ class Ingestor {
   using TransitionSink = std::function<void(std::vector<Transition>)>;
   using CheckSink = std::function<void(std::vector<CheckChange>)>;
 
+  // `bindings` null = every key speaks for every source.
   Ingestor(const Clock& clock, std::shared_ptr<const protocol::Keyring> keys, Tracker& tracker,
-           CollectorMetrics& metrics, TransitionSink on_transitions);
+           CollectorMetrics& metrics, TransitionSink on_transitions,
+           std::shared_ptr<const KeyBindings> bindings = nullptr);
 
   // Processes one frame (POST /api/v1/heartbeat). `peer` (an address text) is used
   // only in log messages.
@@ -59,11 +64,13 @@ class Ingestor {
   // Where check state changes go (optional; same threading rules as on_transitions).
   void SetCheckSink(CheckSink sink) { on_checks_ = std::move(sink); }
 
-  // Swaps the keyring (config reload). Thread-safe. Frames being decoded on other
-  // threads finish with the keyring they started with: every keyring ever installed is
-  // kept until the Ingestor is destroyed (a reload adds one, a few hundred bytes), so
-  // the per-frame path reads the current one with a single atomic load, no lock.
-  void SetKeys(std::shared_ptr<const protocol::Keyring> keys);
+  // Swaps the keyring and the key bindings together (config reload; null bindings =
+  // none). Thread-safe. Frames being decoded on other threads finish with the pair they
+  // started with: every pair ever installed is kept until the Ingestor is destroyed (a
+  // reload adds one, the size of the key section), so the per-frame path reads the
+  // current one with a single atomic load, no lock.
+  void SetKeys(std::shared_ptr<const protocol::Keyring> keys,
+               std::shared_ptr<const KeyBindings> bindings = nullptr);
 
  private:
   // Where a frame came from; a datagram's address is formatted only if a rejection is
@@ -76,13 +83,23 @@ class Ingestor {
   // Counts and logs (rate-limited) one rejected frame.
   void Reject(protocol::RejectReason reason, const std::string& detail, Transport transport,
               const Peer& peer);
-  static std::string ReplayDetail(const protocol::HeartbeatView& hb);
+  // What a tracker refusal logs and answers: the source and what was wrong with it.
+  static std::string TrackerDetail(protocol::RejectReason reason, const protocol::HeartbeatView& hb);
+  // One keyring and its bindings, installed and read as one.
+  struct Credentials {
+    std::shared_ptr<const protocol::Keyring> keys;
+    std::shared_ptr<const KeyBindings> bindings;  // may be null
+  };
+  // Decodes `frame` into `hb` and checks its key's binding; the reason on failure.
+  static std::optional<protocol::DecodeError> Admit(std::span<const uint8_t> frame,
+                                                    const Credentials& creds,
+                                                    protocol::HeartbeatView& hb);
   // Sends what the tracker reported to the sinks.
   void Deliver(std::vector<Transition> transitions, std::vector<CheckChange> checks);
   const Clock& clock_;
-  std::mutex keys_mu_;  // guards retired_keys_ (writers only)
-  std::vector<std::shared_ptr<const protocol::Keyring>> retired_keys_;
-  std::atomic<const protocol::Keyring*> keys_;
+  std::mutex keys_mu_;  // guards retired_ (writers only)
+  std::vector<std::unique_ptr<const Credentials>> retired_;
+  std::atomic<const Credentials*> creds_;
   Tracker& tracker_;
   CollectorMetrics& metrics_;
   TransitionSink on_transitions_;

@@ -182,7 +182,31 @@ struct CollectorMetrics::Families {
                               .Help("Write batches queued for the SQLite writer, not yet "
                                     "committed or dropped.")
                               .Register(r)
-                              .Add({})) {
+                              .Add({})),
+        forgotten(BuildCounter()
+                      .Name("firewatch_sources_forgotten_total")
+                      .Help("Sources removed from memory and the store, by how: operator "
+                            "(DELETE /api/v1/sources/{id}), age (detection.forget_after), "
+                            "peer (a peer collector's tombstone).")
+                      .Register(r)),
+        limit(BuildGauge()
+                  .Name("firewatch_source_limit")
+                  .Help("Configured limits on sources: max_sources, and "
+                        "new_sources_per_key_per_minute (0 = none).")
+                  .Register(r)),
+        limit_reached(BuildGauge()
+                          .Name("firewatch_source_limit_reached")
+                          .Help("1 while a limit refuses new sources: max_sources (the tracker "
+                                "is full), new_sources_per_key (some key was over its budget "
+                                "in the last minute).")
+                          .Register(r)) {
+    for (const char* how : {"operator", "age", "peer"}) {
+      forgotten_by.push_back(&forgotten.Add({{"how", how}}));
+    }
+    limit_max_sources = &limit.Add({{"limit", "max_sources"}});
+    limit_per_key = &limit.Add({{"limit", "new_sources_per_key_per_minute"}});
+    reached_max_sources = &limit_reached.Add({{"limit", "max_sources"}});
+    reached_per_key = &limit_reached.Add({{"limit", "new_sources_per_key"}});
     for (Transport t : kTransports) {
       const std::string transport(TransportName(t));
       accepted[Index(t)] = &heartbeats.Add({{"transport", transport}});
@@ -335,6 +359,14 @@ struct CollectorMetrics::Families {
   Counter& udp_datagrams;
   Counter& udp_kernel_drops;
   Gauge& store_queue_depth;
+  Family<Counter>& forgotten;
+  Family<Gauge>& limit;
+  Family<Gauge>& limit_reached;
+  std::vector<Counter*> forgotten_by;  // ForgetHow order
+  Gauge* limit_max_sources = nullptr;
+  Gauge* limit_per_key = nullptr;
+  Gauge* reached_max_sources = nullptr;
+  Gauge* reached_per_key = nullptr;
   uint64_t seen_udp_datagrams = 0;
   uint64_t seen_udp_drops = 0;
 
@@ -430,6 +462,11 @@ void CollectorMetrics::FrameRejected(protocol::RejectReason r, Transport t) {
 
 void CollectorMetrics::Transition(SourceState to) {
   if (Index(to) < f_->transitions_to.size()) f_->transitions_to[Index(to)]->Increment();
+}
+
+void CollectorMetrics::SourcesForgotten(ForgetHow how, uint64_t n) {
+  const auto i = static_cast<size_t>(how);
+  if (i < f_->forgotten_by.size()) f_->forgotten_by[i]->Increment(static_cast<double>(n));
 }
 
 void CollectorMetrics::HttpRequest(const std::string& handler, int status) {
@@ -691,6 +728,11 @@ std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store)
   for (size_t i = 0; i < counts.size(); ++i) {
     f_->sources_by_state[i]->Set(static_cast<double>(counts[i]));
   }
+  const LimitStatus limits = tracker.Limits();
+  f_->limit_max_sources->Set(static_cast<double>(limits.max_sources));
+  f_->limit_per_key->Set(static_cast<double>(limits.new_sources_per_key_per_minute));
+  f_->reached_max_sources->Set(limits.at_capacity ? 1 : 0);
+  f_->reached_per_key->Set(limits.rate_limited_keys.empty() ? 0 : 1);
   if (store != nullptr) {
     Mirror(f_->store_write_errors, store->write_errors(), f_->seen_write_errors);
     Mirror(f_->store_committed, store->batches_committed(), f_->seen_committed);

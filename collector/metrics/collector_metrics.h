@@ -49,6 +49,10 @@ class CollectorMetrics {
   void FrameRejected(protocol::RejectReason r, Transport t);
   // One state change of a source (firewatch_source_transitions_total{to}).
   void Transition(SourceState to);
+  // Sources forgotten (firewatch_sources_forgotten_total{how}); how is "operator",
+  // "age" (detection.forget_after) or "peer" (a peer collector's tombstone).
+  enum class ForgetHow : uint8_t { kOperator = 0, kAge = 1, kPeer = 2 };
+  void SourcesForgotten(ForgetHow how, uint64_t n = 1);
   // One HTTP response. `handler` must come from a bounded set (the matched route's
   // pattern, or "unmatched"), never a raw URL: every value is a series forever.
   void HttpRequest(const std::string& handler, int status);
@@ -113,8 +117,9 @@ class CollectorMetrics {
   static constexpr const char* kOtherDomain = "other";
   static constexpr size_t kMaxDomains = 256;
 
-  // Refreshes gauges from the tracker (state counts; per-source series when enabled,
-  // removing series of sources no longer tracked) and the store's counters (store may
+  // Refreshes gauges from the tracker (state counts; its limits: firewatch_source_limit,
+  // firewatch_source_limit_reached; per-source series when enabled, removing series of
+  // sources no longer tracked) and the store's counters (store may
   // be null: those series stay at their last values), then renders the Prometheus text
   // exposition format (version 0.0.4) of the whole registry.
   std::string Render(const Tracker& tracker, const Store* store);

@@ -50,6 +50,9 @@ CREATE TABLE transitions (
 CREATE INDEX transitions_by_source ON transitions (source_id, at_ms);
 CREATE INDEX transitions_by_time ON transitions (at_ms);
 )sql"},
+    {2, "replay floor (boot succession, issue #10)", R"sql(
+ALTER TABLE sources ADD COLUMN replay_floor_ms INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 Result<int64_t> Pragma(sqlite3* db, const char* sql, const std::string& path) {

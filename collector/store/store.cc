@@ -28,8 +28,8 @@ constexpr int kBusyTimeoutMs = 5000;
 constexpr const char* kUpsertSource = R"sql(
 INSERT INTO sources (source_id, labels, state, first_seen_ms, last_seen_ms, state_since_ms,
   interval_ms, agent_version, goodbye_reason, checks, replay_seen, boot_id, sequence,
-  last_timestamp_ms, heartbeats, last_transport)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+  last_timestamp_ms, heartbeats, last_transport, replay_floor_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
 ON CONFLICT (source_id) DO UPDATE SET
   labels = excluded.labels, state = excluded.state, first_seen_ms = excluded.first_seen_ms,
   last_seen_ms = excluded.last_seen_ms, state_since_ms = excluded.state_since_ms,
@@ -37,7 +37,10 @@ ON CONFLICT (source_id) DO UPDATE SET
   goodbye_reason = excluded.goodbye_reason, checks = excluded.checks,
   replay_seen = excluded.replay_seen, boot_id = excluded.boot_id, sequence = excluded.sequence,
   last_timestamp_ms = excluded.last_timestamp_ms, heartbeats = excluded.heartbeats,
-  last_transport = excluded.last_transport)sql";
+  last_transport = excluded.last_transport, replay_floor_ms = excluded.replay_floor_ms)sql";
+
+constexpr const char* kDeleteSource = "DELETE FROM sources WHERE source_id = ?1";
+constexpr const char* kDeleteTransitions = "DELETE FROM transitions WHERE source_id = ?1";
 
 constexpr const char* kInsertTransition = R"sql(
 INSERT INTO transitions (source_id, from_state, to_state, at_ms, reason, labels, new_source)
@@ -46,7 +49,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql";
 constexpr const char* kSelectSources = R"sql(
 SELECT source_id, labels, state, first_seen_ms, last_seen_ms, state_since_ms, interval_ms,
   agent_version, goodbye_reason, checks, replay_seen, boot_id, sequence, last_timestamp_ms,
-  heartbeats, last_transport
+  heartbeats, last_transport, replay_floor_ms
 FROM sources ORDER BY source_id)sql";
 
 constexpr const char* kSelectTransitions = R"sql(
@@ -61,9 +64,11 @@ DELETE FROM transitions WHERE id IN (
   SELECT id FROM transitions WHERE source_id = ?1 ORDER BY at_ms DESC, id DESC
   LIMIT -1 OFFSET ?2))sql";
 
+// Applied in this order: upserts, transitions, then deletions of forgotten sources.
 struct Batch {
   std::vector<SourceSnapshot> sources;
   std::vector<Transition> transitions;
+  std::vector<std::string> forgotten;
 };
 
 std::optional<Transport> ParseTransport(std::string_view name) {
@@ -143,6 +148,7 @@ class Store::Impl {
   Status Commit(const std::vector<Batch>& batches);
   Status WriteSource(const SourceSnapshot& s);
   Status WriteTransition(const Transition& t);
+  Status DeleteSource(const std::string& id);
   Status Prune(bool all_sources);
   void MaybePrune();
   Result<Transition> ReadTransition(sqlite3_stmt* s);
@@ -157,7 +163,8 @@ class Store::Impl {
   // Writer connection: used by Init, then only by the writer thread. Statements are
   // declared after their connection so they are finalized first.
   sqlite::Db wdb_;
-  sqlite::Stmt upsert_, insert_, prune_old_, overfull_, prune_source_;
+  sqlite::Stmt upsert_, insert_, prune_old_, overfull_, prune_source_, delete_source_,
+      delete_transitions_;
   std::string labels_buf_, checks_buf_;      // reused encode buffers (writer thread)
   std::unordered_set<std::string> touched_;  // sources with new transitions since the last prune
   MonoTime last_prune_{};
@@ -193,7 +200,9 @@ Status Store::Impl::Init() {
   using ToPrepare = std::initializer_list<std::pair<sqlite::Stmt*, const char*>>;
   for (auto [stmt, sql] : ToPrepare{{&upsert_, kUpsertSource}, {&insert_, kInsertTransition},
                                     {&prune_old_, kPruneOld}, {&overfull_, kOverfullSources},
-                                    {&prune_source_, kPruneSource}}) {
+                                    {&prune_source_, kPruneSource},
+                                    {&delete_source_, kDeleteSource},
+                                    {&delete_transitions_, kDeleteTransitions}}) {
     auto prepared = sqlite::Prepare(wdb_.get(), sql);
     if (!prepared.ok()) return prepared.status();
     *stmt = std::move(prepared).value();
@@ -229,7 +238,7 @@ Status Store::Impl::Init() {
 // ---- writing (writer thread) ----
 
 void Store::Impl::Write(Batch batch) {
-  if (batch.sources.empty() && batch.transitions.empty()) return;
+  if (batch.sources.empty() && batch.transitions.empty() && batch.forgotten.empty()) return;
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(batch));
@@ -301,7 +310,7 @@ bool Store::Impl::Attempt(std::vector<Batch>& batches, bool last_try) {
   done_cv_.notify_all();
   if (st.ok()) return true;
   size_t rows = 0;
-  for (const Batch& b : batches) rows += b.sources.size() + b.transitions.size();
+  for (const Batch& b : batches) rows += b.sources.size() + b.transitions.size() + b.forgotten.size();
   if (last_try) {
     // Data is lost: never rate-limited.
     spdlog::error("store '{}': retry failed, DROPPED {} batch(es) ({} rows): {}", path_, n, rows,
@@ -346,7 +355,15 @@ Status Store::Impl::WriteSource(const SourceSnapshot& s) {
   sqlite3_bind_int64(st, 14, s.replay.timestamp_ms);
   sqlite3_bind_int64(st, 15, static_cast<sqlite3_int64>(s.heartbeats));
   sqlite::BindText(st, 16, TransportName(s.last_transport));
+  sqlite3_bind_int64(st, 17, s.replay.floor_ms);
   return StepDone(st, "upsert source", s.source_id);
+}
+
+Status Store::Impl::DeleteSource(const std::string& id) {
+  sqlite::BindText(delete_source_.get(), 1, id);
+  if (Status st = StepDone(delete_source_.get(), "delete source", id); !st.ok()) return st;
+  sqlite::BindText(delete_transitions_.get(), 1, id);
+  return StepDone(delete_transitions_.get(), "delete transitions of", id);
 }
 
 Status Store::Impl::WriteTransition(const Transition& t) {
@@ -375,6 +392,10 @@ Status Store::Impl::Commit(const std::vector<Batch>& batches) {
       if (st = WriteTransition(t); !st.ok()) break;
     }
     if (!st.ok()) break;
+    for (const std::string& id : b.forgotten) {
+      if (st = DeleteSource(id); !st.ok()) break;
+    }
+    if (!st.ok()) break;
   }
   if (st.ok() && opts_.before_commit) st = opts_.before_commit();
   if (st.ok()) st = sqlite::Exec(wdb_.get(), "COMMIT", context);
@@ -386,6 +407,7 @@ Status Store::Impl::Commit(const std::vector<Batch>& batches) {
   }
   for (const Batch& b : batches) {
     for (const Transition& t : b.transitions) touched_.insert(t.source_id);
+    for (const std::string& id : b.forgotten) touched_.erase(id);
   }
   return Status::Ok();
 }
@@ -487,6 +509,7 @@ Result<std::vector<SourceSnapshot>> Store::Impl::LoadSources() {
     auto parsed_transport = ParseTransport(transport);
     if (!parsed_transport) return bad("unknown transport '" + transport + "'");
     s.last_transport = *parsed_transport;
+    s.replay.floor_ms = sqlite3_column_int64(q, 16);
     out.push_back(std::move(s));
   }
   if (rc != SQLITE_DONE) return sqlite::Error(rdb_.get(), rc, "store '" + path_ + "': load sources");
@@ -555,8 +578,12 @@ Result<std::vector<Transition>> Store::LoadTransitions(const std::string& source
                                                        size_t limit) {
   return impl_->LoadTransitions(source_id, limit);
 }
+void Store::Forget(std::vector<std::string> source_ids) {
+  impl_->Write(Batch{{}, {}, std::move(source_ids)});
+}
+
 void Store::Write(std::vector<SourceSnapshot> sources, std::vector<Transition> transitions) {
-  impl_->Write(Batch{std::move(sources), std::move(transitions)});
+  impl_->Write(Batch{std::move(sources), std::move(transitions), {}});
 }
 Status Store::Sync() { return impl_->Sync(); }
 uint64_t Store::write_errors() const { return impl_->write_errors.load(); }

@@ -82,6 +82,11 @@ class Store {
   // retried once; if the retry fails too the batches are dropped, counted in
   // batches_dropped() and logged as an error.
   void Write(std::vector<SourceSnapshot> sources, std::vector<Transition> transitions);
+  // Queues the deletion of sources (a forgotten source: its row and all its
+  // transitions), as one batch after everything queued before it, with the same
+  // commit, retry and drop rules as Write(). An empty list is ignored. Unknown ids are
+  // not an error.
+  void Forget(std::vector<std::string> source_ids);
   // Blocks until every batch queued before this call is committed or dropped; returns
   // the first write error since the last Sync (OK if none), then forgets it. A failed
   // batch pending its retry is retried at once. With concurrent Syncs, one of them

@@ -285,6 +285,55 @@ TEST_F(ApiTest, UnknownSourceIs404) {
   EXPECT_TRUE(Parse(r)["error"].is_string());
 }
 
+TEST_F(ApiTest, DeleteSourceForgetsIt) {
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
+  HttpRequest del;
+  del.method = "DELETE";
+  del.path = "/api/v1/sources/web-01";
+  EXPECT_EQ(server_.Dispatch(del).status, 404) << "no forget function wired: nothing forgotten";
+  std::vector<std::string> asked;
+  ctx_.forget = [&](const std::string& id) {
+    asked.push_back(id);
+    return tracker_.Forget(id).has_value();
+  };
+  HttpResponse r = server_.Dispatch(del);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Parse(r)["forgotten"], "web-01");
+  EXPECT_EQ(Get("/api/v1/sources/web-01").status, 404);
+  r = server_.Dispatch(del);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(asked, (std::vector<std::string>{"web-01", "web-01"}));
+}
+
+TEST_F(ApiTest, StatusShowsLimitsAndWarnsOnceTheCapIsReached) {
+  tracker_.SetLimits({.max_sources = 2, .new_sources_per_key_per_minute = 0});
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
+  json st = Parse(Get("/api/v1/status"));
+  EXPECT_EQ(st["collector"], "collector-a");
+  EXPECT_EQ(st["sources"]["tracked"], 1);
+  EXPECT_EQ(st["sources"]["by_state"]["UP"], 1);
+  EXPECT_EQ(st["limits"]["max_sources"], 2);
+  EXPECT_EQ(st["limits"]["at_capacity"], false);
+  EXPECT_TRUE(st["warnings"].empty());
+  EXPECT_EQ(Get("/").body.find("class=\"banner warning\""), std::string::npos);
+
+  ASSERT_EQ(Post(Frame(Beat("web-02", 1))).status, 204);
+  HttpResponse refused = Post(Frame(Beat("web-03", 1)));
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(Parse(refused)["reason"], "source_limit");
+  st = Parse(Get("/api/v1/status"));
+  EXPECT_EQ(st["limits"]["at_capacity"], true);
+  EXPECT_EQ(st["limits"]["refused_at_capacity"], 1);
+  ASSERT_EQ(st["warnings"].size(), 1u);
+  EXPECT_NE(st["warnings"][0].get<std::string>().find("source cap reached"), std::string::npos);
+  const std::string page = Get("/").body;
+  EXPECT_NE(page.find("class=\"banner warning\""), std::string::npos);
+  EXPECT_NE(page.find("source cap reached"), std::string::npos);
+  EXPECT_EQ(Sample("firewatch_source_limit_reached", {"limit=\"max_sources\""}), "1");
+  EXPECT_EQ(Sample("firewatch_source_limit", {"limit=\"max_sources\""}), "2");
+  EXPECT_EQ(Sample("firewatch_frames_rejected_total", {"reason=\"source_limit\"", "transport=\"http\""}), "1");
+}
+
 TEST_F(ApiTest, SourceDetailHasTransitionsNewestFirst) {
   ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
   clock_.Advance(std::chrono::seconds(120));

@@ -331,6 +331,102 @@ TEST_F(ClusterTest, DeltasCarryOnlyChangesAndADivergentCopyAsksForAFullTable) {
   EXPECT_TRUE(V("a").BuildFor("b").sources_full);
 }
 
+// A forget on one collector reaches its peers as a tombstone (with when, relative), is
+// removed from their copy of its table, and is not brought back by later syncs.
+TEST_F(ClusterTest, ForgottenSourceIsATombstoneForPeers) {
+  for (const char* id : {"a", "b"}) {
+    V(id).OnLocal({Tr("gone", SourceState::kUp, SourceState::kUp, NowMs()),
+                   Tr("kept", SourceState::kUp, SourceState::kUp, NowMs())});
+  }
+  Run(1);
+  const int64_t at = NowMs();
+  EXPECT_TRUE(V("a").Forget({{"gone", at}}, "operator").empty()) << "not paged: nothing to resolve";
+  clock_.Advance(3s);  // the next exchange: the tombstone is 3 s old
+  SyncPayload delta = V("a").BuildFor("b");
+  EXPECT_FALSE(delta.sources_full);
+  EXPECT_TRUE(delta.sources.empty());
+  ASSERT_EQ(delta.forgotten.size(), 1u);
+  EXPECT_EQ(delta.forgotten[0].first, "gone");
+
+  // b learns it through the wire format: the id and when, on b's own clock.
+  delta.boot = "boot-a";
+  auto decoded = DecodeSyncPayload(EncodeSyncPayload(delta));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  std::vector<ClusterView::Tombstone> told;
+  ASSERT_TRUE(V("b").Apply(*decoded, &told).ok());
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].source, "gone");
+  EXPECT_NEAR(static_cast<double>(told[0].forgotten_at_ms), static_cast<double>(at), 50);
+  // b's copy of a's table no longer has it: no path warning about it, digest agrees.
+  for (int i = 0; i < 40; ++i) Run(1);
+  EXPECT_FALSE(V("b").BuildFor("a").need_full);
+  for (const auto& w : V("b").Snapshot().path_warnings) EXPECT_NE(w.source, "gone");
+  // Full tables keep carrying the tombstone (a peer that restarted learns it too) and
+  // never the entry.
+  clock_.Advance(31s);  // full_sync_every
+  SyncPayload full = V("a").BuildFor("c");
+  ASSERT_TRUE(full.sources_full);
+  for (const auto& [id, st] : full.sources) EXPECT_NE(id, "gone");
+  bool carried = false;
+  for (const auto& [id, age] : full.forgotten) carried |= id == "gone";
+  EXPECT_TRUE(carried);
+
+  // Heard again on a: a live entry again, the tombstone gone.
+  V("a").OnLocal({Tr("gone", SourceState::kUp, SourceState::kUp, NowMs())});
+  SyncPayload again = V("a").BuildFor("c");
+  for (const auto& [id, age] : again.forgotten) EXPECT_NE(id, "gone");
+}
+
+TEST_F(ClusterTest, ForgettingAPagedDownSourceResolvesItsPage) {
+  Run(1);  // peers live: a DOWN nobody else hears pages at once
+  V("a").OnLocal({Tr("dead", SourceState::kUp, SourceState::kUp, NowMs())});
+  merged_.clear();
+  auto paged = V("a").OnLocal({Tr("dead", SourceState::kUp, SourceState::kDown, NowMs())});
+  ASSERT_EQ(paged.size(), 1u);
+  auto resolved = V("a").Forget({{"dead", NowMs()}}, "operator");
+  ASSERT_EQ(resolved.size(), 1u);
+  const Transition* resolve = &resolved[0];
+  EXPECT_EQ(resolve->from, SourceState::kDown);
+  EXPECT_NE(resolve->to, SourceState::kDown);
+  EXPECT_NE(resolve->reason.find("forgotten"), std::string::npos);
+  // Held verdicts for it are gone too: ticking pages nothing about it.
+  merged_.clear();
+  Run(30);
+  for (const auto& t : merged_) EXPECT_NE(t.source_id, "dead");
+}
+
+TEST_F(ClusterTest, TombstonesAreBoundedAndExpire) {
+  std::vector<ClusterView::Tombstone> many;
+  for (size_t i = 0; i < kMaxTombstones + 10; ++i) {
+    many.push_back({"s" + std::to_string(i), NowMs() + static_cast<int64_t>(i)});
+  }
+  V("a").Forget({many.begin(), many.begin() + 100}, "test");  // in two batches
+  V("a").Forget({many.begin() + 100, many.end()}, "test");
+  SyncPayload full = V("a").BuildFor("b");
+  ASSERT_TRUE(full.sources_full);
+  EXPECT_EQ(full.forgotten.size(), kMaxTombstones);
+  std::set<std::string> kept;
+  for (const auto& [id, age] : full.forgotten) kept.insert(id);
+  for (size_t i = 0; i < 10; ++i) EXPECT_FALSE(kept.count("s" + std::to_string(i))) << "the oldest went first";
+  EXPECT_TRUE(kept.count("s10"));
+  // Equal times: exactly the excess is dropped.
+  std::vector<ClusterView::Tombstone> same;
+  for (int i = 0; i < 20; ++i) same.push_back({"t" + std::to_string(i), NowMs() + 100'000});
+  V("a").Forget(same, "test");
+  EXPECT_EQ(V("a").BuildFor("c").forgotten.size(), kMaxTombstones);
+  clock_.Advance(ClusterView::kTombstoneTtl + 1h);
+  V("a").Forget({{"late", NowMs()}}, "test");
+  full = V("a").BuildFor("c");
+  ASSERT_EQ(full.forgotten.size(), 1u);
+  EXPECT_EQ(full.forgotten[0].first, "late");
+  // A payload with too many is refused whole.
+  SyncPayload flood = full;
+  flood.boot = "x";
+  flood.forgotten.clear();
+  for (size_t i = 0; i <= kMaxTombstones; ++i) flood.forgotten.emplace_back("f" + std::to_string(i), 1);
+  EXPECT_FALSE(DecodeSyncPayload(EncodeSyncPayload(flood)).ok());
+}
+
 TEST_F(ClusterTest, CanonicalIncidentIsTheOneOfTheFirstMember) {
   EXPECT_TRUE(V("b").Precedes("a", "b"));
   EXPECT_FALSE(V("b").Precedes("c", "b"));

@@ -48,6 +48,51 @@ TEST(CollectorConfigTest, GoodFixturesLoad) {
   EXPECT_EQ(c->keys[0].file, fs::path(Fixture("good/fleet.key")).lexically_normal().string());
 }
 
+TEST(CollectorConfigTest, HardenedFixtureBindsKeysAndSetsLimits) {
+  auto c = LoadCollectorConfig(Fixture("good/hardened.yml"));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->limits.max_sources, 20000u);
+  EXPECT_EQ(c->limits.new_sources_per_key_per_minute, 500u);
+  EXPECT_EQ(c->detection.max_clock_skew, 1min);
+  EXPECT_EQ(c->detection.max_future_skew, 2s);
+  EXPECT_EQ(c->detection.min_interval, 500ms);
+  EXPECT_EQ(c->detection.max_interval, 10min);
+  EXPECT_EQ(c->forget_after, std::chrono::hours(24 * 7));
+  ASSERT_EQ(c->keys.size(), 3u);
+  EXPECT_EQ(c->keys[0].sources, (std::vector<std::string>{"web-*", "lb-1", "lb-2"}));
+  auto bindings = BindingsOf(*c);
+  EXPECT_TRUE(bindings->Allows("web", "web-17"));
+  EXPECT_TRUE(bindings->Allows("web", "lb-2"));
+  EXPECT_FALSE(bindings->Allows("web", "db-1.dc1"));
+  EXPECT_TRUE(bindings->Allows("db", "db-1.dc1"));
+  EXPECT_FALSE(bindings->Allows("db", "db-1.dc2"));
+  EXPECT_TRUE(bindings->Allows("fleet", "anything")) << "an unbound key is a fleet key";
+}
+
+TEST(CollectorConfigTest, LimitDefaultsAreSizedForTheMachine) {
+  auto c = EmbeddedCollectorConfig();
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->limits.max_sources, DefaultMaxSources());
+  EXPECT_GE(c->limits.max_sources, 10'000u);
+  EXPECT_LE(c->limits.max_sources, 500'000u);
+  EXPECT_EQ(c->limits.new_sources_per_key_per_minute,
+            std::max<size_t>(1000, c->limits.max_sources / 10));
+  EXPECT_EQ(c->detection.max_future_skew, 5s);
+  EXPECT_EQ(c->detection.max_clock_skew, 2min);
+  EXPECT_EQ(c->detection.min_interval, 1s);
+  EXPECT_EQ(c->detection.max_interval, 1h);
+  EXPECT_EQ(c->forget_after, std::chrono::hours(24 * 30));
+  EXPECT_TRUE(BindingsOf(*c)->empty());
+  // `0` turns the per-key budget off; forget_after 0s never forgets.
+  auto off = ParseCollectorConfig(
+      "collector: {new_sources_per_key_per_minute: 0}\nkeys: [{id: a, file: a.key}]\n"
+      "detection: {forget_after: 0s}\n",
+      "t.yml", "/tmp");
+  ASSERT_TRUE(off.ok()) << off.status().message();
+  EXPECT_EQ(off->limits.new_sources_per_key_per_minute, 0u);
+  EXPECT_EQ(off->forget_after, Duration::zero());
+}
+
 // Each bad fixture starts with a comment line "# expect: <fragment>" (one or more).
 TEST(CollectorConfigTest, BadFixturesFailWithFileLineAndReason) {
   int checked = 0;
@@ -75,7 +120,7 @@ TEST(CollectorConfigTest, KeysAreCreatedOnlyWhenAllowed) {
   fs::path dir = fs::temp_directory_path() / ("fw-keys-" + std::to_string(getpid()));
   fs::remove_all(dir);
   CollectorConfig c;
-  c.keys.push_back({"a", (dir / "k" / "fleet.key").string(), false});
+  c.keys.push_back({"a", (dir / "k" / "fleet.key").string(), false, {}});
   auto missing = LoadKeys(c);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("firewatchctl keygen"), std::string::npos);

@@ -148,6 +148,41 @@ TEST_F(IngestorTest, KeyRotationTakesEffect) {
   EXPECT_EQ(ingestor_->Ingest(Frame(1), Transport::kUdp, "p").rejected, RejectReason::kUnknownKey);
 }
 
+TEST_F(IngestorTest, BoundKeySpeaksOnlyForItsSources) {
+  auto bindings = std::make_shared<KeyBindings>();
+  ASSERT_TRUE(bindings->Bind("fleet", {"web-*", "db-7"}).ok());
+  ingestor_->SetKeys(keys_, bindings);
+  EXPECT_FALSE(ingestor_->Ingest(Frame(1, "web-01"), Transport::kUdp, "p").rejected);
+  EXPECT_FALSE(ingestor_->Ingest(Frame(1, "db-7"), Transport::kUdp, "p").rejected);
+  IngestResult r = ingestor_->Ingest(Frame(1, "db-8"), Transport::kHttp, "p");
+  EXPECT_EQ(r.rejected, RejectReason::kKeyNotAllowed);
+  EXPECT_NE(r.detail.find("db-8"), std::string::npos) << r.detail;
+  // The batch path applies the same rule.
+  sockaddr_storage from{};
+  from.ss_family = AF_INET;
+  std::vector<std::vector<uint8_t>> frames = {Frame(1, "mail-1"), Frame(2, "web-01")};
+  std::vector<UdpReceiver::Datagram> batch;
+  for (const auto& f : frames) batch.push_back({f, &from});
+  ingestor_->IngestDatagrams(batch);
+  EXPECT_EQ(Rejected(RejectReason::kKeyNotAllowed, Transport::kHttp), 1);
+  EXPECT_EQ(Rejected(RejectReason::kKeyNotAllowed, Transport::kUdp), 1);
+  EXPECT_FALSE(tracker_.Get("db-8"));
+  EXPECT_FALSE(tracker_.Get("mail-1"));
+  EXPECT_EQ(tracker_.Get("web-01")->heartbeats, 2u);
+  // A reload without bindings makes it a fleet key again.
+  ingestor_->SetKeys(keys_);
+  EXPECT_FALSE(ingestor_->Ingest(Frame(2, "db-8"), Transport::kUdp, "p").rejected);
+}
+
+TEST_F(IngestorTest, LimitRefusalsAreCountedByReason) {
+  tracker_.SetLimits({.max_sources = 1, .new_sources_per_key_per_minute = 0});
+  EXPECT_FALSE(ingestor_->Ingest(Frame(1, "a"), Transport::kUdp, "p").rejected);
+  IngestResult r = ingestor_->Ingest(Frame(1, "b"), Transport::kUdp, "p");
+  EXPECT_EQ(r.rejected, RejectReason::kSourceLimit);
+  EXPECT_NE(r.detail.find("key 'fleet'"), std::string::npos) << r.detail;
+  EXPECT_EQ(Rejected(RejectReason::kSourceLimit, Transport::kUdp), 1);
+}
+
 TEST_F(IngestorTest, SurvivesRandomInput) {
   std::mt19937 rng(42);
   for (int i = 0; i < 20000; ++i) {

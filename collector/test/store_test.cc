@@ -83,6 +83,7 @@ SourceSnapshot FullSnapshot(const std::string& id) {
   s.replay.boot_id[3] = 0;
   s.replay.sequence = std::numeric_limits<uint64_t>::max() - 5;
   s.replay.timestamp_ms = 1'700'000'100'400;
+  s.replay.floor_ms = 1'700'000'090'000;
   s.heartbeats = (1ULL << 63) + 17;
   s.last_transport = Transport::kHttp;
   s.phi = 4.2;  // not persisted
@@ -104,6 +105,7 @@ void ExpectSameSource(const SourceSnapshot& want, const SourceSnapshot& got) {
   EXPECT_EQ(got.replay.boot_id, want.replay.boot_id);
   EXPECT_EQ(got.replay.sequence, want.replay.sequence);
   EXPECT_EQ(got.replay.timestamp_ms, want.replay.timestamp_ms);
+  EXPECT_EQ(got.replay.floor_ms, want.replay.floor_ms);
   EXPECT_EQ(got.heartbeats, want.heartbeats);
   EXPECT_EQ(got.last_transport, want.last_transport);
 }
@@ -207,6 +209,46 @@ TEST_F(StoreTest, UpsertOverwrites) {
   ASSERT_TRUE(loaded.ok());
   ASSERT_EQ(loaded->size(), 1u);
   ExpectSameSource(s, loaded->front());
+}
+
+TEST_F(StoreTest, ForgetDeletesTheSourceAndItsTransitionsInQueueOrder) {
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  store->Write({FullSnapshot("gone"), FullSnapshot("kept")},
+               {MakeTransition("gone", 1000, SourceState::kDown),
+                MakeTransition("kept", 1000, SourceState::kDown)});
+  store->Forget({"gone", "never-stored"});
+  ASSERT_TRUE(store->Sync().ok());
+  auto loaded = store->LoadSources();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->front().source_id, "kept");
+  EXPECT_TRUE(store->LoadTransitions("gone", 10)->empty());
+  EXPECT_EQ(store->LoadTransitions("kept", 10)->size(), 1u);
+  // Heard again after being forgotten: a later write brings it back.
+  store->Write({FullSnapshot("gone")}, {});
+  ASSERT_TRUE(store->Sync().ok());
+  EXPECT_EQ(store->LoadSources()->size(), 2u);
+  store->Forget({});  // nothing to do, nothing queued
+  EXPECT_EQ(store->queue_depth(), 0u);
+}
+
+TEST_F(StoreTest, SchemaOneFileGetsTheReplayFloorColumn) {
+  {
+    auto store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    store->Write({FullSnapshot("old")}, {});
+    ASSERT_TRUE(store->Sync().ok());
+  }
+  // Make it a version-1 file again: the column gone, user_version 1.
+  RawExec("ALTER TABLE sources DROP COLUMN replay_floor_ms; PRAGMA user_version = 1;");
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  auto loaded = store->LoadSources();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->front().replay.floor_ms, 0) << "migrated rows have no floor";
+  EXPECT_EQ(loaded->front().replay.sequence, FullSnapshot("old").replay.sequence);
 }
 
 TEST_F(StoreTest, TransitionsNewestFirstWithLimit) {

@@ -1,6 +1,7 @@
 #include "tracker/tracker.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <map>
 #include <unordered_map>
@@ -80,7 +81,8 @@ void DiffChecks(const std::vector<protocol::CheckResult>& before, const protocol
 
 }  // namespace
 
-Tracker::Tracker(const Clock& clock, DetectionConfig config) : clock_(clock), config_(config) {}
+Tracker::Tracker(const Clock& clock, DetectionConfig config, SourceLimits limits)
+    : clock_(clock), config_(config), limits_(limits) {}
 Tracker::~Tracker() = default;
 
 uint32_t Tracker::PositionOf(std::string_view id, uint32_t hash) const {
@@ -105,6 +107,58 @@ void Tracker::MarkDirty(Entry& e) {
 void Tracker::SetConfig(const DetectionConfig& config) {
   std::lock_guard lock(mu_);
   config_ = config;
+}
+
+void Tracker::SetLimits(const SourceLimits& limits) {
+  std::lock_guard lock(mu_);
+  limits_ = limits;
+  budgets_.clear();  // refilled full under the new rate
+}
+
+LimitStatus Tracker::Limits() const {
+  const MonoTime now = clock_.Now();
+  std::lock_guard lock(mu_);
+  LimitStatus st;
+  st.tracked = entries_.size();
+  st.max_sources = limits_.max_sources;
+  st.at_capacity = entries_.size() >= limits_.max_sources;
+  st.new_sources_per_key_per_minute = limits_.new_sources_per_key_per_minute;
+  for (const auto& [key, budget] : budgets_) {
+    if (budget.refused && now - budget.last_refused < std::chrono::minutes(1)) {
+      st.rate_limited_keys.push_back(key);
+    }
+  }
+  st.refused_at_capacity = refused_at_capacity_;
+  st.refused_by_rate = refused_by_rate_;
+  return st;
+}
+
+std::optional<protocol::RejectReason> Tracker::AdmitNewSource(std::string_view key_id,
+                                                              MonoTime now) {
+  if (entries_.size() >= limits_.max_sources) {
+    ++refused_at_capacity_;
+    return protocol::RejectReason::kSourceLimit;
+  }
+  const uint32_t per_minute = limits_.new_sources_per_key_per_minute;
+  if (per_minute == 0) return std::nullopt;
+  auto it = budgets_.find(key_id);
+  if (it == budgets_.end()) {
+    it = budgets_.emplace(std::string(key_id), KeyBudget{}).first;
+    it->second.tokens = per_minute;  // a full minute's worth to start with
+    it->second.refilled = now;
+  }
+  KeyBudget& b = it->second;
+  const double elapsed_min = std::chrono::duration<double, std::ratio<60>>(now - b.refilled).count();
+  b.tokens = std::min<double>(per_minute, b.tokens + std::max(0.0, elapsed_min) * per_minute);
+  b.refilled = now;
+  if (b.tokens < 1) {
+    ++refused_by_rate_;
+    b.refused = true;
+    b.last_refused = now;
+    return protocol::RejectReason::kNewSourceRate;
+  }
+  b.tokens -= 1;
+  return std::nullopt;
 }
 
 std::optional<Transition> Tracker::SetState(Entry& e, SourceState to, std::string reason) {
@@ -133,11 +187,19 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
     Entry* e = pos != SourceIndex::kNone ? &entries_[pos] : &Add(s.source_id, hash);
     e->labels = label_pool_.Intern(s.labels, entries_.size());
     e->replay = s.replay;
+    // Receiver-side boot state is not persisted: the current boot was last heard when
+    // the source was, and has ended if the source said goodbye.
+    e->replay.heard_ms = s.last_seen_ms;
+    e->replay.ended = s.state == SourceState::kStopped;
+    e->replay.has_other = false;
     e->first_seen_ms = s.first_seen_ms;
     e->last_seen_ms = s.last_seen_ms;
     e->state_since_ms = s.state_since_ms;
     e->heartbeats = s.heartbeats;
-    e->interval_ms = std::max<uint32_t>(1, s.interval_ms);
+    // Stored before the interval was bounded (or by an older build): clamp, so a
+    // restored interval cannot stretch the backstop either.
+    e->interval_ms = std::clamp<uint32_t>(
+        s.interval_ms, 1, static_cast<uint32_t>(std::min<int64_t>(config_.max_interval.count(), UINT32_MAX)));
     e->state = s.state;
     e->last_transport = s.last_transport;
     e->agent_version = std::move(s.agent_version);
@@ -192,24 +254,55 @@ void Tracker::ObserveBatch(std::span<const protocol::HeartbeatView* const> frame
 
 void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Transport transport,
                             MonoTime now, int64_t now_ms, ObserveResult& out) {
+  if (milliseconds(hb.interval_ms) < config_.min_interval ||
+      milliseconds(hb.interval_ms) > config_.max_interval) {
+    out.rejected = protocol::RejectReason::kBadInterval;
+    return;
+  }
   const uint32_t pos = PositionOf(hb.source_id, hash);
   Entry* e = pos == SourceIndex::kNone ? nullptr : &entries_[pos];
   protocol::ReplayState fresh;
-  if (auto reject = protocol::CheckReplay(e ? e->replay : fresh, protocol::OrderOf(hb), now_ms,
-                                          config_.max_clock_skew)) {
-    out.rejected = reject;
+  const protocol::FrameOrder order = protocol::OrderOf(hb);
+  // Another boot takes over once the current one would be DOWN anyway: the source is
+  // DOWN, or its current boot has been silent for the backstop. Sooner, a forger who
+  // holds the key could win a race against a live agent's next heartbeat.
+  milliseconds takeover_after{0};
+  if (e != nullptr && e->state != SourceState::kDown) {
+    takeover_after = std::chrono::duration_cast<milliseconds>(
+        milliseconds(e->interval_ms) * config_.backstop_intervals + config_.backstop_grace);
+  }
+  const protocol::ReplayVerdict verdict = protocol::CheckReplay(
+      e ? e->replay : fresh, order, now_ms, {config_.max_clock_skew, config_.max_future_skew},
+      takeover_after);
+  if (verdict.rejected) {
+    out.rejected = verdict.rejected;
     return;
   }
   bool is_new = false;
   if (e == nullptr) {
+    if (auto refused = AdmitNewSource(hb.key_id, now)) {
+      out.rejected = refused;
+      return;
+    }
     e = &Add(std::string(hb.source_id), hash);
     e->first_seen_ms = now_ms;
     e->state_since_ms = now_ms;
     e->state = SourceState::kUp;
     is_new = true;
   }
-  const bool new_boot = e->replay.seen && e->replay.boot_id != hb.boot_id;
-  protocol::Advance(e->replay, protocol::OrderOf(hb));
+  protocol::Advance(e->replay, order, verdict.role, now_ms);
+  if (verdict.role == protocol::FrameRole::kOtherBoot) {
+    // Another boot while the current one is plausibly alive (a restarted agent, or a
+    // key holder's forgery): it proves the source is alive, nothing more. Its labels,
+    // checks, interval and goodbye are not taken until it takes over.
+    e->detector.SetLastArrival(now);
+    e->last_seen_ms = now_ms;
+    ++e->heartbeats;
+    e->last_transport = transport;
+    MarkDirty(*e);
+    return;
+  }
+  const bool new_boot = verdict.role == protocol::FrameRole::kNewBoot;
   if (!e->labels || !LabelsEqual(*e->labels, hb.labels)) {
     e->labels = label_pool_.Intern(hb.labels, entries_.size());
   }
@@ -393,6 +486,62 @@ std::vector<SourceSnapshot> Tracker::TakeDirty() {
   }
   dirty_.clear();
   return out;
+}
+
+template <typename Pred>
+std::vector<SourceSnapshot> Tracker::RemoveWhere(const Pred& doomed) {
+  std::vector<SourceSnapshot> removed;
+  const MonoTime now = clock_.Now();
+  size_t kept = 0;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (doomed(entries_[i])) {
+      removed.push_back(ToSnapshot(entries_[i], now));
+      continue;
+    }
+    if (kept != i) entries_[kept] = std::move(entries_[i]);
+    ++kept;
+  }
+  if (removed.empty()) return removed;
+  entries_.resize(kept);
+  // Positions moved: rebuild the index and the dirty list from the entries.
+  index_ = SourceIndex();
+  dirty_.clear();
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    Entry& e = entries_[i];
+    e.position = static_cast<uint32_t>(i);
+    index_.Insert(SourceIndex::Hash(e.id), e.position);
+    if (e.dirty) dirty_.push_back(e.position);
+  }
+  return removed;
+}
+
+std::optional<SourceSnapshot> Tracker::Forget(std::string_view id) {
+  std::lock_guard lock(mu_);
+  if (PositionOf(id, SourceIndex::Hash(id)) == SourceIndex::kNone) return std::nullopt;
+  auto removed = RemoveWhere([id](const Entry& e) { return e.id == id; });
+  if (removed.empty()) return std::nullopt;
+  return std::move(removed.front());
+}
+
+std::vector<SourceSnapshot> Tracker::ForgetUnlessHeardSince(
+    const std::vector<std::pair<std::string, int64_t>>& tombstones) {
+  std::lock_guard lock(mu_);
+  std::vector<bool> doomed;  // by position; allocated only when something is to go
+  for (const auto& [id, since_ms] : tombstones) {
+    const uint32_t pos = PositionOf(id, SourceIndex::Hash(id));
+    if (pos == SourceIndex::kNone || entries_[pos].last_seen_ms >= since_ms) continue;
+    if (doomed.empty()) doomed.resize(entries_.size());
+    doomed[pos] = true;
+  }
+  if (doomed.empty()) return {};
+  return RemoveWhere([&doomed](const Entry& e) { return doomed[e.position]; });
+}
+
+std::vector<SourceSnapshot> Tracker::ForgetSilentFor(Duration silence) {
+  const MonoTime now = clock_.Now();
+  std::lock_guard lock(mu_);
+  return RemoveWhere(
+      [&](const Entry& e) { return now - e.detector.last_arrival() >= silence; });
 }
 
 }  // namespace firewatch::collector

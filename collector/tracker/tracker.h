@@ -11,14 +11,25 @@
 //                 (interval * backstop_intervals + backstop_grace), whichever first
 //   LATE -> UP    next heartbeat
 //   DOWN -> UP    recovery_heartbeats consecutive heartbeats (hysteresis against flapping)
-//   * -> STOPPED  goodbye frame; STOPPED -> UP on the next heartbeat
+//   * -> STOPPED  goodbye frame from the source's current boot; STOPPED -> UP on the
+//                 next heartbeat
+//
+// Admission (docs/protocol.md, "Receiving"; docs/security.md): a frame whose interval is
+// outside [min_interval, max_interval] is refused (bad_interval); replay protection and
+// boot succession are protocol::CheckReplay's (a frame of another boot while the current
+// one is alive counts as liveness only). A frame for a source not tracked yet is refused
+// when the tracker holds SourceLimits::max_sources (source_limit) or when its key has
+// used its new-sources budget for the minute (new_source_rate). Nothing else grows the
+// tracker; Forget*() shrink it.
 //
 // Thread-safety: all public methods are safe to call from any thread (one mutex). Time
 // comes only from the injected Clock.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,7 +55,34 @@ struct DetectionConfig {
   uint32_t backstop_intervals = 3;
   Duration backstop_grace = std::chrono::seconds(2);
   uint32_t recovery_heartbeats = 2;
+  // The timestamp window: frames older than max_clock_skew or further ahead than
+  // max_future_skew (receiver's wall clock) are refused as clock_skew.
   std::chrono::milliseconds max_clock_skew = std::chrono::seconds(120);
+  std::chrono::milliseconds max_future_skew = std::chrono::seconds(5);
+  // Bounds on the interval a frame declares (it sizes the DOWN backstop).
+  std::chrono::milliseconds min_interval = std::chrono::seconds(1);
+  std::chrono::milliseconds max_interval = std::chrono::hours(1);
+};
+
+// Bounds on what the tracker holds. The defaults are "unlimited" (tests, benchmarks);
+// the collector's config sets real ones (docs/configuration.md).
+struct SourceLimits {
+  size_t max_sources = SIZE_MAX;
+  // New sources each key may add per minute (a token bucket holding one minute's worth);
+  // 0 = no limit.
+  uint32_t new_sources_per_key_per_minute = 0;
+};
+
+// Where the tracker stands against its limits, for the API, status page, metrics and
+// the one log line an operator needs (the app reports changes, not every frame).
+struct LimitStatus {
+  size_t tracked = 0;
+  size_t max_sources = SIZE_MAX;
+  bool at_capacity = false;                // tracked >= max_sources
+  uint32_t new_sources_per_key_per_minute = 0;
+  std::vector<std::string> rate_limited_keys;  // refused a new source in the last minute
+  uint64_t refused_at_capacity = 0;        // totals since start
+  uint64_t refused_by_rate = 0;
 };
 
 struct ObserveResult {
@@ -60,11 +98,15 @@ struct StateCounts {
 
 class Tracker {
  public:
-  Tracker(const Clock& clock, DetectionConfig config);
+  Tracker(const Clock& clock, DetectionConfig config, SourceLimits limits = {});
   ~Tracker();
 
   // Replaces the detection settings (SIGHUP reload); keeps all source state.
   void SetConfig(const DetectionConfig& config);
+  // Replaces the limits (SIGHUP reload). Sources beyond a lowered max_sources are kept
+  // (never dropped); only new ones are refused until enough are forgotten.
+  void SetLimits(const SourceLimits& limits);
+  LimitStatus Limits() const;
 
   // Loads persisted sources after a restart. A source's silence is measured from its
   // persisted last_seen, but never less than from `restart` minus ... see the .cc:
@@ -97,6 +139,21 @@ class Tracker {
   // Sources changed since the last call, for the store (phi not meaningful).
   std::vector<SourceSnapshot> TakeDirty();
 
+  // Forgetting: removes sources from memory and returns what each was (its last
+  // snapshot, for resolving its alerts and deleting it from the store, which the caller
+  // does). A forgotten source that is heard again is a new source.
+  //   Forget: the source `id` (operator request); nullopt when unknown.
+  //   ForgetUnlessHeardSince: each (id, since_ms) of `tombstones` whose source is known
+  //     and had no frame accepted at or after since_ms (a peer's tombstone must not
+  //     remove a source this collector still hears); one O(n) pass for all of them.
+  //   ForgetSilentFor: every source not heard for `silence` or longer, measured like the
+  //     backstop (monotonic; a source alive when the collector stopped counts from the
+  //     restart, so a long collector outage does not forget live hosts); one O(n) pass.
+  std::optional<SourceSnapshot> Forget(std::string_view id);
+  std::vector<SourceSnapshot> ForgetUnlessHeardSince(
+      const std::vector<std::pair<std::string, int64_t>>& tombstones);
+  std::vector<SourceSnapshot> ForgetSilentFor(Duration silence);
+
  private:
   struct Entry;
   // Position of `id` in entries_, or SourceIndex::kNone.
@@ -107,10 +164,30 @@ class Tracker {
                      MonoTime now, int64_t now_ms, ObserveResult& out);
   SourceSnapshot ToSnapshot(const Entry& e, MonoTime now) const;
   std::optional<Transition> SetState(Entry& e, SourceState to, std::string reason);
+  // May a new source under `key_id` be added now? Counts refusals. Locked.
+  std::optional<protocol::RejectReason> AdmitNewSource(std::string_view key_id, MonoTime now);
+  // Removes every entry `doomed(entry)` selects (O(n): compacts, re-indexes); returns
+  // their snapshots. Locked.
+  template <typename Pred>
+  std::vector<SourceSnapshot> RemoveWhere(const Pred& doomed);
+
+  // A key's new-sources budget (token bucket, refilled continuously).
+  struct KeyBudget {
+    double tokens = 0;
+    MonoTime refilled{};
+    MonoTime last_refused{};
+    bool refused = false;
+  };
 
   const Clock& clock_;
   mutable std::mutex mu_;
   DetectionConfig config_;
+  SourceLimits limits_;
+  // One per key id that added a source: bounded by the keyring (frames reach the
+  // tracker only after their key authenticated them).
+  std::map<std::string, KeyBudget, std::less<>> budgets_;
+  uint64_t refused_at_capacity_ = 0;
+  uint64_t refused_by_rate_ = 0;
   std::vector<Entry> entries_;  // every source ever heard, in order of first contact
   SourceIndex index_;           // source id -> position in entries_
   LabelPool label_pool_;

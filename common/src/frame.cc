@@ -137,6 +137,11 @@ std::string_view RejectReasonName(RejectReason r) {
     case RejectReason::kBadMac: return "bad_mac";
     case RejectReason::kReplayed: return "replayed";
     case RejectReason::kClockSkew: return "clock_skew";
+    case RejectReason::kKeyNotAllowed: return "key_not_allowed";
+    case RejectReason::kBadInterval: return "bad_interval";
+    case RejectReason::kGoodbyeNotCurrent: return "goodbye_not_current";
+    case RejectReason::kSourceLimit: return "source_limit";
+    case RejectReason::kNewSourceRate: return "new_source_rate";
   }
   return "unknown";
 }
@@ -296,6 +301,9 @@ std::optional<DecodeError> DecodeView(std::span<const uint8_t> bytes, const Keyr
   if (!r.Str8(kMaxShortText, hb.goodbye_reason)) return Err(RejectReason::kMalformed, "bad reason");
   if (r.remaining() != 0) return Err(RejectReason::kMalformed, "unparsed bytes before the MAC");
   if (hb.interval_ms == 0) return Err(RejectReason::kMalformed, "interval is zero");
+  if (hb.type == FrameType::kHeartbeat && !hb.goodbye_reason.empty()) {
+    return Err(RejectReason::kMalformed, "heartbeat with a goodbye reason");
+  }
   return std::nullopt;
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 namespace firewatch::protocol {
@@ -190,6 +191,51 @@ TEST(FrameTest, RejectsSignedButStructurallyBadFrame) {
   HMAC(EVP_sha256(), key.data(), 32, bytes.data(), bytes.size() - kMacSize,
        bytes.data() + bytes.size() - kMacSize, &len);
   EXPECT_EQ(ReasonOf(bytes), RejectReason::kMalformed);
+}
+
+// Re-signs `bytes` (whose MAC is at the end) with the test key, as a key holder would.
+void Resign(std::vector<uint8_t>& bytes) {
+  unsigned len = kMacSize;
+  auto key = TestKey();
+  HMAC(EVP_sha256(), key.data(), 32, bytes.data(), bytes.size() - kMacSize,
+       bytes.data() + bytes.size() - kMacSize, &len);
+}
+
+TEST(FrameTest, HeartbeatWithAGoodbyeReasonIsMalformed) {
+  // protocol.md: the reason is "empty for heartbeats". A signed goodbye whose type byte
+  // says heartbeat carries one and is refused.
+  Heartbeat hb = Sample();
+  hb.type = FrameType::kGoodbye;
+  hb.goodbye_reason = "SIGTERM";
+  auto bytes = Encoded(hb);
+  ASSERT_TRUE(Decode(bytes, TestRing()).ok());
+  bytes[3] = static_cast<uint8_t>(FrameType::kHeartbeat);
+  Resign(bytes);
+  auto out = Decode(bytes, TestRing());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().reason, RejectReason::kMalformed);
+  EXPECT_NE(out.error().detail.find("goodbye reason"), std::string::npos) << out.error().detail;
+  // The encoder never writes one for a heartbeat, whatever the struct holds.
+  Heartbeat plain = Sample();
+  plain.goodbye_reason = "stray";
+  auto decoded = Decode(Encoded(plain), TestRing());
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded.heartbeat().goodbye_reason, "");
+}
+
+TEST(FrameTest, ExtremeTimestampsAndIntervalsDecode) {
+  // The decoder carries any i64 timestamp and u32 interval through; the receiver's
+  // window and interval bounds refuse them (replay_test, tracker_test), without overflow.
+  for (int64_t ts : {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+                     int64_t{-1}}) {
+    Heartbeat hb = Sample();
+    hb.timestamp_ms = ts;
+    hb.interval_ms = std::numeric_limits<uint32_t>::max();
+    auto out = Decode(Encoded(hb), TestRing());
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(out.heartbeat().timestamp_ms, ts);
+    EXPECT_EQ(out.heartbeat().interval_ms, std::numeric_limits<uint32_t>::max());
+  }
 }
 
 TEST(FrameTest, EveryReasonHasADistinctName) {

@@ -71,8 +71,14 @@ enum class RejectReason : uint8_t {
   kBadMac,       // HMAC does not verify
   kReplayed,     // (boot id, sequence) did not advance
   kClockSkew,    // timestamp outside the receiver's skew window
+  // Receiver policy (the collector's config), checked after the frame authenticated:
+  kKeyNotAllowed,      // the key is not bound to this source id
+  kBadInterval,        // interval outside the receiver's [min, max]
+  kGoodbyeNotCurrent,  // a goodbye from a boot that is not the source's current one
+  kSourceLimit,        // a new source while the receiver tracks its maximum
+  kNewSourceRate,      // a new source over its key's new-sources-per-minute budget
 };
-inline constexpr int kRejectReasonCount = 9;
+inline constexpr int kRejectReasonCount = 14;
 std::string_view RejectReasonName(RejectReason r);
 
 // Encodes and signs. Fails with InvalidArgument when a field exceeds its limit or the
