@@ -191,23 +191,17 @@ std::string TokenSha256Hex(std::string_view token) {
 }
 
 Result<crypto::Sha256Digest> ParseSha256Hex(std::string_view hex) {
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   crypto::Sha256Digest out{};
-  if (hex.size() != 2 * out.size()) {
-    return Status::InvalidArgument("expected 64 hex digits (the SHA-256 of the token), got " +
-                                   std::to_string(hex.size()) + " characters");
+  const bool plain = std::all_of(hex.begin(), hex.end(), [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+  });
+  if (hex.size() != 2 * out.size() || !plain) {
+    return Status::InvalidArgument("expected 64 hex digits (the SHA-256 of the token), got '" +
+                                   std::string(hex.substr(0, 80)) + "'");
   }
-  for (size_t i = 0; i < out.size(); ++i) {
-    const int hi = nibble(hex[2 * i]);
-    const int lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return Status::InvalidArgument("expected hex digits only");
-    out[i] = static_cast<uint8_t>(hi * 16 + lo);
-  }
+  auto bytes = protocol::ParseKeyText(hex);  // the same hex reading as key files
+  if (!bytes.ok()) return bytes.status();
+  std::copy(bytes->begin(), bytes->end(), out.begin());
   return out;
 }
 
