@@ -218,7 +218,7 @@ constexpr std::string_view kScript = R"js(
     var result = document.getElementById("action-result");
     result.textContent = "acknowledging " + id + "\u2026";
     fetch("api/v1/ack/" + encodeURIComponent(id), {
-      method: "POST", headers: headers, body: JSON.stringify({by: "status page"}),
+      method: "POST", headers: headers, body: "{}",  // who acked: the token's operator
       cache: "no-store"
     }).then(function (r) {
       return r.text().then(function (text) {

@@ -55,7 +55,8 @@ def test_status_page_shows_what_is_down_and_acks_from_the_page(harness, twilio):
         browser.eval("var f = document.getElementById('filter'); f.value = '';"
                      "f.dispatchEvent(new Event('input'))")
 
-        # Ack from the page.
+        # Ack from the page, with the operator's token typed into the page's token field.
+        browser.eval(f"document.getElementById('token').value = '{harness.operator_token}'")
         browser.eval(f"document.querySelector('button.ack[data-id=\"{incident_id}\"]').click()")
 
         def acked():
@@ -65,6 +66,8 @@ def test_status_page_shows_what_is_down_and_acks_from_the_page(harness, twilio):
         wait_for(lambda: "acked" in browser.eval("document.querySelector('#incident-rows tr.incident').textContent"),
                  10, what="the page to show the ack")
         assert "acknowledged" in browser.eval("document.getElementById('action-result').textContent")
+        acked_by = {i["id"]: i for i in json.loads(http_get(collector.url + "/api/v1/incidents")[1])["incidents"]}
+        assert acked_by[incident_id]["acked_by"] == harness.operator, acked_by
 
         shot = browser.screenshot(os.path.join(harness.dir, "status-page.png"))
         artifacts = os.path.join(BIN_DIR, "test-artifacts")
