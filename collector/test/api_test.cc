@@ -22,6 +22,7 @@
 #include "firewatch/clock.h"
 #include "firewatch/protocol/frame.h"
 #include "firewatch/protocol/keyring.h"
+#include "http/access.h"
 #include "http/http_server.h"
 #include "http/status_page.h"
 #include "ingest/ingestor.h"
@@ -290,6 +291,15 @@ TEST_F(ApiTest, DeleteSourceForgetsIt) {
   HttpRequest del;
   del.method = "DELETE";
   del.path = "/api/v1/sources/web-01";
+  // Forgetting is an operator's change: without a token it is refused.
+  EXPECT_EQ(server_.Dispatch(del).status, 401);
+  const std::string token = "fwop_api-test-token-0123456789abcdefghijklmnop";
+  auto tokens = OperatorTokens::Make({{"alice", *ParseSha256Hex(TokenSha256Hex(token))}});
+  ASSERT_TRUE(tokens.ok());
+  auto policy = std::make_shared<AccessPolicy>();
+  policy->operators = std::make_shared<const OperatorTokens>(std::move(tokens).value());
+  server_.SetAccessPolicy(policy);
+  del.headers["authorization"] = "Bearer " + token;
   EXPECT_EQ(server_.Dispatch(del).status, 404) << "no forget function wired: nothing forgotten";
   std::vector<std::string> asked;
   ctx_.forget = [&](const std::string& id) {
