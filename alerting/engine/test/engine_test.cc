@@ -74,15 +74,16 @@ class EngineTest : public notify::testing::HttpServerTest {
     const std::string url = server_->base_url();
     const std::string yaml = R"(
 contacts:
-  - {name: alice, channels: [hook-alice]}
+  - {name: alice, channels: )" + alice_channels_ + R"(}
   - {name: bob, channels: [hook-bob]}
 channels:
   - {name: hook-alice, type: webhook, url: ")" + url + R"(/alice"}
   - {name: hook-bob, type: webhook, url: ")" + url + R"(/bob"}
+  - {name: hook-alice2, type: webhook, url: ")" + url + R"(/alice2"}
 escalation_policies:
   - name: default
     steps:
-      - {targets: [alice], channels: [hook-alice], wait: 5m}
+      - {targets: [alice], channels: )" + alice_channels_ + R"(, wait: 5m}
       - {targets: [bob], channels: [hook-bob], wait: 5m}
 route:
   escalation_policy: default
@@ -152,6 +153,7 @@ alerting:
   // Lets the engine's loops run a few rounds (alerting every 250 ms, sender every 1 s).
   static void LetItRun() { std::this_thread::sleep_for(1500ms); }
 
+  std::string alice_channels_ = "[hook-alice]";  // her failover order, and step 1's channels
   std::string dir_;
   FakeClock clock_;
   std::unique_ptr<AlertingEngine> engine_;
@@ -411,6 +413,19 @@ TEST_F(EngineTest, StopAppliesTheRecoveriesAlreadySubmitted) {
   Start(nullptr, Vouched());
   EXPECT_EQ(engine_->Incidents().front().state, IncidentState::kResolved);
   EXPECT_TRUE(WaitFor([&] { return To("/alice").size() == 2; }));
+}
+
+// Issue #9: a step that pages alice on two channels sends one copy per channel; when one
+// fails for good it does not fail over to the other (she got that one already).
+TEST_F(EngineTest, FailoverNeverRepeatsAChannelTheSameStepAlreadyUses) {
+  alice_channels_ = "[hook-alice, hook-alice2]";
+  server_->Respond(400, "{}");  // every send fails for good
+  Start();
+  engine_->Submit(SourceDown());
+  ASSERT_TRUE(WaitFor([&] { return engine_->Stats().outbox_depth["failed"] == 2; }))
+      << "both pages should fail (each on its own channel only)";
+  EXPECT_EQ(To("/alice").size(), 1u) << "the failed /alice2 page failed over to /alice";
+  EXPECT_EQ(To("/alice2").size(), 1u) << "the failed /alice page failed over to /alice2";
 }
 
 TEST_F(EngineTest, RestartDoesNotPageTwice) {
