@@ -230,7 +230,7 @@ class Harness:
 keys:
   - id: fleet
     file: {self.key_path}
-{api}{extra}""")
+{extra}{"" if not extra or extra.endswith(chr(10)) else chr(10)}{api}""")
         return Collector(self, name, path, http_port, udp_port, data_dir)
 
     # --- agent -----------------------------------------------------------------------

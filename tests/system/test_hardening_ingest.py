@@ -209,7 +209,8 @@ def test_forget_removes_a_source_from_memory_and_store(harness):
     wait_for(lambda: any(p["source"] == "decommissioned" and p["status"] == "firing"
                          for p in collector.pages()), 5, what="its DOWN page")
 
-    out = subprocess.run([CTL, "forget", "decommissioned", "--collector", collector.url],
+    out = subprocess.run([CTL, "forget", "decommissioned", "--collector", collector.url,
+                          "--token-file", harness.operator_token_file],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out
     assert "forgot decommissioned" in out.stdout
@@ -222,7 +223,8 @@ def test_forget_removes_a_source_from_memory_and_store(harness):
     assert metric_value(collector.metrics(), "firewatch_sources_forgotten_total",
                         {"how": "operator"}) == 1
     # Unknown now: exit 1 with the API's message.
-    again = subprocess.run([CTL, "forget", "decommissioned", "--collector", collector.url],
+    again = subprocess.run([CTL, "forget", "decommissioned", "--collector", collector.url,
+                          "--token-file", harness.operator_token_file],
                            capture_output=True, text=True, timeout=30)
     assert again.returncode == 1 and "unknown source" in again.stderr, again
     # Gone from the store too: a restart does not bring it back.
@@ -267,7 +269,8 @@ def test_forget_reaches_the_peer_and_sync_does_not_bring_it_back(harness):
     for c in (a, b):
         wait_for(lambda c=c: {"old-host", "other"} <= set(c.sources()), 5,
                  what=f"both sources on {c.name}")
-    out = subprocess.run([CTL, "forget", "old-host", "--collector", a.url], capture_output=True,
+    out = subprocess.run([CTL, "forget", "old-host", "--collector", a.url,
+                          "--token-file", harness.operator_token_file], capture_output=True,
                          text=True, timeout=30)
     assert out.returncode == 0, out
     # b forgets it too (a tombstone in the next sync), and only it.
