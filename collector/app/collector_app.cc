@@ -119,12 +119,12 @@ struct CollectorApp::Impl {
 
   // Every forget (any thread): `remove` takes the sources out of the tracker, then the
   // store deletes them, the cluster keeps a tombstone for peers, their pages resolve
-  // (SourceDown and failing checks), and it is counted and logged.
+  // (SourceDown and failing checks), and it is counted and logged. `at_ms(id)` is when
+  // each was forgotten (for the cluster's tombstones).
   //
-  // `remove` runs under store_order_mu, with the
-  // store's deletion queued before the lock is released, so a flush that took the
-  // source's last snapshot just before cannot write it back after the deletion.
-  // `at_ms(id)` is when each was forgotten (for the cluster's tombstones).
+  // `remove` runs under store_order_mu, and the store's deletion is queued before the
+  // lock is released, so a flush that took a source's last snapshot just before cannot
+  // write it back after the deletion.
   template <typename Remove, typename At>
   void Forget(const Remove& remove, CollectorMetrics::ForgetHow how, const std::string& why,
               const At& at_ms) {
