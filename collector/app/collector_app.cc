@@ -166,8 +166,8 @@ struct CollectorApp::Impl {
     Page(resolve);
   }
 
-  // DELETE /api/v1/sources/{id} (an HTTP worker).
-  bool ForgetByOperator(const std::string& id) {
+  // DELETE /api/v1/sources/{id} (an HTTP worker), by the token's operator `who`.
+  bool ForgetByOperator(const std::string& id, const std::string& who) {
     bool known = false;
     const int64_t now_ms = ToUnixMillis(clock.WallNow());
     Forget(
@@ -177,7 +177,8 @@ struct CollectorApp::Impl {
           known = !gone.empty();
           return gone;
         },
-        CollectorMetrics::ForgetHow::kOperator, "by an operator",
+        CollectorMetrics::ForgetHow::kOperator,
+        who.empty() ? std::string("by an operator") : "by operator " + who,
         [now_ms](const std::string&) { return now_ms; });
     return known;
   }
@@ -498,7 +499,9 @@ Status CollectorApp::Start() {
   m.http->SetAccessPolicy(MakeAccessPolicy(c, *operators));
   m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
                      m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}};
-  m.api.forget = [&m](const std::string& id) { return m.ForgetByOperator(id); };
+  m.api.forget = [&m](const std::string& id, const std::string& who) {
+    return m.ForgetByOperator(id, who);
+  };
   if (m.cluster) {
     m.api.cluster_panel = [&m]() -> std::optional<ClusterPanel> {
       const ClusterStatus st = m.cluster->view().Snapshot(20);

@@ -141,7 +141,7 @@ HttpResponse OneSource(const ApiContext& ctx, const HttpRequest& req) {
 }
 
 HttpResponse ForgetSource(const ApiContext& ctx, const HttpRequest& req) {
-  if (!ctx.forget || !ctx.forget(req.param)) {
+  if (!ctx.forget || !ctx.forget(req.param, req.operator_name)) {
     return HttpResponse::Error(404, "unknown source '" + req.param + "'");
   }
   return HttpResponse::Json(200, Dump(Json{{"forgotten", req.param}}));
@@ -218,11 +218,10 @@ void RegisterApi(HttpServer& server, const ApiContext& ctx) {
   server.Route("GET", "/api/v1/sources", [c](const HttpRequest& r) { return Sources(*c, r); });
   server.Route("GET", "/api/v1/sources/{}",
                [c](const HttpRequest& r) { return OneSource(*c, r); });
-  // TODO(#10, API auth): a mutating endpoint: forgetting a source stops its paging.
-  // Needs an operator credential (Authorization: Bearer), JSON-only, Origin/Host checks,
-  // like the other mutating routes (ack, silences); wired by the API-auth work.
+  // Operator: forgetting a source stops its paging (docs/security.md).
   server.Route("DELETE", "/api/v1/sources/{}",
-               [c](const HttpRequest& r) { return ForgetSource(*c, r); });
+               [c](const HttpRequest& r) { return ForgetSource(*c, r); },
+               RouteOptions{Access::kOperator, 0, nullptr});
   server.Route("GET", "/api/v1/status", [c](const HttpRequest&) { return CollectorStatus(*c); });
   server.Route("GET", "/metrics", [c](const HttpRequest&) {
     HttpResponse r = HttpResponse::Text(200, c->metrics->Render(*c->tracker, c->store));

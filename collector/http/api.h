@@ -8,7 +8,7 @@
 //   GET  /api/v1/sources/{id}  one source with its recent transitions (newest first, at
 //                              most 50; empty without a store); 404 unknown
 //   DELETE /api/v1/sources/{id} forget the source (memory, store, peers: ctx.forget);
-//                              200 {"forgotten": id}, 404 unknown. A mutating endpoint.
+//                              200 {"forgotten": id}, 404 unknown. Operator access.
 //   GET  /api/v1/status        the collector's own state: source counts, limits, warnings
 //   GET  /metrics              Prometheus text format (version 0.0.4)
 //   GET  /healthz              200 {"status":"ok"} while the process serves requests
@@ -52,9 +52,10 @@ struct ApiContext {
   const std::atomic<bool>* ready = nullptr;
   // The status page's cluster panel; empty function (or nullopt) for a standalone collector.
   std::function<std::optional<ClusterPanel>()> cluster_panel;
-  // Forgets a source everywhere (the app: tracker, store, cluster, alerts); false when
-  // this collector does not know it. Empty: DELETE /api/v1/sources/{id} answers 404.
-  std::function<bool(const std::string& source_id)> forget;
+  // Forgets a source everywhere (the app: tracker, store, cluster, alerts) on behalf of
+  // `operator_name` (the token's operator, for the log and the resolving pages); false
+  // when this collector does not know it. Empty: DELETE /api/v1/sources/{id} answers 404.
+  std::function<bool(const std::string& source_id, const std::string& operator_name)> forget;
 };
 
 // What an operator must be told about the tracker's limits, one sentence each (empty

@@ -286,33 +286,41 @@ TEST_F(ApiTest, UnknownSourceIs404) {
   EXPECT_TRUE(Parse(r)["error"].is_string());
 }
 
-TEST_F(ApiTest, DeleteSourceForgetsIt) {
-  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
-  HttpRequest del;
-  del.method = "DELETE";
-  del.path = "/api/v1/sources/web-01";
-  // Forgetting is an operator's change: without a token it is refused.
-  EXPECT_EQ(server_.Dispatch(del).status, 401);
-  const std::string token = "fwop_api-test-token-0123456789abcdefghijklmnop";
-  auto tokens = OperatorTokens::Make({{"alice", *ParseSha256Hex(TokenSha256Hex(token))}});
-  ASSERT_TRUE(tokens.ok());
+TEST_F(ApiTest, DeleteSourceForgetsItForAnOperatorOnly) {
+  const std::string token = "fwop_" + std::string(64, 'a');
+  auto tokens = OperatorTokens::Make({{"tester", *ParseSha256Hex(TokenSha256Hex(token))}});
+  ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
   auto policy = std::make_shared<AccessPolicy>();
   policy->operators = std::make_shared<const OperatorTokens>(std::move(tokens).value());
   server_.SetAccessPolicy(policy);
-  del.headers["authorization"] = "Bearer " + token;
-  EXPECT_EQ(server_.Dispatch(del).status, 404) << "no forget function wired: nothing forgotten";
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
   std::vector<std::string> asked;
-  ctx_.forget = [&](const std::string& id) {
+  ctx_.forget = [&](const std::string& id, const std::string& who) {
     asked.push_back(id);
+    EXPECT_EQ(who, "tester") << "the token's operator, for the log and the resolving page";
     return tracker_.Forget(id).has_value();
   };
-  HttpResponse r = server_.Dispatch(del);
+  auto del = [&](const std::string& auth) {
+    HttpRequest req;
+    req.method = "DELETE";
+    req.path = "/api/v1/sources/web-01";
+    req.headers["host"] = "localhost";
+    if (!auth.empty()) req.headers["authorization"] = auth;
+    return server_.Dispatch(req);
+  };
+  EXPECT_EQ(del("").status, 401) << "no token";
+  EXPECT_EQ(del("Bearer fwop_guess").status, 401);
+  EXPECT_TRUE(asked.empty()) << "refused before the handler";
+  ASSERT_TRUE(tracker_.Get("web-01"));
+  HttpResponse r = del("Bearer " + token);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Parse(r)["forgotten"], "web-01");
   EXPECT_EQ(Get("/api/v1/sources/web-01").status, 404);
-  r = server_.Dispatch(del);
-  EXPECT_EQ(r.status, 404);
+  r = del("Bearer " + token);
+  EXPECT_EQ(r.status, 404) << "already forgotten";
   EXPECT_EQ(asked, (std::vector<std::string>{"web-01", "web-01"}));
+  ctx_.forget = nullptr;
+  EXPECT_EQ(del("Bearer " + token).status, 404) << "no forget function wired";
 }
 
 TEST_F(ApiTest, StatusShowsLimitsAndWarnsOnceTheCapIsReached) {

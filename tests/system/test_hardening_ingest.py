@@ -50,10 +50,16 @@ def state_for(collector, source, seconds, every=0.25):
 
 def test_a_bound_key_cannot_speak_for_another_host(harness):
     web_key = write_key(os.path.join(harness.dir, "web.key"))
-    collector = harness.collector_config(extra=f"""  - id: web
+    collector = harness.collector_config()
+    with open(collector.config_path) as f:
+        text = f.read()
+    with open(collector.config_path, "w") as f:  # a second key, bound, in the keys list
+        f.write(text.replace("keys:\n", f"""keys:
+  - id: web
     file: {os.path.join(harness.dir, "web.key")}
     sources: ["web-*", "lb-1"]
-""").start()
+""", 1))
+    collector.start()
     boot = os.urandom(16)
     send_udp(collector.udp_port, encode_frame(web_key, "web", "web-01", boot, seq=1))
     send_udp(collector.udp_port, encode_frame(web_key, "web", "lb-1", boot, seq=1))
@@ -196,6 +202,13 @@ def test_new_sources_per_key_per_minute(harness):
              what="the operator told once")
 
 
+def forget(harness, collector, source):
+    """`firewatchctl forget` as the harness operator."""
+    return subprocess.run([CTL, "forget", source, "--collector", collector.url,
+                           "--token-file", harness.operator_token_file],
+                          capture_output=True, text=True, timeout=30)
+
+
 def test_forget_removes_a_source_from_memory_and_store(harness):
     collector = harness.collector_config(extra="""detection:
   backstop_intervals: 2
@@ -209,9 +222,13 @@ def test_forget_removes_a_source_from_memory_and_store(harness):
     wait_for(lambda: any(p["source"] == "decommissioned" and p["status"] == "firing"
                          for p in collector.pages()), 5, what="its DOWN page")
 
-    out = subprocess.run([CTL, "forget", "decommissioned", "--collector", collector.url,
-                          "--token-file", harness.operator_token_file],
-                         capture_output=True, text=True, timeout=30)
+    # Operators only: without a token nothing is forgotten.
+    anonymous = subprocess.run([CTL, "forget", "decommissioned", "--collector", collector.url],
+                               capture_output=True, text=True, timeout=30,
+                               env={k: v for k, v in os.environ.items() if not k.startswith("FIREWATCH_TOKEN")})
+    assert anonymous.returncode == 1 and "401" in anonymous.stderr, anonymous
+    assert "decommissioned" in collector.sources()
+    out = forget(harness, collector, "decommissioned")
     assert out.returncode == 0, out
     assert "forgot decommissioned" in out.stdout
     assert "decommissioned" not in collector.sources()
@@ -223,9 +240,7 @@ def test_forget_removes_a_source_from_memory_and_store(harness):
     assert metric_value(collector.metrics(), "firewatch_sources_forgotten_total",
                         {"how": "operator"}) == 1
     # Unknown now: exit 1 with the API's message.
-    again = subprocess.run([CTL, "forget", "decommissioned", "--collector", collector.url,
-                          "--token-file", harness.operator_token_file],
-                           capture_output=True, text=True, timeout=30)
+    again = forget(harness, collector, "decommissioned")
     assert again.returncode == 1 and "unknown source" in again.stderr, again
     # Gone from the store too: a restart does not bring it back.
     collector.proc.stop()
@@ -269,9 +284,7 @@ def test_forget_reaches_the_peer_and_sync_does_not_bring_it_back(harness):
     for c in (a, b):
         wait_for(lambda c=c: {"old-host", "other"} <= set(c.sources()), 5,
                  what=f"both sources on {c.name}")
-    out = subprocess.run([CTL, "forget", "old-host", "--collector", a.url,
-                          "--token-file", harness.operator_token_file], capture_output=True,
-                         text=True, timeout=30)
+    out = forget(harness, a, "old-host")
     assert out.returncode == 0, out
     # b forgets it too (a tombstone in the next sync), and only it.
     wait_for(lambda: "old-host" not in b.sources(), 10, what="the tombstone applied on b")
