@@ -70,7 +70,7 @@ TEST(AckLinkKeys, OwnSecretInDataDirNeverTheFleetKey) {
   fs::remove_all(dir);
   CollectorConfig c;
   c.data_dir = dir.string();
-  c.keys.push_back({"fleet", (dir / "fleet.key").string(), true});
+  c.keys.push_back({"fleet", (dir / "fleet.key").string(), true, {}});
   c.alerting.external_url = "https://fw.example";
   auto keys = LoadKeys(c);
   ASSERT_TRUE(keys.ok());
