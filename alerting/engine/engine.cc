@@ -447,11 +447,14 @@ void AlertingEngine::ResolveIncident(const std::string& group_key, const std::st
   if (!inc) return;
   unconfirmed_.erase(inc->id);
   settling_.erase(inc->id);
-  if (Status s = incident_db_->Put(*inc); !s.ok()) spdlog::error("{}", s.message());
   auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});
+  // The all-clear is on disk before the incident is written resolved: a kill between the
+  // two leaves it open on disk, and the restart's reconciliation resolves it again (same
+  // keys, so nothing is sent twice); the other order could lose the all-clear.
+  Announce(*inc, "resolve");
+  if (Status s = incident_db_->Put(*inc); !s.ok()) spdlog::error("{}", s.message());
   spdlog::info("incident {} resolved ({}); {} pending page(s) cancelled", inc->id, why,
                cancelled.ok() ? *cancelled : 0);
-  Announce(*inc, "resolve");
   if (dispatcher_) dispatcher_->Reset(group_key, clock_.Now());
 }
 
@@ -806,12 +809,14 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
 Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& by) {
   auto inc = incidents_.Ack(id, by, NowMs(clock_));
   if (!inc.ok()) return inc;
-  if (Status s = incident_db_->Put(*inc); !s.ok()) spdlog::error("{}", s.message());
   auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});
+  // Everyone already paged hears who took it (PagerDuty gets an acknowledge event). Written
+  // before the ack itself, as for resolves: a kill in between loses no announcement (the
+  // ack is then not on disk either, and the caller got no answer, so it acks again).
+  if (inc->state == IncidentState::kAcked) Announce(*inc, "acknowledge");
+  if (Status s = incident_db_->Put(*inc); !s.ok()) spdlog::error("{}", s.message());
   spdlog::info("incident {} acknowledged by {}; {} pending page(s) cancelled", inc->id, by,
                cancelled.ok() ? *cancelled : 0);
-  // Everyone already paged hears who took it (PagerDuty gets an acknowledge event).
-  if (inc->state == IncidentState::kAcked) Announce(*inc, "acknowledge");
   return inc;
 }
 
