@@ -4,7 +4,6 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -675,16 +674,8 @@ std::vector<PagedContact> AlertingEngine::Paged(const std::string& id) const {
       }
     }
     if (channels.empty()) continue;
-    // Key: <incident>/<round>/<step>/<contact>/<channel> (docs/oncall.md).
-    uint32_t round = 0, step = 0;
-    const std::string& key = item.key();
-    const size_t a = key.find('/');
-    const size_t b = a == std::string::npos ? a : key.find('/', a + 1);
-    const size_t c = b == std::string::npos ? b : key.find('/', b + 1);
-    if (c != std::string::npos) {
-      round = static_cast<uint32_t>(std::strtoul(key.substr(a + 1, b - a - 1).c_str(), nullptr, 10));
-      step = static_cast<uint32_t>(std::strtoul(key.substr(b + 1, c - b - 1).c_str(), nullptr, 10));
-    }
+    const auto [round, step] =
+        schedule::RoundAndStepOf(item.key()).value_or(std::pair<uint32_t, uint32_t>{0, 0});
     for (const auto& [channel, at_ms] : channels) {
       out.push_back(PagedContact{item.notification.contact, channel, round, step, at_ms});
     }

@@ -41,6 +41,29 @@ WallTime StepDueAt(const EscalationPolicy& policy, WallTime started_at, uint32_t
   return started_at + static_cast<int64_t>(round) * cycle + into;
 }
 
+std::optional<std::pair<uint32_t, uint32_t>> RoundAndStepOf(std::string_view key) {
+  // The incident id is escaped, so its '/' never splits: fields 2 and 3 are the numbers.
+  auto number = [](std::string_view text) -> std::optional<uint32_t> {
+    if (text.empty() || text.size() > 9) return std::nullopt;
+    uint32_t n = 0;
+    for (char c : text) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + static_cast<uint32_t>(c - '0');
+    }
+    return n;
+  };
+  const size_t a = key.find('/');
+  if (a == std::string_view::npos) return std::nullopt;
+  const size_t b = key.find('/', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  const size_t c = key.find('/', b + 1);
+  if (c == std::string_view::npos) return std::nullopt;
+  auto round = number(key.substr(a + 1, b - a - 1));
+  auto step = number(key.substr(b + 1, c - b - 1));
+  if (!round || !step) return std::nullopt;
+  return std::pair{*round, *step};
+}
+
 std::string IdempotencyKey(std::string_view incident_id, uint32_t round, uint32_t step,
                            std::string_view contact, std::string_view channel) {
   std::string key;

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "firewatch/clock.h"
@@ -93,6 +94,9 @@ WallTime StepDueAt(const EscalationPolicy& policy, WallTime started_at, uint32_t
 // %25 and %2F so distinct inputs never give the same key.
 std::string IdempotencyKey(std::string_view incident_id, uint32_t round, uint32_t step,
                            std::string_view contact, std::string_view channel);
+// The (round, step) of a key made by IdempotencyKey, or nullopt for any other key
+// (follow-ups such as "<incident>/resolve/...", tests, summaries).
+std::optional<std::pair<uint32_t, uint32_t>> RoundAndStepOf(std::string_view key);
 
 // Everything due by `now`. A contact reached twice within one step (named directly and
 // through a schedule) is notified once per channel. Steps whose due time is not before the

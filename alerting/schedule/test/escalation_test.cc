@@ -193,6 +193,10 @@ TEST(EscalationTest, AScheduleWithNobodyOnCallIsReportedNotSent) {
 TEST(EscalationTest, KeyComponentsAreEscaped) {
   EXPECT_EQ(IdempotencyKey("a/b", 0, 1, "c%d", "e"), "a%2Fb/0/1/c%25d/e");
   EXPECT_NE(IdempotencyKey("i", 0, 0, "a/b", "c"), IdempotencyKey("i", 0, 0, "a", "b/c"));
+  EXPECT_EQ(RoundAndStepOf(IdempotencyKey("a/b", 2, 7, "c", "d")), (std::pair<uint32_t, uint32_t>{2, 7}));
+  EXPECT_FALSE(RoundAndStepOf("K7Q2MX/resolve/alice/sms"));
+  EXPECT_FALSE(RoundAndStepOf("test/sms/1700000000000"));
+  EXPECT_FALSE(RoundAndStepOf("i/99999999999/0/a/b"));
 }
 
 TEST(EscalationTest, StepDueTimes) {
