@@ -659,7 +659,7 @@ std::vector<PagedContact> AlertingEngine::Paged(const std::string& id) const {
     if (item.notification.kind != "trigger") continue;
     const bool went_out =
         item.state == outbox::State::kSent || item.state == outbox::State::kSummarized ||
-        (item.state == outbox::State::kCancelled && item.detail.starts_with("delivered by"));
+        (item.state == outbox::State::kCancelled && item.detail.starts_with(outbox::kDeliveredByPeer));
     std::vector<std::pair<std::string, int64_t>> channels;  // (channel, when)
     if (went_out && !item.channel().empty()) channels.emplace_back(item.channel(), item.updated_ms);
     if (!went_out) {

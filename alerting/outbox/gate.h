@@ -4,9 +4,14 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace firewatch::alerting::outbox {
+
+// The start of the detail of a kSkip because a peer delivered the notification. An item
+// cancelled with it went out (from the peer): its contact was paged (engine: Paged()).
+inline constexpr std::string_view kDeliveredByPeer = "delivered by collector ";
 
 struct GateDecision {
   enum class Kind : uint8_t { kSend, kDefer, kSkip };

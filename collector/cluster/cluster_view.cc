@@ -525,7 +525,7 @@ alerting::GateDecision ClusterView::Decide(const std::string& key, int64_t due_m
   for (const auto& p : peers_) {
     auto it = p.log.find(key);
     if (it != p.log.end() && it->second.state == alerting::LogEntry::State::kDelivered) {
-      return alerting::GateDecision::Skip("delivered by collector " + p.member.id);
+      return alerting::GateDecision::Skip(std::string(alerting::outbox::kDeliveredByPeer) + p.member.id);
     }
   }
   for (const auto& p : peers_) {
