@@ -662,7 +662,11 @@ std::vector<PagedContact> AlertingEngine::Paged(const std::string& id) const {
         (item.state == outbox::State::kCancelled && item.detail.starts_with(outbox::kDeliveredByPeer));
     std::vector<std::pair<std::string, int64_t>> channels;  // (channel, when)
     if (went_out && !item.channel().empty()) channels.emplace_back(item.channel(), item.updated_ms);
-    if (!went_out) {
+    if (!went_out && gate_ != nullptr && !item.channel().empty() && gate_->PeerHandled(item.key())) {
+      // A peer delivered (or was sending) this page before our copy was gated, and our
+      // copy was then held or dropped (the incident resolved): the contact was paged.
+      channels.emplace_back(item.channel(), item.updated_ms);
+    } else if (!went_out) {
       // A send whose outcome is unknown (the collector died during it, then the item was
       // retried, cancelled or failed) may have reached the contact: fail open, count it
       // as paged so that the all-clear reaches them too (duplicates beat silence).

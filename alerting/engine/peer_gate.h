@@ -46,6 +46,11 @@ class PeerGate {
   // Whether this collector sends the notification `key`, due since `due_ms`, now.
   // Called on the outbox sender thread; must not block.
   virtual GateDecision Decide(const std::string& key, int64_t due_ms, int64_t now_ms) = 0;
+  // The peer whose notification log says it delivered `key`, or claimed it (was sending
+  // it: the outcome is unknown, so it may have gone out), if any; dead peers included.
+  // Who was paged (AlertingEngine::Paged) asks this for pages not sent here, so that the
+  // all-clear reaches a contact a peer paged before this collector's own copy was gated.
+  virtual std::optional<std::string> PeerHandled(const std::string& key) = 0;
   // The canonical open (or acked) incident a peer holds for `group_key`, if any.
   virtual std::optional<PeerIncident> PeerIncidentFor(const std::string& group_key) = 0;
   // True when an incident created by `origin_a` wins over one created by `origin_b`.

@@ -547,6 +547,14 @@ alerting::GateDecision ClusterView::Decide(const std::string& key, int64_t due_m
   return alerting::GateDecision::Send();
 }
 
+std::optional<std::string> ClusterView::PeerHandled(const std::string& key) {
+  std::lock_guard lock(mu_);
+  for (const auto& p : peers_) {
+    if (p.log.count(key) > 0) return p.member.id;
+  }
+  return std::nullopt;
+}
+
 std::optional<alerting::PeerIncident> ClusterView::PeerIncidentFor(const std::string& group_key) {
   std::lock_guard lock(mu_);
   std::optional<alerting::PeerIncident> best;

@@ -391,8 +391,13 @@ def test_owner_dies_and_host_recovers_before_step_two_nobody_takes_over_a_page(h
              what="the first page (alice)")
     first_page = time.monotonic()
     incident_id = firing_sms(twilio)[0]["Body"].rsplit(" ", 1)[1]
-    wait_for(lambda: incident_id in {i["id"] for i in b.incidents()}, 5,
-             what=f"site-b to know incident {incident_id}")
+    # site-b has heard from site-a (its notification log) that alice was paged on both
+    # channels, even though its own copies of her page are still waiting their turn.
+    def paged_at_b():
+        inc = {i["id"]: i for i in b.incidents()}.get(incident_id)
+        return inc and {(p["contact"], p["channel"]) for p in inc["paged"]}
+    wait_for(lambda: paged_at_b() == {("alice", "sms"), ("alice", "email")}, 5,
+             what=f"site-b to know incident {incident_id} and that alice was paged")
     a.proc.kill()  # the owner burns
     agent.start()
     wait_source_everywhere([b, c], ["db-04"], "UP", timeout=15)

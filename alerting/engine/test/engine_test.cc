@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -45,6 +46,12 @@ struct FakeGate : PeerGate {
     asked.push_back(key);
     return decision;
   }
+  std::optional<std::string> PeerHandled(const std::string& key) override {
+    std::lock_guard lock(mu);
+    auto it = handled.find(key);
+    return it == handled.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+  std::map<std::string, std::string> handled;  // idempotency key -> peer (under mu)
   std::optional<PeerIncident> PeerIncidentFor(const std::string&) override { return std::nullopt; }
   // "collector-0" comes before "collector-a" in this cluster's order.
   bool Precedes(const std::string& a, const std::string& b) const override { return a < b; }
@@ -469,6 +476,29 @@ TEST_F(EngineTest, APageAPeerDeliveredIsNotSentHere) {
   std::lock_guard lock(gate.mu);
   ASSERT_FALSE(gate.asked.empty());
   EXPECT_EQ(gate.asked.front().rfind(engine_->Incidents().front().id + "/0/0/alice/", 0), 0u);
+}
+
+// The owner paged alice and died before our copy of her page was gated (it waits its
+// rank's turn); the host then recovered. Alice still hears the all-clear, from us.
+TEST_F(EngineTest, AContactAPeerPagedHearsTheAllClearFromHere) {
+  FakeGate gate;
+  gate.Set(GateDecision::Defer(ToUnixMillis(clock_.WallNow()) + 3'600'000, "rank 1: waiting"));
+  Start(&gate);
+  engine_->Submit(SourceDown());
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(gate.mu);
+    return !gate.asked.empty();
+  }));
+  {
+    std::lock_guard lock(gate.mu);
+    gate.handled[gate.asked.front()] = "collector-0";  // its log, synced before it died
+    gate.decision = GateDecision::Send();
+  }
+  const std::string id = engine_->Incidents().front().id;
+  ASSERT_EQ(engine_->Paged(id).size(), 1u) << "a page the peer delivered counts as paged here";
+  engine_->Submit(SourceDown(AlertStatus::kResolved));
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 1; })) << "alice never heard the all-clear";
+  EXPECT_EQ(Event(To("/alice")[0]), "resolve");
 }
 
 TEST_F(EngineTest, AdoptsThePeersIncidentIdAndAppliesItsAck) {
