@@ -1,12 +1,12 @@
 #include "engine/engine.h"
 
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "engine/incident_db.h"
 #include "firewatch/crash_point.h"
 #include "notify/factory.h"
 #include "notify/notifier.h"
@@ -38,171 +38,6 @@ std::string FollowUpKey(const Incident& inc, const std::string& kind, const std:
 }
 
 }  // namespace
-
-// Incidents persisted in <data_dir>/incidents.db so that after a restart the same group
-// reopens the same incident (same id, same start) and escalation recomputes the same
-// idempotency keys.
-struct AlertingEngine::IncidentDb {
-  sqlite3* db = nullptr;
-  ~IncidentDb() {
-    if (db) sqlite3_close(db);
-  }
-  Status Open(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-        SQLITE_OK) {
-      return Status::IoError("cannot open " + path + ": " + sqlite3_errmsg(db));
-    }
-    // Silences are written through a second connection (their own transactions); a
-    // writer waits for the other instead of failing with SQLITE_BUSY.
-    sqlite3_busy_timeout(db, 5000);
-    const char* schema =
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-        "CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, body TEXT NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);";
-    char* err = nullptr;
-    if (sqlite3_exec(db, schema, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "?";
-      sqlite3_free(err);
-      return Status::IoError(path + ": " + msg);
-    }
-    return Status::Ok();
-  }
-  static nlohmann::json ToJson(const Incident& i) {
-    nlohmann::json alerts = nlohmann::json::array();
-    for (const auto& a : i.alerts) {
-      alerts.push_back({{"labels", a.labels},
-                        {"annotations", a.annotations},
-                        {"starts_at_ms", a.starts_at_ms},
-                        {"ends_at_ms", a.ends_at_ms},
-                        {"firing", a.status == AlertStatus::kFiring}});
-    }
-    return {{"id", i.id},
-            {"group_key", i.group_key},
-            {"origin", i.origin},
-            {"policy", i.policy},
-            {"group_labels", i.group_labels},
-            {"alerts", alerts},
-            {"state", static_cast<int>(i.state)},
-            {"started_ms", i.started_ms},
-            {"acked_ms", i.acked_ms},
-            {"acked_by", i.acked_by},
-            {"resolved_ms", i.resolved_ms},
-            {"reopened", i.reopened},
-            {"reopened_ms", i.reopened_ms}};
-  }
-  static Incident FromJson(const nlohmann::json& j) {
-    Incident i;
-    i.id = j.at("id");
-    i.group_key = j.at("group_key");
-    i.origin = j.value("origin", "");
-    i.policy = j.at("policy");
-    i.group_labels = j.at("group_labels").get<LabelSet>();
-    for (const auto& a : j.at("alerts")) {
-      Alert al;
-      al.labels = a.at("labels").get<LabelSet>();
-      al.annotations = a.at("annotations").get<LabelSet>();
-      al.starts_at_ms = a.at("starts_at_ms");
-      al.ends_at_ms = a.at("ends_at_ms");
-      al.status = a.at("firing").get<bool>() ? AlertStatus::kFiring : AlertStatus::kResolved;
-      i.alerts.push_back(std::move(al));
-    }
-    i.state = static_cast<IncidentState>(j.at("state").get<int>());
-    i.started_ms = j.at("started_ms");
-    i.acked_ms = j.at("acked_ms");
-    i.acked_by = j.at("acked_by");
-    i.resolved_ms = j.at("resolved_ms");
-    i.reopened = j.value("reopened", 0u);
-    i.reopened_ms = j.value("reopened_ms", int64_t{0});
-    return i;
-  }
-  Status Put(const Incident& inc) {
-    return PutRow("incidents", inc.id,
-                  ToJson(inc).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  }
-  void Delete(const std::string& id) {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "DELETE FROM incidents WHERE id = ?1", -1, &st, nullptr);
-    sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      spdlog::error("incidents.db: cannot delete adopted incident {}: {}", id, sqlite3_errmsg(db));
-    }
-    sqlite3_finalize(st);
-  }
-  Status PutRow(const std::string& table, const std::string& id, const std::string& body) {
-    sqlite3_stmt* st = nullptr;
-    const std::string sql = "INSERT INTO " + table + "(id, body) VALUES(?1, ?2) "
-                            "ON CONFLICT(id) DO UPDATE SET body = excluded.body";
-    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-    sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, body.c_str(), -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return Status::IoError(table + ": " + sqlite3_errmsg(db));
-    return Status::Ok();
-  }
-  // (id, body) of every row of `table`; rows whose columns are not text are skipped.
-  std::vector<std::pair<std::string, std::string>> Rows(const std::string& table) {
-    std::vector<std::pair<std::string, std::string>> out;
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, ("SELECT id, body FROM " + table).c_str(), -1, &st, nullptr);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      const auto* id = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-      const auto* body = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
-      if (id == nullptr || body == nullptr) continue;
-      out.emplace_back(std::string(id, static_cast<size_t>(sqlite3_column_bytes(st, 0))),
-                       std::string(body, static_cast<size_t>(sqlite3_column_bytes(st, 1))));
-    }
-    sqlite3_finalize(st);
-    return out;
-  }
-  // Upserts `puts` and deletes `deletes` in one transaction (one fsync).
-  Status Batch(const std::string& table, const std::vector<std::pair<std::string, std::string>>& puts,
-               const std::vector<std::string>& deletes) {
-    if (puts.empty() && deletes.empty()) return Status::Ok();
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      return Status::IoError(table + ": " + sqlite3_errmsg(db));
-    }
-    Status st = Status::Ok();
-    for (const auto& [id, body] : puts) {
-      if (st = PutRow(table, id, body); !st.ok()) break;
-    }
-    for (const auto& id : deletes) {
-      if (!st.ok()) break;
-      sqlite3_stmt* del = nullptr;
-      sqlite3_prepare_v2(db, ("DELETE FROM " + table + " WHERE id = ?1").c_str(), -1, &del, nullptr);
-      sqlite3_bind_text(del, 1, id.c_str(), -1, SQLITE_TRANSIENT);
-      if (sqlite3_step(del) != SQLITE_DONE) st = Status::IoError(table + ": " + sqlite3_errmsg(db));
-      sqlite3_finalize(del);
-    }
-    if (!st.ok()) {
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      return st;
-    }
-    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      Status e = Status::IoError(table + ": " + sqlite3_errmsg(db));
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      return e;
-    }
-    return Status::Ok();
-  }
-  Result<std::vector<Incident>> LoadAll() {
-    std::vector<Incident> out;
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "SELECT body FROM incidents", -1, &st, nullptr);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      auto j = nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-                                     nullptr, false);
-      if (j.is_discarded()) continue;
-      try {
-        out.push_back(FromJson(j));
-      } catch (const std::exception& e) {
-        spdlog::error("incidents.db: skipping unreadable incident: {}", e.what());
-      }
-    }
-    sqlite3_finalize(st);
-    return out;
-  }
-};
 
 AlertingEngine::AlertingEngine(const Clock& clock, AlertingConfig config, std::string data_dir,
                                std::string collector_id)
@@ -515,7 +350,7 @@ void AlertingEngine::ApplyPeerIncident(const std::string& peer, const PeerIncide
     }
     auto old_id = incidents_.Adopt(p.group_key, p.id, p.started_ms, p.origin);
     if (!old_id) return;
-    incident_db_->Delete(*old_id);
+    if (Status s = incident_db_->Delete(*old_id); !s.ok()) spdlog::error("{}", s.message());
     auto cancelled = outbox_->CancelIncident(*old_id, {"trigger", "resolve", "acknowledge"});
     if (auto adopted = incidents_.Get(p.id)) {
       if (Status s = incident_db_->Put(*adopted); !s.ok()) spdlog::error("{}", s.message());

@@ -58,6 +58,7 @@ class Inhibitor;
 class Silencer;
 struct Silence;
 }  // namespace route
+class IncidentDb;
 
 // What the collector knows at start-up, before any escalation step may run.
 struct StartupState {
@@ -230,7 +231,6 @@ class AlertingEngine {
   std::atomic<uint64_t> peer_silences_refused_{0};
   std::atomic<uint64_t> stored_silences_refused_{0};
   std::unique_ptr<route::Dispatcher> dispatcher_;
-  struct IncidentDb;
   std::unique_ptr<IncidentDb> incident_db_;
   std::unique_ptr<IncidentDb> silence_db_;  // incidents.db again: silences' own transactions
 
