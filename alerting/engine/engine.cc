@@ -22,11 +22,17 @@ namespace firewatch::alerting {
 
 namespace {
 
-bool IsSmsType(const std::string& type) { return type == "twilio" || type == "http_sms"; }
+bool IsSmsType(const std::string& type) {
+  return type == "twilio" || type == "http_sms";
+}
 
-int64_t NowMs(const Clock& c) { return ToUnixMillis(c.WallNow()); }
+int64_t NowMs(const Clock& c) {
+  return ToUnixMillis(c.WallNow());
+}
 
-int64_t Ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+int64_t Ms(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
 
 // The key of a follow-up ("resolve", "acknowledge") to one recipient. A reopened incident
 // resolves again under a new key, so its second all-clear is not taken for the first.
@@ -47,7 +53,9 @@ AlertingEngine::AlertingEngine(const Clock& clock, AlertingConfig config, std::s
   msg_ctx_.runbooks = config_.runbooks;
 }
 
-AlertingEngine::~AlertingEngine() { Stop(); }
+AlertingEngine::~AlertingEngine() {
+  Stop();
+}
 
 void AlertingEngine::SetAckLinkMaker(std::function<std::string(const std::string&)> maker) {
   std::lock_guard lock(ctx_mu_);
@@ -111,8 +119,7 @@ Status AlertingEngine::Start(StartupState startup) {
         local.kind != GateDecision::Kind::kSend) {
       return local;
     }
-    return gate_ != nullptr ? gate_->Decide(item.key(), item.due_ms, now_ms)
-                            : GateDecision::Send();
+    return gate_ != nullptr ? gate_->Decide(item.key(), item.due_ms, now_ms) : GateDecision::Send();
   };
   sender_ = std::make_unique<outbox::Dispatcher>(
       *outbox_, [this](const std::string& ch, const Notification& n) { return SendOn(ch, n); },
@@ -130,8 +137,7 @@ Status AlertingEngine::Start(StartupState startup) {
   if (Status st = silence_db_->Open(data_dir_ + "/incidents.db"); !st.ok()) return st;
   LoadSilences();
   dispatcher_ = std::make_unique<route::Dispatcher>(
-      *config_.routing.route,
-      std::vector<const route::Muter*>{inhibitor_.get(), silencer_.get()});
+      *config_.routing.route, std::vector<const route::Muter*>{inhibitor_.get(), silencer_.get()});
   Reconcile(startup);
   alerting_thread_ = std::thread([this] { AlertingLoop(); });
   // An error (logged by the pool) only means leftover channels could not be listed; the
@@ -179,10 +185,11 @@ void AlertingEngine::Reconcile(const StartupState& startup) {
     inhibitor_->Insert(a);
     dispatcher_->Insert(a, mono);
   }
-  spdlog::info("alerting: {} channel(s), {} contact(s); {} incident(s) were open: {} still "
-               "firing, {} resolved (recovered while stopped), {} held until confirmed",
-               notifiers_.size(), config_.contacts.size(), restored_open,
-               restored_open - resolved, resolved, held);
+  spdlog::info(
+      "alerting: {} channel(s), {} contact(s); {} incident(s) were open: {} still "
+      "firing, {} resolved (recovered while stopped), {} held until confirmed",
+      notifiers_.size(), config_.contacts.size(), restored_open, restored_open - resolved, resolved,
+      held);
 }
 
 void AlertingEngine::Stop() {
@@ -208,14 +215,25 @@ void AlertingEngine::Submit(Alert alert) {
 void AlertingEngine::AlertingLoop() {
   std::unique_lock lock(mu_);
   for (;;) {
-    wake_alerting_.wait_for(lock, std::chrono::milliseconds(250),
-                            [this] { return stopping_ || !pending_alerts_.empty(); });
+    wake_alerting_.wait_for(lock, std::chrono::milliseconds(250), [this] {
+      return stopping_ || !pending_alerts_.empty() || !pending_acks_.empty();
+    });
     const bool last = stopping_;
     std::vector<Alert> alerts;
     alerts.swap(pending_alerts_);
     std::vector<std::pair<std::string, PeerIncident>> peer_incidents;
     peer_incidents.swap(pending_peer_incidents_);
+    std::vector<std::unique_ptr<AckRequest>> acks;
+    acks.swap(pending_acks_);
     lock.unlock();
+    // Acks first: a page due in this pass must not go out for an incident already acked.
+    for (auto& req : acks) {
+      try {
+        req->done.set_value(AckNow(req->id, req->by));
+      } catch (const std::exception& e) {
+        req->done.set_value(Status::IoError(std::string("ack failed: ") + e.what()));
+      }
+    }
     try {
       for (const auto& [peer, p] : peer_incidents) ApplyPeerIncident(peer, p);
       for (const auto& a : alerts) Take(a);
@@ -264,8 +282,10 @@ void AlertingEngine::ResolveUnconfirmed() {
     it = unconfirmed_.erase(it);
   }
   for (const auto& [id, u] : expired) {
-    spdlog::info("incident {}: {} alert(s) not confirmed since the restart; taking them as "
-                 "recovered", id, u.alerts.size());
+    spdlog::info(
+        "incident {}: {} alert(s) not confirmed since the restart; taking them as "
+        "recovered",
+        id, u.alerts.size());
     for (const auto& labels : u.alerts) {
       Alert recovered;
       recovered.labels = labels;
@@ -324,9 +344,10 @@ void AlertingEngine::RunOnce() {
         spdlog::info("incident {} opened ({} alert(s), policy {})", inc.id, gn.alerts.size(),
                      inc.policy);
       } else if (up.kind == UpsertKind::kReopened) {
-        spdlog::warn("incident {} reopened: fired again within {} s of resolving (flap {}); "
-                     "escalation resumes, contacts already paged are not paged again",
-                     inc.id, Ms(config_.reopen_window) / 1000, inc.reopened);
+        spdlog::warn(
+            "incident {} reopened: fired again within {} s of resolving (flap {}); "
+            "escalation resumes, contacts already paged are not paged again",
+            inc.id, Ms(config_.reopen_window) / 1000, inc.reopened);
       } else if (gn.reason == route::NotifyReason::kChanged) {
         spdlog::info("incident {} updated ({} alert(s))", inc.id, gn.alerts.size());
       }
@@ -355,15 +376,17 @@ void AlertingEngine::ApplyPeerIncident(const std::string& peer, const PeerIncide
     if (auto adopted = incidents_.Get(p.id)) {
       if (Status s = incident_db_->Put(*adopted); !s.ok()) spdlog::error("{}", s.message());
     }
-    spdlog::info("incident {} is {} on collector {} (first in the cluster order): adopted; {} "
-                 "pending page(s) under the old id cancelled",
-                 *old_id, p.id, peer, cancelled.ok() ? *cancelled : 0);
+    spdlog::info(
+        "incident {} is {} on collector {} (first in the cluster order): adopted; {} "
+        "pending page(s) under the old id cancelled",
+        *old_id, p.id, peer, cancelled.ok() ? *cancelled : 0);
   }
   if (p.state == IncidentState::kAcked) {
     auto inc = incidents_.Get(p.id);
     if (inc && inc->state == IncidentState::kOpen) {
-      auto acked = Ack(p.id, p.acked_by + " (on " + peer + ")");
-      if (!acked.ok()) spdlog::warn("replicated ack of {} failed: {}", p.id, acked.status().message());
+      auto acked = AckNow(p.id, p.acked_by + " (on " + peer + ")");
+      if (!acked.ok())
+        spdlog::warn("replicated ack of {} failed: {}", p.id, acked.status().message());
     }
   }
 }
@@ -400,7 +423,8 @@ std::vector<LogEntry> AlertingEngine::ExportLog(Duration window) const {
   std::vector<LogEntry> out;
   if (!outbox_) return out;
   const int64_t now = NowMs(clock_);
-  auto rows = outbox_->Log(now - std::chrono::duration_cast<std::chrono::milliseconds>(window).count());
+  auto rows =
+      outbox_->Log(now - std::chrono::duration_cast<std::chrono::milliseconds>(window).count());
   if (!rows.ok()) {
     spdlog::error("outbox: {}", rows.status().message());
     return out;
@@ -447,11 +471,12 @@ void AlertingEngine::Escalate(const Incident& inc) {
   }
   if (auto u = unconfirmed_.find(inc.id); u != unconfirmed_.end()) {
     // Held while every firing alert is one the restart could not vouch for.
-    const bool confirmed_firing = std::any_of(inc.alerts.begin(), inc.alerts.end(), [&](const Alert& a) {
-      return a.status == AlertStatus::kFiring &&
-             std::find(u->second.alerts.begin(), u->second.alerts.end(), a.labels) ==
-                 u->second.alerts.end();
-    });
+    const bool confirmed_firing =
+        std::any_of(inc.alerts.begin(), inc.alerts.end(), [&](const Alert& a) {
+          return a.status == AlertStatus::kFiring &&
+                 std::find(u->second.alerts.begin(), u->second.alerts.end(), a.labels) ==
+                     u->second.alerts.end();
+        });
     if (!confirmed_firing) return;
   }
   schedule::IncidentState st;
@@ -492,12 +517,14 @@ std::vector<PagedContact> AlertingEngine::Paged(const std::string& id) const {
   }
   for (const auto& item : *items) {
     if (item.notification.kind != "trigger") continue;
-    const bool went_out =
-        item.state == outbox::State::kSent || item.state == outbox::State::kSummarized ||
-        (item.state == outbox::State::kCancelled && item.detail.starts_with(outbox::kDeliveredByPeer));
+    const bool went_out = item.state == outbox::State::kSent ||
+                          item.state == outbox::State::kSummarized ||
+                          (item.state == outbox::State::kCancelled &&
+                           item.detail.starts_with(outbox::kDeliveredByPeer));
     std::vector<std::pair<std::string, int64_t>> channels;  // (channel, when)
     if (went_out && !item.channel().empty()) channels.emplace_back(item.channel(), item.updated_ms);
-    if (!went_out && gate_ != nullptr && !item.channel().empty() && gate_->PeerHandled(item.key())) {
+    if (!went_out && gate_ != nullptr && !item.channel().empty() &&
+        gate_->PeerHandled(item.key())) {
       // A peer delivered (or was sending) this page before our copy was gated, and our
       // copy was then held or dropped (the incident resolved): the contact was paged.
       channels.emplace_back(item.channel(), item.updated_ms);
@@ -508,7 +535,8 @@ std::vector<PagedContact> AlertingEngine::Paged(const std::string& id) const {
       auto attempts = outbox_->Attempts(item.key());
       if (attempts.ok()) {
         for (const auto& at : *attempts) {
-          if (at.result == outbox::AttemptResult::kInterrupted) channels.emplace_back(at.channel, at.at_ms);
+          if (at.result == outbox::AttemptResult::kInterrupted)
+            channels.emplace_back(at.channel, at.at_ms);
         }
       }
     }
@@ -582,7 +610,8 @@ void AlertingEngine::Enqueue(const Incident& inc, const std::string& kind,
   n.contact = contact;
   n.address = AddressFor(*c, ch->type);
   n.subject = RenderSubject(inc, kind);
-  n.text = IsSmsType(ch->type) ? RenderSms(inc, kind, MsgCtx()) : RenderEmailBody(inc, kind, MsgCtx());
+  n.text =
+      IsSmsType(ch->type) ? RenderSms(inc, kind, MsgCtx()) : RenderEmailBody(inc, kind, MsgCtx());
   n.alerts = inc.alerts;
   n.group_labels = inc.group_labels;
   auto r = outbox_->Enqueue(n, chain, due_ms);
@@ -637,6 +666,26 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
 }
 
 Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& by) {
+  std::future<Result<Incident>> result;
+  {
+    std::lock_guard lock(mu_);
+    if (!alerting_thread_.joinable() || std::this_thread::get_id() == alerting_thread_.get_id()) {
+      // Not started (nothing else changes incidents), or already on the alerting thread.
+      return AckNow(id, by);
+    }
+    if (stopping_)
+      return Status::Unavailable("the collector is stopping; ack again after its restart");
+    auto req = std::make_unique<AckRequest>();
+    req->id = id;
+    req->by = by;
+    result = req->done.get_future();
+    pending_acks_.push_back(std::move(req));
+  }
+  wake_alerting_.notify_one();
+  return result.get();  // the alerting thread answers every request, also when stopping
+}
+
+Result<Incident> AlertingEngine::AckNow(const std::string& id, const std::string& by) {
   auto inc = incidents_.Ack(id, by, NowMs(clock_));
   if (!inc.ok()) return inc;
   auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});
@@ -650,7 +699,9 @@ Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& b
   return inc;
 }
 
-std::vector<Incident> AlertingEngine::Incidents() const { return incidents_.List(); }
+std::vector<Incident> AlertingEngine::Incidents() const {
+  return incidents_.List();
+}
 
 Result<std::vector<std::string>> AlertingEngine::PagedContacts(const std::string& id) const {
   const auto inc = incidents_.Get(id);
@@ -758,7 +809,8 @@ EngineStats AlertingEngine::Stats() const {
   for (auto st : {IncidentState::kOpen, IncidentState::kAcked, IncidentState::kResolved}) {
     s.incidents[std::string(IncidentStateName(st))] = 0;
   }
-  for (const auto& inc : incidents_.List()) ++s.incidents[std::string(IncidentStateName(inc.state))];
+  for (const auto& inc : incidents_.List())
+    ++s.incidents[std::string(IncidentStateName(inc.state))];
   return s;
 }
 
@@ -770,7 +822,8 @@ SendResult AlertingEngine::TestPage(const std::string& channel, const std::strin
   n.incident_id = "TEST";
   n.idempotency_key = "test/" + channel + "/" + std::to_string(NowMs(clock_));
   n.contact = contact;
-  if (const Contact* c = config_.FindContact(contact)) n.address = AddressFor(*c, it->second->type());
+  if (const Contact* c = config_.FindContact(contact))
+    n.address = AddressFor(*c, it->second->type());
   n.subject = "[TEST] firewatch test page from " + msg_ctx_.collector_id;
   n.text = "This is a test page from firewatch collector " + msg_ctx_.collector_id +
            " through channel " + channel + ". No action needed.";

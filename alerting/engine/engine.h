@@ -26,6 +26,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -86,7 +87,7 @@ struct PagedContact {
   std::string channel;  // the channel it went out on (after failover)
   uint32_t round = 0;   // escalation round and step (from the idempotency key)
   uint32_t step = 0;
-  int64_t at_ms = 0;    // when it was recorded as delivered (Unix ms)
+  int64_t at_ms = 0;  // when it was recorded as delivered (Unix ms)
 };
 
 struct EngineStats {
@@ -125,6 +126,10 @@ class AlertingEngine {
   void Submit(Alert alert);
   // Acknowledges an incident: stops its escalation, cancels its pending pages, and tells
   // everyone already paged for it (on the channels they were paged on) who acked it.
+  // Incidents change only on the alerting thread (the change and its write to
+  // incidents.db in one place, so an escalation pass can never write back a copy from
+  // before the ack): a call from another thread hands the ack to it and waits for the
+  // result. Unavailable while the engine is stopping.
   Result<Incident> Ack(const std::string& id, const std::string& by);
   std::vector<Incident> Incidents() const;
   // Who was paged for incident `id`, in enqueue order (status page, API). Thread-safe.
@@ -201,6 +206,8 @@ class AlertingEngine {
   GateDecision LocalGate(const Notification& n) const;
   void PersistIncident(const Incident& inc);
   void ApplyPeerIncident(const std::string& peer, const PeerIncident& p);
+  // Ack's work (alerting thread, or before the thread runs).
+  Result<Incident> AckNow(const std::string& id, const std::string& by);
   // Start(): incidents.db rows, validated; bad ones skipped, logged and counted.
   void LoadSilences();
   // Writes changed silences and deletes dropped ones in one transaction
@@ -238,6 +245,11 @@ class AlertingEngine {
   std::condition_variable wake_alerting_;
   std::vector<Alert> pending_alerts_;
   std::vector<std::pair<std::string, PeerIncident>> pending_peer_incidents_;
+  struct AckRequest {
+    std::string id, by;
+    std::promise<Result<Incident>> done;
+  };
+  std::vector<std::unique_ptr<AckRequest>> pending_acks_;  // guarded by mu_
   PeerGate* gate_ = nullptr;
   DeliveryObserver on_delivered_;
   // Restored incidents with alerts a restart could not vouch for (alerting thread only):

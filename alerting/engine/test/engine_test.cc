@@ -5,17 +5,17 @@
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <nlohmann/json.hpp>
+#include <future>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
-
-#include <sqlite3.h>
 
 #include "route/silence.h"
 #include "test/test_http_server.h"
@@ -52,7 +52,13 @@ struct FakeGate : PeerGate {
     return it == handled.end() ? std::nullopt : std::optional<std::string>(it->second);
   }
   std::map<std::string, std::string> handled;  // idempotency key -> peer (under mu)
-  std::optional<PeerIncident> PeerIncidentFor(const std::string&) override { return std::nullopt; }
+  // Called on the alerting thread in the middle of a pass (a group fires with no incident
+  // yet): tests hold the pass there.
+  std::function<void()> during_pass;
+  std::optional<PeerIncident> PeerIncidentFor(const std::string&) override {
+    if (during_pass) during_pass();
+    return std::nullopt;
+  }
   // "collector-0" comes before "collector-a" in this cluster's order.
   bool Precedes(const std::string& a, const std::string& b) const override { return a < b; }
   void Set(GateDecision d) {
@@ -81,16 +87,21 @@ class EngineTest : public notify::testing::HttpServerTest {
     const std::string url = server_->base_url();
     const std::string yaml = R"(
 contacts:
-  - {name: alice, channels: )" + alice_channels_ + R"(}
+  - {name: alice, channels: )" +
+                             alice_channels_ + R"(}
   - {name: bob, channels: [hook-bob]}
 channels:
-  - {name: hook-alice, type: webhook, url: ")" + url + R"(/alice"}
-  - {name: hook-bob, type: webhook, url: ")" + url + R"(/bob"}
-  - {name: hook-alice2, type: webhook, url: ")" + url + R"(/alice2"}
+  - {name: hook-alice, type: webhook, url: ")" +
+                             url + R"(/alice"}
+  - {name: hook-bob, type: webhook, url: ")" +
+                             url + R"(/bob"}
+  - {name: hook-alice2, type: webhook, url: ")" +
+                             url + R"(/alice2"}
 escalation_policies:
   - name: default
     steps:
-      - {targets: [alice], channels: )" + alice_channels_ + R"(, wait: 5m}
+      - {targets: [alice], channels: )" +
+                             alice_channels_ + R"(, wait: 5m}
       - {targets: [bob], channels: [hook-bob], wait: 5m}
 route:
   escalation_policy: default
@@ -236,8 +247,9 @@ TEST_F(EngineTest, RecoveryBeforeTheNextStepResolvesAtOnceAndStepTwoNeverPages) 
   const Incident inc = FireAndWaitForFirstPage();
   clock_.Advance(4min);
   engine_->Submit(SourceDown(AlertStatus::kResolved));
-  ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kResolved; }))
-      << "the incident waited for the group timer";
+  ASSERT_TRUE(WaitFor([&] {
+    return engine_->Incidents().front().state == IncidentState::kResolved;
+  })) << "the incident waited for the group timer";
   ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 2; })) << "alice got no all-clear";
   EXPECT_EQ(Event(To("/alice")[1]), "resolve");
   clock_.Advance(2min);  // step 2 would be due now
@@ -301,6 +313,44 @@ TEST_F(EngineTest, AckAfterTwoStepsIsAnnouncedToBoth) {
 
 // An ack that races the step's due time: whichever the loop sees first, the step that is
 // due at or after the ack never pages.
+// Issue #12's lost update: an escalation pass holds copies of incidents it is about to
+// write; an ack applied by an API thread in the middle of it was overwritten on disk by
+// the stale "open" copy (escalation resumed after a restart). Acks from other threads
+// are now applied on the alerting thread, between passes: held in a pass, an ack waits.
+TEST_F(EngineTest, AnAckRacingAnAlertingPassWaitsForItAndIsWhatIsOnDisk) {
+  FakeGate gate;
+  Start(&gate);
+  const Incident inc = FireAndWaitForFirstPage();
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  auto once = std::make_shared<std::once_flag>();
+  gate.during_pass = [&, once] {
+    std::call_once(*once, [&] {
+      entered.set_value();
+      released.wait();
+    });
+  };
+  Alert other = SourceDown();
+  other.labels["source"] = "web-2";  // a new group: the pass asks the gate, and is held there
+  engine_->Submit(other);
+  entered.get_future().wait();
+  auto ack = std::async(std::launch::async, [&] { return engine_->Ack(inc.id, "alice"); });
+  // With the pass held the ack cannot be applied (before the fix it was, at once).
+  EXPECT_EQ(ack.wait_for(300ms), std::future_status::timeout) << "acked in the middle of a pass";
+  release.set_value();
+  auto r = ack.get();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, IncidentState::kAcked);
+  engine_->Stop();
+  engine_.reset();
+  Start();  // restores incidents.db
+  for (const auto& i : engine_->Incidents()) {
+    if (i.id == inc.id) {
+      EXPECT_EQ(i.state, IncidentState::kAcked) << "the ack was lost on disk";
+    }
+  }
+}
+
 TEST_F(EngineTest, AckRacingAStepStopsIt) {
   Start();
   const Incident inc = FireAndWaitForFirstPage();
@@ -394,7 +444,8 @@ TEST_F(EngineTest, UnvouchedRestoredAlertsAreHeldThenResolvedUnlessConfirmed) {
   EXPECT_TRUE(To("/bob").empty()) << "escalated an unconfirmed alert";
   EXPECT_EQ(engine_->Incidents().front().state, IncidentState::kOpen);
   clock_.Advance(61s);
-  ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kResolved; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kResolved; }));
   EXPECT_TRUE(To("/bob").empty());
 }
 
@@ -454,12 +505,14 @@ TEST_F(EngineTest, TakeoverAfterTheOwnerDiedNeverPagesARecoveredIncident) {
   FakeGate gate;
   Start(&gate);
   FireAndWaitForFirstPage();
-  gate.Set(GateDecision::Defer(ToUnixMillis(clock_.WallNow()) + 3'600'000, "collector-0 claimed it"));
+  gate.Set(
+      GateDecision::Defer(ToUnixMillis(clock_.WallNow()) + 3'600'000, "collector-0 claimed it"));
   clock_.Advance(5min + 1s);  // bob's step is due, but a live peer claimed it
   LetItRun();
   ASSERT_TRUE(To("/bob").empty());
   engine_->Submit(SourceDown(AlertStatus::kResolved));  // the merged verdict: recovered
-  ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kResolved; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kResolved; }));
   gate.Set(GateDecision::Send());  // the owner died: its claims are taken over
   clock_.Advance(2h);
   LetItRun();
@@ -497,7 +550,8 @@ TEST_F(EngineTest, AContactAPeerPagedHearsTheAllClearFromHere) {
   const std::string id = engine_->Incidents().front().id;
   ASSERT_EQ(engine_->Paged(id).size(), 1u) << "a page the peer delivered counts as paged here";
   engine_->Submit(SourceDown(AlertStatus::kResolved));
-  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 1; })) << "alice never heard the all-clear";
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 1; }))
+      << "alice never heard the all-clear";
   EXPECT_EQ(Event(To("/alice")[0]), "resolve");
 }
 
@@ -508,15 +562,15 @@ TEST_F(EngineTest, AdoptsThePeersIncidentIdAndAppliesItsAck) {
   EXPECT_EQ(engine_->ExportIncidents().at(0).origin, "collector-a");
   // The first member opened the same group too; its pages were delivered there.
   gate.Set(GateDecision::Skip("delivered by collector-0"));
-  PeerIncident theirs{"PEER23", mine.group_key, "collector-0", IncidentState::kOpen,
-                      mine.started_ms - 300, 0, ""};
+  PeerIncident theirs{
+      "PEER23", mine.group_key, "collector-0", IncidentState::kOpen, mine.started_ms - 300, 0, ""};
   engine_->SubmitPeerIncidents("collector-0", {theirs});
   ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().front().id == "PEER23"; }));
   EXPECT_EQ(engine_->Incidents().front().started_ms, mine.started_ms - 300);
   EXPECT_EQ(engine_->ExportIncidents().at(0).origin, "collector-0");
   // A peer later in the order does not make us change again.
-  engine_->SubmitPeerIncidents("collector-z", {{"ZZZZZZ", mine.group_key, "collector-z",
-                                                IncidentState::kOpen, 0, 0, ""}});
+  engine_->SubmitPeerIncidents(
+      "collector-z", {{"ZZZZZZ", mine.group_key, "collector-z", IncidentState::kOpen, 0, 0, ""}});
   LetItRun();
   EXPECT_EQ(engine_->Incidents().front().id, "PEER23");
 
@@ -573,7 +627,8 @@ TEST_F(EngineTest, PeerSilencesAreMergedAndPersisted) {
   EXPECT_TRUE(To("/alice").empty());
 }
 
-route::Silence PeerSilence(const FakeClock& clock, const std::string& id, const std::string& matcher) {
+route::Silence PeerSilence(const FakeClock& clock, const std::string& id,
+                           const std::string& matcher) {
   route::Silence s;
   s.id = id;
   auto m = route::ParseMatcher(matcher);
@@ -660,7 +715,8 @@ TEST_F(EngineTest, SilenceWritesDoNotHoldUpPaging) {
   std::atomic<int> written{0};
   std::thread writer([&] {
     for (int i = 0; i < 400 && !stop.load(); ++i) {
-      route::Silence s = PeerSilence(clock_, "", "source=~\"never-" + std::to_string(i) + "(.*)*(.*)*x\"");
+      route::Silence s =
+          PeerSilence(clock_, "", "source=~\"never-" + std::to_string(i) + "(.*)*(.*)*x\"");
       s.id.clear();
       if (engine_->SetSilence(s).ok()) written.fetch_add(1);
     }
