@@ -34,15 +34,6 @@ int64_t Ms(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
-// The key of a follow-up ("resolve", "acknowledge") to one recipient. A reopened incident
-// resolves again under a new key, so its second all-clear is not taken for the first.
-std::string FollowUpKey(const Incident& inc, const std::string& kind, const std::string& contact,
-                        const std::string& channel) {
-  std::string key = inc.id + "/" + kind + "/";
-  if (inc.reopened > 0) key += "r" + std::to_string(inc.reopened) + "/";
-  return key + contact + "/" + channel;
-}
-
 }  // namespace
 
 AlertingEngine::AlertingEngine(const Clock& clock, AlertingConfig config, std::string data_dir,
@@ -154,7 +145,7 @@ void AlertingEngine::Reconcile(const StartupState& startup) {
   for (const auto& inc : incidents_.List()) {
     if (inc.state == IncidentState::kResolved) continue;
     ++restored_open;
-    Unconfirmed unconfirmed;
+    std::vector<LabelSet> unconfirmed;
     for (const auto& a : inc.alerts) {
       if (a.status != AlertStatus::kFiring || firing.count(a.labels)) continue;
       if (startup.vouched_for && startup.vouched_for(a)) {
@@ -163,7 +154,7 @@ void AlertingEngine::Reconcile(const StartupState& startup) {
         recovered.ends_at_ms = now_ms;
         incidents_.ObserveAlert(recovered);
       } else {
-        unconfirmed.alerts.push_back(a.labels);
+        unconfirmed.push_back(a.labels);
       }
     }
     auto now_inc = incidents_.Get(inc.id);
@@ -172,12 +163,11 @@ void AlertingEngine::Reconcile(const StartupState& startup) {
       ++resolved;
       continue;
     }
-    if (!unconfirmed.alerts.empty()) {
-      unconfirmed.deadline_ms = now_ms + Ms(startup.confirm_within);
-      unconfirmed_[inc.id] = std::move(unconfirmed);
+    if (!unconfirmed.empty()) {
+      holds_.HoldUnconfirmed(inc.id, std::move(unconfirmed), now_ms + Ms(startup.confirm_within));
       ++held;
     }
-    if (startup.settle > Duration::zero()) settling_[inc.id] = now_ms + Ms(startup.settle);
+    if (startup.settle > Duration::zero()) holds_.Settle(inc.id, now_ms + Ms(startup.settle));
   }
   // The alerts firing now rebuild their groups before the alerting thread runs.
   const MonoTime mono = clock_.Now();
@@ -255,12 +245,7 @@ void AlertingEngine::Take(const Alert& a) {
 }
 
 void AlertingEngine::ObserveTruth(const Alert& a) {
-  if (a.status == AlertStatus::kFiring) {
-    for (auto it = unconfirmed_.begin(); it != unconfirmed_.end();) {
-      std::erase(it->second.alerts, a.labels);
-      it = it->second.alerts.empty() ? unconfirmed_.erase(it) : std::next(it);
-    }
-  }
+  if (a.status == AlertStatus::kFiring) holds_.ObserveFiring(a.labels);
   for (const auto& inc : incidents_.ObserveAlert(a)) {
     if (!AnyFiring(inc)) {
       ResolveIncident(inc.group_key, "every alert recovered");
@@ -272,35 +257,23 @@ void AlertingEngine::ObserveTruth(const Alert& a) {
 
 void AlertingEngine::ResolveUnconfirmed() {
   const int64_t now_ms = NowMs(clock_);
-  std::vector<std::pair<std::string, Unconfirmed>> expired;
-  for (auto it = unconfirmed_.begin(); it != unconfirmed_.end();) {
-    if (it->second.deadline_ms > now_ms) {
-      ++it;
-      continue;
-    }
-    expired.emplace_back(it->first, std::move(it->second));
-    it = unconfirmed_.erase(it);
-  }
-  for (const auto& [id, u] : expired) {
-    spdlog::info(
-        "incident {}: {} alert(s) not confirmed since the restart; taking them as "
-        "recovered",
-        id, u.alerts.size());
-    for (const auto& labels : u.alerts) {
-      Alert recovered;
-      recovered.labels = labels;
-      recovered.status = AlertStatus::kResolved;
-      recovered.ends_at_ms = now_ms;
-      ObserveTruth(recovered);
-    }
+  const auto expired = holds_.TakeExpired(now_ms);
+  if (expired.empty()) return;
+  spdlog::info("{} alert(s) not confirmed since the restart; taking them as recovered",
+               expired.size());
+  for (const auto& labels : expired) {
+    Alert recovered;
+    recovered.labels = labels;
+    recovered.status = AlertStatus::kResolved;
+    recovered.ends_at_ms = now_ms;
+    ObserveTruth(recovered);
   }
 }
 
 void AlertingEngine::ResolveIncident(const std::string& group_key, const std::string& why) {
   auto inc = incidents_.Resolve(group_key, NowMs(clock_));
   if (!inc) return;
-  unconfirmed_.erase(inc->id);
-  settling_.erase(inc->id);
+  holds_.Forget(inc->id);
   auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});
   // The all-clear is on disk before the incident is written resolved: a kill between the
   // two leaves it open on disk, and the restart's reconciliation resolves it again (same
@@ -314,7 +287,7 @@ void AlertingEngine::ResolveIncident(const std::string& group_key, const std::st
 
 void AlertingEngine::RunOnce() {
   const int64_t now_ms = NowMs(clock_);
-  if (!unconfirmed_.empty()) ResolveUnconfirmed();
+  if (holds_.held() > 0) ResolveUnconfirmed();
   std::vector<route::GroupNotification> notes;
   std::vector<PeerIncident> peer_acks;  // adopted incidents a peer acked already
   // The silencer is consulted during Tick through its published snapshot: no lock is
@@ -460,161 +433,65 @@ void AlertingEngine::MergeSilences(const std::vector<route::Silence>& silences,
 }
 
 void AlertingEngine::Escalate(const Incident& inc) {
-  auto pol = config_.oncall.escalation_policies.find(inc.policy);
-  if (pol == config_.oncall.escalation_policies.end()) return;
-  // Only firing alerts escalate: never page a step for something that has recovered.
-  if (!AnyFiring(inc)) return;
-  const int64_t now_ms = NowMs(clock_);
-  if (auto s = settling_.find(inc.id); s != settling_.end()) {
-    if (now_ms < s->second) return;
-    settling_.erase(s);
-  }
-  if (auto u = unconfirmed_.find(inc.id); u != unconfirmed_.end()) {
-    // Held while every firing alert is one the restart could not vouch for.
-    const bool confirmed_firing =
-        std::any_of(inc.alerts.begin(), inc.alerts.end(), [&](const Alert& a) {
-          return a.status == AlertStatus::kFiring &&
-                 std::find(u->second.alerts.begin(), u->second.alerts.end(), a.labels) ==
-                     u->second.alerts.end();
-        });
-    if (!confirmed_firing) return;
-  }
-  schedule::IncidentState st;
-  st.incident_id = inc.id;
-  st.started_at = FromUnixMillis(inc.started_ms);
-  if (inc.state == IncidentState::kAcked) st.acknowledged_at = FromUnixMillis(inc.acked_ms);
-  auto plan = schedule::Evaluate(pol->second, st, config_.oncall.schedules, clock_.WallNow());
-  for (const auto& d : plan.due) {
-    // Failover goes only to channels this step does not already page the contact on:
-    // a failed email must not become a second copy of the SMS the same step sent.
-    std::vector<std::string> chain{d.channel};
-    if (const Contact* c = config_.FindContact(d.contact)) {
-      for (const auto& other : c->channels) {
-        const bool in_step = std::any_of(plan.due.begin(), plan.due.end(), [&](const auto& e) {
-          return e.round == d.round && e.step == d.step && e.contact == d.contact &&
-                 e.channel == other;
-        });
-        if (!in_step && std::find(chain.begin(), chain.end(), other) == chain.end()) {
-          chain.push_back(other);
-        }
-      }
-    }
-    Enqueue(inc, "trigger", d.contact, chain, d.idempotency_key, ToUnixMillis(d.due));
-  }
-  if (!plan.unresolved.empty()) {
+  // Only firing alerts escalate (PlanEscalation), and restored incidents only once their
+  // restart holds allow it.
+  if (!AnyFiring(inc) || !holds_.MayEscalate(inc, NowMs(clock_))) return;
+  const EscalationOutcome plan = PlanEscalation(inc, config_, clock_.WallNow());
+  for (const auto& page : plan.pages) Enqueue(inc, page);
+  if (plan.unresolved_targets > 0) {
     std::lock_guard lock(mu_);
-    stats_.unresolved_targets = plan.unresolved.size();
+    stats_.unresolved_targets = plan.unresolved_targets;
   }
 }
 
 std::vector<PagedContact> AlertingEngine::Paged(const std::string& id) const {
-  std::vector<PagedContact> out;
-  if (!outbox_) return out;
+  if (!outbox_) return {};
   auto items = outbox_->ForIncident(id);
   if (!items.ok()) {
     spdlog::error("outbox: {}", items.status().message());
-    return out;
+    return {};
   }
-  for (const auto& item : *items) {
-    if (item.notification.kind != "trigger") continue;
-    const bool went_out = item.state == outbox::State::kSent ||
-                          item.state == outbox::State::kSummarized ||
-                          (item.state == outbox::State::kCancelled &&
-                           item.detail.starts_with(outbox::kDeliveredByPeer));
-    std::vector<std::pair<std::string, int64_t>> channels;  // (channel, when)
-    if (went_out && !item.channel().empty()) channels.emplace_back(item.channel(), item.updated_ms);
-    if (!went_out && gate_ != nullptr && !item.channel().empty() &&
-        gate_->PeerHandled(item.key())) {
-      // A peer delivered (or was sending) this page before our copy was gated, and our
-      // copy was then held or dropped (the incident resolved): the contact was paged.
-      channels.emplace_back(item.channel(), item.updated_ms);
-    } else if (!went_out) {
-      // A send whose outcome is unknown (the collector died during it, then the item was
-      // retried, cancelled or failed) may have reached the contact: fail open, count it
-      // as paged so that the all-clear reaches them too (duplicates beat silence).
-      auto attempts = outbox_->Attempts(item.key());
-      if (attempts.ok()) {
-        for (const auto& at : *attempts) {
-          if (at.result == outbox::AttemptResult::kInterrupted)
-            channels.emplace_back(at.channel, at.at_ms);
-        }
-      }
-    }
-    if (channels.empty()) continue;
-    const auto [round, step] =
-        schedule::RoundAndStepOf(item.key()).value_or(std::pair<uint32_t, uint32_t>{0, 0});
-    for (const auto& [channel, at_ms] : channels) {
-      out.push_back(PagedContact{item.notification.contact, channel, round, step, at_ms});
-    }
+  auto attempts = [this](const std::string& key) {
+    auto a = outbox_->Attempts(key);
+    return a.ok() ? std::move(a).value() : std::vector<outbox::Attempt>{};
+  };
+  std::function<bool(const std::string&)> peer_handled;
+  if (gate_ != nullptr) {
+    peer_handled = [this](const std::string& key) { return gate_->PeerHandled(key).has_value(); };
   }
-  return out;
-}
-
-std::vector<std::pair<std::string, std::string>> AlertingEngine::PagedRecipients(
-    const std::string& id) const {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& p : Paged(id)) {
-    std::pair<std::string, std::string> who(p.contact, p.channel);
-    if (std::find(out.begin(), out.end(), who) == out.end()) out.push_back(std::move(who));
-  }
-  return out;
+  return PagedFrom(*items, attempts, peer_handled);
 }
 
 void AlertingEngine::Announce(const Incident& inc, const std::string& kind) {
-  const auto paged = PagedRecipients(inc.id);
-  for (const auto& [contact, channel] : paged) {
-    std::vector<std::string> also;
-    for (const auto& [c2, ch2] : paged) {
-      if (c2 == contact) also.push_back(ch2);
-    }
-    AnnounceTo(inc, kind, contact, channel, also);
+  for (const auto& page : PlanFollowUps(inc, kind, Paged(inc.id), config_, NowMs(clock_))) {
+    Enqueue(inc, page);
   }
-}
-
-void AlertingEngine::AnnounceTo(const Incident& inc, const std::string& kind,
-                                const std::string& contact, const std::string& channel,
-                                const std::vector<std::string>& also_paged_on) {
-  // Same channel first; failover only to channels the contact was not paged on (those
-  // get their own copy).
-  std::vector<std::string> chain{channel};
-  if (const Contact* c = config_.FindContact(contact)) {
-    for (const auto& other : c->channels) {
-      if (std::find(also_paged_on.begin(), also_paged_on.end(), other) == also_paged_on.end() &&
-          std::find(chain.begin(), chain.end(), other) == chain.end()) {
-        chain.push_back(other);
-      }
-    }
-  }
-  Enqueue(inc, kind, contact, chain, FollowUpKey(inc, kind, contact, channel), NowMs(clock_));
 }
 
 GateDecision AlertingEngine::LocalGate(const Notification& n) const {
   if (n.kind != "trigger") return GateDecision::Send();
-  auto inc = incidents_.Get(n.incident_id);
-  if (!inc) return GateDecision::Send();  // unknown here (adopted away): send, fail open
-  if (inc->state == IncidentState::kResolved) return GateDecision::Skip("incident resolved");
-  if (inc->state == IncidentState::kAcked) return GateDecision::Skip("incident acknowledged");
-  return GateDecision::Send();
+  return DecideLocally(n, incidents_.Get(n.incident_id));
 }
 
-void AlertingEngine::Enqueue(const Incident& inc, const std::string& kind,
-                             const std::string& contact, const std::vector<std::string>& chain,
-                             const std::string& key, int64_t due_ms) {
-  const Contact* c = config_.FindContact(contact);
+void AlertingEngine::Enqueue(const Incident& inc, const PageRequest& page) {
+  const std::string& kind = page.kind;
+  const std::string& key = page.key;
+  const std::vector<std::string>& chain = page.chain;
+  const Contact* c = config_.FindContact(page.contact);
   const notify::ChannelConfig* ch = chain.empty() ? nullptr : config_.FindChannel(chain[0]);
   if (c == nullptr || ch == nullptr) return;
   Notification n;
   n.idempotency_key = key;
   n.incident_id = inc.id;
   n.kind = kind;
-  n.contact = contact;
+  n.contact = page.contact;
   n.address = AddressFor(*c, ch->type);
   n.subject = RenderSubject(inc, kind);
   n.text =
       IsSmsType(ch->type) ? RenderSms(inc, kind, MsgCtx()) : RenderEmailBody(inc, kind, MsgCtx());
   n.alerts = inc.alerts;
   n.group_labels = inc.group_labels;
-  auto r = outbox_->Enqueue(n, chain, due_ms);
+  auto r = outbox_->Enqueue(n, chain, page.due_ms);
   if (!r.ok()) {
     spdlog::error("outbox: cannot store page {}: {}", key, r.status().message());
     return;
@@ -655,7 +532,8 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
           now_inc && now_inc->state != IncidentState::kOpen) {
         const std::string kind =
             now_inc->state == IncidentState::kResolved ? "resolve" : "acknowledge";
-        AnnounceTo(*now_inc, kind, n.contact, channel, {channel});
+        Enqueue(*now_inc,
+                FollowUpTo(*now_inc, kind, n.contact, channel, {channel}, config_, NowMs(clock_)));
       }
     }
   } else {
@@ -707,8 +585,8 @@ Result<std::vector<std::string>> AlertingEngine::PagedContacts(const std::string
   const auto inc = incidents_.Get(id);
   if (!inc) return Status::NotFound("no incident " + id);
   std::vector<std::string> out;
-  for (const auto& [contact, channel] : PagedRecipients(inc->id)) {
-    if (std::find(out.begin(), out.end(), contact) == out.end()) out.push_back(contact);
+  for (const auto& p : Paged(inc->id)) {
+    if (std::find(out.begin(), out.end(), p.contact) == out.end()) out.push_back(p.contact);
   }
   return out;
 }

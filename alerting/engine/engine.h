@@ -1,4 +1,7 @@
-// The alerting engine: alerts in, pages out, nothing lost.
+// The alerting engine: alerts in, pages out, nothing lost. The engine is the pipeline's
+// runner: it owns the threads, the stores and the outbox; each stage after routing is a
+// small pure unit in engine/stages.h (escalation planning, restart holds, who was paged,
+// follow-ups, the local send gate), unit-tested on its own.
 //
 //   Submit(alert) -> route::Dispatcher (grouping, group_wait/interval/repeat)
 //                 -> muted by silences and inhibition rules
@@ -38,6 +41,7 @@
 #include "engine/alerting_config.h"
 #include "engine/message.h"
 #include "engine/peer_gate.h"
+#include "engine/stages.h"
 #include "firewatch/clock.h"
 #include "firewatch/status.h"
 #include "incident/incident.h"
@@ -77,17 +81,6 @@ struct StartupState {
   // Restored incidents escalate no earlier than this long after start: a host that kept
   // sending while the collector was down is heard UP again first.
   Duration settle = std::chrono::seconds(0);
-};
-
-// One page that went out for an incident (delivered here, covered by a rate-limit
-// summary, delivered by a peer collector, or possibly delivered: an attempt interrupted
-// by a crash): who, over what, for which escalation step.
-struct PagedContact {
-  std::string contact;
-  std::string channel;  // the channel it went out on (after failover)
-  uint32_t round = 0;   // escalation round and step (from the idempotency key)
-  uint32_t step = 0;
-  int64_t at_ms = 0;  // when it was recorded as delivered (Unix ms)
 };
 
 struct EngineStats {
@@ -194,14 +187,8 @@ class AlertingEngine {
   void Escalate(const Incident& inc);
   // Queues a follow-up (`kind` "resolve" or "acknowledge") to everyone paged for `inc`.
   void Announce(const Incident& inc, const std::string& kind);
-  // Who was paged for an incident: (contact, channel) pairs of trigger pages that went
-  // out (delivered here, covered by a summary, or delivered by a peer collector).
-  std::vector<std::pair<std::string, std::string>> PagedRecipients(const std::string& id) const;
-  void AnnounceTo(const Incident& inc, const std::string& kind, const std::string& contact,
-                  const std::string& channel, const std::vector<std::string>& also_paged_on);
-  // Writes one notification to the outbox; `chain` is the channel failover order.
-  void Enqueue(const Incident& inc, const std::string& kind, const std::string& contact,
-               const std::vector<std::string>& chain, const std::string& key, int64_t due_ms);
+  // Writes one page a stage asked for to the outbox (rendered for its first channel).
+  void Enqueue(const Incident& inc, const PageRequest& page);
   // Whether a due page of `item`'s kind may still go out (its incident's state).
   GateDecision LocalGate(const Notification& n) const;
   void PersistIncident(const Incident& inc);
@@ -252,14 +239,7 @@ class AlertingEngine {
   std::vector<std::unique_ptr<AckRequest>> pending_acks_;  // guarded by mu_
   PeerGate* gate_ = nullptr;
   DeliveryObserver on_delivered_;
-  // Restored incidents with alerts a restart could not vouch for (alerting thread only):
-  // id -> (deadline Unix ms, labels of the alerts still unconfirmed).
-  struct Unconfirmed {
-    int64_t deadline_ms = 0;
-    std::vector<LabelSet> alerts;
-  };
-  std::map<std::string, Unconfirmed> unconfirmed_;
-  std::map<std::string, int64_t> settling_;  // restored incident id -> no escalation before
+  RestartHolds holds_;  // restored incidents' settle times and unconfirmed alerts (alerting thread)
   bool stopping_ = false;
   EngineStats stats_;
   std::thread alerting_thread_;

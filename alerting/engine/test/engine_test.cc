@@ -19,6 +19,7 @@
 
 #include "route/silence.h"
 #include "test/test_http_server.h"
+#include "test_config.h"
 
 namespace firewatch::alerting {
 namespace {
@@ -112,15 +113,7 @@ alerting:
   retry_base: 10ms
   retry_max_delay: 10ms
 )";
-    auto root = config::LoadString(yaml, "engine_test.yml");
-    EXPECT_TRUE(root.ok()) << root.status().ToString();
-    config::Errors errors("engine_test.yml");
-    config::MapReader top(errors, *root, "");
-    AlertingConfig c;
-    ReadAlertingConfig(top, "", c);
-    top.Finish();
-    EXPECT_TRUE(errors.empty()) << errors.ToStatus().ToString();
-    return c;
+    return testing::ParseAlertingConfig(yaml, "engine_test.yml");
   }
 
   void Start(PeerGate* gate = nullptr, StartupState startup = {}) {

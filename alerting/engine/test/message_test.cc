@@ -22,19 +22,19 @@ Incident Inc(std::vector<Alert> alerts) {
 }
 
 TEST(MessageTest, SmsSaysWhatWhereSinceAndTheAckCode) {
-  const std::string sms = RenderSms(
-      Inc({Firing({{"alertname", "SourceDown"}, {"source", "web-1"}, {"dc", "site-a"}})}),
-      "trigger", {});
+  const std::string sms =
+      RenderSms(Inc({Firing({{"alertname", "SourceDown"}, {"source", "web-1"}, {"dc", "site-a"}})}),
+                "trigger", {});
   EXPECT_EQ(sms, "FIRING web-1 DOWN in site-a since 11-24 16:00Z. Ack: reply ACK K7Q2MX");
   EXPECT_LE(sms.size(), 160u);
 }
 
 TEST(MessageTest, AGroupedSiteLossLeadsWithTheCollector) {
   // A burned site: its collector and its hosts in one incident (group_by: [dc]).
-  Incident inc = Inc({Firing({{"alertname", "SourceDown"}, {"source", "web-1"}, {"dc", "site-a"}}),
-                      Firing({{"alertname", "CollectorDown"}, {"collector", "site-a"},
-                              {"dc", "site-a"}}),
-                      Firing({{"alertname", "SourceDown"}, {"source", "web-2"}, {"dc", "site-a"}})});
+  Incident inc =
+      Inc({Firing({{"alertname", "SourceDown"}, {"source", "web-1"}, {"dc", "site-a"}}),
+           Firing({{"alertname", "CollectorDown"}, {"collector", "site-a"}, {"dc", "site-a"}}),
+           Firing({{"alertname", "SourceDown"}, {"source", "web-2"}, {"dc", "site-a"}})});
   EXPECT_EQ(RenderSubject(inc, "trigger"),
             "[FIRING] collector site-a DOWN +2 more in site-a - incident K7Q2MX");
   const std::string body = RenderEmailBody(inc, "trigger", {});
@@ -46,9 +46,9 @@ TEST(MessageTest, IsolationAndOtherAlertsNameTheirSubject) {
   EXPECT_EQ(RenderSubject(Inc({Firing({{"alertname", "CollectorIsolated"}, {"collector", "b"}})}),
                           "trigger"),
             "[FIRING] collector b ISOLATED in site-a - incident K7Q2MX");
-  EXPECT_EQ(RenderSubject(Inc({Firing({{"alertname", "CheckFailing"}, {"source", "db-1"}})}),
-                          "trigger"),
-            "[FIRING] db-1 CheckFailing in site-a - incident K7Q2MX");
+  EXPECT_EQ(
+      RenderSubject(Inc({Firing({{"alertname", "CheckFailing"}, {"source", "db-1"}})}), "trigger"),
+      "[FIRING] db-1 CheckFailing in site-a - incident K7Q2MX");
 }
 
 TEST(MessageTest, SmsIsNeverOver1600Characters) {
