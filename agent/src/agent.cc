@@ -135,7 +135,15 @@ Status Agent::Start() {
   scheduler_.Start(deps_.clock->Now());
   SendHeartbeat();
   ArmHeartbeatTimer(scheduler_.Next(deps_.clock->Now()));
+  NotifySystemd();
   return Status::Ok();
+}
+
+void Agent::NotifySystemd() {
+  // Type=notify units (deploy/systemd/): started once the first heartbeat is on its way;
+  // WATCHDOG=1 from this loop from now on. Without $NOTIFY_SOCKET both do nothing.
+  if (Status s = SdNotify("READY=1"); !s.ok()) LogWarn("{}", s.message());
+  if (Status s = sd_watchdog_.Start(loop_); !s.ok()) LogWarn("watchdog: {}", s.message());
 }
 
 void Agent::StartSignals() {
@@ -194,6 +202,7 @@ void Agent::Shutdown(const std::string& reason) {
   }
   if (phase_ != Phase::kRunning) return;
   phase_ = Phase::kGoodbye;
+  (void)SdNotify("STOPPING=1");
   uv_timer_stop(&heartbeat_timer_);
   dns_.Close();
   auto frame = builder_.Goodbye(reason);
@@ -237,6 +246,7 @@ void Agent::MaybeFinishGoodbye() {
 void Agent::CloseAll() {
   if (phase_ == Phase::kClosed) return;
   phase_ = Phase::kClosed;
+  sd_watchdog_.Close();
   http_.Close();  // cancels in-flight requests; their callbacks run now
   for (auto& link : links_) link->Close();
   if (server_) server_->Close();

@@ -30,6 +30,7 @@
 #include "dns_refresher.h"
 #include "firewatch/clock.h"
 #include "firewatch/log.h"
+#include "firewatch/net/sd_watchdog.h"
 #include "firewatch/net/uv_http_client.h"
 #include "heartbeat_builder.h"
 #include "local_http_server.h"
@@ -93,6 +94,7 @@ class Agent {
   void MaybeFinishGoodbye();
   void CloseAll();
   void StartSignals();
+  void NotifySystemd();
   void WireDns(CollectorLink& link);
 
   uv_loop_t* loop_;
@@ -111,6 +113,9 @@ class Agent {
   // Declared after the links: destroyed (and so closed) first, while the links its
   // callbacks point to still exist.
   net::UvHttpClient http_;
+
+  // systemd's watchdog (WatchdogSec= in the unit), fed from this loop while it runs.
+  net::SdWatchdog sd_watchdog_;
 
   uv_timer_t heartbeat_timer_{};
   uv_timer_t goodbye_timer_{};

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "default_config.h"
+#include "firewatch/log_line.h"
 #include "socket_address.h"
 #include "version.h"
 
@@ -138,11 +139,15 @@ YAML::Node ReadAgent(MapReader& top, Errors& errors, AgentConfig& c, const std::
   YAML::Node labels = ReadLabels(agent, errors, c);
   YAML::Node level_node = agent.Has("log_level") ? node["log_level"] : YAML::Node();
   agent.String("log_level", c.log_level);
+  agent.String("log_format", c.log_format);
   agent.Finish();
 
   if (!LogLevels().count(c.log_level)) {
     errors.At(level_node, "agent.log_level: unknown level '" + c.log_level +
                               "' (use trace, debug, info, warn, error, critical or off)");
+  }
+  if (LogFormat f; !ParseLogFormat(c.log_format, f)) {
+    errors.At(node["log_format"], "agent.log_format: must be text or json");
   }
   if (std::string why = CheckId(c.source_id, protocol::kMaxIdLength); !why.empty()) {
     if (source_set) {

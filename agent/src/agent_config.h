@@ -34,6 +34,7 @@ struct AgentConfig {
   Duration resolve_interval = std::chrono::seconds(60);
   protocol::Labels labels;                // sorted by key
   std::string log_level = "info";
+  std::string log_format = "text";        // text or json (firewatch/log_line.h)
   std::string key_id = "default";
   std::string key_file;                   // relative paths already joined to the config dir
   std::vector<CollectorConfig> collectors;

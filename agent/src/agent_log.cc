@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 
 namespace firewatch::agent {
 namespace {
@@ -22,6 +21,7 @@ constexpr std::array<std::string_view, 7> kColours = {
 constexpr std::string_view kReset = "\033[m";
 
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
+std::atomic<LogFormat> g_format{LogFormat::kText};
 std::string g_name = "firewatch-agent";
 
 // Same test as spdlog's is_color_terminal().
@@ -62,10 +62,11 @@ bool ParseLogLevel(std::string_view name, LogLevel& level) {
   return false;
 }
 
-bool InitAgentLogging(std::string_view level, std::string_view process_name) {
+bool InitAgentLogging(std::string_view level, std::string_view process_name, LogFormat format) {
   LogLevel parsed;
   if (!ParseLogLevel(level, parsed)) return false;
   g_name = std::string(process_name);
+  g_format.store(format, std::memory_order_relaxed);
   g_level.store(parsed, std::memory_order_relaxed);
   return true;
 }
@@ -75,30 +76,16 @@ LogLevel CurrentLogLevel() {
 }
 
 std::string FormatLogLine(LogLevel level, std::string_view message, bool colour) {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  localtime_r(&secs, &tm);
-  const long offset_min = tm.tm_gmtoff / 60;
-  const long abs_min = offset_min < 0 ? -offset_min : offset_min;
-
   const auto i = static_cast<size_t>(level);
-  std::string line;
-  line.reserve(48 + g_name.size() + message.size());
-  fmt::format_to(std::back_inserter(line),
-                 "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{}{:02}:{:02} ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 static_cast<int>(millis), offset_min < 0 ? '-' : '+', abs_min / 60, abs_min % 60);
-  if (colour) line += kColours[i];
-  line += kNames[i];
-  if (colour) line += kReset;
-  line += ' ';
-  line += g_name;
-  line += ": ";
-  line += message;
-  line += '\n';
+  const LogFormat format = g_format.load(std::memory_order_relaxed);
+  size_t begin = 0, end = 0;
+  std::string line = firewatch::FormatLogLine(
+      format, LogLineParts{std::chrono::system_clock::now(), kNames[i], g_name, message}, &begin,
+      &end);
+  if (colour && format == LogFormat::kText) {
+    line.insert(end, kReset);
+    line.insert(begin, kColours[i]);
+  }
   return line;
 }
 

@@ -1,10 +1,13 @@
-// The agent's logger: one line per message on stderr, in the same format the collector's
-// spdlog setup writes (common/src/log.cc), so journald and log readers see one format:
+// The agent's logger: one line per message on stderr, text or JSON, formatted by the same
+// code as the collector's spdlog lines (firewatch/log_line.h), so journald and log
+// readers see one format:
 //
 //   2026-11-25T20:33:01.123+00:00 warning firewatch-agent: collector c1: udp ...
+//   {"time":"2026-11-25T20:33:01.123+00:00","level":"warning","process":"firewatch-agent","message":"collector
+//   c1: udp ..."}
 //
 // (local time with milliseconds and UTC offset; level names trace, debug, info, warning,
-// error, critical; the level is coloured when stderr is a colour terminal.)
+// error, critical; in text lines the level is coloured when stderr is a colour terminal.)
 //
 // Why not spdlog: the agent must stay under 5 MB of RSS (docs/benchmarks.md, section 3).
 // libspdlog, libfmt and the libstdc++ they need cost about 2.3 MB of resident pages, and
@@ -19,6 +22,8 @@
 #include <string>
 #include <string_view>
 
+#include "firewatch/log_line.h"
+
 namespace firewatch::agent {
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
@@ -27,10 +32,11 @@ enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 // critical, off. False if unknown.
 bool ParseLogLevel(std::string_view name, LogLevel& level);
 
-// Sets the level and the process name shown in every line. Without a call, the level is
-// info and the name "firewatch-agent". Returns false (and changes nothing) if `level` is
-// unknown.
-bool InitAgentLogging(std::string_view level, std::string_view process_name);
+// Sets the level, the process name shown in every line and the line format. Without a
+// call, the level is info, the name "firewatch-agent" and the format text. Returns false
+// (and changes nothing) if `level` is unknown.
+bool InitAgentLogging(std::string_view level, std::string_view process_name,
+                      LogFormat format = LogFormat::kText);
 
 LogLevel CurrentLogLevel();
 inline bool LogEnabled(LogLevel level) {
@@ -38,7 +44,7 @@ inline bool LogEnabled(LogLevel level) {
 }
 
 // The whole line for `message`, including the trailing newline; `colour` wraps the level
-// name in ANSI colour codes. Exposed for tests.
+// name of a text line in ANSI colour codes. Exposed for tests.
 std::string FormatLogLine(LogLevel level, std::string_view message, bool colour);
 
 // Writes one message (no trailing newline) at `level`, if that level is enabled.

@@ -12,6 +12,7 @@ agent:
   resolve_interval: 60s      # how often collector names are looked up again
   labels: {}
   log_level: info            # trace, debug, info, warn, error
+  log_format: text           # text or json: one line per event on stderr
 key:
   id: default
   file: ./firewatch-data/fleet.key  # relative to this file's directory (or the working

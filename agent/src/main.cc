@@ -47,7 +47,9 @@ Result<firewatch::protocol::Secret> LoadKey(const AgentConfig& config) {
 }
 
 int Run(const AgentConfig& config) {
-  if (!InitAgentLogging(config.log_level, "firewatch-agent")) {
+  firewatch::LogFormat format = firewatch::LogFormat::kText;
+  (void)firewatch::ParseLogFormat(config.log_format, format);  // validated by the loader
+  if (!InitAgentLogging(config.log_level, "firewatch-agent", format)) {
     std::cerr << "firewatch-agent: unknown log level '" << config.log_level
               << "' (use trace, debug, info, warn or error)\n";
     return kExitConfig;
@@ -101,6 +103,10 @@ int main(int argc, char** argv) {
                "validate the config, print OK or every error (file:line), exit 0 or 1");
   app.add_flag("--print-default-config", print_default,
                "print the embedded default config as YAML and exit");
+  std::string log_format;
+  app.add_option("--log-format", log_format,
+                 "log lines on stderr: text or json (overrides agent.log_format)")
+      ->check(CLI::IsMember({"text", "json"}));
   app.set_version_flag("-V,--version", "firewatch-agent " + std::string(AgentVersion()));
   CLI11_PARSE(app, argc, argv);
 
@@ -125,5 +131,6 @@ int main(int argc, char** argv) {
     std::cerr << "firewatch-agent: invalid configuration:\n" << config.status().message() << "\n";
     return kExitConfig;
   }
+  if (!log_format.empty()) config->log_format = log_format;
   return Run(*config);
 }

@@ -11,7 +11,7 @@ namespace {
 
 class AgentLogTest : public ::testing::Test {
  protected:
-  void TearDown() override { InitAgentLogging("info", "firewatch-agent"); }
+  void TearDown() override { InitAgentLogging("info", "firewatch-agent", LogFormat::kText); }
 };
 
 TEST_F(AgentLogTest, ParsesTheConfigLevelsLikeSpdlog) {
@@ -48,6 +48,20 @@ TEST_F(AgentLogTest, ColourWrapsOnlyTheLevelName) {
   EXPECT_NE(line.find(" \033[32minfo\033[m firewatch-agent: hello\n"), std::string::npos) << line;
   EXPECT_NE(FormatLogLine(LogLevel::kError, "x", true).find("\033[31m\033[1merror\033[m"),
             std::string::npos);
+}
+
+TEST_F(AgentLogTest, JsonLinesHaveNoColourAndEscape) {
+  ASSERT_TRUE(InitAgentLogging("info", "firewatch-agent", LogFormat::kJson));
+  const std::string line = FormatLogLine(LogLevel::kWarn, "collector \"c1\":\nudp", true);
+  EXPECT_TRUE(std::regex_match(
+      line, std::regex(R"(\{"time":"[^"]+","level":"warning","process":"firewatch-agent",)"
+                       R"("message":"collector \\"c1\\":\\nudp"\}\n)")))
+      << line;
+}
+
+TEST_F(AgentLogTest, TextLinesAreOneLinePerMessage) {
+  const std::string line = FormatLogLine(LogLevel::kError, "a\nb", false);
+  EXPECT_NE(line.find(" error firewatch-agent: a\\nb\n"), std::string::npos) << line;
 }
 
 TEST_F(AgentLogTest, LevelFiltersMessages) {

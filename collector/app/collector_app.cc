@@ -16,6 +16,8 @@
 #include "cluster/cluster.h"
 #include "engine/engine.h"
 #include "firewatch/crash_point.h"
+#include "firewatch/net/sd_watchdog.h"
+#include "firewatch/sd_notify.h"
 #include "http/api.h"
 #include "http/http_server.h"
 #include "ingest/ingestor.h"
@@ -49,6 +51,8 @@ struct CollectorApp::Impl {
   uv_timer_t flush_timer{};
   uv_signal_t sigterm{}, sigint{}, sighup{};
   uv_async_t stop_async{};
+  // systemd's watchdog (WatchdogSec= in deploy/systemd/), fed from this loop while it runs.
+  net::SdWatchdog sd_watchdog;
   std::atomic<bool> ready{false};
   bool started = false;   // every loop handle below is initialized
   bool stopping = false;  // BeginStop ran (handles closing)
@@ -338,6 +342,8 @@ struct CollectorApp::Impl {
     if (stopping || !started) return;
     stopping = true;
     ready = false;
+    (void)SdNotify("STOPPING=1");
+    sd_watchdog.Close();
     uv_timer_stop(&evaluate_timer);
     uv_timer_stop(&flush_timer);
     if (udp) udp->Close();
@@ -590,6 +596,10 @@ Status CollectorApp::Start() {
   spdlog::info("collector {} ready: http://{} (status page), heartbeats on udp {}", c.id,
                config::HostPort{c.http_listen.host, m.http->port()}.ToString(),
                config::HostPort{c.udp_listen.host, m.udp->port()}.ToString());
+  // Type=notify units: started once both listeners are bound; WATCHDOG=1 from this loop.
+  // Without $NOTIFY_SOCKET both do nothing.
+  if (Status n = SdNotify("READY=1"); !n.ok()) spdlog::warn("{}", n.message());
+  if (Status n = m.sd_watchdog.Start(&m.loop); !n.ok()) spdlog::warn("watchdog: {}", n.message());
   return Status::Ok();
 }
 

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <cstring>
 
+#include "firewatch/log_line.h"
+
 namespace firewatch::collector {
 
 namespace fs = std::filesystem;
@@ -80,6 +82,7 @@ collector:
   http_max_connections_per_client: 8
   udp_buffer_mib: 16          # UDP receive buffer: ~20,000 heartbeats of burst
   log_level: info
+  log_format: text            # text or json: one line per event on stderr
   max_sources: auto           # sources tracked at most; auto: 1 per 32 KiB of RAM (10k..500k)
   new_sources_per_key_per_minute: auto  # auto: max_sources / 10 (at least 1000); 0: no limit
 keys:
@@ -154,6 +157,7 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   col.Uint("udp_buffer_mib", buffer_mib, 1, 1024);
   c.udp_buffer_mib = static_cast<int>(buffer_mib);
   col.String("log_level", c.log_level);
+  col.String("log_format", c.log_format);
   // Per collector (outside the cluster's config digest): overrides alerting.external_url.
   std::string own_url;
   col.String("external_url", own_url);
@@ -163,6 +167,9 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   if (!std::set<std::string>{"trace", "debug", "info", "warn", "error"}.count(c.log_level)) {
     errors.At(col.Node("log_level"),
               "collector.log_level: must be trace, debug, info, warn or error");
+  }
+  if (LogFormat f; !ParseLogFormat(c.log_format, f)) {
+    errors.At(col.Node("log_format"), "collector.log_format: must be text or json");
   }
   std::optional<uint64_t> max_sources, per_key;
   UintOrAuto(col, "max_sources", max_sources, 1, 5'000'000);

@@ -49,6 +49,7 @@ struct CollectorConfig {
   std::vector<std::string> allowed_hosts;
   int udp_buffer_mib = 16;  // heartbeat socket receive buffer (see UdpReceiver::Bind)
   std::string log_level = "info";
+  std::string log_format = "text";  // text or json (firewatch/log_line.h)
   std::vector<KeyConfig> keys;
   DetectionConfig detection;
   SourceLimits limits;  // collector.max_sources, collector.new_sources_per_key_per_minute

@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
   cli.add_flag("--check-config", check_only, "validate the config (and keys), print OK or errors, exit");
   cli.add_flag("--print-default-config", print_defaults, "print the embedded defaults as YAML");
   cli.add_flag("--version", version, "print the version");
+  std::string log_format;
+  cli.add_option("--log-format", log_format,
+                 "log lines on stderr: text or json (overrides collector.log_format)")
+      ->check(CLI::IsMember({"text", "json"}));
   CLI11_PARSE(cli, argc, argv);
 
   if (version) {
@@ -56,7 +60,10 @@ int main(int argc, char** argv) {
     std::printf("%s: OK\n", config->source_file.c_str());
     return 0;
   }
-  if (Status s = InitLogging(config->log_level, "firewatch-collector"); !s.ok()) {
+  if (!log_format.empty()) config->log_format = log_format;
+  LogFormat format = LogFormat::kText;
+  (void)ParseLogFormat(config->log_format, format);  // validated by the config loader
+  if (Status s = InitLogging(config->log_level, "firewatch-collector", format); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.message().c_str());
     return 1;
   }

@@ -1,4 +1,5 @@
-// Logging setup and rate limiting. Logs go to stderr through spdlog (journald adds time).
+// Logging setup and rate limiting. Logs go to stderr through spdlog, one line per event
+// (journald keeps one entry per line), as text or JSON lines (firewatch/log_line.h).
 // Anything driven by untrusted input (rejected packets, bad requests) logs through a
 // RateLimiter so a flood cannot fill the disk or hide other messages.
 #pragma once
@@ -10,12 +11,15 @@
 #include <string>
 
 #include "firewatch/clock.h"
+#include "firewatch/log_line.h"
 #include "firewatch/status.h"
 
 namespace firewatch {
 
-// Sets the process-wide level ("trace", "debug", "info", "warn", "error") and format.
-Status InitLogging(const std::string& level, const std::string& process_name);
+// Sets the process-wide level ("trace", "debug", "info", "warn", "error") and the line
+// format (text or JSON, firewatch/log_line.h) of the default logger, on stderr.
+Status InitLogging(const std::string& level, const std::string& process_name,
+                   LogFormat format = LogFormat::kText);
 
 // At most one message per key per `period`; the next allowed message reports how many
 // were suppressed in between. Thread-safe.
