@@ -6,7 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "engine/incident_db.h"
+#include "incident/incident_store.h"
+#include "route/silence_store.h"
 #include "firewatch/crash_point.h"
 #include "notify/factory.h"
 #include "notify/notifier.h"
@@ -59,7 +60,7 @@ MessageContext AlertingEngine::MsgCtx() const {
 }
 
 Status AlertingEngine::Start(StartupState startup) {
-  incident_db_ = std::make_unique<IncidentDb>();
+  incident_db_ = std::make_unique<IncidentStore>();
   if (Status s = incident_db_->Open(data_dir_ + "/incidents.db"); !s.ok()) return s;
   auto restored = incident_db_->LoadAll();
   if (!restored.ok()) return restored.status();
@@ -124,7 +125,7 @@ Status AlertingEngine::Start(StartupState startup) {
   senders_ = std::make_unique<outbox::SenderPool>(*sender_, std::move(channel_names), popts);
   inhibitor_ = std::make_unique<route::Inhibitor>(config_.routing.inhibit_rules);
   silencer_ = std::make_unique<route::Silencer>();
-  silence_db_ = std::make_unique<IncidentDb>();
+  silence_db_ = std::make_unique<SilenceStore>();
   if (Status st = silence_db_->Open(data_dir_ + "/incidents.db"); !st.ok()) return st;
   LoadSilences();
   dispatcher_ = std::make_unique<route::Dispatcher>(
@@ -594,7 +595,7 @@ Result<std::vector<std::string>> AlertingEngine::PagedContacts(const std::string
 void AlertingEngine::LoadSilences() {
   std::vector<route::Silence> loaded;
   size_t skipped = 0;
-  for (const auto& [id, body] : silence_db_->Rows("silences")) {
+  for (const auto& [id, body] : silence_db_->Rows()) {
     auto silence = route::SilenceFromJson(body);
     if (silence.ok() && silence->id != id) {
       silence = Status::InvalidArgument("id: the row's id is '" + id.substr(0, 64) + "'");
@@ -623,7 +624,7 @@ void AlertingEngine::PersistSilences(const std::vector<route::Silence>& changed,
   std::vector<std::pair<std::string, std::string>> puts;
   puts.reserve(changed.size());
   for (const auto& s : changed) puts.emplace_back(s.id, route::SilenceToJson(s));
-  if (Status st = silence_db_->Batch("silences", puts, dropped); !st.ok()) {
+  if (Status st = silence_db_->Batch(puts, dropped); !st.ok()) {
     spdlog::error("incidents.db: silences not saved: {}", st.message());
   }
 }

@@ -63,7 +63,8 @@ class Inhibitor;
 class Silencer;
 struct Silence;
 }  // namespace route
-class IncidentDb;
+class IncidentStore;
+class SilenceStore;
 
 // What the collector knows at start-up, before any escalation step may run.
 struct StartupState {
@@ -225,8 +226,8 @@ class AlertingEngine {
   std::atomic<uint64_t> peer_silences_refused_{0};
   std::atomic<uint64_t> stored_silences_refused_{0};
   std::unique_ptr<route::Dispatcher> dispatcher_;
-  std::unique_ptr<IncidentDb> incident_db_;
-  std::unique_ptr<IncidentDb> silence_db_;  // incidents.db again: silences' own transactions
+  std::unique_ptr<IncidentStore> incident_db_;
+  std::unique_ptr<SilenceStore> silence_db_;  // incidents.db again: silences' own transactions
 
   mutable std::mutex mu_;
   std::condition_variable wake_alerting_;

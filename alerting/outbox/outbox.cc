@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <utility>
@@ -11,9 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "firewatch/sqlite/database.h"
 #include "outbox/codec.h"
 #include "outbox/schema.h"
-#include "outbox/sqlite_util.h"
 
 namespace firewatch::alerting::outbox {
 
@@ -119,7 +118,7 @@ class Outbox::Impl {
   Status Recover(int& recovered);
 
   std::mutex mu;
-  sqlite::Db db;
+  sqlite::Database db;
   const std::string path_;
   const OutboxOptions opts_;
   const Clock& clock_;
@@ -127,46 +126,13 @@ class Outbox::Impl {
 };
 
 Status Outbox::Impl::Init(int& recovered) {
-  if (path_.empty()) return Status::InvalidArgument("outbox path is empty");
-  std::filesystem::path dir = std::filesystem::path(path_).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    return Status::IoError("cannot open outbox '" + path_ + "': directory '" + dir.string() +
-                           "' does not exist (create the data directory first)");
-  }
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path_.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
-  db.reset(raw);
-  if (rc != SQLITE_OK) return sqlite::Error(db.get(), rc, "cannot open outbox '" + path_ + "'");
-  sqlite3_extended_result_codes(db.get(), 1);
-  sqlite3_busy_timeout(db.get(), static_cast<int>(opts_.busy_timeout.count()));
-  {
-    // The first statement reads the header: a file that is not SQLite fails here.
-    std::string mode;
-    Status st = Run("PRAGMA journal_mode = WAL", {}, [&](sqlite3_stmt* s) {
-      mode = sqlite::ColumnText(s, 0);
-      return Status::Ok();
-    });
-    if (st.code() == Status::Code::kCorruption) {
-      return Status::Corruption("outbox '" + path_ + "' is not an SQLite database (" +
-                                st.message() + ")");
-    }
-    if (!st.ok()) return st;
-    if (mode != "wal") {
-      return Status::IoError(context_ + ": cannot enable WAL mode (journal_mode is " + mode + ")");
-    }
-  }
-  // synchronous = FULL: a page acknowledged to the escalation engine must survive a
-  // power loss too, not only a process crash. Writes are a few per notification.
-  if (auto st = sqlite::Exec(db.get(), "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-                             context_ + ": pragmas");
-      !st.ok()) {
-    return st;
-  }
-  if (auto st = schema::Migrate(db.get(), path_); !st.ok()) return st;
+  // synchronous = FULL (the foundation's default): a page acknowledged to the escalation
+  // engine must survive a power loss too, not only a process crash.
+  sqlite::OpenOptions options;
+  options.busy_timeout = opts_.busy_timeout;
+  auto opened = sqlite::Database::Open(path_, schema::Outbox(), options);
+  if (!opened.ok()) return opened.status();
+  db = std::move(opened).value();
   return Recover(recovered);
 }
 
@@ -177,21 +143,12 @@ Status Outbox::Impl::Run(const char* sql, std::initializer_list<Arg> args,
   sqlite3_stmt* s = stmt->get();
   int i = 1;
   for (const Arg& a : args) {
-    if (const auto* v = std::get_if<int64_t>(&a)) {
-      sqlite3_bind_int64(s, i, *v);
-    } else {
-      sqlite::BindText(s, i, std::get<std::string_view>(a));
-    }
+    Status bound = std::visit([&](const auto& v) { return sqlite::BindOne(s, i, v); }, a);
+    if (!bound.ok()) return bound;
     ++i;
   }
-  for (;;) {
-    const int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) return Status::Ok();
-    if (rc != SQLITE_ROW) return sqlite::Error(db.get(), rc, context_);
-    if (row) {
-      if (auto st = row(s); !st.ok()) return st;
-    }
-  }
+  return sqlite::ForEachRow(s, context_,
+                            [&](sqlite3_stmt* r) { return row ? row(r) : Status::Ok(); });
 }
 
 Result<int64_t> Outbox::Impl::Change(const char* sql, std::initializer_list<Arg> args) {
@@ -255,27 +212,18 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, 0, 0, 'pending', ?9, ?10, 0, ?10, '',
 ON CONFLICT (key) DO NOTHING)sql");
   if (!stmt.ok()) return stmt.status();
   sqlite3_stmt* s = stmt->get();
-  sqlite::BindText(s, 1, n.idempotency_key);
-  sqlite::BindText(s, 2, n.incident_id);
-  sqlite::BindText(s, 3, n.kind);
-  sqlite::BindText(s, 4, n.contact);
-  sqlite::BindText(s, 5, n.subject);
-  sqlite3_bind_blob64(s, 6, payload.data(), payload.size(), SQLITE_STATIC);
-  sqlite::BindText(s, 7, chain_text);
-  sqlite::BindText(s, 8, chain.front());
-  sqlite3_bind_int64(s, 9, due_ms);
-  sqlite3_bind_int64(s, 10, now_ms);
-  const int rc = sqlite3_step(s);
-  if (rc != SQLITE_DONE) {
-    return sqlite::Error(db.get(), rc, context_ + ": enqueue '" + n.idempotency_key + "'");
-  }
+  Status st = sqlite::BindAll(s, n.idempotency_key, n.incident_id, n.kind, n.contact, n.subject,
+                              sqlite::Blob{payload.data(), payload.size()}, chain_text,
+                              chain.front(), due_ms, now_ms);
+  if (st.ok()) st = sqlite::StepDone(s, context_ + ": enqueue '" + n.idempotency_key + "'");
+  if (!st.ok()) return st;
   inserted = sqlite3_changes64(db.get()) > 0;
   return Status::Ok();
 }
 
 Status Outbox::Impl::Recover(int& recovered) {
   const int64_t now = NowMs();
-  sqlite::Txn txn(db.get(), context_ + ": recovery");
+  sqlite::Transaction txn(db.get(), context_ + ": recovery");
   if (auto st = txn.Begin(); !st.ok()) return st;
   std::vector<std::pair<std::string, int64_t>> claimed;
   Status st = Run("SELECT key, claimed_ms FROM notifications WHERE state = 'sending'", {},
@@ -350,7 +298,7 @@ Result<int> Outbox::CancelIncident(const std::string& incident_id,
                                    const std::vector<std::string>& kinds) {
   std::lock_guard lock(impl_->mu);
   const int64_t now = impl_->NowMs();
-  sqlite::Txn txn(impl_->db.get(), impl_->context_ + ": cancel");
+  sqlite::Transaction txn(impl_->db.get(), impl_->context_ + ": cancel");
   if (auto st = txn.Begin(); !st.ok()) return st;
   int64_t total = 0;
   for (const std::string& kind : kinds) {
@@ -426,7 +374,7 @@ std::string ChannelAt(const Item& it, size_t index) {
 Status Outbox::Record(const std::string& key, Attempt attempt, const Transition& to) {
   std::lock_guard lock(impl_->mu);
   const int64_t now = impl_->NowMs();
-  sqlite::Txn txn(impl_->db.get(), impl_->context_ + ": record attempt of '" + key + "'");
+  sqlite::Transaction txn(impl_->db.get(), impl_->context_ + ": record attempt of '" + key + "'");
   if (auto st = txn.Begin(); !st.ok()) return st;
   auto items = impl_->Items("WHERE key = ?1 AND state = 'sending'", {key});
   if (!items.ok()) return items.status();
@@ -452,7 +400,7 @@ WHERE key = ?1)sql",
 Result<bool> Outbox::Move(const std::string& key, State from, const Transition& to) {
   std::lock_guard lock(impl_->mu);
   const int64_t now = impl_->NowMs();
-  sqlite::Txn txn(impl_->db.get(), impl_->context_ + ": move '" + key + "'");
+  sqlite::Transaction txn(impl_->db.get(), impl_->context_ + ": move '" + key + "'");
   if (auto st = txn.Begin(); !st.ok()) return st;
   auto items = impl_->Items("WHERE key = ?1 AND state = ?2", {key, StateName(from)});
   if (!items.ok()) return items.status();
@@ -479,9 +427,8 @@ WHERE state IN ('sending', 'held') OR (state = 'pending' AND attempts > 0)
 ORDER BY updated_ms, seq)sql",
                          {final_since_ms}, [&out](sqlite3_stmt* s) {
                            LogRow r;
-                           r.key = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-                           auto state = ParseState(
-                               reinterpret_cast<const char*>(sqlite3_column_text(s, 1)));
+                           r.key = sqlite::ColumnText(s, 0);
+                           auto state = ParseState(sqlite::ColumnText(s, 1));
                            r.state = state.value_or(State::kPending);
                            r.updated_ms = sqlite3_column_int64(s, 2);
                            out.push_back(std::move(r));
@@ -518,7 +465,7 @@ Result<int> Outbox::Summarize(const Notification& summary, const std::vector<std
   }
   std::lock_guard lock(impl_->mu);
   const int64_t now = impl_->NowMs();
-  sqlite::Txn txn(impl_->db.get(), impl_->context_ + ": summarize");
+  sqlite::Transaction txn(impl_->db.get(), impl_->context_ + ": summarize");
   if (auto st = txn.Begin(); !st.ok()) return st;
   int64_t n = 0;
   for (const std::string& key : covered) {
@@ -530,7 +477,7 @@ WHERE key = ?1 AND state = 'held')sql",
     if (!changed.ok()) return changed.status();
     n += *changed;
   }
-  if (n == 0) return 0;  // rolled back by the Txn guard
+  if (n == 0) return 0;  // rolled back by the Transaction
   bool inserted = false;
   if (auto st = impl_->Insert(summary, chain, now, now, inserted); !st.ok()) return st;
   if (!inserted) {
@@ -662,7 +609,7 @@ Result<Outbox::PruneReport> Outbox::Prune(int64_t older_than_ms,
   const std::string delete_items = "DELETE FROM notifications WHERE " + prunable;
 
   std::lock_guard lock(impl_->mu);
-  sqlite::Txn txn(impl_->db.get(), impl_->context_ + ": prune");
+  sqlite::Transaction txn(impl_->db.get(), impl_->context_ + ": prune");
   if (auto st = txn.Begin(); !st.ok()) return st;
   for (const std::string* sql : {&tally_attempts, &tally_failed}) {
     if (auto st = impl_->Run(sql->c_str(), {older_than_ms, keep}); !st.ok()) return st;

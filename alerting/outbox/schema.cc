@@ -1,23 +1,11 @@
 #include "outbox/schema.h"
 
-#include <spdlog/spdlog.h>
-
-#include <iterator>
-
-#include "outbox/sqlite_util.h"
-
 namespace firewatch::alerting::outbox::schema {
 
 namespace {
 
-struct Migration {
-  int version;
-  const char* what;
-  const char* sql;
-};
-
 // Append only. Never edit a migration that has shipped: add a new one instead.
-constexpr Migration kMigrations[] = {
+constexpr sqlite::Migration kMigrations[] = {
     {1, "notifications and attempts", R"sql(
 CREATE TABLE notifications (
   seq              INTEGER PRIMARY KEY,      -- enqueue order
@@ -64,54 +52,11 @@ CREATE TABLE pruned_counts (
 )sql"},
 };
 
-Result<int64_t> Pragma(sqlite3* db, const char* sql, const std::string& path) {
-  return sqlite::QueryInt(db, sql, "outbox '" + path + "'");
-}
-
-Status Apply(sqlite3* db, const Migration& m, const std::string& path) {
-  const std::string context = "outbox '" + path + "': migration to schema " +
-                              std::to_string(m.version) + " (" + m.what + ")";
-  sqlite::Txn txn(db, context);
-  if (auto st = txn.Begin(); !st.ok()) return st;
-  if (auto st = sqlite::Exec(db, m.sql, context); !st.ok()) return st;
-  const std::string bump = "PRAGMA application_id = " + std::to_string(kApplicationId) +
-                           "; PRAGMA user_version = " + std::to_string(m.version) + ";";
-  if (auto st = sqlite::Exec(db, bump.c_str(), context); !st.ok()) return st;
-  if (auto st = txn.Commit(); !st.ok()) return st;
-  spdlog::info("outbox '{}': migrated to schema {} ({})", path, m.version, m.what);
-  return Status::Ok();
-}
-
 }  // namespace
 
-int LatestVersion() { return std::prev(std::end(kMigrations))->version; }
-
-Status Migrate(sqlite3* db, const std::string& path) {
-  auto app_id = Pragma(db, "PRAGMA application_id", path);
-  if (!app_id.ok()) return app_id.status();
-  auto version = Pragma(db, "PRAGMA user_version", path);
-  if (!version.ok()) return version.status();
-  auto tables = Pragma(db, "SELECT count(*) FROM sqlite_schema", path);
-  if (!tables.ok()) return tables.status();
-
-  const bool ours = *app_id == kApplicationId;
-  const bool empty = *app_id == 0 && *version == 0 && *tables == 0;
-  if (!ours && !empty) {
-    return Status::Corruption("outbox '" + path +
-                              "' is an SQLite database but not a firewatch outbox (application_id " +
-                              std::to_string(*app_id) + ", user_version " +
-                              std::to_string(*version) + ")");
-  }
-  if (*version > LatestVersion()) {
-    return Status::Corruption("outbox '" + path + "' was created by a newer firewatch (schema " +
-                              std::to_string(*version) + "; this build knows up to " +
-                              std::to_string(LatestVersion()) + ")");
-  }
-  for (const Migration& m : kMigrations) {
-    if (m.version <= *version) continue;
-    if (auto st = Apply(db, m, path); !st.ok()) return st;
-  }
-  return Status::Ok();
+const sqlite::Schema& Outbox() {
+  static const sqlite::Schema schema{"outbox", kApplicationId, kMigrations, {}};
+  return schema;
 }
 
 }  // namespace firewatch::alerting::outbox::schema

@@ -1,27 +1,18 @@
-// The outbox's schema and its migrations (docs/outbox.md). Private to the outbox.
-//
-// Same rules as the collector store: the schema version lives in PRAGMA user_version,
-// the file is marked as ours with PRAGMA application_id, and each migration runs in its
-// own transaction together with the version bump.
+// The outbox's schema: its application_id and its migrations (docs/outbox.md,
+// docs/storage.md). Private to the outbox. Opening, identity checks and migrating are
+// firewatch/sqlite/database.h.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
-#include <string>
 
-#include "firewatch/status.h"
+#include "firewatch/sqlite/database.h"
 
 namespace firewatch::alerting::outbox::schema {
 
-// The newest schema this build knows.
-int LatestVersion();
 // "FWOB" (firewatch outbox), in PRAGMA application_id.
 inline constexpr int32_t kApplicationId = 0x46574F42;
 
-// Brings the database open on `db` up to LatestVersion(). `path` is for messages only.
-// Fails with Corruption when the file belongs to another application or was created by
-// a newer firewatch, IoError when a migration fails.
-Status Migrate(sqlite3* db, const std::string& path);
+// The outbox.db schema: kind "outbox", kApplicationId, the migrations.
+const sqlite::Schema& Outbox();
 
 }  // namespace firewatch::alerting::outbox::schema

@@ -6,24 +6,21 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <utility>
 #include <unordered_set>
+#include <utility>
 
 #include "firewatch/log.h"
+#include "firewatch/sqlite/database.h"
 #include "store/codec.h"
 #include "store/schema.h"
-#include "store/sqlite_util.h"
 
 namespace firewatch::collector {
 
 namespace {
-
-constexpr int kBusyTimeoutMs = 5000;
 
 constexpr const char* kUpsertSource = R"sql(
 INSERT INTO sources (source_id, labels, state, first_seen_ms, last_seen_ms, state_since_ms,
@@ -75,38 +72,6 @@ std::optional<Transport> ParseTransport(std::string_view name) {
   if (name == TransportName(Transport::kUdp)) return Transport::kUdp;
   if (name == TransportName(Transport::kHttp)) return Transport::kHttp;
   return std::nullopt;
-}
-
-// Opens one connection with the pragmas every connection needs.
-Result<sqlite::Db> OpenConnection(const std::string& path, int flags) {
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  sqlite::Db db(raw);
-  if (rc != SQLITE_OK) return sqlite::Error(db.get(), rc, "cannot open store '" + path + "'");
-  sqlite3_extended_result_codes(db.get(), 1);
-  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
-  auto not_sqlite = [&](const Status& st) {
-    if (st.code() != Status::Code::kCorruption) return st;
-    return Status::Corruption("store '" + path + "' is not an SQLite database (" + st.message() + ")");
-  };
-  {
-    // The first statement reads the header: a file that is not SQLite fails here.
-    auto mode = sqlite::Prepare(db.get(), "PRAGMA journal_mode = WAL");
-    if (!mode.ok()) return not_sqlite(mode.status());
-    sqlite::ScopedReset reset(mode->get());
-    const int step = sqlite3_step(mode->get());
-    if (step != SQLITE_ROW) return not_sqlite(sqlite::Error(db.get(), step, "store '" + path + "'"));
-    if (sqlite::ColumnText(mode->get(), 0) != "wal") {
-      return Status::IoError("store '" + path + "': cannot enable WAL mode (journal_mode is " +
-                             sqlite::ColumnText(mode->get(), 0) + ")");
-    }
-  }
-  auto st = sqlite::Exec(db.get(),
-                         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-                         "PRAGMA journal_size_limit = 67108864;",
-                         "store '" + path + "': pragmas");
-  if (!st.ok()) return st;
-  return db;
 }
 
 }  // namespace
@@ -162,7 +127,7 @@ class Store::Impl {
 
   // Writer connection: used by Init, then only by the writer thread. Statements are
   // declared after their connection so they are finalized first.
-  sqlite::Db wdb_;
+  sqlite::Database wdb_;
   sqlite::Stmt upsert_, insert_, prune_old_, overfull_, prune_source_, delete_source_,
       delete_transitions_;
   std::string labels_buf_, checks_buf_;      // reused encode buffers (writer thread)
@@ -170,7 +135,7 @@ class Store::Impl {
   MonoTime last_prune_{};
 
   std::mutex read_mu_;
-  sqlite::Db rdb_;
+  sqlite::Database rdb_;
   sqlite::Stmt select_sources_, select_transitions_;
 
   std::mutex mu_;
@@ -184,18 +149,9 @@ class Store::Impl {
 };
 
 Status Store::Impl::Init() {
-  if (path_.empty()) return Status::InvalidArgument("store path is empty");
-  std::filesystem::path dir = std::filesystem::path(path_).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    return Status::IoError("cannot open store '" + path_ + "': directory '" + dir.string() +
-                           "' does not exist (create the data directory first)");
-  }
-  auto wdb = OpenConnection(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  auto wdb = sqlite::Database::Open(path_, schema::Store());
   if (!wdb.ok()) return wdb.status();
   wdb_ = std::move(wdb).value();
-  if (auto st = schema::Migrate(wdb_.get(), path_); !st.ok()) return st;
 
   using ToPrepare = std::initializer_list<std::pair<sqlite::Stmt*, const char*>>;
   for (auto [stmt, sql] : ToPrepare{{&upsert_, kUpsertSource}, {&insert_, kInsertTransition},
@@ -214,13 +170,12 @@ Status Store::Impl::Init() {
   }
   last_prune_ = clock_.Now();
 
-  auto rdb = OpenConnection(path_, SQLITE_OPEN_READWRITE);
+  sqlite::OpenOptions reader;
+  reader.migrate = false;
+  reader.read_only = true;
+  auto rdb = sqlite::Database::Open(path_, schema::Store(), reader);
   if (!rdb.ok()) return rdb.status();
   rdb_ = std::move(rdb).value();
-  if (auto st = sqlite::Exec(rdb_.get(), "PRAGMA query_only = ON", "store '" + path_ + "'");
-      !st.ok()) {
-    return st;
-  }
   for (auto [stmt, sql] : ToPrepare{{&select_sources_, kSelectSources},
                                     {&select_transitions_, kSelectTransitions}}) {
     auto prepared = sqlite::Prepare(rdb_.get(), sql);
@@ -326,62 +281,44 @@ bool Store::Impl::Attempt(std::vector<Batch>& batches, bool last_try) {
 }
 
 Status Store::Impl::StepDone(sqlite3_stmt* s, std::string_view what, std::string_view id) {
-  sqlite::ScopedReset reset(s);
-  const int rc = sqlite3_step(s);
-  if (rc == SQLITE_DONE) return Status::Ok();
-  std::string context = "store '" + path_ + "': " + std::string(what);
+  std::string context = wdb_.context() + ": " + std::string(what);
   if (!id.empty()) context += " '" + std::string(id) + "'";
-  return sqlite::Error(wdb_.get(), rc, context);
+  return sqlite::StepDone(s, context);
 }
 
 Status Store::Impl::WriteSource(const SourceSnapshot& s) {
   sqlite3_stmt* st = upsert_.get();
   codec::EncodeLabelsTo(s.labels, labels_buf_);
   codec::EncodeChecksTo(s.checks, checks_buf_);
-  sqlite::BindText(st, 1, s.source_id);
-  sqlite::BindText(st, 2, labels_buf_);
-  sqlite::BindText(st, 3, SourceStateName(s.state));
-  sqlite3_bind_int64(st, 4, s.first_seen_ms);
-  sqlite3_bind_int64(st, 5, s.last_seen_ms);
-  sqlite3_bind_int64(st, 6, s.state_since_ms);
-  sqlite3_bind_int64(st, 7, s.interval_ms);
-  sqlite::BindText(st, 8, s.agent_version);
-  sqlite::BindText(st, 9, s.goodbye_reason);
-  sqlite::BindText(st, 10, checks_buf_);
-  sqlite3_bind_int(st, 11, s.replay.seen ? 1 : 0);
-  sqlite3_bind_blob(st, 12, s.replay.boot_id.data(), static_cast<int>(s.replay.boot_id.size()),
-                    SQLITE_STATIC);
-  sqlite3_bind_int64(st, 13, static_cast<sqlite3_int64>(s.replay.sequence));
-  sqlite3_bind_int64(st, 14, s.replay.timestamp_ms);
-  sqlite3_bind_int64(st, 15, static_cast<sqlite3_int64>(s.heartbeats));
-  sqlite::BindText(st, 16, TransportName(s.last_transport));
-  sqlite3_bind_int64(st, 17, s.replay.floor_ms);
+  Status bound = sqlite::BindAll(
+      st, s.source_id, labels_buf_, SourceStateName(s.state), s.first_seen_ms, s.last_seen_ms,
+      s.state_since_ms, int64_t{s.interval_ms}, s.agent_version, s.goodbye_reason, checks_buf_,
+      s.replay.seen, sqlite::Blob{s.replay.boot_id.data(), s.replay.boot_id.size()},
+      static_cast<int64_t>(s.replay.sequence), s.replay.timestamp_ms,
+      static_cast<int64_t>(s.heartbeats), TransportName(s.last_transport), s.replay.floor_ms);
+  if (!bound.ok()) return bound;
   return StepDone(st, "upsert source", s.source_id);
 }
 
 Status Store::Impl::DeleteSource(const std::string& id) {
-  sqlite::BindText(delete_source_.get(), 1, id);
+  if (Status st = sqlite::BindAll(delete_source_.get(), id); !st.ok()) return st;
   if (Status st = StepDone(delete_source_.get(), "delete source", id); !st.ok()) return st;
-  sqlite::BindText(delete_transitions_.get(), 1, id);
+  if (Status st = sqlite::BindAll(delete_transitions_.get(), id); !st.ok()) return st;
   return StepDone(delete_transitions_.get(), "delete transitions of", id);
 }
 
 Status Store::Impl::WriteTransition(const Transition& t) {
   sqlite3_stmt* st = insert_.get();
   codec::EncodeLabelsTo(t.labels, labels_buf_);
-  sqlite::BindText(st, 1, t.source_id);
-  sqlite::BindText(st, 2, SourceStateName(t.from));
-  sqlite::BindText(st, 3, SourceStateName(t.to));
-  sqlite3_bind_int64(st, 4, t.at_ms);
-  sqlite::BindText(st, 5, t.reason);
-  sqlite::BindText(st, 6, labels_buf_);
-  sqlite3_bind_int(st, 7, t.new_source ? 1 : 0);
+  Status bound = sqlite::BindAll(st, t.source_id, SourceStateName(t.from), SourceStateName(t.to),
+                                 t.at_ms, t.reason, labels_buf_, t.new_source);
+  if (!bound.ok()) return bound;
   return StepDone(st, "insert transition of", t.source_id);
 }
 
 Status Store::Impl::Commit(const std::vector<Batch>& batches) {
-  const std::string context = "store '" + path_ + "'";
-  if (auto st = sqlite::Exec(wdb_.get(), "BEGIN IMMEDIATE", context); !st.ok()) return st;
+  sqlite::Transaction txn = wdb_.NewTransaction("commit");
+  if (auto st = txn.Begin(); !st.ok()) return st;
   Status st;
   for (const Batch& b : batches) {
     for (const SourceSnapshot& s : b.sources) {
@@ -398,13 +335,8 @@ Status Store::Impl::Commit(const std::vector<Batch>& batches) {
     if (!st.ok()) break;
   }
   if (st.ok() && opts_.before_commit) st = opts_.before_commit();
-  if (st.ok()) st = sqlite::Exec(wdb_.get(), "COMMIT", context);
-  if (!st.ok()) {
-    if (sqlite3_get_autocommit(wdb_.get()) == 0) {
-      (void)sqlite::Exec(wdb_.get(), "ROLLBACK", context);
-    }
-    return st;
-  }
+  if (st.ok()) st = txn.Commit();
+  if (!st.ok()) return st;  // the Transaction rolls back
   for (const Batch& b : batches) {
     for (const Transition& t : b.transitions) touched_.insert(t.source_id);
     for (const std::string& id : b.forgotten) touched_.erase(id);
@@ -413,37 +345,33 @@ Status Store::Impl::Commit(const std::vector<Batch>& batches) {
 }
 
 Status Store::Impl::Prune(bool all_sources) {
-  const std::string context = "store '" + path_ + "': prune";
+  const std::string context = wdb_.context() + ": prune";
   const int64_t cutoff = ToUnixMillis(clock_.WallNow()) - opts_.max_transition_age.count();
   const auto keep = static_cast<sqlite3_int64>(
       std::min<size_t>(opts_.max_transitions_per_source, std::numeric_limits<int32_t>::max()));
   std::vector<std::string> sources;
   if (all_sources) {
-    sqlite::ScopedReset reset(overfull_.get());
-    sqlite3_bind_int64(overfull_.get(), 1, keep);
-    int rc;
-    while ((rc = sqlite3_step(overfull_.get())) == SQLITE_ROW) {
-      sources.push_back(sqlite::ColumnText(overfull_.get(), 0));
-    }
-    if (rc != SQLITE_DONE) return sqlite::Error(wdb_.get(), rc, context);
+    if (auto st = sqlite::BindAll(overfull_.get(), keep); !st.ok()) return st;
+    Status st = sqlite::ForEachRow(overfull_.get(), context, [&](sqlite3_stmt* q) {
+      sources.push_back(sqlite::ColumnText(q, 0));
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
   } else {
     sources.assign(touched_.begin(), touched_.end());
   }
-  if (auto st = sqlite::Exec(wdb_.get(), "BEGIN IMMEDIATE", context); !st.ok()) return st;
-  sqlite3_bind_int64(prune_old_.get(), 1, cutoff);
-  Status st = StepDone(prune_old_.get(), "prune old transitions");
+  sqlite::Transaction txn = wdb_.NewTransaction("prune");
+  if (auto st = txn.Begin(); !st.ok()) return st;
+  Status st = sqlite::BindAll(prune_old_.get(), cutoff);
+  if (st.ok()) st = StepDone(prune_old_.get(), "prune old transitions");
   int64_t deleted = sqlite3_changes64(wdb_.get());
   for (size_t i = 0; st.ok() && i < sources.size(); ++i) {
-    sqlite::BindText(prune_source_.get(), 1, sources[i]);
-    sqlite3_bind_int64(prune_source_.get(), 2, keep);
-    st = StepDone(prune_source_.get(), "prune transitions of", sources[i]);
+    st = sqlite::BindAll(prune_source_.get(), sources[i], keep);
+    if (st.ok()) st = StepDone(prune_source_.get(), "prune transitions of", sources[i]);
     deleted += sqlite3_changes64(wdb_.get());
   }
-  if (st.ok()) st = sqlite::Exec(wdb_.get(), "COMMIT", context);
-  if (!st.ok()) {
-    if (sqlite3_get_autocommit(wdb_.get()) == 0) (void)sqlite::Exec(wdb_.get(), "ROLLBACK", context);
-    return st;
-  }
+  if (st.ok()) st = txn.Commit();
+  if (!st.ok()) return st;  // the Transaction rolls back
   touched_.clear();
   if (deleted > 0) spdlog::info("store '{}': pruned {} transitions past retention", path_, deleted);
   return Status::Ok();
@@ -512,7 +440,7 @@ Result<std::vector<SourceSnapshot>> Store::Impl::LoadSources() {
     s.replay.floor_ms = sqlite3_column_int64(q, 16);
     out.push_back(std::move(s));
   }
-  if (rc != SQLITE_DONE) return sqlite::Error(rdb_.get(), rc, "store '" + path_ + "': load sources");
+  if (rc != SQLITE_DONE) return rdb_.Error(rc, "load sources");
   return out;
 }
 
@@ -545,9 +473,12 @@ Result<std::vector<Transition>> Store::Impl::LoadTransitions(const std::string& 
   std::lock_guard lock(read_mu_);
   sqlite3_stmt* q = select_transitions_.get();
   sqlite::ScopedReset reset(q);
-  sqlite::BindText(q, 1, source_id);
-  sqlite3_bind_int64(q, 2, static_cast<sqlite3_int64>(
-                               std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+  if (Status st = sqlite::BindAll(
+          q, source_id,
+          static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+      !st.ok()) {
+    return st;
+  }
   int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     auto t = ReadTransition(q);
@@ -555,7 +486,7 @@ Result<std::vector<Transition>> Store::Impl::LoadTransitions(const std::string& 
     out.push_back(std::move(t).value());
   }
   if (rc != SQLITE_DONE) {
-    return sqlite::Error(rdb_.get(), rc, "store '" + path_ + "': load transitions");
+    return rdb_.Error(rc, "load transitions");
   }
   return out;
 }

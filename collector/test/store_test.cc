@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "sqlite/restore_dump.h"
 #include "store/codec.h"
 
 namespace firewatch::collector {
@@ -251,6 +252,40 @@ TEST_F(StoreTest, SchemaOneFileGetsTheReplayFloorColumn) {
   EXPECT_EQ(loaded->front().replay.sequence, FullSnapshot("old").replay.sequence);
 }
 
+// collector.db as written by the release before the SQLite foundation (schema 2;
+// tests/testdata/storage/README.md): opened as it is, every row read back.
+TEST_F(StoreTest, OpensCollectorDbFromBeforeTheFoundation) {
+  ASSERT_TRUE(
+      sqlite::testing::RestoreDump(sqlite::testing::StorageTestdata("collector.sql"), path_).ok());
+  StoreOptions opts;
+  opts.max_transition_age = hours(24 * 365 * 100);  // the dump's rows stay whatever today is
+  auto store = MustOpen(opts);
+  ASSERT_NE(store, nullptr);
+  auto sources = store->LoadSources();
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  ASSERT_EQ(sources->size(), 1u);
+  const SourceSnapshot& s = sources->front();
+  EXPECT_EQ(s.source_id, "db-01");
+  EXPECT_EQ(s.state, SourceState::kDown);
+  EXPECT_EQ(s.labels, (protocol::Labels{{"dc", "dc1"}, {"role", "test"}}));
+  EXPECT_EQ(s.interval_ms, 1000u);
+  EXPECT_EQ(s.agent_version, "0.1.0");
+  EXPECT_TRUE(s.replay.seen);
+  EXPECT_EQ(s.replay.boot_id[0], 0x8a);
+  EXPECT_EQ(s.last_transport, Transport::kUdp);
+  auto ts = store->LoadTransitions("db-01", 10);
+  ASSERT_TRUE(ts.ok()) << ts.status().ToString();
+  ASSERT_EQ(ts->size(), 3u);
+  EXPECT_EQ(ts->front().to, SourceState::kDown);
+  EXPECT_EQ(ts->back().reason, "first heartbeat");
+  EXPECT_TRUE(ts->back().new_source);
+  store.reset();
+  auto header = sqlite::testing::ReadHeader(path_);
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+  EXPECT_EQ(header->application_id, 0x46574353);
+  EXPECT_EQ(header->user_version, 2);
+}
+
 TEST_F(StoreTest, TransitionsNewestFirstWithLimit) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
@@ -436,7 +471,7 @@ TEST_F(StoreTest, NewerSchemaIsRefused) {
   auto store = Store::Open(path_);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), Status::Code::kCorruption);
-  EXPECT_NE(store.status().message().find("created by a newer firewatch"), std::string::npos)
+  EXPECT_NE(store.status().message().find("written by a newer firewatch"), std::string::npos)
       << store.status().message();
 }
 

@@ -676,7 +676,10 @@ TEST_F(EngineTest, BadStoredSilencesAreSkippedAtStart) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir_ + "/incidents.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE silences (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+    // incidents.db as a release before schema versioning wrote it (adopted as schema 1).
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE incidents (id TEXT PRIMARY KEY, body TEXT NOT NULL);"
+                           "CREATE TABLE silences (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     for (const auto& [id, body] : rows) {

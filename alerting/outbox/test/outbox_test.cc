@@ -11,6 +11,7 @@
 
 #include "outbox/dispatcher.h"
 #include "outbox/test/test_util.h"
+#include "sqlite/restore_dump.h"
 
 namespace firewatch::alerting::outbox {
 namespace {
@@ -313,6 +314,37 @@ TEST_F(OutboxTest, NewerSchemaIsCorruption) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
   EXPECT_NE(r.status().message().find("newer firewatch"), std::string::npos);
+}
+
+// outbox.db as written by the release before the SQLite foundation (schema 2;
+// tests/testdata/storage/README.md): opened as it is, every item and attempt read back.
+TEST_F(OutboxTest, OpensOutboxDbFromBeforeTheFoundation) {
+  ASSERT_TRUE(
+      sqlite::testing::RestoreDump(sqlite::testing::StorageTestdata("outbox.sql"), path_).ok());
+  auto box = MustOpen(path_, clock_);
+  EXPECT_EQ(box->recovered_at_open(), 0);
+  const Item page = MustGet(*box, "SHBR68/0/0/alice/sms");
+  EXPECT_EQ(page.state, State::kSent);
+  EXPECT_EQ(page.notification.incident_id, "SHBR68");
+  EXPECT_EQ(page.notification.kind, "trigger");
+  EXPECT_EQ(page.notification.contact, "alice");
+  EXPECT_EQ(page.channel_chain, (std::vector<std::string>{"sms"}));
+  auto attempts = box->Attempts("SHBR68/0/0/alice/sms");
+  ASSERT_TRUE(attempts.ok()) << attempts.status().ToString();
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ(attempts->front().result, AttemptResult::kDelivered);
+  auto items = box->ForIncident("SHBR68");
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  EXPECT_EQ(items->size(), 4u);
+  EXPECT_EQ(MustGet(*box, "SHBR68/acknowledge/alice/email").notification.kind, "acknowledge");
+  // Still known: a restart recomputing the escalation does not page again.
+  EXPECT_EQ(*box->Enqueue(Page("SHBR68/0/0/alice/sms"), {"sms"}, Now()),
+            EnqueueOutcome::kAlreadyKnown);
+  box.reset();
+  auto header = sqlite::testing::ReadHeader(path_);
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+  EXPECT_EQ(header->application_id, 0x46574F42);
+  EXPECT_EQ(header->user_version, 2);
 }
 
 // Another connection (an operator's sqlite3 shell) holds the write lock: writes fail

@@ -1,8 +1,0 @@
-// The shared SQLite helpers (firewatch/sqlite_util.h), under this component's name.
-#pragma once
-
-#include "firewatch/sqlite_util.h"
-
-namespace firewatch::alerting::outbox {
-namespace sqlite = ::firewatch::sqlite;
-}  // namespace firewatch::alerting::outbox
