@@ -6,9 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "incident/incident_store.h"
-#include "route/silence_store.h"
 #include "firewatch/crash_point.h"
+#include "incident/incident_store.h"
 #include "notify/factory.h"
 #include "notify/notifier.h"
 #include "outbox/dispatcher.h"
@@ -17,6 +16,7 @@
 #include "route/dispatcher.h"
 #include "route/inhibit.h"
 #include "route/silence.h"
+#include "route/silence_store.h"
 #include "schedule/escalation.h"
 
 namespace firewatch::alerting {
@@ -59,7 +59,7 @@ MessageContext AlertingEngine::MsgCtx() const {
   return msg_ctx_;
 }
 
-Status AlertingEngine::Start(StartupState startup) {
+Status AlertingEngine::Start(StartupState startup, Threads threads) {
   incident_db_ = std::make_unique<IncidentStore>();
   if (Status s = incident_db_->Open(data_dir_ + "/incidents.db"); !s.ok()) return s;
   auto restored = incident_db_->LoadAll();
@@ -131,7 +131,14 @@ Status AlertingEngine::Start(StartupState startup) {
   dispatcher_ = std::make_unique<route::Dispatcher>(
       *config_.routing.route, std::vector<const route::Muter*>{inhibitor_.get(), silencer_.get()});
   Reconcile(startup);
-  alerting_thread_ = std::thread([this] { AlertingLoop(); });
+  started_ = true;
+  if (threads == Threads::kManual) return Status::Ok();  // Step() and Deliver() drive it
+  threaded_ = true;
+  alerting_thread_ = std::thread([this] {
+    alerting_thread_id_.store(std::this_thread::get_id());
+    AlertingLoop();
+  });
+  alerting_thread_id_.store(alerting_thread_.get_id());
   // An error (logged by the pool) only means leftover channels could not be listed; the
   // configured channels' senders run regardless.
   (void)senders_->Start();
@@ -191,7 +198,11 @@ void AlertingEngine::Stop() {
   }
   wake_alerting_.notify_all();
   if (senders_) senders_->RequestStop();  // senders and the alerting thread stop together
-  if (alerting_thread_.joinable()) alerting_thread_.join();
+  if (alerting_thread_.joinable()) {
+    alerting_thread_.join();
+  } else if (started_) {
+    Pass(/*last=*/true);  // manual mode: the last pass, as the thread would run it
+  }
   if (senders_) senders_->Stop();  // waits for the sends in flight, each within its timeout
 }
 
@@ -204,38 +215,54 @@ void AlertingEngine::Submit(Alert alert) {
 }
 
 void AlertingEngine::AlertingLoop() {
-  std::unique_lock lock(mu_);
   for (;;) {
-    wake_alerting_.wait_for(lock, std::chrono::milliseconds(250), [this] {
-      return stopping_ || !pending_alerts_.empty() || !pending_acks_.empty();
-    });
-    const bool last = stopping_;
-    std::vector<Alert> alerts;
-    alerts.swap(pending_alerts_);
-    std::vector<std::pair<std::string, PeerIncident>> peer_incidents;
-    peer_incidents.swap(pending_peer_incidents_);
-    std::vector<std::unique_ptr<AckRequest>> acks;
-    acks.swap(pending_acks_);
-    lock.unlock();
-    // Acks first: a page due in this pass must not go out for an incident already acked.
-    for (auto& req : acks) {
-      try {
-        req->done.set_value(AckNow(req->id, req->by));
-      } catch (const std::exception& e) {
-        req->done.set_value(Status::IoError(std::string("ack failed: ") + e.what()));
-      }
+    bool last = false;
+    {
+      std::unique_lock lock(mu_);
+      wake_alerting_.wait_for(lock, std::chrono::milliseconds(250), [this] {
+        return stopping_ || !pending_alerts_.empty() || !pending_acks_.empty();
+      });
+      last = stopping_;
     }
-    try {
-      for (const auto& [peer, p] : peer_incidents) ApplyPeerIncident(peer, p);
-      for (const auto& a : alerts) Take(a);
-      // Stopping: what was submitted is applied (a recovery resolves its incident and
-      // its all-clear is on disk), but no new page is started on the way out.
-      if (!last) RunOnce();
-    } catch (const std::exception& e) {
-      spdlog::error("alerting: pipeline error: {}", e.what());
-    }
-    lock.lock();
+    Pass(last);
     if (last) break;
+  }
+}
+
+void AlertingEngine::Step() {
+  Pass(/*last=*/false);
+}
+
+Result<outbox::ProcessReport> AlertingEngine::Deliver() {
+  return sender_->Process();
+}
+
+void AlertingEngine::Pass(bool last) {
+  std::vector<Alert> alerts;
+  std::vector<std::pair<std::string, PeerIncident>> peer_incidents;
+  std::vector<std::unique_ptr<AckRequest>> acks;
+  {
+    std::lock_guard lock(mu_);
+    alerts.swap(pending_alerts_);
+    peer_incidents.swap(pending_peer_incidents_);
+    acks.swap(pending_acks_);
+  }
+  // Acks first: a page due in this pass must not go out for an incident already acked.
+  for (auto& req : acks) {
+    try {
+      req->done.set_value(AckNow(req->id, req->by));
+    } catch (const std::exception& e) {
+      req->done.set_value(Status::IoError(std::string("ack failed: ") + e.what()));
+    }
+  }
+  try {
+    for (const auto& [peer, p] : peer_incidents) ApplyPeerIncident(peer, p);
+    for (const auto& a : alerts) Take(a);
+    // Stopping: what was submitted is applied (a recovery resolves its incident and
+    // its all-clear is on disk), but no new page is started on the way out.
+    if (!last) RunOnce();
+  } catch (const std::exception& e) {
+    spdlog::error("alerting: pipeline error: {}", e.what());
   }
 }
 
@@ -546,14 +573,16 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
 
 Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& by) {
   std::future<Result<Incident>> result;
+  // No alerting thread (manual mode, not started: nothing else changes incidents), or
+  // already on it (a replicated ack): apply it here. Decided under mu_, done without it
+  // (AckNow takes mu_ itself when it enqueues).
+  const bool here = !threaded_ || std::this_thread::get_id() == alerting_thread_id_.load();
+  if (here) return AckNow(id, by);
   {
     std::lock_guard lock(mu_);
-    if (!alerting_thread_.joinable() || std::this_thread::get_id() == alerting_thread_.get_id()) {
-      // Not started (nothing else changes incidents), or already on the alerting thread.
-      return AckNow(id, by);
-    }
-    if (stopping_)
+    if (stopping_) {
       return Status::Unavailable("the collector is stopping; ack again after its restart");
+    }
     auto req = std::make_unique<AckRequest>();
     req->id = id;
     req->by = by;

@@ -46,6 +46,7 @@
 #include "firewatch/status.h"
 #include "incident/incident.h"
 #include "model/alert.h"
+#include "outbox/dispatcher.h"
 
 namespace firewatch::alerting {
 
@@ -109,7 +110,17 @@ class AlertingEngine {
   // every restored open incident with `startup` (resolving what recovered while stopped,
   // and sending its resolve notifications), then starts the threads. Fails naming the
   // file when storage cannot be opened.
-  Status Start(StartupState startup = {});
+  //
+  // Threads::kManual (tests, tools): no thread is started; Step() runs one alerting pass
+  // and Deliver() sends what is due, on the caller's thread, so a test on a fake clock
+  // sees exactly what one pass does, without waiting. Acks then apply at once.
+  enum class Threads : uint8_t { kRun, kManual };
+  Status Start(StartupState startup = {}, Threads threads = Threads::kRun);
+  // Threads::kManual only: one pass of the alerting pipeline (queued acks, peer incidents
+  // and alerts, then routing, incidents and escalation), and one delivery round over
+  // every channel (outbox::Dispatcher::Process).
+  void Step();
+  Result<outbox::ProcessReport> Deliver();
   // Processes the alerts already submitted (a recovery observed before a stop resolves
   // its incident and writes its resolve notifications to the outbox), then stops the
   // alerting thread and the senders (each waits for its send in flight, within the
@@ -174,6 +185,8 @@ class AlertingEngine {
 
  private:
   void AlertingLoop();
+  // One pass: takes what was queued, applies it, and (unless `last`) runs RunOnce.
+  void Pass(bool last);
   void RunOnce();  // one pass of the pipeline (alerting thread)
   // Applies a submitted alert (alerting thread): routing, and its truth to incidents.
   void Take(const Alert& a);
@@ -242,6 +255,10 @@ class AlertingEngine {
   DeliveryObserver on_delivered_;
   RestartHolds holds_;  // restored incidents' settle times and unconfirmed alerts (alerting thread)
   bool stopping_ = false;
+  bool started_ = false;  // Start() succeeded
+  // Set by Start() before any other thread may call in; read by Ack from any thread.
+  bool threaded_ = false;
+  std::atomic<std::thread::id> alerting_thread_id_{};
   EngineStats stats_;
   std::thread alerting_thread_;
 };
