@@ -15,6 +15,7 @@
 #include "notify/notifier.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/url.h"
 #include "http.h"
 #ifdef FIREWATCH_CTL_HAS_AGENT
 #include "agent_config.h"
@@ -172,7 +173,7 @@ int CheckConfig(const std::string& path) {
 
 int Ack(const std::string& collector_url, const std::string& id, int timeout_ms) {
   const ApiReply reply =
-      CallApi("POST", collector_url, "/api/v1/ack/" + PathSegment(id), "{}", timeout_ms);
+      CallApi("POST", collector_url, "/api/v1/ack/" + text::UrlEncode(id), "{}", timeout_ms);
   if (!ReplyOk(reply, "ack")) return 1;
   auto doc = nlohmann::json::parse(reply.body, nullptr, false);
   std::string acked = id;
@@ -190,7 +191,7 @@ int Ack(const std::string& collector_url, const std::string& id, int timeout_ms)
 }
 
 int Forget(const std::string& collector_url, const std::string& source, int timeout_ms) {
-  const ApiReply reply = CallApi("DELETE", collector_url, "/api/v1/sources/" + PathSegment(source),
+  const ApiReply reply = CallApi("DELETE", collector_url, "/api/v1/sources/" + text::UrlEncode(source),
                                  "", timeout_ms);
   if (!ReplyOk(reply, "forget")) return 1;
   std::printf("forgot %s (removed from %s's memory and store; its peers are told)\n",

@@ -62,13 +62,6 @@ std::string ApiUrl(const std::string& collector_url, const std::string& path) {
   return url + path;
 }
 
-std::string PathSegment(const std::string& text) {
-  char* escaped = curl_easy_escape(nullptr, text.c_str(), static_cast<int>(text.size()));
-  std::string out = escaped != nullptr ? escaped : text;
-  curl_free(escaped);
-  return out;
-}
-
 ApiReply CallApi(const std::string& method, const std::string& collector_url,
                  const std::string& path, const std::string& json_body, int timeout_ms) {
   ApiReply reply;

@@ -10,6 +10,7 @@
 #include "app/operators.h"
 #include "commands.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/hex.h"
 #include "http/access.h"
 
 namespace firewatch::ctl {
@@ -99,7 +100,7 @@ int TokenRevoke(const std::string& who, const std::string& operators_file) {
                        });
   const size_t before = entries.size();
   std::erase_if(entries, [&](const collector::OperatorEntry& e) {
-    return by_hash ? protocol::ToHex(e.token_sha256).rfind(who, 0) == 0 : e.name == who;
+    return by_hash ? text::ToHex(e.token_sha256).rfind(who, 0) == 0 : e.name == who;
   });
   const size_t removed = before - entries.size();
   if (removed == 0) {

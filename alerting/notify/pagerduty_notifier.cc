@@ -32,7 +32,7 @@ std::string PagerDutyBody(const Notification& n, const PagerDutyConfig& config, 
         {"summary", Utf8Prefix(OneLine(summary), 1024)},
         {"source", config.source},
         {"severity", config.severity},
-        {"timestamp", FormatRfc3339(ts)},
+        {"timestamp", AlertmanagerTime(ts)},
         {"custom_details", {{"text", n.text}, {"incident", n.incident_id}, {"alerts", alerts}}},
     };
   }

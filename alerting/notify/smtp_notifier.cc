@@ -12,6 +12,7 @@
 
 #include "firewatch/crypto/random.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/hex.h"
 #include "notify/curl_init.h"
 #include "notify/text_util.h"
 
@@ -45,7 +46,7 @@ std::string RandomId(const Clock& clock) {
     std::memcpy(bytes.data(), &a, 8);
     std::memcpy(bytes.data() + 8, &b, 8);
   }
-  return protocol::ToHex(bytes);
+  return text::ToHex(bytes);
 }
 
 struct CurlDeleter {

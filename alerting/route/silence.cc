@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "firewatch/crypto/random.h"
+#include "firewatch/text/rfc3339.h"
 
 namespace firewatch::alerting::route {
 
@@ -93,74 +94,13 @@ Status ValidateSilence(const Silence& s, const SilenceLimits& limits) {
   return Status::Ok();
 }
 
-std::string FormatRfc3339(WallTime t) {
-  const int64_t ms = ToUnixMillis(t);
-  int64_t secs = ms / 1000;
-  int64_t frac = ms % 1000;
-  if (frac < 0) {
-    frac += 1000;
-    secs -= 1;
-  }
-  const std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(frac));
-  return buf;
-}
-
-Result<WallTime> ParseRfc3339(std::string_view text) {
-  auto bad = [&] {
+Result<WallTime> ParseSilenceTime(std::string_view text) {
+  const auto unix_ms = text::ParseRfc3339(text);
+  if (!unix_ms || *unix_ms < kMinSilenceUnixMs || *unix_ms > kMaxSilenceUnixMs) {
     return Status::InvalidArgument("expected an RFC 3339 time like 2024-05-01T12:00:00Z, got '" +
                                    std::string(text) + "'");
-  };
-  const std::string s(text);
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 ||
-      n != 19) {
-    return bad();
   }
-  if (y < 1970 || y > 2199 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-      se > 60) {
-    return bad();
-  }
-  size_t i = 19;
-  int64_t ms = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    int digits = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (digits < 3) ms = ms * 10 + (s[i] - '0');
-      ++digits;
-      ++i;
-    }
-    if (digits == 0) return bad();
-    for (int k = digits; k < 3; ++k) ms *= 10;
-  }
-  int64_t offset_s = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-    int oh = 0, om = 0;
-    if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) return bad();
-    offset_s = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
-    i += 6;
-  } else {
-    return bad();
-  }
-  if (i != s.size()) return bad();
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
-  const int64_t unix_ms = secs * 1000 + ms;
-  if (unix_ms < kMinSilenceUnixMs || unix_ms > kMaxSilenceUnixMs) return bad();
-  return FromUnixMillis(unix_ms);
+  return FromUnixMillis(*unix_ms);
 }
 
 std::string SilenceToJson(const Silence& s) {
@@ -173,9 +113,9 @@ std::string SilenceToJson(const Silence& s) {
   }
   json j = {{"id", s.id},
             {"matchers", ms},
-            {"startsAt", FormatRfc3339(s.starts_at)},
-            {"endsAt", FormatRfc3339(s.ends_at)},
-            {"updatedAt", FormatRfc3339(s.updated_at)},
+            {"startsAt", text::FormatRfc3339(ToUnixMillis(s.starts_at))},
+            {"endsAt", text::FormatRfc3339(ToUnixMillis(s.ends_at))},
+            {"updatedAt", text::FormatRfc3339(ToUnixMillis(s.updated_at))},
             {"createdBy", s.created_by},
             {"comment", s.comment}};
   if (s.force) j["force"] = true;
@@ -198,7 +138,7 @@ Result<WallTime> TimeField(const json& j, const char* name, bool required) {
   auto s = StringField(j, name, required);
   if (!s.ok()) return s.status();
   if (s->empty()) return WallTime{};
-  auto t = ParseRfc3339(*s);
+  auto t = ParseSilenceTime(*s);
   if (!t.ok()) return Status::InvalidArgument(std::string(name) + ": " + t.status().message());
   return t;
 }

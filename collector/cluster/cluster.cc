@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "firewatch/crypto/random.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/hex.h"
 #include "http/http_server.h"
 #include "notify/http_call.h"
 
@@ -21,7 +22,7 @@ int64_t Ms(Duration d) { return std::chrono::duration_cast<milliseconds>(d).coun
 std::string RandomBoot() {
   std::array<uint8_t, 8> b{};
   if (!crypto::FillRandom(b).ok()) return "0";
-  return protocol::ToHex(b);
+  return text::ToHex(b);
 }
 
 const std::string* FindHeader(const std::vector<std::pair<std::string, std::string>>& hs,

@@ -11,6 +11,7 @@
 
 #include "firewatch/crypto/random.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/hex.h"
 
 namespace firewatch::crypto {
 namespace {
@@ -23,7 +24,7 @@ Bytes B(std::string_view s) {
 }
 
 std::string Hex(std::span<const uint8_t> b) {
-  return protocol::ToHex(b);
+  return text::ToHex(b);
 }
 
 Bytes RandomBytes(std::mt19937& rng, size_t n) {

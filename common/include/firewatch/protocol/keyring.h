@@ -46,6 +46,5 @@ Result<Secret> ParseKeyText(std::string_view text);
 // 32 random bytes from the OS CSPRNG (getrandom(2)) as 64 lowercase hex digits plus
 // newline; fails with Unavailable when the kernel cannot provide randomness.
 Result<std::string> GenerateKeyText();
-std::string ToHex(std::span<const uint8_t> bytes);
 
 }  // namespace firewatch::protocol
