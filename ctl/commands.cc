@@ -24,13 +24,9 @@
 namespace firewatch::ctl {
 
 int Keygen(const std::string& out, bool force) {
-  auto text = protocol::GenerateKeyText();
-  if (!text.ok()) {
-    std::fprintf(stderr, "keygen: %s\n", text.status().message().c_str());
-    return 1;
-  }
+  const std::string text = protocol::GenerateKeyText();
   if (out == "-") {
-    std::fputs(text->c_str(), stdout);
+    std::fputs(text.c_str(), stdout);
     return 0;
   }
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
@@ -40,7 +36,7 @@ int Keygen(const std::string& out, bool force) {
                  errno == EEXIST ? " (use --force to replace it)" : "");
     return 1;
   }
-  bool ok = ::write(fd, text->data(), text->size()) == static_cast<ssize_t>(text->size()) &&
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) {

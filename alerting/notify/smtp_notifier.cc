@@ -4,15 +4,13 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <memory>
 
 #include <unistd.h>
 
-#include "firewatch/crypto/random.h"
 #include "firewatch/protocol/keyring.h"
-#include "firewatch/text/hex.h"
+#include "firewatch/random_id.h"
 #include "notify/curl_init.h"
 #include "notify/text_util.h"
 
@@ -34,20 +32,6 @@ size_t ReadUpload(char* buf, size_t size, size_t nmemb, void* user) {
 }
 
 size_t DiscardBody(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
-
-// 32 hex digits from the kernel CSPRNG; a counter-based fallback keeps ids unique
-// within the process if getrandom is unavailable.
-std::string RandomId(const Clock& clock) {
-  std::array<uint8_t, 16> bytes{};
-  if (!crypto::FillRandom(bytes).ok()) {
-    static std::atomic<uint64_t> counter{0};
-    uint64_t a = static_cast<uint64_t>(ToUnixMillis(clock.WallNow()));
-    uint64_t b = counter.fetch_add(1) ^ static_cast<uint64_t>(getpid());
-    std::memcpy(bytes.data(), &a, 8);
-    std::memcpy(bytes.data() + 8, &b, 8);
-  }
-  return text::ToHex(bytes);
-}
 
 struct CurlDeleter {
   void operator()(CURL* c) const { curl_easy_cleanup(c); }
@@ -79,8 +63,8 @@ std::string SmtpNotifier::Render(const Notification& n) const {
   parts.body = EmailBody(n);
   parts.encoding = config_.encoding;
   // Derived from the key, so a resend is recognisable; random only without a key.
-  const std::string id = n.idempotency_key.empty() ? RandomId(clock_)
-                                                   : MessageIdLocalPart(n.idempotency_key);
+  const std::string id =
+      n.idempotency_key.empty() ? RandomHex(16) : MessageIdLocalPart(n.idempotency_key);
   return BuildEmail(parts, clock_.WallNow(), id);
 }
 

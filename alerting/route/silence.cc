@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "firewatch/crypto/random.h"
+#include "firewatch/random_id.h"
 #include "firewatch/text/rfc3339.h"
 
 namespace firewatch::alerting::route {
@@ -223,18 +223,8 @@ Result<Silence> SilenceFromJsonValue(const json& value, const SilenceLimits& lim
   return FromJsonValue(value, limits);
 }
 
-Result<std::string> RandomSilenceId() {
-  std::array<uint8_t, 16> b{};
-  Status s = crypto::FillRandom(b);
-  if (!s.ok()) return s;
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  char out[37];
-  std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return std::string(out);
+std::string RandomSilenceId() {
+  return RandomUuidV4();
 }
 
 // ---------------------------------------------------------------- snapshot
@@ -337,10 +327,9 @@ Result<std::string> Silencer::Set(Silence s, WallTime now, std::vector<Silence>*
                                    " active or pending silences already (the limit); expire "
                                    "some first");
   }
-  auto id = ids_();
-  if (!id.ok()) return id.status();
-  if (!ValidId(*id, limits_.max_id_bytes) || silences_.count(*id)) {
-    return Status::InvalidArgument("silence id '" + *id + "' unusable or already in use");
+  const std::string id = ids_();
+  if (!ValidId(id, limits_.max_id_bytes) || silences_.count(id)) {
+    return Status::InvalidArgument("silence id '" + id + "' unusable or already in use");
   }
   if (replaces_live) {
     Silence ended = *old;
@@ -350,7 +339,7 @@ Result<std::string> Silencer::Set(Silence s, WallTime now, std::vector<Silence>*
     silences_[replaces] = std::make_shared<const Silence>(ended);
     if (changed) changed->push_back(ended);
   }
-  s.id = *id;
+  s.id = id;
   silences_.emplace(s.id, std::make_shared<const Silence>(s));
   if (changed) changed->push_back(s);
   PublishLocked(now);

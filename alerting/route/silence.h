@@ -114,7 +114,7 @@ std::string SilenceToJson(const Silence& s);
 [[nodiscard]] Result<WallTime> ParseSilenceTime(std::string_view text);
 
 // A random UUID (version 4) from the kernel CSPRNG.
-[[nodiscard]] Result<std::string> RandomSilenceId();
+std::string RandomSilenceId();
 
 // An immutable set of silences that can mute (active or pending when it was taken).
 // Evaluating it takes no lock; many threads may share one. Each silence's matchers are
@@ -156,7 +156,7 @@ struct MergeOutcome {
 // updates, building the snapshot: O(held silences)).
 class Silencer final : public Muter {
  public:
-  using IdGenerator = std::function<Result<std::string>()>;
+  using IdGenerator = std::function<std::string()>;
   explicit Silencer(IdGenerator ids = RandomSilenceId, SilenceLimits limits = {});
 
   // Creates a silence (empty id) or changes one, with Alertmanager's rules:

@@ -5,9 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.h"
-#include "firewatch/crypto/random.h"
 #include "firewatch/protocol/keyring.h"
-#include "firewatch/text/hex.h"
+#include "firewatch/random_id.h"
 #include "http/http_server.h"
 #include "notify/http_call.h"
 
@@ -18,12 +17,6 @@ using std::chrono::milliseconds;
 
 namespace {
 int64_t Ms(Duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
-
-std::string RandomBoot() {
-  std::array<uint8_t, 8> b{};
-  if (!crypto::FillRandom(b).ok()) return "0";
-  return text::ToHex(b);
-}
 
 const std::string* FindHeader(const std::vector<std::pair<std::string, std::string>>& hs,
                               const std::string& lower_name) {
@@ -57,7 +50,7 @@ Cluster::Cluster(const Clock& clock, ClusterConfig config, std::string self_id,
     : clock_(clock),
       view_(clock, std::move(config), std::move(self_id), std::move(external_url)),
       max_skew_(max_clock_skew),
-      boot_(RandomBoot()),
+      boot_(RandomHex(8)),
       started_ms_(ToUnixMillis(clock.WallNow())),
       log_limit_(clock, std::chrono::seconds(10)) {}
 

@@ -6,8 +6,8 @@
 #include <cctype>
 #include <set>
 
-#include "firewatch/crypto/random.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/random_id.h"
 #include "firewatch/text/base64.h"
 #include "firewatch/text/hex.h"
 #include "http/http_server.h"
@@ -181,9 +181,9 @@ std::optional<std::string> OperatorTokens::Find(std::string_view token) const {
   return found->name;
 }
 
-Result<std::string> MakeOperatorToken() {
+std::string MakeOperatorToken() {
   std::array<uint8_t, 32> raw{};
-  if (Status s = crypto::FillRandom(raw); !s.ok()) return s;
+  FillRandom(raw);
   return "fwop_" + text::Base64Url(raw);
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <random>
 
+#include "firewatch/random_id.h"
 #include "firewatch/text/rfc3339.h"
 
 namespace firewatch::collector {
@@ -569,12 +570,7 @@ std::string StatusPageCsp(std::string_view nonce) {
 }
 
 std::string NewNonce() {
-  std::random_device rd;
-  char buf[33];
-  for (int i = 0; i < 4; ++i) {
-    std::snprintf(buf + i * 8, 9, "%08x", static_cast<unsigned>(rd()));
-  }
-  return std::string(buf, 32);
+  return RandomHex(16);
 }
 
 }  // namespace firewatch::collector

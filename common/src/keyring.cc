@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "firewatch/crypto/random.h"
+#include "firewatch/random_id.h"
 #include "firewatch/text/hex.h"
 
 namespace firewatch::protocol {
@@ -64,10 +64,8 @@ Result<Secret> ParseKeyText(std::string_view text) {
   return out;
 }
 
-Result<std::string> GenerateKeyText() {
-  uint8_t buf[32];
-  if (Status s = crypto::FillRandom(buf); !s.ok()) return s;
-  return text::ToHex(buf) + "\n";
+std::string GenerateKeyText() {
+  return RandomHex(32) + "\n";
 }
 
 }  // namespace firewatch::protocol
