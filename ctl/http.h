@@ -1,4 +1,4 @@
-// The one HTTP call firewatchctl makes to a collector's API (libcurl, blocking).
+// The one HTTP call firewatchctl makes to a collector's API (firewatch/http_client.h).
 #pragma once
 
 #include <string>

@@ -12,7 +12,7 @@ HttpSmsNotifier::HttpSmsNotifier(std::string name, HttpSmsConfig config)
     : name_(std::move(name)), config_(std::move(config)) {}
 
 SendResult HttpSmsNotifier::Send(const Notification& n) {
-  HttpRequest req;
+  http_client::Request req;
   req.method = config_.method;
   req.url = ExpandTemplate(config_.url, n, [](const std::string& v) { return text::UrlEncode(v); });
   bool has_content_type = false;
@@ -41,7 +41,7 @@ SendResult HttpSmsNotifier::Send(const Notification& n) {
     req.basic_user = config_.username;
     req.basic_password = config_.password;
   }
-  HttpResponse r = PerformHttp(req, config_.transport);
+  http_client::Response r = http_client::Perform(req, config_.transport);
   const auto& ok = config_.success_status;
   return ClassifyHttp(r, [&ok](long s) {
     if (ok.empty()) return s >= 200 && s <= 299;

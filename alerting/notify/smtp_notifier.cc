@@ -11,7 +11,7 @@
 
 #include "firewatch/protocol/keyring.h"
 #include "firewatch/random_id.h"
-#include "notify/curl_init.h"
+#include "firewatch/http_client.h"
 #include "notify/text_util.h"
 
 namespace firewatch::alerting::notify {
@@ -73,7 +73,7 @@ SendResult SmtpNotifier::Send(const Notification& n) {
     return SendResult::Permanent("invalid e-mail address '" + OneLine(n.address) + "'");
   }
   const std::string message = Render(n);
-  EnsureCurlInitialized();
+  http_client::EnsureCurlInitialized();
   std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
   if (!c) return SendResult::Retryable("curl_easy_init failed");
   CURL* h = c.get();
@@ -84,7 +84,7 @@ SendResult SmtpNotifier::Send(const Notification& n) {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  ApplyTransport(h, config_.transport);
+  http_client::ApplyTransport(h, config_.transport);
   if (config_.url.rfind("smtps://", 0) != 0) {
     long use_ssl = CURLUSESSL_NONE;
     if (config_.starttls == SmtpConfig::StartTls::kRequired) use_ssl = CURLUSESSL_ALL;
@@ -118,7 +118,7 @@ SendResult SmtpNotifier::Send(const Notification& n) {
   if (rc == CURLE_OK) return SendResult::Delivered(detail);
   if (reply >= 500 && reply <= 599) return SendResult::Permanent(detail);
   if (reply >= 400 && reply <= 499) return SendResult::Retryable(detail);
-  return IsPermanentCurlError(rc) ? SendResult::Permanent(detail) : SendResult::Retryable(detail);
+  return http_client::IsPermanentCurlError(rc) ? SendResult::Permanent(detail) : SendResult::Retryable(detail);
 }
 
 }  // namespace firewatch::alerting::notify

@@ -12,7 +12,7 @@ TwilioNotifier::TwilioNotifier(std::string name, TwilioConfig config)
 
 SendResult TwilioNotifier::Send(const Notification& n) {
   if (n.address.empty()) return SendResult::Permanent("no phone number");
-  HttpRequest req;
+  http_client::Request req;
   req.method = "POST";
   req.url = config_.base_url + "/2010-04-01/Accounts/" + text::UrlEncode(config_.account_sid) +
             "/Messages.json";
@@ -22,7 +22,7 @@ SendResult TwilioNotifier::Send(const Notification& n) {
              "&Body=" + text::UrlEncode(Utf8TruncateChars(n.text, kTwilioMaxBodyChars));
   req.basic_user = config_.account_sid;
   req.basic_password = config_.auth_token;
-  HttpResponse r = PerformHttp(req, config_.transport);
+  http_client::Response r = http_client::Perform(req, config_.transport);
   SendResult res = ClassifyHttp(r, [](long s) { return s >= 200 && s <= 299; });
   if (!r.transport_ok) return res;
   // Replace the raw body with Twilio's fields when it is the JSON Twilio documents.

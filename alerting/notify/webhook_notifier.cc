@@ -80,7 +80,7 @@ WebhookNotifier::WebhookNotifier(std::string name, WebhookConfig config)
 }
 
 SendResult WebhookNotifier::Send(const Notification& n) {
-  HttpRequest req;
+  http_client::Request req;
   req.method = "POST";
   req.url = config_.url;
   req.headers = {{"Content-Type", "application/json"}};
@@ -91,7 +91,7 @@ SendResult WebhookNotifier::Send(const Notification& n) {
     req.basic_password = config_.password;
   }
   req.body = WebhookBody(n, config_.receiver, config_.external_url);
-  HttpResponse r = PerformHttp(req, config_.transport);
+  http_client::Response r = http_client::Perform(req, config_.transport);
   return ClassifyHttp(r, [](long s) { return s >= 200 && s <= 299; });
 }
 

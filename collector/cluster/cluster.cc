@@ -5,10 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.h"
+#include "firewatch/http_client.h"
 #include "firewatch/protocol/keyring.h"
 #include "firewatch/random_id.h"
 #include "http/http_server.h"
-#include "notify/http_call.h"
 
 namespace firewatch::collector {
 
@@ -205,7 +205,7 @@ void Cluster::SyncLoop(const std::string& peer) {
 void Cluster::SyncOnce(const std::string& peer) {
   const PeerLink& link = links_.at(peer);
   SyncPayload out = Build(peer);
-  alerting::notify::HttpRequest req;
+  http_client::Request req;
   req.method = "POST";
   req.url = link.member->url + "/api/v1/cluster/sync";
   req.body = EncodeSyncPayload(out);
@@ -217,12 +217,12 @@ void Cluster::SyncOnce(const std::string& peer) {
                  {kSignatureHeader, signature},
                  {"Expect", ""}};
   req.max_response_body = kMaxSyncBody;
-  alerting::notify::TransportOptions transport;
+  http_client::TransportOptions transport;
   transport.connect_timeout = std::min<Duration>(view_.config().peer_timeout / 2, std::chrono::seconds(2));
   transport.timeout = view_.config().peer_timeout;
-  auto resp = alerting::notify::PerformHttp(req, transport);
+  auto resp = http_client::Perform(req, transport);
   if (!resp.transport_ok || resp.status != 200) {
-    view_.SyncFailed(peer, alerting::notify::HttpDetail(resp));
+    view_.SyncFailed(peer, http_client::Detail(resp));
     return;
   }
   std::string from;
