@@ -15,6 +15,7 @@
 #include "notify/notifier.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/url.h"
 #include "http.h"
 #ifdef FIREWATCH_CTL_HAS_AGENT
 #include "agent_config.h"
@@ -23,13 +24,9 @@
 namespace firewatch::ctl {
 
 int Keygen(const std::string& out, bool force) {
-  auto text = protocol::GenerateKeyText();
-  if (!text.ok()) {
-    std::fprintf(stderr, "keygen: %s\n", text.status().message().c_str());
-    return 1;
-  }
+  const std::string text = protocol::GenerateKeyText();
   if (out == "-") {
-    std::fputs(text->c_str(), stdout);
+    std::fputs(text.c_str(), stdout);
     return 0;
   }
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
@@ -39,7 +36,7 @@ int Keygen(const std::string& out, bool force) {
                  errno == EEXIST ? " (use --force to replace it)" : "");
     return 1;
   }
-  bool ok = ::write(fd, text->data(), text->size()) == static_cast<ssize_t>(text->size()) &&
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) {
@@ -172,7 +169,7 @@ int CheckConfig(const std::string& path) {
 
 int Ack(const std::string& collector_url, const std::string& id, int timeout_ms) {
   const ApiReply reply =
-      CallApi("POST", collector_url, "/api/v1/ack/" + PathSegment(id), "{}", timeout_ms);
+      CallApi("POST", collector_url, "/api/v1/ack/" + text::UrlEncode(id), "{}", timeout_ms);
   if (!ReplyOk(reply, "ack")) return 1;
   auto doc = nlohmann::json::parse(reply.body, nullptr, false);
   std::string acked = id;
@@ -190,7 +187,7 @@ int Ack(const std::string& collector_url, const std::string& id, int timeout_ms)
 }
 
 int Forget(const std::string& collector_url, const std::string& source, int timeout_ms) {
-  const ApiReply reply = CallApi("DELETE", collector_url, "/api/v1/sources/" + PathSegment(source),
+  const ApiReply reply = CallApi("DELETE", collector_url, "/api/v1/sources/" + text::UrlEncode(source),
                                  "", timeout_ms);
   if (!ReplyOk(reply, "forget")) return 1;
   std::printf("forgot %s (removed from %s's memory and store; its peers are told)\n",

@@ -1,21 +1,20 @@
 #include "http.h"
 
-#include <curl/curl.h>
-
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "firewatch/http_client.h"
+
 namespace firewatch::ctl {
 
 namespace {
 
-size_t Append(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
+// A collector's answers are small JSON documents; status with many sources is the largest.
+constexpr size_t kMaxReplyBody = 64 * 1024 * 1024;
 
 std::string g_token;  // set once by main(), before any call
 
@@ -62,46 +61,26 @@ std::string ApiUrl(const std::string& collector_url, const std::string& path) {
   return url + path;
 }
 
-std::string PathSegment(const std::string& text) {
-  char* escaped = curl_easy_escape(nullptr, text.c_str(), static_cast<int>(text.size()));
-  std::string out = escaped != nullptr ? escaped : text;
-  curl_free(escaped);
-  return out;
-}
-
 ApiReply CallApi(const std::string& method, const std::string& collector_url,
                  const std::string& path, const std::string& json_body, int timeout_ms) {
   ApiReply reply;
   reply.url = ApiUrl(collector_url, path);
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) {
-    reply.error = "cannot initialise libcurl";
-    return reply;
-  }
-  curl_slist* headers = nullptr;
-  curl_easy_setopt(curl, CURLOPT_URL, reply.url.c_str());
-  if (method != "GET") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  http_client::Request req;
+  req.method = method;
+  req.url = reply.url;
+  req.body = json_body;
+  req.max_response_body = kMaxReplyBody;
   const bool body_method = method == "POST" || method == "PUT" || method == "PATCH";
-  if (!json_body.empty() || body_method) {
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(json_body.size()));
-  }
-  const std::string auth = "Authorization: Bearer " + g_token;
-  if (!g_token.empty()) headers = curl_slist_append(headers, auth.c_str());
-  if (headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
-  const CURLcode rc = curl_easy_perform(curl);
-  if (rc == CURLE_OK) {
-    reply.reached = true;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
-  } else {
-    reply.error = curl_easy_strerror(rc);
-  }
-  curl_easy_cleanup(curl);
-  curl_slist_free_all(headers);
+  if (!json_body.empty() || body_method) req.headers.emplace_back("Content-Type", "application/json");
+  if (!g_token.empty()) req.headers.emplace_back("Authorization", "Bearer " + g_token);
+  http_client::TransportOptions transport;
+  transport.connect_timeout = std::chrono::milliseconds(timeout_ms);
+  transport.timeout = std::chrono::milliseconds(timeout_ms);
+  const http_client::Response r = http_client::Perform(req, transport);
+  reply.reached = r.transport_ok;
+  reply.status = r.status;
+  reply.body = r.body;
+  reply.error = r.error;
   return reply;
 }
 

@@ -1,4 +1,4 @@
-// The one HTTP call firewatchctl makes to a collector's API (libcurl, blocking).
+// The one HTTP call firewatchctl makes to a collector's API (firewatch/http_client.h).
 #pragma once
 
 #include <string>
@@ -19,8 +19,6 @@ struct ApiReply {
 
 // `collector_url` without trailing '/' + `path` ("/api/v1/silences").
 std::string ApiUrl(const std::string& collector_url, const std::string& path);
-// Percent-escapes one path segment (an incident or silence id).
-std::string PathSegment(const std::string& text);
 
 // The operator token every call sends as "Authorization: Bearer <token>" (empty: none).
 // Set once by main() before any call.

@@ -6,6 +6,8 @@
 #include "commands.h"
 #include "firewatch/clock.h"
 #include "firewatch/config/yaml_reader.h"
+#include "firewatch/text/rfc3339.h"
+#include "firewatch/text/url.h"
 #include "http.h"
 #include "route/matcher.h"
 #include "route/silence.h"
@@ -50,7 +52,7 @@ int SilenceAdd(const SilenceAddOptions& o) {
   const WallTime now = SystemClock::Instance().WallNow();
   WallTime ends;
   if (!o.until.empty()) {
-    auto t = route::ParseRfc3339(o.until);
+    auto t = route::ParseSilenceTime(o.until);
     if (!t.ok()) {
       std::fprintf(stderr, "silence add: --until '%s': %s (e.g. 2026-11-25T20:00:00Z)\n",
                    o.until.c_str(), t.status().message().c_str());
@@ -95,7 +97,7 @@ int SilenceAdd(const SilenceAddOptions& o) {
   if (!doc.is_discarded() && doc.is_object()) id = doc.value("silenceID", id);
   std::printf("%s\n", id.c_str());
   std::fprintf(stderr, "silenced %s until %s (%s)\n", route::MatchersString(s.matchers).c_str(),
-               route::FormatRfc3339(ends).c_str(), Relative(ends, now).c_str());
+               text::FormatRfc3339(ToUnixMillis(ends)).c_str(), Relative(ends, now).c_str());
   return 0;
 }
 
@@ -146,7 +148,7 @@ int SilenceList(const std::string& collector_url, bool all, bool json, int timeo
 
 int SilenceExpire(const std::string& collector_url, const std::string& id, int timeout_ms) {
   const ApiReply reply =
-      CallApi("DELETE", collector_url, "/api/v1/silences/" + PathSegment(id), "", timeout_ms);
+      CallApi("DELETE", collector_url, "/api/v1/silences/" + text::UrlEncode(id), "", timeout_ms);
   if (!ReplyOk(reply, "silence expire")) return 1;
   std::printf("expired %s\n", id.c_str());
   return 0;

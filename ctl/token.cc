@@ -10,6 +10,7 @@
 #include "app/operators.h"
 #include "commands.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/hex.h"
 #include "http/access.h"
 
 namespace firewatch::ctl {
@@ -55,13 +56,9 @@ int TokenCreate(const std::string& name, const std::string& operators_file,
   }
   std::vector<collector::OperatorEntry> entries;
   if (!operators_file.empty() && !ReadEntries(operators_file, entries, "token create")) return 1;
-  auto token = collector::MakeOperatorToken();
-  if (!token.ok()) {
-    std::fprintf(stderr, "token create: %s\n", token.status().message().c_str());
-    return 1;
-  }
-  const std::string hash = collector::TokenSha256Hex(*token);
-  if (!token_file.empty() && !WriteTokenFile(token_file, *token)) return 1;
+  const std::string token = collector::MakeOperatorToken();
+  const std::string hash = collector::TokenSha256Hex(token);
+  if (!token_file.empty() && !WriteTokenFile(token_file, token)) return 1;
   if (!operators_file.empty()) {
     entries.push_back({name, *collector::ParseSha256Hex(hash)});
     if (firewatch::Status s = collector::WriteOperatorsFile(operators_file, entries); !s.ok()) {
@@ -72,7 +69,7 @@ int TokenCreate(const std::string& name, const std::string& operators_file,
   if (token_file.empty()) {
     std::printf("token for operator %s (shown once: keep it like a password; firewatchctl reads "
                 "it from $FIREWATCH_TOKEN or --token-file):\n  %s\n",
-                name.c_str(), token->c_str());
+                name.c_str(), token.c_str());
   } else {
     std::printf("token for operator %s written to %s (mode 0600)\n", name.c_str(),
                 token_file.c_str());
@@ -99,7 +96,7 @@ int TokenRevoke(const std::string& who, const std::string& operators_file) {
                        });
   const size_t before = entries.size();
   std::erase_if(entries, [&](const collector::OperatorEntry& e) {
-    return by_hash ? protocol::ToHex(e.token_sha256).rfind(who, 0) == 0 : e.name == who;
+    return by_hash ? text::ToHex(e.token_sha256).rfind(who, 0) == 0 : e.name == who;
   });
   const size_t removed = before - entries.size();
   if (removed == 0) {

@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   firewatch::alerting::LabelSet labels = {{"alertname", "SourceDown"}, {"source", "web-1"}};
   for (const auto& m : s->matchers) labels[m.name()] = m.value();
   int n = 0;
-  route::Silencer silencer([&n]() -> firewatch::Result<std::string> {
+  route::Silencer silencer([&n]() -> std::string {
     return "fuzz-" + std::to_string(++n);
   });
   route::Silence copy = *s;

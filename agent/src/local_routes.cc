@@ -2,35 +2,16 @@
 
 #include <fmt/format.h>
 
-namespace firewatch::agent {
+#include "firewatch/text/json_escape.h"
 
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
+namespace firewatch::agent {
 
 std::string HealthJson(const HealthSnapshot& h) {
   std::string last = h.last_heartbeat_unix_ms ? std::to_string(*h.last_heartbeat_unix_ms) : "null";
   return fmt::format(
       "{{\"status\":\"ok\",\"source_id\":\"{}\",\"last_heartbeat_unix_ms\":{},\"sequence\":{},"
       "\"version\":\"{}\"}}\n",
-      JsonEscape(h.source_id), last, h.sequence, JsonEscape(h.version));
+      text::JsonEscape(h.source_id), last, h.sequence, text::JsonEscape(h.version));
 }
 
 HttpResponse RouteLocalRequest(const HttpRequest& request, const HealthSnapshot& health,

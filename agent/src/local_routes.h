@@ -30,7 +30,4 @@ std::string HealthJson(const HealthSnapshot& health);
 HttpResponse RouteLocalRequest(const HttpRequest& request, const HealthSnapshot& health,
                                const AgentMetrics& metrics);
 
-// JSON string escaping (quotes, backslash, control characters).
-std::string JsonEscape(std::string_view s);
-
 }  // namespace firewatch::agent

@@ -131,7 +131,9 @@ TEST(LocalRoutesTest, HealthzIsJsonWithTheFacts) {
             "1700000000123,\"sequence\":7,\"version\":\"0.1.0\"}\n");
   h.last_heartbeat_unix_ms.reset();
   EXPECT_NE(HealthJson(h).find("\"last_heartbeat_unix_ms\":null"), std::string::npos);
-  EXPECT_EQ(JsonEscape(std::string("a\x01\tb")), "a\\u0001\\tb");
+  // A UTF-8 source id stays as it is (escaping is firewatch/text/json_escape.h's).
+  h.source_id = "caf\xc3\xa9-01";
+  EXPECT_NE(HealthJson(h).find("\"source_id\":\"caf\xc3\xa9-01\""), std::string::npos);
 }
 
 TEST(LocalRoutesTest, RoutesByPath) {

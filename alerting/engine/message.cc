@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "firewatch/text/rfc3339.h"
+
 namespace firewatch::alerting {
 
 namespace {
@@ -51,15 +53,6 @@ std::string What(const Incident& inc) {
   return Headline(*head) + " +" + std::to_string(firing - 1) + " more";
 }
 
-std::string Rfc3339(int64_t unix_ms) {
-  time_t s = static_cast<time_t>(unix_ms / 1000);
-  struct tm tm {};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 std::string ShortTime(int64_t unix_ms) {
@@ -101,10 +94,10 @@ std::string RenderEmailBody(const Incident& inc, const std::string& kind,
                             const MessageContext& ctx) {
   std::string b;
   b += kind == "resolve" ? "Resolved" : kind == "acknowledge" ? "Acknowledged" : "Firing";
-  b += ": incident " + inc.id + ", started " + Rfc3339(inc.started_ms) + ", seen by collector " +
+  b += ": incident " + inc.id + ", started " + text::FormatRfc3339(inc.started_ms, text::Rfc3339Fraction::kNone) + ", seen by collector " +
        ctx.collector_id + ".\n";
   if (kind == "acknowledge") {
-    b += "Acknowledged by " + inc.acked_by + " at " + Rfc3339(inc.acked_ms) +
+    b += "Acknowledged by " + inc.acked_by + " at " + text::FormatRfc3339(inc.acked_ms, text::Rfc3339Fraction::kNone) +
          ": escalation has stopped.\n";
   }
   if (inc.reopened > 0) {
@@ -120,7 +113,7 @@ std::string RenderEmailBody(const Incident& inc, const std::string& kind,
     b += "\n";
     for (const auto& [k, v] : a.labels) b += "    " + k + " = " + v + "\n";
     for (const auto& [k, v] : a.annotations) b += "    " + k + ": " + v + "\n";
-    b += "    since " + Rfc3339(a.starts_at_ms) + "\n\n";
+    b += "    since " + text::FormatRfc3339(a.starts_at_ms, text::Rfc3339Fraction::kNone) + "\n\n";
     if (name != a.labels.end()) {
       auto rb = ctx.runbooks.find(name->second);
       if (rb != ctx.runbooks.end() && !runbooks_shown[name->second]) {

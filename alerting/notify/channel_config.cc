@@ -267,7 +267,7 @@ std::vector<ChannelConfig> ParseChannels(config::Errors& errors, const YAML::Nod
       errors.At(Child(item, "name"), r.PathOf("name") + ": channel '" + c.name + "' is defined twice");
     }
     r.String("type", c.type, true);
-    TransportOptions t;
+    http_client::TransportOptions t;
     r.Duration("timeout", t.timeout, milliseconds(100), minutes(5));
     r.Duration("connect_timeout", t.connect_timeout, milliseconds(100), minutes(1));
     if (t.connect_timeout > t.timeout) {

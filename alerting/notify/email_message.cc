@@ -5,6 +5,8 @@
 
 #include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/base64.h"
+#include "firewatch/text/hex.h"
 #include "notify/text_util.h"
 
 namespace firewatch::alerting::notify {
@@ -80,7 +82,7 @@ std::string EncodeHeaderText(std::string_view text) {
     std::string chunk = Utf8Prefix(rest, kMaxBytesPerWord);
     if (chunk.empty()) chunk = std::string(rest.substr(0, 1));  // invalid UTF-8: move on
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + Base64(chunk) + "?=";
+    out += "=?UTF-8?B?" + text::Base64Std(chunk) + "?=";
     rest.remove_prefix(chunk.size());
   }
   return out;
@@ -142,7 +144,7 @@ std::string QuotedPrintable(std::string_view crlf_text) {
 std::string MessageIdLocalPart(std::string_view key) {
   const crypto::Sha256Digest digest = crypto::Sha256::Hash(
       std::span(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
-  return protocol::ToHex(std::span(digest).first(16));
+  return text::ToHex(std::span(digest).first(16));
 }
 
 std::string BuildEmail(const EmailParts& parts, WallTime date, std::string_view message_id_local) {

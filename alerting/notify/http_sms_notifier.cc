@@ -1,29 +1,20 @@
 #include "notify/http_sms_notifier.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
+#include "firewatch/text/json_escape.h"
+#include "firewatch/text/url.h"
 #include "notify/text_util.h"
 
 namespace firewatch::alerting::notify {
-
-namespace {
-
-std::string JsonStringContent(const std::string& s) {
-  std::string quoted =
-      nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return quoted.substr(1, quoted.size() - 2);
-}
-
-}  // namespace
 
 HttpSmsNotifier::HttpSmsNotifier(std::string name, HttpSmsConfig config)
     : name_(std::move(name)), config_(std::move(config)) {}
 
 SendResult HttpSmsNotifier::Send(const Notification& n) {
-  HttpRequest req;
+  http_client::Request req;
   req.method = config_.method;
-  req.url = ExpandTemplate(config_.url, n, [](const std::string& v) { return UrlEncode(v); });
+  req.url = ExpandTemplate(config_.url, n, [](const std::string& v) { return text::UrlEncode(v); });
   bool has_content_type = false;
   for (const auto& [k, v] : config_.headers) {
     std::string lower = k;
@@ -33,11 +24,12 @@ SendResult HttpSmsNotifier::Send(const Notification& n) {
   }
   if (config_.method != "GET") {
     if (config_.body_encoding == HttpSmsConfig::BodyEncoding::kJson) {
-      req.body = ExpandTemplate(config_.body_template, n, JsonStringContent);
+      req.body = ExpandTemplate(config_.body_template, n,
+                                [](const std::string& v) { return text::JsonEscape(v); });
       if (!has_content_type) req.headers.emplace_back("Content-Type", "application/json");
     } else {
       req.body = ExpandTemplate(config_.body_template, n,
-                                [](const std::string& v) { return UrlEncode(v); });
+                                [](const std::string& v) { return text::UrlEncode(v); });
       if (!has_content_type) {
         req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
       }
@@ -49,7 +41,7 @@ SendResult HttpSmsNotifier::Send(const Notification& n) {
     req.basic_user = config_.username;
     req.basic_password = config_.password;
   }
-  HttpResponse r = PerformHttp(req, config_.transport);
+  http_client::Response r = http_client::Perform(req, config_.transport);
   const auto& ok = config_.success_status;
   return ClassifyHttp(r, [&ok](long s) {
     if (ok.empty()) return s >= 200 && s <= 299;

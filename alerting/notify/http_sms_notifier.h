@@ -31,7 +31,7 @@ struct HttpSmsConfig {
   std::string username;              // basic auth when not empty
   std::string password;              // from password_file
   std::string bearer_token;          // from bearer_token_file
-  TransportOptions transport;
+  http_client::TransportOptions transport;
 };
 
 class HttpSmsNotifier final : public Notifier {

@@ -32,7 +32,7 @@ std::string PagerDutyBody(const Notification& n, const PagerDutyConfig& config, 
         {"summary", Utf8Prefix(OneLine(summary), 1024)},
         {"source", config.source},
         {"severity", config.severity},
-        {"timestamp", FormatRfc3339(ts)},
+        {"timestamp", AlertmanagerTime(ts)},
         {"custom_details", {{"text", n.text}, {"incident", n.incident_id}, {"alerts", alerts}}},
     };
   }
@@ -47,12 +47,12 @@ PagerDutyNotifier::PagerDutyNotifier(std::string name, PagerDutyConfig config, c
 
 SendResult PagerDutyNotifier::Send(const Notification& n) {
   if (n.incident_id.empty()) return SendResult::Permanent("no incident id for the dedup key");
-  HttpRequest req;
+  http_client::Request req;
   req.method = "POST";
   req.url = config_.base_url + "/v2/enqueue";
   req.headers = {{"Content-Type", "application/json"}};
   req.body = PagerDutyBody(n, config_, ToUnixMillis(clock_.WallNow()));
-  HttpResponse r = PerformHttp(req, config_.transport);
+  http_client::Response r = http_client::Perform(req, config_.transport);
   return ClassifyHttp(r, [](long s) { return s >= 200 && s <= 299; });
 }
 

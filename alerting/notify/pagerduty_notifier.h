@@ -27,7 +27,7 @@ struct PagerDutyConfig {
   std::string routing_key;  // integration key, from routing_key_file
   std::string source = "firewatch";
   std::string severity = "critical";  // critical | error | warning | info
-  TransportOptions transport;
+  http_client::TransportOptions transport;
 };
 
 class PagerDutyNotifier final : public Notifier {

@@ -4,15 +4,14 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <memory>
 
 #include <unistd.h>
 
-#include "firewatch/crypto/random.h"
 #include "firewatch/protocol/keyring.h"
-#include "notify/curl_init.h"
+#include "firewatch/random_id.h"
+#include "firewatch/http_client.h"
 #include "notify/text_util.h"
 
 namespace firewatch::alerting::notify {
@@ -33,20 +32,6 @@ size_t ReadUpload(char* buf, size_t size, size_t nmemb, void* user) {
 }
 
 size_t DiscardBody(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
-
-// 32 hex digits from the kernel CSPRNG; a counter-based fallback keeps ids unique
-// within the process if getrandom is unavailable.
-std::string RandomId(const Clock& clock) {
-  std::array<uint8_t, 16> bytes{};
-  if (!crypto::FillRandom(bytes).ok()) {
-    static std::atomic<uint64_t> counter{0};
-    uint64_t a = static_cast<uint64_t>(ToUnixMillis(clock.WallNow()));
-    uint64_t b = counter.fetch_add(1) ^ static_cast<uint64_t>(getpid());
-    std::memcpy(bytes.data(), &a, 8);
-    std::memcpy(bytes.data() + 8, &b, 8);
-  }
-  return protocol::ToHex(bytes);
-}
 
 struct CurlDeleter {
   void operator()(CURL* c) const { curl_easy_cleanup(c); }
@@ -78,8 +63,8 @@ std::string SmtpNotifier::Render(const Notification& n) const {
   parts.body = EmailBody(n);
   parts.encoding = config_.encoding;
   // Derived from the key, so a resend is recognisable; random only without a key.
-  const std::string id = n.idempotency_key.empty() ? RandomId(clock_)
-                                                   : MessageIdLocalPart(n.idempotency_key);
+  const std::string id =
+      n.idempotency_key.empty() ? RandomHex(16) : MessageIdLocalPart(n.idempotency_key);
   return BuildEmail(parts, clock_.WallNow(), id);
 }
 
@@ -88,7 +73,7 @@ SendResult SmtpNotifier::Send(const Notification& n) {
     return SendResult::Permanent("invalid e-mail address '" + OneLine(n.address) + "'");
   }
   const std::string message = Render(n);
-  EnsureCurlInitialized();
+  http_client::EnsureCurlInitialized();
   std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
   if (!c) return SendResult::Retryable("curl_easy_init failed");
   CURL* h = c.get();
@@ -99,7 +84,7 @@ SendResult SmtpNotifier::Send(const Notification& n) {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  ApplyTransport(h, config_.transport);
+  http_client::ApplyTransport(h, config_.transport);
   if (config_.url.rfind("smtps://", 0) != 0) {
     long use_ssl = CURLUSESSL_NONE;
     if (config_.starttls == SmtpConfig::StartTls::kRequired) use_ssl = CURLUSESSL_ALL;
@@ -133,7 +118,7 @@ SendResult SmtpNotifier::Send(const Notification& n) {
   if (rc == CURLE_OK) return SendResult::Delivered(detail);
   if (reply >= 500 && reply <= 599) return SendResult::Permanent(detail);
   if (reply >= 400 && reply <= 499) return SendResult::Retryable(detail);
-  return IsPermanentCurlError(rc) ? SendResult::Permanent(detail) : SendResult::Retryable(detail);
+  return http_client::IsPermanentCurlError(rc) ? SendResult::Permanent(detail) : SendResult::Retryable(detail);
 }
 
 }  // namespace firewatch::alerting::notify

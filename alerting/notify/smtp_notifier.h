@@ -33,7 +33,7 @@ struct SmtpConfig {
   std::string password;      // read from password_file by the config loader
   std::string hello_name;    // EHLO name; empty = libcurl's default
   TransferEncoding encoding = TransferEncoding::kQuotedPrintable;
-  TransportOptions transport;
+  http_client::TransportOptions transport;
 };
 
 class SmtpNotifier final : public Notifier {

@@ -1,5 +1,6 @@
-// Small text helpers shared by the notifiers: percent-encoding, RFC 3339 times, UTF-8
-// aware truncation, Base64, label rendering. Pure functions, thread-safe.
+// Small text helpers shared by the notifiers: Alertmanager's time format, UTF-8 aware
+// truncation, label rendering. Pure functions, thread-safe. Base64, percent-encoding,
+// JSON escaping and RFC 3339 are common: firewatch/text/.
 #pragma once
 
 #include <cstdint>
@@ -10,19 +11,10 @@
 
 namespace firewatch::alerting::notify {
 
-// Percent-encodes everything except RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~),
-// so the result is safe in a URL query, a path segment and an
-// application/x-www-form-urlencoded body (spaces become %20).
-std::string UrlEncode(std::string_view s);
-
-// Decodes %XX and, when `plus_is_space`, '+' (form encoding). Malformed escapes are
-// kept literally. Used by tests and by anything that reads forms.
-std::string UrlDecode(std::string_view s, bool plus_is_space);
-
-// Unix milliseconds as RFC 3339 UTC: "2024-05-01T12:00:00Z", with ".123" when the
-// milliseconds are not zero. 0 (unset) renders as Go's zero time "0001-01-01T00:00:00Z",
-// exactly as Alertmanager does for an alert that has not ended.
-std::string FormatRfc3339(int64_t unix_ms);
+// Unix milliseconds as Alertmanager writes times: RFC 3339 UTC, "2024-05-01T12:00:00Z",
+// with ".123" when the milliseconds are not zero. 0 (unset) renders as Go's zero time
+// "0001-01-01T00:00:00Z", exactly as Alertmanager does for an alert that has not ended.
+std::string AlertmanagerTime(int64_t unix_ms);
 
 // The longest prefix of `s` with at most `max_bytes` bytes that does not cut a UTF-8
 // sequence in half.
@@ -31,9 +23,6 @@ std::string Utf8Prefix(std::string_view s, size_t max_bytes);
 // The first `max_chars` code points of `s` (a code point = a UTF-8 lead byte plus its
 // continuation bytes; invalid bytes count as one each).
 std::string Utf8TruncateChars(std::string_view s, size_t max_chars);
-
-// Standard Base64 with padding (RFC 4648 section 4).
-std::string Base64(std::string_view s);
 
 // Labels as Alertmanager prints them: {a="1", b="2"}, values with \ and " escaped.
 std::string LabelsString(const LabelSet& labels);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "firewatch/text/url.h"
 #include "notify/text_util.h"
 
 namespace firewatch::alerting::notify {
@@ -11,17 +12,17 @@ TwilioNotifier::TwilioNotifier(std::string name, TwilioConfig config)
 
 SendResult TwilioNotifier::Send(const Notification& n) {
   if (n.address.empty()) return SendResult::Permanent("no phone number");
-  HttpRequest req;
+  http_client::Request req;
   req.method = "POST";
-  req.url = config_.base_url + "/2010-04-01/Accounts/" + UrlEncode(config_.account_sid) +
+  req.url = config_.base_url + "/2010-04-01/Accounts/" + text::UrlEncode(config_.account_sid) +
             "/Messages.json";
   req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                  {"Accept", "application/json"}};
-  req.body = "To=" + UrlEncode(n.address) + "&From=" + UrlEncode(config_.from) +
-             "&Body=" + UrlEncode(Utf8TruncateChars(n.text, kTwilioMaxBodyChars));
+  req.body = "To=" + text::UrlEncode(n.address) + "&From=" + text::UrlEncode(config_.from) +
+             "&Body=" + text::UrlEncode(Utf8TruncateChars(n.text, kTwilioMaxBodyChars));
   req.basic_user = config_.account_sid;
   req.basic_password = config_.auth_token;
-  HttpResponse r = PerformHttp(req, config_.transport);
+  http_client::Response r = http_client::Perform(req, config_.transport);
   SendResult res = ClassifyHttp(r, [](long s) { return s >= 200 && s <= 299; });
   if (!r.transport_ok) return res;
   // Replace the raw body with Twilio's fields when it is the JSON Twilio documents.

@@ -22,7 +22,7 @@ struct TwilioConfig {
   std::string account_sid;
   std::string auth_token;  // read from auth_token_file by the config loader
   std::string from;        // E.164 sender number
-  TransportOptions transport;
+  http_client::TransportOptions transport;
 };
 
 class TwilioNotifier final : public Notifier {

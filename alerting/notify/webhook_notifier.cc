@@ -48,8 +48,8 @@ std::string WebhookBody(const Notification& n, const std::string& receiver,
         {"status", a.status == AlertStatus::kResolved ? "resolved" : "firing"},
         {"labels", LabelsJson(a.labels)},
         {"annotations", LabelsJson(a.annotations)},
-        {"startsAt", FormatRfc3339(a.starts_at_ms)},
-        {"endsAt", FormatRfc3339(a.ends_at_ms)},
+        {"startsAt", AlertmanagerTime(a.starts_at_ms)},
+        {"endsAt", AlertmanagerTime(a.ends_at_ms)},
         {"generatorURL", a.generator_url},
         {"fingerprint", FingerprintHex(a.labels)},
     });
@@ -80,7 +80,7 @@ WebhookNotifier::WebhookNotifier(std::string name, WebhookConfig config)
 }
 
 SendResult WebhookNotifier::Send(const Notification& n) {
-  HttpRequest req;
+  http_client::Request req;
   req.method = "POST";
   req.url = config_.url;
   req.headers = {{"Content-Type", "application/json"}};
@@ -91,7 +91,7 @@ SendResult WebhookNotifier::Send(const Notification& n) {
     req.basic_password = config_.password;
   }
   req.body = WebhookBody(n, config_.receiver, config_.external_url);
-  HttpResponse r = PerformHttp(req, config_.transport);
+  http_client::Response r = http_client::Perform(req, config_.transport);
   return ClassifyHttp(r, [](long s) { return s >= 200 && s <= 299; });
 }
 

@@ -29,7 +29,7 @@ struct WebhookConfig {
   std::string bearer_token;   // from bearer_token_file; excludes basic auth
   std::string username;       // basic auth when not empty
   std::string password;       // from password_file
-  TransportOptions transport;
+  http_client::TransportOptions transport;
 };
 
 class WebhookNotifier final : public Notifier {

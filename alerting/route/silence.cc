@@ -7,7 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "firewatch/crypto/random.h"
+#include "firewatch/random_id.h"
+#include "firewatch/text/rfc3339.h"
 
 namespace firewatch::alerting::route {
 
@@ -93,74 +94,13 @@ Status ValidateSilence(const Silence& s, const SilenceLimits& limits) {
   return Status::Ok();
 }
 
-std::string FormatRfc3339(WallTime t) {
-  const int64_t ms = ToUnixMillis(t);
-  int64_t secs = ms / 1000;
-  int64_t frac = ms % 1000;
-  if (frac < 0) {
-    frac += 1000;
-    secs -= 1;
-  }
-  const std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(frac));
-  return buf;
-}
-
-Result<WallTime> ParseRfc3339(std::string_view text) {
-  auto bad = [&] {
+Result<WallTime> ParseSilenceTime(std::string_view text) {
+  const auto unix_ms = text::ParseRfc3339(text);
+  if (!unix_ms || *unix_ms < kMinSilenceUnixMs || *unix_ms > kMaxSilenceUnixMs) {
     return Status::InvalidArgument("expected an RFC 3339 time like 2024-05-01T12:00:00Z, got '" +
                                    std::string(text) + "'");
-  };
-  const std::string s(text);
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 ||
-      n != 19) {
-    return bad();
   }
-  if (y < 1970 || y > 2199 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-      se > 60) {
-    return bad();
-  }
-  size_t i = 19;
-  int64_t ms = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    int digits = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (digits < 3) ms = ms * 10 + (s[i] - '0');
-      ++digits;
-      ++i;
-    }
-    if (digits == 0) return bad();
-    for (int k = digits; k < 3; ++k) ms *= 10;
-  }
-  int64_t offset_s = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-    int oh = 0, om = 0;
-    if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) return bad();
-    offset_s = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
-    i += 6;
-  } else {
-    return bad();
-  }
-  if (i != s.size()) return bad();
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
-  const int64_t unix_ms = secs * 1000 + ms;
-  if (unix_ms < kMinSilenceUnixMs || unix_ms > kMaxSilenceUnixMs) return bad();
-  return FromUnixMillis(unix_ms);
+  return FromUnixMillis(*unix_ms);
 }
 
 std::string SilenceToJson(const Silence& s) {
@@ -173,9 +113,9 @@ std::string SilenceToJson(const Silence& s) {
   }
   json j = {{"id", s.id},
             {"matchers", ms},
-            {"startsAt", FormatRfc3339(s.starts_at)},
-            {"endsAt", FormatRfc3339(s.ends_at)},
-            {"updatedAt", FormatRfc3339(s.updated_at)},
+            {"startsAt", text::FormatRfc3339(ToUnixMillis(s.starts_at))},
+            {"endsAt", text::FormatRfc3339(ToUnixMillis(s.ends_at))},
+            {"updatedAt", text::FormatRfc3339(ToUnixMillis(s.updated_at))},
             {"createdBy", s.created_by},
             {"comment", s.comment}};
   if (s.force) j["force"] = true;
@@ -198,7 +138,7 @@ Result<WallTime> TimeField(const json& j, const char* name, bool required) {
   auto s = StringField(j, name, required);
   if (!s.ok()) return s.status();
   if (s->empty()) return WallTime{};
-  auto t = ParseRfc3339(*s);
+  auto t = ParseSilenceTime(*s);
   if (!t.ok()) return Status::InvalidArgument(std::string(name) + ": " + t.status().message());
   return t;
 }
@@ -283,18 +223,8 @@ Result<Silence> SilenceFromJsonValue(const json& value, const SilenceLimits& lim
   return FromJsonValue(value, limits);
 }
 
-Result<std::string> RandomSilenceId() {
-  std::array<uint8_t, 16> b{};
-  Status s = crypto::FillRandom(b);
-  if (!s.ok()) return s;
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  char out[37];
-  std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return std::string(out);
+std::string RandomSilenceId() {
+  return RandomUuidV4();
 }
 
 // ---------------------------------------------------------------- snapshot
@@ -397,10 +327,9 @@ Result<std::string> Silencer::Set(Silence s, WallTime now, std::vector<Silence>*
                                    " active or pending silences already (the limit); expire "
                                    "some first");
   }
-  auto id = ids_();
-  if (!id.ok()) return id.status();
-  if (!ValidId(*id, limits_.max_id_bytes) || silences_.count(*id)) {
-    return Status::InvalidArgument("silence id '" + *id + "' unusable or already in use");
+  const std::string id = ids_();
+  if (!ValidId(id, limits_.max_id_bytes) || silences_.count(id)) {
+    return Status::InvalidArgument("silence id '" + id + "' unusable or already in use");
   }
   if (replaces_live) {
     Silence ended = *old;
@@ -410,7 +339,7 @@ Result<std::string> Silencer::Set(Silence s, WallTime now, std::vector<Silence>*
     silences_[replaces] = std::make_shared<const Silence>(ended);
     if (changed) changed->push_back(ended);
   }
-  s.id = *id;
+  s.id = id;
   silences_.emplace(s.id, std::make_shared<const Silence>(s));
   if (changed) changed->push_back(s);
   PublishLocked(now);

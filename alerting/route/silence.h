@@ -108,13 +108,13 @@ std::string SilenceToJson(const Silence& s);
 [[nodiscard]] Result<Silence> SilenceFromJsonValue(const nlohmann::json& value,
                                                    const SilenceLimits& limits = {});
 
-// "2024-05-01T12:00:00.250Z". Parse also accepts no fraction and "+02:00" style offsets;
-// years 1970 to 2199 only.
-std::string FormatRfc3339(WallTime t);
-[[nodiscard]] Result<WallTime> ParseRfc3339(std::string_view text);
+// A silence's time: RFC 3339 as text::ParseRfc3339 reads it ("2024-05-01T12:00:00Z",
+// "2024-05-01T14:00:00.250+02:00"), between kMinSilenceUnixMs and kMaxSilenceUnixMs.
+// Silences are written with text::FormatRfc3339 (UTC, milliseconds).
+[[nodiscard]] Result<WallTime> ParseSilenceTime(std::string_view text);
 
 // A random UUID (version 4) from the kernel CSPRNG.
-[[nodiscard]] Result<std::string> RandomSilenceId();
+std::string RandomSilenceId();
 
 // An immutable set of silences that can mute (active or pending when it was taken).
 // Evaluating it takes no lock; many threads may share one. Each silence's matchers are
@@ -156,7 +156,7 @@ struct MergeOutcome {
 // updates, building the snapshot: O(held silences)).
 class Silencer final : public Muter {
  public:
-  using IdGenerator = std::function<Result<std::string>()>;
+  using IdGenerator = std::function<std::string()>;
   explicit Silencer(IdGenerator ids = RandomSilenceId, SilenceLimits limits = {});
 
   // Creates a silence (empty id) or changes one, with Alertmanager's rules:

@@ -7,6 +7,8 @@
 #include <optional>
 
 #include "app/collector_config.h"
+#include "firewatch/text/base64.h"
+#include "firewatch/text/url.h"
 #include "http/status_page.h"
 
 namespace firewatch::collector {
@@ -82,21 +84,6 @@ std::string Why(AckLinkSigner::Check c) {
 
 }  // namespace
 
-std::map<std::string, std::string> ParseFormBody(std::string_view text) {
-  std::map<std::string, std::string> out;
-  while (!text.empty()) {
-    size_t amp = text.find('&');
-    std::string_view pair = text.substr(0, amp);
-    text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    auto k = UrlDecode(pair.substr(0, eq), true);
-    auto v = UrlDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
-    if (k && v) out[*k] = *v;
-  }
-  return out;
-}
-
 AckLinkSigner::AckLinkSigner(std::span<const uint8_t> key, std::string external_url,
                              int64_t ttl_s, const std::vector<std::vector<uint8_t>>& previous)
     : key_(key), external_url_(std::move(external_url)), ttl_s_(ttl_s) {
@@ -107,7 +94,7 @@ AckLinkSigner::AckLinkSigner(std::span<const uint8_t> key, std::string external_
 std::string AckLinkSigner::Sign(const crypto::HmacKey& key, const std::string& id,
                                 int64_t expiry_s) {
   const std::string msg = "ack\n" + id + "\n" + std::to_string(expiry_s);
-  return Base64Url(key.Sign(Bytes(msg)));
+  return text::Base64Url(key.Sign(Bytes(msg)));
 }
 
 std::string AckLinkSigner::Signature(const std::string& id, int64_t expiry_s) const {
@@ -203,7 +190,7 @@ void RegisterAckLinks(HttpServer& server, alerting::AlertingEngine& engine,
   });
   // Public: the signed link is the credential (GET changes nothing; POST acks).
   server.Route("GET", "/ack", [links, &engine, &clock](const HttpRequest& req) {
-    auto f = ParseFormBody(req.query);
+    auto f = text::ParseForm(req.query);
     const std::string &id = f["i"], &e = f["e"], &s = f["s"];
     auto check = links->Get()->Verify(id, e, s, UnixSeconds(clock));
     if (check != AckLinkSigner::Check::kOk) {
@@ -226,7 +213,7 @@ void RegisterAckLinks(HttpServer& server, alerting::AlertingEngine& engine,
   server.Route(
       "POST", "/ack",
       [links, &engine, &clock](const HttpRequest& req) {
-        auto f = ParseFormBody(req.body);
+        auto f = text::ParseForm(req.body);
         const std::string &id = f["i"], &e = f["e"], &s = f["s"];
         auto check = links->Get()->Verify(id, e, s, UnixSeconds(clock));
         if (check != AckLinkSigner::Check::kOk) {

@@ -34,7 +34,6 @@
 #include "firewatch/clock.h"
 #include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/protocol/keyring.h"
-#include "http/base64.h"
 #include "http/http_server.h"
 
 namespace firewatch::collector {
@@ -83,10 +82,6 @@ class AckLinks {
 // equals one of the heartbeat keys in `keys`.
 Result<std::shared_ptr<const AckLinkSigner>> MakeAckLinkSigner(const CollectorConfig& config,
                                                                const protocol::Keyring& keys);
-
-// Parses application/x-www-form-urlencoded text (also a query string); later duplicates
-// win; undecodable pairs are skipped.
-std::map<std::string, std::string> ParseFormBody(std::string_view text);
 
 // Registers GET/POST /ack on `server` and sets the engine's email link maker (both use
 // the signer `links` holds at the time of each request or email).

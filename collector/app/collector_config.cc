@@ -310,14 +310,13 @@ Status CreateKeyFileIfMissing(const std::string& path) {
   std::error_code ec;
   if (fs::exists(path, ec)) return Status::Ok();
   fs::create_directories(fs::path(path).parent_path(), ec);
-  auto text = protocol::GenerateKeyText();
-  if (!text.ok()) return text.status();
+  const std::string text = protocol::GenerateKeyText();
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 && errno != EEXIST) {
     return Status::IoError("cannot create key file " + path + ": " + std::strerror(errno));
   }
   if (fd >= 0) {
-    bool ok = ::write(fd, text->data(), text->size()) == static_cast<ssize_t>(text->size());
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     ok = ::fsync(fd) == 0 && ok;
     ::close(fd);
     if (!ok) return Status::IoError("cannot write key file " + path);

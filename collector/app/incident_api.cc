@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "http/rfc3339.h"
 #include "route/silence.h"
 
 namespace firewatch::collector {

@@ -8,22 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "firewatch/clock.h"
+#include "firewatch/text/rfc3339.h"
 #include "metrics/collector_metrics.h"
 
 namespace firewatch::collector {
-
-namespace {
-std::string Rfc3339(int64_t unix_ms) {
-  time_t secs = static_cast<time_t>(unix_ms / 1000);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(unix_ms % 1000));
-  return out;
-}
-}  // namespace
 
 bool IsPageable(const Transition& t) {
   return (t.to == SourceState::kDown) != (t.from == SourceState::kDown);
@@ -58,7 +46,7 @@ size_t LocalPager::Notify(const std::vector<Transition>& transitions, CollectorM
     nlohmann::json page = {{"status", firing ? "firing" : "resolved"},
                            {"source", t.source_id},
                            {"state", SourceStateName(t.to)},
-                           {"at", Rfc3339(t.at_ms)},
+                           {"at", text::FormatRfc3339(t.at_ms)},
                            {"reason", t.reason},
                            {"labels", labels},
                            {"collector", collector_id_}};
@@ -69,7 +57,7 @@ size_t LocalPager::Notify(const std::vector<Transition>& transitions, CollectorM
     if (echo_) {
       std::printf("PAGE %s %s is %s since %s {%s}: %s\n", firing ? "FIRING" : "RESOLVED",
                   t.source_id.c_str(), std::string(SourceStateName(t.to)).c_str(),
-                  Rfc3339(t.at_ms).c_str(), label_text.c_str(), t.reason.c_str());
+                  text::FormatRfc3339(t.at_ms).c_str(), label_text.c_str(), t.reason.c_str());
       std::fflush(stdout);
     }
     if (metrics != nullptr) metrics->PageWritten("local", ok);

@@ -12,6 +12,7 @@
 
 #include "app/collector_config.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/hex.h"
 
 namespace firewatch::collector {
 
@@ -85,7 +86,7 @@ Status WriteOperatorsFile(const std::string& path, const std::vector<OperatorEnt
       "# the collector(s).\n"
       "operators:\n";
   for (const auto& e : entries) {
-    text += "  - name: " + e.name + "\n    token_sha256: " + protocol::ToHex(e.token_sha256) + "\n";
+    text += "  - name: " + e.name + "\n    token_sha256: " + text::ToHex(e.token_sha256) + "\n";
   }
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -10,8 +10,9 @@
 #include <variant>
 
 #include "app/ack_links.h"
+#include "firewatch/text/base64.h"
+#include "firewatch/text/url.h"
 #include "metrics/collector_metrics.h"
-#include "http/base64.h"
 
 namespace firewatch::collector {
 
@@ -94,7 +95,7 @@ std::string TwilioSignature(const std::string& auth_token, const std::string& ur
            reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len) == nullptr) {
     return "";
   }
-  return Base64Std({mac, len});
+  return text::Base64Std(std::span<const uint8_t>(mac, len));
 }
 
 std::string TwiMLMessage(const std::string& text) {
@@ -128,7 +129,7 @@ void RegisterTwilioInbound(HttpServer& server, alerting::AlertingEngine& engine,
       "POST", "/api/v1/twilio/inbound",
       [&engine, config_contacts = config.contacts, token, url, refusals, strangers,
        count](const HttpRequest& req) {
-        auto params = ParseFormBody(req.body);
+        auto params = text::ParseForm(req.body);
         auto sig = req.headers.find("x-twilio-signature");
         const std::string want = TwilioSignature(token, url, params);
         const bool ok = sig != req.headers.end() && !want.empty() &&

@@ -5,10 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.h"
-#include "firewatch/crypto/random.h"
+#include "firewatch/http_client.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/random_id.h"
 #include "http/http_server.h"
-#include "notify/http_call.h"
 
 namespace firewatch::collector {
 
@@ -17,12 +17,6 @@ using std::chrono::milliseconds;
 
 namespace {
 int64_t Ms(Duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
-
-std::string RandomBoot() {
-  std::array<uint8_t, 8> b{};
-  if (!crypto::FillRandom(b).ok()) return "0";
-  return protocol::ToHex(b);
-}
 
 const std::string* FindHeader(const std::vector<std::pair<std::string, std::string>>& hs,
                               const std::string& lower_name) {
@@ -56,7 +50,7 @@ Cluster::Cluster(const Clock& clock, ClusterConfig config, std::string self_id,
     : clock_(clock),
       view_(clock, std::move(config), std::move(self_id), std::move(external_url)),
       max_skew_(max_clock_skew),
-      boot_(RandomBoot()),
+      boot_(RandomHex(8)),
       started_ms_(ToUnixMillis(clock.WallNow())),
       log_limit_(clock, std::chrono::seconds(10)) {}
 
@@ -211,7 +205,7 @@ void Cluster::SyncLoop(const std::string& peer) {
 void Cluster::SyncOnce(const std::string& peer) {
   const PeerLink& link = links_.at(peer);
   SyncPayload out = Build(peer);
-  alerting::notify::HttpRequest req;
+  http_client::Request req;
   req.method = "POST";
   req.url = link.member->url + "/api/v1/cluster/sync";
   req.body = EncodeSyncPayload(out);
@@ -223,12 +217,12 @@ void Cluster::SyncOnce(const std::string& peer) {
                  {kSignatureHeader, signature},
                  {"Expect", ""}};
   req.max_response_body = kMaxSyncBody;
-  alerting::notify::TransportOptions transport;
+  http_client::TransportOptions transport;
   transport.connect_timeout = std::min<Duration>(view_.config().peer_timeout / 2, std::chrono::seconds(2));
   transport.timeout = view_.config().peer_timeout;
-  auto resp = alerting::notify::PerformHttp(req, transport);
+  auto resp = http_client::Perform(req, transport);
   if (!resp.transport_ok || resp.status != 200) {
-    view_.SyncFailed(peer, alerting::notify::HttpDetail(resp));
+    view_.SyncFailed(peer, http_client::Detail(resp));
     return;
   }
   std::string from;

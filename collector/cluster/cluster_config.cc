@@ -7,6 +7,7 @@
 
 #include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/hex.h"
 
 namespace firewatch::collector {
 
@@ -140,7 +141,7 @@ std::string ConfigDigest(const YAML::Node& doc) {
   const std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto digest = crypto::Sha256::Hash(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-  return protocol::ToHex(digest);
+  return text::ToHex(digest);
 }
 
 }  // namespace firewatch::collector

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/hex.h"
 
 namespace firewatch::collector {
 
@@ -237,7 +238,7 @@ std::span<const uint8_t> Bytes(const std::string& s) {
 
 std::string SyncSignature(const crypto::HmacKey& key, std::string_view peer, int64_t ts,
                           std::string_view body, std::string_view answers) {
-  return protocol::ToHex(key.Sign(Bytes(SignedText(peer, ts, body, answers))));
+  return text::ToHex(key.Sign(Bytes(SignedText(peer, ts, body, answers))));
 }
 
 bool VerifySyncSignature(const crypto::HmacKey& key, std::string_view peer, int64_t ts,

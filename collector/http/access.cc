@@ -6,9 +6,10 @@
 #include <cctype>
 #include <set>
 
-#include "firewatch/crypto/random.h"
 #include "firewatch/protocol/keyring.h"
-#include "http/base64.h"
+#include "firewatch/random_id.h"
+#include "firewatch/text/base64.h"
+#include "firewatch/text/hex.h"
 #include "http/http_server.h"
 
 namespace firewatch::collector {
@@ -65,7 +66,7 @@ std::optional<std::string> BasicPassword(const HttpRequest& req) {
   if (h == nullptr) return std::nullopt;
   std::string_view v = Trim(*h);
   if (v.size() < 6 || Lower(v.substr(0, 6)) != "basic ") return std::nullopt;
-  auto decoded = DecodeBase64Std(Trim(v.substr(6)), 1024);
+  auto decoded = text::DecodeBase64Std(Trim(v.substr(6)), 1024);
   if (!decoded) return std::nullopt;
   std::string text(decoded->begin(), decoded->end());
   const size_t colon = text.find(':');
@@ -180,14 +181,14 @@ std::optional<std::string> OperatorTokens::Find(std::string_view token) const {
   return found->name;
 }
 
-Result<std::string> MakeOperatorToken() {
+std::string MakeOperatorToken() {
   std::array<uint8_t, 32> raw{};
-  if (Status s = crypto::FillRandom(raw); !s.ok()) return s;
-  return "fwop_" + Base64Url(raw);
+  FillRandom(raw);
+  return "fwop_" + text::Base64Url(raw);
 }
 
 std::string TokenSha256Hex(std::string_view token) {
-  return protocol::ToHex(crypto::Sha256::Hash(Bytes(token)));
+  return text::ToHex(crypto::Sha256::Hash(Bytes(token)));
 }
 
 Result<crypto::Sha256Digest> ParseSha256Hex(std::string_view hex) {

@@ -92,8 +92,8 @@ class OperatorTokens {
 };
 
 // A new operator token: "fwop_" + base64url (no padding) of 32 random bytes (256 bits
-// from getrandom). Fails only when the kernel has no randomness.
-Result<std::string> MakeOperatorToken();
+// from firewatch/random_id.h).
+std::string MakeOperatorToken();
 // Lower-case hex SHA-256 of the token text: the value of `token_sha256` in the config.
 std::string TokenSha256Hex(std::string_view token);
 // Parses 64 hex digits (either case). InvalidArgument otherwise.

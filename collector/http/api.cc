@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "firewatch/text/rfc3339.h"
 #include "http/status_page.h"
 #include "ingest/ingestor.h"
 #include "metrics/collector_metrics.h"
@@ -43,9 +44,9 @@ Json SourceJson(const SourceSnapshot& s, int64_t now_ms) {
   j["source_id"] = s.source_id;
   j["state"] = std::string(SourceStateName(s.state));
   j["labels"] = std::move(labels);
-  j["first_seen"] = FormatRfc3339Millis(s.first_seen_ms);
-  j["last_seen"] = FormatRfc3339Millis(s.last_seen_ms);
-  j["state_since"] = FormatRfc3339Millis(s.state_since_ms);
+  j["first_seen"] = text::FormatRfc3339(s.first_seen_ms);
+  j["last_seen"] = text::FormatRfc3339(s.last_seen_ms);
+  j["state_since"] = text::FormatRfc3339(s.state_since_ms);
   j["last_seen_ago_seconds"] = Seconds(std::max<int64_t>(0, now_ms - s.last_seen_ms));
   j["interval_seconds"] = Seconds(s.interval_ms);
   if (std::isfinite(s.phi)) {
@@ -64,7 +65,7 @@ Json SourceJson(const SourceSnapshot& s, int64_t now_ms) {
 Json TransitionJson(const Transition& t) {
   return {{"from", std::string(SourceStateName(t.from))},
           {"to", std::string(SourceStateName(t.to))},
-          {"at", FormatRfc3339Millis(t.at_ms)},
+          {"at", text::FormatRfc3339(t.at_ms)},
           {"reason", t.reason},
           {"new_source", t.new_source}};
 }
@@ -116,7 +117,7 @@ HttpResponse Sources(const ApiContext& ctx, const HttpRequest& req) {
   }
   Json j;
   j["collector"] = ctx.collector_id;
-  j["generated_at"] = FormatRfc3339Millis(now_ms);
+  j["generated_at"] = text::FormatRfc3339(now_ms);
   j["sources"] = std::move(list);
   return HttpResponse::Json(200, Dump(j));
 }
@@ -158,7 +159,7 @@ HttpResponse CollectorStatus(const ApiContext& ctx) {
   Json j;
   j["collector"] = ctx.collector_id;
   j["version"] = ctx.version;
-  j["generated_at"] = FormatRfc3339Millis(now_ms);
+  j["generated_at"] = text::FormatRfc3339(now_ms);
   j["sources"] = {{"tracked", counts.total}, {"by_state", std::move(by_state)}};
   j["limits"] = {{"max_sources", limits.max_sources},
                  {"at_capacity", limits.at_capacity},

@@ -30,7 +30,6 @@
 #include "firewatch/clock.h"
 #include "http/http_server.h"
 #include "http/status_page.h"
-#include "http/rfc3339.h"  // FormatRfc3339Millis, the API's timestamp format
 
 namespace firewatch::collector {
 

@@ -19,6 +19,8 @@
 #include "firewatch/clock.h"
 #include "firewatch/listener_waker.h"
 #include "firewatch/log.h"
+#include "firewatch/text/json_escape.h"
+#include "firewatch/text/url.h"
 #include "http/connection_gate.h"
 #include "http/deadline_watch.h"
 
@@ -35,31 +37,6 @@ constexpr auto kRateGrace = std::chrono::seconds(2);  // before min_body_rate ap
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c >= 0x7f) {
-          // Non-ASCII is escaped byte-wise as Latin-1 code points: error messages are
-          // ours and ASCII; this only keeps stray bytes from breaking the JSON.
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
   return out;
 }
 
@@ -101,7 +78,7 @@ std::optional<std::vector<std::string>> SplitPath(std::string_view path, bool de
     size_t slash = path.find('/', start);
     std::string_view raw = path.substr(start, slash == std::string_view::npos ? slash : slash - start);
     if (decode) {
-      auto decoded = UrlDecode(raw, /*plus_is_space=*/false);
+      auto decoded = text::UrlDecode(raw, /*plus_is_space=*/false);
       if (!decoded) return std::nullopt;
       segments.push_back(std::move(*decoded));
     } else {
@@ -293,7 +270,7 @@ HttpResponse HttpResponse::Html(int status, std::string body) {
 }
 
 HttpResponse HttpResponse::Error(int status, const std::string& message) {
-  return Json(status, "{\"error\": \"" + JsonEscape(message) + "\"}");
+  return Json(status, "{\"error\": \"" + text::JsonEscape(message) + "\"}");
 }
 
 const std::string* HttpResponse::Header(std::string_view name) const {
@@ -306,33 +283,6 @@ const std::string* HttpResponse::Header(std::string_view name) const {
 
 // ---- URL helpers --------------------------------------------------------------------
 
-std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      int hi = hex(text[i + 1]);
-      int lo = hex(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      c = ' ';
-    }
-    if (c == '\0') return std::nullopt;
-    out.push_back(c);
-  }
-  return out;
-}
-
 std::optional<std::string> QueryParam(std::string_view query, std::string_view key) {
   size_t start = 0;
   while (start <= query.size()) {
@@ -340,10 +290,10 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view k
     std::string_view pair =
         query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
     size_t eq = pair.find('=');
-    auto name = UrlDecode(pair.substr(0, eq), true);
+    auto name = text::UrlDecode(pair.substr(0, eq), true);
     if (name && *name == key) {
       if (eq == std::string_view::npos) return std::string();
-      return UrlDecode(pair.substr(eq + 1), true);
+      return text::UrlDecode(pair.substr(eq + 1), true);
     }
     if (amp == std::string_view::npos) break;
     start = amp + 1;

@@ -170,10 +170,6 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Decodes %XX escapes. With `plus_is_space` (query strings) '+' becomes ' '. Returns
-// nullopt on a truncated or non-hex escape, or when the result would contain NUL.
-std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space);
-
 // The first value of `key` in an application/x-www-form-urlencoded query string,
 // decoded; nullopt when absent or not decodable. "a=1&b" gives b = "".
 std::optional<std::string> QueryParam(std::string_view query, std::string_view key);

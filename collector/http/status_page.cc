@@ -7,7 +7,8 @@
 #include <optional>
 #include <random>
 
-#include "http/rfc3339.h"
+#include "firewatch/random_id.h"
+#include "firewatch/text/rfc3339.h"
 
 namespace firewatch::collector {
 
@@ -349,7 +350,7 @@ void RenderRow(std::string& out, const SourceSnapshot& s, int64_t now_ms) {
   for (const auto& [k, v] : s.labels) {
     out += "<span class=\"label\">" + HtmlEscape(k) + "=" + HtmlEscape(v) + "</span>";
   }
-  out += "</td><td class=\"num\" title=\"" + FormatRfc3339Millis(s.last_seen_ms) + "\">" +
+  out += "</td><td class=\"num\" title=\"" + text::FormatRfc3339(s.last_seen_ms) + "\">" +
          FormatAgo(now_ms - s.last_seen_ms) + " ago</td>";
   out += "<td class=\"num\">" + PhiText(s.phi) + "</td><td>";
   for (const auto& c : s.checks) {
@@ -491,7 +492,7 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
   out += "</style></head>\n<body data-rendered=\"server\">\n<header><h1>firewatch collector "
          "<span id=\"collector\">" + id + "</span></h1><span class=\"meta\">version " +
          HtmlEscape(model.version) + " \xC2\xB7 <span id=\"updated\">rendered " +
-         FormatRfc3339Millis(model.now_ms) +
+         text::FormatRfc3339(model.now_ms) +
          "</span></span></header>\n<div id=\"stale\" class=\"banner\" hidden></div>\n"
          "<section class=\"counts\">";
   for (SourceState st : kCountOrder) {
@@ -569,12 +570,7 @@ std::string StatusPageCsp(std::string_view nonce) {
 }
 
 std::string NewNonce() {
-  std::random_device rd;
-  char buf[33];
-  for (int i = 0; i < 4; ++i) {
-    std::snprintf(buf + i * 8, 9, "%08x", static_cast<unsigned>(rd()));
-  }
-  return std::string(buf, 32);
+  return RandomHex(16);
 }
 
 }  // namespace firewatch::collector

@@ -72,7 +72,7 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
 // load from elsewhere; only the nonced style and script run; fetch only to this origin.
 std::string StatusPageCsp(std::string_view nonce);
 
-// A fresh random nonce (128 bits from std::random_device, hex).
+// A fresh random nonce (128 bits from firewatch/random_id.h, hex).
 std::string NewNonce();
 
 }  // namespace firewatch::collector

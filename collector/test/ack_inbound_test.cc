@@ -11,6 +11,7 @@
 #include "app/collector_config.h"
 #include "app/twilio_inbound.h"
 #include "engine/message.h"
+#include "firewatch/text/base64.h"
 
 namespace firewatch::collector {
 namespace {
@@ -93,8 +94,8 @@ TEST(AckLinkKeys, OwnSecretInDataDirNeverTheFleetKey) {
   auto via_derived =
       crypto::HmacSha256(derived, {reinterpret_cast<const uint8_t*>(msg.data()), msg.size()});
   using C = AckLinkSigner::Check;
-  EXPECT_EQ((*signer)->Verify("K7Q2MX", "1800000000", Base64Url(raw), 1700000000), C::kBadSignature);
-  EXPECT_EQ((*signer)->Verify("K7Q2MX", "1800000000", Base64Url(via_derived), 1700000000),
+  EXPECT_EQ((*signer)->Verify("K7Q2MX", "1800000000", text::Base64Url(raw), 1700000000), C::kBadSignature);
+  EXPECT_EQ((*signer)->Verify("K7Q2MX", "1800000000", text::Base64Url(via_derived), 1700000000),
             C::kBadSignature);
 
   // Pointing ack_secret_file at the fleet key is refused.
@@ -117,25 +118,6 @@ TEST(TwilioInbound, PhoneNumbersCompareNormalized) {
   EXPECT_EQ(NormalizePhone("+1555.010.0001"), "+15550100001");
   EXPECT_EQ(NormalizePhone("+1555x"), "");
   EXPECT_EQ(NormalizePhone("1+555"), "");
-}
-
-TEST(Base64Url, PaddingFreeAndUrlSafe) {
-  auto b = [](std::string s) {
-    return Base64Url({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
-  };
-  EXPECT_EQ(b(""), "");
-  EXPECT_EQ(b("f"), "Zg");
-  EXPECT_EQ(b("fo"), "Zm8");
-  EXPECT_EQ(b("foo"), "Zm9v");
-  EXPECT_EQ(b("\xfb\xff"), "-_8");
-}
-
-TEST(ParseFormBody, DecodesPlusAndPercent) {
-  auto f = ParseFormBody("i=K7Q2MX&by=Alice+B%C3%B6hm&e=&x");
-  EXPECT_EQ(f["i"], "K7Q2MX");
-  EXPECT_EQ(f["by"], "Alice B\xc3\xb6hm");
-  EXPECT_EQ(f["e"], "");
-  EXPECT_TRUE(f.count("x"));
 }
 
 TEST(TwilioSignature, MatchesIndependentVectors) {

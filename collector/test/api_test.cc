@@ -415,6 +415,21 @@ TEST_F(ApiTest, InvalidUtf8FromAgentsStillGivesValidJson) {
   EXPECT_EQ(j["sources"][0]["labels"]["dc"], "d\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
+TEST_F(ApiTest, Utf8SourceIdsAndLabelsRoundTrip) {
+  const std::string text = "caf\xc3\xa9/\xe6\x9d\xb1\xe4\xba\xac";  // café/東京
+  ASSERT_EQ(Post(Frame(Beat("web-" + text, 1, {{"city", text}}))).status, 204);
+  json j = Parse(Get("/api/v1/sources"));
+  ASSERT_EQ(j["sources"].size(), 1u);
+  EXPECT_EQ(j["sources"][0]["source_id"], "web-" + text);
+  EXPECT_EQ(j["sources"][0]["labels"]["city"], text);
+  EXPECT_EQ(j["generated_at"], "2026-11-25T16:41:13.123Z");  // RFC 3339, UTC, milliseconds
+  // An error naming a source (hand-escaped JSON, not nlohmann) keeps its text too.
+  const std::string gone = "gone-caf\xc3\xa9-\xe6\x9d\xb1\xe4\xba\xac";  // one path segment
+  HttpResponse r = Get("/api/v1/sources/" + gone);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(Parse(r)["error"], "unknown source '" + gone + "'");
+}
+
 // ---- metrics, health, readiness ------------------------------------------------------
 
 TEST_F(ApiTest, MetricsAreText) {
@@ -526,13 +541,6 @@ TEST(StatusPage, Helpers) {
   EXPECT_EQ(FormatAgo(2 * 86'400'000LL + 7 * 3'600'000LL), "2d 7h");
   EXPECT_NE(NewNonce(), NewNonce());
   EXPECT_EQ(NewNonce().size(), 32u);
-}
-
-TEST(Rfc3339, FormatsUtcWithMillis) {
-  EXPECT_EQ(FormatRfc3339Millis(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(FormatRfc3339Millis(kStartMs), "2026-11-25T16:41:13.123Z");
-  EXPECT_EQ(FormatRfc3339Millis(-1), "1969-12-31T23:59:59.999Z");
-  EXPECT_EQ(FormatRfc3339Millis(951'782'400'005), "2000-02-29T00:00:00.005Z");
 }
 
 // ---- over real sockets ---------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include "app/collector_config.h"
 #include "cluster/cluster_view.h"
 #include "cluster/payload.h"
+#include "firewatch/text/hex.h"
 
 namespace firewatch::collector {
 namespace {
@@ -537,7 +538,7 @@ TEST(SyncSignatureTest, ResponsesAreBoundToTheirRequest) {
   EXPECT_FALSE(VerifySyncSignature(key, "b", 1001, "{}", as_request, req1));
   // The documented text (docs/cluster.md), computed independently of SignedText:
   const std::string text = "firewatch-sync-v2\nresponse\nb\n1001\n" + req1 + "\n{}";
-  EXPECT_EQ(resp1, protocol::ToHex(key.Sign({reinterpret_cast<const uint8_t*>(text.data()),
+  EXPECT_EQ(resp1, text::ToHex(key.Sign({reinterpret_cast<const uint8_t*>(text.data()),
                                              text.size()})));
 }
 

@@ -3,11 +3,12 @@
 #include "http/http_server.h"
 
 #include "http/access.h"
-#include "http/base64.h"
+#include "firewatch/text/base64.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -568,15 +569,17 @@ TEST(HttpServerHelpers, ErrorBodyIsJson) {
   EXPECT_EQ(r.body, R"({"error": "no \"such\" \\ thing\n\u0001"})");
 }
 
-TEST(HttpServerHelpers, UrlDecode) {
-  EXPECT_EQ(UrlDecode("a%20b+c", false), "a b+c");
-  EXPECT_EQ(UrlDecode("a%20b+c", true), "a b c");
-  EXPECT_EQ(UrlDecode("%2F%2f", false), "//");
-  EXPECT_EQ(UrlDecode("%", false), std::nullopt);
-  EXPECT_EQ(UrlDecode("%4", false), std::nullopt);
-  EXPECT_EQ(UrlDecode("%g0", false), std::nullopt);
-  EXPECT_EQ(UrlDecode("%00", false), std::nullopt);
-  EXPECT_EQ(UrlDecode("", false), "");
+TEST(HttpServerHelpers, ErrorKeepsUtf8AndReplacesBadBytes) {
+  // Source ids and labels in error messages are UTF-8 text: they must come back as sent
+  // (the copy of JSON escaping this server had wrote each byte as \u00XX: "cafÃ©").
+  const std::string label = "caf\xc3\xa9/\xe6\x9d\xb1\xe4\xba\xac";  // café/東京
+  HttpResponse r = HttpResponse::Error(404, "no source " + label);
+  auto parsed = nlohmann::json::parse(r.body);
+  EXPECT_EQ(parsed["error"], "no source " + label);
+  EXPECT_EQ(r.body, "{\"error\": \"no source " + label + "\"}");
+  // A stray byte becomes U+FFFD and the body stays valid JSON.
+  r = HttpResponse::Error(400, "bad \xff byte");
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "bad \xef\xbf\xbd byte");
 }
 
 TEST(HttpServerHelpers, QueryParam) {
@@ -726,9 +729,7 @@ TEST_F(HttpServerAccessTest, ReadsAreOpenUnlessTheyRequireAToken) {
             "read by 'alice'");
   // A browser's Basic prompt: any user name, the token as password.
   const std::string basic = "Authorization: Basic " +
-                            Base64Std(std::span<const uint8_t>(
-                                reinterpret_cast<const uint8_t*>("me:fwop_test-token-of-alice-0123456789abcdefghijk"),
-                                std::strlen("me:fwop_test-token-of-alice-0123456789abcdefghijk")));
+                            text::Base64Std("me:fwop_test-token-of-alice-0123456789abcdefghijk");
   EXPECT_EQ(Fetch(port_, "/api/v1/read", "GET", std::nullopt, {basic}).body, "read by 'alice'");
   // ... but never for a change.
   EXPECT_EQ(Fetch(port_, "/api/v1/change", "POST", std::string("{}"),

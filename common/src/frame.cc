@@ -7,7 +7,7 @@
 #include <bit>
 #include <cstring>
 
-#include "firewatch/crypto/random.h"
+#include "firewatch/random_id.h"
 
 namespace firewatch::protocol {
 
@@ -351,19 +351,7 @@ Heartbeat ToHeartbeat(const HeartbeatView& view) {
 
 BootId NewBootId() {
   BootId id{};
-  if (!crypto::FillRandom(id).ok()) {
-    // No CSPRNG is a broken invariant of the host; a predictable boot id would only
-    // weaken replay protection, so fall back rather than refuse to run.
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    const uint64_t t =
-        static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-    const uint64_t p = static_cast<uint64_t>(getpid()) ^
-                       static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&id)) ^
-                       0x9e3779b97f4a7c15ULL;
-    std::memcpy(id.data(), &t, sizeof t);
-    std::memcpy(id.data() + sizeof t, &p, sizeof p);
-  }
+  FillRandom(id);
   return id;
 }
 

@@ -4,18 +4,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "firewatch/crypto/random.h"
+#include "firewatch/random_id.h"
+#include "firewatch/text/hex.h"
 
 namespace firewatch::protocol {
-
-namespace {
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
 
 Status Keyring::Add(const std::string& key_id, Secret secret) {
   if (key_id.empty()) return Status::InvalidArgument("key id is empty");
@@ -60,33 +52,20 @@ Result<Secret> ParseKeyText(std::string_view text) {
     if (line_start && c == '#') comment = true;
     if (!std::isspace(static_cast<unsigned char>(c))) line_start = false;
     if (comment || std::isspace(static_cast<unsigned char>(c))) continue;
-    if (HexValue(c) < 0) return Status::InvalidArgument("key is not hex text");
+    if (text::HexDigitValue(c) < 0) return Status::InvalidArgument("key is not hex text");
     hex.push_back(c);
   }
   if (hex.size() % 2 != 0) return Status::InvalidArgument("key has an odd number of hex digits");
   Secret out;
   for (size_t i = 0; i < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(HexValue(hex[i]) * 16 + HexValue(hex[i + 1])));
+    out.push_back(static_cast<uint8_t>(text::HexDigitValue(hex[i]) * 16 + text::HexDigitValue(hex[i + 1])));
   }
   if (out.size() < 16) return Status::InvalidArgument("key is shorter than 16 bytes (32 hex digits)");
   return out;
 }
 
-std::string ToHex(std::span<const uint8_t> bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string s;
-  s.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) {
-    s.push_back(kDigits[b >> 4]);
-    s.push_back(kDigits[b & 15]);
-  }
-  return s;
-}
-
-Result<std::string> GenerateKeyText() {
-  uint8_t buf[32];
-  if (Status s = crypto::FillRandom(buf); !s.ok()) return s;
-  return ToHex(buf) + "\n";
+std::string GenerateKeyText() {
+  return RandomHex(32) + "\n";
 }
 
 }  // namespace firewatch::protocol

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "firewatch/crypto/random.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/text/hex.h"
 
 namespace firewatch::crypto {
 namespace {
@@ -23,7 +23,7 @@ Bytes B(std::string_view s) {
 }
 
 std::string Hex(std::span<const uint8_t> b) {
-  return protocol::ToHex(b);
+  return text::ToHex(b);
 }
 
 Bytes RandomBytes(std::mt19937& rng, size_t n) {
@@ -278,19 +278,6 @@ TEST(ConstantTimeEqualTest, ComparesLengthAndEveryByte) {
   }
   EXPECT_FALSE(ConstantTimeEqual(a, std::span(a).first(31)));
   EXPECT_FALSE(ConstantTimeEqual(std::span(a).first(0), a));
-}
-
-TEST(FillRandomTest, FillsAndDiffers) {
-  std::array<uint8_t, 32> a{}, b{};
-  ASSERT_TRUE(FillRandom(a).ok());
-  ASSERT_TRUE(FillRandom(b).ok());
-  EXPECT_NE(a, b);
-  EXPECT_TRUE(FillRandom({}).ok());
-  Bytes big(1 << 20);  // larger than one getrandom call may return at once
-  ASSERT_TRUE(FillRandom(big).ok());
-  size_t zeros = 0;
-  for (uint8_t x : big) zeros += x == 0;
-  EXPECT_LT(zeros, big.size() / 128);  // ~1/256 expected
 }
 
 }  // namespace

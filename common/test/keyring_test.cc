@@ -19,10 +19,9 @@ TEST(KeyringTest, RefusesShortOrNonHexKeys) {
 }
 
 TEST(KeyringTest, GeneratedKeysParseAndDiffer) {
-  auto a = GenerateKeyText(), b = GenerateKeyText();
-  ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_NE(*a, *b);
-  auto k = ParseKeyText(*a);
+  const std::string a = GenerateKeyText(), b = GenerateKeyText();
+  EXPECT_NE(a, b);
+  auto k = ParseKeyText(a);
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(k->size(), 32u);
 }

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "firewatch/text/url.h"
 #include "test/test_http_server.h"
 
 namespace firewatch::alerting::notify {
@@ -48,7 +49,7 @@ TEST_F(HttpSmsNotifierTest, FormBodyAndHeaders) {
   EXPECT_EQ(req.Header("x-incident"), "K7&Q2");
   EXPECT_EQ(req.Header("authorization"), testing::BasicAuth("gw", "pw"));
   EXPECT_EQ(req.Header("content-type"), "application/x-www-form-urlencoded");
-  auto form = testing::ParseForm(req.body);
+  auto form = text::ParseForm(req.body);
   EXPECT_EQ(form["number"], "+4915112345678");
   EXPECT_EQ(form["message"], "DOWN \"db1\" & db2\nACK: K7Q2");
   EXPECT_EQ(form["keep"], "{unknown}");
@@ -80,7 +81,7 @@ TEST_F(HttpSmsNotifierTest, GetWithUrlPlaceholders) {
   auto req = server.requests().at(0);
   EXPECT_EQ(req.method, "GET");
   EXPECT_TRUE(req.body.empty());
-  auto q = testing::ParseForm(req.query);
+  auto q = text::ParseForm(req.query);
   EXPECT_EQ(q["to"], "+4915112345678");
   EXPECT_EQ(q["msg"], "DOWN \"db1\" & db2\nACK: K7Q2");
 }

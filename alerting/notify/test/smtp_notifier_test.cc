@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "firewatch/text/base64.h"
 #include "notify/text_util.h"
 #include "test/smtp_server.h"
 #include "test/test_http_server.h"
@@ -148,7 +149,7 @@ TEST_F(SmtpNotifierTest, PlainDeliveryHasExactHeadersCrlfAndBody) {
   EXPECT_EQ(HeaderOf(raw, "From"), "Firewatch <firewatch@example.com>");
   EXPECT_EQ(HeaderOf(raw, "To"), "oncall@example.org");
   // Non-ASCII subject: RFC 2047 encoded-word(s) of the UTF-8 text.
-  EXPECT_EQ(HeaderOf(raw, "Subject"), "=?UTF-8?B?" + Base64("Störung: db1 ✓ down") + "?=");
+  EXPECT_EQ(HeaderOf(raw, "Subject"), "=?UTF-8?B?" + text::Base64Std("Störung: db1 ✓ down") + "?=");
   EXPECT_EQ(HeaderOf(raw, "MIME-Version"), "1.0");
   EXPECT_EQ(HeaderOf(raw, "Content-Type"), "text/plain; charset=utf-8");
   EXPECT_EQ(HeaderOf(raw, "Content-Transfer-Encoding"), "quoted-printable");

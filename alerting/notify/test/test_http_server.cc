@@ -12,7 +12,7 @@
 #include <cstdlib>
 
 #include "firewatch/listener_waker.h"
-#include "notify/text_util.h"
+#include "firewatch/text/base64.h"
 
 namespace firewatch::alerting::notify::testing {
 
@@ -120,25 +120,8 @@ int TestHttpServer::Handle(mg_connection* conn, void* self_ptr) {
   return status;
 }
 
-std::map<std::string, std::string> ParseForm(const std::string& body) {
-  std::map<std::string, std::string> out;
-  size_t start = 0;
-  while (start <= body.size()) {
-    size_t amp = body.find('&', start);
-    if (amp == std::string::npos) amp = body.size();
-    std::string pair = body.substr(start, amp - start);
-    size_t eq = pair.find('=');
-    if (!pair.empty()) {
-      out[UrlDecode(pair.substr(0, eq), true)] =
-          eq == std::string::npos ? "" : UrlDecode(pair.substr(eq + 1), true);
-    }
-    start = amp + 1;
-  }
-  return out;
-}
-
 std::string BasicAuth(const std::string& user, const std::string& password) {
-  return "Basic " + Base64(user + ":" + password);
+  return "Basic " + text::Base64Std(user + ":" + password);
 }
 
 int UnusedPort() {

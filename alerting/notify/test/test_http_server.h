@@ -75,8 +75,6 @@ class HttpServerTest : public ::testing::Test {
   static TestHttpServer* server_;
 };
 
-// Decodes an application/x-www-form-urlencoded body into name -> value.
-std::map<std::string, std::string> ParseForm(const std::string& body);
 
 // "Basic " + base64(user:password), what a client must send.
 std::string BasicAuth(const std::string& user, const std::string& password);

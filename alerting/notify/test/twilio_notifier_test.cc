@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "firewatch/text/url.h"
 #include "test/test_http_server.h"
 
 namespace firewatch::alerting::notify {
@@ -48,7 +49,7 @@ TEST_F(TwilioNotifierTest, PostsExactFormWithBasicAuth) {
   EXPECT_EQ(reqs[0].Header("authorization"),
             testing::BasicAuth("AC0123456789abcdef0123456789abcdef", "tok3n"));
   EXPECT_EQ(reqs[0].Header("content-type"), "application/x-www-form-urlencoded");
-  auto form = testing::ParseForm(reqs[0].body);
+  auto form = text::ParseForm(reqs[0].body);
   EXPECT_EQ(form, (std::map<std::string, std::string>{
                       {"To", "+15558675310"},
                       {"From", "+15017122661"},
@@ -64,7 +65,7 @@ TEST_F(TwilioNotifierTest, LongTextIsCutTo1600Characters) {
   n.text.clear();
   for (int i = 0; i < 2000; ++i) n.text += "ä";
   ASSERT_TRUE(TwilioNotifier("sms", Config(server.base_url())).Send(n).ok());
-  auto form = testing::ParseForm(server.requests().at(0).body);
+  auto form = text::ParseForm(server.requests().at(0).body);
   EXPECT_EQ(form["Body"].size(), 3200u);  // 1600 two-byte characters
 }
 

@@ -16,7 +16,7 @@ using testing::Ms;
 
 class SilenceTest : public ::testing::Test {
  protected:
-  Silencer silencer_{[this]() -> Result<std::string> { return "s" + std::to_string(++next_id_); }};
+  Silencer silencer_{[this]() -> std::string { return "s" + std::to_string(++next_id_); }};
   FakeClock clock_;
   int next_id_ = 0;
 
@@ -195,12 +195,11 @@ TEST_F(SilenceTest, MergeKeepsTheNewestVersion) {
 }
 
 TEST(SilenceIdTest, RandomIdsAreUuids) {
-  auto a = RandomSilenceId();
-  auto b = RandomSilenceId();
-  ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ(a->size(), 36u);
-  EXPECT_EQ((*a)[14], '4');
-  EXPECT_NE(*a, *b);
+  const std::string a = RandomSilenceId();
+  const std::string b = RandomSilenceId();
+  EXPECT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_NE(a, b);
 }
 
 // ---------------------------------------------------------------- broad silences
@@ -362,9 +361,9 @@ TEST(SilenceJsonTest, LimitsAreCheckedBeforeWorkIsDone) {
   std::string far = Json(1, "web-1");
   far.replace(far.find("2024-05-01T13"), 4, "9999");
   EXPECT_NE(SilenceFromJson(far).status().message().find("endsAt"), std::string::npos);
-  EXPECT_FALSE(ParseRfc3339("1969-12-31T23:59:59Z").ok());
-  EXPECT_FALSE(ParseRfc3339("2200-01-01T00:00:00Z").ok());
-  EXPECT_TRUE(ParseRfc3339("2199-12-31T23:59:59.999Z").ok());
+  EXPECT_FALSE(ParseSilenceTime("1969-12-31T23:59:59Z").ok());
+  EXPECT_FALSE(ParseSilenceTime("2200-01-01T00:00:00Z").ok());
+  EXPECT_TRUE(ParseSilenceTime("2199-12-31T23:59:59.999Z").ok());
 }
 
 TEST(SilenceJsonTest, NestedGroupsAndBacktrackingBombsCannotHurt) {
@@ -396,7 +395,7 @@ TEST_F(SilenceTest, LiveSilencesAreCapped) {
   SilenceLimits limits;
   limits.max_live = 3;
   int n = 0;
-  Silencer capped([&]() -> Result<std::string> { return "c" + std::to_string(++n); }, limits);
+  Silencer capped([&]() -> std::string { return "c" + std::to_string(++n); }, limits);
   const WallTime now = clock_.WallNow();
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
@@ -431,7 +430,7 @@ TEST_F(SilenceTest, ExpiredSilencesAreCappedOldestFirst) {
   SilenceLimits limits;
   limits.max_expired = 2;
   int n = 0;
-  Silencer capped([&]() -> Result<std::string> { return "e" + std::to_string(++n); }, limits);
+  Silencer capped([&]() -> std::string { return "e" + std::to_string(++n); }, limits);
   for (int i = 0; i < 4; ++i) {
     auto id = capped.Set(Make(0s, 1h), clock_.WallNow());
     ASSERT_TRUE(id.ok());
@@ -495,7 +494,7 @@ TEST(SilencerConcurrencyTest, EvaluationAndWritesDoNotWaitForEachOther) {
   std::atomic<int> next{0};
   SilenceLimits limits;
   limits.max_live = 2000;
-  Silencer silencer([&]() -> Result<std::string> { return "id" + std::to_string(next++); }, limits);
+  Silencer silencer([&]() -> std::string { return "id" + std::to_string(next++); }, limits);
   auto make = [&](int i) {
     Silence s;
     // Every matcher but the last matches; the last never does (dc is never "dcN").

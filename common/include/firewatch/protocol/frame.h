@@ -143,9 +143,8 @@ void ViewOf(const Heartbeat& hb, HeartbeatView& out);
 // An owning copy of a view.
 Heartbeat ToHeartbeat(const HeartbeatView& view);
 
-// Fresh random boot id from the OS CSPRNG (getrandom(2)). Should the kernel refuse
-// randomness, falls back to one derived from the clock and pid rather than refusing to
-// run: a predictable boot id only weakens replay protection across restarts.
+// Fresh random boot id from the OS CSPRNG (firewatch/random_id.h: fatal when the kernel
+// has no randomness, as for every random id).
 BootId NewBootId();
 
 }  // namespace firewatch::protocol

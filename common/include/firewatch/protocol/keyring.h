@@ -43,9 +43,8 @@ class Keyring {
 
 // Parses hex key text (whitespace and '#' comment lines ignored).
 Result<Secret> ParseKeyText(std::string_view text);
-// 32 random bytes from the OS CSPRNG (getrandom(2)) as 64 lowercase hex digits plus
-// newline; fails with Unavailable when the kernel cannot provide randomness.
-Result<std::string> GenerateKeyText();
-std::string ToHex(std::span<const uint8_t> bytes);
+// 32 random bytes from the OS CSPRNG (firewatch/random_id.h) as 64 lowercase hex digits
+// plus newline.
+std::string GenerateKeyText();
 
 }  // namespace firewatch::protocol

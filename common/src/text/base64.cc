@@ -1,21 +1,24 @@
-#include "http/base64.h"
+#include "firewatch/text/base64.h"
 
-namespace firewatch::collector {
+namespace firewatch::text {
 
 namespace {
+
+constexpr char kStdAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::string Encode(std::span<const uint8_t> bytes, const char* alphabet, bool pad) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    const uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
     out += alphabet[(v >> 18) & 63];
     out += alphabet[(v >> 12) & 63];
     out += alphabet[(v >> 6) & 63];
     out += alphabet[v & 63];
   }
-  if (size_t rest = bytes.size() - i; rest > 0) {
+  if (const size_t rest = bytes.size() - i; rest > 0) {
     uint32_t v = uint32_t{bytes[i]} << 16;
     if (rest == 2) v |= uint32_t{bytes[i + 1]} << 8;
     out += alphabet[(v >> 18) & 63];
@@ -42,11 +45,16 @@ int StdValue(char c) {
 }  // namespace
 
 std::string Base64Std(std::span<const uint8_t> bytes) {
-  return Encode(bytes, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true);
+  return Encode(bytes, kStdAlphabet, true);
+}
+
+std::string Base64Std(std::string_view bytes) {
+  return Base64Std(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
 }
 
 std::string Base64Url(std::span<const uint8_t> bytes) {
-  return Encode(bytes, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false);
+  return Encode(bytes, kUrlAlphabet, false);
 }
 
 std::optional<std::vector<uint8_t>> DecodeBase64Std(std::string_view text, size_t max_input) {
@@ -58,7 +66,7 @@ std::optional<std::vector<uint8_t>> DecodeBase64Std(std::string_view text, size_
   uint32_t acc = 0;
   int bits = 0;
   for (char c : text) {
-    int v = StdValue(c);
+    const int v = StdValue(c);
     if (v < 0) return std::nullopt;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
@@ -70,4 +78,4 @@ std::optional<std::vector<uint8_t>> DecodeBase64Std(std::string_view text, size_
   return out;
 }
 
-}  // namespace firewatch::collector
+}  // namespace firewatch::text

@@ -1,13 +1,14 @@
-#include "notify/http_call.h"
+#include "firewatch/http_client.h"
 
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
-#include "notify/curl_init.h"
-
-namespace firewatch::alerting::notify {
+namespace firewatch::http_client {
 
 namespace {
 
@@ -36,8 +37,10 @@ size_t WriteHeader(char* data, size_t size, size_t nmemb, void* user) {
     std::string name(line.substr(0, colon));
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() &&
+           (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
       value.remove_suffix(1);
     }
     sink->headers->emplace_back(std::move(name), std::string(value));
@@ -62,10 +65,10 @@ void EnsureCurlInitialized() {
 void ApplyTransport(void* handle, const TransportOptions& t) {
   CURL* c = static_cast<CURL*>(handle);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         t.connect_timeout)
-                                         .count()));
+  curl_easy_setopt(
+      c, CURLOPT_CONNECTTIMEOUT_MS,
+      static_cast<long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(t.connect_timeout).count()));
   curl_easy_setopt(
       c, CURLOPT_TIMEOUT_MS,
       static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(t.timeout).count()));
@@ -76,9 +79,9 @@ void ApplyTransport(void* handle, const TransportOptions& t) {
   }
 }
 
-HttpResponse PerformHttp(const HttpRequest& req, const TransportOptions& transport) {
+Response Perform(const Request& req, const TransportOptions& transport) {
   EnsureCurlInitialized();
-  HttpResponse r;
+  Response r;
   std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
   if (!c) {
     r.curl_code = CURLE_FAILED_INIT;
@@ -105,8 +108,11 @@ HttpResponse PerformHttp(const HttpRequest& req, const TransportOptions& transpo
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
   } else {
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    const bool body_method = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+    if (!req.body.empty() || body_method) {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    }
   }
   if (!req.basic_user.empty()) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
@@ -146,11 +152,11 @@ bool IsPermanentCurlError(int curl_code) {
   }
 }
 
-std::string HttpDetail(const HttpResponse& r) {
+std::string Detail(const Response& r) {
   if (!r.transport_ok) return r.error;
   std::string d = "HTTP " + std::to_string(r.status);
   if (!r.body.empty()) d += ": " + r.body.substr(0, 200);
   return d;
 }
 
-}  // namespace firewatch::alerting::notify
+}  // namespace firewatch::http_client
