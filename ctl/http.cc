@@ -5,8 +5,10 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "firewatch/secret_file.h"
 
 namespace firewatch::ctl {
 
@@ -20,8 +22,9 @@ size_t Append(char* data, size_t size, size_t n, void* user) {
 std::string g_token;  // set once by main(), before any call
 
 Result<std::string> FirstLine(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::IoError("cannot read token file " + path);
+  auto text = ReadSecretFile(path, "token");
+  if (!text.ok()) return text.status();
+  std::istringstream in(*text);
   std::string line;
   while (std::getline(in, line)) {
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();

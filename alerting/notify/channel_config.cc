@@ -1,9 +1,9 @@
 #include "notify/channel_config.h"
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
+
+#include "firewatch/secret_file.h"
 
 namespace firewatch::alerting::notify {
 
@@ -24,29 +24,35 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
   return (fs::path(base_dir) / path).lexically_normal().string();
 }
 
-// Reads a secret file named by `key`: whole content, trailing white space removed.
+// Reads the secret file `file` (relative to base_dir) through ReadSecretFile (size,
+// type and permission rules: firewatch/secret_file.h): whole content, trailing white
+// space removed. Errors are reported at `node` as `where`.
+std::string ReadSecret(config::Errors& errors, const YAML::Node& node, const std::string& where,
+                       const std::string& file, const std::string& base_dir) {
+  std::string path = Resolve(base_dir, file);
+  auto text = ReadSecretFile(path, "secret");
+  if (!text.ok()) {
+    errors.At(node, where + ": " + text.status().message());
+    return "";
+  }
+  std::string s = std::move(text).value();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
+    s.pop_back();
+  }
+  if (s.empty()) errors.At(node, where + ": secret file '" + path + "' is empty");
+  if (s.find_first_of("\r\n") != std::string::npos) {
+    errors.At(node, where + ": secret file '" + path + "' has several lines");
+  }
+  return s;
+}
+
+// Reads a secret file named by `key`.
 std::string Secret(config::MapReader& r, const YAML::Node& item, const std::string& key,
                    const std::string& base_dir, bool required) {
   std::string file;
   r.String(key, file, required);
   if (file.empty()) return "";
-  std::string path = Resolve(base_dir, file);
-  std::ifstream in(path);
-  if (!in) {
-    r.errors().At(Child(item, key), r.PathOf(key) + ": cannot read secret file '" + path + "'");
-    return "";
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
-    s.pop_back();
-  }
-  if (s.empty()) r.errors().At(Child(item, key), r.PathOf(key) + ": secret file '" + path + "' is empty");
-  if (s.find_first_of("\r\n") != std::string::npos) {
-    r.errors().At(Child(item, key), r.PathOf(key) + ": secret file '" + path + "' has several lines");
-  }
-  return s;
+  return ReadSecret(r.errors(), Child(item, key), r.PathOf(key), file, base_dir);
 }
 
 bool HasScheme(const std::string& url, std::initializer_list<const char*> schemes) {
