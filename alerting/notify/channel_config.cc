@@ -156,6 +156,24 @@ TwilioConfig ParseTwilio(config::MapReader& r, const YAML::Node& item, const std
     r.errors().At(Child(item, "account_sid"), r.PathOf("account_sid") + ": expected letters and digits");
   }
   c.auth_token = Secret(r, item, "auth_token_file", base_dir, true);
+  // A rotation (docs/security.md): tokens the inbound webhook still accepts signatures
+  // under while Twilio may sign with either. Never used to send.
+  if (YAML::Node prev = r.Node("auth_token_previous_files"); prev.IsDefined() && !prev.IsNull()) {
+    const std::string where = r.PathOf("auth_token_previous_files");
+    if (!prev.IsSequence() || prev.size() > 4) {
+      r.errors().At(prev, where + ": expected a list of at most 4 files");
+    } else {
+      for (size_t i = 0; i < prev.size(); ++i) {
+        const std::string at = where + "[" + std::to_string(i) + "]";
+        if (!prev[i].IsScalar() || prev[i].Scalar().empty()) {
+          r.errors().At(prev[i], at + ": expected a file");
+          continue;
+        }
+        std::string token = ReadSecret(r.errors(), prev[i], at, prev[i].Scalar(), base_dir);
+        if (!token.empty()) c.previous_auth_tokens.push_back(std::move(token));
+      }
+    }
+  }
   r.String("from", c.from, true);
   return c;
 }

@@ -130,6 +130,25 @@ class SecretFilesTest : public ::testing::Test {
   fs::path dir_;
 };
 
+TEST_F(SecretFilesTest, TwilioPreviousTokensAreReadForTheInboundWebhookOnly) {
+  Write("new.token", "new-token\n");
+  Write("old.token", "old-token\n");
+  auto c = Load("    auth_token_previous_files: [old.token]\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const auto& tw = std::get<TwilioConfig>((*c)[0].settings);
+  EXPECT_EQ(tw.auth_token, "new-token");
+  EXPECT_EQ(tw.previous_auth_tokens, std::vector<std::string>{"old-token"});
+
+  auto missing = Load("    auth_token_previous_files: [gone.token]\n");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("channels[0].auth_token_previous_files[0]: cannot read "
+                                            "secret file " +
+                                            (dir_ / "gone.token").string()),
+            std::string::npos)
+      << missing.status().message();
+  EXPECT_FALSE(Load("    auth_token_previous_files: old.token\n").ok());
+}
+
 TEST_F(SecretFilesTest, WritableOrHugeSecretFilesAreRefusedNamingTheFile) {
   Write("new.token", "new-token\n", fs::perms(0660));
   auto c = Load("");
