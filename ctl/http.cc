@@ -4,8 +4,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "firewatch/secret_file.h"
 
 #include "firewatch/http_client.h"
 
@@ -19,8 +21,9 @@ constexpr size_t kMaxReplyBody = 64 * 1024 * 1024;
 std::string g_token;  // set once by main(), before any call
 
 Result<std::string> FirstLine(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::IoError("cannot read token file " + path);
+  auto text = ReadSecretFile(path, "token");
+  if (!text.ok()) return text.status();
+  std::istringstream in(*text);
   std::string line;
   while (std::getline(in, line)) {
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();

@@ -1,9 +1,9 @@
 #include "notify/channel_config.h"
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
+
+#include "firewatch/secret_file.h"
 
 namespace firewatch::alerting::notify {
 
@@ -24,29 +24,35 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
   return (fs::path(base_dir) / path).lexically_normal().string();
 }
 
-// Reads a secret file named by `key`: whole content, trailing white space removed.
+// Reads the secret file `file` (relative to base_dir) through ReadSecretFile (size,
+// type and permission rules: firewatch/secret_file.h): whole content, trailing white
+// space removed. Errors are reported at `node` as `where`.
+std::string ReadSecret(config::Errors& errors, const YAML::Node& node, const std::string& where,
+                       const std::string& file, const std::string& base_dir) {
+  std::string path = Resolve(base_dir, file);
+  auto text = ReadSecretFile(path, "secret");
+  if (!text.ok()) {
+    errors.At(node, where + ": " + text.status().message());
+    return "";
+  }
+  std::string s = std::move(text).value();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
+    s.pop_back();
+  }
+  if (s.empty()) errors.At(node, where + ": secret file '" + path + "' is empty");
+  if (s.find_first_of("\r\n") != std::string::npos) {
+    errors.At(node, where + ": secret file '" + path + "' has several lines");
+  }
+  return s;
+}
+
+// Reads a secret file named by `key`.
 std::string Secret(config::MapReader& r, const YAML::Node& item, const std::string& key,
                    const std::string& base_dir, bool required) {
   std::string file;
   r.String(key, file, required);
   if (file.empty()) return "";
-  std::string path = Resolve(base_dir, file);
-  std::ifstream in(path);
-  if (!in) {
-    r.errors().At(Child(item, key), r.PathOf(key) + ": cannot read secret file '" + path + "'");
-    return "";
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
-    s.pop_back();
-  }
-  if (s.empty()) r.errors().At(Child(item, key), r.PathOf(key) + ": secret file '" + path + "' is empty");
-  if (s.find_first_of("\r\n") != std::string::npos) {
-    r.errors().At(Child(item, key), r.PathOf(key) + ": secret file '" + path + "' has several lines");
-  }
-  return s;
+  return ReadSecret(r.errors(), Child(item, key), r.PathOf(key), file, base_dir);
 }
 
 bool HasScheme(const std::string& url, std::initializer_list<const char*> schemes) {
@@ -150,6 +156,24 @@ TwilioConfig ParseTwilio(config::MapReader& r, const YAML::Node& item, const std
     r.errors().At(Child(item, "account_sid"), r.PathOf("account_sid") + ": expected letters and digits");
   }
   c.auth_token = Secret(r, item, "auth_token_file", base_dir, true);
+  // A rotation (docs/security.md): tokens the inbound webhook still accepts signatures
+  // under while Twilio may sign with either. Never used to send.
+  if (YAML::Node prev = r.Node("auth_token_previous_files"); prev.IsDefined() && !prev.IsNull()) {
+    const std::string where = r.PathOf("auth_token_previous_files");
+    if (!prev.IsSequence() || prev.size() > 4) {
+      r.errors().At(prev, where + ": expected a list of at most 4 files");
+    } else {
+      for (size_t i = 0; i < prev.size(); ++i) {
+        const std::string at = where + "[" + std::to_string(i) + "]";
+        if (!prev[i].IsScalar() || prev[i].Scalar().empty()) {
+          r.errors().At(prev[i], at + ": expected a file");
+          continue;
+        }
+        std::string token = ReadSecret(r.errors(), prev[i], at, prev[i].Scalar(), base_dir);
+        if (!token.empty()) c.previous_auth_tokens.push_back(std::move(token));
+      }
+    }
+  }
   r.String("from", c.from, true);
   return c;
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "notify/http_call.h"
 #include "notify/notifier.h"
@@ -21,6 +22,8 @@ struct TwilioConfig {
   std::string base_url = "https://api.twilio.com";  // no trailing slash
   std::string account_sid;
   std::string auth_token;  // read from auth_token_file by the config loader
+  // auth_token_previous_files: accepted on the inbound webhook only, during a rotation.
+  std::vector<std::string> previous_auth_tokens;
   std::string from;        // E.164 sender number
   http_client::TransportOptions transport;
 };

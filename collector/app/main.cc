@@ -6,6 +6,7 @@
 #include "app/collector_app.h"
 #include "app/collector_config.h"
 #include "firewatch/log.h"
+#include "firewatch/secret_file.h"
 
 #ifndef FIREWATCH_VERSION
 #define FIREWATCH_VERSION "0.0.0"
@@ -67,6 +68,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", s.message().c_str());
     return 1;
   }
+  // Warnings about secret files readable by everyone (firewatch/secret_file.h): until
+  // here on stderr (the config was read before logging started), from now on in the log.
+  SetSecretFileWarningSink([](const std::string& m) { spdlog::warn("{}", m); });
   CollectorApp app(std::move(config).value(), config_path, SystemClock::Instance());
   if (Status s = app.Start(); !s.ok()) {
     spdlog::critical("cannot start: {}", s.message());

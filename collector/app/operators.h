@@ -42,7 +42,10 @@ void ReadOperatorList(config::Errors& errors, const YAML::Node& list, const std:
                       std::vector<OperatorEntry>& out);
 
 // The entries of an operators file (a mapping with one key, `operators:`). A missing
-// file is NotFound; anything else wrong is InvalidArgument naming file:line.
+// file is NotFound; anything else wrong is InvalidArgument naming file:line. Read as a
+// secret file (firewatch/secret_file.h): writable by group or others is refused, at most
+// kMaxOperatorsFileBytes (about 10,000 entries).
+inline constexpr size_t kMaxOperatorsFileBytes = 1u << 20;
 Result<std::vector<OperatorEntry>> LoadOperatorsFile(const std::string& path);
 
 // Writes `entries` to `path` as an operators file (mode 0600, atomically: a temporary

@@ -98,6 +98,21 @@ std::string TwilioSignature(const std::string& auth_token, const std::string& ur
   return text::Base64Std(std::span<const uint8_t>(mac, len));
 }
 
+bool TwilioSignatureValid(const std::vector<std::string>& tokens, const std::string& url,
+                          const std::map<std::string, std::string>& params,
+                          std::string_view signature) {
+  bool ok = false;
+  for (const auto& token : tokens) {
+    const std::string want = TwilioSignature(token, url, params);
+    ok = (!want.empty() &&
+          crypto::ConstantTimeEqual(
+              {reinterpret_cast<const uint8_t*>(want.data()), want.size()},
+              {reinterpret_cast<const uint8_t*>(signature.data()), signature.size()})) ||
+         ok;
+  }
+  return ok;
+}
+
 std::string TwiMLMessage(const std::string& text) {
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>" + XmlEscape(text) +
          "</Message></Response>";
@@ -113,7 +128,9 @@ void RegisterTwilioInbound(HttpServer& server, alerting::AlertingEngine& engine,
     }
   }
   if (config.twilio_inbound_url.empty() || twilio == nullptr) return;
-  const std::string token = twilio->auth_token;
+  std::vector<std::string> tokens{twilio->auth_token};
+  tokens.insert(tokens.end(), twilio->previous_auth_tokens.begin(),
+                twilio->previous_auth_tokens.end());
   const std::string url = config.twilio_inbound_url;
   auto refusals = std::make_shared<Refusals>();
   auto strangers = std::make_shared<Refusals>();
@@ -127,15 +144,12 @@ void RegisterTwilioInbound(HttpServer& server, alerting::AlertingEngine& engine,
   }
   server.Route(
       "POST", "/api/v1/twilio/inbound",
-      [&engine, config_contacts = config.contacts, token, url, refusals, strangers,
+      [&engine, config_contacts = config.contacts, tokens, url, refusals, strangers,
        count](const HttpRequest& req) {
         auto params = text::ParseForm(req.body);
         auto sig = req.headers.find("x-twilio-signature");
-        const std::string want = TwilioSignature(token, url, params);
-        const bool ok = sig != req.headers.end() && !want.empty() &&
-                        crypto::ConstantTimeEqual(
-                            {reinterpret_cast<const uint8_t*>(want.data()), want.size()},
-                            {reinterpret_cast<const uint8_t*>(sig->second.data()), sig->second.size()});
+        const bool ok =
+            sig != req.headers.end() && TwilioSignatureValid(tokens, url, params, sig->second);
         if (!ok) {
           uint64_t n = 0;
           if (refusals->Count(n)) {

@@ -4,9 +4,11 @@
 //
 // X-Twilio-Signature must equal base64(HMAC-SHA1(auth_token, url + each POST parameter's
 // name and value concatenated, sorted by name)), where url is alerting.twilio_inbound_url
-// used verbatim and auth_token is that of the first channel of type twilio. Missing or
-// wrong signature: 403 (counted; logged at most once a minute). Access::kPublic: the
-// signature is the credential.
+// used verbatim and auth_token is that of the first channel of type twilio, or one of
+// its auth_token_previous_files (a rotation: Twilio signs with its primary token, which
+// is the old one until it is promoted; docs/security.md). Missing or wrong signature:
+// 403 (counted; logged at most once a minute). Access::kPublic: the signature is the
+// credential.
 //
 // Body "ACK <id>" (case-insensitive, surrounding spaces ok) acks the incident only when
 // `From` is the phone number (E.164; spaces, dashes, dots and parentheses ignored) of a
@@ -20,6 +22,8 @@
 
 #include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/alerting_config.h"
 #include "engine/engine.h"
@@ -32,6 +36,13 @@ class CollectorMetrics;
 // base64(HMAC-SHA1(auth_token, url + sorted name/value pairs)).
 std::string TwilioSignature(const std::string& auth_token, const std::string& url,
                             const std::map<std::string, std::string>& params);
+
+// True when `signature` (the X-Twilio-Signature header) is TwilioSignature under one of
+// `tokens` (the current one, then those of a rotation). Every token is tried, in
+// constant time in the signature's contents.
+bool TwilioSignatureValid(const std::vector<std::string>& tokens, const std::string& url,
+                          const std::map<std::string, std::string>& params,
+                          std::string_view signature);
 
 // The TwiML reply carrying one message (XML-escaped).
 std::string TwiMLMessage(const std::string& text);

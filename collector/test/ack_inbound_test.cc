@@ -133,6 +133,27 @@ TEST(TwilioSignature, MatchesIndependentVectors) {
             "zYXpMfTXTzOj6ruejdZ9MGfMhgI=");
 }
 
+TEST(TwilioSignature, ARotationAcceptsTheOldAndTheNewTokenAndNothingElse) {
+  const std::string url = "http://example.invalid/api/v1/twilio/inbound";
+  const std::map<std::string, std::string> params{{"From", "+15550100001"}, {"Body", "ACK K7Q2MX"}};
+  const std::string by_old = TwilioSignature("old-token", url, params);
+  const std::string by_new = TwilioSignature("new-token", url, params);
+  // Before the switch: only the old token.
+  EXPECT_TRUE(TwilioSignatureValid({"old-token"}, url, params, by_old));
+  EXPECT_FALSE(TwilioSignatureValid({"old-token"}, url, params, by_new));
+  // auth_token_file = new, auth_token_previous_files = [old]: Twilio signs with its
+  // primary (old until promoted, then new); both verify, so no reply is refused.
+  const std::vector<std::string> rotating{"new-token", "old-token"};
+  EXPECT_TRUE(TwilioSignatureValid(rotating, url, params, by_old));
+  EXPECT_TRUE(TwilioSignatureValid(rotating, url, params, by_new));
+  EXPECT_FALSE(TwilioSignatureValid(rotating, url, params, TwilioSignature("other", url, params)));
+  EXPECT_FALSE(TwilioSignatureValid(rotating, url, params, ""));
+  EXPECT_FALSE(TwilioSignatureValid(rotating, url, {{"From", "+15550100002"}}, by_old));
+  // After the rotation the old one is refused again.
+  EXPECT_FALSE(TwilioSignatureValid({"new-token"}, url, params, by_old));
+  EXPECT_FALSE(TwilioSignatureValid({}, url, params, by_new));
+}
+
 TEST(TwiML, EscapesText) {
   EXPECT_EQ(TwiMLMessage("Reply ACK <code> & go"),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>Reply ACK &lt;code&gt; "

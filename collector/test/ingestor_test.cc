@@ -148,6 +148,36 @@ TEST_F(IngestorTest, KeyRotationTakesEffect) {
   EXPECT_EQ(ingestor_->Ingest(Frame(1), Transport::kUdp, "p").rejected, RejectReason::kUnknownKey);
 }
 
+// docs/security.md, "Rotating secrets": add the new key id beside the old and reload;
+// agents move one by one (each sends under one key id); then the old id is removed. At
+// no step is a frame from an agent that has not moved yet, or has, refused.
+TEST_F(IngestorTest, HeartbeatKeyRotationAcceptsBothKeysInBetween) {
+  const protocol::Secret next(32, 9);
+  auto under = [&](const std::string& key_id, const protocol::Secret& key, uint64_t seq) {
+    protocol::Heartbeat hb;
+    hb.key_id = key_id;
+    hb.source_id = "web-01";
+    hb.boot_id = boot_;
+    hb.sequence = seq;
+    hb.timestamp_ms = ToUnixMillis(clock_.WallNow());
+    hb.interval_ms = 1000;
+    return protocol::Encode(hb, key).value();
+  };
+  auto both = std::make_shared<protocol::Keyring>();
+  ASSERT_TRUE(both->Add("fleet", key_).ok());
+  ASSERT_TRUE(both->Add("fleet-2", next).ok());
+  ingestor_->SetKeys(both);
+  EXPECT_FALSE(ingestor_->Ingest(under("fleet", key_, 1), Transport::kUdp, "p").rejected);
+  EXPECT_FALSE(ingestor_->Ingest(under("fleet-2", next, 2), Transport::kUdp, "p").rejected);
+  EXPECT_EQ(tracker_.Get("web-01")->heartbeats, 2u);
+  auto only_new = std::make_shared<protocol::Keyring>();
+  ASSERT_TRUE(only_new->Add("fleet-2", next).ok());
+  ingestor_->SetKeys(only_new);
+  EXPECT_FALSE(ingestor_->Ingest(under("fleet-2", next, 3), Transport::kUdp, "p").rejected);
+  EXPECT_EQ(ingestor_->Ingest(under("fleet", key_, 4), Transport::kUdp, "p").rejected,
+            RejectReason::kUnknownKey);
+}
+
 TEST_F(IngestorTest, BoundKeySpeaksOnlyForItsSources) {
   auto bindings = std::make_shared<KeyBindings>();
   ASSERT_TRUE(bindings->Bind("fleet", {"web-*", "db-7"}).ok());

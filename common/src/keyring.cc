@@ -1,11 +1,10 @@
 #include "firewatch/protocol/keyring.h"
 
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 #include "firewatch/random_id.h"
 #include "firewatch/text/hex.h"
+#include "firewatch/secret_file.h"
 
 namespace firewatch::protocol {
 
@@ -21,11 +20,9 @@ Status Keyring::Add(const std::string& key_id, Secret secret) {
 }
 
 Status Keyring::AddFromFile(const std::string& key_id, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::IoError("cannot read key file " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto secret = ParseKeyText(ss.str());
+  auto text = ReadSecretFile(path, "key");
+  if (!text.ok()) return text.status();
+  auto secret = ParseKeyText(*text);
   if (!secret.ok()) return Status::InvalidArgument(path + ": " + secret.status().message());
   return Add(key_id, std::move(secret).value());
 }

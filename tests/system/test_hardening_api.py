@@ -225,6 +225,38 @@ def test_sms_ack_only_from_a_number_that_was_paged(harness, twilio):
     wait_for(lambda: replies("acked") == 1, 5, what="the ack reply to be counted")
 
 
+def test_twilio_auth_token_rotation_accepts_replies_signed_with_either_token(harness, twilio):
+    """docs/security.md, "Rotating secrets": the new token in auth_token_file, the old one in
+    auth_token_previous_files; Twilio signs with whichever is its primary. Both verify (a
+    reply is answered, not 403); any other token is still refused."""
+    extra = paging_config(harness, free_smtp_port(), twilio.port, wait="1h")
+    old_file = os.path.join(harness.dir, "twilio.token")
+    new_file = os.path.join(harness.dir, "twilio-new.token")
+    with open(new_file, "w") as f:
+        f.write("new-token\n")
+    line = f"    auth_token_file: {old_file}\n"
+    assert line in extra
+    extra = extra.replace(line, f"    auth_token_file: {new_file}\n"
+                                f"    auth_token_previous_files: [{old_file}]\n")
+    collector = harness.collector_config(extra=extra).start()
+    params = {"From": "+15559999999", "To": "+15550100000", "Body": "ACK K7Q2MX",
+              "MessageSid": "SM" + "3" * 32, "AccountSid": "ACtest"}
+
+    def post(token):
+        status, body = http_post(f"{collector.url}/api/v1/twilio/inbound",
+                                 urllib.parse.urlencode(params).encode(),
+                                 "application/x-www-form-urlencoded",
+                                 headers={"X-Twilio-Signature":
+                                          twilio_signature(token, TWILIO_INBOUND_URL, params)})
+        return status, body.decode()
+
+    for token in ("demo-token", "new-token"):   # the old primary, then the promoted one
+        status, body = post(token)
+        assert status == 200 and "Not acknowledged" in body, (token, status, body)
+    status, body = post("someone-elses-token")
+    assert status == 403, body
+
+
 # --- slow clients ---------------------------------------------------------------------
 
 class SlowClients:

@@ -5,12 +5,16 @@ agent host), each against the real collector (docs/security.md):
 - a forged frame with a new boot id and a future timestamp does not lock the real agent out;
 - a goodbye from another boot does not make the source STOPPED;
 - a frame declaring a huge interval (to stretch the DOWN backstop) is refused;
+- timestamps like INT64_MIN and INT64_MAX are clock skew, not an overflow, and a heartbeat
+  carrying a goodbye reason is malformed;
 - a flood of new source ids stops at the cap (and at the per-key rate), is counted, is
   told to the operator once, and the collector stays healthy;
 - `firewatchctl forget` removes a source from memory, the store, and a peer collector.
 
 Frames come from fwtest.encode_frame, the independent encoder written from protocol.md.
 """
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -141,6 +145,27 @@ def test_huge_interval_is_refused(harness):
                                               interval_ms=2**31))
     wait_for(lambda: rejected(collector, "bad_interval") == 3, 5, what="the third refusal")
     assert collector.sources()["stretch-1"]["interval_seconds"] == 1
+
+
+def test_extreme_timestamps_and_a_heartbeat_with_a_goodbye_reason_are_refused(harness):
+    collector = harness.collector_config().start()
+    boot = os.urandom(16)
+    for i, ts in enumerate((-2**63, 2**63 - 1, 0, -1), 1):
+        send_udp(collector.udp_port, encode_frame(harness.key, "fleet", "skewed-1", boot, seq=i,
+                                                  ts_ms=ts))
+    wait_for(lambda: rejected(collector, "clock_skew") == 4, 5, what="clock_skew counted")
+    assert "skewed-1" not in collector.sources()
+    # A goodbye's reason in a frame whose type says heartbeat (re-signed: a key holder).
+    frame = bytearray(encode_frame(harness.key, "fleet", "reason-1", boot, seq=1, goodbye="bye")[:-32])
+    frame[3] = 1
+    frame = bytes(frame) + hmac.new(harness.key, bytes(frame), hashlib.sha256).digest()
+    send_udp(collector.udp_port, frame)
+    wait_for(lambda: rejected(collector, "malformed") == 1, 5, what="malformed counted")
+    assert "reason-1" not in collector.sources()
+    # The collector is fine: the same sources with sane frames are tracked.
+    send_udp(collector.udp_port, encode_frame(harness.key, "fleet", "skewed-1", boot, seq=9))
+    wait_for(lambda: "skewed-1" in collector.sources(), 5, what="a sane frame after the bad ones")
+    assert http_get(collector.url + "/healthz")[0] == 200
 
 
 def configured(harness, collector_lines):

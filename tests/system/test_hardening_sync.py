@@ -6,16 +6,21 @@ without keys can do no more: it sees and repeats bytes).
   "replayed", and site-a stays DOWN on site-b: a replay is no sign of life.
 - A recorded response handed back to site-a for a new request does not verify (it is
   signed over the request it answered): site-b, dead, stays DOWN on site-a.
+- The cluster key rotates as docs/security.md says (three steps of rolling restarts with
+  cluster.accept_key_files) without either collector refusing the other's signature.
 
 Before the hardening both replays were accepted and brought the dead collector back UP.
 """
+import os
+import re
 import threading
 import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from fwcluster import PEER_TIMEOUT_S, SYNC_PATH, Member, wait_all_peers_up, write_cluster
+from fwcluster import (PEER_TIMEOUT_S, SYNC_PATH, Member, wait_all_peers_up, write_cluster,
+                       write_key)
 from fwtest import free_port, wait_for
 from test_cluster import metric_sum
 
@@ -163,3 +168,39 @@ def test_a_recorded_response_does_not_answer_a_new_request(harness, twilio):
             time.sleep(0.25)
     finally:
         proxy.close()
+
+
+def test_the_cluster_key_rotates_by_rolling_restarts_without_refusing_a_peer(harness, twilio):
+    """docs/security.md, "Rotating secrets": 1) accept the new key, 2) sign with it and accept
+    the old, 3) the new one only; each step a restart of one collector at a time. At every
+    point each collector verifies the other's requests and answers: no bad_signature, and
+    both see each other UP after every restart."""
+    a, b = write_cluster(harness, [Member("site-a"), Member("site-b")], f"127.0.0.1:{free_port()}",
+                         f"127.0.0.1:{twilio.port}")
+    old = re.search(r"^  key_file: (.*)$", open(a.config_path).read(), re.M).group(1)
+    new = write_key(os.path.join(harness.dir, "cluster-new.key"))
+    for c in (a, b):
+        c.start()
+    wait_all_peers_up([a, b], timeout=10)
+
+    def bad_signatures(c):
+        return metric_sum(c.metrics(), "firewatch_cluster_sync_rejected_total",
+                          {"reason": "bad_signature"})
+
+    for step, (key_file, accept) in enumerate([(old, [new]), (new, [old]), (new, [])], 1):
+        for c in (a, b):
+            text = open(c.config_path).read()
+            text = re.sub(r"^  accept_key_files: .*\n", "", text, flags=re.M)
+            extra = f"  accept_key_files: [{', '.join(accept)}]\n" if accept else ""
+            text = re.sub(r"^  key_file: .*\n", f"  key_file: {key_file}\n{extra}", text, count=1,
+                          flags=re.M)
+            with open(c.config_path, "w") as f:
+                f.write(text)
+            c.proc.stop()
+            c.start()
+            wait_all_peers_up([a, b], timeout=10)
+            # A few exchanges in both directions under the mixed keys.
+            time.sleep(1.5)
+            for x in (a, b):
+                assert bad_signatures(x) == 0, (step, c.name, x.name, x.log()[-3000:])
+                assert x.peer_states()["site-b" if x is a else "site-a"] == "up", (step, x.name)

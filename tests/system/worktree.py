@@ -13,7 +13,8 @@ the build folders at the top (`build*/`, `.cache/`) and any EXCLUDE path (the CM
 dir). `compare` fails listing every path that appeared, disappeared or changed.
 
 Exit status 77 (ctest: skipped) when SOURCE_DIR is not a git checkout (no .git), e.g. an
-unpacked release tarball: there is nothing to compare against.
+unpacked release tarball: there is nothing to compare against. Under CI=true that is a
+failure instead (exit 1), like every system test that cannot run there.
 """
 import hashlib
 import os
@@ -27,6 +28,10 @@ TOP_LEVEL_BUILD = (":(exclude,top,glob)build*/**", ":(exclude,top,glob).cache/**
 def snapshot(source_dir, excludes):
     if not os.path.exists(os.path.join(source_dir, ".git")):
         print(f"worktree: {source_dir} is not a git checkout (no .git); nothing to check")
+        # CI checks out the repository: there, a check that cannot run is a failure, not a
+        # silent skip (issue #10).
+        if os.environ.get("CI") == "true":
+            sys.exit("worktree: a git checkout is required under CI=true")
         sys.exit(SKIP)
     source_dir = os.path.realpath(source_dir)
     pathspec = [".", *TOP_LEVEL_BUILD]
@@ -90,7 +95,7 @@ def main(argv):
         return 0
     if not os.path.exists(snapshot_file):
         print("worktree: no snapshot (the worktree.snapshot test did not run); nothing to compare")
-        return SKIP
+        return 1 if os.environ.get("CI") == "true" else SKIP
     before = read(snapshot_file)
     os.remove(snapshot_file)   # never compare against a stale snapshot
     changed = sorted(p for p in before.keys() | now.keys() if before.get(p) != now.get(p))

@@ -1,6 +1,7 @@
 #include "notify/channel_config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -99,6 +100,69 @@ TEST(ChannelConfigTest, BadFixturesFailWithFileLineAndReason) {
     ++checked;
   }
   EXPECT_GE(checked, 9);
+}
+
+// Secret files in a temporary directory, with the modes the test gives them.
+class SecretFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("fw-channel-secrets-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& text,
+                    fs::perms mode = fs::perms(0600)) {
+    fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    fs::permissions(p, mode);
+    return p.string();
+  }
+  Result<std::vector<ChannelConfig>> Load(const std::string& twilio_extra) {
+    return LoadChannelsFile(Write("channels.yml",
+                                  "channels:\n"
+                                  "  - name: sms\n"
+                                  "    type: twilio\n"
+                                  "    account_sid: AC1\n"
+                                  "    from: \"+15017122661\"\n"
+                                  "    auth_token_file: new.token\n" +
+                                      twilio_extra));
+  }
+  fs::path dir_;
+};
+
+TEST_F(SecretFilesTest, TwilioPreviousTokensAreReadForTheInboundWebhookOnly) {
+  Write("new.token", "new-token\n");
+  Write("old.token", "old-token\n");
+  auto c = Load("    auth_token_previous_files: [old.token]\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const auto& tw = std::get<TwilioConfig>((*c)[0].settings);
+  EXPECT_EQ(tw.auth_token, "new-token");
+  EXPECT_EQ(tw.previous_auth_tokens, std::vector<std::string>{"old-token"});
+
+  auto missing = Load("    auth_token_previous_files: [gone.token]\n");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("channels[0].auth_token_previous_files[0]: cannot read "
+                                            "secret file " +
+                                            (dir_ / "gone.token").string()),
+            std::string::npos)
+      << missing.status().message();
+  EXPECT_FALSE(Load("    auth_token_previous_files: old.token\n").ok());
+}
+
+TEST_F(SecretFilesTest, WritableOrHugeSecretFilesAreRefusedNamingTheFile) {
+  Write("new.token", "new-token\n", fs::perms(0660));
+  auto c = Load("");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("secret file " + (dir_ / "new.token").string() +
+                                      " is writable by its group"),
+            std::string::npos)
+      << c.status().message();
+  EXPECT_EQ(c.status().message().find("new-token"), std::string::npos) << "secret leaked";
+  Write("new.token", std::string(100000, 'x'));
+  c = Load("");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("is larger than 65536 bytes"), std::string::npos)
+      << c.status().message();
 }
 
 }  // namespace
