@@ -1,11 +1,10 @@
 #include "engine/alerting_config.h"
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/secret_file.h"
 
 namespace firewatch::alerting {
 
@@ -70,8 +69,8 @@ void ReadAlertingConfig(config::MapReader& top, const std::string& base_dir, Ale
           errors.At(contacts[i], path + ".name: contact '" + c.name + "' is listed twice");
         }
         if (!c.phone.empty() && (c.phone[0] != '+' || c.phone.size() < 8)) {
-          errors.At(contacts[i], path + ".phone: expected E.164 like +15550100, got '" +
-                                     c.phone + "'");
+          errors.At(contacts[i],
+                    path + ".phone: expected E.164 like +15550100, got '" + c.phone + "'");
         }
         out.contacts.push_back(std::move(c));
       }
@@ -102,7 +101,8 @@ void ReadAlertingConfig(config::MapReader& top, const std::string& base_dir, Ale
               std::chrono::hours(24 * 3650));
   al.Duration("reopen_window", out.reopen_window, std::chrono::seconds(0), std::chrono::hours(24));
   al.String("ack_secret_file", out.ack_secret_file);
-  al.Duration("ack_link_ttl", out.ack_link_ttl, std::chrono::minutes(1), std::chrono::hours(24 * 30));
+  al.Duration("ack_link_ttl", out.ack_link_ttl, std::chrono::minutes(1),
+              std::chrono::hours(24 * 30));
   al.String("twilio_inbound_url", out.twilio_inbound_url);
   // Reads one ack link key file (relative to base_dir) for `what`, reporting at `node`.
   auto read_ack_key = [&](std::string& path, const YAML::Node& node,
@@ -110,11 +110,12 @@ void ReadAlertingConfig(config::MapReader& top, const std::string& base_dir, Ale
     if (std::filesystem::path(path).is_relative() && !base_dir.empty()) {
       path = (std::filesystem::path(base_dir) / path).lexically_normal().string();
     }
-    std::ifstream in(path);
-    std::stringstream ss;
-    if (in) ss << in.rdbuf();
-    auto secret = in ? protocol::ParseKeyText(ss.str())
-                     : Result<protocol::Secret>(Status::IoError("cannot read file"));
+    auto text = ReadSecretFile(path, what);  // size, file type and permission rules
+    if (!text.ok()) {
+      errors.At(node, text.status().message());
+      return {};
+    }
+    auto secret = protocol::ParseKeyText(*text);
     if (!secret.ok()) {
       errors.At(node, what + ": '" + path + "': " + secret.status().message());
     } else if (secret->size() < 16) {
@@ -125,8 +126,8 @@ void ReadAlertingConfig(config::MapReader& top, const std::string& base_dir, Ale
     return {};
   };
   if (!out.ack_secret_file.empty()) {
-    out.ack_secret = read_ack_key(out.ack_secret_file, al_node["ack_secret_file"],
-                                  "alerting.ack_secret_file");
+    out.ack_secret =
+        read_ack_key(out.ack_secret_file, al_node["ack_secret_file"], "alerting.ack_secret_file");
   }
   if (YAML::Node prev = al.Node("ack_secret_previous_files"); prev.IsDefined() && !prev.IsNull()) {
     if (!prev.IsSequence() || prev.size() > 8) {
