@@ -11,12 +11,12 @@
 
 #include "app/collector_config.h"
 #include "firewatch/clock.h"
-#include "notify/factory.h"
-#include "notify/notifier.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/keyring.h"
 #include "firewatch/text/url.h"
 #include "http.h"
+#include "notify/factory.h"
+#include "notify/notifier.h"
 #ifdef FIREWATCH_CTL_HAS_AGENT
 #include "agent_config.h"
 #endif
@@ -43,8 +43,9 @@ int Keygen(const std::string& out, bool force) {
     std::fprintf(stderr, "keygen: cannot write %s\n", out.c_str());
     return 1;
   }
-  std::printf("wrote a new key to %s (keep it secret; give the same file to agents and collectors)\n",
-              out.c_str());
+  std::printf(
+      "wrote a new key to %s (keep it secret; give the same file to agents and collectors)\n",
+      out.c_str());
   return 0;
 }
 
@@ -52,9 +53,12 @@ namespace {
 
 std::string Ago(double seconds) {
   char buf[32];
-  if (seconds < 120) std::snprintf(buf, sizeof buf, "%.0fs", seconds);
-  else if (seconds < 7200) std::snprintf(buf, sizeof buf, "%.0fm", seconds / 60);
-  else std::snprintf(buf, sizeof buf, "%.1fh", seconds / 3600);
+  if (seconds < 120)
+    std::snprintf(buf, sizeof buf, "%.0fs", seconds);
+  else if (seconds < 7200)
+    std::snprintf(buf, sizeof buf, "%.0fm", seconds / 60);
+  else
+    std::snprintf(buf, sizeof buf, "%.1fh", seconds / 3600);
   return buf;
 }
 
@@ -82,16 +86,17 @@ void PrintCluster(const std::string& collector_url, int timeout_ms) {
     } else if (!self) {
       sync = "never";
     }
-    std::printf("%-24s %-8s %-10s %-10s %llu\n",
-                (c.value("id", "?") + (self ? " *" : "")).c_str(), c.value("state", "?").c_str(),
-                sync.c_str(), c.value("config_matches", true) ? "same" : "DIFFERENT",
+    std::printf("%-24s %-8s %-10s %-10s %llu\n", (c.value("id", "?") + (self ? " *" : "")).c_str(),
+                c.value("state", "?").c_str(), sync.c_str(),
+                c.value("config_matches", true) ? "same" : "DIFFERENT",
                 static_cast<unsigned long long>(c.value("unheard_sources", 0ull)));
   }
   const auto warnings = doc.value("path_warnings_total", 0ull);
   if (warnings > 0) {
-    std::printf("%llu path warning(s): sources heard by some collectors and not others "
-                "(GET /api/v1/collectors lists them)\n",
-                static_cast<unsigned long long>(warnings));
+    std::printf(
+        "%llu path warning(s): sources heard by some collectors and not others "
+        "(GET /api/v1/collectors lists them)\n",
+        static_cast<unsigned long long>(warnings));
   }
 }
 }  // namespace
@@ -134,6 +139,90 @@ int Status(const std::string& collector_url, bool json, int timeout_ms) {
   }
   PrintCluster(collector_url, timeout_ms);
   return 0;
+}
+
+namespace {
+std::string Labels(const nlohmann::json& labels) {
+  std::string out;
+  if (!labels.is_object()) return out;
+  for (auto it = labels.begin(); it != labels.end(); ++it) {
+    out += (out.empty() ? "" : ",") + it.key() + "=" +
+           (it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+  }
+  return out;
+}
+}  // namespace
+
+int Incidents(const std::string& collector_url, bool all, bool json, int timeout_ms) {
+  const ApiReply reply = CallApi("GET", collector_url, "/api/v1/incidents", "", timeout_ms);
+  if (!ReplyOk(reply, "incidents")) return 1;
+  if (json) {
+    std::fputs(reply.body.c_str(), stdout);
+    std::fputs("\n", stdout);
+    return 0;
+  }
+  auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("incidents") || !doc["incidents"].is_array()) {
+    std::fprintf(stderr, "incidents: %s did not answer with an incident list\n", reply.url.c_str());
+    return 1;
+  }
+  const double now_s =
+      static_cast<double>(ToUnixMillis(SystemClock::Instance().WallNow())) / 1000.0;
+  std::vector<const nlohmann::json*> shown;
+  size_t resolved = 0;
+  for (const auto& i : doc["incidents"]) {
+    const bool done = i.value("state", "") == "resolved";
+    resolved += done ? 1 : 0;
+    if (all || !done) shown.push_back(&i);
+  }
+  std::printf("%zu incident(s) open or acked%s\n", doc["incidents"].size() - resolved,
+              all ? "" : (resolved > 0 ? " (--all also lists the resolved ones)" : ""));
+  if (shown.empty()) return 0;
+  std::printf("%-8s %-9s %-9s %-5s %-24s %-16s %s\n", "ID", "STATE", "SINCE", "STEP", "PAGED",
+              "ACKED BY", "GROUP");
+  for (const auto* i : shown) {
+    const double started_s = i->value("started_at_ms", 0.0) / 1000.0;
+    std::string paged;
+    long step = -1;
+    if (i->contains("paged") && (*i)["paged"].is_array()) {
+      for (const auto& p : (*i)["paged"]) {
+        const std::string who = p.value("contact", "?");
+        if (paged.find(who) == std::string::npos) paged += (paged.empty() ? "" : ",") + who;
+        step = std::max(step, p.value("step", 0L));
+      }
+    }
+    std::printf("%-8s %-9s %-9s %-5s %-24s %-16s %s\n", i->value("id", "?").c_str(),
+                i->value("state", "?").c_str(), (Ago(std::max(0.0, now_s - started_s))).c_str(),
+                step < 0 ? "-" : std::to_string(step).c_str(), paged.empty() ? "-" : paged.c_str(),
+                i->value("acked_by", std::string("-")).c_str(),
+                Labels(i->value("group_labels", nlohmann::json::object())).c_str());
+  }
+  return 0;
+}
+
+std::string BashCompletion(const std::vector<std::string>& subcommands) {
+  std::string words;
+  for (const auto& w : subcommands) words += (words.empty() ? "" : " ") + w;
+  return "# bash completion for firewatchctl: source <(firewatchctl completion bash)\n"
+         "_firewatchctl() {\n"
+         "  local cur=${COMP_WORDS[COMP_CWORD]}\n"
+         "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+         "    COMPREPLY=($(compgen -W \"" +
+         words +
+         " --help --version --token-file\" -- \"$cur\"))\n"
+         "    return\n"
+         "  fi\n"
+         "  case ${COMP_WORDS[1]} in\n"
+         "    silence) [ \"$COMP_CWORD\" -eq 2 ] && COMPREPLY=($(compgen -W \"add list expire\" -- "
+         "\"$cur\")) && return ;;\n"
+         "    token) [ \"$COMP_CWORD\" -eq 2 ] && COMPREPLY=($(compgen -W \"create revoke\" -- "
+         "\"$cur\")) && return ;;\n"
+         "    check-config|test-page) COMPREPLY=($(compgen -f -- \"$cur\")) && return ;;\n"
+         "  esac\n"
+         "  COMPREPLY=($(compgen -W \"--collector --json --all --timeout-ms --token-file --help\" "
+         "-- \"$cur\"))\n"
+         "}\n"
+         "complete -F _firewatchctl firewatchctl\n";
 }
 
 int CheckConfig(const std::string& path) {
@@ -187,8 +276,8 @@ int Ack(const std::string& collector_url, const std::string& id, int timeout_ms)
 }
 
 int Forget(const std::string& collector_url, const std::string& source, int timeout_ms) {
-  const ApiReply reply = CallApi("DELETE", collector_url, "/api/v1/sources/" + text::UrlEncode(source),
-                                 "", timeout_ms);
+  const ApiReply reply = CallApi("DELETE", collector_url,
+                                 "/api/v1/sources/" + text::UrlEncode(source), "", timeout_ms);
   if (!ReplyOk(reply, "forget")) return 1;
   std::printf("forgot %s (removed from %s's memory and store; its peers are told)\n",
               source.c_str(), collector_url.c_str());
@@ -233,11 +322,10 @@ int TestPage(const std::string& config_path, const std::string& channel,
     c = &ac.contacts.front();
   }
   const std::string address = c ? alerting::AddressFor(*c, ch->type) : std::string();
-  if (c != nullptr && address.empty() && (ch->type == "smtp" || ch->type == "twilio" ||
-                                          ch->type == "http_sms")) {
-    std::fprintf(stderr, "test-page: contact '%s' has no %s for %s channel '%s'\n",
-                 c->name.c_str(), ch->type == "smtp" ? "email" : "phone", ch->type.c_str(),
-                 ch->name.c_str());
+  if (c != nullptr && address.empty() &&
+      (ch->type == "smtp" || ch->type == "twilio" || ch->type == "http_sms")) {
+    std::fprintf(stderr, "test-page: contact '%s' has no %s for %s channel '%s'\n", c->name.c_str(),
+                 ch->type == "smtp" ? "email" : "phone", ch->type.c_str(), ch->name.c_str());
     return 1;
   }
   const Clock& clock = SystemClock::Instance();
@@ -249,19 +337,20 @@ int TestPage(const std::string& config_path, const std::string& channel,
   n.contact = c ? c->name : std::string();
   n.address = address;
   n.subject = "[TEST] firewatch test page";
-  n.text = "This is a test page from firewatchctl through channel " + channel +
-           ". No action is needed.";
+  n.text =
+      "This is a test page from firewatchctl through channel " + channel + ". No action is needed.";
   std::string to = c ? " to " + c->name : std::string();
   if (!address.empty()) to += " (" + address + ")";
-  std::printf("sending a test page through %s channel '%s'%s\n", ch->type.c_str(),
-              ch->name.c_str(), to.c_str());
+  std::printf("sending a test page through %s channel '%s'%s\n", ch->type.c_str(), ch->name.c_str(),
+              to.c_str());
   std::fflush(stdout);
   const alerting::SendResult r = notifier->Send(n);
   if (r.ok()) {
     std::printf("delivered: %s\n", r.detail.c_str());
     return 0;
   }
-  std::printf("failed (%s): %s\n", r.kind == alerting::SendResult::Kind::kRetryable ? "retryable" : "permanent",
+  std::printf("failed (%s): %s\n",
+              r.kind == alerting::SendResult::Kind::kRetryable ? "retryable" : "permanent",
               r.detail.c_str());
   return 1;
 }

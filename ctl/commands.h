@@ -14,6 +14,14 @@ int Keygen(const std::string& out, bool force);
 // Prints the sources a collector knows, DOWN first. `json` prints the raw API answer.
 int Status(const std::string& collector_url, bool json, int timeout_ms);
 
+// Prints a collector's incidents (GET /api/v1/incidents), newest first: open and acked
+// ones, or every one kept with `all`; who was paged and at which escalation step, who
+// acked. `json` prints the API's answer. Exit 0 also when there is none.
+int Incidents(const std::string& collector_url, bool all, bool json, int timeout_ms);
+
+// A bash completion script for these subcommands (and their aliases).
+std::string BashCompletion(const std::vector<std::string>& subcommands);
+
 // Validates a collector or agent config file (detected by its top-level keys).
 int CheckConfig(const std::string& path);
 
@@ -44,7 +52,7 @@ struct SilenceAddOptions {
   std::string collector_url;
   std::vector<std::string> matchers;
   std::string duration = "1h";
-  std::string until;  // wins over duration when set
+  std::string until;    // wins over duration when set
   std::string comment;  // the author is the token's operator
   bool force = false;   // send "force": true: mute broadly on purpose
   int timeout_ms = 5000;

@@ -1,4 +1,5 @@
-// firewatchctl: status, check-config, keygen, token, ack, forget, silence and test-page for
+// firewatchctl: status/sources, incidents, check-config, keygen, token, ack, forget, silence,
+// test-page and completion for
 // firewatch operators. Calls to a collector send the operator token from --token-file,
 // $FIREWATCH_TOKEN or $FIREWATCH_TOKEN_FILE (ctl/http.h).
 #include <CLI/CLI.hpp>
@@ -22,6 +23,10 @@ int main(int argc, char** argv) {
                  "file whose first line is your operator token (default: $FIREWATCH_TOKEN, "
                  "or the file named by $FIREWATCH_TOKEN_FILE)");
   cli.fallthrough();  // --token-file may come after the subcommand too
+  cli.footer(
+      "Exit codes: 0 done; 1 failed (collector unreachable or refused the request, not found, "
+      "a check failed); 2 usage error or unreadable token file. Errors go to stderr; --json "
+      "prints the API's answer on stdout.");
 
   std::string out = "fleet.key";
   bool force = false;
@@ -31,11 +36,20 @@ int main(int argc, char** argv) {
 
   std::string url = "http://127.0.0.1:9760";
   bool json = false;
+  bool all = false;
   int timeout_ms = 5000;
   auto* status = cli.add_subcommand("status", "list the sources a collector knows, DOWN first");
+  status->alias("sources");
   status->add_option("--collector", url, "collector base URL")->capture_default_str();
   status->add_flag("--json", json, "print the API's JSON");
   status->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
+
+  auto* incidents = cli.add_subcommand(
+      "incidents", "list a collector's open and acked incidents: who was paged, who acked");
+  incidents->add_flag("--all", all, "also the resolved incidents it still keeps");
+  incidents->add_flag("--json", json, "print the API's JSON");
+  incidents->add_option("--collector", url, "collector base URL")->capture_default_str();
+  incidents->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
 
   std::string path;
   auto* check = cli.add_subcommand("check-config", "validate a collector or agent config file");
@@ -56,7 +70,8 @@ int main(int argc, char** argv) {
                            "write the token to this new file (mode 0600) instead of printing it");
   auto* token_revoke = token->add_subcommand(
       "revoke", "remove an operator's tokens (or one token by token_sha256 prefix)");
-  token_revoke->add_option("who", operator_name, "operator name, or 8+ hex digits of a token_sha256")
+  token_revoke
+      ->add_option("who", operator_name, "operator name, or 8+ hex digits of a token_sha256")
       ->required();
   token_revoke->add_option("--operators-file", operators_file, "the operators file")->required();
 
@@ -68,16 +83,16 @@ int main(int argc, char** argv) {
   ack->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
 
   std::string source;
-  auto* forget = cli.add_subcommand(
-      "forget", "remove a source from a collector (memory, store and its peers), e.g. a "
-                "decommissioned host");
+  auto* forget =
+      cli.add_subcommand("forget",
+                         "remove a source from a collector (memory, store and its peers), e.g. a "
+                         "decommissioned host");
   forget->add_option("source", source, "source id (as in `firewatchctl status`)")->required();
   forget->add_option("--collector", url, "collector base URL")->capture_default_str();
   forget->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
 
   firewatch::ctl::SilenceAddOptions silence_opts;
   std::string silence_id;
-  bool all = false;
   auto* silence = cli.add_subcommand("silence", "add, list or expire silences on a collector");
   silence->require_subcommand(1);
   auto* silence_add = silence->add_subcommand(
@@ -86,10 +101,12 @@ int main(int argc, char** argv) {
       ->add_option("matchers", silence_opts.matchers,
                    "label matchers, Alertmanager syntax: source=web-1 dc=~dc1.* team!=db")
       ->required();
-  auto* duration = silence_add
-      ->add_option("-d,--duration", silence_opts.duration, "how long, from now (30m, 2h, 1d)")
-      ->capture_default_str();
-  silence_add->add_option("--until", silence_opts.until, "end time, RFC 3339 (2026-11-25T20:00:00Z)")
+  auto* duration =
+      silence_add
+          ->add_option("-d,--duration", silence_opts.duration, "how long, from now (30m, 2h, 1d)")
+          ->capture_default_str();
+  silence_add
+      ->add_option("--until", silence_opts.until, "end time, RFC 3339 (2026-11-25T20:00:00Z)")
       ->excludes(duration);
   silence_add->add_option("-c,--comment", silence_opts.comment, "why: a ticket, a maintenance")
       ->required();
@@ -98,8 +115,8 @@ int main(int argc, char** argv) {
       "allow a broad silence: one that pins no label but alertname to specific values "
       "(alertname=~.+, source=~.+, alertname=SourceDown alone), so it mutes that kind of "
       "alert for every source; refused without it");
-  auto* silence_list = silence->add_subcommand(
-      "list", "list active and pending silences, soonest end first");
+  auto* silence_list =
+      silence->add_subcommand("list", "list active and pending silences, soonest end first");
   silence_list->add_flag("--all", all, "include expired silences");
   silence_list->add_flag("--json", json, "print the API's JSON");
   auto* silence_expire = silence->add_subcommand("expire", "end a silence now");
@@ -109,6 +126,13 @@ int main(int argc, char** argv) {
     sub->add_option("--collector", url, "collector base URL")->capture_default_str();
     sub->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
   }
+
+  std::string shell = "bash";
+  auto* completion = cli.add_subcommand(
+      "completion", "print a shell completion script: source <(firewatchctl completion bash)");
+  completion->add_option("shell", shell, "bash (the only one so far)")
+      ->check(CLI::IsMember({"bash"}))
+      ->capture_default_str();
 
   std::string config_path;
   std::string channel;
@@ -128,7 +152,17 @@ int main(int argc, char** argv) {
       std::printf("firewatchctl %s\n", FIREWATCH_VERSION);
       return 0;
     }
-    return cli.exit(e);
+    // CLI11 has an exit code per parse error; scripts get the documented one: 2.
+    return cli.exit(e) == 0 ? 0 : 2;
+  }
+  if (*completion) {
+    std::vector<std::string> words;
+    for (const auto* sub : cli.get_subcommands({})) {
+      words.push_back(sub->get_name());
+      for (const auto& alias : sub->get_aliases()) words.push_back(alias);
+    }
+    std::fputs(firewatch::ctl::BashCompletion(words).c_str(), stdout);
+    return 0;
   }
   if (*keygen) return firewatch::ctl::Keygen(out, force);
   if (*token_create) return firewatch::ctl::TokenCreate(operator_name, operators_file, token_out);
@@ -140,6 +174,7 @@ int main(int argc, char** argv) {
   }
   firewatch::ctl::SetApiToken(*api_token);
   if (*status) return firewatch::ctl::Status(url, json, timeout_ms);
+  if (*incidents) return firewatch::ctl::Incidents(url, all, json, timeout_ms);
   if (*check) return firewatch::ctl::CheckConfig(path);
   if (*ack) return firewatch::ctl::Ack(url, incident, timeout_ms);
   if (*forget) return firewatch::ctl::Forget(url, source, timeout_ms);

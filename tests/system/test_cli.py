@@ -1,12 +1,14 @@
 """The command lines: --help, --check-config with file:line errors (alerting keys too),
-keygen, token, status, ack, test-page. `firewatchctl silence` is in test_silences.py."""
+keygen, token, status/sources, incidents, ack, test-page, completion; exit codes.
+`firewatchctl silence` is in test_silences.py."""
 import os
 import re
 import signal
+import json
 import subprocess
 
 from fwtest import AGENT, COLLECTOR, CTL, free_port, token_sha256, wait_for
-from paging import FakeTwilio, paging_config
+from paging import FakeTwilio, SmtpServer, paging_config
 
 
 def run(*args):
@@ -64,6 +66,67 @@ def test_status_lists_sources(harness):
     assert r.returncode == 0, r.stderr
     assert "cli-01" in r.stdout and "UP" in r.stdout
     r = run(CTL, "status", "--collector", "http://127.0.0.1:1")
+    assert r.returncode == 1 and "cannot reach" in r.stderr
+
+
+def test_incidents_lists_who_was_paged_and_who_acked(harness):
+    twilio = FakeTwilio("ACtest", "demo-token")
+    smtp = SmtpServer(harness).start()
+    try:
+        collector = harness.collector_config(
+            extra=paging_config(harness, smtp.port, twilio.port, wait="1h")).start()
+        agent = harness.agent_config("cli-02", [collector], interval="1s").start()
+        collector.wait_state("cli-02", "UP", timeout=10)
+        r = run(CTL, "incidents", "--collector", collector.url)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("0 incident(s) open or acked"), r.stdout
+
+        agent.proc.kill()
+        wait_for(lambda: len(twilio.sent()) == 1 and len(smtp.messages()) == 1, 30,
+                 what="alice's page")
+        incident_id = twilio.sent()[0]["Body"].rsplit(" ", 1)[1]
+
+        def row():
+            r = run(CTL, "incidents", "--collector", collector.url)
+            assert r.returncode == 0, r.stderr
+            return next((line for line in r.stdout.splitlines() if line.startswith(incident_id)), "")
+        line = wait_for(lambda: "alice" in row() and row(), 10, what="the incident with alice paged")
+        assert " open " in line and " 0 " in line and "source=cli-02" in line, line
+
+        r = run(CTL, "ack", incident_id, "--collector", collector.url,
+                "--token-file", harness.operator_token_file)
+        assert r.returncode == 0, r.stderr
+        line = row()
+        assert " acked " in line and harness.operator in line, line
+
+        r = run(CTL, "incidents", "--json", "--collector", collector.url)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert [i["id"] for i in doc["incidents"]] == [incident_id]
+        assert {p["contact"] for p in doc["incidents"][0]["paged"]} == {"alice"}
+
+        agent.start()  # recovers: resolved, listed only with --all
+        wait_for(lambda: incident_id not in run(CTL, "incidents", "--collector", collector.url).stdout,
+                 20, what="the resolved incident to leave the default list")
+        r = run(CTL, "incidents", "--all", "--collector", collector.url)
+        assert r.returncode == 0 and incident_id in r.stdout and "resolved" in r.stdout, r.stdout
+    finally:
+        twilio.close()
+    r = run(CTL, "incidents", "--collector", "http://127.0.0.1:1")
+    assert r.returncode == 1 and "cannot reach" in r.stderr
+
+
+def test_sources_alias_completion_and_exit_codes(harness):
+    r = run(CTL, "completion", "bash")
+    assert r.returncode == 0, r.stderr
+    for word in ("status", "sources", "incidents", "silence", "ack", "completion"):
+        assert f" {word} " in r.stdout or f'"{word} ' in r.stdout, (word, r.stdout)
+    syntax = subprocess.run(["bash", "-n"], input=r.stdout, text=True, capture_output=True, timeout=30)
+    assert syntax.returncode == 0, syntax.stderr
+    assert run(CTL, "completion", "zsh").returncode == 2  # a usage error
+    assert run(CTL, "no-such-command").returncode != 0
+    assert "Exit codes: 0" in run(CTL, "--help").stdout
+    r = run(CTL, "sources", "--collector", "http://127.0.0.1:1")
     assert r.returncode == 1 and "cannot reach" in r.stderr
 
 
