@@ -194,7 +194,7 @@ Status BindOne(sqlite3_stmt* s, int index, int64_t v) {
 
 Status BindOne(sqlite3_stmt* s, int index, std::string_view v) {
   return BindResult(s, index,
-                    sqlite3_bind_text64(s, index, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8));
+                    sqlite3_bind_text64(s, index, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 
 Status BindOne(sqlite3_stmt* s, int index, Blob v) {
@@ -202,7 +202,7 @@ Status BindOne(sqlite3_stmt* s, int index, Blob v) {
   static const char kEmpty = 0;
   return BindResult(
       s, index,
-      sqlite3_bind_blob64(s, index, v.data != nullptr ? v.data : &kEmpty, v.size, SQLITE_STATIC));
+      sqlite3_bind_blob64(s, index, v.data != nullptr ? v.data : &kEmpty, v.size, SQLITE_TRANSIENT));
 }
 
 Status StepDone(sqlite3_stmt* s, std::string_view context) {

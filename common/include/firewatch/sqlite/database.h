@@ -87,9 +87,11 @@ struct Blob {
   size_t size;
 };
 
-// Binds `args` to parameters 1..N without copying (strings and blobs must outlive the
-// next step): integers (and bool) as INTEGER, anything convertible to string_view as
-// TEXT, Blob as BLOB. The first failing bind is an error naming its parameter.
+// Binds `args` to parameters 1..N: integers (and bool) as INTEGER, anything convertible
+// to string_view as TEXT, Blob as BLOB. Text and blobs are copied (SQLITE_TRANSIENT), so a
+// temporary argument is safe (binding without a copy made every caller prove its strings
+// outlive the next step; the sanitizer build caught one that did not). The first failing
+// bind is an error naming its parameter.
 Status BindOne(sqlite3_stmt* s, int index, int64_t v);
 Status BindOne(sqlite3_stmt* s, int index, std::string_view v);
 Status BindOne(sqlite3_stmt* s, int index, Blob v);
