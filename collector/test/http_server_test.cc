@@ -182,6 +182,8 @@ struct TestServer {
       observed.emplace_back(route, status);
     });
   }
+  // The server (its workers call the observer) stops before the members it writes to go.
+  ~TestServer() { server.reset(); }
   void Reset() {
     echo_calls = 0;
     oversize = 0;
@@ -639,6 +641,9 @@ class HttpServerAccessTest : public ::testing::Test {
     ASSERT_TRUE(server_->Start().ok());
     port_ = server_->port();
   }
+  // The server (its workers call the refusal observer) stops before the members it
+  // writes to go.
+  void TearDown() override { server_.reset(); }
   std::vector<HttpRefusal> Refusals() {
     std::lock_guard lock(mu_);
     return refusals_;
