@@ -230,10 +230,16 @@ void AlertingEngine::AlertingLoop() {
 }
 
 void AlertingEngine::Step() {
+  // Only without the engine's threads: a second pass beside the alerting thread would
+  // break "incidents change on one thread" (the ack hand-off relies on it).
+  if (!started_ || threaded_) return;
   Pass(/*last=*/false);
 }
 
 Result<outbox::ProcessReport> AlertingEngine::Deliver() {
+  if (!started_ || threaded_) {
+    return Status::InvalidArgument("Deliver() is for an engine started with Threads::kManual");
+  }
   return sender_->Process();
 }
 

@@ -116,9 +116,9 @@ class AlertingEngine {
   // sees exactly what one pass does, without waiting. Acks then apply at once.
   enum class Threads : uint8_t { kRun, kManual };
   Status Start(StartupState startup = {}, Threads threads = Threads::kRun);
-  // Threads::kManual only: one pass of the alerting pipeline (queued acks, peer incidents
-  // and alerts, then routing, incidents and escalation), and one delivery round over
-  // every channel (outbox::Dispatcher::Process).
+  // Threads::kManual only (elsewhere Step does nothing and Deliver fails): one pass of the alerting
+  // pipeline (queued acks, peer incidents and alerts, then routing, incidents and escalation), and
+  // one delivery round over every channel (outbox::Dispatcher::Process).
   void Step();
   Result<outbox::ProcessReport> Deliver();
   // Processes the alerts already submitted (a recovery observed before a stop resolves
