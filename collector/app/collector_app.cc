@@ -23,6 +23,7 @@
 #include "ingest/ingestor.h"
 #include "ingest/udp_receiver.h"
 #include "metrics/collector_metrics.h"
+#include "route/replicated_silences.h"
 #include "store/store.h"
 #include "tracker/tracker.h"
 
@@ -450,7 +451,11 @@ Status CollectorApp::Start() {
   m.metrics = std::make_unique<CollectorMetrics>(c.id, FIREWATCH_VERSION, c.per_source_metrics);
   if (c.alerting.enabled) {
     m.alerting = std::make_unique<alerting::AlertingEngine>(m.clock, c.alerting, c.data_dir, c.id);
-    if (m.cluster) m.alerting->SetPeerGate(&m.cluster->view());
+    if (m.cluster) {
+      m.alerting->SetPeerGate(&m.cluster->view());
+      // Claims older than two claim timeouts have been taken over or delivered.
+      m.alerting->set_log_window(m.cluster->view().config().claim_timeout * 2);
+    }
     m.alerting->SetDeliveryObserver(
         [metrics = m.metrics.get(), &clock = m.clock](const std::string& channel,
                                                       const alerting::Notification& n) {
@@ -588,7 +593,13 @@ Status CollectorApp::Start() {
   m.stop_async.data = &m;
 
   if (m.cluster) {
-    m.cluster->Start(m.alerting.get());
+    ReplicatedStates states;
+    if (m.alerting) {
+      states.incidents = &m.alerting->incident_replica();
+      states.log = &m.alerting->log_replica();
+      states.silences = m.alerting->replicated_silences();
+    }
+    m.cluster->Start(states);
     m.ExportClusterMetrics();  // the families exist from the first scrape
   }
   m.started = true;
