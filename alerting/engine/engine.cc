@@ -144,12 +144,29 @@ Status AlertingEngine::Start(StartupState startup, Threads threads) {
   return Status::Ok();
 }
 
+namespace {
+// How far back the start-up sweep re-announces closed incidents: longer than any restart,
+// shorter than the outbox keeps final rows (alerting.outbox_retention, at least 1 d), so a
+// follow-up that was sent is found by its key and never sent twice.
+constexpr int64_t kFollowUpSweepMs = 3600 * 1000;
+}  // namespace
+
 void AlertingEngine::Reconcile(const StartupState& startup) {
   const int64_t now_ms = NowMs(clock_);
   std::set<LabelSet> firing;
   for (const auto& a : startup.firing) firing.insert(a.labels);
   size_t restored_open = 0, resolved = 0, held = 0;
   for (const auto& inc : incidents_.List()) {
+    // A page delivered after its incident was resolved or acked is followed up by the
+    // sender that delivered it (SendOn); a kill between the delivery and that enqueue
+    // would lose the follow-up. Announcing again is idempotent (same keys), so every
+    // recently closed incident's follow-ups are planned once more here.
+    const int64_t closed_ms = inc.state == IncidentState::kResolved ? inc.resolved_ms
+                              : inc.state == IncidentState::kAcked  ? inc.acked_ms
+                                                                    : 0;
+    if (closed_ms > 0 && now_ms - closed_ms < kFollowUpSweepMs) {
+      Announce(inc, inc.state == IncidentState::kResolved ? "resolve" : "acknowledge");
+    }
     if (inc.state == IncidentState::kResolved) continue;
     ++restored_open;
     std::vector<LabelSet> unconfirmed;

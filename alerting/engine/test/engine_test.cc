@@ -517,6 +517,39 @@ TEST_F(EngineTest, RestartDoesNotPageTwice) {
   EXPECT_EQ(engine_->Incidents().size(), 1u);
 }
 
+// A kill between a late page's delivery and the enqueue of its follow-up (SendOn) left the
+// follow-up unwritten: the restart sends it (and a restart where it was written sends
+// nothing twice).
+TEST_F(EngineTest, AFollowUpLostToAKillAfterDeliveryIsSentAfterTheRestart) {
+  Start();
+  FireAndWaitForFirstPage();
+  engine_->Submit(SourceDown(AlertStatus::kResolved));
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 2; }));
+  engine_->Stop();
+  engine_.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/outbox.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DELETE FROM attempts WHERE key IN (SELECT key FROM notifications "
+                           "WHERE kind = 'resolve'); DELETE FROM notifications WHERE kind = "
+                           "'resolve'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    EXPECT_EQ(sqlite3_changes(db), 1) << "one follow-up row to lose";
+    sqlite3_close(db);
+  }
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 3; }))
+      << "the all-clear lost to the kill was never sent";
+  EXPECT_EQ(Event(To("/alice")[2]), "resolve");
+  engine_->Stop();
+  engine_.reset();
+  Start();  // nothing lost this time: nothing sent again
+  LetItRun();
+  EXPECT_EQ(To("/alice").size(), 3u);
+}
+
 // ---- cluster hooks (docs/cluster.md)
 
 // The owner of the page died (its claim is taken over) after the host recovered: the
