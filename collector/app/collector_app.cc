@@ -18,6 +18,7 @@
 #include "firewatch/crash_point.h"
 #include "firewatch/net/sd_watchdog.h"
 #include "firewatch/sd_notify.h"
+#include "firewatch/sync/mutex.h"
 #include "http/api.h"
 #include "http/http_server.h"
 #include "ingest/ingestor.h"
@@ -58,7 +59,8 @@ struct CollectorApp::Impl {
   bool stopping = false;  // BeginStop ran (handles closing)
   // Held from taking sources out of the tracker (TakeDirty, Forget*) until their store
   // write or deletion is queued: the store sees them in the tracker's order.
-  std::mutex store_order_mu;
+  // Orders operations, guards no data: nothing to mark FW_GUARDED_BY.
+  Mutex store_order_mu;
   // Loop thread only (Flush):
   MonoTime last_forget_sweep{};
   bool swept_once = false;
@@ -134,7 +136,7 @@ struct CollectorApp::Impl {
               const At& at_ms) {
     std::vector<SourceSnapshot> gone;
     {
-      std::lock_guard lock(store_order_mu);
+      MutexLock lock(store_order_mu);
       gone = remove();
       if (gone.empty()) return;
       std::vector<std::string> ids;
@@ -258,7 +260,7 @@ struct CollectorApp::Impl {
       CrashPoint("transition");  // fault injection (tests): the DOWN is only in memory
     }
     Page(cluster ? cluster->view().OnLocal(ts) : ts);
-    std::lock_guard lock(store_order_mu);
+    MutexLock lock(store_order_mu);
     store->Write(tracker->TakeDirty(), std::move(ts));
   }
 
@@ -271,7 +273,7 @@ struct CollectorApp::Impl {
       metrics->SilenceStats(s.silences, s.silences_refused);
     }
     {
-      std::lock_guard lock(store_order_mu);
+      MutexLock lock(store_order_mu);
       auto dirty = tracker->TakeDirty();
       if (!dirty.empty()) store->Write(std::move(dirty), {});
     }
