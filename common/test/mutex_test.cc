@@ -24,8 +24,11 @@ TEST(MutexTest, TryLockFailsWhileHeldElsewhere) {
   MutexLock lock(mu);
   bool got = true;
   std::thread([&] {
-    got = mu.TryLock();
-    if (got) mu.Unlock();
+    if (mu.TryLock()) {
+      mu.Unlock();
+    } else {
+      got = false;
+    }
   }).join();
   EXPECT_FALSE(got);
 }
