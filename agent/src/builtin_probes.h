@@ -1,0 +1,44 @@
+// The arithmetic of the built-in checks, apart from the I/O that feeds it, so it is
+// tested on fixed inputs: parsers for /proc files and the threshold rules that turn a
+// measurement into a check state and a one-line message.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "firewatch/protocol/frame.h"
+
+namespace firewatch::agent {
+
+struct ProbeResult {
+  protocol::CheckState state = protocol::CheckState::kUnknown;
+  std::string message;
+};
+
+// /proc/loadavg: the 1-minute load average.
+std::optional<double> ParseLoadAvg(std::string_view text);
+
+struct MemInfo {
+  uint64_t total_kb = 0;
+  uint64_t available_kb = 0;
+};
+// /proc/meminfo: MemTotal and MemAvailable (both required, both in kB).
+std::optional<MemInfo> ParseMemInfo(std::string_view text);
+
+// Larger is worse (disk used, load, age): >= critical is CRITICAL, >= warning WARNING.
+protocol::CheckState AtOrAbove(double value, double warning, double critical);
+// Smaller is worse (memory available).
+protocol::CheckState AtOrBelow(double value, double warning, double critical);
+
+// statvfs-style counts to the disk check's result. Percentages are of what an
+// unprivileged user can use (blocks - free + avail), as df shows them.
+struct DiskUsage {
+  uint64_t blocks = 0, bfree = 0, bavail = 0, bsize = 0, files = 0, ffree = 0;
+};
+ProbeResult EvaluateDisk(std::string_view path, const DiskUsage& u, double warning,
+                         double critical, double inodes_warning, double inodes_critical,
+                         double* used_percent, double* inodes_percent);
+
+}  // namespace firewatch::agent
