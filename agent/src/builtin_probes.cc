@@ -88,4 +88,83 @@ ProbeResult EvaluateDisk(std::string_view path, const DiskUsage& u, double warni
   return r;
 }
 
+std::string ParseHttpUrl(std::string_view url, HttpTarget& out) {
+  constexpr std::string_view kHttp = "http://";
+  if (url.substr(0, 8) == "https://") {
+    return "https is not supported by the built-in http check (the agent links no TLS "
+           "library); run check_http or check_curl as an exec check";
+  }
+  if (url.substr(0, kHttp.size()) != kHttp) return "must start with http://";
+  url.remove_prefix(kHttp.size());
+  size_t slash = url.find('/');
+  std::string_view authority = url.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? "/" : url.substr(slash);
+  if (path.size() > 1024) return "the path is longer than 1024 bytes";
+  for (unsigned char c : path) {
+    if (c <= 0x20 || c >= 0x7f) return "the path must be printable ASCII without spaces";
+  }
+  if (authority.empty()) return "no host";
+  std::string_view host = authority;
+  std::string_view port;
+  if (authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return "unclosed [ in the host";
+    host = authority.substr(1, close - 1);
+    std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return "unexpected text after ]";
+      port = rest.substr(1);
+    }
+  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  uint32_t p = 80;
+  if (!port.empty()) {
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (ec != std::errc() || end != port.data() + port.size() || p == 0 || p > 65535) {
+      return "the port must be 1..65535";
+    }
+  }
+  out.host = std::string(host);
+  out.port = static_cast<uint16_t>(p);
+  out.path = std::string(path);
+  out.host_header = std::string(authority);
+  return "";
+}
+
+ProbeResult EvaluateHttpResponse(std::string_view raw, int expect_status,
+                                 std::string_view body_contains, bool truncated) {
+  ProbeResult r;
+  r.state = CheckState::kCritical;
+  // "HTTP/1.1 200 OK\r\n"
+  if (raw.size() < 12 || raw.substr(0, 7) != "HTTP/1." || raw[8] != ' ') {
+    r.message = "not an HTTP/1.x answer";
+    return r;
+  }
+  int status = 0;
+  auto [end, ec] = std::from_chars(raw.data() + 9, raw.data() + 12, status);
+  if (ec != std::errc() || end != raw.data() + 12 || status < 100) {
+    r.message = "bad HTTP status line";
+    return r;
+  }
+  if (status != expect_status) {
+    r.message = fmt::format("HTTP {} (expected {})", status, expect_status);
+    return r;
+  }
+  if (!body_contains.empty()) {
+    size_t head_end = raw.find("\r\n\r\n");
+    std::string_view body =
+        head_end == std::string_view::npos ? std::string_view() : raw.substr(head_end + 4);
+    if (body.find(body_contains) == std::string_view::npos) {
+      r.message = fmt::format("HTTP {} but the body{} does not contain the expected text",
+                              status, truncated ? " (first bytes read)" : "");
+      return r;
+    }
+  }
+  r.state = CheckState::kOk;
+  r.message = fmt::format("HTTP {}", status);
+  return r;
+}
+
 }  // namespace firewatch::agent

@@ -41,4 +41,20 @@ ProbeResult EvaluateDisk(std::string_view path, const DiskUsage& u, double warni
                          double critical, double inodes_warning, double inodes_critical,
                          double* used_percent, double* inodes_percent);
 
+// The http check's URL: http://IP[:port][/path] (IP literal; port 80 by default).
+struct HttpTarget {
+  std::string host;  // as written (IPv6 without brackets)
+  uint16_t port = 80;
+  std::string path;  // starts with '/'; printable ASCII, no spaces, at most 1024 bytes
+  std::string host_header;  // host[:port] as it goes in Host:
+};
+// Fills `out` or returns why the URL is refused ("" on success).
+std::string ParseHttpUrl(std::string_view url, HttpTarget& out);
+
+// Judges the first bytes of an HTTP/1.x answer: CRITICAL when it is not HTTP, the status
+// differs from `expect_status`, or `body_contains` is set and not in the body read.
+// `truncated` says the answer was cut at the read limit (named in the message).
+ProbeResult EvaluateHttpResponse(std::string_view raw, int expect_status,
+                                 std::string_view body_contains, bool truncated);
+
 }  // namespace firewatch::agent

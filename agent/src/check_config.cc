@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "builtin_probes.h"
 #include "firewatch/protocol/frame.h"
 #include "socket_address.h"
 
@@ -19,7 +20,8 @@ struct TypeName {
 constexpr TypeName kTypes[] = {
     {CheckType::kExec, "exec"},       {CheckType::kDisk, "disk"},
     {CheckType::kLoad, "load"},       {CheckType::kMemory, "memory"},
-    {CheckType::kTcp, "tcp"},         {CheckType::kProcess, "process"},
+    {CheckType::kTcp, "tcp"},         {CheckType::kHttp, "http"},
+    {CheckType::kProcess, "process"},
     {CheckType::kSystemd, "systemd"}, {CheckType::kFileAge, "file_age"},
 };
 
@@ -100,7 +102,8 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
   if (!known) {
     if (!type.empty()) {
       errors.At(type_node, path + ".type: unknown check type '" + type +
-                               "' (exec, disk, load, memory, tcp, process, systemd, file_age)");
+                               "' (exec, disk, load, memory, tcp, http, process, systemd, "
+                               "file_age)");
     }
     r.Finish();
     return;
@@ -148,6 +151,25 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
       }
       break;
     }
+    case CheckType::kHttp: {
+      r.String("url", c.url, /*required=*/true);
+      uint64_t status = 200;
+      r.Uint("status", status, 100, 599);
+      c.expect_status = static_cast<int>(status);
+      r.String("body_contains", c.body_contains);
+      if (c.body_contains.size() > 256) {
+        errors.At(item["body_contains"], path + ".body_contains: longer than 256 bytes");
+      }
+      HttpTarget t;
+      if (c.url.empty()) break;
+      if (std::string why = ParseHttpUrl(c.url, t); !why.empty()) {
+        errors.At(item["url"], path + ".url: " + why);
+      } else if (!SocketAddress::FromLiteral(t.host, t.port)) {
+        errors.At(item["url"], path + ".url: the host must be an IP address (checks do not "
+                                      "look names up)");
+      }
+      break;
+    }
     case CheckType::kProcess:
       r.String("pidfile", c.path);
       r.String("process", c.process_name);
@@ -176,8 +198,9 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
       break;
     }
   }
-  if (c.type != CheckType::kMemory && c.type != CheckType::kExec && c.type != CheckType::kTcp &&
-      c.type != CheckType::kProcess && c.type != CheckType::kSystemd && c.warning > c.critical) {
+  const bool larger_is_worse = c.type == CheckType::kDisk || c.type == CheckType::kLoad ||
+                               c.type == CheckType::kFileAge;
+  if (larger_is_worse && c.warning > c.critical) {
     errors.At(item, path + ": warning must not be above critical");
   }
   r.Finish();

@@ -16,7 +16,7 @@
 
 namespace firewatch::agent {
 
-enum class CheckType { kExec, kDisk, kLoad, kMemory, kTcp, kProcess, kSystemd, kFileAge };
+enum class CheckType { kExec, kDisk, kLoad, kMemory, kTcp, kHttp, kProcess, kSystemd, kFileAge };
 std::string_view CheckTypeName(CheckType t);
 
 struct CheckConfig {
@@ -37,6 +37,10 @@ struct CheckConfig {
   std::string unit;
   // tcp: IP literal and port.
   config::HostPort address;
+  // http: http://IP[:port]/path, the expected status, optional text the body must contain.
+  std::string url;
+  int expect_status = 200;
+  std::string body_contains;
 
   // Thresholds; their meaning depends on the type (docs/agent.md):
   //   disk: percent used (bytes), inodes_*: percent of inodes used

@@ -12,6 +12,7 @@
 #include "agent_log.h"
 #include "agent_metrics.h"
 #include "builtin_probes.h"
+#include "net_probes.h"
 #include "socket_address.h"
 
 namespace firewatch::agent {
@@ -72,27 +73,6 @@ bool ProcessRunning(const std::string& name, uint64_t& count) {
   ::closedir(d);
   return true;
 }
-
-struct TcpProbe {
-  uv_tcp_t tcp{};
-  uv_connect_t req{};
-  uv_timer_t timer{};
-  int open = 2;
-  bool done = false;
-  std::weak_ptr<bool> alive;
-  std::function<void(int)> finish;  // 0 connected, else a uv error
-  void Complete(int status) {
-    if (done) return;
-    done = true;
-    if (!alive.expired()) finish(status);
-    auto on_close = [](uv_handle_t* h) {
-      auto* p = static_cast<TcpProbe*>(h->data);
-      if (--p->open == 0) delete p;
-    };
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_close);
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_close);
-  }
-};
 
 struct FsProbe {
   uv_fs_t req{};
@@ -197,6 +177,9 @@ void CheckScheduler::Launch(Check& c) {
     case CheckType::kTcp:
       LaunchTcp(c);
       return;
+    case CheckType::kHttp:
+      LaunchHttp(c);
+      return;
     case CheckType::kDisk:
     case CheckType::kFileAge:
       LaunchFs(c);
@@ -276,38 +259,53 @@ void CheckScheduler::DrainQueue() {
 void CheckScheduler::LaunchTcp(Check& c) {
   auto addr = SocketAddress::FromLiteral(c.cfg.address.host, c.cfg.address.port);
   const std::string target = c.cfg.address.ToString();
-  auto* p = new TcpProbe;
-  p->alive = alive_;
-  p->tcp.data = p->timer.data = p;
-  uv_tcp_init(loop_, &p->tcp);
-  uv_timer_init(loop_, &p->timer);
   const uint64_t run = c.run_id;
-  p->finish = [this, &c, run, target](int status) {
+  auto done = [this, &c, run, target](NetProbeResult r) {
     if (closed_ || run != c.run_id) return;
-    if (status == 0) {
+    if (r.status == 0) {
       Finish(c, CheckState::kOk, "connected to " + target);
-    } else if (status == UV_ETIMEDOUT) {
+    } else if (r.timed_out) {
       ++c.st.timeouts;
       Finish(c, CheckState::kCritical,
              "no answer from " + target + " within " + Seconds(c.cfg.timeout));
     } else {
-      Finish(c, CheckState::kCritical,
-             "cannot connect to " + target + ": " + uv_strerror(status));
+      Finish(c, CheckState::kCritical, "cannot connect to " + target + ": " + uv_strerror(r.status));
     }
   };
-  p->req.data = p;
-  int rc = addr ? uv_tcp_connect(&p->req, &p->tcp, addr->get(),
-                                 [](uv_connect_t* r, int status) {
-                                   static_cast<TcpProbe*>(r->data)->Complete(status);
-                                 })
-                : UV_EINVAL;
-  if (rc != 0) {
-    p->Complete(rc);
-    return;
-  }
-  uv_timer_start(
-      &p->timer, [](uv_timer_t* t) { static_cast<TcpProbe*>(t->data)->Complete(UV_ETIMEDOUT); },
-      Millis(c.cfg.timeout), 0);
+  if (!addr) return done(NetProbeResult{UV_EINVAL, false, {}});
+  StartNetProbe(loop_, *addr, "", c.cfg.timeout, 0, alive_, std::move(done));
+}
+
+void CheckScheduler::LaunchHttp(Check& c) {
+  HttpTarget t;
+  std::string why = ParseHttpUrl(c.cfg.url, t);
+  auto addr = why.empty() ? SocketAddress::FromLiteral(t.host, t.port) : std::nullopt;
+  if (!addr) return Finish(c, CheckState::kUnknown, "bad url: " + c.cfg.url);
+  std::string request = "GET " + t.path + " HTTP/1.1\r\nHost: " + t.host_header +
+                        "\r\nUser-Agent: firewatch-agent\r\nAccept: */*\r\n"
+                        "Connection: close\r\n\r\n";
+  constexpr size_t kMaxResponse = 16 * 1024;
+  const uint64_t run = c.run_id;
+  StartNetProbe(loop_, *addr, std::move(request), c.cfg.timeout, kMaxResponse, alive_,
+                [this, &c, run](NetProbeResult r) {
+                  if (closed_ || run != c.run_id) return;
+                  if (r.timed_out) {
+                    ++c.st.timeouts;
+                    return Finish(c, CheckState::kCritical,
+                                  c.cfg.url + ": no answer within " + Seconds(c.cfg.timeout));
+                  }
+                  if (r.status != 0) {
+                    return Finish(c, CheckState::kCritical,
+                                  c.cfg.url + ": " + uv_strerror(r.status));
+                  }
+                  ProbeResult p = EvaluateHttpResponse(r.response, c.cfg.expect_status,
+                                                       c.cfg.body_contains,
+                                                       r.response.size() >= kMaxResponse);
+                  Finish(c, p.state, c.cfg.url + ": " + p.message,
+                         {PerfDatum{"time", std::chrono::duration<double>(
+                                                clock_.Now() - c.started).count(),
+                                    "s", 0.0, std::nullopt}});
+                });
 }
 
 void CheckScheduler::LaunchFs(Check& c) {

@@ -4,7 +4,8 @@
 // Each check has its own repeating timer; a check never overlaps itself (a run still
 // going when the next is due is skipped and counted). Plugins (exec, systemd) go through
 // one ExecRunner: at most max_concurrent at once; a check due while all slots are taken
-// waits in a FIFO queue. TCP connects are libuv connects with a timer; disk and file_age
+// waits in a FIFO queue. tcp and http are libuv connects with a timer (net_probes.h),
+// http a plain HTTP/1.1 GET whose answer is read up to 16 KiB; disk and file_age
 // use the libuv thread pool (uv_fs_statfs/uv_fs_stat) so a hung mount cannot stall the
 // loop; load, memory and process read /proc, which does not block.
 //
@@ -78,6 +79,7 @@ class CheckScheduler final : public CheckProvider {
   void Launch(Check& c);
   void LaunchExec(Check& c);
   void LaunchTcp(Check& c);
+  void LaunchHttp(Check& c);
   void LaunchFs(Check& c);
   void RunInline(Check& c);
   void Finish(Check& c, protocol::CheckState state, std::string message,

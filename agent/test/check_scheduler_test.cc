@@ -35,9 +35,12 @@ TEST(CheckConfigTest, EveryTypeParses) {
     command: [/usr/lib/nagios/plugins/check_dummy, "0", all fine]
     env: {LC_NUMERIC: C}
   - {name: sh, type: exec, shell: true, command: "echo hi | cat"}
+  - {name: web, type: http, url: "http://127.0.0.1:8080/healthz", status: 204, body_contains: ok}
 )");
   ASSERT_TRUE(c.ok()) << c.status().message();
-  ASSERT_EQ(c->checks.size(), 9u);
+  ASSERT_EQ(c->checks.size(), 10u);
+  EXPECT_EQ(c->checks[9].expect_status, 204);
+  EXPECT_EQ(c->checks[9].body_contains, "ok");
   EXPECT_EQ(c->checks[0].critical, 95);
   EXPECT_EQ(c->checks[0].inodes_critical, 95);
   EXPECT_EQ(c->checks[0].interval, 5min);
@@ -69,6 +72,10 @@ TEST(CheckConfigTest, ErrorsNameTheLineAndTheProblem) {
   expect_error("checks:\n  - {name: x, type: disk, path: /, warning: 95, critical: 90}\n",
                "warning must not be above critical");
   expect_error("checks:\n  - {name: 'a b', type: load}\n", "must be 1 to 128 characters");
+  expect_error("checks:\n  - {name: x, type: http, url: \"https://10.0.0.1/\"}\n",
+               "checks[0].url: https is not supported");
+  expect_error("checks:\n  - {name: x, type: http, url: \"http://example.org/\"}\n",
+               "the host must be an IP address");
 }
 
 TEST(BuiltinProbesTest, ProcParsersAndThresholds) {
@@ -94,6 +101,32 @@ TEST(BuiltinProbesTest, ProcParsersAndThresholds) {
   r = EvaluateDisk("/x", {10, 50, 60, 1, 0, 5}, 80, 90, 80, 90, &pct, &ipct);
   EXPECT_EQ(r.state, CheckState::kOk);
   EXPECT_EQ(pct, 0);
+}
+
+TEST(BuiltinProbesTest, HttpUrlAndAnswer) {
+  HttpTarget t;
+  EXPECT_EQ(ParseHttpUrl("http://127.0.0.1:8080/health?x=1", t), "");
+  EXPECT_EQ(t.port, 8080);
+  EXPECT_EQ(t.path, "/health?x=1");
+  EXPECT_EQ(t.host_header, "127.0.0.1:8080");
+  EXPECT_EQ(ParseHttpUrl("http://[::1]", t), "");
+  EXPECT_EQ(t.host, "::1");
+  EXPECT_EQ(t.port, 80);
+  EXPECT_EQ(t.path, "/");
+  EXPECT_NE(ParseHttpUrl("https://10.0.0.1/", t).find("no TLS"), std::string::npos);
+  EXPECT_NE(ParseHttpUrl("http://10.0.0.1:99999/", t), "");
+  EXPECT_NE(ParseHttpUrl("http://10.0.0.1/a b", t), "");
+  EXPECT_NE(ParseHttpUrl("ftp://x", t), "");
+
+  auto ok = EvaluateHttpResponse("HTTP/1.1 200 OK\r\nA: b\r\n\r\nall good", 200, "good", false);
+  EXPECT_EQ(ok.state, CheckState::kOk);
+  EXPECT_EQ(ok.message, "HTTP 200");
+  EXPECT_EQ(EvaluateHttpResponse("HTTP/1.1 503 Busy\r\n\r\n", 200, "", false).message,
+            "HTTP 503 (expected 200)");
+  EXPECT_EQ(EvaluateHttpResponse("HTTP/1.1 200 OK\r\n\r\nbad", 200, "good", false).state,
+            CheckState::kCritical);
+  EXPECT_EQ(EvaluateHttpResponse("SSH-2.0-OpenSSH", 200, "", false).state, CheckState::kCritical);
+  EXPECT_EQ(EvaluateHttpResponse("HTTP/1.1 2x0", 200, "", false).state, CheckState::kCritical);
 }
 
 class CheckSchedulerTest : public ::testing::Test {

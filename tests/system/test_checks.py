@@ -64,6 +64,38 @@ def checks_of(collector, source_id):
     return {c["name"]: c for c in s["checks"]} if s else {}
 
 
+class HealthServer:
+    """A real HTTP/1.1 server on loopback whose /healthz body the test changes."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        outer = self
+        self.body = b"db: ok"
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802 - the http.server API
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -80,25 +112,38 @@ def test_stopped_tcp_service_turns_critical_within_two_intervals_and_pages(harne
     service.bind(("127.0.0.1", 0))
     service.listen(16)
     port = service.getsockname()[1]
-    agent = harness.agent_config("db-01", [collector], interval="1s", extra=f"""checks:
+    web = HealthServer()
+    try:
+        agent = harness.agent_config("db-01", [collector], interval="1s", extra=f"""checks:
   - {{name: postgres, type: tcp, address: "127.0.0.1:{port}", interval: 1s, timeout: 500ms}}
+  - {{name: web, type: http, url: "http://127.0.0.1:{web.port}/healthz", body_contains: "db: ok",
+     interval: 1s, timeout: 500ms}}
 """).start()
-    wait_for(lambda: checks_of(collector, "db-01").get("postgres", {}).get("state") == "OK", 15,
-             what="the tcp check to be OK on the collector")
-    service.close()
-    stopped = time.monotonic()
-    wait_for(lambda: checks_of(collector, "db-01")["postgres"]["state"] == "CRITICAL", 10,
-             interval=0.05, what="the tcp check to turn CRITICAL")
-    took = time.monotonic() - stopped
-    # Two check intervals, plus one heartbeat interval to carry the result.
-    assert took < 3.0, f"CRITICAL reached the collector after {took:.2f}s"
-    assert "cannot connect to 127.0.0.1" in checks_of(collector, "db-01")["postgres"]["output"]
-    wait_for(lambda: len(smtp.messages()) >= 1 and len(twilio.sent()) >= 1, 20,
-             what="the check's pages")
-    body = smtp.messages()[0].get_payload(decode=True).decode()
-    assert "check = postgres" in body
-    assert agent_metric(agent, "firewatch_agent_check_state",
-                        'check="postgres",type="tcp"') == 2
+        wait_for(lambda: checks_of(collector, "db-01").get("postgres", {}).get("state") == "OK"
+                 and checks_of(collector, "db-01").get("web", {}).get("state") == "OK", 15,
+                 what="the tcp and http checks to be OK on the collector")
+        service.close()
+        stopped = time.monotonic()
+        wait_for(lambda: checks_of(collector, "db-01")["postgres"]["state"] == "CRITICAL", 10,
+                 interval=0.05, what="the tcp check to turn CRITICAL")
+        took = time.monotonic() - stopped
+        # Two check intervals, plus one heartbeat interval to carry the result.
+        assert took < 3.0, f"CRITICAL reached the collector after {took:.2f}s"
+        assert "cannot connect to 127.0.0.1" in checks_of(collector, "db-01")["postgres"]["output"]
+        wait_for(lambda: len(smtp.messages()) >= 1 and len(twilio.sent()) >= 1, 20,
+                 what="the check's pages")
+        body = smtp.messages()[0].get_payload(decode=True).decode()
+        assert "check = postgres" in body
+        assert agent_metric(agent, "firewatch_agent_check_state",
+                            'check="postgres",type="tcp"') == 2
+
+        web.body = b"db: down"  # 200, but not what the check looks for
+        wait_for(lambda: checks_of(collector, "db-01")["web"]["state"] == "CRITICAL", 5,
+                 what="the http check to see the wrong body")
+        assert "does not contain the expected text" in \
+            checks_of(collector, "db-01")["web"]["output"]
+    finally:
+        web.stop()
 
 
 def test_hanging_and_flooding_plugins_are_cut_and_heartbeats_stay_on_time(harness):
