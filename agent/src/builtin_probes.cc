@@ -88,6 +88,33 @@ ProbeResult EvaluateDisk(std::string_view path, const DiskUsage& u, double warni
   return r;
 }
 
+std::optional<int64_t> ParseCollectorTime(std::string_view raw) {
+  if (EvaluateHttpResponse(raw, 200, "", false).state != CheckState::kOk) return std::nullopt;
+  constexpr std::string_view kKey = "\"time_unix_ms\":";
+  size_t at = raw.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = raw.substr(at + kKey.size());
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), v);
+  if (ec != std::errc() || end == rest.data() || v <= 0) return std::nullopt;
+  return v;
+}
+
+ProbeResult EvaluateClockOffset(int64_t collector_ms, int64_t sent_ms, int64_t received_ms,
+                                double warning, double critical, double* offset_seconds) {
+  // Wire values: compute in double, so no int64 overflow whatever the collector says.
+  const double mid = (static_cast<double>(sent_ms) + static_cast<double>(received_ms)) / 2;
+  const double offset = (mid - static_cast<double>(collector_ms)) / 1000.0;
+  const double error =
+      std::abs(static_cast<double>(received_ms) - static_cast<double>(sent_ms)) / 2000.0;
+  *offset_seconds = offset;
+  ProbeResult r;
+  r.state = AtOrAbove(std::abs(offset), warning, critical);
+  r.message = fmt::format("clock {:.3f}s {} the collector's (+/- {:.3f}s)", std::abs(offset),
+                          offset >= 0 ? "ahead of" : "behind", error);
+  return r;
+}
+
 std::string ParseHttpUrl(std::string_view url, HttpTarget& out) {
   constexpr std::string_view kHttp = "http://";
   if (url.substr(0, 8) == "https://") {

@@ -57,4 +57,13 @@ std::string ParseHttpUrl(std::string_view url, HttpTarget& out);
 ProbeResult EvaluateHttpResponse(std::string_view raw, int expect_status,
                                  std::string_view body_contains, bool truncated);
 
+// The collector's clock from its /healthz answer ("time_unix_ms":N in the body).
+std::optional<int64_t> ParseCollectorTime(std::string_view raw);
+
+// The clock check: the collector's time against the midpoint of the local send and
+// receive times (all Unix ms). Positive offset: the agent is ahead. Thresholds are on
+// the absolute offset in seconds.
+ProbeResult EvaluateClockOffset(int64_t collector_ms, int64_t sent_ms, int64_t received_ms,
+                                double warning, double critical, double* offset_seconds);
+
 }  // namespace firewatch::agent

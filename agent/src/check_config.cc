@@ -23,6 +23,7 @@ constexpr TypeName kTypes[] = {
     {CheckType::kTcp, "tcp"},         {CheckType::kHttp, "http"},
     {CheckType::kProcess, "process"},
     {CheckType::kSystemd, "systemd"}, {CheckType::kFileAge, "file_age"},
+    {CheckType::kClock, "clock"},
 };
 
 bool GoodCheckName(std::string_view n) {
@@ -103,7 +104,7 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
     if (!type.empty()) {
       errors.At(type_node, path + ".type: unknown check type '" + type +
                                "' (exec, disk, load, memory, tcp, http, process, systemd, "
-                               "file_age)");
+                               "file_age, clock)");
     }
     r.Finish();
     return;
@@ -143,7 +144,9 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
                                "at most warning");
       }
       break;
-    case CheckType::kTcp: {
+    case CheckType::kTcp:
+    case CheckType::kClock: {
+      if (c.type == CheckType::kClock) ReadThresholds(r, c, 2, 4, 3600);
       r.HostPort("address", c.address, /*required=*/true);
       if (!c.address.host.empty() && !SocketAddress::FromLiteral(c.address.host, c.address.port)) {
         errors.At(item["address"], path + ".address: must be an IP address and port (checks "
@@ -199,7 +202,7 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
     }
   }
   const bool larger_is_worse = c.type == CheckType::kDisk || c.type == CheckType::kLoad ||
-                               c.type == CheckType::kFileAge;
+                               c.type == CheckType::kFileAge || c.type == CheckType::kClock;
   if (larger_is_worse && c.warning > c.critical) {
     errors.At(item, path + ": warning must not be above critical");
   }

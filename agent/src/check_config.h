@@ -16,7 +16,9 @@
 
 namespace firewatch::agent {
 
-enum class CheckType { kExec, kDisk, kLoad, kMemory, kTcp, kHttp, kProcess, kSystemd, kFileAge };
+enum class CheckType {
+  kExec, kDisk, kLoad, kMemory, kTcp, kHttp, kProcess, kSystemd, kFileAge, kClock
+};
 std::string_view CheckTypeName(CheckType t);
 
 struct CheckConfig {
@@ -47,6 +49,7 @@ struct CheckConfig {
   //   load: 1-minute load average per CPU
   //   memory: percent available, alert when BELOW
   //   file_age: age in seconds
+  //   clock: |offset| from the collector's clock in seconds (address: its HTTP listener)
   double warning = 0, critical = 0;
   double inodes_warning = 0, inodes_critical = 0;
 };

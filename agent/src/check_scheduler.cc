@@ -180,6 +180,9 @@ void CheckScheduler::Launch(Check& c) {
     case CheckType::kHttp:
       LaunchHttp(c);
       return;
+    case CheckType::kClock:
+      LaunchClock(c);
+      return;
     case CheckType::kDisk:
     case CheckType::kFileAge:
       LaunchFs(c);
@@ -305,6 +308,37 @@ void CheckScheduler::LaunchHttp(Check& c) {
                          {PerfDatum{"time", std::chrono::duration<double>(
                                                 clock_.Now() - c.started).count(),
                                     "s", 0.0, std::nullopt}});
+                });
+}
+
+void CheckScheduler::LaunchClock(Check& c) {
+  auto addr = SocketAddress::FromLiteral(c.cfg.address.host, c.cfg.address.port);
+  if (!addr) return Finish(c, CheckState::kUnknown, "bad address");
+  const std::string target = c.cfg.address.ToString();
+  std::string request = "GET /healthz HTTP/1.1\r\nHost: " + target +
+                        "\r\nUser-Agent: firewatch-agent\r\nConnection: close\r\n\r\n";
+  const uint64_t run = c.run_id;
+  const int64_t sent_ms = ToUnixMillis(clock_.WallNow());
+  StartNetProbe(loop_, *addr, std::move(request), c.cfg.timeout, 4096, alive_,
+                [this, &c, run, target, sent_ms](NetProbeResult r) {
+                  if (closed_ || run != c.run_id) return;
+                  if (r.status != 0) {
+                    if (r.timed_out) ++c.st.timeouts;
+                    return Finish(c, CheckState::kUnknown,
+                                  "collector " + target + ": " +
+                                      (r.timed_out ? "no answer within " + Seconds(c.cfg.timeout)
+                                                   : std::string(uv_strerror(r.status))));
+                  }
+                  auto theirs = ParseCollectorTime(r.response);
+                  if (!theirs) {
+                    return Finish(c, CheckState::kUnknown,
+                                  "collector " + target + " did not say its time in /healthz");
+                  }
+                  double offset = 0;
+                  ProbeResult p = EvaluateClockOffset(*theirs, sent_ms, ToUnixMillis(clock_.WallNow()),
+                                                      c.cfg.warning, c.cfg.critical, &offset);
+                  Finish(c, p.state, p.message + " at " + target,
+                         {PerfDatum{"offset", offset, "s", std::nullopt, std::nullopt}});
                 });
 }
 

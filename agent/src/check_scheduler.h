@@ -80,6 +80,7 @@ class CheckScheduler final : public CheckProvider {
   void LaunchExec(Check& c);
   void LaunchTcp(Check& c);
   void LaunchHttp(Check& c);
+  void LaunchClock(Check& c);
   void LaunchFs(Check& c);
   void RunInline(Check& c);
   void Finish(Check& c, protocol::CheckState state, std::string message,

@@ -129,6 +129,26 @@ TEST(BuiltinProbesTest, HttpUrlAndAnswer) {
   EXPECT_EQ(EvaluateHttpResponse("HTTP/1.1 2x0", 200, "", false).state, CheckState::kCritical);
 }
 
+TEST(BuiltinProbesTest, ClockOffset) {
+  EXPECT_EQ(ParseCollectorTime("HTTP/1.1 200 OK\r\n\r\n{\"status\":\"ok\",\"time_unix_ms\":1700000000123}"),
+            1700000000123);
+  EXPECT_FALSE(ParseCollectorTime("HTTP/1.1 200 OK\r\n\r\n{\"status\":\"ok\"}"));
+  EXPECT_FALSE(ParseCollectorTime("HTTP/1.1 500 x\r\n\r\n\"time_unix_ms\":5"));
+  EXPECT_FALSE(ParseCollectorTime("HTTP/1.1 200 OK\r\n\r\n\"time_unix_ms\":99999999999999999999999"));
+  double off = 0;
+  // Sent at 10.000, answered at 10.100 (midpoint 10.050); the collector said 7.050.
+  auto r = EvaluateClockOffset(7'050, 10'000, 10'100, 2, 4, &off);
+  EXPECT_DOUBLE_EQ(off, 3.0);
+  EXPECT_EQ(r.state, CheckState::kWarning);
+  EXPECT_EQ(r.message, "clock 3.000s ahead of the collector's (+/- 0.050s)");
+  r = EvaluateClockOffset(15'050, 10'000, 10'100, 2, 4, &off);
+  EXPECT_EQ(r.state, CheckState::kCritical);
+  EXPECT_NE(r.message.find("behind"), std::string::npos);
+  // Hostile values do not overflow.
+  r = EvaluateClockOffset(INT64_MAX, INT64_MIN, INT64_MAX, 2, 4, &off);
+  EXPECT_EQ(r.state, CheckState::kCritical);
+}
+
 class CheckSchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_EQ(uv_loop_init(&loop_), 0); }

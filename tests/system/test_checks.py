@@ -118,10 +118,13 @@ def test_stopped_tcp_service_turns_critical_within_two_intervals_and_pages(harne
   - {{name: postgres, type: tcp, address: "127.0.0.1:{port}", interval: 1s, timeout: 500ms}}
   - {{name: web, type: http, url: "http://127.0.0.1:{web.port}/healthz", body_contains: "db: ok",
      interval: 1s, timeout: 500ms}}
+  - {{name: clock, type: clock, address: "127.0.0.1:{collector.http_port}", interval: 1s}}
 """).start()
-        wait_for(lambda: checks_of(collector, "db-01").get("postgres", {}).get("state") == "OK"
-                 and checks_of(collector, "db-01").get("web", {}).get("state") == "OK", 15,
-                 what="the tcp and http checks to be OK on the collector")
+        wait_for(lambda: all(checks_of(collector, "db-01").get(n, {}).get("state") == "OK"
+                             for n in ("postgres", "web", "clock")), 15,
+                 what="the tcp, http and clock checks to be OK on the collector")
+        # Same host, same clock: the offset is the measurement's own error.
+        assert checks_of(collector, "db-01")["clock"]["output"].startswith("clock 0.0")
         service.close()
         stopped = time.monotonic()
         wait_for(lambda: checks_of(collector, "db-01")["postgres"]["state"] == "CRITICAL", 10,
