@@ -111,6 +111,8 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
   }
   r.Duration("interval", c.interval, kMinCheckInterval, kMaxCheckInterval);
   r.Duration("timeout", c.timeout, std::chrono::milliseconds(100), kMaxCheckTimeout);
+  r.Uint("attempts", c.attempts, 1, 100);
+  r.Uint("recover_after", c.recover_after, 1, 100);
   switch (c.type) {
     case CheckType::kExec: {
       r.Bool("shell", c.shell);

@@ -26,6 +26,10 @@ struct CheckConfig {
   CheckType type = CheckType::kExec;
   Duration interval = std::chrono::seconds(60);
   Duration timeout = std::chrono::seconds(10);
+  // Damping (like Nagios' max_check_attempts): a new non-OK state is reported after this
+  // many consecutive runs agree, and OK again after recover_after consecutive OK runs.
+  uint64_t attempts = 1;
+  uint64_t recover_after = 1;
 
   // exec: argv (no shell), or one command line for /bin/sh -c when shell is true.
   std::vector<std::string> command;

@@ -459,13 +459,24 @@ void CheckScheduler::RunInline(Check& c) {
 void CheckScheduler::Finish(Check& c, CheckState state, std::string message,
                             std::vector<PerfDatum> perf) {
   const MonoTime now = clock_.Now();
-  const bool changed = c.st.runs == 0 || c.st.state != state;
-  if (changed) {
+  c.st.streak = c.st.runs > 0 && c.st.raw == state ? c.st.streak + 1 : 1;
+  c.st.raw = state;
+  // Damping: a change is reported once enough consecutive runs agree (attempts for a
+  // problem, recover_after for OK). Before anything was reported, OK is reported at once
+  // and a problem after `attempts` runs (the check is left out of heartbeats till then).
+  const uint64_t needed = state == CheckState::kOk ? c.cfg.recover_after : c.cfg.attempts;
+  const bool report = c.st.reported
+                          ? (state == c.st.state || c.st.streak >= needed)
+                          : (state == CheckState::kOk || c.st.streak >= c.cfg.attempts);
+  if (report && (!c.st.reported || c.st.state != state)) {
     LogInfo("check {}: {}: {}", c.cfg.name, protocol::CheckStateName(state), message);
   }
   c.busy = false;
-  c.st.state = state;
-  c.st.message = TruncateUtf8(message, protocol::kMaxCheckOutput);
+  if (report) {
+    c.st.reported = true;
+    c.st.state = state;
+    c.st.message = TruncateUtf8(message, protocol::kMaxCheckOutput);
+  }
   c.st.perfdata = std::move(perf);
   c.st.duration = now - c.started;
   c.st.last_done = now;
@@ -475,7 +486,7 @@ void CheckScheduler::Finish(Check& c, CheckState state, std::string message,
 std::vector<protocol::CheckResult> CheckScheduler::Current() {
   std::vector<protocol::CheckResult> out;
   for (const auto& c : checks_) {
-    if (c->st.runs == 0) continue;  // nothing to say before the first result
+    if (!c->st.reported) continue;  // nothing to say before the first (confirmed) result
     out.push_back({c->cfg.name, c->st.state, c->st.message});
   }
   return out;
@@ -502,11 +513,18 @@ std::string CheckScheduler::RenderMetrics() const {
                        CheckTypeName(c.cfg.type));
   };
   family("firewatch_agent_check_state", "gauge",
-         "Latest state of the check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (-1 before its "
-         "first run).");
+         "Reported state of the check (what heartbeats carry): 0 OK, 1 WARNING, 2 CRITICAL, "
+         "3 UNKNOWN (-1 before the first).");
   for (const auto& c : checks_) {
-    int v = c->st.runs == 0 ? -1 : static_cast<int>(c->st.state);
+    int v = !c->st.reported ? -1 : static_cast<int>(c->st.state);
     out += fmt::format("firewatch_agent_check_state{{{}}} {}\n", label(*c), v);
+  }
+  family("firewatch_agent_check_raw_state", "gauge",
+         "State of the latest run, before damping (attempts, recover_after); -1 before the "
+         "first run.");
+  for (const auto& c : checks_) {
+    int v = c->st.runs == 0 ? -1 : static_cast<int>(c->st.raw);
+    out += fmt::format("firewatch_agent_check_raw_state{{{}}} {}\n", label(*c), v);
   }
   family("firewatch_agent_check_duration_seconds", "gauge", "How long the latest run took.");
   for (const auto& c : checks_) {

@@ -45,8 +45,11 @@ class CheckScheduler final : public CheckProvider {
 
   // What the agent knows about one check.
   struct Status {
-    protocol::CheckState state = protocol::CheckState::kUnknown;
+    protocol::CheckState state = protocol::CheckState::kUnknown;  // reported (damped)
     std::string message;
+    protocol::CheckState raw = protocol::CheckState::kUnknown;    // the latest run's
+    uint64_t streak = 0;  // consecutive runs with state `raw`
+    bool reported = false;  // `state` holds a reported result
     std::vector<PerfDatum> perfdata;
     Duration duration{};
     std::optional<MonoTime> last_done;

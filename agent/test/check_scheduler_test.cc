@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "agent_config.h"
 #include "builtin_probes.h"
 #include "test_util.h"
@@ -23,7 +25,8 @@ Result<AgentConfig> Parse(const std::string& checks) {
 
 TEST(CheckConfigTest, EveryTypeParses) {
   auto c = Parse(R"(checks:
-  - {name: root, type: disk, path: /, warning: 85, critical: 95, interval: 5m}
+  - {name: root, type: disk, path: /, warning: 85, critical: 95, interval: 5m, attempts: 3,
+     recover_after: 2}
   - {name: load, type: load}
   - {name: mem, type: memory, warning: 15, critical: 5}
   - {name: db, type: tcp, address: "127.0.0.1:5432", timeout: 2s}
@@ -44,6 +47,9 @@ TEST(CheckConfigTest, EveryTypeParses) {
   EXPECT_EQ(c->checks[0].critical, 95);
   EXPECT_EQ(c->checks[0].inodes_critical, 95);
   EXPECT_EQ(c->checks[0].interval, 5min);
+  EXPECT_EQ(c->checks[0].attempts, 3u);
+  EXPECT_EQ(c->checks[0].recover_after, 2u);
+  EXPECT_EQ(c->checks[1].attempts, 1u);
   EXPECT_EQ(c->checks[1].warning, 1.5);
   EXPECT_EQ(c->checks[3].address.port, 5432);
   EXPECT_EQ(c->checks[6].critical, 49 * 3600);
@@ -245,6 +251,39 @@ TEST_F(CheckSchedulerTest, BadPluginsNeverDelayTheLoop) {
     EXPECT_NE(sched_->status(i).message.find("timed out after"), std::string::npos);
   }
   EXPECT_GT(sched_->status(2).discarded_bytes, 0u);
+}
+
+// attempts / recover_after: a plugin that fails, recovers once and fails again is
+// reported CRITICAL only after three failures in a row, and OK only after two OKs.
+TEST_F(CheckSchedulerTest, AttemptsAndRecoveryDampFlapping) {
+  std::string script_path = ::testing::TempDir() + "/flap_states";
+  // One exit status per run, read from a file the plugin consumes line by line.
+  {
+    std::ofstream f(script_path);
+    f << "2\n2\n0\n2\n2\n2\n0\n2\n0\n0\n";
+  }
+  CheckConfig c = Exec("flap", "s=$(head -n1 " + script_path + "); sed -i 1d " + script_path +
+                                   "; echo state $s; exit ${s:-0}");
+  c.interval = 1s;
+  c.attempts = 3;
+  c.recover_after = 2;
+  Start({c});
+  std::vector<CheckState> reported;
+  auto& st = sched_->status(0);
+  uint64_t seen = 0;
+  ASSERT_TRUE(testing::RunUntil(&loop_, [&] {
+    if (st.runs != seen) {
+      seen = st.runs;
+      auto cur = sched_->Current();
+      reported.push_back(cur.empty() ? static_cast<CheckState>(9) : cur[0].state);
+    }
+    return seen >= 10;
+  }, 20s));
+  const auto kNone = static_cast<CheckState>(9), kOk = CheckState::kOk,
+             kCrit = CheckState::kCritical;
+  // runs:   2      2      0    2    2    2     0     2     0     0
+  EXPECT_EQ(reported, (std::vector<CheckState>{kNone, kNone, kOk, kOk, kOk, kCrit, kCrit, kCrit,
+                                               kCrit, kOk}));
 }
 
 TEST_F(CheckSchedulerTest, RunAsAnotherUserNeedsRoot) {
