@@ -250,6 +250,18 @@ def main():
                f"{res['processes'][name]['cpu_pct']}% (schedstat "
                f"{res['processes'][name]['cpu_pct_schedstat']}%), children "
                f"{res['processes'][name]['children_cpu_pct']}%")
+    # What the 20 checks reported (runs and states), so the run shows they did run.
+    status, body = bl.http_get(urls["agent-checks"], timeout=2)
+    checks = {}
+    for line in body.splitlines() if status == 200 else []:
+        for family, key in (("firewatch_agent_check_state{", "state"),
+                            ("firewatch_agent_check_runs_total{", "runs")):
+            if line.startswith(family):
+                name = line.split('check="', 1)[1].split('"', 1)[0]
+                checks.setdefault(name, {})[key] = float(line.rsplit(" ", 1)[1])
+    res["agent_checks"] = checks
+    bl.log(f"agent-checks: {len(checks)} checks, {sum(c.get('runs', 0) for c in checks.values()):.0f} "
+           f"runs, states {sorted(int(c.get('state', -1)) for c in checks.values())}")
     for p in procs.values():
         bl.stop(p)
     collector.stop()

@@ -29,8 +29,9 @@ void Check(bool ok) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > 64 * 1024) return 0;
   firewatch::agent::PluginOutputLimits limits;
-  if (data[0] & 1) limits = {.max_message = data[0] / 8u, .max_perfdata = data[0] % 5u,
-                             .max_label = 1u + data[0] % 7u};
+  if (data[0] & 1)
+    limits = {
+        .max_message = data[0] / 8u, .max_perfdata = data[0] % 5u, .max_label = 1u + data[0] % 7u};
   std::string_view raw(reinterpret_cast<const char*>(data) + 1, size - 1);
   auto out = firewatch::agent::ParsePluginOutput(raw, limits);
 

@@ -29,8 +29,7 @@ std::optional<uint64_t> MemField(std::string_view text, std::string_view key) {
     size_t nl = text.find('\n', at);
     std::string_view line = text.substr(at, nl == std::string_view::npos ? nl : nl - at);
     at = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (line.size() <= key.size() || line.substr(0, key.size()) != key ||
-        line[key.size()] != ':') {
+    if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ':') {
       continue;
     }
     line.remove_prefix(key.size() + 1);
@@ -68,9 +67,9 @@ CheckState AtOrBelow(double value, double warning, double critical) {
   return CheckState::kOk;
 }
 
-ProbeResult EvaluateDisk(std::string_view path, const DiskUsage& u, double warning,
-                         double critical, double inodes_warning, double inodes_critical,
-                         double* used_percent, double* inodes_percent) {
+ProbeResult EvaluateDisk(std::string_view path, const DiskUsage& u, double warning, double critical,
+                         double inodes_warning, double inodes_critical, double* used_percent,
+                         double* inodes_percent) {
   // blocks >= bfree >= bavail on every sane file system; clamp instead of trusting it.
   uint64_t bfree = std::min(u.bfree, u.blocks);
   uint64_t bavail = std::min(u.bavail, bfree);
@@ -184,8 +183,8 @@ ProbeResult EvaluateHttpResponse(std::string_view raw, int expect_status,
     std::string_view body =
         head_end == std::string_view::npos ? std::string_view() : raw.substr(head_end + 4);
     if (body.find(body_contains) == std::string_view::npos) {
-      r.message = fmt::format("HTTP {} but the body{} does not contain the expected text",
-                              status, truncated ? " (first bytes read)" : "");
+      r.message = fmt::format("HTTP {} but the body{} does not contain the expected text", status,
+                              truncated ? " (first bytes read)" : "");
       return r;
     }
   }

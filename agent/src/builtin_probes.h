@@ -37,15 +37,15 @@ protocol::CheckState AtOrBelow(double value, double warning, double critical);
 struct DiskUsage {
   uint64_t blocks = 0, bfree = 0, bavail = 0, bsize = 0, files = 0, ffree = 0;
 };
-ProbeResult EvaluateDisk(std::string_view path, const DiskUsage& u, double warning,
-                         double critical, double inodes_warning, double inodes_critical,
-                         double* used_percent, double* inodes_percent);
+ProbeResult EvaluateDisk(std::string_view path, const DiskUsage& u, double warning, double critical,
+                         double inodes_warning, double inodes_critical, double* used_percent,
+                         double* inodes_percent);
 
 // The http check's URL: http://IP[:port][/path] (IP literal; port 80 by default).
 struct HttpTarget {
   std::string host;  // as written (IPv6 without brackets)
   uint16_t port = 80;
-  std::string path;  // starts with '/'; printable ASCII, no spaces, at most 1024 bytes
+  std::string path;         // starts with '/'; printable ASCII, no spaces, at most 1024 bytes
   std::string host_header;  // host[:port] as it goes in Host:
 };
 // Fills `out` or returns why the URL is refused ("" on success).

@@ -18,12 +18,11 @@ struct TypeName {
   std::string_view name;
 };
 constexpr TypeName kTypes[] = {
-    {CheckType::kExec, "exec"},       {CheckType::kDisk, "disk"},
-    {CheckType::kLoad, "load"},       {CheckType::kMemory, "memory"},
-    {CheckType::kTcp, "tcp"},         {CheckType::kHttp, "http"},
-    {CheckType::kProcess, "process"},
-    {CheckType::kSystemd, "systemd"}, {CheckType::kFileAge, "file_age"},
-    {CheckType::kClock, "clock"},
+    {CheckType::kExec, "exec"},        {CheckType::kDisk, "disk"},
+    {CheckType::kLoad, "load"},        {CheckType::kMemory, "memory"},
+    {CheckType::kTcp, "tcp"},          {CheckType::kHttp, "http"},
+    {CheckType::kProcess, "process"},  {CheckType::kSystemd, "systemd"},
+    {CheckType::kFileAge, "file_age"}, {CheckType::kClock, "clock"},
 };
 
 bool GoodCheckName(std::string_view n) {
@@ -59,8 +58,9 @@ void ReadCommand(MapReader& r, Errors& errors, const YAML::Node& item, CheckConf
   }
   if (n.IsScalar()) {
     if (!c.shell) {
-      errors.At(n, path + ": expected a list [program, arg, ...]; a command line is run by "
-                          "/bin/sh only with shell: true");
+      errors.At(n, path +
+                       ": expected a list [program, arg, ...]; a command line is run by "
+                       "/bin/sh only with shell: true");
       return;
     }
     c.command = {n.Scalar()};
@@ -142,8 +142,9 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
     case CheckType::kMemory:
       ReadThresholds(r, c, 10, 5, 100);
       if (c.critical > c.warning) {
-        errors.At(item, path + ": memory thresholds are percent available: critical must be "
-                               "at most warning");
+        errors.At(item, path +
+                            ": memory thresholds are percent available: critical must be "
+                            "at most warning");
       }
       break;
     case CheckType::kTcp:
@@ -151,8 +152,9 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
       if (c.type == CheckType::kClock) ReadThresholds(r, c, 2, 4, 3600);
       r.HostPort("address", c.address, /*required=*/true);
       if (!c.address.host.empty() && !SocketAddress::FromLiteral(c.address.host, c.address.port)) {
-        errors.At(item["address"], path + ".address: must be an IP address and port (checks "
-                                          "do not look names up)");
+        errors.At(item["address"], path +
+                                       ".address: must be an IP address and port (checks "
+                                       "do not look names up)");
       }
       break;
     }
@@ -170,8 +172,9 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
       if (std::string why = ParseHttpUrl(c.url, t); !why.empty()) {
         errors.At(item["url"], path + ".url: " + why);
       } else if (!SocketAddress::FromLiteral(t.host, t.port)) {
-        errors.At(item["url"], path + ".url: the host must be an IP address (checks do not "
-                                      "look names up)");
+        errors.At(item["url"], path +
+                                   ".url: the host must be an IP address (checks do not "
+                                   "look names up)");
       }
       break;
     }
@@ -181,8 +184,9 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
       if (c.path.empty() == c.process_name.empty()) {
         errors.At(item, path + ": set exactly one of pidfile or process");
       } else if (c.process_name.size() > 15) {
-        errors.At(item["process"], path + ".process: longer than a process name can be (15 "
-                                          "bytes, /proc/PID/comm)");
+        errors.At(item["process"], path +
+                                       ".process: longer than a process name can be (15 "
+                                       "bytes, /proc/PID/comm)");
       }
       break;
     case CheckType::kSystemd:

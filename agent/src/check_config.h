@@ -17,7 +17,16 @@
 namespace firewatch::agent {
 
 enum class CheckType {
-  kExec, kDisk, kLoad, kMemory, kTcp, kHttp, kProcess, kSystemd, kFileAge, kClock
+  kExec,
+  kDisk,
+  kLoad,
+  kMemory,
+  kTcp,
+  kHttp,
+  kProcess,
+  kSystemd,
+  kFileAge,
+  kClock
 };
 std::string_view CheckTypeName(CheckType t);
 
@@ -34,8 +43,8 @@ struct CheckConfig {
   // exec: argv (no shell), or one command line for /bin/sh -c when shell is true.
   std::vector<std::string> command;
   bool shell = false;
-  std::string user;                          // run as (needs root); "" = the agent's user
-  std::map<std::string, std::string> env;    // added to the minimal environment
+  std::string user;                        // run as (needs root); "" = the agent's user
+  std::map<std::string, std::string> env;  // added to the minimal environment
 
   // disk: mount path. file_age: file. process: pidfile (or name). systemd: unit.
   std::string path;

@@ -23,12 +23,12 @@ struct CheckScheduler::Check {
   CheckScheduler* owner = nullptr;
   CheckConfig cfg;
   Status st;
-  uv_timer_t timer{};        // the schedule (repeating)
-  uv_timer_t fs_timeout{};   // bounds a thread-pool probe
-  bool busy = false;         // a run is in progress: the next due run is skipped
-  bool fs_pending = false;   // a thread-pool request has not come back yet
+  uv_timer_t timer{};       // the schedule (repeating)
+  uv_timer_t fs_timeout{};  // bounds a thread-pool probe
+  bool busy = false;        // a run is in progress: the next due run is skipped
+  bool fs_pending = false;  // a thread-pool request has not come back yet
   bool queued = false;
-  uint64_t run_id = 0;       // identifies the run a late callback belongs to
+  uint64_t run_id = 0;  // identifies the run a late callback belongs to
   MonoTime started{};
   std::optional<uint32_t> uid, gid;
 };
@@ -51,7 +51,9 @@ std::optional<std::string> ReadSmallFile(const std::string& path, size_t max) {
   return out;
 }
 
-std::string Seconds(Duration d) { return config::FormatDuration(d); }
+std::string Seconds(Duration d) {
+  return config::FormatDuration(d);
+}
 
 uint64_t Millis(Duration d) {
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
@@ -82,13 +84,14 @@ struct FsProbe {
 
 }  // namespace
 
-CheckScheduler::CheckScheduler(uv_loop_t* loop, const Clock& clock,
-                               std::vector<CheckConfig> checks, Options options)
+CheckScheduler::CheckScheduler(uv_loop_t* loop, const Clock& clock, std::vector<CheckConfig> checks,
+                               Options options)
     : loop_(loop),
       clock_(clock),
       options_(options),
-      exec_(loop, clock, ExecRunner::Limits{options.max_concurrent, options.max_output,
-                                            std::chrono::milliseconds(200)}) {
+      exec_(loop, clock,
+            ExecRunner::Limits{options.max_concurrent, options.max_output,
+                               std::chrono::milliseconds(200)}) {
   for (auto& cfg : checks) {
     auto c = std::make_unique<Check>();
     c->owner = this;
@@ -103,8 +106,12 @@ CheckScheduler::~CheckScheduler() {
   Close();
 }
 
-const CheckScheduler::Status& CheckScheduler::status(size_t i) const { return checks_[i]->st; }
-const CheckConfig& CheckScheduler::config(size_t i) const { return checks_[i]->cfg; }
+const CheckScheduler::Status& CheckScheduler::status(size_t i) const {
+  return checks_[i]->st;
+}
+const CheckConfig& CheckScheduler::config(size_t i) const {
+  return checks_[i]->cfg;
+}
 
 firewatch::Status CheckScheduler::Start() {
   if (started_) return firewatch::Status::InvalidArgument("checks already started");
@@ -114,8 +121,8 @@ firewatch::Status CheckScheduler::Start() {
     struct passwd* found = nullptr;
     std::vector<char> buf(16384);
     if (getpwnam_r(c->cfg.user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
-      return firewatch::Status::InvalidArgument("check " + c->cfg.name + ": user '" +
-                                                c->cfg.user + "' does not exist");
+      return firewatch::Status::InvalidArgument("check " + c->cfg.name + ": user '" + c->cfg.user +
+                                                "' does not exist");
     }
     if (::geteuid() != 0 && found->pw_uid != ::geteuid()) {
       return firewatch::Status::InvalidArgument(
@@ -134,8 +141,10 @@ firewatch::Status CheckScheduler::Start() {
     c->timer.data = c->fs_timeout.data = c.get();
     c->started = clock_.Now();  // for StaleChecks before the first run
     uv_timer_start(
-        &c->timer, [](uv_timer_t* t) { static_cast<Check*>(t->data)->owner->Due(
-                       *static_cast<Check*>(t->data)); },
+        &c->timer,
+        [](uv_timer_t* t) {
+          static_cast<Check*>(t->data)->owner->Due(*static_cast<Check*>(t->data));
+        },
         Millis(first), Millis(c->cfg.interval));
     first += options_.stagger;
     if (first >= std::chrono::seconds(5)) first = Duration::zero();
@@ -272,7 +281,8 @@ void CheckScheduler::LaunchTcp(Check& c) {
       Finish(c, CheckState::kCritical,
              "no answer from " + target + " within " + Seconds(c.cfg.timeout));
     } else {
-      Finish(c, CheckState::kCritical, "cannot connect to " + target + ": " + uv_strerror(r.status));
+      Finish(c, CheckState::kCritical,
+             "cannot connect to " + target + ": " + uv_strerror(r.status));
     }
   };
   if (!addr) return done(NetProbeResult{UV_EINVAL, false, {}});
@@ -289,26 +299,24 @@ void CheckScheduler::LaunchHttp(Check& c) {
                         "Connection: close\r\n\r\n";
   constexpr size_t kMaxResponse = 16 * 1024;
   const uint64_t run = c.run_id;
-  StartNetProbe(loop_, *addr, std::move(request), c.cfg.timeout, kMaxResponse, alive_,
-                [this, &c, run](NetProbeResult r) {
-                  if (closed_ || run != c.run_id) return;
-                  if (r.timed_out) {
-                    ++c.st.timeouts;
-                    return Finish(c, CheckState::kCritical,
-                                  c.cfg.url + ": no answer within " + Seconds(c.cfg.timeout));
-                  }
-                  if (r.status != 0) {
-                    return Finish(c, CheckState::kCritical,
-                                  c.cfg.url + ": " + uv_strerror(r.status));
-                  }
-                  ProbeResult p = EvaluateHttpResponse(r.response, c.cfg.expect_status,
-                                                       c.cfg.body_contains,
-                                                       r.response.size() >= kMaxResponse);
-                  Finish(c, p.state, c.cfg.url + ": " + p.message,
-                         {PerfDatum{"time", std::chrono::duration<double>(
-                                                clock_.Now() - c.started).count(),
-                                    "s", 0.0, std::nullopt}});
-                });
+  StartNetProbe(
+      loop_, *addr, std::move(request), c.cfg.timeout, kMaxResponse, alive_,
+      [this, &c, run](NetProbeResult r) {
+        if (closed_ || run != c.run_id) return;
+        if (r.timed_out) {
+          ++c.st.timeouts;
+          return Finish(c, CheckState::kCritical,
+                        c.cfg.url + ": no answer within " + Seconds(c.cfg.timeout));
+        }
+        if (r.status != 0) {
+          return Finish(c, CheckState::kCritical, c.cfg.url + ": " + uv_strerror(r.status));
+        }
+        ProbeResult p = EvaluateHttpResponse(r.response, c.cfg.expect_status, c.cfg.body_contains,
+                                             r.response.size() >= kMaxResponse);
+        Finish(c, p.state, c.cfg.url + ": " + p.message,
+               {PerfDatum{"time", std::chrono::duration<double>(clock_.Now() - c.started).count(),
+                          "s", 0.0, std::nullopt}});
+      });
 }
 
 void CheckScheduler::LaunchClock(Check& c) {
@@ -335,8 +343,9 @@ void CheckScheduler::LaunchClock(Check& c) {
                                   "collector " + target + " did not say its time in /healthz");
                   }
                   double offset = 0;
-                  ProbeResult p = EvaluateClockOffset(*theirs, sent_ms, ToUnixMillis(clock_.WallNow()),
-                                                      c.cfg.warning, c.cfg.critical, &offset);
+                  ProbeResult p =
+                      EvaluateClockOffset(*theirs, sent_ms, ToUnixMillis(clock_.WallNow()),
+                                          c.cfg.warning, c.cfg.critical, &offset);
                   Finish(c, p.state, p.message + " at " + target,
                          {PerfDatum{"offset", offset, "s", std::nullopt, std::nullopt}});
                 });
@@ -367,7 +376,8 @@ void CheckScheduler::LaunchFs(Check& c) {
       ProbeResult r = EvaluateDisk(c.cfg.path, u, c.cfg.warning, c.cfg.critical,
                                    c.cfg.inodes_warning, c.cfg.inodes_critical, &pct, &ipct);
       Finish(c, r.state, std::move(r.message),
-             {PerfDatum{"used", pct, "%", 0.0, 100.0}, PerfDatum{"inodes_used", ipct, "%", 0.0, 100.0}});
+             {PerfDatum{"used", pct, "%", 0.0, 100.0},
+              PerfDatum{"inodes_used", ipct, "%", 0.0, 100.0}});
       return;
     }
     const uv_stat_t& st = req.statbuf;
@@ -422,8 +432,8 @@ void CheckScheduler::RunInline(Check& c) {
       auto text = ReadSmallFile("/proc/meminfo", 16384);
       auto mem = text ? ParseMemInfo(*text) : std::nullopt;
       if (!mem) return Finish(c, CheckState::kUnknown, "cannot read /proc/meminfo");
-      double pct = 100.0 * static_cast<double>(mem->available_kb) /
-                   static_cast<double>(mem->total_kb);
+      double pct =
+          100.0 * static_cast<double>(mem->available_kb) / static_cast<double>(mem->total_kb);
       return Finish(c, AtOrBelow(pct, c.cfg.warning, c.cfg.critical),
                     fmt::format("{:.1f}% of memory available ({} MiB of {} MiB)", pct,
                                 mem->available_kb / 1024, mem->total_kb / 1024),
@@ -465,9 +475,8 @@ void CheckScheduler::Finish(Check& c, CheckState state, std::string message,
   // problem, recover_after for OK). Before anything was reported, OK is reported at once
   // and a problem after `attempts` runs (the check is left out of heartbeats till then).
   const uint64_t needed = state == CheckState::kOk ? c.cfg.recover_after : c.cfg.attempts;
-  const bool report = c.st.reported
-                          ? (state == c.st.state || c.st.streak >= needed)
-                          : (state == CheckState::kOk || c.st.streak >= c.cfg.attempts);
+  const bool report = c.st.reported ? (state == c.st.state || c.st.streak >= needed)
+                                    : (state == CheckState::kOk || c.st.streak >= c.cfg.attempts);
   if (report && (!c.st.reported || c.st.state != state)) {
     LogInfo("check {}: {}: {}", c.cfg.name, protocol::CheckStateName(state), message);
   }
@@ -537,20 +546,19 @@ std::string CheckScheduler::RenderMetrics() const {
   }
   family("firewatch_agent_check_timeouts_total", "counter", "Runs that hit their timeout.");
   for (const auto& c : checks_) {
-    out += fmt::format("firewatch_agent_check_timeouts_total{{{}}} {}\n", label(*c),
-                       c->st.timeouts);
+    out +=
+        fmt::format("firewatch_agent_check_timeouts_total{{{}}} {}\n", label(*c), c->st.timeouts);
   }
   family("firewatch_agent_check_skipped_total", "counter",
          "Runs not started because the previous one was still going.");
   for (const auto& c : checks_) {
-    out += fmt::format("firewatch_agent_check_skipped_total{{{}}} {}\n", label(*c),
-                       c->st.skipped);
+    out += fmt::format("firewatch_agent_check_skipped_total{{{}}} {}\n", label(*c), c->st.skipped);
   }
   family("firewatch_agent_check_output_discarded_bytes_total", "counter",
          "Plugin output read and thrown away beyond the per-run limit.");
   for (const auto& c : checks_) {
-    out += fmt::format("firewatch_agent_check_output_discarded_bytes_total{{{}}} {}\n",
-                       label(*c), c->st.discarded_bytes);
+    out += fmt::format("firewatch_agent_check_output_discarded_bytes_total{{{}}} {}\n", label(*c),
+                       c->st.discarded_bytes);
   }
   family("firewatch_agent_check_perfdata", "gauge",
          "Performance data of the latest run (plugin perfdata, or the built-in check's "

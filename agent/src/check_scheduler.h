@@ -37,8 +37,9 @@ class CheckScheduler final : public CheckProvider {
     size_t max_output = 4096;  // stdout bytes kept per plugin run
     // Minimal PATH for plugins (no inherited environment at all); the Debian plugin
     // directory is on it so `check_disk` needs no absolute path.
-    std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:"
-                       "/usr/lib/nagios/plugins";
+    std::string path =
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:"
+        "/usr/lib/nagios/plugins";
     // First runs are spread this far apart so checks do not start in one burst.
     Duration stagger = std::chrono::milliseconds(100);
   };
@@ -47,9 +48,9 @@ class CheckScheduler final : public CheckProvider {
   struct Status {
     protocol::CheckState state = protocol::CheckState::kUnknown;  // reported (damped)
     std::string message;
-    protocol::CheckState raw = protocol::CheckState::kUnknown;    // the latest run's
-    uint64_t streak = 0;  // consecutive runs with state `raw`
-    bool reported = false;  // `state` holds a reported result
+    protocol::CheckState raw = protocol::CheckState::kUnknown;  // the latest run's
+    uint64_t streak = 0;                                        // consecutive runs with state `raw`
+    bool reported = false;                                      // `state` holds a reported result
     std::vector<PerfDatum> perfdata;
     Duration duration{};
     std::optional<MonoTime> last_done;

@@ -43,7 +43,9 @@ void KillGroup(int pid) {
 ExecRunner::ExecRunner(uv_loop_t* loop, const Clock& clock, Limits limits)
     : loop_(loop), clock_(clock), limits_(limits) {}
 
-ExecRunner::~ExecRunner() { Close(); }
+ExecRunner::~ExecRunner() {
+  Close();
+}
 
 bool ExecRunner::Run(const Spec& spec, Done done) {
   if (closed_ || procs_.size() >= limits_.max_concurrent || spec.argv.empty()) return false;
@@ -95,8 +97,8 @@ bool ExecRunner::Run(const Spec& spec, Done done) {
     p->outcome.error = std::string("cannot run ") + spec.argv[0] + ": " + uv_strerror(rc);
     p->exited = p->eof = true;
     // Deliver on a later loop iteration, like every other outcome.
-    uv_timer_start(&p->timer, [](uv_timer_t* t) { ProcOf(t)->runner->MaybeFinish(ProcOf(t)); },
-                   0, 0);
+    uv_timer_start(
+        &p->timer, [](uv_timer_t* t) { ProcOf(t)->runner->MaybeFinish(ProcOf(t)); }, 0, 0);
     return true;
   }
   p->spawned = true;
@@ -112,8 +114,9 @@ bool ExecRunner::Run(const Spec& spec, Done done) {
         proc->runner->OnRead(proc, n, b);
       });
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(spec.timeout).count();
-  uv_timer_start(&p->timer, [](uv_timer_t* t) { ProcOf(t)->runner->OnTimer(ProcOf(t)); },
-                 static_cast<uint64_t>(std::max<int64_t>(ms, 0)), 0);
+  uv_timer_start(
+      &p->timer, [](uv_timer_t* t) { ProcOf(t)->runner->OnTimer(ProcOf(t)); },
+      static_cast<uint64_t>(std::max<int64_t>(ms, 0)), 0);
   return true;
 }
 
@@ -148,8 +151,9 @@ void ExecRunner::OnExit(Proc* p, int64_t status, int sig) {
   KillGroup(p->pid);
   if (!p->eof) {
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(limits_.drain_grace).count();
-    uv_timer_start(&p->timer, [](uv_timer_t* t) { ProcOf(t)->runner->OnTimer(ProcOf(t)); },
-                   static_cast<uint64_t>(ms), 0);
+    uv_timer_start(
+        &p->timer, [](uv_timer_t* t) { ProcOf(t)->runner->OnTimer(ProcOf(t)); },
+        static_cast<uint64_t>(ms), 0);
   }
   MaybeFinish(p);
 }

@@ -41,10 +41,10 @@ class ExecRunner {
     Kind kind = Kind::kExited;
     int64_t exit_status = 0;
     int term_signal = 0;
-    std::string output;             // at most max_output bytes of stdout
-    uint64_t discarded_bytes = 0;   // stdout bytes beyond max_output
+    std::string output;            // at most max_output bytes of stdout
+    uint64_t discarded_bytes = 0;  // stdout bytes beyond max_output
     Duration duration{};
-    std::string error;              // kSpawnFailed: why
+    std::string error;  // kSpawnFailed: why
   };
   using Done = std::function<void(Outcome)>;
 

@@ -33,7 +33,6 @@ std::string HealthJson(const HealthSnapshot& health);
 
 // Routes one request.
 HttpResponse RouteLocalRequest(const HttpRequest& request, const HealthSnapshot& health,
-                               const AgentMetrics& metrics,
-                               std::string_view extra_metrics = {});
+                               const AgentMetrics& metrics, std::string_view extra_metrics = {});
 
 }  // namespace firewatch::agent

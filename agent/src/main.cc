@@ -73,8 +73,7 @@ int Run(const AgentConfig& config) {
     SeededRandom random(SeededRandom::SeedFromDevice());
     CheckScheduler::Options check_options;
     check_options.max_concurrent = config.max_concurrent_checks;
-    CheckScheduler checks(&loop, firewatch::SystemClock::Instance(), config.checks,
-                          check_options);
+    CheckScheduler checks(&loop, firewatch::SystemClock::Instance(), config.checks, check_options);
     if (Status s = checks.Start(); !s.ok()) {
       // Nothing was started (no handle is open): exit as for a config error.
       LogError("cannot start checks: {}", s.message());

@@ -38,7 +38,9 @@ struct Probe {
   }
 };
 
-Probe* Of(void* data) { return static_cast<Probe*>(data); }
+Probe* Of(void* data) {
+  return static_cast<Probe*>(data);
+}
 
 void StartReading(Probe* p) {
   uv_read_start(

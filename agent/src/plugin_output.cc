@@ -7,7 +7,9 @@ namespace firewatch::agent {
 
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
@@ -86,7 +88,8 @@ bool ParseData(std::string_view data, PerfDatum& d) {
   }
   std::string_view v = fields[0];
   size_t unit_at = v.size();
-  while (unit_at > 0 && !(v[unit_at - 1] >= '0' && v[unit_at - 1] <= '9') && v[unit_at - 1] != '.') {
+  while (unit_at > 0 && !(v[unit_at - 1] >= '0' && v[unit_at - 1] <= '9') &&
+         v[unit_at - 1] != '.') {
     --unit_at;
   }
   auto value = ParseNumber(v.substr(0, unit_at));

@@ -88,7 +88,8 @@ TEST(BuiltinProbesTest, ProcParsersAndThresholds) {
   EXPECT_EQ(ParseLoadAvg("0.52 0.58 0.59 2/1234 5678\n"), 0.52);
   EXPECT_FALSE(ParseLoadAvg("garbage"));
   EXPECT_FALSE(ParseLoadAvg("-1 2 3"));
-  auto m = ParseMemInfo("MemTotal:       16000000 kB\nMemFree: 1 kB\nMemAvailable:    4000000 kB\n");
+  auto m =
+      ParseMemInfo("MemTotal:       16000000 kB\nMemFree: 1 kB\nMemAvailable:    4000000 kB\n");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->available_kb, 4000000u);
   EXPECT_FALSE(ParseMemInfo("MemTotal: 10 kB\nMemAvailable: 20 kB\n"));
@@ -136,11 +137,13 @@ TEST(BuiltinProbesTest, HttpUrlAndAnswer) {
 }
 
 TEST(BuiltinProbesTest, ClockOffset) {
-  EXPECT_EQ(ParseCollectorTime("HTTP/1.1 200 OK\r\n\r\n{\"status\":\"ok\",\"time_unix_ms\":1700000000123}"),
+  EXPECT_EQ(ParseCollectorTime(
+                "HTTP/1.1 200 OK\r\n\r\n{\"status\":\"ok\",\"time_unix_ms\":1700000000123}"),
             1700000000123);
   EXPECT_FALSE(ParseCollectorTime("HTTP/1.1 200 OK\r\n\r\n{\"status\":\"ok\"}"));
   EXPECT_FALSE(ParseCollectorTime("HTTP/1.1 500 x\r\n\r\n\"time_unix_ms\":5"));
-  EXPECT_FALSE(ParseCollectorTime("HTTP/1.1 200 OK\r\n\r\n\"time_unix_ms\":99999999999999999999999"));
+  EXPECT_FALSE(
+      ParseCollectorTime("HTTP/1.1 200 OK\r\n\r\n\"time_unix_ms\":99999999999999999999999"));
   double off = 0;
   // Sent at 10.000, answered at 10.100 (midpoint 10.050); the collector said 7.050.
   auto r = EvaluateClockOffset(7'050, 10'000, 10'100, 2, 4, &off);
@@ -166,7 +169,8 @@ class CheckSchedulerTest : public ::testing::Test {
   void Start(std::vector<CheckConfig> checks) {
     CheckScheduler::Options o;
     o.max_output = 256;
-    sched_ = std::make_unique<CheckScheduler>(&loop_, SystemClock::Instance(), std::move(checks), o);
+    sched_ =
+        std::make_unique<CheckScheduler>(&loop_, SystemClock::Instance(), std::move(checks), o);
     ASSERT_TRUE(sched_->Start().ok());
   }
   static CheckConfig Exec(std::string name, std::string script, Duration timeout = 5s) {
@@ -204,7 +208,8 @@ TEST_F(CheckSchedulerTest, PluginsTcpAndProbesReachCurrentAndMetrics) {
   mem.critical = 0;
   Start({Exec("warn", "echo 'WARN - slow | t=1.5s;1;2;0;10'; exit 1"), tcp, disk, mem,
          Exec("weird", "exit 7")});
-  ASSERT_TRUE(testing::RunUntil(&loop_, [&] { return sched_->Current().size() == 5; }, 10s));
+  ASSERT_TRUE(testing::RunUntil(
+      &loop_, [&] { return sched_->Current().size() == 5; }, 10s));
   auto cur = sched_->Current();
   EXPECT_EQ(cur[0], (protocol::CheckResult{"warn", CheckState::kWarning, "WARN - slow"}));
   EXPECT_EQ(cur[1].state, CheckState::kCritical);
@@ -215,9 +220,12 @@ TEST_F(CheckSchedulerTest, PluginsTcpAndProbesReachCurrentAndMetrics) {
   EXPECT_EQ(cur[4].output, "exit status 7: ");
   std::string m = sched_->RenderMetrics();
   EXPECT_NE(m.find("firewatch_agent_check_state{check=\"warn\",type=\"exec\"} 1\n"),
-            std::string::npos) << m;
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("firewatch_agent_check_perfdata{check=\"warn\",type=\"exec\",label=\"t\","
-                   "unit=\"s\"} 1.5\n"), std::string::npos) << m;
+                   "unit=\"s\"} 1.5\n"),
+            std::string::npos)
+      << m;
   EXPECT_TRUE(sched_->StaleChecks().empty());
 }
 
@@ -234,16 +242,23 @@ TEST_F(CheckSchedulerTest, BadPluginsNeverDelayTheLoop) {
     int beats = 0;
   } st{SystemClock::Instance().Now() + 50ms};
   beat.data = &st;
-  uv_timer_start(&beat, [](uv_timer_t* t) {
-    auto* s = static_cast<State*>(t->data);
-    auto late = SystemClock::Instance().Now() - s->expected;
-    s->worst = std::max(s->worst, late);
-    s->expected += 50ms;
-    ++s->beats;
-  }, 50, 50);
-  ASSERT_TRUE(testing::RunUntil(&loop_, [&] { return sched_->status(0).timeouts >= 2 &&
-                                                     sched_->status(1).timeouts >= 2 &&
-                                                     sched_->status(2).timeouts >= 2; }, 15s));
+  uv_timer_start(
+      &beat,
+      [](uv_timer_t* t) {
+        auto* s = static_cast<State*>(t->data);
+        auto late = SystemClock::Instance().Now() - s->expected;
+        s->worst = std::max(s->worst, late);
+        s->expected += 50ms;
+        ++s->beats;
+      },
+      50, 50);
+  ASSERT_TRUE(testing::RunUntil(
+      &loop_,
+      [&] {
+        return sched_->status(0).timeouts >= 2 && sched_->status(1).timeouts >= 2 &&
+               sched_->status(2).timeouts >= 2;
+      },
+      15s));
   uv_close(reinterpret_cast<uv_handle_t*>(&beat), nullptr);
   EXPECT_LT(st.worst, 100ms) << "a timer on the checks' loop fired late";
   for (size_t i = 0; i < 3; ++i) {
@@ -271,14 +286,17 @@ TEST_F(CheckSchedulerTest, AttemptsAndRecoveryDampFlapping) {
   std::vector<CheckState> reported;
   auto& st = sched_->status(0);
   uint64_t seen = 0;
-  ASSERT_TRUE(testing::RunUntil(&loop_, [&] {
-    if (st.runs != seen) {
-      seen = st.runs;
-      auto cur = sched_->Current();
-      reported.push_back(cur.empty() ? static_cast<CheckState>(9) : cur[0].state);
-    }
-    return seen >= 10;
-  }, 20s));
+  ASSERT_TRUE(testing::RunUntil(
+      &loop_,
+      [&] {
+        if (st.runs != seen) {
+          seen = st.runs;
+          auto cur = sched_->Current();
+          reported.push_back(cur.empty() ? static_cast<CheckState>(9) : cur[0].state);
+        }
+        return seen >= 10;
+      },
+      20s));
   const auto kNone = static_cast<CheckState>(9), kOk = CheckState::kOk,
              kCrit = CheckState::kCritical;
   // runs:   2      2      0    2    2    2     0     2     0     0

@@ -37,7 +37,8 @@ class ExecRunnerTest : public ::testing::Test {
   std::optional<ExecRunner::Outcome> RunOne(const ExecRunner::Spec& spec, Duration wait = 10s) {
     std::optional<ExecRunner::Outcome> out;
     EXPECT_TRUE(runner_->Run(spec, [&](ExecRunner::Outcome o) { out = std::move(o); }));
-    testing::RunUntil(&loop_, [&] { return out.has_value(); }, wait);
+    testing::RunUntil(
+        &loop_, [&] { return out.has_value(); }, wait);
     return out;
   }
 
@@ -77,13 +78,16 @@ TEST_F(ExecRunnerTest, TimeoutKillsTheWholeProcessGroup) {
   f >> grandchild;
   ASSERT_GT(grandchild, 0);
   // Killed with the group: gone (reaped by init) or a zombie on its way out.
-  bool gone = testing::RunUntil(&loop_, [&] {
-    if (::kill(grandchild, 0) != 0) return true;
-    std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
-    std::string pid, comm, state;
-    stat >> pid >> comm >> state;
-    return state == "Z";
-  }, 5s);
+  bool gone = testing::RunUntil(
+      &loop_,
+      [&] {
+        if (::kill(grandchild, 0) != 0) return true;
+        std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
+        std::string pid, comm, state;
+        stat >> pid >> comm >> state;
+        return state == "Z";
+      },
+      5s);
   EXPECT_TRUE(gone);
 }
 
@@ -109,7 +113,8 @@ TEST_F(ExecRunnerTest, MissingProgramAndConcurrencyLimit) {
   std::optional<ExecRunner::Outcome> first;
   ASSERT_TRUE(runner_->Run(Sh("sleep 1000", 200ms), [&](auto x) { first = std::move(x); }));
   EXPECT_FALSE(runner_->Run(Sh("true"), [](auto) { FAIL() << "refused runs never complete"; }));
-  ASSERT_TRUE(testing::RunUntil(&loop_, [&] { return first.has_value(); }, 5s));
+  ASSERT_TRUE(testing::RunUntil(
+      &loop_, [&] { return first.has_value(); }, 5s));
   EXPECT_EQ(runner_->running(), 0u);
 }
 

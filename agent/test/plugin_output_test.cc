@@ -49,7 +49,9 @@ TEST(PluginOutputTest, LimitsHold) {
 }
 
 TEST(PluginOutputTest, ControlBytesAndUtf8Cuts) {
-  auto o = ParsePluginOutput(std::string("a\tb\x01" "c\r\n"));
+  auto o =
+      ParsePluginOutput(std::string("a\tb\x01"
+                                    "c\r\n"));
   EXPECT_EQ(o.message, "a b c");
   // A cut never splits a UTF-8 sequence (é is two bytes).
   EXPECT_EQ(TruncateUtf8("caf\xc3\xa9", 4), "caf");
