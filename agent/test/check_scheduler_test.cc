@@ -3,6 +3,7 @@
 #include "check_scheduler.h"
 
 #include <gtest/gtest.h>
+#include <pwd.h>
 
 #include <fstream>
 
@@ -304,14 +305,25 @@ TEST_F(CheckSchedulerTest, AttemptsAndRecoveryDampFlapping) {
                                                kCrit, kOk}));
 }
 
-TEST_F(CheckSchedulerTest, RunAsAnotherUserNeedsRoot) {
-  if (::geteuid() == 0) GTEST_SKIP() << "runs as root";
-  CheckConfig c = Exec("as-nobody", "true");
+// As root, user: switches the plugin to that user; otherwise the scheduler refuses to
+// start (rather than run the plugin as the agent's user).
+TEST_F(CheckSchedulerTest, RunAsAnotherUser) {
+  CheckConfig c = Exec("as-nobody", "echo uid $(id -u) gid $(id -g) groups $(id -G)");
   c.user = "nobody";
-  CheckScheduler s(&loop_, SystemClock::Instance(), {c}, {});
-  auto st = s.Start();
-  ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("needs the agent to run as root"), std::string::npos);
+  if (::geteuid() != 0) {
+    CheckScheduler s(&loop_, SystemClock::Instance(), {c}, {});
+    auto st = s.Start();
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("needs the agent to run as root"), std::string::npos);
+    return;
+  }
+  struct passwd* pw = ::getpwnam("nobody");
+  ASSERT_NE(pw, nullptr);
+  Start({c});
+  ASSERT_TRUE(testing::RunUntil(
+      &loop_, [&] { return sched_->status(0).runs > 0; }, 10s));
+  const std::string id = std::to_string(pw->pw_uid), gid = std::to_string(pw->pw_gid);
+  EXPECT_EQ(sched_->status(0).message, "uid " + id + " gid " + gid + " groups " + gid);
 }
 
 }  // namespace
