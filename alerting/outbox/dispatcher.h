@@ -132,7 +132,14 @@ class Dispatcher {
   // sender is needed, configured or not.
   Result<std::vector<std::string>> ActiveChannels();
 
-  const RetryPolicy& PolicyFor(const std::string& channel) const;
+  RetryPolicy PolicyFor(const std::string& channel) const;
+
+  // Replaces the retry policies and rate limits (a configuration reload): the next
+  // decision of any channel uses them. Buckets keep their tokens, so a reload never
+  // refills a limit that was used up. Thread-safe.
+  void SetLimits(RetryPolicy retry, std::map<std::string, RetryPolicy> retry_by_channel,
+                 std::map<std::string, RateLimit> per_contact,
+                 std::map<std::string, RateLimit> per_channel);
 
  private:
   using Pair = std::pair<std::string, std::string>;  // (contact, channel)
@@ -166,7 +173,9 @@ class Dispatcher {
 
   Outbox& outbox_;
   SendHook send_;
-  DispatcherOptions opts_;  // immutable after construction
+  // Immutable after construction, except retry, retry_by_channel, per_contact and
+  // per_channel: guarded by state_mu_ (SetLimits).
+  DispatcherOptions opts_;
   const Clock& clock_;
   Rng rng_;  // opts_.rng behind rng_mu_: every channel draws jitter
 
@@ -177,7 +186,7 @@ class Dispatcher {
   // Per-channel mutexes; guarded by channels_mu_. Entries are never removed, so a
   // reference stays valid after channels_mu_ is released.
   std::map<std::string, std::unique_ptr<std::mutex>> channel_mu_;
-  std::mutex state_mu_;
+  mutable std::mutex state_mu_;
   BucketSet buckets_;                   // guarded by state_mu_
   std::optional<MonoTime> last_prune_;  // guarded by state_mu_; last prune attempt
   std::mutex unrecorded_mu_;
