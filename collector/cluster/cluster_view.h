@@ -123,7 +123,14 @@ class ClusterView : public alerting::PeerGate {
   Status Apply(const SyncPayload& payload, std::vector<Tombstone>* forgotten = nullptr);
 
   ClusterStatus Snapshot(size_t max_warnings = 100) const;
+  // Membership and timings as read at start; the digest in it is the one at start too
+  // (config_digest() follows reloads).
   const ClusterConfig& config() const { return config_; }
+  // The config digest sent to peers and compared with theirs. A reload sets the new
+  // file's (SetConfigDigest): peers see the match or mismatch change on their next sync,
+  // and a mismatch is logged again. Thread-safe.
+  std::string config_digest() const;
+  void SetConfigDigest(const std::string& digest);
   const std::string& self() const { return self_; }
 
   // ---- alerting::PeerGate ----
@@ -193,6 +200,7 @@ class ClusterView : public alerting::PeerGate {
   PhiParams phi_;
 
   mutable std::mutex mu_;
+  std::string config_digest_;  // guarded by mu_; config_.digest until a reload
   std::vector<Peer> peers_;  // member order, self excluded
   std::unordered_map<std::string, Local> local_;
   uint64_t local_down_ = 0;     // sources DOWN here

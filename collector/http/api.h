@@ -39,6 +39,14 @@ class CollectorMetrics;
 struct LimitStatus;
 class Ingestor;
 
+// What GET /api/v1/status says about the configuration in force (it follows reloads).
+struct ConfigInfo {
+  std::string digest;          // the cluster's config digest (docs/cluster.md)
+  int64_t loaded_at_ms = 0;    // start, or the last successful reload (Unix ms)
+  bool last_reload_ok = true;  // false after a refused reload, until a good one
+  uint64_t reloads = 0;        // successful reloads since start
+};
+
 struct ApiContext {
   std::string collector_id;
   std::string version;
@@ -55,6 +63,8 @@ struct ApiContext {
   // `operator_name` (the token's operator, for the log and the resolving pages); false
   // when this collector does not know it. Empty: DELETE /api/v1/sources/{id} answers 404.
   std::function<bool(const std::string& source_id, const std::string& operator_name)> forget;
+  // The configuration in force (GET /api/v1/status "config"); empty: not shown.
+  std::function<ConfigInfo()> config_info;
 };
 
 // What an operator must be told about the tracker's limits, one sentence each (empty
