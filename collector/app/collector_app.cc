@@ -540,17 +540,8 @@ Status CollectorApp::Start() {
   opts.max_connections_per_client = c.http_max_connections_per_client;
   m.http = std::make_unique<HttpServer>(opts);
   m.http->SetAccessPolicy(MakeAccessPolicy(c, *operators));
-  m.api = ApiContext{c.id,
-                     FIREWATCH_VERSION,
-                     &m.clock,
-                     m.tracker.get(),
-                     m.store.get(),
-                     m.metrics.get(),
-                     m.ingestor.get(),
-                     &m.ready,
-                     {},
-                     {},
-                     {}};
+  m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
+                     m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}, {}};
   m.api.forget = [&m](const std::string& id, const std::string& who) {
     return m.ForgetByOperator(id, who);
   };

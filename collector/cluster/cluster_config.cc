@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/protocol/keyring.h"
