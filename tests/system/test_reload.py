@@ -94,6 +94,38 @@ def test_reload_routes_pages_to_the_new_receiver_and_a_bad_file_keeps_the_runnin
     assert len(smtp.messages()) == 1 and twilio.sent() == []
 
 
+def test_an_incident_in_flight_keeps_its_removed_policy_until_it_resolves(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    # default: alice (email + SMS) at once, bob 12 s later.
+    collector = harness.collector_config(extra=paging_config(harness, smtp.port, twilio.port,
+                                                             wait="12s")).start()
+    agent = harness.agent_config("db-flight", [collector], interval="1s").start()
+    collector.wait_state("db-flight", "UP", timeout=10)
+    agent.proc.kill()
+    wait_for(lambda: len(smtp.messages()) == 1 and len(twilio.sent()) == 1, 30,
+             what="alice's first page")
+    with open(collector.config_path) as f:
+        original = f.read()
+    # The file renames the policy: "default" is gone; new incidents page alice only.
+    day = """  - name: day
+    steps:
+      - targets: [alice]
+        channels: [email]
+        wait: 1h
+"""
+    start = original.index("  - name: default\n")
+    end = original.index("route:\n")
+    renamed = (original[:start] + day + original[end:]).replace(
+        "escalation_policy: default", "escalation_policy: day")
+    sighup(collector, renamed, "success")
+    out = collector.proc.output()
+    assert "kept for incidents in flight until they resolve: policies default" in out, out
+    # The open incident still reaches its second step (bob), from the carried policy.
+    wait_for(lambda: any(m["To"] == "bob@example.com" for m in smtp.messages()), 30,
+             what="bob's page from the removed policy's second step")
+    assert [m["To"] for m in smtp.messages()].count("alice@example.com") == 1
+
+
 def test_cluster_sees_the_digest_mismatch_appear_and_disappear_after_a_reload(harness, twilio):
     smtp = SmtpServer(harness)  # never paged here
     members = [Member("site-a"), Member("site-b")]
