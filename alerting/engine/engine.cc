@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "engine/reload.h"
 #include "firewatch/crash_point.h"
 #include "incident/incident_store.h"
 #include "notify/factory.h"
@@ -39,10 +40,13 @@ int64_t Ms(Duration d) {
 
 AlertingEngine::AlertingEngine(const Clock& clock, AlertingConfig config, std::string data_dir,
                                std::string collector_id)
-    : clock_(clock), config_(std::move(config)), data_dir_(std::move(data_dir)) {
+    : clock_(clock), data_dir_(std::move(data_dir)) {
   msg_ctx_.collector_id = std::move(collector_id);
-  msg_ctx_.external_url = config_.external_url;
-  msg_ctx_.runbooks = config_.runbooks;
+  msg_ctx_.external_url = config.external_url;
+  msg_ctx_.runbooks = config.runbooks;
+  auto live = std::make_shared<Live>();
+  live->config = std::move(config);
+  live_ = std::move(live);
 }
 
 AlertingEngine::~AlertingEngine() {
@@ -57,6 +61,29 @@ void AlertingEngine::SetAckLinkMaker(std::function<std::string(const std::string
 MessageContext AlertingEngine::MsgCtx() const {
   MutexLock lock(ctx_mu_);
   return msg_ctx_;
+}
+
+std::shared_ptr<const AlertingEngine::Live> AlertingEngine::Current() const {
+  MutexLock lock(ctx_mu_);
+  return live_;
+}
+
+void AlertingEngine::SetOutboxLimits(const AlertingConfig& config) {
+  outbox::RetryPolicy retry;
+  retry.base = std::chrono::duration_cast<std::chrono::milliseconds>(config.retry_base);
+  retry.max_delay = std::chrono::duration_cast<std::chrono::milliseconds>(config.retry_max_delay);
+  retry.max_attempts = static_cast<int>(config.max_attempts);
+  std::map<std::string, outbox::RateLimit> per_contact, per_channel;
+  for (const auto& ch : config.channels) {
+    if (IsSmsType(ch.type)) {
+      per_contact[ch.name] = outbox::RateLimit{static_cast<int>(config.sms_per_contact_per_hour),
+                                               std::chrono::hours(1)};
+    }
+    if (ch.rate_limit) {
+      per_channel[ch.name] = outbox::RateLimit{ch.rate_limit->count, ch.rate_limit->per};
+    }
+  }
+  sender_->SetLimits(retry, {}, std::move(per_contact), std::move(per_channel));
 }
 
 Status AlertingEngine::Start(StartupState startup, Threads threads) {
@@ -75,17 +102,19 @@ Status AlertingEngine::Start(StartupState startup, Threads threads) {
     spdlog::warn("outbox: {} page(s) were being sent when the collector stopped; retrying them",
                  outbox_->recovered_at_open());
   }
-  for (auto& n : notify::MakeNotifiers(config_.channels, clock_)) {
+  auto live = std::make_shared<Live>(*Current());
+  for (auto& n : notify::MakeNotifiers(live->config.channels, clock_)) {
     std::string name = n->name();
-    notifiers_[name] = std::move(n);
+    live->notifiers[name] = std::move(n);
   }
+  {
+    MutexLock lock(ctx_mu_);
+    live_ = live;
+  }
+  const AlertingConfig& config = live->config;
   outbox::DispatcherOptions dopts;
   dopts.clock = &clock_;
-  dopts.retry.base = std::chrono::duration_cast<std::chrono::milliseconds>(config_.retry_base);
-  dopts.retry.max_delay =
-      std::chrono::duration_cast<std::chrono::milliseconds>(config_.retry_max_delay);
-  dopts.retry.max_attempts = static_cast<int>(config_.max_attempts);
-  dopts.retention = std::chrono::duration_cast<std::chrono::milliseconds>(config_.outbox_retention);
+  dopts.retention = std::chrono::duration_cast<std::chrono::milliseconds>(config.outbox_retention);
   dopts.prune_keep = [this] {
     std::vector<std::string> unresolved;
     for (const auto& inc : incidents_.List()) {
@@ -93,15 +122,6 @@ Status AlertingEngine::Start(StartupState startup, Threads threads) {
     }
     return unresolved;
   };
-  for (const auto& ch : config_.channels) {
-    if (IsSmsType(ch.type)) {
-      dopts.per_contact[ch.name] = outbox::RateLimit{
-          static_cast<int>(config_.sms_per_contact_per_hour), std::chrono::hours(1)};
-    }
-    if (ch.rate_limit) {
-      dopts.per_channel[ch.name] = outbox::RateLimit{ch.rate_limit->count, ch.rate_limit->per};
-    }
-  }
   dopts.gate = [this](const outbox::Item& item, int64_t now_ms) {
     // Tests and summaries are this collector's own business.
     if (item.notification.kind == "test" || item.notification.kind == "summary") {
@@ -116,18 +136,19 @@ Status AlertingEngine::Start(StartupState startup, Threads threads) {
   sender_ = std::make_unique<outbox::Dispatcher>(
       *outbox_, [this](const std::string& ch, const Notification& n) { return SendOn(ch, n); },
       std::move(dopts));
+  SetOutboxLimits(config);
   std::vector<std::string> channel_names;
-  for (const auto& ch : config_.channels) channel_names.push_back(ch.name);
+  for (const auto& ch : config.channels) channel_names.push_back(ch.name);
   outbox::SenderPoolOptions popts;
   popts.clock = &clock_;
   // Created now (Reconcile's Enqueues kick it: a no-op before Start), started after
   // Reconcile, so nothing is sent before restored incidents are reconciled.
   senders_ = std::make_unique<outbox::SenderPool>(*sender_, std::move(channel_names), popts);
-  inhibitor_ = std::make_unique<route::Inhibitor>(config_.routing.inhibit_rules);
+  inhibitor_ = std::make_unique<route::Inhibitor>(config.routing.inhibit_rules);
   silences_ = std::make_unique<route::ReplicatedSilences>(clock_);
   if (Status st = silences_->Open(data_dir_ + "/incidents.db"); !st.ok()) return st;
   dispatcher_ = std::make_unique<route::Dispatcher>(
-      *config_.routing.route,
+      *config.routing.route,
       std::vector<const route::Muter*>{inhibitor_.get(), silences_->muter()});
   Reconcile(startup);
   started_ = true;
@@ -202,8 +223,8 @@ void AlertingEngine::Reconcile(const StartupState& startup) {
   spdlog::info(
       "alerting: {} channel(s), {} contact(s); {} incident(s) were open: {} still "
       "firing, {} resolved (recovered while stopped), {} held until confirmed",
-      notifiers_.size(), config_.contacts.size(), restored_open, restored_open - resolved, resolved,
-      held);
+      Current()->notifiers.size(), Current()->config.contacts.size(), restored_open,
+      restored_open - resolved, resolved, held);
 }
 
 void AlertingEngine::Stop() {
@@ -236,7 +257,8 @@ void AlertingEngine::AlertingLoop() {
     {
       MutexLock lock(mu_);
       wake_alerting_.WaitFor(mu_, std::chrono::milliseconds(250), [this]() FW_REQUIRES(mu_) {
-        return stopping_ || !pending_alerts_.empty() || !pending_acks_.empty();
+        return stopping_ || !pending_alerts_.empty() || !pending_acks_.empty() ||
+               !pending_reloads_.empty();
       });
       last = stopping_;
     }
@@ -263,11 +285,21 @@ void AlertingEngine::Pass(bool last) {
   std::vector<Alert> alerts;
   std::vector<std::pair<std::string, PeerIncident>> peer_incidents;
   std::vector<std::unique_ptr<AckRequest>> acks;
+  std::vector<std::unique_ptr<ReloadRequest>> reloads;
   {
     MutexLock lock(mu_);
     alerts.swap(pending_alerts_);
     peer_incidents.swap(pending_peer_incidents_);
     acks.swap(pending_acks_);
+    reloads.swap(pending_reloads_);
+  }
+  // A reload first: everything after it in this pass runs under the new config.
+  for (auto& req : reloads) {
+    try {
+      req->done.set_value(ApplyReload(std::move(req->next)));
+    } catch (const std::exception& e) {
+      req->done.set_value(Status::IoError(std::string("reload failed: ") + e.what()));
+    }
   }
   // Acks first: a page due in this pass must not go out for an incident already acked.
   for (auto& req : acks) {
@@ -337,6 +369,7 @@ void AlertingEngine::ResolveIncident(const std::string& group_key, const std::st
 
 void AlertingEngine::RunOnce() {
   const int64_t now_ms = NowMs(clock_);
+  const Duration reopen_window = Current()->config.reopen_window;
   if (holds_.held() > 0) ResolveUnconfirmed();
   std::vector<route::GroupNotification> notes;
   std::vector<PeerIncident> peer_acks;  // adopted incidents a peer acked already
@@ -359,7 +392,7 @@ void AlertingEngine::RunOnce() {
       }
       CrashPoint("routed");
       auto up = incidents_.Upsert(gn.group_key, gn.escalation_policy, gn.group_labels, gn.alerts,
-                                  now_ms, origin, adopt, Ms(config_.reopen_window));
+                                  now_ms, origin, adopt, Ms(reopen_window));
       const Incident& inc = up.incident;
       if (Status s = incident_db_->Put(inc); !s.ok()) spdlog::error("{}", s.message());
       CrashPoint("incident_written");
@@ -370,7 +403,7 @@ void AlertingEngine::RunOnce() {
         spdlog::warn(
             "incident {} reopened: fired again within {} s of resolving (flap {}); "
             "escalation resumes, contacts already paged are not paged again",
-            inc.id, Ms(config_.reopen_window) / 1000, inc.reopened);
+            inc.id, Ms(reopen_window) / 1000, inc.reopened);
       } else if (gn.reason == route::NotifyReason::kChanged) {
         spdlog::info("incident {} updated ({} alert(s))", inc.id, gn.alerts.size());
       }
@@ -468,7 +501,7 @@ void AlertingEngine::Escalate(const Incident& inc) {
   // Only firing alerts escalate (PlanEscalation), and restored incidents only once their
   // restart holds allow it.
   if (!AnyFiring(inc) || !holds_.MayEscalate(inc, NowMs(clock_))) return;
-  const EscalationOutcome plan = PlanEscalation(inc, config_, clock_.WallNow());
+  const EscalationOutcome plan = PlanEscalation(inc, Current()->config, clock_.WallNow());
   for (const auto& page : plan.pages) Enqueue(inc, page);
   if (plan.unresolved_targets > 0) {
     MutexLock lock(mu_);
@@ -495,7 +528,8 @@ std::vector<PagedContact> AlertingEngine::Paged(const std::string& id) const {
 }
 
 void AlertingEngine::Announce(const Incident& inc, const std::string& kind) {
-  for (const auto& page : PlanFollowUps(inc, kind, Paged(inc.id), config_, NowMs(clock_))) {
+  const auto live = Current();
+  for (const auto& page : PlanFollowUps(inc, kind, Paged(inc.id), live->config, NowMs(clock_))) {
     Enqueue(inc, page);
   }
 }
@@ -509,9 +543,15 @@ void AlertingEngine::Enqueue(const Incident& inc, const PageRequest& page) {
   const std::string& kind = page.kind;
   const std::string& key = page.key;
   const std::vector<std::string>& chain = page.chain;
-  const Contact* c = config_.FindContact(page.contact);
-  const notify::ChannelConfig* ch = chain.empty() ? nullptr : config_.FindChannel(chain[0]);
-  if (c == nullptr || ch == nullptr) return;
+  const auto live = Current();
+  const Contact* c = live->config.FindContact(page.contact);
+  const notify::ChannelConfig* ch = chain.empty() ? nullptr : live->config.FindChannel(chain[0]);
+  if (c == nullptr || ch == nullptr) {
+    // Stages plan only from this config, so this means a reload removed one in between.
+    spdlog::warn("page {} not written: {} '{}' is not in the running configuration", key,
+                 c == nullptr ? "contact" : "channel", c == nullptr ? page.contact : chain[0]);
+    return;
+  }
   Notification n;
   n.idempotency_key = key;
   n.incident_id = inc.id;
@@ -539,13 +579,17 @@ void AlertingEngine::Enqueue(const Incident& inc, const PageRequest& page) {
 }
 
 SendResult AlertingEngine::SendOn(const std::string& channel, const Notification& n) {
-  auto it = notifiers_.find(channel);
-  if (it == notifiers_.end()) return SendResult::Permanent("no channel '" + channel + "'");
+  const auto live = Current();
+  auto it = live->notifiers.find(channel);
+  if (it == live->notifiers.end()) {
+    // Queued before a reload removed the channel: fail over, visibly (docs/configuration.md).
+    return SendResult::Permanent("no channel '" + channel + "' in the running configuration");
+  }
   const std::string& type = it->second->type();
   Notification out = n;
   // The item may have failed over from another kind of channel: address and text
   // follow the channel actually used.
-  if (const Contact* c = config_.FindContact(n.contact)) out.address = AddressFor(*c, type);
+  if (const Contact* c = live->config.FindContact(n.contact)) out.address = AddressFor(*c, type);
   const auto inc = incidents_.Get(n.incident_id);
   if (inc && (n.kind == "trigger" || n.kind == "resolve" || n.kind == "acknowledge")) {
     out.text = IsSmsType(type) ? RenderSms(*inc, n.kind, MsgCtx())
@@ -564,8 +608,8 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
           now_inc && now_inc->state != IncidentState::kOpen) {
         const std::string kind =
             now_inc->state == IncidentState::kResolved ? "resolve" : "acknowledge";
-        Enqueue(*now_inc,
-                FollowUpTo(*now_inc, kind, n.contact, channel, {channel}, config_, NowMs(clock_)));
+        Enqueue(*now_inc, FollowUpTo(*now_inc, kind, n.contact, channel, {channel}, live->config,
+                                     NowMs(clock_)));
       }
     }
   } else {
@@ -595,6 +639,88 @@ Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& b
   }
   wake_alerting_.NotifyOne();
   return result.get();  // the alerting thread answers every request, also when stopping
+}
+
+Result<std::vector<std::string>> AlertingEngine::Reload(AlertingConfig next) {
+  if (!started_) return Status::Unavailable("the alerting engine is not running");
+  // Built here, off the alerting thread: MakeNotifier never fails (the config reader
+  // validated the channels and read their secret files).
+  auto live = std::make_shared<Live>();
+  live->config = std::move(next);
+  for (auto& n : notify::MakeNotifiers(live->config.channels, clock_)) {
+    std::string name = n->name();
+    live->notifiers[name] = std::move(n);
+  }
+  const bool here = !threaded_ || std::this_thread::get_id() == alerting_thread_id_.load();
+  if (here) return ApplyReload(std::move(live));
+  std::future<Result<std::vector<std::string>>> result;
+  {
+    MutexLock lock(mu_);
+    if (stopping_) return Status::Unavailable("the collector is stopping");
+    auto req = std::make_unique<ReloadRequest>();
+    req->next = std::move(live);
+    result = req->done.get_future();
+    pending_reloads_.push_back(std::move(req));
+  }
+  wake_alerting_.NotifyOne();
+  return result.get();  // the alerting thread answers every request, also when stopping
+}
+
+std::vector<std::string> AlertingEngine::ApplyReload(std::shared_ptr<Live> next) {
+  const std::shared_ptr<const Live> running = Current();
+  std::vector<std::string> lines = DescribeChanges(running->config, next->config);
+  for (const auto& key : RestartOnlyChanges(running->config, next->config)) {
+    lines.push_back("needs a restart: " + key);
+  }
+  KeepRestartOnly(running->config, next->config);
+  // Incidents in flight whose policy is gone keep it (engine/reload.h); a carried
+  // channel keeps its running notifier.
+  const CarriedForward carried = CarryForward(running->config, incidents_.List(), next->config);
+  for (const auto& ch : carried.channels) {
+    if (auto it = running->notifiers.find(ch); it != running->notifiers.end()) {
+      next->notifiers[ch] = it->second;
+    }
+  }
+  if (!carried.empty()) {
+    auto join = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& x : v) out += (out.empty() ? "" : ",") + x;
+      return out.empty() ? "-" : out;
+    };
+    lines.push_back("kept for incidents in flight until they resolve: policies " +
+                    join(carried.policies) + ", schedules " + join(carried.schedules) +
+                    ", contacts " + join(carried.contacts) + ", channels " +
+                    join(carried.channels));
+  }
+  // The new route tree and inhibition rules, with every firing alert regrouped: a group
+  // whose key did not change finds its open incident again (updated, not reopened).
+  auto inhibitor = std::make_unique<route::Inhibitor>(next->config.routing.inhibit_rules);
+  auto dispatcher = std::make_unique<route::Dispatcher>(
+      *next->config.routing.route,
+      std::vector<const route::Muter*>{inhibitor.get(), silences_->muter()});
+  const MonoTime mono = clock_.Now();
+  for (const auto& a : dispatcher_->FiringAlerts()) {
+    inhibitor->Insert(a);
+    dispatcher->Insert(a, mono);
+  }
+  {
+    MutexLock lock(ctx_mu_);
+    live_ = next;
+    msg_ctx_.runbooks = next->config.runbooks;
+  }
+  std::swap(dispatcher_, dispatcher);
+  std::swap(inhibitor_, inhibitor);
+  dispatcher.reset();  // the old dispatcher uses the old inhibitor: destroyed first
+  inhibitor.reset();
+  SetOutboxLimits(next->config);
+  // New channels get their sender now; every sender looks at its queue again (a page
+  // queued for a removed channel fails over from there).
+  if (senders_) {
+    for (const auto& ch : next->config.channels) senders_->Kick(ch.name);
+    senders_->Kick();
+  }
+  if (lines.empty()) lines.push_back("route and channels rebuilt, nothing else changed");
+  return lines;
 }
 
 Result<Incident> AlertingEngine::AckNow(const std::string& id, const std::string& by) {
@@ -658,7 +784,7 @@ EngineStats AlertingEngine::Stats() const {
         s.outbox_depth[std::string(outbox::StateName(state))] = static_cast<uint64_t>(n);
       }
     }
-    for (const auto& ch : config_.channels) s.notifications[ch.name] = {0, 0, 0, 0};
+    for (const auto& ch : Current()->config.channels) s.notifications[ch.name] = {0, 0, 0, 0};
     auto counts = outbox_->CountsByChannel();
     if (counts.ok()) {
       for (const auto& [channel, c] : *counts) {
@@ -675,14 +801,15 @@ EngineStats AlertingEngine::Stats() const {
 }
 
 SendResult AlertingEngine::TestPage(const std::string& channel, const std::string& contact) {
-  auto it = notifiers_.find(channel);
-  if (it == notifiers_.end()) return SendResult::Permanent("no channel '" + channel + "'");
+  const auto live = Current();
+  auto it = live->notifiers.find(channel);
+  if (it == live->notifiers.end()) return SendResult::Permanent("no channel '" + channel + "'");
   Notification n;
   n.kind = "test";
   n.incident_id = "TEST";
   n.idempotency_key = "test/" + channel + "/" + std::to_string(NowMs(clock_));
   n.contact = contact;
-  if (const Contact* c = config_.FindContact(contact))
+  if (const Contact* c = live->config.FindContact(contact))
     n.address = AddressFor(*c, it->second->type());
   n.subject = "[TEST] firewatch test page from " + msg_ctx_.collector_id;
   n.text = "This is a test page from firewatch collector " + msg_ctx_.collector_id +

@@ -18,7 +18,11 @@
 // pipeline up to Enqueue; the outbox's SenderPool runs one sender thread per channel
 // (outbox/sender_pool.h), so a hung SMTP server never delays an SMS. SendOn, the outbox
 // gate and prune_keep run on those threads, at most once at a time per channel.
-// Submit/Ack/Incidents may be called from any thread.
+// Submit/Ack/Incidents/Reload may be called from any thread.
+// Configuration: the running config and its notifiers are one immutable snapshot
+// (Live) that every thread reads through Current(); Reload builds a new one and the
+// alerting thread publishes it between passes, with the route tree and inhibition
+// rebuilt there (the route dispatcher is the alerting thread's alone).
 // Silences live in route::ReplicatedSilences (route/replicated_silences.h): the alerting thread
 // evaluates its immutable snapshot without any lock; API and peer-sync writers change it
 // copy-on-write under its own writer lock, which the alerting thread never takes.
@@ -150,6 +154,18 @@ class AlertingEngine {
   void SetAckLinkMaker(std::function<std::string(const std::string& incident_id)> maker)
       FW_EXCLUDES(ctx_mu_);
   EngineStats Stats() const FW_EXCLUDES(mu_);
+
+  // A reloaded configuration (SIGHUP; engine/reload.h has the rules, and
+  // docs/configuration.md the table). The notifiers are built on the caller's thread;
+  // the rest is handed to the alerting thread like an ack and applied between two
+  // passes: the route tree and inhibition are rebuilt with every firing alert regrouped,
+  // policies that in-flight incidents still need are carried forward, retry policy and
+  // rate limits change in the outbox, and new channels get their sender. Pages queued
+  // for a channel the new config lacks fail over to the contact's next channel (or fail,
+  // logged). Returns one line per change for the log (restart-only settings prefixed
+  // "needs a restart: "), once applied. Unavailable while the engine is stopping;
+  // FailedPrecondition before Start().
+  Result<std::vector<std::string>> Reload(AlertingConfig next) FW_EXCLUDES(mu_);
   // Before Start(): called on a sender thread after each delivered send, with the
   // channel it went out on (the collector's detection-to-delivery metric). Thread-safe.
   using DeliveryObserver = std::function<void(const std::string& channel, const Notification&)>;
@@ -217,8 +233,24 @@ class AlertingEngine {
   std::vector<LogEntry> ExportLog() const;
   SendResult SendOn(const std::string& channel, const Notification& n);
 
+  // The configuration in force and the notifiers of its channels (immutable; replaced
+  // whole by a reload). A send in flight keeps its snapshot, and so its notifier, alive.
+  struct Live {
+    AlertingConfig config;
+    std::map<std::string, std::shared_ptr<notify::Notifier>> notifiers;
+  };
+  std::shared_ptr<const Live> Current() const FW_EXCLUDES(ctx_mu_);
+  struct ReloadRequest {
+    std::shared_ptr<Live> next;
+    std::promise<Result<std::vector<std::string>>> done;
+  };
+  // Reload's work (alerting thread, or before the thread runs).
+  std::vector<std::string> ApplyReload(std::shared_ptr<Live> next);
+  // The outbox limits of `config` (retry policy, per-contact SMS and per-channel limits).
+  void SetOutboxLimits(const AlertingConfig& config);
+
   const Clock& clock_;
-  AlertingConfig config_;
+  std::shared_ptr<const Live> live_ FW_GUARDED_BY(ctx_mu_);  // read through Current()
   std::string data_dir_;
   // ack_link changes under ctx_mu_ (SetAckLinkMaker) and is read through MsgCtx(); the
   // other fields are set by the constructor and only read, with or without the lock, so
@@ -231,7 +263,6 @@ class AlertingEngine {
   std::unique_ptr<outbox::Dispatcher> sender_;
   // One sender thread per channel over sender_ (declared after it: destroyed first).
   std::unique_ptr<outbox::SenderPool> senders_;
-  std::map<std::string, std::unique_ptr<notify::Notifier>> notifiers_;
   std::unique_ptr<route::Inhibitor> inhibitor_;
   // Internally synchronized; its own connection to incidents.db.
   std::unique_ptr<route::ReplicatedSilences> silences_;
@@ -272,6 +303,7 @@ class AlertingEngine {
     std::promise<Result<Incident>> done;
   };
   std::vector<std::unique_ptr<AckRequest>> pending_acks_ FW_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<ReloadRequest>> pending_reloads_ FW_GUARDED_BY(mu_);
   PeerGate* gate_ = nullptr;
   DeliveryObserver on_delivered_;
   RestartHolds holds_;  // restored incidents' settle times and unconfirmed alerts (alerting thread)

@@ -55,9 +55,20 @@ Mutex& Dispatcher::ChannelMutex(const std::string& channel) {
 
 Result<std::vector<std::string>> Dispatcher::ActiveChannels() { return outbox_.ActiveChannels(); }
 
-const RetryPolicy& Dispatcher::PolicyFor(const std::string& channel) const {
+RetryPolicy Dispatcher::PolicyFor(const std::string& channel) const {
+  MutexLock lock(state_mu_);
   auto it = opts_.retry_by_channel.find(channel);
   return it == opts_.retry_by_channel.end() ? opts_.retry : it->second;
+}
+
+void Dispatcher::SetLimits(RetryPolicy retry, std::map<std::string, RetryPolicy> retry_by_channel,
+                           std::map<std::string, RateLimit> per_contact,
+                           std::map<std::string, RateLimit> per_channel) {
+  MutexLock lock(state_mu_);
+  opts_.retry = retry;
+  opts_.retry_by_channel = std::move(retry_by_channel);
+  opts_.per_contact = std::move(per_contact);
+  opts_.per_channel = std::move(per_channel);
 }
 
 bool Dispatcher::TokensAvailable(const std::string& contact, const std::string& channel,
@@ -107,7 +118,7 @@ Transition Dispatcher::Next(const Item& item, const SendResult& result, int64_t 
     case SendResult::Kind::kPermanent:
       return FailOver(item, "permanent error: " + result.detail, now_ms);
     case SendResult::Kind::kRetryable: {
-      const RetryPolicy& policy = PolicyFor(item.channel());
+      const RetryPolicy policy = PolicyFor(item.channel());
       if (attempts_here >= policy.max_attempts) {
         return FailOver(item,
                         std::to_string(attempts_here) + " attempts, last: " + result.detail, now_ms);

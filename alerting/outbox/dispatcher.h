@@ -131,7 +131,14 @@ class Dispatcher {
   // sender is needed, configured or not.
   Result<std::vector<std::string>> ActiveChannels();
 
-  const RetryPolicy& PolicyFor(const std::string& channel) const;
+  RetryPolicy PolicyFor(const std::string& channel) const FW_EXCLUDES(state_mu_);
+
+  // Replaces the retry policies and rate limits (a configuration reload): the next
+  // decision of any channel uses them. Buckets keep their tokens, so a reload never
+  // refills a limit that was used up. Thread-safe.
+  void SetLimits(RetryPolicy retry, std::map<std::string, RetryPolicy> retry_by_channel,
+                 std::map<std::string, RateLimit> per_contact,
+                 std::map<std::string, RateLimit> per_channel) FW_EXCLUDES(state_mu_);
 
  private:
   using Pair = std::pair<std::string, std::string>;  // (contact, channel)
@@ -168,7 +175,9 @@ class Dispatcher {
 
   Outbox& outbox_;
   SendHook send_;
-  DispatcherOptions opts_;  // immutable after construction
+  // Immutable after construction, except retry, retry_by_channel, per_contact and
+  // per_channel: guarded by state_mu_ (SetLimits).
+  DispatcherOptions opts_;
   const Clock& clock_;
   Rng rng_;  // opts_.rng behind rng_mu_: every channel draws jitter
 
@@ -179,7 +188,7 @@ class Dispatcher {
   // Per-channel mutexes. Entries are never removed, so a reference stays valid after
   // channels_mu_ is released.
   std::map<std::string, std::unique_ptr<Mutex>> channel_mu_ FW_GUARDED_BY(channels_mu_);
-  Mutex state_mu_;
+  mutable Mutex state_mu_;
   BucketSet buckets_ FW_GUARDED_BY(state_mu_);
   std::optional<MonoTime> last_prune_ FW_GUARDED_BY(state_mu_);  // last prune attempt
   Mutex unrecorded_mu_;

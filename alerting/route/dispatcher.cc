@@ -39,6 +39,19 @@ void Dispatcher::Insert(const Alert& alert, MonoTime now) {
   }
 }
 
+std::vector<Alert> Dispatcher::FiringAlerts() const {
+  std::map<uint64_t, const Alert*> firing;
+  for (const auto& [key, g] : groups_) {
+    for (const auto& [fp, a] : g.alerts) {
+      if (a.status == AlertStatus::kFiring) firing.emplace(fp, &a);
+    }
+  }
+  std::vector<Alert> out;
+  out.reserve(firing.size());
+  for (const auto& [fp, a] : firing) out.push_back(*a);
+  return out;
+}
+
 bool Dispatcher::Muted(const LabelSet& labels, WallTime wall_now) const {
   return std::any_of(muters_.begin(), muters_.end(),
                      [&](const Muter* m) { return m->Mutes(labels, wall_now); });

@@ -84,6 +84,9 @@ class Dispatcher {
 
   size_t group_count() const { return groups_.size(); }
   std::vector<std::string> GroupKeys() const;  // sorted
+  // Every firing alert held in any group, once each (by label fingerprint): what a
+  // dispatcher built from a reloaded route tree is given to regroup (engine Reload).
+  std::vector<Alert> FiringAlerts() const;
 
  private:
   struct Group {

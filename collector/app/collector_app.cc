@@ -87,6 +87,14 @@ struct CollectorApp::Impl {
   std::unique_ptr<Cluster> cluster;                    // null unless `cluster:` is configured
   std::shared_ptr<AckLinks> ack_links;                 // null unless alerting is configured
   ApiContext api;
+  // The config in force, for GET /api/v1/status and /api/v1/collectors (HTTP workers
+  // read it; Reload writes it).
+  Mutex config_info_mu;
+  ConfigInfo config_info FW_GUARDED_BY(config_info_mu);
+  ConfigInfo ConfigNow() FW_EXCLUDES(config_info_mu) {
+    MutexLock lock(config_info_mu);
+    return config_info;
+  }
 
   // Pages on verdicts: the tracker's own transitions when standalone, the cluster's
   // merged ones otherwise (docs/cluster.md).
@@ -284,36 +292,56 @@ struct CollectorApp::Impl {
     ReportLimits();
   }
 
+  // SIGHUP (loop thread): all or nothing. Everything the new config depends on is read
+  // and checked first (the file, key files, operators file, ack keys, channel secret
+  // files); only then is any of it applied. The alerting engine takes its part on its
+  // own thread (AlertingEngine::Reload) before the rest, as it is the one step that can
+  // still be refused (the engine stopping). docs/configuration.md, "Reload".
   void Reload() {
     if (config_path.empty()) {
       spdlog::info("SIGHUP: running on embedded defaults, nothing to reload");
       return;
     }
+    const int64_t now_ms = ToUnixMillis(clock.WallNow());
+    auto refuse = [&](const std::string& why) {
+      spdlog::error("SIGHUP: config not reloaded, keeping the running one:\n{}", why);
+      metrics->ConfigReload(false, static_cast<double>(now_ms) / 1000.0);
+      MutexLock lock(config_info_mu);
+      config_info.last_reload_ok = false;
+    };
     auto next = LoadCollectorConfig(config_path);
-    if (!next.ok()) {
-      spdlog::error("SIGHUP: config not reloaded, keeping the running one:\n{}",
-                    next.status().message());
-      return;
-    }
+    if (!next.ok()) return refuse(next.status().message());
     auto keys = LoadKeys(*next);
-    if (!keys.ok()) {
-      spdlog::error("SIGHUP: config not reloaded: {}", keys.status().message());
-      return;
-    }
+    if (!keys.ok()) return refuse(keys.status().message());
     auto operators = LoadOperators(next->api);
-    if (!operators.ok()) {
-      spdlog::error("SIGHUP: config not reloaded: {}", operators.status().message());
-      return;
-    }
+    if (!operators.ok()) return refuse(operators.status().message());
     std::shared_ptr<const AckLinkSigner> signer;
     if (ack_links) {
       auto made = MakeAckLinkSigner(*next, **keys);
-      if (!made.ok()) {
-        spdlog::error("SIGHUP: config not reloaded: {}", made.status().message());
-        return;
-      }
+      if (!made.ok()) return refuse(made.status().message());
       signer = *made;
     }
+    if (alerting && next->alerting.enabled) {
+      auto changes = alerting->Reload(next->alerting);
+      if (!changes.ok()) return refuse(changes.status().message());
+      for (const auto& line : *changes) {
+        if (line.rfind("needs a restart", 0) == 0) {
+          spdlog::warn("SIGHUP: alerting: {} (the running value stays until then)", line);
+        } else {
+          spdlog::info("SIGHUP: alerting: {}", line);
+        }
+      }
+    } else if (next->alerting.enabled != config.alerting.enabled) {
+      spdlog::warn(
+          "SIGHUP: alerting: needs a restart: channels (alerting turned {} in the "
+          "file; until the restart it stays {})",
+          next->alerting.enabled ? "on" : "off", config.alerting.enabled ? "on" : "off");
+    }
+    for (const auto& key : ClusterRestartOnlyChanges(config.cluster, next->cluster)) {
+      spdlog::warn("SIGHUP: cluster: needs a restart: {} (the running value stays until then)",
+                   key);
+    }
+    if (cluster) cluster->view().SetConfigDigest(next->cluster.digest);
     if (next->http_listen.ToString() != config.http_listen.ToString() ||
         next->udp_listen.ToString() != config.udp_listen.ToString() ||
         next->data_dir != config.data_dir || next->id != config.id) {
@@ -340,7 +368,16 @@ struct CollectorApp::Impl {
     config.limits = next->limits;
     config.forget_after = next->forget_after;
     config.evaluate_every = next->evaluate_every;
-    spdlog::info("SIGHUP: configuration reloaded from {}", config_path);
+    metrics->ConfigReload(true, static_cast<double>(now_ms) / 1000.0);
+    {
+      MutexLock lock(config_info_mu);
+      config_info.digest = next->cluster.digest;
+      config_info.loaded_at_ms = now_ms;
+      config_info.last_reload_ok = true;
+      ++config_info.reloads;
+    }
+    spdlog::info("SIGHUP: configuration reloaded from {} (config digest {})", config_path,
+                 next->cluster.digest.substr(0, 12));
   }
 
   void BeginStop() {
@@ -524,7 +561,7 @@ Status CollectorApp::Start() {
   m.http = std::make_unique<HttpServer>(opts);
   m.http->SetAccessPolicy(MakeAccessPolicy(c, *operators));
   m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
-                     m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}, {}};
+                     m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}, {}, {}};
   // Both on the loop (docs/architecture.md, "Threading model"); a loop that does not
   // answer within the timeout is busy or stopping: 503, the caller retries.
   m.api.forget = [&m](const std::string& id, const std::string& who) -> Result<bool> {
@@ -540,6 +577,13 @@ Status CollectorApp::Start() {
         },
         kLoopCallTimeout);
   };
+  {
+    MutexLock lock(m.config_info_mu);  // no HTTP worker yet; the rule holds anyway
+    m.config_info.digest = c.cluster.digest;
+    m.config_info.loaded_at_ms = ToUnixMillis(m.clock.WallNow());
+    m.metrics->ConfigLoaded(static_cast<double>(m.config_info.loaded_at_ms) / 1000.0);
+  }
+  m.api.config_info = [&m] { return m.ConfigNow(); };
   if (m.cluster) {
     m.api.cluster_panel = [&m]() -> std::optional<ClusterPanel> {
       const ClusterStatus st = m.cluster->view().Snapshot(20);
@@ -569,7 +613,7 @@ Status CollectorApp::Start() {
   if (m.cluster) {
     m.cluster->RegisterRoutes(*m.http);
   } else {
-    RegisterStandaloneCollectors(*m.http, c.id, c.cluster.digest);
+    RegisterStandaloneCollectors(*m.http, c.id, [&m] { return m.ConfigNow().digest; });
   }
   m.http->SetObserver(
       [&m](const std::string& route, int status) { m.metrics->HttpRequest(route, status); });

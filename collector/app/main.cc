@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
       "firewatch-collector: receives signed heartbeats from firewatch agents over UDP and\n"
       "HTTP, tracks every source's liveness, and pages when one goes silent.\n"
       "Without --config it runs on embedded defaults (see --print-default-config):\n"
-      "HTTP on 127.0.0.1:9760, heartbeats on UDP 127.0.0.1:9761, state in ./firewatch-data."};
+      "HTTP on 127.0.0.1:9760, heartbeats on UDP 127.0.0.1:9761, state in ./firewatch-data.\n"
+      "SIGHUP re-reads --config, all or nothing (a file with errors is refused whole);\n"
+      "what needs a restart instead: docs/configuration.md, \"Reload\"."};
   std::string config_path;
   bool check_only = false, print_defaults = false, version = false;
   cli.add_option("-c,--config", config_path, "YAML config file (docs/configuration.md)");

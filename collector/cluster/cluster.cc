@@ -344,26 +344,27 @@ std::string Cluster::CollectorsJson() const {
 }
 
 void RegisterStandaloneCollectors(HttpServer& http, const std::string& self_id,
-                                  const std::string& config_digest) {
-  const std::string body =
-      json({{"self", self_id},
-            {"config_digest", config_digest},
-            {"isolated", false},
-            {"alone", false},
-            {"collectors", json::array({json{{"id", self_id},
-                                             {"self", true},
-                                             {"url", ""},
-                                             {"labels", json::object()},
-                                             {"state", "up"},
-                                             {"rank", 0},
-                                             {"config_digest", config_digest},
-                                             {"config_matches", true},
-                                             {"unheard_sources", 0}}})},
-            {"path_warnings", json::array()},
-            {"path_warnings_total", 0}})
-          .dump();
-  http.Route("GET", "/api/v1/collectors",
-             [body](const HttpRequest&) { return HttpResponse::Json(200, body); });
+                                  std::function<std::string()> config_digest) {
+  http.Route("GET", "/api/v1/collectors", [self_id, config_digest](const HttpRequest&) {
+    const std::string digest = config_digest();  // follows reloads
+    const std::string body = json({{"self", self_id},
+                                   {"config_digest", digest},
+                                   {"isolated", false},
+                                   {"alone", false},
+                                   {"collectors", json::array({json{{"id", self_id},
+                                                                    {"self", true},
+                                                                    {"url", ""},
+                                                                    {"labels", json::object()},
+                                                                    {"state", "up"},
+                                                                    {"rank", 0},
+                                                                    {"config_digest", digest},
+                                                                    {"config_matches", true},
+                                                                    {"unheard_sources", 0}}})},
+                                   {"path_warnings", json::array()},
+                                   {"path_warnings_total", 0}})
+                                 .dump();
+    return HttpResponse::Json(200, body);
+  });
 }
 
 }  // namespace firewatch::collector

@@ -142,7 +142,8 @@ class Cluster {
 };
 
 // GET /api/v1/collectors for a collector without a `cluster:` section: itself only.
+// `config_digest` is asked at each request (it changes on reload); thread-safe.
 void RegisterStandaloneCollectors(HttpServer& http, const std::string& self_id,
-                                  const std::string& config_digest);
+                                  std::function<std::string()> config_digest);
 
 }  // namespace firewatch::collector

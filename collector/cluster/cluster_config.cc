@@ -1,5 +1,6 @@
 #include "cluster/cluster_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -130,6 +131,36 @@ void CheckClusterSelf(const YAML::Node& doc, const std::string& self_id, const C
   YAML::Node n = doc["cluster"]["members"];
   errors.At(n.IsDefined() ? n : doc, "cluster.members: this collector's id '" + self_id +
                                          "' (collector.id) is not listed");
+}
+
+std::vector<std::string> ClusterRestartOnlyChanges(const ClusterConfig& running,
+                                                   const ClusterConfig& next) {
+  std::vector<std::string> out;
+  if (running.enabled != next.enabled) {
+    out.push_back("cluster (section added or removed)");
+    return out;
+  }
+  auto same_member = [](const ClusterMember& a, const ClusterMember& b) {
+    return a.id == b.id && a.url == b.url && a.labels == b.labels && a.key_file == b.key_file;
+  };
+  if (!std::equal(running.members.begin(), running.members.end(), next.members.begin(),
+                  next.members.end(), same_member)) {
+    out.push_back("cluster.members");
+  }
+  if (running.key_file != next.key_file) out.push_back("cluster.key_file");
+  if (running.accept_key_files != next.accept_key_files) out.push_back("cluster.accept_key_files");
+  const std::pair<const char*, bool> timings[] = {
+      {"cluster.sync_interval", running.sync_interval != next.sync_interval},
+      {"cluster.peer_timeout", running.peer_timeout != next.peer_timeout},
+      {"cluster.full_sync_every", running.full_sync_every != next.full_sync_every},
+      {"cluster.claim_timeout", running.claim_timeout != next.claim_timeout},
+      {"cluster.alone_hold", running.alone_hold != next.alone_hold},
+      {"cluster.isolation_fraction", running.isolation_fraction != next.isolation_fraction},
+  };
+  for (const auto& [key, changed] : timings) {
+    if (changed) out.emplace_back(key);
+  }
+  return out;
 }
 
 std::string ConfigDigest(const YAML::Node& doc) {

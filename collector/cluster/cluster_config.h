@@ -47,6 +47,13 @@ void ReadClusterConfig(config::MapReader& top, const std::string& base_dir, Clus
 void CheckClusterSelf(const YAML::Node& doc, const std::string& self_id, const ClusterConfig& c,
                       config::Errors& errors);
 
+// What a reload of `cluster:` cannot change in a running collector (membership, keys,
+// timings: the sync threads, peer detectors and keys are built at start), one key per
+// line ("cluster.members", "cluster.sync_interval", ...); empty when none changed. The
+// digest is not among them: it follows reloads (ClusterView::SetConfigDigest).
+std::vector<std::string> ClusterRestartOnlyChanges(const ClusterConfig& running,
+                                                   const ClusterConfig& next);
+
 // SHA-256 (hex) over the document without its `collector:` section, as canonical JSON
 // (sorted keys, every scalar as a string): two collectors with the same contacts,
 // routes, detection and cluster settings have the same digest whatever their own

@@ -69,6 +69,26 @@ ClusterView::ClusterView(const Clock& clock, ClusterConfig config, std::string s
     peers_.push_back(std::move(p));
   }
   alone_since_ = started_;
+  config_digest_ = config_.digest;
+}
+
+std::string ClusterView::config_digest() const {
+  MutexLock lock(mu_);
+  return config_digest_;
+}
+
+void ClusterView::SetConfigDigest(const std::string& digest) {
+  MutexLock lock(mu_);
+  if (digest == config_digest_) return;
+  config_digest_ = digest;
+  for (auto& p : peers_) {
+    p.mismatch_logged = false;  // told again at the next sync if they still differ
+    if (!p.config_digest.empty()) {
+      spdlog::info("cluster: configuration digest is now {}: {} collector {} ({})",
+                   digest.substr(0, 12), p.config_digest == digest ? "matches" : "differs from",
+                   p.member.id, p.config_digest.substr(0, 12));
+    }
+  }
 }
 
 ClusterView::Peer* ClusterView::FindPeer(const std::string& id) {
@@ -377,7 +397,7 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id) {
   MutexLock lock(mu_);
   SyncPayload p;
   p.from = self_;
-  p.config_digest = config_.digest;
+  p.config_digest = config_digest_;
   for (const auto& q : peers_) p.peers[q.member.id] = std::string(PeerStateName(q.state));
   p.sources_version = version_;
   p.sources_digest = digest_;
@@ -472,10 +492,10 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
     p->config_digest = in.config_digest;
     p->mismatch_logged = false;
   }
-  if (p->config_digest != config_.digest && !p->mismatch_logged) {
+  if (p->config_digest != config_digest_ && !p->mismatch_logged) {
     p->mismatch_logged = true;
     spdlog::warn("cluster: collector {} runs a different configuration (digest {} here, {} there)",
-                 p->member.id, config_.digest.substr(0, 12), p->config_digest.substr(0, 12));
+                 p->member.id, config_digest_.substr(0, 12), p->config_digest.substr(0, 12));
   }
   p->sees = in.peers;
   if (in.need_full) p->force_full = true;
@@ -576,7 +596,7 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
   MutexLock lock(mu_);
   ClusterStatus st;
   st.self = self_;
-  st.config_digest = config_.digest;
+  st.config_digest = config_digest_;
   st.isolated = isolated_;
   st.alone = !peers_.empty() && AloneLocked();
   const MonoTime now = clock_.Now();
@@ -628,7 +648,7 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
     if (ps.member.id == self_) {
       ps.self = true;
       ps.state = PeerState::kUp;
-      ps.config_digest = config_.digest;
+      ps.config_digest = config_digest_;
       ps.rank = rank++;
     } else {
       for (const auto& p : peers_) {
@@ -638,7 +658,7 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
         ps.phi = p.has_arrival ? p.detector.Phi(now, phi_) : 0;
         ps.last_sync_age_ms = p.has_arrival ? Ms(now - p.last_arrival) : -1;
         ps.config_digest = p.config_digest;
-        ps.config_matches = p.config_digest.empty() || p.config_digest == config_.digest;
+        ps.config_matches = p.config_digest.empty() || p.config_digest == config_digest_;
         ps.sees = p.sees;
         ps.syncs_ok = p.syncs_ok;
         ps.syncs_failed = p.syncs_failed;

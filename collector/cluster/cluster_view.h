@@ -125,7 +125,14 @@ class ClusterView : public alerting::PeerGate {
       FW_EXCLUDES(mu_);
 
   ClusterStatus Snapshot(size_t max_warnings = 100) const FW_EXCLUDES(mu_);
+  // Membership and timings as read at start; the digest in it is the one at start too
+  // (config_digest() follows reloads).
   const ClusterConfig& config() const { return config_; }
+  // The config digest sent to peers and compared with theirs. A reload sets the new
+  // file's (SetConfigDigest): peers see the match or mismatch change on their next sync,
+  // and a mismatch is logged again. Thread-safe.
+  std::string config_digest() const FW_EXCLUDES(mu_);
+  void SetConfigDigest(const std::string& digest) FW_EXCLUDES(mu_);
   const std::string& self() const { return self_; }
 
   // ---- alerting::PeerGate ----
@@ -195,6 +202,7 @@ class ClusterView : public alerting::PeerGate {
   PhiParams phi_;
 
   mutable Mutex mu_;
+  std::string config_digest_ FW_GUARDED_BY(mu_);  // config_.digest until a reload
   std::vector<Peer> peers_ FW_GUARDED_BY(mu_);  // member order, self excluded
   std::unordered_map<std::string, Local> local_ FW_GUARDED_BY(mu_);
   uint64_t local_down_ FW_GUARDED_BY(mu_) = 0;   // sources DOWN here

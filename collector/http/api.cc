@@ -175,6 +175,13 @@ HttpResponse CollectorStatus(const ApiContext& ctx) {
                  {"rate_limited_keys", limits.rate_limited_keys},
                  {"refused_by_rate", limits.refused_by_rate}};
   j["warnings"] = LimitWarnings(limits);
+  if (ctx.config_info) {
+    const ConfigInfo info = ctx.config_info();
+    j["config"] = {{"digest", info.digest},
+                   {"loaded_at", text::FormatRfc3339(info.loaded_at_ms)},
+                   {"last_reload_ok", info.last_reload_ok},
+                   {"reloads", info.reloads}};
+  }
   return HttpResponse::Json(200, Dump(j));
 }
 

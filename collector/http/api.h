@@ -40,6 +40,14 @@ class CollectorMetrics;
 struct LimitStatus;
 class Ingestor;
 
+// What GET /api/v1/status says about the configuration in force (it follows reloads).
+struct ConfigInfo {
+  std::string digest;          // the cluster's config digest (docs/cluster.md)
+  int64_t loaded_at_ms = 0;    // start, or the last successful reload (Unix ms)
+  bool last_reload_ok = true;  // false after a refused reload, until a good one
+  uint64_t reloads = 0;        // successful reloads since start
+};
+
 struct ApiContext {
   std::string collector_id;
   std::string version;
@@ -62,6 +70,8 @@ struct ApiContext {
   // tracker's transitions (the app: its event loop); Unavailable when that thread could
   // not take it now (503, the agent retries). Empty: ingestor->Ingest on the worker.
   std::function<Result<IngestResult>(std::string frame, std::string peer)> ingest;
+  // The configuration in force (GET /api/v1/status "config"); empty: not shown.
+  std::function<ConfigInfo()> config_info;
 };
 
 // What an operator must be told about the tracker's limits, one sentence each (empty

@@ -426,6 +426,12 @@ struct CollectorMetrics::Families {
   std::map<std::string, std::pair<Counter*, uint64_t>, std::less<>> silences_refused_by
       FW_GUARDED_BY(render_mu);
 
+  // Config reloads (ConfigLoaded, ConfigReload), registered by the constructor.
+  Counter* reloads_success = nullptr;
+  Counter* reloads_failure = nullptr;
+  Gauge* reload_successful = nullptr;
+  Gauge* reload_success_time = nullptr;
+
   // Render state.
   Mutex render_mu;
   Family<Gauge>* source_up FW_GUARDED_BY(render_mu) = nullptr;
@@ -463,6 +469,39 @@ CollectorMetrics::CollectorMetrics(std::string collector_id, std::string version
   if (per_source_) {
     MutexLock lock(f_->render_mu);  // not shared yet; the analysis sees the rule kept
     f_->EnablePerSource(*registry_);
+  }
+  auto& reloads = BuildCounter()
+                      .Name("firewatch_config_reloads_total")
+                      .Help(
+                          "Configuration reloads (SIGHUP), by result: failure means the file "
+                          "(or a file it names) was refused and the running config kept.")
+                      .Register(*registry_);
+  f_->reloads_success = &reloads.Add({{"result", "success"}});
+  f_->reloads_failure = &reloads.Add({{"result", "failure"}});
+  f_->reload_successful = &BuildGauge()
+                               .Name("firewatch_config_last_reload_successful")
+                               .Help("1 when the last configuration load or reload succeeded.")
+                               .Register(*registry_)
+                               .Add({});
+  f_->reload_success_time =
+      &BuildGauge()
+           .Name("firewatch_config_last_reload_success_timestamp_seconds")
+           .Help("When the configuration in force was loaded (start or last good reload).")
+           .Register(*registry_)
+           .Add({});
+}
+
+void CollectorMetrics::ConfigLoaded(double unix_seconds) {
+  f_->reload_successful->Set(1);
+  f_->reload_success_time->Set(unix_seconds);
+}
+
+void CollectorMetrics::ConfigReload(bool ok, double unix_seconds) {
+  (ok ? f_->reloads_success : f_->reloads_failure)->Increment();
+  if (ok) {
+    ConfigLoaded(unix_seconds);
+  } else {
+    f_->reload_successful->Set(0);
   }
 }
 

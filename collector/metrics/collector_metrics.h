@@ -70,6 +70,13 @@ class CollectorMetrics {
   // creates the series at 0 (done when the webhook is registered).
   void SmsReply(const std::string& result, uint64_t n = 1);
 
+  // The configuration in force was loaded at `unix_seconds` (start):
+  // firewatch_config_last_reload_successful = 1 and its success timestamp.
+  void ConfigLoaded(double unix_seconds);
+  // A SIGHUP reload: firewatch_config_reloads_total{result="success"|"failure"}; a
+  // success moves the timestamp, a failure sets last_reload_successful to 0.
+  void ConfigReload(bool ok, double unix_seconds);
+
   // Totals kept by the UDP receiver (loop thread), mirrored into counters; call
   // periodically with monotonic values.
   void UdpStats(uint64_t datagrams, uint64_t kernel_drops);

@@ -445,6 +445,28 @@ TEST_F(ClusterTest, CanonicalIncidentIsTheOneOfTheFirstMember) {
   EXPECT_FALSE(V("b").PeerIncidentFor("g2"));
 }
 
+TEST_F(ClusterTest, ADigestChangedByAReloadReachesPeersOnTheNextSync) {
+  Run(1);
+  auto matches = [&](const std::string& viewer, const std::string& peer) {
+    for (const auto& c : V(viewer).Snapshot().collectors) {
+      if (c.member.id == peer) return c.config_matches;
+    }
+    return false;
+  };
+  ASSERT_TRUE(matches("a", "c") && matches("c", "a"));
+  V("c").SetConfigDigest("d2");  // c reloaded another file
+  EXPECT_EQ(V("c").config_digest(), "d2");
+  EXPECT_EQ(V("c").BuildFor("a").config_digest, "d2");
+  Run(1);
+  EXPECT_FALSE(matches("a", "c"));
+  EXPECT_FALSE(matches("c", "a"));
+  EXPECT_TRUE(matches("a", "b"));
+  EXPECT_EQ(V("c").Snapshot().config_digest, "d2");
+  V("c").SetConfigDigest("d1");  // ... and the shared one again
+  Run(1);
+  EXPECT_TRUE(matches("a", "c") && matches("c", "a") && matches("b", "c"));
+}
+
 TEST(SyncPayloadTest, RoundTripsAndRejectsMalformedInput) {
   SyncPayload p;
   p.from = "a";
@@ -615,6 +637,25 @@ TEST(ClusterConfigTest, DigestIgnoresTheCollectorSectionButNotSettings) {
   auto c = ParseCollectorConfig(ClusterYaml("a", "  peer_timeout: 7s\n"), "a.yml", "/");
   ASSERT_TRUE(c.ok());
   EXPECT_NE(a->cluster.digest, c->cluster.digest);
+}
+
+TEST(ClusterConfigTest, RestartOnlyChangesNameMembersKeysAndTimings) {
+  auto a = ParseCollectorConfig(ClusterYaml("a"), "a.yml", "/");
+  auto same = ParseCollectorConfig(ClusterYaml("a"), "a.yml", "/");
+  auto timed = ParseCollectorConfig(ClusterYaml("a", "  peer_timeout: 7s\n  alone_hold: 9s\n"),
+                                    "a.yml", "/");
+  std::string relabelled = ClusterYaml("a");
+  relabelled.replace(relabelled.find("{dc: one}"), 9, "{dc: two}");
+  auto members = ParseCollectorConfig(relabelled, "a.yml", "/");
+  ASSERT_TRUE(a.ok() && same.ok() && timed.ok() && members.ok());
+  EXPECT_TRUE(ClusterRestartOnlyChanges(a->cluster, same->cluster).empty());
+  EXPECT_EQ(ClusterRestartOnlyChanges(a->cluster, timed->cluster),
+            (std::vector<std::string>{"cluster.peer_timeout", "cluster.alone_hold"}));
+  EXPECT_EQ(ClusterRestartOnlyChanges(a->cluster, members->cluster),
+            std::vector<std::string>{"cluster.members"});
+  ClusterConfig off;
+  EXPECT_EQ(ClusterRestartOnlyChanges(a->cluster, off),
+            std::vector<std::string>{"cluster (section added or removed)"});
 }
 
 TEST(ClusterConfigTest, NonUtf8ValuesDigestInsteadOfThrowing) {

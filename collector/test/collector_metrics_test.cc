@@ -120,6 +120,26 @@ TEST_F(FleetTest, CountersAppearWithTheirLabels) {
   EXPECT_EQ(Sample(out, "firewatch_store_queue_depth"), 0);
 }
 
+TEST_F(FleetTest, ConfigReloadsAreCountedAndTheLastGoodOneTimed) {
+  CollectorMetrics m("dc1-a", "0.1.0", /*per_source=*/false);
+  m.ConfigLoaded(1000);
+  std::string out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_config_reloads_total{result="success"})"), 0);
+  EXPECT_EQ(Sample(out, R"(firewatch_config_reloads_total{result="failure"})"), 0);
+  EXPECT_EQ(Sample(out, "firewatch_config_last_reload_successful"), 1);
+  EXPECT_EQ(Sample(out, "firewatch_config_last_reload_success_timestamp_seconds"), 1000);
+  m.ConfigReload(false, 2000);  // refused: the timestamp stays at the config in force
+  out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_config_reloads_total{result="failure"})"), 1);
+  EXPECT_EQ(Sample(out, "firewatch_config_last_reload_successful"), 0);
+  EXPECT_EQ(Sample(out, "firewatch_config_last_reload_success_timestamp_seconds"), 1000);
+  m.ConfigReload(true, 3000);
+  out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_config_reloads_total{result="success"})"), 1);
+  EXPECT_EQ(Sample(out, "firewatch_config_last_reload_successful"), 1);
+  EXPECT_EQ(Sample(out, "firewatch_config_last_reload_success_timestamp_seconds"), 3000);
+}
+
 TEST_F(FleetTest, EveryRejectReasonAndStateStartsAtZero) {
   CollectorMetrics m("c", "v", false);
   const std::string out = m.Render(tracker_, nullptr);

@@ -70,6 +70,15 @@ struct FakeGate : PeerGate {
   }
 };
 
+// The route settings (below `escalation_policy`) and retry policy of every test config.
+const char* const kGroupingAndRetry = R"(  group_by: [source]
+  group_wait: 0s
+  group_interval: 1s
+alerting:
+  retry_base: 10ms
+  retry_max_delay: 10ms
+)";
+
 class EngineTest : public notify::testing::HttpServerTest {
  protected:
   void SetUp() override {
@@ -108,13 +117,7 @@ escalation_policies:
       - {targets: [bob], channels: [hook-bob], wait: 5m}
 route:
   escalation_policy: default
-  group_by: [source]
-  group_wait: 0s
-  group_interval: 1s
-alerting:
-  retry_base: 10ms
-  retry_max_delay: 10ms
-)";
+)" + kGroupingAndRetry;
     return testing::ParseAlertingConfig(yaml, "engine_test.yml");
   }
 
@@ -786,6 +789,114 @@ TEST_F(EngineTest, SilenceWritesDoNotHoldUpPaging) {
   writer.join();
   EXPECT_TRUE(paged) << "alice was not paged while silences were being written";
   EXPECT_GT(written.load(), 0);
+}
+
+// ---- configuration reload (engine/reload.h) ----
+
+// What a reload gives the engine: Config()'s channels plus hook-new, and:
+// `contacts` (YAML list items), and one policy `policy`, named by the route, whose one
+// step pages `target` on `channel`. `drop` names a channel the file no longer has.
+AlertingConfig ReloadedConfig(const std::string& url, const std::string& contacts,
+                              const std::string& policy, const std::string& target,
+                              const std::string& channel, const std::string& drop = "") {
+  const std::string policies = "  - name: " + policy + "\n    steps:\n      - {targets: [" +
+                               target + "], channels: [" + channel + "], wait: 5m}\n";
+  const std::string& route_policy = policy;
+  std::string channels;
+  for (const char* name : {"hook-alice", "hook-bob", "hook-alice2", "hook-new"}) {
+    if (name == drop) continue;
+    const std::string path = std::string(name).substr(std::string("hook-").size());
+    channels +=
+        "  - {name: " + std::string(name) + ", type: webhook, url: \"" + url + "/" + path + "\"}\n";
+  }
+  const std::string yaml =
+      "contacts:\n" + contacts + "channels:\n" + channels + "escalation_policies:\n" + policies +
+      "route:\n  escalation_policy: " + route_policy + "\n" + kGroupingAndRetry;
+  return testing::ParseAlertingConfig(yaml, "engine_reload.yml");
+}
+
+TEST_F(EngineTest, ReloadSendsNewIncidentsToTheNewReceiverAndKeepsOpenOnesGoing) {
+  Start();
+  const Incident first = FireAndWaitForFirstPage();
+  // The file now pages alice on a new channel, bob not at all.
+  auto lines = engine_->Reload(ReloadedConfig(server_->base_url(),
+                                              "  - {name: alice, channels: [hook-new]}\n",
+                                              "default", "alice", "hook-new"));
+  ASSERT_TRUE(lines.ok()) << lines.status().ToString();
+  EXPECT_NE(std::find(lines->begin(), lines->end(), "channels: +hook-new"), lines->end())
+      << ::testing::PrintToString(*lines);
+  // The open incident is regrouped under the same key: updated, not a second incident.
+  Alert other = SourceDown();
+  other.labels["source"] = "web-2";
+  engine_->Submit(other);
+  EXPECT_TRUE(WaitFor([&] { return To("/new").size() >= 2; }))
+      << "the new receiver was not paged for both incidents";
+  const auto incidents = engine_->Incidents();
+  ASSERT_EQ(incidents.size(), 2u);
+  EXPECT_TRUE(incidents[0].id == first.id || incidents[1].id == first.id);
+  EXPECT_EQ(To("/alice").size(), 1u);  // the first page is not sent again
+  clock_.Advance(5min + 1s);
+  LetItRun();
+  EXPECT_TRUE(To("/bob").empty());  // the new policy has no second step
+}
+
+TEST_F(EngineTest, IncidentWhosePolicyWasRemovedKeepsItsOldSteps) {
+  Start();
+  FireAndWaitForFirstPage();
+  // "default" is gone from the file, and bob with it; new incidents go to "other".
+  auto lines = engine_->Reload(ReloadedConfig(server_->base_url(),
+                                              "  - {name: alice, channels: [hook-alice]}\n",
+                                              "other", "alice", "hook-alice2"));
+  ASSERT_TRUE(lines.ok()) << lines.status().ToString();
+  EXPECT_NE(std::find_if(lines->begin(), lines->end(),
+                         [](const std::string& l) {
+                           return l.find("kept for incidents in flight") != std::string::npos &&
+                                  l.find("policies default") != std::string::npos &&
+                                  l.find("contacts bob") != std::string::npos;
+                         }),
+            lines->end())
+      << ::testing::PrintToString(*lines);
+  clock_.Advance(5min + 1s);
+  EXPECT_TRUE(WaitFor([&] { return To("/bob").size() == 1; }))
+      << "the in-flight incident lost its second step";
+  EXPECT_TRUE(To("/alice2").empty());  // its own policy, not the new route's
+}
+
+TEST_F(EngineTest, PageQueuedForARemovedChannelFailsOverVisibly) {
+  // alice fails over from hook-alice to hook-alice2; the step pages her on hook-alice.
+  engine_ = std::make_unique<AlertingEngine>(
+      clock_,
+      ReloadedConfig(server_->base_url(),
+                     "  - {name: alice, channels: [hook-alice, hook-alice2]}\n", "default", "alice",
+                     "hook-alice"),
+      dir_, "collector-a");
+  ASSERT_TRUE(engine_->Start({}, AlertingEngine::Threads::kManual).ok());
+  engine_->Submit(SourceDown());
+  engine_->Step();  // written to the outbox for hook-alice, not sent yet
+  ASSERT_EQ(engine_->Stats().outbox_depth["pending"], 1u);
+  auto lines = engine_->Reload(ReloadedConfig(server_->base_url(),
+                                              "  - {name: alice, channels: [hook-alice2]}\n"
+                                              "  - {name: bob, channels: [hook-bob]}\n",
+                                              "default", "bob", "hook-bob", "hook-alice"));
+  ASSERT_TRUE(lines.ok()) << lines.status().ToString();
+  EXPECT_TRUE(WaitFor([&] { return To("/alice2").size() == 1; }))
+      << "the queued page was not failed over to the contact's next channel";
+  EXPECT_TRUE(To("/alice").empty());
+  // Counted as a permanent failure on the removed channel (firewatch_notifications_total).
+  EXPECT_EQ(engine_->Stats().notifications["hook-alice"][2], 1u);
+}
+
+TEST_F(EngineTest, ReloadFromAnotherThreadIsAppliedByTheAlertingThread) {
+  Start(nullptr, {}, AlertingEngine::Threads::kRun);
+  auto lines = engine_->Reload(ReloadedConfig(server_->base_url(),
+                                              "  - {name: alice, channels: [hook-new]}\n",
+                                              "default", "alice", "hook-new"));
+  ASSERT_TRUE(lines.ok()) << lines.status().ToString();
+  engine_->Submit(SourceDown());
+  EXPECT_TRUE(PollFor([&] { return To("/new").size() == 1; }));
+  EXPECT_TRUE(To("/alice").empty());
+  engine_->Stop();
+  EXPECT_EQ(engine_->Reload(Config()).status().code(), Status::Code::kUnavailable);
 }
 
 }  // namespace
