@@ -18,7 +18,7 @@
 // pipeline up to Enqueue; the outbox's SenderPool runs one sender thread per channel
 // (outbox/sender_pool.h), so a hung SMTP server never delays an SMS. SendOn, the outbox
 // gate and prune_keep run on those threads, at most once at a time per channel.
-// Submit/Ack/Incidents may be called from any thread.
+// Submit/Ack/Resolve/Incidents may be called from any thread.
 // Silences: the alerting thread evaluates the silencer's immutable snapshot without any
 // lock; API and peer-sync writers change the silencer copy-on-write (route/silence.h)
 // under silence_write_mu_, which the alerting thread never takes. Expired silences are
@@ -136,6 +136,16 @@ class AlertingEngine {
   // before the ack): a call from another thread hands the ack to it and waits for the
   // result. Unavailable while the engine is stopping.
   Result<Incident> Ack(const std::string& id, const std::string& by);
+  // An operator resolves an incident by hand (docs/routing.md, "Resolved by hand"):
+  // open or acked becomes resolved with `by` and `comment` recorded and persisted, its
+  // pending pages are cancelled, everyone already paged hears RESOLVED ("resolved by
+  // NAME"), and peers resolve it too (ExportIncidents). Alerts still firing are set
+  // aside: no new incident for them until they recover and fail again, another alert
+  // of the group fires, or they still fire a repeat_interval later. Handed to the
+  // alerting thread exactly as Ack is. NotFound for an unknown id; resolving a resolved
+  // incident changes nothing and returns it. Unavailable while the engine is stopping.
+  Result<Incident> Resolve(const std::string& id, const std::string& by,
+                           const std::string& comment = "");
   std::vector<Incident> Incidents() const;
   // Who was paged for incident `id`, in enqueue order (status page, API). Thread-safe.
   std::vector<PagedContact> Paged(const std::string& id) const;
@@ -209,6 +219,15 @@ class AlertingEngine {
   void ApplyPeerIncident(const std::string& peer, const PeerIncident& p);
   // Ack's work (alerting thread, or before the thread runs).
   Result<Incident> AckNow(const std::string& id, const std::string& by);
+  // Resolve's work (alerting thread, or before the thread runs).
+  Result<Incident> ResolveNow(const std::string& id, const std::string& by,
+                              const std::string& comment);
+  // Ack and Resolve from any thread: applied here when there is no alerting thread or
+  // this is it, else queued for it and waited for.
+  Result<Incident> HandOff(const std::string& id, const std::string& by, bool resolve,
+                           const std::string& comment);
+  // A peer's incident resolved by hand: resolve ours for the same failure.
+  void ApplyPeerResolve(const std::string& peer, const PeerIncident& p);
   // Start(): incidents.db rows, validated; bad ones skipped, logged and counted.
   void LoadSilences();
   // Writes changed silences and deletes dropped ones in one transaction
@@ -246,11 +265,14 @@ class AlertingEngine {
   std::condition_variable wake_alerting_;
   std::vector<Alert> pending_alerts_;
   std::vector<std::pair<std::string, PeerIncident>> pending_peer_incidents_;
-  struct AckRequest {
+  struct AckRequest {  // an ack, or a resolve by hand
     std::string id, by;
+    bool resolve = false;
+    std::string comment;  // resolve only
     std::promise<Result<Incident>> done;
   };
   std::vector<std::unique_ptr<AckRequest>> pending_acks_;  // guarded by mu_
+  ResolvedByHand by_hand_;  // alerts set aside by manual resolves (alerting thread)
   PeerGate* gate_ = nullptr;
   DeliveryObserver on_delivered_;
   RestartHolds holds_;  // restored incidents' settle times and unconfirmed alerts (alerting thread)
