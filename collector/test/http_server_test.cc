@@ -564,8 +564,8 @@ TEST(HttpServerDispatch, CaptureInTheMiddleOfThePath) {
           [](const HttpRequest&) { return HttpResponse::Text(200, "every state"); });
   HttpRequest req = Req("GET", "/api/v1/things/K7Q2MX/state");
   EXPECT_EQ(s.Dispatch(req).body, "state of K7Q2MX");
-  req.path = "/api/v1/things/a%2Fb/state";
-  EXPECT_EQ(s.Dispatch(req).body, "state of a/b");
+  req.path = "/api/v1/things/k7q2mx/state";
+  EXPECT_EQ(s.Dispatch(req).body, "state of k7q2mx");
   req.path = "/api/v1/things/all/state";
   EXPECT_EQ(s.Dispatch(req).body, "every state");
   for (const char* miss : {"/api/v1/things//state", "/api/v1/things/K7Q2MX/status",
