@@ -287,9 +287,16 @@ void AlertingEngine::Pass(bool last) {
 }
 
 void AlertingEngine::Take(const Alert& a) {
-  if (a.status == AlertStatus::kResolved) by_hand_.ObserveResolved(a.labels);
   inhibitor_->Insert(a);
   dispatcher_->Insert(a, clock_.Now());
+  if (a.status == AlertStatus::kResolved && by_hand_.size() > 0) {
+    // A set-aside alert recovered after a resolve by hand: nobody is told (its incident is
+    // closed), and its group starts over, so that its next failure pages after group_wait
+    // instead of waiting for the group's timers to notice a change.
+    for (const auto& group : by_hand_.ObserveResolved(a.labels)) {
+      dispatcher_->Reset(group, clock_.Now());
+    }
+  }
   ObserveTruth(a);
 }
 

@@ -197,11 +197,13 @@ void ResolvedByHand::Record(const Incident& inc) {
   groups_[inc.group_key] = std::move(entry);
 }
 
-void ResolvedByHand::ObserveResolved(const LabelSet& labels) {
+std::vector<std::string> ResolvedByHand::ObserveResolved(const LabelSet& labels) {
+  std::vector<std::string> held;
   for (auto it = groups_.begin(); it != groups_.end();) {
-    std::erase(it->second.alerts, labels);
+    if (std::erase(it->second.alerts, labels) > 0) held.push_back(it->first);
     it = it->second.alerts.empty() ? groups_.erase(it) : std::next(it);
   }
+  return held;
 }
 
 bool ResolvedByHand::Holds(const std::string& group_key, const std::vector<Alert>& alerts,

@@ -105,8 +105,9 @@ class ResolvedByHand {
  public:
   // Records incident `inc`, just resolved by hand at inc.resolved_ms: its firing alerts.
   void Record(const Incident& inc);
-  // The alert recovered: it is no longer set aside.
-  void ObserveResolved(const LabelSet& labels);
+  // The alert recovered: it is no longer set aside. Returns the groups that held it (the
+  // runner resets them, so that its next failure is a group's first notification).
+  std::vector<std::string> ObserveResolved(const LabelSet& labels);
   // Whether a firing notification of `group_key` carrying `alerts` opens no incident now:
   // every firing alert is set aside and `repeat_interval` has not passed since the
   // resolve. When it does open one, the group's entry is forgotten.

@@ -163,8 +163,9 @@ TEST(ResolvedByHandTest, SetAsideUntilRecoveredJoinedOrTheRepeatIntervalPassed) 
   hand.Record(inc);
   EXPECT_FALSE(hand.Holds("g", {alert("a")}, 1000 + repeat, repeat)) << "the reminder";
   hand.Record(inc);
-  hand.ObserveResolved(alert("a").labels);  // recovered: the next failure is new
-  EXPECT_EQ(hand.size(), 0u);
+  EXPECT_TRUE(hand.ObserveResolved(alert("b").labels).empty()) << "b was not set aside";
+  EXPECT_EQ(hand.ObserveResolved(alert("a").labels), std::vector<std::string>{"g"});
+  EXPECT_EQ(hand.size(), 0u);  // recovered: the next failure is new
   EXPECT_FALSE(hand.Holds("g", {alert("a")}, 2000, repeat));
   inc.alerts = {alert("a", AlertStatus::kResolved)};
   hand.Record(inc);  // nothing was firing: nothing set aside
