@@ -216,7 +216,7 @@ constexpr std::string_view kScript = R"js(
   }
   // Every change goes through here: JSON, the pasted operator token as the Authorization
   // header (never in a URL), and the outcome written plainly into `resultId`.
-  function act(method, path, body, what, resultId, done) {
+  function act(method, path, body, what, past, resultId, done) {
     var headers = {"Content-Type": "application/json"};
     var t = operatorToken();
     if (t) headers.Authorization = "Bearer " + t;
@@ -228,7 +228,7 @@ constexpr std::string_view kScript = R"js(
     fetch(path, req).then(function (r) {
       return r.text().then(function (text) {
         if (r.ok) {
-          result.textContent = "done: " + what;
+          result.textContent = past;
         } else {
           var msg = text;
           try { msg = JSON.parse(text).error || text; } catch (e) { /* not JSON */ }
@@ -246,12 +246,13 @@ constexpr std::string_view kScript = R"js(
   function ack(id) {
     // Who acked: the token's operator.
     act("POST", "api/v1/ack/" + encodeURIComponent(id), {}, "acknowledge " + id,
-        "action-result", refreshIncidents);
+        "acknowledged " + id, "action-result", refreshIncidents);
   }
   function resolve(id) {
     var comment = document.getElementById("comment").value.trim();
     act("POST", "api/v1/incidents/" + encodeURIComponent(id) + "/resolve",
-        comment ? {comment: comment} : {}, "resolve " + id, "action-result", refreshIncidents);
+        comment ? {comment: comment} : {}, "resolve " + id, "resolved " + id, "action-result",
+        refreshIncidents);
   }
   var DURATIONS = {"30m": 1800, "1h": 3600, "2h": 7200, "4h": 14400, "8h": 28800, "1d": 86400};
   function addSilence() {
@@ -273,11 +274,12 @@ constexpr std::string_view kScript = R"js(
       // A start in the past becomes the collector's now; the end follows this clock.
       startsAt: new Date(now - 60000).toISOString(),
       endsAt: new Date(now + seconds * 1000).toISOString()
-    }, "silence " + source + (alert ? " " + alert : ""), "silence-result", refreshSilences);
+    }, "silence " + source + (alert ? " " + alert : ""), "silenced " + source, "silence-result",
+        refreshSilences);
   }
   function expireSilence(id) {
     act("DELETE", "api/v1/silences/" + encodeURIComponent(id), null, "expire silence " + id,
-        "silence-result", refreshSilences);
+        "expired silence " + id, "silence-result", refreshSilences);
   }
   function button(cls, text, id, onClick) {
     var b = el("button", cls, text);
@@ -293,7 +295,7 @@ constexpr std::string_view kScript = R"js(
     tr.appendChild(el("td", "id", inc.id));
     var st = el("td");
     st.appendChild(el("span", "i-" + state, state));
-    if (inc.acked_by) st.appendChild(el("span", "reason", "by " + inc.acked_by));
+    if (inc.acked_by) st.appendChild(el("span", "reason", "acked by " + inc.acked_by));
     if (inc.resolved_by) {
       st.appendChild(el("span", "reason", "resolved by " + inc.resolved_by +
                                           (inc.resolve_comment ? ": " + inc.resolve_comment : "")));

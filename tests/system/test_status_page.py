@@ -97,6 +97,9 @@ def test_status_page_shows_what_is_down_and_acts_from_the_page(harness, twilio):
                  what="the resolve made on the page")
         inc = incident(collector, incident_id)
         assert inc["resolved_by"] == harness.operator and inc["resolve_comment"] == "fixed from the page", inc
+        wait_for(lambda: "resolved " + incident_id in browser.eval(
+                     "document.getElementById('action-result').textContent"),
+                 10, what="the page to say it resolved")
         wait_for(lambda: "resolved by " + harness.operator in browser.eval(
                      "document.querySelector('#incident-rows tr.incident').textContent"),
                  10, what="the page to show who resolved it")
