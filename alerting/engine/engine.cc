@@ -15,8 +15,8 @@
 #include "outbox/sender_pool.h"
 #include "route/dispatcher.h"
 #include "route/inhibit.h"
+#include "route/replicated_silences.h"
 #include "route/silence.h"
-#include "route/silence_store.h"
 #include "schedule/escalation.h"
 
 namespace firewatch::alerting {
@@ -124,12 +124,11 @@ Status AlertingEngine::Start(StartupState startup, Threads threads) {
   // Reconcile, so nothing is sent before restored incidents are reconciled.
   senders_ = std::make_unique<outbox::SenderPool>(*sender_, std::move(channel_names), popts);
   inhibitor_ = std::make_unique<route::Inhibitor>(config_.routing.inhibit_rules);
-  silencer_ = std::make_unique<route::Silencer>();
-  silence_db_ = std::make_unique<SilenceStore>();
-  if (Status st = silence_db_->Open(data_dir_ + "/incidents.db"); !st.ok()) return st;
-  LoadSilences();
+  silences_ = std::make_unique<route::ReplicatedSilences>(clock_);
+  if (Status st = silences_->Open(data_dir_ + "/incidents.db"); !st.ok()) return st;
   dispatcher_ = std::make_unique<route::Dispatcher>(
-      *config_.routing.route, std::vector<const route::Muter*>{inhibitor_.get(), silencer_.get()});
+      *config_.routing.route,
+      std::vector<const route::Muter*>{inhibitor_.get(), silences_->muter()});
   Reconcile(startup);
   started_ = true;
   if (threads == Threads::kManual) return Status::Ok();  // Step() and Deliver() drive it
@@ -144,6 +143,13 @@ Status AlertingEngine::Start(StartupState startup, Threads threads) {
   (void)senders_->Start();
   return Status::Ok();
 }
+
+namespace {
+// How far back the start-up sweep re-announces closed incidents: longer than any restart,
+// shorter than the outbox keeps final rows (alerting.outbox_retention, at least 1 d), so a
+// follow-up that was sent is found by its key and never sent twice.
+constexpr int64_t kFollowUpSweepMs = 3600 * 1000;
+}  // namespace
 
 void AlertingEngine::Reconcile(const StartupState& startup) {
   const int64_t now_ms = NowMs(clock_);
@@ -162,6 +168,16 @@ void AlertingEngine::Reconcile(const StartupState& startup) {
     by_hand_.Record(still);
   }
   for (const auto& inc : restored) {
+    // A page delivered after its incident was resolved or acked is followed up by the
+    // sender that delivered it (SendOn); a kill between the delivery and that enqueue
+    // would lose the follow-up. Announcing again is idempotent (same keys), so every
+    // recently closed incident's follow-ups are planned once more here.
+    const int64_t closed_ms = inc.state == IncidentState::kResolved ? inc.resolved_ms
+                              : inc.state == IncidentState::kAcked  ? inc.acked_ms
+                                                                    : 0;
+    if (closed_ms > 0 && now_ms - closed_ms < kFollowUpSweepMs) {
+      Announce(inc, inc.state == IncidentState::kResolved ? "resolve" : "acknowledge");
+    }
     if (inc.state == IncidentState::kResolved) continue;
     ++restored_open;
     std::vector<LabelSet> unconfirmed;
@@ -475,12 +491,12 @@ std::vector<PeerIncident> AlertingEngine::ExportIncidents() const {
   return out;
 }
 
-std::vector<LogEntry> AlertingEngine::ExportLog(Duration window) const {
+std::vector<LogEntry> AlertingEngine::ExportLog() const {
   std::vector<LogEntry> out;
   if (!outbox_) return out;
   const int64_t now = NowMs(clock_);
-  auto rows =
-      outbox_->Log(now - std::chrono::duration_cast<std::chrono::milliseconds>(window).count());
+  auto rows = outbox_->Log(
+      now - std::chrono::duration_cast<std::chrono::milliseconds>(log_window_).count());
   if (!rows.ok()) {
     spdlog::error("outbox: {}", rows.status().message());
     return out;
@@ -495,24 +511,6 @@ std::vector<LogEntry> AlertingEngine::ExportLog(Duration window) const {
     out.push_back(std::move(e));
   }
   return out;
-}
-
-void AlertingEngine::MergeSilences(const std::vector<route::Silence>& silences,
-                                   const std::string& peer, size_t refused_on_parse) {
-  if (!silencer_) return;  // not started
-  const std::string from = peer.empty() ? "a peer" : "peer " + peer;
-  if (refused_on_parse > 0) peer_silences_refused_.fetch_add(refused_on_parse);
-  std::lock_guard lock(silence_write_mu_);
-  route::MergeOutcome out = silencer_->MergeAll(silences, clock_.WallNow());
-  for (const auto& [id, why] : out.refused) {
-    peer_silences_refused_.fetch_add(1);
-    if (refusal_logged_.size() >= 256) refusal_logged_.clear();  // bounded; logs again later
-    if (refusal_logged_.insert(peer + "/" + id).second) {
-      spdlog::warn("silence {} from {} refused (logged once): {}", id, from, why.message());
-    }
-  }
-  PersistSilences(out.changed, out.dropped);
-  for (const auto& s : out.changed) spdlog::info("silence {} replicated from {}", s.id, from);
 }
 
 void AlertingEngine::Escalate(const Incident& inc) {
@@ -710,69 +708,18 @@ Result<std::vector<std::string>> AlertingEngine::PagedContacts(const std::string
   return out;
 }
 
-void AlertingEngine::LoadSilences() {
-  std::vector<route::Silence> loaded;
-  size_t skipped = 0;
-  for (const auto& [id, body] : silence_db_->Rows()) {
-    auto silence = route::SilenceFromJson(body);
-    if (silence.ok() && silence->id != id) {
-      silence = Status::InvalidArgument("id: the row's id is '" + id.substr(0, 64) + "'");
-    }
-    if (!silence.ok()) {
-      ++skipped;
-      spdlog::error("incidents.db: skipping stored silence '{}': {}", id.substr(0, 64),
-                    silence.status().message());
-      continue;
-    }
-    loaded.push_back(std::move(silence).value());
-  }
-  route::MergeOutcome out = silencer_->MergeAll(loaded, clock_.WallNow());
-  for (const auto& [id, why] : out.refused) {
-    ++skipped;
-    spdlog::error("incidents.db: skipping stored silence '{}': {}", id, why.message());
-  }
-  stored_silences_refused_.fetch_add(skipped);
-  // Rows pruned by retention go now; refused rows stay on disk for an operator to look at.
-  PersistSilences({}, out.dropped);
-  spdlog::info("silences: {} loaded from incidents.db, {} skipped", out.changed.size(), skipped);
-}
-
-void AlertingEngine::PersistSilences(const std::vector<route::Silence>& changed,
-                                     const std::vector<std::string>& dropped) {
-  std::vector<std::pair<std::string, std::string>> puts;
-  puts.reserve(changed.size());
-  for (const auto& s : changed) puts.emplace_back(s.id, route::SilenceToJson(s));
-  if (Status st = silence_db_->Batch(puts, dropped); !st.ok()) {
-    spdlog::error("incidents.db: silences not saved: {}", st.message());
-  }
-}
-
 Result<std::string> AlertingEngine::SetSilence(route::Silence silence) {
-  std::lock_guard lock(silence_write_mu_);
-  const WallTime now = clock_.WallNow();
-  std::vector<route::Silence> changed;
-  auto id = silencer_->Set(std::move(silence), now, &changed);
-  if (!id.ok()) return id;
-  // Set may have expired an older version and created a new one: persist both.
-  PersistSilences(changed, silencer_->Gc(now));
-  spdlog::info("silence {} set", *id);
-  return id;
+  if (!silences_) return Status::Unavailable("the alerting engine is not running");
+  return silences_->Set(std::move(silence));
 }
 
 Status AlertingEngine::ExpireSilence(const std::string& id) {
-  std::lock_guard lock(silence_write_mu_);
-  const WallTime now = clock_.WallNow();
-  Status st = silencer_->Expire(id, now);
-  if (!st.ok()) return st;
-  std::vector<route::Silence> changed;
-  if (auto s = silencer_->Get(id); s.ok()) changed.push_back(*s);
-  PersistSilences(changed, silencer_->Gc(now));
-  spdlog::info("silence {} expired", id);
-  return Status::Ok();
+  if (!silences_) return Status::Unavailable("the alerting engine is not running");
+  return silences_->Expire(id);
 }
 
 std::vector<route::Silence> AlertingEngine::Silences() const {
-  return silencer_ ? silencer_->List() : std::vector<route::Silence>{};
+  return silences_ ? silences_->List() : std::vector<route::Silence>{};
 }
 
 EngineStats AlertingEngine::Stats() const {
@@ -781,13 +728,12 @@ EngineStats AlertingEngine::Stats() const {
     std::lock_guard lock(mu_);
     s = stats_;
   }
-  if (silencer_) {
-    for (const auto& [state, n] : silencer_->Count(clock_.WallNow())) {
-      s.silences[std::string(route::SilenceStateString(state))] = n;
-    }
+  if (silences_) {
+    s.silences = silences_->Counts();
+    s.silences_refused = silences_->Refused();
+  } else {
+    s.silences_refused = {{"peer", 0}, {"store", 0}};
   }
-  s.silences_refused["peer"] = peer_silences_refused_.load();
-  s.silences_refused["store"] = stored_silences_refused_.load();
   if (outbox_) {
     auto depth = outbox_->DepthByState();
     if (depth.ok()) {

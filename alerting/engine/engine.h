@@ -19,10 +19,11 @@
 // (outbox/sender_pool.h), so a hung SMTP server never delays an SMS. SendOn, the outbox
 // gate and prune_keep run on those threads, at most once at a time per channel.
 // Submit/Ack/Resolve/Incidents may be called from any thread.
-// Silences: the alerting thread evaluates the silencer's immutable snapshot without any
-// lock; API and peer-sync writers change the silencer copy-on-write (route/silence.h)
-// under silence_write_mu_, which the alerting thread never takes. Expired silences are
-// pruned (route::SilenceLimits) by those writers and at start.
+// Silences live in route::ReplicatedSilences (route/replicated_silences.h): the alerting thread
+// evaluates its immutable snapshot without any lock; API and peer-sync writers change it
+// copy-on-write under its own writer lock, which the alerting thread never takes.
+// Replication (docs/cluster.md): the cluster sees only model/replicated.h, through
+// incident_replica(), log_replica() and replicated_silences(); it never calls the engine.
 #pragma once
 
 #include <array>
@@ -46,6 +47,7 @@
 #include "firewatch/status.h"
 #include "incident/incident.h"
 #include "model/alert.h"
+#include "model/replicated.h"
 #include "outbox/dispatcher.h"
 
 namespace firewatch::alerting {
@@ -61,11 +63,11 @@ class Notifier;
 namespace route {
 class Dispatcher;
 class Inhibitor;
-class Silencer;
 struct Silence;
+class ReplicatedSilences;
+struct PeerSilences;
 }  // namespace route
 class IncidentStore;
-class SilenceStore;
 
 // What the collector knows at start-up, before any escalation step may run.
 struct StartupState {
@@ -139,7 +141,7 @@ class AlertingEngine {
   // An operator resolves an incident by hand (docs/routing.md, "Resolved by hand"):
   // open or acked becomes resolved with `by` and `comment` recorded and persisted, its
   // pending pages are cancelled, everyone already paged hears RESOLVED ("resolved by
-  // NAME"), and peers resolve it too (ExportIncidents). Alerts still firing are set
+  // NAME"), and peers resolve it too (incident_replica). Alerts still firing are set
   // aside: no new incident for them until they recover and fail again, another alert
   // of the group fires, or they still fire a repeat_interval later. Handed to the
   // alerting thread exactly as Ack is. NotFound for an unknown id; resolving a resolved
@@ -163,10 +165,11 @@ class AlertingEngine {
   using DeliveryObserver = std::function<void(const std::string& channel, const Notification&)>;
   void SetDeliveryObserver(DeliveryObserver f) { on_delivered_ = std::move(f); }
 
-  // Silences (Alertmanager semantics, route/silence.h). Persisted in incidents.db; every
-  // call is thread-safe and none waits for the alerting thread. Set creates (empty id) or
-  // changes one and returns its id; InvalidArgument names the field or limit refused
-  // (validation, broad without force, route::SilenceLimits), NotFound an unknown id.
+  // Silences (Alertmanager semantics, route/silence.h), held by replicated_silences(). Persisted
+  // in incidents.db; every call is thread-safe and none waits for the alerting thread. Set
+  // creates (empty id) or changes one and returns its id; InvalidArgument names the field
+  // or limit refused (validation, broad without force, route::SilenceLimits), NotFound an
+  // unknown id. Unavailable before Start().
   Result<std::string> SetSilence(route::Silence silence);
   Status ExpireSilence(const std::string& id);
   std::vector<route::Silence> Silences() const;
@@ -175,19 +178,19 @@ class AlertingEngine {
   // Before Start(): consulted before every send (dedup) and when an incident opens
   // (adopt a peer's canonical id). Must outlive the engine.
   void SetPeerGate(PeerGate* gate) { gate_ = gate; }
-  // Incidents to replicate: unresolved ones and those resolved in the last hour.
-  std::vector<PeerIncident> ExportIncidents() const;
-  // This collector's notification log: claims, and deliveries of the last `window`.
-  std::vector<LogEntry> ExportLog(Duration window) const;
-  // Incidents a peer sent: adopt canonical ids, apply acks. Queued for the alerting
-  // thread (adoption must not race escalation).
-  void SubmitPeerIncidents(const std::string& peer, std::vector<PeerIncident> incidents);
-  // Silences a peer sent; the newest version of each wins and is persisted here. Each is
-  // validated as an API silence would be (a broad one needs its force flag) and refused
-  // alone when it fails or exceeds a limit: counted (silences_refused["peer"], plus
-  // `refused_on_parse` that the payload decoder already dropped) and logged once per id.
-  void MergeSilences(const std::vector<route::Silence>& silences, const std::string& peer = "",
-                     size_t refused_on_parse = 0);
+  // The replicated pieces of state the engine owns (model/replicated.h), valid for the
+  // engine's lifetime (replicated_silences() from Start() on):
+  //  - incidents: exports the unresolved ones and those resolved in the last hour; a
+  //    peer's incidents are queued for the alerting thread (adopt canonical ids, apply
+  //    acks: adoption must not race escalation);
+  //  - the notification log: exports claims, and deliveries of the last `log_window`
+  //    (set_log_window); nothing merges into it (what peers sent is kept by the
+  //    cluster's PeerGate);
+  //  - silences: route::ReplicatedSilences.
+  Replicated<std::vector<PeerIncident>>& incident_replica() { return incident_replica_; }
+  Replicated<std::vector<LogEntry>>& log_replica() { return log_replica_; }
+  void set_log_window(Duration window) { log_window_ = window; }  // before Start()
+  route::ReplicatedSilences* replicated_silences() { return silences_.get(); }
 
   // Sends one test notification through `channel` to `contact` (or the channel's own
   // endpoint) synchronously, bypassing the outbox: `firewatchctl test-page`.
@@ -228,12 +231,9 @@ class AlertingEngine {
                            const std::string& comment);
   // A peer's incident resolved by hand: resolve ours for the same failure.
   void ApplyPeerResolve(const std::string& peer, const PeerIncident& p);
-  // Start(): incidents.db rows, validated; bad ones skipped, logged and counted.
-  void LoadSilences();
-  // Writes changed silences and deletes dropped ones in one transaction
-  // (silence_write_mu_ held).
-  void PersistSilences(const std::vector<route::Silence>& changed,
-                       const std::vector<std::string>& dropped);
+  void SubmitPeerIncidents(const std::string& peer, std::vector<PeerIncident> incidents);
+  std::vector<PeerIncident> ExportIncidents() const;
+  std::vector<LogEntry> ExportLog() const;
   SendResult SendOn(const std::string& channel, const Notification& n);
 
   const Clock& clock_;
@@ -249,17 +249,35 @@ class AlertingEngine {
   std::unique_ptr<outbox::SenderPool> senders_;
   std::map<std::string, std::unique_ptr<notify::Notifier>> notifiers_;
   std::unique_ptr<route::Inhibitor> inhibitor_;
-  // Internally synchronized (snapshot for readers, its own writer lock). silence_write_mu_
-  // orders a change with its write to incidents.db, so the store never ends up holding
-  // an older version than memory; it is never held while silences are evaluated.
-  std::unique_ptr<route::Silencer> silencer_;
-  std::mutex silence_write_mu_;
-  std::set<std::string> refusal_logged_;  // guarded by silence_write_mu_; bounded (256)
-  std::atomic<uint64_t> peer_silences_refused_{0};
-  std::atomic<uint64_t> stored_silences_refused_{0};
+  // Internally synchronized; its own connection to incidents.db.
+  std::unique_ptr<route::ReplicatedSilences> silences_;
   std::unique_ptr<route::Dispatcher> dispatcher_;
   std::unique_ptr<IncidentStore> incident_db_;
-  std::unique_ptr<SilenceStore> silence_db_;  // incidents.db again: silences' own transactions
+  Duration log_window_ = std::chrono::seconds(60);
+
+  // The engine's replicated pieces, as the cluster sees them.
+  class IncidentReplica final : public Replicated<std::vector<PeerIncident>> {
+   public:
+    explicit IncidentReplica(AlertingEngine& e) : e_(e) {}
+    std::vector<PeerIncident> Export() const override { return e_.ExportIncidents(); }
+    void Merge(const std::string& peer, std::vector<PeerIncident> part) override {
+      e_.SubmitPeerIncidents(peer, std::move(part));
+    }
+
+   private:
+    AlertingEngine& e_;
+  };
+  class LogReplica final : public Replicated<std::vector<LogEntry>> {
+   public:
+    explicit LogReplica(AlertingEngine& e) : e_(e) {}
+    std::vector<LogEntry> Export() const override { return e_.ExportLog(); }
+    void Merge(const std::string&, std::vector<LogEntry>) override {}
+
+   private:
+    AlertingEngine& e_;
+  };
+  IncidentReplica incident_replica_{*this};
+  LogReplica log_replica_{*this};
 
   mutable std::mutex mu_;
   std::condition_variable wake_alerting_;

@@ -1,6 +1,7 @@
 // What the alerting engine exchanges with peer collectors (docs/cluster.md). The engine
 // knows nothing about HTTP or membership: the collector's cluster implements PeerGate,
-// and moves the engine's exports (incidents, notification log, silences) to the peers.
+// and moves the replicated pieces (model/replicated.h: incidents, the notification log,
+// silences) to the peers.
 //
 //  - Before the outbox sends a due item it asks Decide(): send now, wait, or skip
 //    because a peer already delivered it (dedup with claims and takeover).

@@ -16,13 +16,16 @@
 #include "cluster/cluster.h"
 #include "engine/engine.h"
 #include "firewatch/crash_point.h"
+#include "firewatch/net/loop_mailbox.h"
 #include "firewatch/net/sd_watchdog.h"
+#include "firewatch/net/uv_handle.h"
 #include "firewatch/sd_notify.h"
 #include "http/api.h"
 #include "http/http_server.h"
 #include "ingest/ingestor.h"
 #include "ingest/udp_receiver.h"
 #include "metrics/collector_metrics.h"
+#include "route/replicated_silences.h"
 #include "store/store.h"
 #include "tracker/tracker.h"
 
@@ -38,6 +41,10 @@ uint64_t Millis(Duration d) {
 }
 }  // namespace
 
+// How long an HTTP worker waits for the event loop to take its work (a heartbeat, a
+// forget). The loop answers in microseconds; this bounds a stuck or stopping one.
+constexpr std::chrono::milliseconds kLoopCallTimeout{2000};
+
 struct CollectorApp::Impl {
   Impl(CollectorConfig c, std::string path, const Clock& clk)
       : config(std::move(c)), config_path(std::move(path)), clock(clk) {}
@@ -47,19 +54,22 @@ struct CollectorApp::Impl {
   const Clock& clock;
   uv_loop_t loop{};
   bool loop_open = false;
-  uv_timer_t evaluate_timer{};
-  uv_timer_t flush_timer{};
-  uv_signal_t sigterm{}, sigint{}, sighup{};
-  uv_async_t stop_async{};
+  net::UvTimer evaluate_timer;
+  net::UvTimer flush_timer;
+  net::UvSignal sigterm, sigint, sighup;
+  net::UvAsync stop_async;
+  // The loop owns the tracker's transitions: HTTP workers and sync threads that feed or
+  // change the tracker (heartbeats over HTTP, forgetting) hand their work over here, so
+  // transitions are made, paged and written on this thread only, in one order.
+  net::LoopMailbox mailbox;
   // systemd's watchdog (WatchdogSec= in deploy/systemd/), fed from this loop while it runs.
   net::SdWatchdog sd_watchdog;
   std::atomic<bool> ready{false};
   bool started = false;   // every loop handle below is initialized
   bool stopping = false;  // BeginStop ran (handles closing)
-  // Held from taking sources out of the tracker (TakeDirty, Forget*) until their store
-  // write or deletion is queued: the store sees them in the tracker's order.
-  std::mutex store_order_mu;
-  // Loop thread only (Flush):
+  // Loop thread only. Sources taken out of the tracker (TakeDirty, Forget*) have their
+  // store write or deletion queued on this thread before anything else runs here, so the
+  // store sees them in the tracker's order without a lock.
   MonoTime last_forget_sweep{};
   bool swept_once = false;
   bool cap_reported = false;
@@ -121,22 +131,19 @@ struct CollectorApp::Impl {
     }
   }
 
-  // Every forget (any thread): `remove` takes the sources out of the tracker, then the
+  // Every forget (loop thread): `remove` takes the sources out of the tracker, then the
   // store deletes them, the cluster keeps a tombstone for peers, their pages resolve
   // (SourceDown and failing checks), and it is counted and logged. `at_ms(id)` is when
-  // each was forgotten (for the cluster's tombstones).
-  //
-  // `remove` runs under store_order_mu, and the store's deletion is queued before the
-  // lock is released, so a flush that took a source's last snapshot just before cannot
-  // write it back after the deletion.
+  // each was forgotten (for the cluster's tombstones). The store's deletion is queued
+  // before anything else runs on the loop, so a flush cannot write a forgotten source
+  // back.
   template <typename Remove, typename At>
   void Forget(const Remove& remove, CollectorMetrics::ForgetHow how, const std::string& why,
               const At& at_ms) {
     std::vector<SourceSnapshot> gone;
+    gone = remove();
+    if (gone.empty()) return;
     {
-      std::lock_guard lock(store_order_mu);
-      gone = remove();
-      if (gone.empty()) return;
       std::vector<std::string> ids;
       for (const SourceSnapshot& s : gone) ids.push_back(s.source_id);
       store->Forget(std::move(ids));
@@ -170,7 +177,8 @@ struct CollectorApp::Impl {
     Page(resolve);
   }
 
-  // DELETE /api/v1/sources/{id} (an HTTP worker), by the token's operator `who`.
+  // DELETE /api/v1/sources/{id} (handed to the loop by an HTTP worker), by the token's
+  // operator `who`.
   bool ForgetByOperator(const std::string& id, const std::string& who) {
     bool known = false;
     const int64_t now_ms = ToUnixMillis(clock.WallNow());
@@ -187,8 +195,8 @@ struct CollectorApp::Impl {
     return known;
   }
 
-  // Peers' tombstones (a sync thread or HTTP worker): forget here too, each unless this
-  // collector heard the source since; all in one pass over the tracker.
+  // Peers' tombstones (handed to the loop by a sync thread or HTTP worker): forget here too, each
+  // unless this collector heard the source since; all in one pass over the tracker.
   void ForgetForPeer(const std::vector<ClusterView::Tombstone>& tombstones) {
     std::vector<std::pair<std::string, int64_t>> since;
     std::unordered_map<std::string, int64_t> at;
@@ -242,7 +250,8 @@ struct CollectorApp::Impl {
     rate_reported = std::move(limited);
   }
 
-  // Persist, count and page a batch of transitions (any thread).
+  // Persist, count and page a batch of transitions (loop thread: UDP batches, heartbeats
+  // over HTTP handed over by the mailbox, the evaluate timer).
   void OnTransitions(std::vector<Transition> ts) {
     if (ts.empty()) return;
     for (const auto& t : ts) {
@@ -258,7 +267,6 @@ struct CollectorApp::Impl {
       CrashPoint("transition");  // fault injection (tests): the DOWN is only in memory
     }
     Page(cluster ? cluster->view().OnLocal(ts) : ts);
-    std::lock_guard lock(store_order_mu);
     store->Write(tracker->TakeDirty(), std::move(ts));
   }
 
@@ -270,11 +278,7 @@ struct CollectorApp::Impl {
       metrics->AlertingStats(s.notifications, s.outbox_depth, s.incidents);
       metrics->SilenceStats(s.silences, s.silences_refused);
     }
-    {
-      std::lock_guard lock(store_order_mu);
-      auto dirty = tracker->TakeDirty();
-      if (!dirty.empty()) store->Write(std::move(dirty), {});
-    }
+    if (auto dirty = tracker->TakeDirty(); !dirty.empty()) store->Write(std::move(dirty), {});
     ForgetSilent();
     ReportLimits();
   }
@@ -329,7 +333,7 @@ struct CollectorApp::Impl {
                    next->alerting.ack_secret_previous_files.size());
     }
     spdlog::set_level(spdlog::level::from_str(next->log_level));
-    uv_timer_set_repeat(&evaluate_timer, Millis(next->evaluate_every));
+    evaluate_timer.SetRepeat(std::chrono::milliseconds(Millis(next->evaluate_every)));
     config.detection = next->detection;
     config.keys = next->keys;
     config.limits = next->limits;
@@ -344,15 +348,21 @@ struct CollectorApp::Impl {
     ready = false;
     (void)SdNotify("STOPPING=1");
     sd_watchdog.Close();
-    uv_timer_stop(&evaluate_timer);
-    uv_timer_stop(&flush_timer);
     if (udp) udp->Close();
-    uv_close(reinterpret_cast<uv_handle_t*>(&evaluate_timer), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&flush_timer), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sighup), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&stop_async), nullptr);
+    CloseHandles();
+  }
+
+  // Idempotent; the loop must turn once more to free them (Run, ~CollectorApp).
+  void CloseHandles() {
+    // Work handed over from now on is refused (HTTP answers 503): the final Flush in
+    // Run() writes what the tracker holds.
+    mailbox.Close();
+    evaluate_timer.Close();
+    flush_timer.Close();
+    sigterm.Close();
+    sigint.Close();
+    sighup.Close();
+    stop_async.Close();
   }
 };
 
@@ -404,6 +414,7 @@ CollectorApp::~CollectorApp() {
   if (impl_->udp) impl_->udp->Close();
   impl_->BeginStop();
   if (impl_->loop_open) {
+    impl_->CloseHandles();  // also when Start() failed half-way (BeginStop does nothing then)
     uv_run(&impl_->loop, UV_RUN_DEFAULT);
     uv_loop_close(&impl_->loop);
   }
@@ -443,14 +454,21 @@ Status CollectorApp::Start() {
     if (Status ks = m.cluster->LoadKeys(); !ks.ok()) return ks;
     m.cluster->view().RestoreLocal(m.tracker->Snapshot());
     // A peer's tombstone: forget here too, unless this collector heard the source since.
-    m.cluster->SetForgetSink(
-        [&m](const std::vector<ClusterView::Tombstone>& forgotten) { m.ForgetForPeer(forgotten); });
+    m.cluster->SetForgetSink([&m](const std::vector<ClusterView::Tombstone>& forgotten) {
+      // On the loop, like every change to the tracker; dropped when stopping (the
+      // peer sends its tombstones again with its next full table).
+      m.mailbox.Post([&m, forgotten] { m.ForgetForPeer(forgotten); });
+    });
   }
   // Before the alerting engine: its senders report deliveries from their first send.
   m.metrics = std::make_unique<CollectorMetrics>(c.id, FIREWATCH_VERSION, c.per_source_metrics);
   if (c.alerting.enabled) {
     m.alerting = std::make_unique<alerting::AlertingEngine>(m.clock, c.alerting, c.data_dir, c.id);
-    if (m.cluster) m.alerting->SetPeerGate(&m.cluster->view());
+    if (m.cluster) {
+      m.alerting->SetPeerGate(&m.cluster->view());
+      // Claims older than two claim timeouts have been taken over or delivered.
+      m.alerting->set_log_window(m.cluster->view().config().claim_timeout * 2);
+    }
     m.alerting->SetDeliveryObserver(
         [metrics = m.metrics.get(), &clock = m.clock](const std::string& channel,
                                                       const alerting::Notification& n) {
@@ -479,6 +497,7 @@ Status CollectorApp::Start() {
 
   if (uv_loop_init(&m.loop) != 0) return Status::IoError("uv_loop_init failed");
   m.loop_open = true;
+  m.mailbox.Open(&m.loop);
   m.udp = std::make_unique<UdpReceiver>(
       &m.loop, [&m](std::span<const UdpReceiver::Datagram> batch) {
         m.ingestor->IngestDatagrams(batch);
@@ -504,9 +523,21 @@ Status CollectorApp::Start() {
   m.http = std::make_unique<HttpServer>(opts);
   m.http->SetAccessPolicy(MakeAccessPolicy(c, *operators));
   m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
-                     m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}};
-  m.api.forget = [&m](const std::string& id, const std::string& who) {
-    return m.ForgetByOperator(id, who);
+                     m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}, {}};
+  // Both on the loop (docs/architecture.md, "Threading model"); a loop that does not
+  // answer within the timeout is busy or stopping: 503, the caller retries.
+  m.api.forget = [&m](const std::string& id, const std::string& who) -> Result<bool> {
+    return m.mailbox.Call<bool>([&m, id, who] { return m.ForgetByOperator(id, who); },
+                                kLoopCallTimeout);
+  };
+  m.api.ingest = [&m](std::string frame, std::string peer) -> Result<IngestResult> {
+    return m.mailbox.Call<IngestResult>(
+        [&m, frame = std::move(frame), peer = std::move(peer)] {
+          const auto* bytes = reinterpret_cast<const uint8_t*>(frame.data());
+          return m.ingestor->Ingest(std::span<const uint8_t>(bytes, frame.size()), Transport::kHttp,
+                                    peer);
+        },
+        kLoopCallTimeout);
   };
   if (m.cluster) {
     m.api.cluster_panel = [&m]() -> std::optional<ClusterPanel> {
@@ -552,43 +583,30 @@ Status CollectorApp::Start() {
     return s;
   }
 
-  uv_timer_init(&m.loop, &m.evaluate_timer);
-  m.evaluate_timer.data = &m;
-  uv_timer_start(
-      &m.evaluate_timer,
-      [](uv_timer_t* t) {
-        auto* im = static_cast<Impl*>(t->data);
-        im->OnTransitions(im->tracker->Evaluate());
-        im->TickCluster();
-      },
-      Millis(c.evaluate_every), Millis(c.evaluate_every));
-  uv_timer_init(&m.loop, &m.flush_timer);
-  m.flush_timer.data = &m;
-  uv_timer_start(
-      &m.flush_timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->Flush(); },
-      Millis(c.flush_every), Millis(c.flush_every));
-
-  auto on_stop_signal = [](uv_signal_t* h, int signum) {
-    auto* im = static_cast<Impl*>(h->data);
+  m.evaluate_timer.Start(&m.loop, std::chrono::milliseconds(Millis(c.evaluate_every)),
+                         std::chrono::milliseconds(Millis(c.evaluate_every)), [&m] {
+                           m.OnTransitions(m.tracker->Evaluate());
+                           m.TickCluster();
+                         });
+  m.flush_timer.Start(&m.loop, std::chrono::milliseconds(Millis(c.flush_every)),
+                      std::chrono::milliseconds(Millis(c.flush_every)), [&m] { m.Flush(); });
+  auto on_stop_signal = [&m](int signum) {
     spdlog::info("received {}, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    im->BeginStop();
+    m.BeginStop();
   };
-  for (auto [sig, num] : {std::pair{&m.sigterm, SIGTERM}, std::pair{&m.sigint, SIGINT}}) {
-    uv_signal_init(&m.loop, sig);
-    sig->data = &m;
-    uv_signal_start(sig, on_stop_signal, num);
-  }
-  uv_signal_init(&m.loop, &m.sighup);
-  m.sighup.data = &m;
-  uv_signal_start(
-      &m.sighup, [](uv_signal_t* h, int) { static_cast<Impl*>(h->data)->Reload(); }, SIGHUP);
-  uv_async_init(&m.loop, &m.stop_async, [](uv_async_t* a) {
-    static_cast<Impl*>(a->data)->BeginStop();
-  });
-  m.stop_async.data = &m;
+  m.sigterm.Start(&m.loop, SIGTERM, on_stop_signal);
+  m.sigint.Start(&m.loop, SIGINT, on_stop_signal);
+  m.sighup.Start(&m.loop, SIGHUP, [&m](int) { m.Reload(); });
+  m.stop_async.Init(&m.loop, [&m] { m.BeginStop(); });
 
   if (m.cluster) {
-    m.cluster->Start(m.alerting.get());
+    ReplicatedStates states;
+    if (m.alerting) {
+      states.incidents = &m.alerting->incident_replica();
+      states.log = &m.alerting->log_replica();
+      states.silences = m.alerting->replicated_silences();
+    }
+    m.cluster->Start(states);
     m.ExportClusterMetrics();  // the families exist from the first scrape
   }
   m.started = true;
@@ -605,6 +623,7 @@ Status CollectorApp::Start() {
 
 int CollectorApp::Run() {
   Impl& m = *impl_;
+  m.mailbox.AdoptThisThread();  // Run() may be called on another thread than Start()
   uv_run(&m.loop, UV_RUN_DEFAULT);
   m.ready = false;
   m.http->Stop();
@@ -623,7 +642,9 @@ int CollectorApp::Run() {
   return 0;
 }
 
-void CollectorApp::Stop() { uv_async_send(&impl_->stop_async); }
+void CollectorApp::Stop() {
+  impl_->stop_async.Send();
+}
 
 uint16_t CollectorApp::http_port() const { return impl_->http ? impl_->http->port() : 0; }
 uint16_t CollectorApp::udp_port() const { return impl_->udp ? impl_->udp->port() : 0; }

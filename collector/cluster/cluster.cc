@@ -4,11 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/engine.h"
 #include "firewatch/http_client.h"
 #include "firewatch/protocol/keyring.h"
 #include "firewatch/random_id.h"
 #include "http/http_server.h"
+#include "route/replicated_silences.h"
 
 namespace firewatch::collector {
 
@@ -86,8 +86,8 @@ bool Cluster::Verify(const PeerLink& link, const std::string& peer, int64_t ts,
   return ok;
 }
 
-void Cluster::Start(alerting::AlertingEngine* engine) {
-  engine_ = engine;
+void Cluster::Start(ReplicatedStates states) {
+  states_ = states;
   for (const auto& [id, link] : links_) {
     threads_.emplace_back([this, peer = id] { SyncLoop(peer); });
   }
@@ -125,11 +125,9 @@ SyncPayload Cluster::Build(const std::string& peer) {
   SyncPayload p = view_.BuildFor(peer);
   p.boot = boot_;
   p.seq = ++seq_;
-  if (engine_ != nullptr) {
-    p.incidents = engine_->ExportIncidents();
-    p.log = engine_->ExportLog(view_.config().claim_timeout * 2);
-    p.silences = engine_->Silences();
-  }
+  if (states_.incidents != nullptr) p.incidents = states_.incidents->Export();
+  if (states_.log != nullptr) p.log = states_.log->Export();
+  if (states_.silences != nullptr) p.silences = states_.silences->Export().silences;
   return p;
 }
 
@@ -137,9 +135,13 @@ Status Cluster::Absorb(const SyncPayload& p) {
   std::vector<ClusterView::Tombstone> forgotten;
   if (Status s = view_.Apply(p, &forgotten); !s.ok()) return s;
   if (on_forgotten_ && !forgotten.empty()) on_forgotten_(forgotten);
-  if (engine_ != nullptr) {
-    engine_->SubmitPeerIncidents(p.from, p.incidents);
-    engine_->MergeSilences(p.silences, p.from, p.silences_refused);
+  if (states_.incidents != nullptr && !p.incidents.empty()) {
+    states_.incidents->Merge(p.from, p.incidents);
+  }
+  if (states_.log != nullptr) states_.log->Merge(p.from, p.log);
+  if (states_.silences != nullptr) {
+    states_.silences->Merge(
+        p.from, alerting::route::PeerSilences{p.silences, p.silences_refused, p.silence_error});
     if (p.silences_refused > 0) {
       uint64_t suppressed = 0;
       if (log_limit_.Allow("silence_refused", suppressed)) {

@@ -2,8 +2,9 @@
 // peer (push-pull every sync_interval over authenticated HTTP, so a slow or dead peer
 // never delays the others), the `POST /api/v1/cluster/sync` endpoint answering peers'
 // pushes with our own payload, and `GET /api/v1/collectors`. The verdicts live in
-// ClusterView; this class moves bytes and applies what arrives to the view and to the
-// alerting engine (incidents, acks, silences).
+// ClusterView; this class moves bytes and hands what arrives to the view and to the
+// replicated pieces of state (ReplicatedStates: incidents and acks, the notification log,
+// silences), which it knows only through alerting/model/replicated.h.
 //
 // Replay (docs/cluster.md, "Replay"): every payload carries the sender's (boot, seq),
 // seq rising with every payload it builds. A request is applied only when it is newer
@@ -28,14 +29,24 @@
 #include "cluster/cluster_view.h"
 #include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/log.h"
+#include "model/replicated.h"
 
-namespace firewatch::alerting {
-class AlertingEngine;
+namespace firewatch::alerting::route {
+struct PeerSilences;
 }
 
 namespace firewatch::collector {
 
 class HttpServer;
+
+// The pieces of state the cluster replicates besides source verdicts (each owns its data
+// and persistence; model/replicated.h). Null members are not replicated (a collector
+// without paging sends empty lists and ignores what it receives).
+struct ReplicatedStates {
+  alerting::Replicated<std::vector<alerting::PeerIncident>>* incidents = nullptr;
+  alerting::Replicated<std::vector<alerting::LogEntry>>* log = nullptr;
+  alerting::Replicated<alerting::route::PeerSilences>* silences = nullptr;
+};
 
 // Why a sync request (or a peer's response) was refused; names are metric labels.
 // kReplayed: an authentic request that is not newer than the last one accepted from that
@@ -61,8 +72,8 @@ class Cluster {
   // it heard it since (docs/cluster.md, "Forgetting").
   using ForgetSink = std::function<void(const std::vector<ClusterView::Tombstone>& forgotten)>;
   void SetForgetSink(ForgetSink sink) { on_forgotten_ = std::move(sink); }
-  // `engine` may be null (no paging configured). Starts the sync threads.
-  void Start(alerting::AlertingEngine* engine);
+  // Starts the sync threads. `states` must outlive Stop().
+  void Start(ReplicatedStates states);
   void Stop();
 
   // Registers POST /api/v1/cluster/sync and GET /api/v1/collectors (before Start of the
@@ -92,9 +103,9 @@ class Cluster {
   };
   void SyncLoop(const std::string& peer);
   void SyncOnce(const std::string& peer);
-  // Our payload for `peer`, engine exports included.
+  // Our payload for `peer`: the view's part and each replicated state's export.
   SyncPayload Build(const std::string& peer);
-  // Applies a verified payload to the view and the engine.
+  // Applies a verified payload to the view, then merges each part into its state.
   Status Absorb(const SyncPayload& p);
   // Checks the three auth headers; returns the reason on failure. `answers` is the
   // signature of our request when checking its response (empty for a request);
@@ -118,7 +129,7 @@ class Cluster {
   const int64_t started_ms_;               // wall clock at construction
   std::mutex newest_mu_;
   std::map<std::string, Newest> newest_;   // by peer id; guarded by newest_mu_
-  alerting::AlertingEngine* engine_ = nullptr;
+  ReplicatedStates states_;
   ForgetSink on_forgotten_;
 
   std::mutex mu_;

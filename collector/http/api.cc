@@ -85,9 +85,16 @@ std::string Upper(std::string s) {
 }
 
 HttpResponse Heartbeat(const ApiContext& ctx, const HttpRequest& req) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(req.body.data());
-  IngestResult r = ctx.ingestor->Ingest(std::span<const uint8_t>(bytes, req.body.size()),
-                                        Transport::kHttp, req.remote);
+  IngestResult r;
+  if (ctx.ingest) {
+    auto taken = ctx.ingest(req.body, req.remote);
+    if (!taken.ok()) return HttpResponse::Error(503, taken.status().message());
+    r = std::move(taken).value();
+  } else {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(req.body.data());
+    r = ctx.ingestor->Ingest(std::span<const uint8_t>(bytes, req.body.size()), Transport::kHttp,
+                             req.remote);
+  }
   if (!r.rejected) {
     HttpResponse ok;
     ok.status = 204;
@@ -142,9 +149,9 @@ HttpResponse OneSource(const ApiContext& ctx, const HttpRequest& req) {
 }
 
 HttpResponse ForgetSource(const ApiContext& ctx, const HttpRequest& req) {
-  if (!ctx.forget || !ctx.forget(req.param, req.operator_name)) {
-    return HttpResponse::Error(404, "unknown source '" + req.param + "'");
-  }
+  Result<bool> known = ctx.forget ? ctx.forget(req.param, req.operator_name) : Result<bool>(false);
+  if (!known.ok()) return HttpResponse::Error(503, known.status().message());
+  if (!*known) return HttpResponse::Error(404, "unknown source '" + req.param + "'");
   return HttpResponse::Json(200, Dump(Json{{"forgotten", req.param}}));
 }
 

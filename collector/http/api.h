@@ -30,6 +30,7 @@
 #include "firewatch/clock.h"
 #include "http/http_server.h"
 #include "http/status_page.h"
+#include "ingest/ingestor.h"
 
 namespace firewatch::collector {
 
@@ -53,8 +54,14 @@ struct ApiContext {
   std::function<std::optional<ClusterPanel>()> cluster_panel;
   // Forgets a source everywhere (the app: tracker, store, cluster, alerts) on behalf of
   // `operator_name` (the token's operator, for the log and the resolving pages); false
-  // when this collector does not know it. Empty: DELETE /api/v1/sources/{id} answers 404.
-  std::function<bool(const std::string& source_id, const std::string& operator_name)> forget;
+  // when this collector does not know it, Unavailable when it could not be done now
+  // (503). Empty: DELETE /api/v1/sources/{id} answers 404.
+  std::function<Result<bool>(const std::string& source_id, const std::string& operator_name)>
+      forget;
+  // Takes one heartbeat frame from POST /api/v1/heartbeat on the thread that owns the
+  // tracker's transitions (the app: its event loop); Unavailable when that thread could
+  // not take it now (503, the agent retries). Empty: ingestor->Ingest on the worker.
+  std::function<Result<IngestResult>(std::string frame, std::string peer)> ingest;
 };
 
 // What an operator must be told about the tracker's limits, one sentence each (empty

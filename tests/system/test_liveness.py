@@ -50,8 +50,9 @@ def test_agent_that_comes_back_turns_up_and_resolves_the_page(harness):
     collector.wait_state("web-03", "UP", timeout=15)
     wait_for(lambda: [p["status"] for p in collector.pages()] == ["firing", "resolved"], 5,
              what="firing then resolved pages")
-    history = collector.source("web-03")["transitions"]
-    assert [t["to"] for t in history][:2] == ["UP", "DOWN"], history
+    # Transitions are read back from the store, which writes them on its own thread.
+    wait_for(lambda: [t["to"] for t in collector.source("web-03")["transitions"]][:2]
+             == ["UP", "DOWN"], 10, what="UP after DOWN in the stored transitions")
 
 
 def test_heartbeats_fall_back_to_http_when_udp_is_refused(harness):

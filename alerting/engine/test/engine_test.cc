@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "route/replicated_silences.h"
 #include "route/silence.h"
 #include "test/test_http_server.h"
 #include "test_config.h"
@@ -517,6 +518,39 @@ TEST_F(EngineTest, RestartDoesNotPageTwice) {
   EXPECT_EQ(engine_->Incidents().size(), 1u);
 }
 
+// A kill between a late page's delivery and the enqueue of its follow-up (SendOn) left the
+// follow-up unwritten: the restart sends it (and a restart where it was written sends
+// nothing twice).
+TEST_F(EngineTest, AFollowUpLostToAKillAfterDeliveryIsSentAfterTheRestart) {
+  Start();
+  FireAndWaitForFirstPage();
+  engine_->Submit(SourceDown(AlertStatus::kResolved));
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 2; }));
+  engine_->Stop();
+  engine_.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/outbox.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DELETE FROM attempts WHERE key IN (SELECT key FROM notifications "
+                           "WHERE kind = 'resolve'); DELETE FROM notifications WHERE kind = "
+                           "'resolve'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    EXPECT_EQ(sqlite3_changes(db), 1) << "one follow-up row to lose";
+    sqlite3_close(db);
+  }
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 3; }))
+      << "the all-clear lost to the kill was never sent";
+  EXPECT_EQ(Event(To("/alice")[2]), "resolve");
+  engine_->Stop();
+  engine_.reset();
+  Start();  // nothing lost this time: nothing sent again
+  LetItRun();
+  EXPECT_EQ(To("/alice").size(), 3u);
+}
+
 // ---- cluster hooks (docs/cluster.md)
 
 // The owner of the page died (its claim is taken over) after the host recovered: the
@@ -579,17 +613,17 @@ TEST_F(EngineTest, AdoptsThePeersIncidentIdAndAppliesItsAck) {
   FakeGate gate;
   Start(&gate);
   const Incident mine = FireAndWaitForFirstPage();
-  EXPECT_EQ(engine_->ExportIncidents().at(0).origin, "collector-a");
+  EXPECT_EQ(engine_->incident_replica().Export().at(0).origin, "collector-a");
   // The first member opened the same group too; its pages were delivered there.
   gate.Set(GateDecision::Skip("delivered by collector-0"));
   PeerIncident theirs{
       "PEER23", mine.group_key, "collector-0", IncidentState::kOpen, mine.started_ms - 300, 0, ""};
-  engine_->SubmitPeerIncidents("collector-0", {theirs});
+  engine_->incident_replica().Merge("collector-0", {theirs});
   ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().front().id == "PEER23"; }));
   EXPECT_EQ(engine_->Incidents().front().started_ms, mine.started_ms - 300);
-  EXPECT_EQ(engine_->ExportIncidents().at(0).origin, "collector-0");
+  EXPECT_EQ(engine_->incident_replica().Export().at(0).origin, "collector-0");
   // A peer later in the order does not make us change again.
-  engine_->SubmitPeerIncidents(
+  engine_->incident_replica().Merge(
       "collector-z", {{"ZZZZZZ", mine.group_key, "collector-z", IncidentState::kOpen, 0, 0, ""}});
   LetItRun();
   EXPECT_EQ(engine_->Incidents().front().id, "PEER23");
@@ -598,7 +632,7 @@ TEST_F(EngineTest, AdoptsThePeersIncidentIdAndAppliesItsAck) {
   theirs.state = IncidentState::kAcked;
   theirs.acked_by = "alice";
   theirs.acked_ms = mine.started_ms + 1000;
-  engine_->SubmitPeerIncidents("collector-0", {theirs});
+  engine_->incident_replica().Merge("collector-0", {theirs});
   ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kAcked; }));
   EXPECT_EQ(engine_->Incidents().front().acked_by, "alice (on collector-0)");
   gate.Set(GateDecision::Send());
@@ -729,20 +763,20 @@ TEST_F(EngineTest, AResolveByHandReplicatesToPeers) {
   FakeGate gate;
   Start(&gate);
   const Incident inc = FireAndWaitForFirstPage();
-  EXPECT_TRUE(engine_->ExportIncidents().at(0).resolved_by.empty());
+  EXPECT_TRUE(engine_->incident_replica().Export().at(0).resolved_by.empty());
   PeerIncident theirs{
       inc.id, inc.group_key, "collector-a", IncidentState::kResolved, inc.started_ms, 0, ""};
   theirs.resolved_ms = inc.started_ms + 1000;
   theirs.resolved_by = "dave";
   theirs.resolve_comment = "rebooted";
-  engine_->SubmitPeerIncidents("collector-b", {theirs});
+  engine_->incident_replica().Merge("collector-b", {theirs});
   ASSERT_TRUE(
       WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kResolved; }));
   EXPECT_EQ(engine_->Incidents().front().resolved_by, "dave (on collector-b)");
   EXPECT_EQ(engine_->Incidents().front().resolve_comment, "rebooted");
   ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 2; }));
   EXPECT_EQ(Event(To("/alice")[1]), "resolve");
-  const PeerIncident out = engine_->ExportIncidents().at(0);
+  const PeerIncident out = engine_->incident_replica().Export().at(0);
   EXPECT_EQ(out.resolved_by, "dave (on collector-b)");
   EXPECT_EQ(out.resolve_comment, "rebooted");
   // A recovery on a peer is not a resolve here (this collector's alerts decide), and a
@@ -753,10 +787,10 @@ TEST_F(EngineTest, AResolveByHandReplicatesToPeers) {
   engine_->Submit(SourceDown());
   ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().size() == 2; }));
   const Incident next = engine_->Incidents().front();
-  engine_->SubmitPeerIncidents("collector-b", {theirs});
+  engine_->incident_replica().Merge("collector-b", {theirs});
   PeerIncident recovered{
       next.id, next.group_key, "collector-a", IncidentState::kResolved, next.started_ms, 0, ""};
-  engine_->SubmitPeerIncidents("collector-b", {recovered});
+  engine_->incident_replica().Merge("collector-b", {recovered});
   LetItRun();
   EXPECT_EQ(engine_->Incidents().front().state, IncidentState::kOpen);
 }
@@ -766,7 +800,8 @@ TEST_F(EngineTest, ExportedLogHasClaimsAndDeliveries) {
   Start(&gate);
   const Incident inc = FireAndWaitForFirstPage();
   ASSERT_TRUE(WaitFor([&] { return engine_->Stats().outbox_depth["sent"] == 1; }));
-  auto log = engine_->ExportLog(std::chrono::minutes(4));
+  engine_->set_log_window(std::chrono::minutes(4));  // (the alerting thread never reads it)
+  auto log = engine_->log_replica().Export();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].key.rfind(inc.id + "/0/0/alice/", 0), 0u);
   EXPECT_EQ(log[0].state, LogEntry::State::kDelivered);
@@ -784,7 +819,7 @@ TEST_F(EngineTest, PeerSilencesAreMergedAndPersisted) {
   s.created_by = "bob";
   s.comment = "maintenance";
   s.updated_at = clock_.WallNow();
-  engine_->MergeSilences({s});
+  engine_->replicated_silences()->Merge("site-b", {{s}, 0, ""});
   ASSERT_EQ(engine_->Silences().size(), 1u);
   EXPECT_EQ(engine_->Stats().silences_refused["peer"], 0u);
   engine_->Stop();
@@ -819,14 +854,15 @@ TEST_F(EngineTest, PeerSilencesAreValidatedAndRefusalsCounted) {
   route::Silence broad = PeerSilence(clock_, "broad", R"(alertname=~".+")");
   route::Silence forced = PeerSilence(clock_, "forced", R"(source=~".+")");
   forced.force = true;
-  engine_->MergeSilences({broad, good, forced}, "site-b", /*refused_on_parse=*/2);
+  engine_->replicated_silences()->Merge("site-b",
+                                        {{broad, good, forced}, /*refused_on_parse=*/2, "x"});
   std::vector<std::string> ids;
   for (const auto& s : engine_->Silences()) ids.push_back(s.id);
   std::sort(ids.begin(), ids.end());
   EXPECT_EQ(ids, (std::vector<std::string>{"forced", "good"}));
   EXPECT_EQ(engine_->Stats().silences_refused["peer"], 3u);
   // Sent again (every sync does): counted again, still not taken.
-  engine_->MergeSilences({broad}, "site-b");
+  engine_->replicated_silences()->Merge("site-b", {{broad}, 0, ""});
   EXPECT_EQ(engine_->Stats().silences_refused["peer"], 4u);
   EXPECT_EQ(engine_->Silences().size(), 2u);
   EXPECT_EQ(engine_->Stats().silences["active"], 2u);
