@@ -219,7 +219,8 @@ std::string BashCompletion(const std::vector<std::string>& subcommands) {
          "\"$cur\")) && return ;;\n"
          "    check-config|test-page) COMPREPLY=($(compgen -f -- \"$cur\")) && return ;;\n"
          "  esac\n"
-         "  COMPREPLY=($(compgen -W \"--collector --json --all --timeout-ms --token-file --help\" "
+         "  COMPREPLY=($(compgen -W \"--collector --json --all --comment --timeout-ms --token-file "
+         "--help\" "
          "-- \"$cur\"))\n"
          "}\n"
          "complete -F _firewatchctl firewatchctl\n";
@@ -271,6 +272,48 @@ int Ack(const std::string& collector_url, const std::string& id, int timeout_ms)
     std::printf("acknowledged %s\n", acked.c_str());
   } else {
     std::printf("acknowledged %s (already %s)\n", acked.c_str(), state.c_str());
+  }
+  return 0;
+}
+
+int Resolve(const std::string& collector_url, const std::string& id, const std::string& comment,
+            bool json, int timeout_ms) {
+  nlohmann::json body = nlohmann::json::object();
+  if (!comment.empty()) body["comment"] = comment;
+  const ApiReply reply =
+      CallApi("POST", collector_url, "/api/v1/incidents/" + text::UrlEncode(id) + "/resolve",
+              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), timeout_ms);
+  if (!ReplyOk(reply, "resolve")) return 1;
+  if (json) {
+    std::fputs(reply.body.c_str(), stdout);
+    std::fputs("\n", stdout);
+    return 0;
+  }
+  auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || doc.value("state", "") != "resolved") {
+    std::fprintf(stderr, "resolve: %s did not answer with a resolved incident\n",
+                 reply.url.c_str());
+    return 1;
+  }
+  const std::string by = doc.value("resolved_by", "");
+  std::string firing;
+  if (doc.contains("alerts") && doc["alerts"].is_array()) {
+    for (const auto& a : doc["alerts"]) {
+      if (a.value("status", "") != "firing") continue;
+      const nlohmann::json labels = a.value("labels", nlohmann::json::object());
+      firing +=
+          (firing.empty() ? "" : ",") + labels.value("source", labels.value("alertname", "?"));
+    }
+  }
+  std::printf("%-8s %-9s %-16s %s\n", "ID", "STATE", "RESOLVED BY", "STILL FIRING");
+  std::printf("%-8s %-9s %-16s %s\n", doc.value("id", id).c_str(), "resolved",
+              by.empty() ? "(recovered)" : by.c_str(), firing.empty() ? "-" : firing.c_str());
+  if (by.empty()) {
+    std::printf("already resolved: every alert had recovered\n");
+  } else if (!firing.empty()) {
+    std::printf(
+        "still firing: no new incident until it recovers and fails again, another alert "
+        "joins, or the route's repeat_interval passes\n");
   }
   return 0;
 }

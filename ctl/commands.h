@@ -29,6 +29,12 @@ int CheckConfig(const std::string& path);
 // records the operator of the token as who acked.
 int Ack(const std::string& collector_url, const std::string& id, int timeout_ms);
 
+// Resolves incident `id` by hand (POST /api/v1/incidents/{id}/resolve) with an optional
+// `comment`; the collector records the operator of the token as who resolved it. Prints
+// a table line (or the API's JSON with `json`); "(already resolved ...)" when it was.
+int Resolve(const std::string& collector_url, const std::string& id, const std::string& comment,
+            bool json, int timeout_ms);
+
 // `firewatchctl token create NAME`: a new operator token. Prints the token (or writes
 // it to `token_file`, mode 0600, never replacing a file) and the config entry with its
 // SHA-256 (or adds that entry to `operators_file`, creating it). Exit 2 for a bad name.

@@ -1,5 +1,5 @@
-// firewatchctl: status/sources, incidents, check-config, keygen, token, ack, forget, silence,
-// test-page and completion for
+// firewatchctl: status/sources, incidents, check-config, keygen, token, ack, resolve, forget,
+// silence, test-page and completion for
 // firewatch operators. Calls to a collector send the operator token from --token-file,
 // $FIREWATCH_TOKEN or $FIREWATCH_TOKEN_FILE (ctl/http.h).
 #include <CLI/CLI.hpp>
@@ -81,6 +81,16 @@ int main(int argc, char** argv) {
       ->required();
   ack->add_option("--collector", url, "collector base URL")->capture_default_str();
   ack->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
+
+  std::string resolve_comment;
+  auto* resolve = cli.add_subcommand(
+      "resolve", "resolve an incident by hand (stops escalation; everyone paged hears RESOLVED)");
+  resolve->add_option("id", incident, "incident id (from the page or `firewatchctl incidents`)")
+      ->required();
+  resolve->add_option("-c,--comment", resolve_comment, "why: what was done, a ticket");
+  resolve->add_flag("--json", json, "print the API's JSON");
+  resolve->add_option("--collector", url, "collector base URL")->capture_default_str();
+  resolve->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
 
   std::string source;
   auto* forget =
@@ -177,6 +187,7 @@ int main(int argc, char** argv) {
   if (*incidents) return firewatch::ctl::Incidents(url, all, json, timeout_ms);
   if (*check) return firewatch::ctl::CheckConfig(path);
   if (*ack) return firewatch::ctl::Ack(url, incident, timeout_ms);
+  if (*resolve) return firewatch::ctl::Resolve(url, incident, resolve_comment, json, timeout_ms);
   if (*forget) return firewatch::ctl::Forget(url, source, timeout_ms);
   if (*test_page) return firewatch::ctl::TestPage(config_path, channel, contact);
   if (*silence_add) {

@@ -177,7 +177,18 @@ void AlertingEngine::Reconcile(const StartupState& startup) {
   std::set<LabelSet> firing;
   for (const auto& a : startup.firing) firing.insert(a.labels);
   size_t restored_open = 0, resolved = 0, held = 0;
-  for (const auto& inc : incidents_.List()) {
+  const std::vector<Incident> restored = incidents_.List();
+  // Hand-resolved incidents, oldest first (the newest of a group wins): what still fires
+  // now stays set aside across the restart, what recovered meanwhile does not.
+  for (auto it = restored.rbegin(); it != restored.rend(); ++it) {
+    if (it->state != IncidentState::kResolved || it->resolved_by.empty()) continue;
+    Incident still = *it;
+    for (auto& a : still.alerts) {
+      if (!firing.count(a.labels)) a.status = AlertStatus::kResolved;
+    }
+    by_hand_.Record(still);
+  }
+  for (const auto& inc : restored) {
     // A page delivered after its incident was resolved or acked is followed up by the
     // sender that delivered it (SendOn); a kill between the delivery and that enqueue
     // would lose the follow-up. Announcing again is idempotent (same keys), so every
@@ -301,12 +312,15 @@ void AlertingEngine::Pass(bool last) {
       req->done.set_value(Status::IoError(std::string("reload failed: ") + e.what()));
     }
   }
-  // Acks first: a page due in this pass must not go out for an incident already acked.
+  // Acks and resolves first: a page due in this pass must not go out for an incident
+  // already acked or resolved.
   for (auto& req : acks) {
     try {
-      req->done.set_value(AckNow(req->id, req->by));
+      req->done.set_value(req->resolve ? ResolveNow(req->id, req->by, req->comment)
+                                       : AckNow(req->id, req->by));
     } catch (const std::exception& e) {
-      req->done.set_value(Status::IoError(std::string("ack failed: ") + e.what()));
+      req->done.set_value(
+          Status::IoError(std::string(req->resolve ? "resolve" : "ack") + " failed: " + e.what()));
     }
   }
   try {
@@ -323,6 +337,14 @@ void AlertingEngine::Pass(bool last) {
 void AlertingEngine::Take(const Alert& a) {
   inhibitor_->Insert(a);
   dispatcher_->Insert(a, clock_.Now());
+  if (a.status == AlertStatus::kResolved && by_hand_.size() > 0) {
+    // A set-aside alert recovered after a resolve by hand: nobody is told (its incident is
+    // closed), and its group starts over, so that its next failure pages after group_wait
+    // instead of waiting for the group's timers to notice a change.
+    for (const auto& group : by_hand_.ObserveResolved(a.labels)) {
+      dispatcher_->Reset(group, clock_.Now());
+    }
+  }
   ObserveTruth(a);
 }
 
@@ -378,6 +400,12 @@ void AlertingEngine::RunOnce() {
   notes = dispatcher_->Tick(clock_.Now(), clock_.WallNow());
   for (auto& gn : notes) {
     if (gn.status == route::GroupStatus::kFiring) {
+      // Alerts an operator resolved by hand while they fired open nothing until they
+      // recover, another alert joins them, or a repeat_interval passed (stages.h).
+      if (by_hand_.size() > 0 && !incidents_.OpenFor(gn.group_key) &&
+          by_hand_.Holds(gn.group_key, gn.alerts, now_ms, Ms(gn.route->repeat_interval()))) {
+        continue;
+      }
       // In a cluster, a peer may have opened this group's incident already: take its id
       // when it comes first in the stable order, so every collector pages under one id.
       std::optional<std::pair<std::string, int64_t>> adopt;
@@ -418,7 +446,11 @@ void AlertingEngine::RunOnce() {
 }
 
 void AlertingEngine::ApplyPeerIncident(const std::string& peer, const PeerIncident& p) {
-  if (p.state == IncidentState::kResolved || gate_ == nullptr) return;
+  if (gate_ == nullptr) return;
+  if (p.state == IncidentState::kResolved) {
+    if (!p.resolved_by.empty()) ApplyPeerResolve(peer, p);
+    return;  // a recovery: this collector's own alerts resolve its copy
+  }
   auto local = incidents_.OpenFor(p.group_key);
   if (!local) return;  // this collector opens its own when its route fires (and adopts then)
   if (local->id != p.id) {
@@ -447,6 +479,18 @@ void AlertingEngine::ApplyPeerIncident(const std::string& peer, const PeerIncide
   }
 }
 
+void AlertingEngine::ApplyPeerResolve(const std::string& peer, const PeerIncident& p) {
+  std::optional<Incident> local = incidents_.Get(p.id);
+  if (!local || local->state == IncidentState::kResolved) {
+    // Not adopted yet (the operator was quick): the group's incident here is the same
+    // failure when it was already open at the resolve. One opened later is a new one.
+    local = incidents_.OpenFor(p.group_key);
+    if (!local || local->started_ms > p.resolved_ms) return;
+  }
+  auto r = ResolveNow(local->id, p.resolved_by + " (on " + peer + ")", p.resolve_comment);
+  if (!r.ok()) spdlog::warn("replicated resolve of {} failed: {}", p.id, r.status().message());
+}
+
 void AlertingEngine::SubmitPeerIncidents(const std::string& peer,
                                          std::vector<PeerIncident> incidents) {
   if (incidents.empty()) return;
@@ -470,6 +514,11 @@ std::vector<PeerIncident> AlertingEngine::ExportIncidents() const {
     p.started_ms = inc.started_ms;
     p.acked_ms = inc.acked_ms;
     p.acked_by = inc.acked_by;
+    if (!inc.resolved_by.empty()) {
+      p.resolved_ms = inc.resolved_ms;
+      p.resolved_by = inc.resolved_by;
+      p.resolve_comment = inc.resolve_comment;
+    }
     out.push_back(std::move(p));
   }
   return out;
@@ -620,20 +669,33 @@ SendResult AlertingEngine::SendOn(const std::string& channel, const Notification
 }
 
 Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& by) {
+  return HandOff(id, by, /*resolve=*/false, "");
+}
+
+Result<Incident> AlertingEngine::Resolve(const std::string& id, const std::string& by,
+                                         const std::string& comment) {
+  return HandOff(id, by, /*resolve=*/true, comment);
+}
+
+Result<Incident> AlertingEngine::HandOff(const std::string& id, const std::string& by, bool resolve,
+                                         const std::string& comment) {
   std::future<Result<Incident>> result;
   // No alerting thread (manual mode, not started: nothing else changes incidents), or
-  // already on it (a replicated ack): apply it here. Decided under mu_, done without it
-  // (AckNow takes mu_ itself when it enqueues).
+  // already on it (a replicated ack or resolve): apply it here. Decided under mu_, done
+  // without it (AckNow and ResolveNow take mu_ themselves when they enqueue).
   const bool here = !threaded_ || std::this_thread::get_id() == alerting_thread_id_.load();
-  if (here) return AckNow(id, by);
+  if (here) return resolve ? ResolveNow(id, by, comment) : AckNow(id, by);
   {
     MutexLock lock(mu_);
     if (stopping_) {
-      return Status::Unavailable("the collector is stopping; ack again after its restart");
+      return Status::Unavailable(std::string("the collector is stopping; ") +
+                                 (resolve ? "resolve" : "ack") + " again after its restart");
     }
     auto req = std::make_unique<AckRequest>();
     req->id = id;
     req->by = by;
+    req->resolve = resolve;
+    req->comment = comment;
     result = req->done.get_future();
     pending_acks_.push_back(std::move(req));
   }
@@ -734,6 +796,27 @@ Result<Incident> AlertingEngine::AckNow(const std::string& id, const std::string
   if (Status s = incident_db_->Put(*inc); !s.ok()) spdlog::error("{}", s.message());
   spdlog::info("incident {} acknowledged by {}; {} pending page(s) cancelled", inc->id, by,
                cancelled.ok() ? *cancelled : 0);
+  return inc;
+}
+
+Result<Incident> AlertingEngine::ResolveNow(const std::string& id, const std::string& by,
+                                            const std::string& comment) {
+  auto r = incidents_.ResolveById(id, by, comment, NowMs(clock_));
+  if (!r.ok()) return r.status();
+  const Incident& inc = r->incident;
+  if (!r->changed) return inc;  // resolved already (recovered, or by someone else)
+  holds_.Forget(inc.id);
+  by_hand_.Record(inc);
+  auto cancelled = outbox_->CancelIncident(inc.id, {"trigger"});
+  // As for every resolve: the all-clear is on disk before the incident is written
+  // resolved, so a kill in between loses no announcement.
+  Announce(inc, "resolve");
+  if (Status s = incident_db_->Put(inc); !s.ok()) spdlog::error("{}", s.message());
+  spdlog::info("incident {} resolved by {}{}; {} pending page(s) cancelled{}", inc.id, by,
+               comment.empty() ? "" : " (" + comment + ")", cancelled.ok() ? *cancelled : 0,
+               AnyFiring(inc) ? "; its alerts still fire and are set aside" : "");
+  // The group starts over: its still-firing alerts are held by by_hand_, a new one is new.
+  if (dispatcher_) dispatcher_->Reset(inc.group_key, clock_.Now());
   return inc;
 }
 

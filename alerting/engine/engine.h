@@ -18,7 +18,7 @@
 // pipeline up to Enqueue; the outbox's SenderPool runs one sender thread per channel
 // (outbox/sender_pool.h), so a hung SMTP server never delays an SMS. SendOn, the outbox
 // gate and prune_keep run on those threads, at most once at a time per channel.
-// Submit/Ack/Incidents/Reload may be called from any thread.
+// Submit/Ack/Resolve/Incidents/Reload may be called from any thread.
 // Configuration: the running config and its notifiers are one immutable snapshot
 // (Live) that every thread reads through Current(); Reload builds a new one and the
 // alerting thread publishes it between passes, with the route tree and inhibition
@@ -141,6 +141,16 @@ class AlertingEngine {
   // before the ack): a call from another thread hands the ack to it and waits for the
   // result. Unavailable while the engine is stopping.
   Result<Incident> Ack(const std::string& id, const std::string& by) FW_EXCLUDES(mu_);
+  // An operator resolves an incident by hand (docs/routing.md, "Resolved by hand"):
+  // open or acked becomes resolved with `by` and `comment` recorded and persisted, its
+  // pending pages are cancelled, everyone already paged hears RESOLVED ("resolved by
+  // NAME"), and peers resolve it too (incident_replica). Alerts still firing are set
+  // aside: no new incident for them until they recover and fail again, another alert
+  // of the group fires, or they still fire a repeat_interval later. Handed to the
+  // alerting thread exactly as Ack is. NotFound for an unknown id; resolving a resolved
+  // incident changes nothing and returns it. Unavailable while the engine is stopping.
+  Result<Incident> Resolve(const std::string& id, const std::string& by,
+                           const std::string& comment = "") FW_EXCLUDES(mu_);
   std::vector<Incident> Incidents() const;
   // Who was paged for incident `id`, in enqueue order (status page, API). Thread-safe.
   std::vector<PagedContact> Paged(const std::string& id) const;
@@ -228,6 +238,15 @@ class AlertingEngine {
   void ApplyPeerIncident(const std::string& peer, const PeerIncident& p);
   // Ack's work (alerting thread, or before the thread runs).
   Result<Incident> AckNow(const std::string& id, const std::string& by);
+  // Resolve's work (alerting thread, or before the thread runs).
+  Result<Incident> ResolveNow(const std::string& id, const std::string& by,
+                              const std::string& comment);
+  // Ack and Resolve from any thread: applied here when there is no alerting thread or
+  // this is it, else queued for it and waited for.
+  Result<Incident> HandOff(const std::string& id, const std::string& by, bool resolve,
+                           const std::string& comment) FW_EXCLUDES(mu_);
+  // A peer's incident resolved by hand: resolve ours for the same failure.
+  void ApplyPeerResolve(const std::string& peer, const PeerIncident& p);
   void SubmitPeerIncidents(const std::string& peer, std::vector<PeerIncident> incidents);
   std::vector<PeerIncident> ExportIncidents() const;
   std::vector<LogEntry> ExportLog() const;
@@ -298,12 +317,15 @@ class AlertingEngine {
   CondVar wake_alerting_;
   std::vector<Alert> pending_alerts_ FW_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, PeerIncident>> pending_peer_incidents_ FW_GUARDED_BY(mu_);
-  struct AckRequest {
+  struct AckRequest {  // an ack, or a resolve by hand
     std::string id, by;
+    bool resolve = false;
+    std::string comment;  // resolve only
     std::promise<Result<Incident>> done;
   };
   std::vector<std::unique_ptr<AckRequest>> pending_acks_ FW_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<ReloadRequest>> pending_reloads_ FW_GUARDED_BY(mu_);
+  ResolvedByHand by_hand_;  // alerts set aside by manual resolves (alerting thread)
   PeerGate* gate_ = nullptr;
   DeliveryObserver on_delivered_;
   RestartHolds holds_;  // restored incidents' settle times and unconfirmed alerts (alerting thread)

@@ -70,7 +70,8 @@ std::string RenderSms(const Incident& inc, const std::string& kind, const Messag
   if (!inc.alerts.empty()) where.insert(inc.alerts[0].labels.begin(), inc.alerts[0].labels.end());
   std::string text;
   if (kind == "resolve") {
-    text = "RESOLVED " + What(inc) + Where(where) + " (" + inc.id + ")";
+    text = "RESOLVED " + What(inc) + Where(where) +
+           (inc.resolved_by.empty() ? "" : " by " + inc.resolved_by) + " (" + inc.id + ")";
   } else if (kind == "acknowledge") {
     text = "ACKED " + What(inc) + Where(where) + " by " + inc.acked_by + " (" + inc.id + ")";
   } else {
@@ -99,6 +100,15 @@ std::string RenderEmailBody(const Incident& inc, const std::string& kind,
   if (kind == "acknowledge") {
     b += "Acknowledged by " + inc.acked_by + " at " + text::FormatRfc3339(inc.acked_ms, text::Rfc3339Fraction::kNone) +
          ": escalation has stopped.\n";
+  }
+  if (kind == "resolve" && !inc.resolved_by.empty()) {
+    b += "Resolved by " + inc.resolved_by + " at " +
+         text::FormatRfc3339(inc.resolved_ms, text::Rfc3339Fraction::kNone) +
+         (inc.resolve_comment.empty() ? "" : ": " + inc.resolve_comment) + "\n";
+    if (AnyFiring(inc)) {
+      b += "It was still failing when resolved: a new incident opens if it recovers and fails "
+           "again, or if it still fails after the route's repeat_interval.\n";
+    }
   }
   if (inc.reopened > 0) {
     b += "Reopened " + std::to_string(inc.reopened) + " time(s): it fired again soon after it "

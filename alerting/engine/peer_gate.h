@@ -8,7 +8,7 @@
 //  - Incident ids converge: for one group key the incident created by the member that
 //    comes first in the cluster's stable order wins (Precedes); the others adopt its id
 //    and start, so every collector computes the same idempotency keys.
-//  - Acks replicate through the incident entries.
+//  - Acks and resolves by hand replicate through the incident entries.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,9 @@
 
 namespace firewatch::alerting {
 
+// The longest comment a resolve by hand may carry (API, peers).
+inline constexpr size_t kMaxResolveCommentBytes = 1024;
+
 // One incident as replicated to peers.
 struct PeerIncident {
   std::string id;
@@ -29,6 +32,13 @@ struct PeerIncident {
   int64_t started_ms = 0;
   int64_t acked_ms = 0;
   std::string acked_by;
+  // Resolved by hand (AlertingEngine::Resolve): who, when (the exporter's clock) and why.
+  // Empty when its alerts recovered; peers resolve only hand-resolved incidents (their
+  // own alerts tell them about recoveries).
+  // (Default member initializers: aggregates written before these fields stay complete.)
+  int64_t resolved_ms = 0;
+  std::string resolved_by{};
+  std::string resolve_comment{};
 };
 
 // One entry of this collector's notification log (derived from the outbox).

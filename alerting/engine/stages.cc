@@ -184,4 +184,41 @@ GateDecision DecideLocally(const Notification& n, const std::optional<Incident>&
   return GateDecision::Send();
 }
 
+void ResolvedByHand::Record(const Incident& inc) {
+  SetAside entry;
+  entry.resolved_ms = inc.resolved_ms;
+  for (const auto& a : inc.alerts) {
+    if (a.status == AlertStatus::kFiring) entry.alerts.push_back(a.labels);
+  }
+  if (entry.alerts.empty()) {
+    groups_.erase(inc.group_key);  // nothing fires: the next failure is simply new
+    return;
+  }
+  groups_[inc.group_key] = std::move(entry);
+}
+
+std::vector<std::string> ResolvedByHand::ObserveResolved(const LabelSet& labels) {
+  std::vector<std::string> held;
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (std::erase(it->second.alerts, labels) > 0) held.push_back(it->first);
+    it = it->second.alerts.empty() ? groups_.erase(it) : std::next(it);
+  }
+  return held;
+}
+
+bool ResolvedByHand::Holds(const std::string& group_key, const std::vector<Alert>& alerts,
+                           int64_t now_ms, int64_t repeat_interval_ms) {
+  auto it = groups_.find(group_key);
+  if (it == groups_.end()) return false;
+  const SetAside& entry = it->second;
+  const bool reminder_due = now_ms - entry.resolved_ms >= repeat_interval_ms;
+  const bool all_set_aside = std::all_of(alerts.begin(), alerts.end(), [&](const Alert& a) {
+    return a.status != AlertStatus::kFiring ||
+           std::find(entry.alerts.begin(), entry.alerts.end(), a.labels) != entry.alerts.end();
+  });
+  if (all_set_aside && !reminder_due) return true;
+  groups_.erase(it);
+  return false;
+}
+
 }  // namespace firewatch::alerting

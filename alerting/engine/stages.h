@@ -93,6 +93,36 @@ class RestartHolds {
   std::map<std::string, int64_t> settling_;
 };
 
+// ---- resolved by hand ----
+
+// An operator resolved an incident whose alerts still fire (docs/routing.md, "Resolved by
+// hand"). Its still-firing alerts are set aside: the group opens no new incident for
+// them until one of them recovers (then a new failure is new), another alert fires in
+// the group, or they still fire a repeat_interval after the resolve (a reminder: it was
+// never fixed). Alerting thread only; at most one entry per group, removed when it no
+// longer holds anything.
+class ResolvedByHand {
+ public:
+  // Records incident `inc`, just resolved by hand at inc.resolved_ms: its firing alerts.
+  void Record(const Incident& inc);
+  // The alert recovered: it is no longer set aside. Returns the groups that held it (the
+  // runner resets them, so that its next failure is a group's first notification).
+  std::vector<std::string> ObserveResolved(const LabelSet& labels);
+  // Whether a firing notification of `group_key` carrying `alerts` opens no incident now:
+  // every firing alert is set aside and `repeat_interval` has not passed since the
+  // resolve. When it does open one, the group's entry is forgotten.
+  bool Holds(const std::string& group_key, const std::vector<Alert>& alerts, int64_t now_ms,
+             int64_t repeat_interval_ms);
+  size_t size() const { return groups_.size(); }
+
+ private:
+  struct SetAside {
+    int64_t resolved_ms = 0;
+    std::vector<LabelSet> alerts;
+  };
+  std::map<std::string, SetAside> groups_;
+};
+
 // ---- who was paged; follow-ups ----
 
 // Who was paged for an incident, from its outbox items (any order; the result follows

@@ -5,6 +5,18 @@
 
 namespace firewatch::alerting {
 
+namespace {
+
+// Ids are typed by people (SMS replies, the CLI): matched case-insensitively.
+std::string UpperId(const std::string& id) {
+  std::string key = id;
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return key;
+}
+
+}  // namespace
+
 std::string_view IncidentStateName(IncidentState s) {
   switch (s) {
     case IncidentState::kOpen: return "open";
@@ -48,7 +60,7 @@ UpsertResult IncidentBook::Upsert(const std::string& group_key, const std::strin
       (!adopt || adopt->first == last->second)) {
     auto it = by_id_.find(last->second);
     if (it != by_id_.end() && it->second.state == IncidentState::kResolved &&
-        now_ms - it->second.resolved_ms <= reopen_window_ms) {
+        it->second.resolved_by.empty() && now_ms - it->second.resolved_ms <= reopen_window_ms) {
       Incident& inc = it->second;
       inc.state = IncidentState::kOpen;
       inc.resolved_ms = 0;
@@ -136,10 +148,34 @@ std::optional<Incident> IncidentBook::Resolve(const std::string& group_key, int6
   return inc;
 }
 
+Result<IncidentBook::ManualResolve> IncidentBook::ResolveById(const std::string& id,
+                                                              const std::string& by,
+                                                              const std::string& comment,
+                                                              int64_t now_ms) {
+  const std::string key = UpperId(id);
+  MutexLock lock(mu_);
+  auto it = by_id_.find(key);
+  if (it == by_id_.end()) return Status::NotFound("no incident " + id);
+  Incident& inc = it->second;
+  if (inc.state == IncidentState::kResolved) return ManualResolve{inc, false};
+  inc.state = IncidentState::kResolved;
+  inc.resolved_ms = now_ms;
+  inc.resolved_by = by;
+  inc.resolve_comment = comment;
+  if (auto open = open_by_group_.find(inc.group_key);
+      open != open_by_group_.end() && open->second == inc.id) {
+    open_by_group_.erase(open);
+  }
+  // Not a candidate for reopening (Upsert checks resolved_by too, after a restart).
+  if (auto last = last_resolved_by_group_.find(inc.group_key);
+      last != last_resolved_by_group_.end()) {
+    last_resolved_by_group_.erase(last);
+  }
+  return ManualResolve{inc, true};
+}
+
 Result<Incident> IncidentBook::Ack(const std::string& id, const std::string& by, int64_t now_ms) {
-  std::string key = id;
-  std::transform(key.begin(), key.end(), key.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  const std::string key = UpperId(id);
   MutexLock lock(mu_);
   auto it = by_id_.find(key);
   if (it == by_id_.end()) return Status::NotFound("no incident " + id);
@@ -153,9 +189,7 @@ Result<Incident> IncidentBook::Ack(const std::string& id, const std::string& by,
 }
 
 std::optional<Incident> IncidentBook::Get(const std::string& id) const {
-  std::string key = id;
-  std::transform(key.begin(), key.end(), key.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  const std::string key = UpperId(id);
   MutexLock lock(mu_);
   auto it = by_id_.find(key);
   if (it == by_id_.end()) return std::nullopt;

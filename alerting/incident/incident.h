@@ -39,6 +39,10 @@ struct Incident {
   int64_t acked_ms = 0;
   std::string acked_by;
   int64_t resolved_ms = 0;
+  // Set when an operator resolved it by hand (ResolveById), empty when its alerts
+  // recovered. A hand-resolved incident is never reopened: the next failure is new.
+  std::string resolved_by;
+  std::string resolve_comment;
   uint32_t reopened = 0;    // times it fired again within the reopen window (flaps)
   int64_t reopened_ms = 0;  // the last reopen
 };
@@ -80,6 +84,16 @@ class IncidentBook {
   std::optional<Incident> OpenFor(const std::string& group_key) const;
   // Marks the group's open incident resolved; nullopt when none is open.
   std::optional<Incident> Resolve(const std::string& group_key, int64_t now_ms);
+  // An operator resolves by id (case-insensitive), whatever its alerts say: open or acked
+  // becomes resolved with `by` and `comment` recorded, and the group has no incident to
+  // reopen (the next failure opens a new one). NotFound for unknown ids; resolving a
+  // resolved incident is a no-op that succeeds (`changed` false), as for acks.
+  struct ManualResolve {
+    Incident incident;
+    bool changed = false;
+  };
+  Result<ManualResolve> ResolveById(const std::string& id, const std::string& by,
+                                    const std::string& comment, int64_t now_ms);
   // Acknowledges by id (case-insensitive). NotFound for unknown ids; acking an acked or
   // resolved incident is a no-op that succeeds (acks replicate and repeat).
   Result<Incident> Ack(const std::string& id, const std::string& by, int64_t now_ms);

@@ -28,6 +28,8 @@ nlohmann::json ToJson(const Incident& i) {
           {"acked_ms", i.acked_ms},
           {"acked_by", i.acked_by},
           {"resolved_ms", i.resolved_ms},
+          {"resolved_by", i.resolved_by},
+          {"resolve_comment", i.resolve_comment},
           {"reopened", i.reopened},
           {"reopened_ms", i.reopened_ms}};
 }
@@ -57,6 +59,8 @@ Incident FromJson(const nlohmann::json& j) {
   i.acked_ms = j.at("acked_ms");
   i.acked_by = j.at("acked_by");
   i.resolved_ms = j.at("resolved_ms");
+  i.resolved_by = j.value("resolved_by", "");  // rows from before manual resolve lack both
+  i.resolve_comment = j.value("resolve_comment", "");
   i.reopened = j.value("reopened", 0u);
   i.reopened_ms = j.value("reopened_ms", int64_t{0});
   return i;

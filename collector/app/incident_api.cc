@@ -30,6 +30,10 @@ nlohmann::json ToJson(const alerting::Incident& i) {
     j["acked_by"] = i.acked_by;
   }
   if (i.resolved_ms) j["resolved_at_ms"] = i.resolved_ms;
+  if (!i.resolved_by.empty()) {  // resolved by hand
+    j["resolved_by"] = i.resolved_by;
+    j["resolve_comment"] = i.resolve_comment;
+  }
   j["reopened"] = i.reopened;  // flaps: times it fired again within alerting.reopen_window
   if (i.reopened_ms) j["reopened_at_ms"] = i.reopened_ms;
   return j;
@@ -50,6 +54,30 @@ std::optional<HttpResponse> SameOperator(const nlohmann::json& body, const char*
   }
   return HttpResponse::Error(400, std::string(field) + " is taken from your operator token ('" +
                                       operator_name + "'); leave it out or send that name");
+}
+
+// The optional comment of a resolve: text for people (emails, the API, the status
+// page), so bounded and without control characters.
+std::optional<std::string> ResolveComment(const nlohmann::json& body, std::string* error) {
+  if (!body.contains("comment")) return std::string();
+  const auto& v = body["comment"];
+  if (!v.is_string()) {
+    *error = "comment must be a string";
+    return std::nullopt;
+  }
+  std::string c = v.get<std::string>();
+  if (c.size() > alerting::kMaxResolveCommentBytes) {
+    *error = "comment: " + std::to_string(c.size()) + " bytes; the limit is " +
+             std::to_string(alerting::kMaxResolveCommentBytes);
+    return std::nullopt;
+  }
+  for (unsigned char ch : c) {
+    if (ch < 0x20 || ch == 0x7f) {
+      *error = "comment: control characters are not allowed";
+      return std::nullopt;
+    }
+  }
+  return c;
 }
 
 }  // namespace
@@ -82,6 +110,30 @@ void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
         }
         auto inc = engine.Ack(req.param, req.operator_name);
         if (!inc.ok()) return HttpResponse::Error(404, inc.status().message());
+        return HttpResponse::Json(200, Dump(ToJson(*inc)));
+      },
+      RouteOptions{Access::kOperator, 4096, nullptr});
+
+  server.Route(
+      "POST", "/api/v1/incidents/{}/resolve",
+      [&engine](const HttpRequest& req) {
+        std::string comment;
+        if (!req.body.empty()) {
+          auto body = nlohmann::json::parse(req.body, nullptr, false);
+          if (body.is_discarded() || !body.is_object()) {
+            return HttpResponse::Error(400, "body must be a JSON object (or empty)");
+          }
+          if (auto bad = SameOperator(body, "by", req.operator_name)) return *bad;
+          std::string error;
+          auto c = ResolveComment(body, &error);
+          if (!c) return HttpResponse::Error(400, error);
+          comment = std::move(*c);
+        }
+        auto inc = engine.Resolve(req.param, req.operator_name, comment);
+        if (!inc.ok()) {
+          return HttpResponse::Error(inc.status().code() == Status::Code::kNotFound ? 404 : 503,
+                                     inc.status().message());
+        }
         return HttpResponse::Json(200, Dump(ToJson(*inc)));
       },
       RouteOptions{Access::kOperator, 4096, nullptr});

@@ -98,6 +98,11 @@ std::string EncodeSyncPayload(const SyncPayload& p) {
                          {"started_ms", i.started_ms},
                          {"acked_ms", i.acked_ms},
                          {"acked_by", i.acked_by}});
+    if (!i.resolved_by.empty()) {  // resolved by hand; absent otherwise (older peers too)
+      incidents.back()["resolved_ms"] = i.resolved_ms;
+      incidents.back()["resolved_by"] = i.resolved_by;
+      incidents.back()["resolve_comment"] = i.resolve_comment;
+    }
   }
   json log = json::array();
   for (const auto& e : p.log) {
@@ -191,6 +196,11 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
       inc.started_ms = i.Int("started_ms");
       inc.acked_ms = i.Int("acked_ms");
       inc.acked_by = i.Str("acked_by", 256);
+      if (e.contains("resolved_by")) {  // optional: only incidents resolved by hand
+        inc.resolved_ms = i.Int("resolved_ms");
+        inc.resolved_by = i.Str("resolved_by", 256);
+        inc.resolve_comment = i.Str("resolve_comment", alerting::kMaxResolveCommentBytes);
+      }
       p.incidents.push_back(std::move(inc));
     }
     for (const auto& e : f.Array("log")) {

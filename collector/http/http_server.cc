@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <set>
 #include <thread>
@@ -102,13 +103,13 @@ struct RouteEntry {
 
 bool SegmentsMatch(const RouteEntry& r, const std::vector<std::string>& segs, std::string* param) {
   if (segs.size() != r.segments.size()) return false;
-  size_t literal = r.capture ? segs.size() - 1 : segs.size();
-  for (size_t i = 0; i < literal; ++i) {
-    if (segs[i] != r.segments[i]) return false;
-  }
-  if (r.capture) {
-    if (segs.back().empty()) return false;
-    *param = segs.back();
+  for (size_t i = 0; i < segs.size(); ++i) {
+    if (r.capture && r.segments[i] == kCapture) {
+      if (segs[i].empty()) return false;
+      *param = segs[i];
+    } else if (segs[i] != r.segments[i]) {
+      return false;
+    }
   }
   return true;
 }
@@ -614,7 +615,12 @@ void HttpServer::Route(std::string method, std::string pattern, Handler handler,
   RouteEntry r;
   auto segs = SplitPath(pattern, /*decode=*/false);
   if (segs) r.segments = std::move(*segs);
-  r.capture = !r.segments.empty() && r.segments.back() == kCapture;
+  const auto captures = std::count(r.segments.begin(), r.segments.end(), kCapture);
+  if (captures > 1) {
+    spdlog::critical("http: route {} has {} '{{}}' segments; one at most", pattern, captures);
+    std::abort();  // a programming error, caught by every test that starts a server
+  }
+  r.capture = captures == 1;
   r.access = options.access != Access::kAuto ? options.access
              : method == "GET"               ? Access::kRead
                                              : Access::kOperator;

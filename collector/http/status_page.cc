@@ -48,7 +48,9 @@ tr.group th{background:#8881;font-weight:600}
 .tools input,.tools select,button{font:inherit;padding:.15rem .4rem}
 section h2{font-size:1.05rem;margin:1.2rem 0 .4rem}
 .i-open{color:var(--down);font-weight:600}.i-acked{color:var(--late);font-weight:600}.i-resolved{color:var(--up)}
-#action-result{opacity:.85}
+#action-result,#silence-result{opacity:.85}
+#action-result.error,#silence-result.error{opacity:1;color:var(--down);font-weight:600}
+td.actions button{margin:0 .3rem .2rem 0}
 )css";
 
 // Inline script: refreshes from api/v1/sources every 5 s. Untrusted strings only ever go
@@ -212,22 +214,79 @@ constexpr std::string_view kScript = R"js(
     try { if (t) sessionStorage.setItem("firewatch-token", t); } catch (e) { /* private mode */ }
     return t;
   }
-  function ack(id) {
+  // Every change goes through here: JSON, the pasted operator token as the Authorization
+  // header (never in a URL), and the outcome written plainly into `resultId`.
+  function act(method, path, body, what, past, resultId, done) {
     var headers = {"Content-Type": "application/json"};
     var t = operatorToken();
     if (t) headers.Authorization = "Bearer " + t;
-    var result = document.getElementById("action-result");
-    result.textContent = "acknowledging " + id + "\u2026";
-    fetch("api/v1/ack/" + encodeURIComponent(id), {
-      method: "POST", headers: headers, body: "{}",  // who acked: the token's operator
-      cache: "no-store"
-    }).then(function (r) {
+    var result = document.getElementById(resultId);
+    result.className = "";
+    result.textContent = what + "\u2026";
+    var req = {method: method, headers: headers, cache: "no-store"};
+    if (body !== null) req.body = JSON.stringify(body);  // DELETE takes none
+    fetch(path, req).then(function (r) {
       return r.text().then(function (text) {
-        result.textContent = r.ok ? "acknowledged " + id
-            : "ack of " + id + " refused: HTTP " + r.status + " " + text.slice(0, 200);
-        refreshIncidents();
+        if (r.ok) {
+          result.textContent = past;
+        } else {
+          var msg = text;
+          try { msg = JSON.parse(text).error || text; } catch (e) { /* not JSON */ }
+          result.className = "error";
+          result.textContent = what + " refused: HTTP " + r.status + ": " + msg.slice(0, 300) +
+              (r.status === 401 ? " (paste an operator token above: firewatchctl token create)" : "");
+        }
+        done(r.ok);
       });
-    }).catch(function (e) { result.textContent = "ack of " + id + " failed: " + e.message; });
+    }).catch(function (e) {
+      result.className = "error";
+      result.textContent = what + " failed: " + e.message;
+    });
+  }
+  function ack(id) {
+    // Who acked: the token's operator.
+    act("POST", "api/v1/ack/" + encodeURIComponent(id), {}, "acknowledge " + id,
+        "acknowledged " + id, "action-result", refreshIncidents);
+  }
+  function resolve(id) {
+    var comment = document.getElementById("comment").value.trim();
+    act("POST", "api/v1/incidents/" + encodeURIComponent(id) + "/resolve",
+        comment ? {comment: comment} : {}, "resolve " + id, "resolved " + id, "action-result",
+        refreshIncidents);
+  }
+  var DURATIONS = {"30m": 1800, "1h": 3600, "2h": 7200, "4h": 14400, "8h": 28800, "1d": 86400};
+  function addSilence() {
+    var source = document.getElementById("silence-source").value.trim();
+    var alert = document.getElementById("silence-alert").value;
+    var seconds = DURATIONS[document.getElementById("silence-duration").value] || 3600;
+    var comment = document.getElementById("comment").value.trim();
+    var result = document.getElementById("silence-result");
+    if (!source || !comment) {
+      result.className = "error";
+      result.textContent = "a silence needs a source and a comment (why: a ticket, a maintenance)";
+      return;
+    }
+    var matchers = [{name: "source", value: source, isRegex: false, isEqual: true}];
+    if (alert) matchers.push({name: "alertname", value: alert, isRegex: false, isEqual: true});
+    var now = Date.now();
+    act("POST", "api/v1/silences", {
+      matchers: matchers, comment: comment,
+      // A start in the past becomes the collector's now; the end follows this clock.
+      startsAt: new Date(now - 60000).toISOString(),
+      endsAt: new Date(now + seconds * 1000).toISOString()
+    }, "silence " + source + (alert ? " " + alert : ""), "silenced " + source, "silence-result",
+        refreshSilences);
+  }
+  function expireSilence(id) {
+    act("DELETE", "api/v1/silences/" + encodeURIComponent(id), null, "expire silence " + id,
+        "expired silence " + id, "silence-result", refreshSilences);
+  }
+  function button(cls, text, id, onClick) {
+    var b = el("button", cls, text);
+    b.setAttribute("type", "button");
+    b.setAttribute("data-id", id);
+    b.addEventListener("click", onClick);
+    return b;
   }
   function incidentRow(inc, now) {
     var state = token(inc.state, ["open", "acked", "resolved"], "open");
@@ -236,7 +295,11 @@ constexpr std::string_view kScript = R"js(
     tr.appendChild(el("td", "id", inc.id));
     var st = el("td");
     st.appendChild(el("span", "i-" + state, state));
-    if (inc.acked_by) st.appendChild(el("span", "reason", "by " + inc.acked_by));
+    if (inc.acked_by) st.appendChild(el("span", "reason", "acked by " + inc.acked_by));
+    if (inc.resolved_by) {
+      st.appendChild(el("span", "reason", "resolved by " + inc.resolved_by +
+                                          (inc.resolve_comment ? ": " + inc.resolve_comment : "")));
+    }
     if (inc.reopened) st.appendChild(el("span", "reason", "reopened " + inc.reopened + "\u00d7 (flapping)"));
     tr.appendChild(st);
     var what = [];
@@ -256,14 +319,22 @@ constexpr std::string_view kScript = R"js(
     tr.appendChild(el("td", null, Object.keys(who).map(function (c) {
       return c + " (" + who[c].join(", ") + ")";
     }).join("; ") || "nobody yet"));
-    var act = el("td");
+    var actions = el("td", "actions");
     if (state === "open") {
-      var b = el("button", "ack", "ack");
-      b.setAttribute("data-id", inc.id);
-      b.addEventListener("click", function () { ack(inc.id); });
-      act.appendChild(b);
+      actions.appendChild(button("ack", "ack", inc.id, function () { ack(inc.id); }));
     }
-    tr.appendChild(act);
+    if (state !== "resolved") {
+      actions.appendChild(button("resolve", "resolve", inc.id, function () { resolve(inc.id); }));
+      var src = "";
+      (inc.alerts || []).forEach(function (a) { if (!src && a.labels) src = a.labels.source || ""; });
+      if (src) {
+        actions.appendChild(button("silence", "silence\u2026", inc.id, function () {
+          document.getElementById("silence-source").value = src;
+          document.getElementById("silence-source").focus();
+        }));
+      }
+    }
+    tr.appendChild(actions);
     return tr;
   }
   function refreshIncidents() {
@@ -288,8 +359,8 @@ constexpr std::string_view kScript = R"js(
       var section = document.getElementById("silences");
       if (data === null) { section.hidden = true; return; }
       var now = Date.now();
-      var active = (data || []).filter(function (s) {
-        return Date.parse(s.startsAt) <= now && Date.parse(s.endsAt) > now;
+      var active = (data || []).filter(function (s) {  // active and pending
+        return Date.parse(s.endsAt) > now;
       });
       section.hidden = false;
       var list = el("ul");
@@ -298,8 +369,12 @@ constexpr std::string_view kScript = R"js(
         var m = (s.matchers || []).map(function (x) {
           return x.name + (x.isEqual === false ? "!" : "") + (x.isRegex ? "=~" : "=") + x.value;
         }).join(", ");
-        list.appendChild(el("li", null, "{" + m + "} until " + s.endsAt + " by " + s.createdBy +
-                                             (s.comment ? ": " + s.comment : "")));
+        var li = el("li", "silence", (Date.parse(s.startsAt) > now ? "(from " + s.startsAt + ") " : "") +
+                    "{" + m + "} until " + s.endsAt + " by " + s.createdBy +
+                    (s.comment ? ": " + s.comment : "") + " ");
+        li.setAttribute("data-silence", s.id);
+        li.appendChild(button("expire", "expire", s.id, function () { expireSilence(s.id); }));
+        list.appendChild(li);
       });
       var old = document.getElementById("silence-list");
       old.parentNode.replaceChild(list, old);
@@ -310,6 +385,7 @@ constexpr std::string_view kScript = R"js(
     var saved = sessionStorage.getItem("firewatch-token");
     if (saved) document.getElementById("token").value = saved;
   } catch (e) { /* private mode */ }
+  document.getElementById("silence-add").addEventListener("click", addSilence);
   ["filter", "state-filter"].forEach(function (id) {
     document.getElementById(id).addEventListener("input", function () {
       if (lastSources) render(lastSources);
@@ -511,16 +587,28 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
   for (const auto& w : model.warnings) {
     out += "<div class=\"banner warning\">WARNING: " + HtmlEscape(w) + "</div>\n";
   }
-  out += "<section id=\"incidents\" hidden><h2>incidents</h2>"
-         "<div class=\"tools\"><input id=\"token\" type=\"password\" autocomplete=\"off\" "
-         "placeholder=\"operator token (to ack)\" aria-label=\"operator token\"> "
-         "<span id=\"action-result\" role=\"status\"></span></div>"
-         "<table><thead><tr><th>incident</th><th>state</th><th>what</th>"
-         "<th class=\"num\">started</th><th class=\"num\">step</th><th>paged</th><th></th>"
-         "</tr></thead><tbody id=\"incident-rows\"></tbody></table>"
-         "<p id=\"no-incidents\">No open incidents.</p></section>\n"
-         "<section id=\"silences\" hidden><h2>silences</h2><ul id=\"silence-list\"></ul>"
-         "<p id=\"no-silences\">No active silences.</p></section>\n";
+  out +=
+      "<section id=\"incidents\" hidden><h2>incidents</h2>"
+      "<div class=\"tools\"><input id=\"token\" type=\"password\" autocomplete=\"off\" "
+      "placeholder=\"operator token (to ack, resolve, silence)\" "
+      "aria-label=\"operator token\"> <input id=\"comment\" type=\"text\" maxlength=\"1024\" "
+      "placeholder=\"comment (resolve, silence)\" aria-label=\"comment\"> "
+      "<span id=\"action-result\" role=\"status\"></span></div>"
+      "<table><thead><tr><th>incident</th><th>state</th><th>what</th>"
+      "<th class=\"num\">started</th><th class=\"num\">step</th><th>paged</th><th></th>"
+      "</tr></thead><tbody id=\"incident-rows\"></tbody></table>"
+      "<p id=\"no-incidents\">No open incidents.</p></section>\n"
+      "<section id=\"silences\" hidden><h2>silences</h2><ul id=\"silence-list\"></ul>"
+      "<p id=\"no-silences\">No active silences.</p>"
+      "<div class=\"tools\"><input id=\"silence-source\" type=\"text\" "
+      "placeholder=\"source id\" aria-label=\"source to silence\"> "
+      "<select id=\"silence-alert\" aria-label=\"alert to silence\">"
+      "<option value=\"\">every alert</option><option value=\"SourceDown\">SourceDown</option>"
+      "<option value=\"CheckFailing\">CheckFailing</option></select> "
+      "<select id=\"silence-duration\" aria-label=\"for how long\"><option>30m</option>"
+      "<option selected>1h</option><option>2h</option><option>4h</option><option>8h</option>"
+      "<option>1d</option></select> <button id=\"silence-add\" type=\"button\">silence</button> "
+      "<span id=\"silence-result\" role=\"status\"></span></div></section>\n";
   if (model.cluster) RenderClusterPanel(out, *model.cluster);
   out += "<section id=\"sources\"><h2>sources</h2><div class=\"tools\">"
          "<input id=\"filter\" type=\"search\" placeholder=\"search id or label=value\" "

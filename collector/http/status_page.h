@@ -4,7 +4,12 @@
 //
 // The page is rendered completely on the server (useful with JavaScript disabled); the
 // script then re-fetches `api/v1/sources` every 5 s and rebuilds the table, and marks the
-// page stale when the collector stops answering.
+// page stale when the collector stops answering. With alerting it lists incidents and
+// silences and acts on them (ack, resolve, silence a source, expire a silence) through
+// the operator API, with the operator token the user pasted into the page: kept in the
+// tab's sessionStorage, sent only as the Authorization header (never in a URL), so the
+// API's CSRF rules (http/access.h) hold for the page as for any other client. Refusals
+// are shown as the API gave them.
 //
 // Everything that comes from agents (source ids, label keys and values, check names and
 // output, agent versions, goodbye reasons) is untrusted: the server side passes it through

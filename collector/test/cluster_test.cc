@@ -467,6 +467,29 @@ TEST_F(ClusterTest, ADigestChangedByAReloadReachesPeersOnTheNextSync) {
   EXPECT_TRUE(matches("a", "c") && matches("c", "a") && matches("b", "c"));
 }
 
+// Resolves by hand travel with who, when and why; other incidents carry none of it (and
+// collectors from before it never send it). A comment over the limit is refused.
+TEST(SyncPayloadTest, ResolvedByHandRoundTripsAndIsBounded) {
+  SyncPayload p;
+  p.from = "a";
+  p.boot = "b00t";
+  p.incidents.push_back({"K7Q2MX", "g", "a", alerting::IncidentState::kResolved, 5, 0, "", 9,
+                         "carol", "PSU replaced"});
+  p.incidents.push_back({"AAAAAA", "h", "a", alerting::IncidentState::kResolved, 5, 0, ""});
+  const std::string text = EncodeSyncPayload(p);
+  auto d = DecodeSyncPayload(text);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->incidents.at(0).resolved_by, "carol");
+  EXPECT_EQ(d->incidents.at(0).resolved_ms, 9);
+  EXPECT_EQ(d->incidents.at(0).resolve_comment, "PSU replaced");
+  EXPECT_TRUE(d->incidents.at(1).resolved_by.empty());
+  EXPECT_EQ(text.find("resolved_by"), text.rfind("resolved_by")) << "only the hand-resolved one";
+  p.incidents.at(0).resolve_comment.assign(alerting::kMaxResolveCommentBytes + 1, 'x');
+  auto over = DecodeSyncPayload(EncodeSyncPayload(p));
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.status().message().find("resolve_comment"), std::string::npos);
+}
+
 TEST(SyncPayloadTest, RoundTripsAndRejectsMalformedInput) {
   SyncPayload p;
   p.from = "a";

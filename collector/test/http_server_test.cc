@@ -554,6 +554,27 @@ TEST(HttpServerDispatch, RoutesLikeTheServer) {
   EXPECT_EQ(s.Dispatch(beat).body, "1234");
 }
 
+// "/api/v1/incidents/{}/resolve": the capture may sit in the middle; literal segments
+// around it still match exactly, and an exact route still wins over a capture.
+TEST(HttpServerDispatch, CaptureInTheMiddleOfThePath) {
+  HttpServer s(HttpServerOptions{});
+  s.Route("GET", "/api/v1/things/{}/state",
+          [](const HttpRequest& r) { return HttpResponse::Text(200, "state of " + r.param); });
+  s.Route("GET", "/api/v1/things/all/state",
+          [](const HttpRequest&) { return HttpResponse::Text(200, "every state"); });
+  HttpRequest req = Req("GET", "/api/v1/things/K7Q2MX/state");
+  EXPECT_EQ(s.Dispatch(req).body, "state of K7Q2MX");
+  req.path = "/api/v1/things/k7q2mx/state";
+  EXPECT_EQ(s.Dispatch(req).body, "state of k7q2mx");
+  req.path = "/api/v1/things/all/state";
+  EXPECT_EQ(s.Dispatch(req).body, "every state");
+  for (const char* miss : {"/api/v1/things//state", "/api/v1/things/K7Q2MX/status",
+                           "/api/v1/things/K7Q2MX", "/api/v1/things/K7Q2MX/state/x"}) {
+    req.path = miss;
+    EXPECT_EQ(s.Dispatch(req).status, 404) << miss;
+  }
+}
+
 TEST(HttpServerDispatch, CatchesExceptions) {
   HttpServer s(HttpServerOptions{});
   s.Route("GET", "/x", [](const HttpRequest&) -> HttpResponse { throw std::logic_error("no"); });

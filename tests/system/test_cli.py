@@ -1,5 +1,5 @@
 """The command lines: --help, --check-config with file:line errors (alerting keys too),
-keygen, token, status/sources, incidents, ack, test-page, completion; exit codes.
+keygen, token, status/sources, incidents, ack, resolve, test-page, completion; exit codes.
 `firewatchctl silence` is in test_silences.py."""
 import os
 import re
@@ -116,10 +116,53 @@ def test_incidents_lists_who_was_paged_and_who_acked(harness):
     assert r.returncode == 1 and "cannot reach" in r.stderr
 
 
+def test_resolve_by_hand_with_a_comment_tables_json_and_exit_codes(harness):
+    twilio = FakeTwilio("ACtest", "demo-token")
+    smtp = SmtpServer(harness).start()
+    try:
+        collector = harness.collector_config(
+            extra=paging_config(harness, smtp.port, twilio.port, wait="1h")).start()
+        agent = harness.agent_config("cli-03", [collector], interval="1s").start()
+        collector.wait_state("cli-03", "UP", timeout=10)
+        agent.proc.kill()
+        wait_for(lambda: len(twilio.sent()) == 1, 30, what="alice's page")
+        incident_id = twilio.sent()[0]["Body"].rsplit(" ", 1)[1]
+        token = ["--token-file", harness.operator_token_file, "--collector", collector.url]
+
+        r = run(CTL, "resolve", incident_id, "--comment", "rebooted by hand", *token)
+        assert r.returncode == 0, r.stderr
+        header, row = r.stdout.splitlines()[:2]
+        assert header.split() == ["ID", "STATE", "RESOLVED", "BY", "STILL", "FIRING"], r.stdout
+        assert row.split() == [incident_id, "resolved", harness.operator, "cli-03"], r.stdout
+        assert "still firing: no new incident until" in r.stdout, r.stdout
+        wait_for(lambda: any(s["Body"].startswith("RESOLVED") for s in twilio.sent()), 15,
+                 what="alice's RESOLVED")
+
+        r = run(CTL, "resolve", incident_id, "--json", *token)  # again: nothing changes
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["state"] == "resolved" and doc["resolved_by"] == harness.operator, doc
+        assert doc["resolve_comment"] == "rebooted by hand", doc
+        r = run(CTL, "incidents", "--all", "--collector", collector.url)
+        assert incident_id in r.stdout and "resolved" in r.stdout, r.stdout
+
+        r = run(CTL, "resolve", "NOSUCH", *token)
+        assert r.returncode == 1 and "no incident NOSUCH" in r.stderr and "404" in r.stderr, r.stderr
+        r = run(CTL, "resolve", incident_id, "--comment", "x" * 1025, *token)
+        assert r.returncode == 1 and "1024" in r.stderr, r.stderr
+        r = run(CTL, "resolve", incident_id, "--collector", collector.url)  # no token
+        assert r.returncode == 1 and "401" in r.stderr, r.stderr
+        assert run(CTL, "resolve").returncode == 2  # no id: a usage error
+    finally:
+        twilio.close()
+    r = run(CTL, "resolve", "NOSUCH", "--collector", "http://127.0.0.1:1")
+    assert r.returncode == 1 and "cannot reach" in r.stderr
+
+
 def test_sources_alias_completion_and_exit_codes(harness):
     r = run(CTL, "completion", "bash")
     assert r.returncode == 0, r.stderr
-    for word in ("status", "sources", "incidents", "silence", "ack", "completion"):
+    for word in ("status", "sources", "incidents", "silence", "ack", "resolve", "completion"):
         assert f" {word} " in r.stdout or f'"{word} ' in r.stdout, (word, r.stdout)
     syntax = subprocess.run(["bash", "-n"], input=r.stdout, text=True, capture_output=True, timeout=30)
     assert syntax.returncode == 0, syntax.stderr

@@ -1,7 +1,7 @@
 """Three collectors on loopback that cross-check one another (docs/cluster.md): they sync,
 refuse unsigned or oversized sync requests, report differing configs, page once between
 them, agree before paging a lost collector, and stop escalating everywhere when someone
-acks or silences on any one of them.
+acks, resolves or silences on any one of them.
 
 Timing (fwcluster.FAST_CLUSTER): sync every 1 s, peer_timeout 3 s. The member of rank r
 holds back a page nobody logged for r x 3 s, so after the first copy of a page arrives a
@@ -260,13 +260,13 @@ def test_killed_agent_pages_each_contact_once_across_three_collectors(harness, t
     assert {p.incident for p in mails} == set(ids.values()), dump
 
 
-def test_ack_on_one_collector_stops_escalation_on_all(harness, twilio):
-    smtp = SmtpServer(harness).start()
-    step_wait = 8
+def first_page_then_site_b_knows_it(harness, smtp, twilio, source, step_wait):
+    """Three collectors, `source` killed: waits for the first page (alice) and for site-b to
+    know its incident id. Returns (a, b, c, monotonic time of the first page, id)."""
     a, b, c = start_cluster(harness, smtp, twilio, wait=f"{step_wait}s")
-    agent = ClusterAgent(harness, "db-02", [a, b, c], dc="site-a").start()
+    agent = ClusterAgent(harness, source, [a, b, c], dc="site-a").start()
     wait_all_peers_up([a, b, c], timeout=10)
-    wait_source_everywhere([a, b, c], ["db-02"], "UP", timeout=15)
+    wait_source_everywhere([a, b, c], [source], "UP", timeout=15)
 
     agent.proc.kill()
     wait_for(lambda: firing_sms(twilio) and firing_emails(smtp), 30, interval=0.25,
@@ -277,6 +277,14 @@ def test_ack_on_one_collector_stops_escalation_on_all(harness, twilio):
     # or two it knows the id that is in the page.
     wait_for(lambda: incident_id in {i["id"] for i in b.incidents()}, 5,
              what=f"site-b to know incident {incident_id} from the page")
+    return a, b, c, first_page, incident_id
+
+
+def test_ack_on_one_collector_stops_escalation_on_all(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    step_wait = 8
+    a, b, c, first_page, incident_id = first_page_then_site_b_knows_it(
+        harness, smtp, twilio, "db-02", step_wait)
 
     status, body = api_call(b, "POST", f"/api/v1/ack/{incident_id}")
     assert status == 200, body
@@ -297,6 +305,43 @@ def test_ack_on_one_collector_stops_escalation_on_all(harness, twilio):
     dump = describe(smtp, twilio, [a, b, c])
     assert [p.to for p in firing_emails(smtp)] == ["alice@example.com"], dump
     assert [s["To"] for s in firing_sms(twilio)] == ["+15550100001"], dump
+
+
+def test_resolve_on_one_collector_resolves_on_all_and_stops_escalation(harness, twilio):
+    """An operator resolves on site-b while the host is still DOWN: every collector
+    resolves the incident (who resolved it travels along), nobody pages step 2, alice
+    hears RESOLVED once per channel across the cluster, and no collector opens a new
+    incident for the host that is still down."""
+    smtp = SmtpServer(harness).start()
+    step_wait = 8
+    a, b, c, first_page, incident_id = first_page_then_site_b_knows_it(
+        harness, smtp, twilio, "db-06", step_wait)
+
+    status, body = api_call(b, "POST", f"/api/v1/incidents/{incident_id}/resolve",
+                            {"comment": "known, CHG-5"})
+    assert status == 200, body
+    assert body["state"] == "resolved" and body["resolved_by"] == harness.operator, body
+
+    def resolved_everywhere():
+        for x in (a, c):
+            inc = {i["id"]: i for i in x.incidents()}.get(incident_id)
+            if (not inc or inc["state"] != "resolved"
+                    or not inc.get("resolved_by", "").startswith(harness.operator)
+                    or inc.get("resolve_comment") != "known, CHG-5"):
+                return False
+        return True
+    wait_for(resolved_everywhere, 5, interval=0.25,
+             what="the resolve made on site-b to reach site-a and site-c")
+    sleep_until(first_page + step_wait + DEDUP_WINDOW)
+    dump = describe(smtp, twilio, [a, b, c])
+    assert [p.to for p in firing_emails(smtp)] == ["alice@example.com"], dump
+    assert [s["To"] for s in firing_sms(twilio)] == ["+15550100001"], dump
+    resolved_mail = [p for p in emails(smtp) if p.subject.startswith("[RESOLVED]")]
+    resolved_sms = [s for s in twilio.sent() if s["Body"].startswith("RESOLVED")]
+    assert [p.to for p in resolved_mail] == ["alice@example.com"], dump
+    assert [s["To"] for s in resolved_sms] == ["+15550100001"], dump
+    for x in (a, b, c):  # still DOWN everywhere, and set aside everywhere
+        assert [i["id"] for i in x.incidents()] == [incident_id], dump
 
 
 def test_killed_collector_is_paged_once_by_name_and_resolves_when_back(harness, twilio):

@@ -30,7 +30,7 @@ import yaml
 from fwcluster import (FAST_CLUSTER, FAST_DETECTION, ClusterAgent, ClusterCollector, Member,
                        firing_sms, wait_source_everywhere, write_cluster,
                        write_key)
-from fwtest import (SOURCE_DIR, free_port, http_get, http_post, metric_value,
+from fwtest import (SOURCE_DIR, encode_frame, free_port, http_get, http_post, metric_value,
                     send_udp, wait_for)
 from paging import SmtpServer
 
@@ -263,15 +263,19 @@ def metric_sum(collectors, name, labels=None):
 def lonely_collector(harness, name, dc, ghost):
     """A collector in a cluster of its own whose other member never starts: it hears no
     peer (alone), and once its sources die it is isolated. Local paging only; a 1 MiB
-    heartbeat socket buffer (a burst overflows it)."""
+    heartbeat socket buffer (a burst overflows it); room for one source (max_sources: 1,
+    so a second is refused as source_limit), and a key bound to "far-*" sources
+    (used for another source: key_not_allowed)."""
     me = Member(name, dc=dc)
     key = write_key(os.path.join(harness.dir, name + "-cluster.key"))
+    far_key = write_key(os.path.join(harness.dir, name + "-far.key"))
     data_dir = os.path.join(harness.dir, name + "-data")
     path = os.path.join(harness.dir, name + ".yml")
     lines = ["collector:", f"  id: {name}", f"  data_dir: {data_dir}",
              f"  http_listen: 127.0.0.1:{me.http_port}", f"  udp_listen: 127.0.0.1:{me.udp_port}",
-             "  udp_buffer_mib: 1",
+             "  udp_buffer_mib: 1", "  max_sources: 1",
              "keys:", "  - id: fleet", f"    file: {harness.key_path}",
+             "  - id: far", f"    file: {far_key}", '    sources: ["far-*"]',
              "cluster:", f"  key_file: {key}", "  members:"]
     for m in (me, ghost):
         lines += [f"    - id: {m.id}", f"      url: http://{m.host}:{m.http_port}",
@@ -321,6 +325,18 @@ def test_every_dashboard_query_and_rule_expression_returns_data(harness, twilio)
     wait_source_everywhere([a, b], ["web-1", "web-2", "db-1", "db-2", "edge-1", "stop-1"],
                            timeout=20)
     c.wait_state("far-1", "UP", timeout=20)
+
+    # c is full (max_sources: 1, far-1): a new source is refused (source_limit); c's key
+    # for "far-*" hosts used for another host is refused (key_not_allowed).
+    boot = os.urandom(16)
+    with open(os.path.join(harness.dir, "c-far.key")) as f:  # lonely_collector's
+        far_key = bytes.fromhex(f.read().strip())
+    for seq, (key, key_id, source, reason) in enumerate(
+            [(harness.key, "fleet", "intruder-1", "source_limit"),
+             (far_key, "far", "web-1", "key_not_allowed")], start=1):
+        status, body = http_post(c.url + "/api/v1/heartbeat",
+                                 encode_frame(key, key_id, source, boot, seq=seq))
+        assert status == 400 and json.loads(body)["reason"] == reason, (status, body)
 
     # One outage whose SMS fails: 503 (retryable), then 400 (permanent: the SMS page has
     # no other channel, it fails; the email goes out). Meanwhile: far-1 dies (c isolated),

@@ -58,6 +58,7 @@ def refused(collector, reason):
 def test_changes_need_an_operator_token_and_record_its_operator(harness, twilio):
     collector, incident_id = open_incident(harness, twilio, "tok-01")
     ack = f"/api/v1/ack/{incident_id}"
+    resolve = f"/api/v1/incidents/{incident_id}/resolve"
     silence = {"matchers": [{"name": "source", "value": "tok-01", "isRegex": False, "isEqual": True}],
                "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5)),
                "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)),
@@ -65,7 +66,8 @@ def test_changes_need_an_operator_token_and_record_its_operator(harness, twilio)
 
     # No token, a wrong token: 401 with a Bearer challenge, and nothing changes.
     for token in ("", "fwop_" + "A" * 43, harness.operator_token + "x"):
-        for method, path, payload in (("POST", ack, {}), ("POST", "/api/v1/silences", silence)):
+        for method, path, payload in (("POST", ack, {}), ("POST", resolve, {"comment": "x"}),
+                                      ("POST", "/api/v1/silences", silence)):
             status, body = api_call(collector, method, path, payload, token=token)
             assert status == 401, (token, path, body)
     req = urllib.request.Request(collector.url + ack, data=b"{}", method="POST",
@@ -84,9 +86,12 @@ def test_changes_need_an_operator_token_and_record_its_operator(harness, twilio)
                              headers=auth)
     assert status == 415, body
     # A foreign Origin (a page on another site, even with a leaked token): 403.
-    status, body = http_post(collector.url + ack, b"{}", "application/json",
-                             headers=dict(auth, Origin="https://evil.example"))
-    assert status == 403, body
+    for path in (ack, resolve):
+        status, body = http_post(collector.url + path, b"{}", "application/json",
+                                 headers=dict(auth, Origin="https://evil.example"))
+        assert status == 403, body
+    status, body = http_post(collector.url + resolve, b"{}", "text/plain", headers=auth)
+    assert status == 415, body
     # A Host that is not the collector's own (DNS rebinding): 421.
     status, body = http_post(collector.url + ack, b"{}", "application/json",
                              headers=dict(auth, Host="rebound.evil.example:9760"))

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "route/replicated_silences.h"
@@ -644,6 +645,157 @@ TEST_F(EngineTest, AdoptsThePeersIncidentIdAndAppliesItsAck) {
   size_t triggers = 0;  // (an ack announcement may follow: the peer's ack is news here)
   for (const auto& r : To("/alice")) triggers += Event(r) == "trigger";
   EXPECT_EQ(triggers, 1u) << "re-paged under the adopted id";
+}
+
+// ---- resolved by hand (docs/routing.md, "Resolved by hand") ----
+
+TEST_F(EngineTest, ResolveByHandStopsEscalationAndTellsEveryonePaged) {
+  Start();
+  const Incident inc = FireAndWaitForFirstPage();
+  auto resolved = engine_->Resolve(inc.id, "carol", "disk replaced");
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->state, IncidentState::kResolved);
+  EXPECT_EQ(resolved->resolved_by, "carol");
+  EXPECT_EQ(resolved->resolve_comment, "disk replaced");
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 2; })) << "alice got no RESOLVED";
+  EXPECT_EQ(Event(To("/alice")[1]), "resolve");
+  EXPECT_EQ(nlohmann::json::parse(To("/alice")[1].body)["status"], "resolved");
+  clock_.Advance(5min + 1s);  // bob's step would be due now
+  LetItRun();
+  EXPECT_TRUE(To("/bob").empty()) << "a resolved incident escalated";
+  EXPECT_EQ(To("/alice").size(), 2u);
+  EXPECT_EQ(engine_->Stats().incidents["resolved"], 1u);
+  // Again, or by someone else: nothing changes, nobody hears anything twice.
+  auto again = engine_->Resolve(inc.id, "dave");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->resolved_by, "carol");
+  EXPECT_EQ(engine_->Resolve("NOSUCH", "carol").status().code(), Status::Code::kNotFound);
+  LetItRun();
+  EXPECT_EQ(To("/alice").size(), 2u);
+}
+
+TEST_F(EngineTest, ResolvingAnAckedIncidentTellsEveryonePaged) {
+  Start();
+  const Incident inc = FireAndWaitForFirstPage();
+  ASSERT_TRUE(engine_->Ack(inc.id, "alice").ok());
+  ASSERT_TRUE(engine_->Resolve(inc.id, "alice").ok());
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 3; }));
+  std::multiset<std::string> events;
+  for (const auto& r : To("/alice")) events.insert(Event(r));
+  EXPECT_EQ(events, (std::multiset<std::string>{"trigger", "acknowledge", "resolve"}));
+}
+
+// The source is still DOWN when the operator resolves: no new incident at once (the
+// operator said it is handled), none while it stays down; its recovery is quiet; the
+// next failure is a new incident that pages from step 1.
+TEST_F(EngineTest, StillFiringAfterAResolveByHandOpensNothingUntilItFailsAgain) {
+  Start();
+  const Incident inc = FireAndWaitForFirstPage();
+  ASSERT_TRUE(engine_->Resolve(inc.id, "carol").ok());
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 2; }));
+  for (int i = 0; i < 5; ++i) {  // group_interval is 1 s: the group is looked at each time
+    clock_.Advance(1min);
+    LetItRun();
+  }
+  EXPECT_EQ(engine_->Incidents().size(), 1u);
+  EXPECT_EQ(To("/alice").size(), 2u);
+  EXPECT_TRUE(To("/bob").empty());
+
+  // It recovers (nothing to say) and fails again before the group's next tick: the clock
+  // does not move, so only a group that started over pages at once.
+  engine_->Submit(SourceDown(AlertStatus::kResolved));
+  LetItRun();
+  EXPECT_EQ(To("/alice").size(), 2u);
+  engine_->Submit(SourceDown());  // and fails again, within the reopen window (2m)
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 3; })) << "the new failure paged nobody";
+  EXPECT_EQ(Event(To("/alice")[2]), "trigger");
+  const Incident next = engine_->Incidents().front();
+  EXPECT_NE(next.id, inc.id) << "a hand-resolved incident was reopened";
+  EXPECT_EQ(next.state, IncidentState::kOpen);
+  EXPECT_EQ(next.reopened, 0u);
+}
+
+TEST_F(EngineTest, StillFiringARepeatIntervalAfterAResolveByHandOpensANewIncident) {
+  Start();
+  const Incident inc = FireAndWaitForFirstPage();
+  ASSERT_TRUE(engine_->Resolve(inc.id, "carol").ok());
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 2; }));
+  clock_.Advance(3h + 59min);  // repeat_interval is 4h (the default)
+  LetItRun();
+  EXPECT_EQ(engine_->Incidents().size(), 1u);
+  clock_.Advance(2min);
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 3; })) << "no reminder after 4h";
+  EXPECT_EQ(Event(To("/alice")[2]), "trigger");
+  EXPECT_NE(engine_->Incidents().front().id, inc.id);
+  EXPECT_EQ(engine_->Incidents().front().state, IncidentState::kOpen);
+}
+
+TEST_F(EngineTest, AnotherAlertOfTheGroupAfterAResolveByHandOpensANewIncident) {
+  Start();
+  const Incident inc = FireAndWaitForFirstPage();
+  ASSERT_TRUE(engine_->Resolve(inc.id, "carol").ok());
+  LetItRun();
+  Alert check = SourceDown();
+  check.labels["alertname"] = "CheckFailing";  // the same group (group_by: [source])
+  check.labels["check"] = "disk";
+  engine_->Submit(check);
+  clock_.Advance(2s);
+  ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().size() == 2; }));
+  EXPECT_EQ(engine_->Incidents().front().state, IncidentState::kOpen);
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 3; }));
+}
+
+TEST_F(EngineTest, AResolveByHandIsPersistedAndItsSetAsideSurvivesARestart) {
+  Start(nullptr, {}, AlertingEngine::Threads::kRun);  // from another thread: handed off
+  const Incident inc = FireAndWaitForFirstPage();
+  ASSERT_TRUE(engine_->Resolve(inc.id, "carol", "known, CHG-7").ok());
+  ASSERT_TRUE(PollFor([&] { return To("/alice").size() == 2; }));
+  engine_->Stop();
+  engine_.reset();
+  Start(nullptr, Vouched({SourceDown()}));  // web-1 is still DOWN after the restart
+  ASSERT_EQ(engine_->Incidents().size(), 1u);
+  EXPECT_EQ(engine_->Incidents().front().resolved_by, "carol");
+  EXPECT_EQ(engine_->Incidents().front().resolve_comment, "known, CHG-7");
+  clock_.Advance(1min);
+  LetItRun();
+  EXPECT_EQ(engine_->Incidents().size(), 1u) << "the restart re-paged a hand-resolved alert";
+  EXPECT_EQ(To("/alice").size(), 2u);
+}
+
+TEST_F(EngineTest, AResolveByHandReplicatesToPeers) {
+  FakeGate gate;
+  Start(&gate);
+  const Incident inc = FireAndWaitForFirstPage();
+  EXPECT_TRUE(engine_->incident_replica().Export().at(0).resolved_by.empty());
+  PeerIncident theirs{
+      inc.id, inc.group_key, "collector-a", IncidentState::kResolved, inc.started_ms, 0, ""};
+  theirs.resolved_ms = inc.started_ms + 1000;
+  theirs.resolved_by = "dave";
+  theirs.resolve_comment = "rebooted";
+  engine_->incident_replica().Merge("collector-b", {theirs});
+  ASSERT_TRUE(
+      WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kResolved; }));
+  EXPECT_EQ(engine_->Incidents().front().resolved_by, "dave (on collector-b)");
+  EXPECT_EQ(engine_->Incidents().front().resolve_comment, "rebooted");
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 2; }));
+  EXPECT_EQ(Event(To("/alice")[1]), "resolve");
+  const PeerIncident out = engine_->incident_replica().Export().at(0);
+  EXPECT_EQ(out.resolved_by, "dave (on collector-b)");
+  EXPECT_EQ(out.resolve_comment, "rebooted");
+  // A recovery on a peer is not a resolve here (this collector's alerts decide), and a
+  // hand resolve of an older failure does not resolve a newer incident of the group.
+  engine_->Submit(SourceDown(AlertStatus::kResolved));
+  clock_.Advance(5min);
+  LetItRun();
+  engine_->Submit(SourceDown());
+  ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().size() == 2; }));
+  const Incident next = engine_->Incidents().front();
+  engine_->incident_replica().Merge("collector-b", {theirs});
+  PeerIncident recovered{
+      next.id, next.group_key, "collector-a", IncidentState::kResolved, next.started_ms, 0, ""};
+  engine_->incident_replica().Merge("collector-b", {recovered});
+  LetItRun();
+  EXPECT_EQ(engine_->Incidents().front().state, IncidentState::kOpen);
 }
 
 TEST_F(EngineTest, ExportedLogHasClaimsAndDeliveries) {

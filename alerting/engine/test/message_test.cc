@@ -29,6 +29,23 @@ TEST(MessageTest, SmsSaysWhatWhereSinceAndTheAckCode) {
   EXPECT_LE(sms.size(), 160u);
 }
 
+TEST(MessageTest, AResolveByHandSaysWhoAndWhyAndThatItStillFails) {
+  Incident inc =
+      Inc({Firing({{"alertname", "SourceDown"}, {"source", "web-1"}, {"dc", "site-a"}})});
+  inc.state = IncidentState::kResolved;
+  inc.resolved_ms = inc.started_ms + 60'000;
+  inc.resolved_by = "carol";
+  inc.resolve_comment = "decommissioned, CHG-9";
+  EXPECT_EQ(RenderSms(inc, "resolve", {}), "RESOLVED web-1 DOWN in site-a by carol (K7Q2MX)");
+  const std::string body = RenderEmailBody(inc, "resolve", {});
+  EXPECT_NE(body.find("Resolved by carol at 2025-11-24T16:01:00Z: decommissioned, CHG-9"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("still failing when resolved"), std::string::npos) << body;
+  inc.resolved_by.clear();  // its alerts recovered: no name
+  EXPECT_EQ(RenderSms(inc, "resolve", {}).find(" by "), std::string::npos);
+}
+
 TEST(MessageTest, AGroupedSiteLossLeadsWithTheCollector) {
   // A burned site: its collector and its hosts in one incident (group_by: [dc]).
   Incident inc =

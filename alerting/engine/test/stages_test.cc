@@ -140,6 +140,38 @@ outbox::Item Trigger(const std::string& contact, std::vector<std::string> chain,
   return item;
 }
 
+TEST(ResolvedByHandTest, SetAsideUntilRecoveredJoinedOrTheRepeatIntervalPassed) {
+  auto alert = [](const std::string& source, AlertStatus st = AlertStatus::kFiring) {
+    Alert a;
+    a.labels = {{"alertname", "SourceDown"}, {"source", source}};
+    a.status = st;
+    return a;
+  };
+  Incident inc;
+  inc.group_key = "g";
+  inc.resolved_ms = 1000;
+  inc.alerts = {alert("a"), alert("b", AlertStatus::kResolved)};
+  const int64_t repeat = 4 * 3600 * 1000;
+  ResolvedByHand hand;
+  hand.Record(inc);
+  EXPECT_TRUE(hand.Holds("g", {alert("a")}, 2000, repeat));
+  EXPECT_TRUE(hand.Holds("g", {alert("a"), alert("b", AlertStatus::kResolved)}, 2000, repeat));
+  EXPECT_FALSE(hand.Holds("other", {alert("a")}, 2000, repeat));
+  EXPECT_FALSE(hand.Holds("g", {alert("a"), alert("c")}, 2000, repeat)) << "a new alert joined";
+  EXPECT_EQ(hand.size(), 0u) << "forgotten once it opens an incident";
+
+  hand.Record(inc);
+  EXPECT_FALSE(hand.Holds("g", {alert("a")}, 1000 + repeat, repeat)) << "the reminder";
+  hand.Record(inc);
+  EXPECT_TRUE(hand.ObserveResolved(alert("b").labels).empty()) << "b was not set aside";
+  EXPECT_EQ(hand.ObserveResolved(alert("a").labels), std::vector<std::string>{"g"});
+  EXPECT_EQ(hand.size(), 0u);  // recovered: the next failure is new
+  EXPECT_FALSE(hand.Holds("g", {alert("a")}, 2000, repeat));
+  inc.alerts = {alert("a", AlertStatus::kResolved)};
+  hand.Record(inc);  // nothing was firing: nothing set aside
+  EXPECT_EQ(hand.size(), 0u);
+}
+
 TEST(PagedFromTest, PagesThatWentOutCountOthersDoNot) {
   std::vector<outbox::Item> items{
       Trigger("alice", {"sms", "hook"}, outbox::State::kSent, 1),  // failed over, delivered

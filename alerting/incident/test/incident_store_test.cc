@@ -83,6 +83,23 @@ TEST_F(IncidentsDbTest, BothStoresShareOneVersionedFile) {
   EXPECT_EQ(header->user_version, 1);
 }
 
+TEST_F(IncidentsDbTest, WhoResolvedByHandAndWhyAreKept) {
+  IncidentStore incidents;
+  ASSERT_TRUE(incidents.Open(path_).ok());
+  Incident inc = MakeIncident("CCCCCC");
+  inc.state = IncidentState::kResolved;
+  inc.resolved_ms = 5000;
+  inc.resolved_by = "carol";
+  inc.resolve_comment = "PSU replaced";
+  ASSERT_TRUE(incidents.Put(inc).ok());
+  auto loaded = incidents.LoadAll();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->front().resolved_by, "carol");
+  EXPECT_EQ(loaded->front().resolve_comment, "PSU replaced");
+  EXPECT_EQ(loaded->front().resolved_ms, 5000);
+}
+
 TEST_F(IncidentsDbTest, UnreadableIncidentRowIsSkipped) {
   {
     IncidentStore incidents;

@@ -82,6 +82,37 @@ TEST(IncidentTest, ObserveAlertFollowsTheAlertsTruthInOpenIncidents) {
   EXPECT_TRUE(book.ObserveAlert(a_ok).empty());
 }
 
+TEST(IncidentTest, ResolveByIdRecordsWhoAndIsNeverReopened) {
+  IncidentBook book;
+  Alert alert;
+  alert.labels = {{"alertname", "SourceDown"}, {"source", "web-01"}};
+  const auto first = book.Upsert("g1", "default", {}, {alert}, 1000, "", std::nullopt, 60'000);
+  ASSERT_TRUE(book.Ack(first.incident.id, "alice", 1500).ok());
+  std::string lower = first.incident.id;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto r = book.ResolveById(lower, "carol", "replaced the PSU", 2000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->changed);
+  EXPECT_EQ(r->incident.state, IncidentState::kResolved);
+  EXPECT_EQ(r->incident.resolved_ms, 2000);
+  EXPECT_EQ(r->incident.resolved_by, "carol");
+  EXPECT_EQ(r->incident.resolve_comment, "replaced the PSU");
+  EXPECT_FALSE(book.OpenFor("g1"));
+  auto again = book.ResolveById(first.incident.id, "dave", "", 2500);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(again->incident.resolved_by, "carol");
+  EXPECT_EQ(book.ResolveById("NOSUCH", "carol", "", 1).status().code(), Status::Code::kNotFound);
+  // Within the reopen window, and after a restart too: a new incident, not a reopen.
+  const auto next = book.Upsert("g1", "default", {}, {alert}, 3000, "", std::nullopt, 60'000);
+  EXPECT_EQ(next.kind, UpsertKind::kOpened);
+  EXPECT_NE(next.incident.id, first.incident.id);
+  IncidentBook restored;
+  restored.Restore({book.Get(first.incident.id).value()});
+  EXPECT_EQ(restored.Upsert("g1", "default", {}, {alert}, 3000, "", std::nullopt, 60'000).kind,
+            UpsertKind::kOpened);
+}
+
 TEST(IncidentTest, AckIsCaseInsensitiveAndIdempotent) {
   IncidentBook book;
   Incident inc = book.Upsert("g", "p", {}, {}, 1000).incident;
