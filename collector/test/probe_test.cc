@@ -48,7 +48,7 @@ TEST(ProbeScheduleTest, FixedRateNoOverlapNoCatchUpBurst) {
   auto due = s.TakeDue(clock.Now(), 8);
   EXPECT_EQ(due.size(), 2u);
   EXPECT_TRUE(s.TakeDue(clock.Now(), 8).empty());  // running: never twice at once
-  EXPECT_FALSE(s.NextDue());                        // all running
+  EXPECT_FALSE(s.NextDue());                       // all running
   clock.Advance(1s);
   s.Finished(1, true, clock.Now());
   EXPECT_EQ(*s.NextDue() - clock.Now(), 2s);  // b: 3 s after its previous due time
@@ -91,7 +91,7 @@ TEST(ProbeScheduleTest, FailuresBeforeDownAreToleratedThenStopCounting) {
   EXPECT_TRUE(run(false));   // 2 of 3
   EXPECT_FALSE(run(false));  // 3rd: no longer vouches
   EXPECT_FALSE(run(false));
-  EXPECT_TRUE(run(true));    // the streak ends
+  EXPECT_TRUE(run(true));  // the streak ends
   EXPECT_TRUE(run(false));
   ProbeSchedule once({Probe("b", 1s, 1)}, clock.Now());
   once.TakeDue(clock.Now(), 1);

@@ -32,6 +32,7 @@ TEST(WatchConfigTest, ReadsWatchdogsAndProbes) {
 watchdogs:
   - name: main
     token_file: wd.token
+    previous_token_files: [/etc/old.token]
     interval: 30s
     labels: {team: ops, kind: nope}
 probes:
@@ -49,6 +50,7 @@ probes:
   const WatchdogConfig& w = c->watch.watchdogs[0];
   EXPECT_EQ(w.name, "main");
   EXPECT_EQ(w.token_file, "/etc/firewatch/wd.token");
+  EXPECT_EQ(w.previous_token_files, std::vector<std::string>{"/etc/old.token"});
   EXPECT_EQ(w.interval, 30s);
   EXPECT_EQ(LabelValue(w.labels, "team"), "ops");
   EXPECT_EQ(LabelValue(w.labels, "kind"), "watchdog");  // identity wins
@@ -107,13 +109,21 @@ TEST(WatchConfigTest, TokensAreReadAsSecretsAndKeptAsHashes) {
     return p.string();
   };
   WatchConfig c;
-  c.watchdogs.push_back({"main", write("good", "0123456789abcdef0123\n", 0600), 1min, {}});
+  c.watchdogs.push_back({"main",
+                         write("good", "0123456789abcdef0123\n", 0600),
+                         {write("old", "old-token-0123456789\n", 0600)},
+                         1min,
+                         {}});
   auto ok = LoadWatchdogTokens(c);
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   ASSERT_EQ(ok->size(), 1u);
-  const std::string token = "0123456789abcdef0123";
-  EXPECT_EQ((*ok)[0].token_sha256,
+  const std::string token = "0123456789abcdef0123", old = "old-token-0123456789";
+  ASSERT_EQ((*ok)[0].token_sha256.size(), 2u);
+  EXPECT_EQ((*ok)[0].token_sha256[0],
             crypto::Sha256::Hash({reinterpret_cast<const uint8_t*>(token.data()), token.size()}));
+  EXPECT_EQ((*ok)[0].token_sha256[1],
+            crypto::Sha256::Hash({reinterpret_cast<const uint8_t*>(old.data()), old.size()}));
+  c.watchdogs[0].previous_token_files.clear();
 
   c.watchdogs[0].token_file = write("short", "abc\n", 0600);
   auto short_token = LoadWatchdogTokens(c);

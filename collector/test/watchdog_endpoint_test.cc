@@ -19,6 +19,7 @@ const char* kFiring =
 const char* kResolved =
     R"({"version":"4","status":"resolved","receiver":"fw","alerts":[{"status":"resolved","labels":{"alertname":"Watchdog"}}]})";
 const std::string kToken = "s3cret-watchdog-token-0123456789";
+const std::string kPrevious = "older-watchdog-token-0123456789";
 
 crypto::Sha256Digest Hash(const std::string& s) {
   return crypto::Sha256::Hash({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
@@ -35,8 +36,8 @@ class WatchdogEndpointTest : public ::testing::Test {
     config_.watchdogs.push_back(w);
     watch_metrics_ = std::make_unique<WatchMetrics>(metrics_.registry(), config_);
     endpoint_ = std::make_unique<WatchdogEndpoint>(
-        clock_, config_, std::vector<WatchdogCredential>{{"main", Hash(kToken)}}, feed_,
-        *watch_metrics_);
+        clock_, config_, std::vector<WatchdogCredential>{{"main", {Hash(kToken), Hash(kPrevious)}}},
+        feed_, *watch_metrics_);
   }
 
   HttpResponse Post(const std::string& name, const std::string& body,
@@ -102,6 +103,7 @@ TEST_F(WatchdogEndpointTest, AFiringDeliveryIsAHeartbeatOfTheWatchdogSource) {
 
 TEST_F(WatchdogEndpointTest, TokenByBearerOrQueryElseRefused) {
   EXPECT_EQ(Post("main", kFiring, "", "token=" + kToken).status, 200);
+  EXPECT_EQ(Post("main", kFiring, kPrevious).status, 200);  // a rotation in progress
   HttpResponse none = Post("main", kFiring, "");
   EXPECT_EQ(none.status, 401);
   EXPECT_NE(none.Header("WWW-Authenticate"), nullptr);
@@ -111,7 +113,7 @@ TEST_F(WatchdogEndpointTest, TokenByBearerOrQueryElseRefused) {
   EXPECT_EQ(Count("main", "no_token"), 1);
   EXPECT_EQ(Count("main", "bad_token"), 3);
   // Refused requests are no sign of life.
-  EXPECT_EQ(tracker_.Get("watchdog/main")->heartbeats, 1u);
+  EXPECT_EQ(tracker_.Get("watchdog/main")->heartbeats, 2u);
 }
 
 TEST_F(WatchdogEndpointTest, UnknownNameMalformedAndResolvedBodies) {
@@ -163,7 +165,7 @@ TEST_F(WatchdogEndpointTest, AConfiguredWatchdogThatNeverDeliversGoesDown) {
   ASSERT_TRUE(tracker_.Get("watchdog/main"));
   EXPECT_EQ(tracker_.Get("watchdog/main")->heartbeats, 0u);
   RegisterOwnSources(config_, tracker_, clock_);  // idempotent
-  Run(4, 10s, false);  // backstop: 3 x 10 s + 2 s
+  Run(4, 10s, false);                             // backstop: 3 x 10 s + 2 s
   EXPECT_EQ(tracker_.Get("watchdog/main")->state, SourceState::kDown);
 }
 

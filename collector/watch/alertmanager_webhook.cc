@@ -35,7 +35,9 @@ size_t JsonDepth(std::string_view json, size_t cap) {
 
 namespace {
 
-Status Bad(const std::string& what) { return Status::InvalidArgument("webhook body: " + what); }
+Status Bad(const std::string& what) {
+  return Status::InvalidArgument("webhook body: " + what);
+}
 
 bool IsStatus(const Json& v) {
   return v.is_string() && (v.get_ref<const std::string&>() == "firing" ||

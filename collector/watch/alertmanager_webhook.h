@@ -1,5 +1,6 @@
 // The body Alertmanager's webhook receiver POSTs (webhook JSON version 4), as far as a
-// Watchdog delivery needs it: https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
+// Watchdog delivery needs it:
+// https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
 //
 //   {"version": "4", "groupKey": "...", "truncatedAlerts": 0, "status": "firing",
 //    "receiver": "firewatch", "groupLabels": {...}, "commonLabels": {...},
@@ -35,7 +36,7 @@ struct WebhookDelivery {
   std::string receiver;
   std::string status;  // "firing" or "resolved"
   size_t alerts = 0;
-  size_t firing = 0;   // alerts whose status is firing
+  size_t firing = 0;            // alerts whose status is firing
   std::string first_alertname;  // of the first alert, for logs (may be empty)
 };
 

@@ -49,9 +49,9 @@ ProbeOutcome RunProbe(const ProbeConfig& probe, const std::atomic<bool>& stop) {
   const std::string url =
       probe.kind == ProbeKind::kHttp
           ? probe.url
-          : "http://" + (probe.address.host.find(':') != std::string::npos
-                             ? "[" + probe.address.host + "]"
-                             : probe.address.host) +
+          : "http://" +
+                (probe.address.host.find(':') != std::string::npos ? "[" + probe.address.host + "]"
+                                                                   : probe.address.host) +
                 ":" + std::to_string(probe.address.port) + "/";
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -100,7 +100,9 @@ ProbeRunner::ProbeRunner(const Clock& clock, const WatchConfig& config, OwnSourc
       last_ok_(config.probes.size(), 0),
       reported_(config.probes.size(), 0) {}
 
-ProbeRunner::~ProbeRunner() { Stop(); }
+ProbeRunner::~ProbeRunner() {
+  Stop();
+}
 
 void ProbeRunner::Start() {
   if (schedule_.size() == 0 || !workers_.empty()) return;
@@ -125,7 +127,8 @@ void ProbeRunner::Work() {
     if (due.empty()) {
       // Wait for the next due time; at most 250 ms, so a fake clock in tests moves us on.
       Duration wait = std::chrono::milliseconds(250);
-      if (auto next = schedule_.NextDue()) wait = std::clamp<Duration>(*next - clock_.Now(), Duration::zero(), wait);
+      if (auto next = schedule_.NextDue())
+        wait = std::clamp<Duration>(*next - clock_.Now(), Duration::zero(), wait);
       cv_.wait_for(lock, wait);
       continue;
     }
@@ -144,12 +147,13 @@ void ProbeRunner::Work() {
     if (changed && outcome.ok) {
       spdlog::info("probe {} ({}): ok, {}", probe.name, probe.Target(), outcome.detail);
     } else if (changed) {
-      spdlog::warn("probe {} ({}) failed: {} ({} of {} failures before it stops counting as "
-                   "alive)",
-                   probe.name, probe.Target(), outcome.detail, failures,
-                   probe.failures_before_down);
+      spdlog::warn(
+          "probe {} ({}) failed: {} ({} of {} failures before it stops counting as "
+          "alive)",
+          probe.name, probe.Target(), outcome.detail, failures, probe.failures_before_down);
     }
-    if (heartbeat && !stop_ && !feed_.Heard(ProbeSourceId(probe.name), probe.interval, probe.labels)) {
+    if (heartbeat && !stop_ &&
+        !feed_.Heard(ProbeSourceId(probe.name), probe.interval, probe.labels)) {
       spdlog::warn("probe {}: the tracker refused source {} (source cap reached)", probe.name,
                    ProbeSourceId(probe.name));
     }

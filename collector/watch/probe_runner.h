@@ -64,9 +64,9 @@ class ProbeRunner {
   size_t threads_;
   std::mutex mu_;
   std::condition_variable cv_;
-  ProbeSchedule schedule_;        // guarded by mu_
-  std::vector<char> last_ok_;     // guarded by mu_: per probe, for logging changes
-  std::vector<char> reported_;    // guarded by mu_: a result was logged once
+  ProbeSchedule schedule_;      // guarded by mu_
+  std::vector<char> last_ok_;   // guarded by mu_: per probe, for logging changes
+  std::vector<char> reported_;  // guarded by mu_: a result was logged once
   std::atomic<bool> stop_{false};
   std::vector<std::thread> workers_;
 };

@@ -26,15 +26,21 @@ Watch::Watch(const Clock& clock, const WatchConfig& config, Tracker& tracker,
   }
 }
 
-Watch::~Watch() { Stop(); }
+Watch::~Watch() {
+  Stop();
+}
 
 void Watch::Register(HttpServer& server) {
   // Registered even without watchdogs: every name is then unknown (404, counted).
   endpoint_.Register(server);
 }
 
-void Watch::Start() { probes_.Start(); }
+void Watch::Start() {
+  probes_.Start();
+}
 
-void Watch::Stop() { probes_.Stop(); }
+void Watch::Stop() {
+  probes_.Stop();
+}
 
 }  // namespace firewatch::collector

@@ -17,6 +17,11 @@ using std::chrono::seconds;
 
 namespace {
 
+std::string Resolve(const std::string& base_dir, const std::string& file) {
+  if (fs::path(file).is_absolute()) return fs::path(file).lexically_normal().string();
+  return (fs::absolute(fs::path(base_dir)) / file).lexically_normal().string();
+}
+
 bool ValidName(const std::string& name) {
   if (name.empty() || name.size() > kMaxWatchNameLength) return false;
   return std::all_of(name.begin(), name.end(), [](char ch) {
@@ -41,13 +46,13 @@ void ReadNameAndLabels(config::MapReader& r, const std::string& path, std::set<s
   std::map<std::string, std::string> configured;
   r.StringMap("labels", configured);
   if (configured.size() > kMaxWatchLabels) {
-    r.errors().At(r.Node("labels"), path + ".labels: at most " + std::to_string(kMaxWatchLabels) +
-                                        " labels");
+    r.errors().At(r.Node("labels"),
+                  path + ".labels: at most " + std::to_string(kMaxWatchLabels) + " labels");
   }
   for (const auto& [k, v] : configured) {
     if (k.empty() || k.size() > protocol::kMaxIdLength || v.size() > protocol::kMaxShortText) {
-      r.errors().At(r.Node("labels"), path + ".labels." + k +
-                                          ": names are 1..64 bytes, values at most 128");
+      r.errors().At(r.Node("labels"),
+                    path + ".labels." + k + ": names are 1..64 bytes, values at most 128");
     }
   }
   std::map<std::string, std::string> all = {{"severity", "critical"}};  // a default
@@ -60,11 +65,10 @@ void ReadNameAndLabels(config::MapReader& r, const std::string& path, std::set<s
 void CheckInterval(config::MapReader& r, const std::string& path, Duration interval,
                    const DetectionConfig& detection) {
   if (interval < detection.min_interval || interval > detection.max_interval) {
-    r.errors().At(r.Node("interval"),
-                  path + ".interval: " + config::FormatDuration(interval) +
-                      " is outside detection.min_interval..max_interval (" +
-                      config::FormatDuration(detection.min_interval) + ".." +
-                      config::FormatDuration(detection.max_interval) + ")");
+    r.errors().At(r.Node("interval"), path + ".interval: " + config::FormatDuration(interval) +
+                                          " is outside detection.min_interval..max_interval (" +
+                                          config::FormatDuration(detection.min_interval) + ".." +
+                                          config::FormatDuration(detection.max_interval) + ")");
   }
 }
 
@@ -78,8 +82,8 @@ YAML::Node List(config::MapReader& top, const std::string& key, size_t max,
     return YAML::Node();
   }
   if (n.size() > max) {
-    top.errors().At(n, key + ": at most " + std::to_string(max) + " entries, got " +
-                           std::to_string(n.size()));
+    top.errors().At(
+        n, key + ": at most " + std::to_string(max) + " entries, got " + std::to_string(n.size()));
     return YAML::Node();
   }
   return n;
@@ -96,12 +100,24 @@ void ReadWatchdogs(config::MapReader& top, const std::string& base_dir,
     WatchdogConfig w;
     ReadNameAndLabels(r, path, seen, "watchdog", w.name, w.labels);
     r.String("token_file", w.token_file, true);
+    if (YAML::Node prev = r.Node("previous_token_files"); prev.IsDefined() && !prev.IsNull()) {
+      if (!prev.IsSequence() || prev.size() > 4) {
+        r.errors().At(prev, path + ".previous_token_files: expected a list of at most 4 files");
+      } else {
+        for (size_t j = 0; j < prev.size(); ++j) {
+          if (!prev[j].IsScalar() || prev[j].Scalar().empty()) {
+            r.errors().At(prev[j], path + ".previous_token_files[" + std::to_string(j) +
+                                       "]: expected a file name");
+          } else {
+            w.previous_token_files.push_back(Resolve(base_dir, prev[j].Scalar()));
+          }
+        }
+      }
+    }
     r.Duration("interval", w.interval, seconds(1), std::chrono::hours(24));
     CheckInterval(r, path, w.interval, detection);
     r.Finish();
-    if (!w.token_file.empty() && fs::path(w.token_file).is_relative()) {
-      w.token_file = (fs::absolute(fs::path(base_dir)) / w.token_file).lexically_normal().string();
-    }
+    if (!w.token_file.empty()) w.token_file = Resolve(base_dir, w.token_file);
     out.watchdogs.push_back(std::move(w));
   }
 }
@@ -123,11 +139,11 @@ void ReadProbes(config::MapReader& top, const DetectionConfig& detection, WatchC
       r.String("http", p.url);
       p.kind = ProbeKind::kHttp;
       const bool scheme = p.url.rfind("http://", 0) == 0 || p.url.rfind("https://", 0) == 0;
-      if (!scheme || p.url.size() > 2048 ||
-          p.url.find_first_of(" \t\r\n") != std::string::npos) {
-        r.errors().At(r.Node("http"), path + ".http: expected an http:// or https:// URL "
-                                             "(at most 2048 bytes, no spaces), got '" +
-                                             p.url.substr(0, 200) + "'");
+      if (!scheme || p.url.size() > 2048 || p.url.find_first_of(" \t\r\n") != std::string::npos) {
+        r.errors().At(r.Node("http"), path +
+                                          ".http: expected an http:// or https:// URL "
+                                          "(at most 2048 bytes, no spaces), got '" +
+                                          p.url.substr(0, 200) + "'");
       }
     }
     if (tcp) {
@@ -167,8 +183,12 @@ std::string ProbeConfig::Target() const {
   return kind == ProbeKind::kHttp ? url : "tcp " + address.ToString();
 }
 
-std::string WatchdogSourceId(const std::string& name) { return std::string(kWatchdogPrefix) + name; }
-std::string ProbeSourceId(const std::string& name) { return std::string(kProbePrefix) + name; }
+std::string WatchdogSourceId(const std::string& name) {
+  return std::string(kWatchdogPrefix) + name;
+}
+std::string ProbeSourceId(const std::string& name) {
+  return std::string(kProbePrefix) + name;
+}
 
 void ReadWatchConfig(config::MapReader& top, const std::string& base_dir,
                      const DetectionConfig& detection, WatchConfig& out) {
@@ -179,21 +199,29 @@ void ReadWatchConfig(config::MapReader& top, const std::string& base_dir,
 Result<std::vector<WatchdogCredential>> LoadWatchdogTokens(const WatchConfig& config) {
   std::vector<WatchdogCredential> out;
   for (const auto& w : config.watchdogs) {
-    auto text = ReadSecretFile(w.token_file, "watchdog '" + w.name + "' token");
-    if (!text.ok()) return text.status();
-    std::string token = *text;
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-    if (token.size() < kMinWatchdogTokenBytes ||
-        token.find_first_of(" \t\r\n") != std::string::npos) {
-      return Status::InvalidArgument(
-          "watchdog '" + w.name + "' token file " + w.token_file + ": expected one token of at least " +
-          std::to_string(kMinWatchdogTokenBytes) +
-          " characters without spaces (make one with: firewatchctl keygen --out " + w.token_file + ")");
-    }
     WatchdogCredential c;
     c.name = w.name;
-    c.token_sha256 = crypto::Sha256::Hash(
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(token.data()), token.size()));
+    std::vector<std::string> files = {w.token_file};
+    files.insert(files.end(), w.previous_token_files.begin(), w.previous_token_files.end());
+    for (const auto& file : files) {
+      auto text = ReadSecretFile(file, "watchdog '" + w.name + "' token");
+      if (!text.ok()) return text.status();
+      std::string token = *text;
+      while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+        token.pop_back();
+      }
+      if (token.size() < kMinWatchdogTokenBytes ||
+          token.find_first_of(" \t\r\n") != std::string::npos) {
+        return Status::InvalidArgument("watchdog '" + w.name + "' token file " + file +
+                                       ": expected one token of at least " +
+                                       std::to_string(kMinWatchdogTokenBytes) +
+                                       " characters without spaces (make one with: "
+                                       "firewatchctl keygen --out " +
+                                       file + ")");
+      }
+      c.token_sha256.push_back(crypto::Sha256::Hash(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(token.data()), token.size())));
+    }
     out.push_back(std::move(c));
   }
   return out;

@@ -4,6 +4,7 @@
 //   watchdogs:                      # Alertmanager's always-firing Watchdog, delivered here
 //     - name: main                  # source "watchdog/main"; POST /api/v1/watchdog/main
 //       token_file: ./watchdog.token
+//       previous_token_files: []    # still accepted while Alertmanager switches (rotation)
 //       interval: 1m                # how often Alertmanager re-sends it (see docs)
 //       labels: {team: ops}         # copied onto the source (routing)
 //   probes:                         # health endpoints probed from this collector's site
@@ -44,6 +45,8 @@ inline constexpr size_t kMinWatchdogTokenBytes = 16;
 struct WatchdogConfig {
   std::string name;
   std::string token_file;  // absolute after loading
+  // Tokens still accepted during a rotation (docs/security.md); absolute after loading.
+  std::vector<std::string> previous_token_files;
   Duration interval = std::chrono::minutes(1);
   protocol::Labels labels;  // configured + identity labels, sorted by key
 };
@@ -79,11 +82,12 @@ std::string ProbeSourceId(const std::string& name);
 void ReadWatchConfig(config::MapReader& top, const std::string& base_dir,
                      const DetectionConfig& detection, WatchConfig& out);
 
-// One watchdog's token, read through ReadSecretFile (trailing whitespace trimmed; at
-// least kMinWatchdogTokenBytes), kept only as its SHA-256.
+// One watchdog's tokens (token_file, then previous_token_files), each read through
+// ReadSecretFile (trailing whitespace trimmed; at least kMinWatchdogTokenBytes) and kept
+// only as its SHA-256.
 struct WatchdogCredential {
   std::string name;
-  crypto::Sha256Digest token_sha256{};
+  std::vector<crypto::Sha256Digest> token_sha256;
 };
 Result<std::vector<WatchdogCredential>> LoadWatchdogTokens(const WatchConfig& config);
 

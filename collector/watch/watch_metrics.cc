@@ -4,14 +4,22 @@ namespace firewatch::collector {
 
 std::string_view WatchdogResultName(WatchdogResult r) {
   switch (r) {
-    case WatchdogResult::kAccepted: return "accepted";
-    case WatchdogResult::kResolved: return "resolved";
-    case WatchdogResult::kNoToken: return "no_token";
-    case WatchdogResult::kBadToken: return "bad_token";
-    case WatchdogResult::kMalformed: return "malformed";
-    case WatchdogResult::kTooLarge: return "too_large";
-    case WatchdogResult::kUnknown: return "unknown_watchdog";
-    case WatchdogResult::kRefused: return "refused";
+    case WatchdogResult::kAccepted:
+      return "accepted";
+    case WatchdogResult::kResolved:
+      return "resolved";
+    case WatchdogResult::kNoToken:
+      return "no_token";
+    case WatchdogResult::kBadToken:
+      return "bad_token";
+    case WatchdogResult::kMalformed:
+      return "malformed";
+    case WatchdogResult::kTooLarge:
+      return "too_large";
+    case WatchdogResult::kUnknown:
+      return "unknown_watchdog";
+    case WatchdogResult::kRefused:
+      return "refused";
   }
   return "unknown";
 }

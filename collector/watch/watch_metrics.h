@@ -26,14 +26,14 @@ namespace firewatch::collector {
 
 // Why a watchdog request ended as it did (the `result` label).
 enum class WatchdogResult : uint8_t {
-  kAccepted,  // heartbeat: at least one firing alert
-  kResolved,  // valid, but nothing firing: not a sign of life
-  kNoToken,   // 401
-  kBadToken,  // 403
-  kMalformed, // 400
-  kTooLarge,  // 413
-  kUnknown,   // 404: no watchdog of that name
-  kRefused,   // 503: the tracker refused the source (source cap)
+  kAccepted,   // heartbeat: at least one firing alert
+  kResolved,   // valid, but nothing firing: not a sign of life
+  kNoToken,    // 401
+  kBadToken,   // 403
+  kMalformed,  // 400
+  kTooLarge,   // 413
+  kUnknown,    // 404: no watchdog of that name
+  kRefused,    // 503: the tracker refused the source (source cap)
 };
 inline constexpr int kWatchdogResultCount = 8;
 std::string_view WatchdogResultName(WatchdogResult r);

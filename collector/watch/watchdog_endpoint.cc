@@ -39,8 +39,8 @@ std::string PresentedToken(const HttpRequest& req) {
 }
 
 WatchdogEndpoint::WatchdogEndpoint(const Clock& clock, const WatchConfig& config,
-                                   std::vector<WatchdogCredential> credentials,
-                                   OwnSourceFeed& feed, WatchMetrics& metrics)
+                                   std::vector<WatchdogCredential> credentials, OwnSourceFeed& feed,
+                                   WatchMetrics& metrics)
     : configs_(config.watchdogs),
       feed_(feed),
       metrics_(metrics),
@@ -69,7 +69,8 @@ HttpResponse WatchdogEndpoint::Answer(const std::string& name, WatchdogResult re
                  WatchdogResultName(result), remote, message, suppressed);
   }
   HttpResponse r = HttpResponse::Error(status, message);
-  if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"firewatch-watchdog\"");
+  if (status == 401)
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"firewatch-watchdog\"");
   return r;
 }
 
@@ -78,18 +79,18 @@ HttpResponse WatchdogEndpoint::Handle(const HttpRequest& req) {
   if (w == nullptr) {
     // The name is the client's: not echoed into logs or metrics beyond a short prefix.
     return Answer(std::string(kNoWatchdog), WatchdogResult::kUnknown, 404,
-                  "no watchdog named '" + req.param.substr(0, 64) + "' is configured",
-                  req.remote);
+                  "no watchdog named '" + req.param.substr(0, 64) + "' is configured", req.remote);
   }
   const std::string& name = w->config->name;
   const std::string token = PresentedToken(req);
   if (token.empty()) {
     return Answer(name, WatchdogResult::kNoToken, 401,
-                  "watchdog token required: Authorization: Bearer <token> or ?token=",
-                  req.remote);
+                  "watchdog token required: Authorization: Bearer <token> or ?token=", req.remote);
   }
   const crypto::Sha256Digest presented = crypto::Sha256::Hash(Bytes(token));
-  if (!crypto::ConstantTimeEqual(presented, w->token_sha256)) {
+  bool match = false;
+  for (const auto& known : w->token_sha256) match |= crypto::ConstantTimeEqual(presented, known);
+  if (!match) {
     return Answer(name, WatchdogResult::kBadToken, 403, "wrong token for this watchdog",
                   req.remote);
   }
@@ -116,9 +117,7 @@ HttpResponse WatchdogEndpoint::Handle(const HttpRequest& req) {
                "): Prometheus no longer sends the Watchdog; not counted as a heartbeat",
            req.remote);
   }
-  nlohmann::json j = {{"watchdog", name},
-                      {"firing", delivery->firing},
-                      {"heartbeat", alive}};
+  nlohmann::json j = {{"watchdog", name}, {"firing", delivery->firing}, {"heartbeat", alive}};
   return HttpResponse::Json(200, j.dump());
 }
 
@@ -126,9 +125,8 @@ void WatchdogEndpoint::Register(HttpServer& server) {
   WatchMetrics* metrics = &metrics_;
   server.Route(
       "POST", "/api/v1/watchdog/{}", [this](const HttpRequest& r) { return Handle(r); },
-      RouteOptions{Access::kPublic, kMaxWebhookBody, [metrics] {
-                     metrics->Delivery(kNoWatchdog, WatchdogResult::kTooLarge);
-                   }});
+      RouteOptions{Access::kPublic, kMaxWebhookBody,
+                   [metrics] { metrics->Delivery(kNoWatchdog, WatchdogResult::kTooLarge); }});
 }
 
 }  // namespace firewatch::collector

@@ -6,7 +6,8 @@
 // authenticates each watchdog itself with its own token, given as
 // "Authorization: Bearer <token>" (Alertmanager's http_config.authorization) or as the
 // query parameter ?token=<token> (for receivers that cannot set headers). The presented
-// token is hashed and compared with the configured token's SHA-256 in constant time.
+// token is hashed and compared with the SHA-256 of each configured token (token_file and
+// previous_token_files, during a rotation), every one in constant time, no early exit.
 //
 // Answers, each counted (firewatch_watchdog_deliveries_total{watchdog,result}) and logged
 // rate-limited (one line per watchdog and result per 10 s):
@@ -47,7 +48,7 @@ class WatchdogEndpoint {
  private:
   struct Watchdog {
     const WatchdogConfig* config;
-    crypto::Sha256Digest token_sha256;
+    std::vector<crypto::Sha256Digest> token_sha256;  // current first, then previous
   };
   const Watchdog* Find(const std::string& name) const;
   HttpResponse Answer(const std::string& name, WatchdogResult result, int status,
