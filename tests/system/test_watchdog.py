@@ -240,3 +240,58 @@ def test_watchdog_endpoint_refuses_unknown_unauthenticated_and_malformed(harness
         got = metric_value(m, "firewatch_watchdog_deliveries_total",
                            {"watchdog": labels[0], "result": labels[1]})
         assert got == want, (labels, got)
+
+
+def test_a_probe_failing_from_one_collector_is_a_path_warning_and_from_all_a_page(harness,
+                                                                                closed_port):
+    """Two collectors in a cluster probe "target": from site-a it answers, from site-b it
+    does not (b's probe points at a closed port: a different config is only a digest
+    warning). That is a path warning on b, not a page; once it fails from a too, it is
+    DOWN everywhere and pages."""
+    from fwcluster import FAST_CLUSTER, FAST_DETECTION, write_key
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    open_port = listener.getsockname()[1]
+    key = write_key(os.path.join(harness.dir, "cluster.key"))
+    ports = {"site-a": free_port(), "site-b": free_port()}
+    members = "".join(f"    - id: {n}\n      url: http://127.0.0.1:{p}\n" for n, p in ports.items())
+    timers = "".join(f"  {k}: {v}\n" for k, v in FAST_CLUSTER.items())
+    collectors = {}
+    for name, port in ((n, closed_port if n == "site-b" else open_port) for n in ports):
+        collectors[name] = harness.collector_config(name=name, http_port=ports[name], extra=f"""{FAST_DETECTION}cluster:
+  key_file: {key}
+  members:
+{members}{timers}probes:
+  - name: target
+    tcp: 127.0.0.1:{port}
+    interval: 1s
+    timeout: 500ms
+""").start()
+    a, b = collectors["site-a"], collectors["site-b"]
+    try:
+        wait_for(lambda: all(p["state"] == "up" for x in (a, b)
+                             for p in http_json(x, "/api/v1/collectors")["collectors"]), 15,
+                 what="both collectors up")
+        a.wait_state("probe/target", "UP", timeout=10)
+        b.wait_state("probe/target", "DOWN", timeout=15)  # locally: b cannot reach it
+        wait_for(lambda: [w for w in http_json(b, "/api/v1/collectors")["path_warnings"]
+                          if w["source"] == "probe/target" and w["unheard_by"] == ["site-b"]],
+                 10, what="a path warning about probe/target on site-b")
+        time.sleep(2)  # a page would have been written by now (no hold in a cluster verdict)
+        assert watchdog_pages(a, "probe/target") == [] and watchdog_pages(b, "probe/target") == []
+
+        listener.close()  # now it fails from site-a too
+        a.wait_state("probe/target", "DOWN", timeout=15)
+        wait_for(lambda: statuses(watchdog_pages(a, "probe/target")) == ["firing"], 10,
+                 what="the probe page on site-a")
+        page = watchdog_pages(a, "probe/target")[0]
+        assert page["labels"]["kind"] == "probe" and "health probe" in page["summary"], page
+    finally:
+        listener.close()
+
+
+def http_json(collector, path):
+    status, body = http_get(collector.url + path)
+    assert status == 200, body
+    return json.loads(body)
