@@ -7,11 +7,12 @@ and Alertmanager health endpoints, and a TCP probe of a closed port is DOWN."""
 import json
 import os
 import socket
+import subprocess
 import time
 
 import pytest
 
-from fwtest import free_port, http_get, http_post, metric_value, wait_for
+from fwtest import COLLECTOR, free_port, http_get, http_post, metric_value, wait_for
 
 PROMETHEUS = "/usr/bin/prometheus"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
@@ -234,6 +235,9 @@ def test_watchdog_endpoint_refuses_unknown_unauthenticated_and_malformed(harness
     assert status == 200 and json.loads(body)["heartbeat"] is True, body
     assert collector.sources()["watchdog/main"]["heartbeats"] == 1
     m = collector.metrics()
+    promtool = subprocess.run(["/usr/bin/promtool", "check", "metrics"], input=m.encode(),
+                              capture_output=True, timeout=30)
+    assert promtool.returncode == 0 and not (promtool.stdout + promtool.stderr).strip(), promtool
     for labels, want in ((("-", "unknown_watchdog"), 1), (("main", "no_token"), 1),
                          (("main", "bad_token"), 1), (("main", "malformed"), 1),
                          (("-", "too_large"), 1), (("main", "accepted"), 1)):
@@ -295,3 +299,25 @@ def http_json(collector, path):
     status, body = http_get(collector.url + path)
     assert status == 200, body
     return json.loads(body)
+
+
+def test_check_config_reads_watchdog_tokens(harness):
+    """--check-config fails naming the token file when it is missing or unsafe, and the
+    collector refuses to start on it: a watchdog nobody can authenticate to never pages
+    silently."""
+    missing = os.path.join(harness.dir, "missing.token")
+    collector = harness.collector_config(extra=f"""watchdogs:
+  - name: main
+    token_file: {missing}
+""")
+    r = subprocess.run([COLLECTOR, "--config", collector.config_path, "--check-config"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 1 and missing in r.stderr.decode(), r
+    write(missing, "0123456789abcdef0123\n", 0o666)  # writable by others: refused
+    r = subprocess.run([COLLECTOR, "--config", collector.config_path, "--check-config"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 1 and missing in r.stderr.decode(), r
+    os.chmod(missing, 0o600)
+    r = subprocess.run([COLLECTOR, "--config", collector.config_path, "--check-config"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r
