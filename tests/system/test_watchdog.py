@@ -234,6 +234,8 @@ def test_watchdog_endpoint_refuses_unknown_unauthenticated_and_malformed(harness
     status, body = http_post(url + "main?token=" + token, firing, "application/json")
     assert status == 200 and json.loads(body)["heartbeat"] is True, body
     assert collector.sources()["watchdog/main"]["heartbeats"] == 1
+    one = collector.source("watchdog%2Fmain")  # the id's '/' travels %-encoded
+    assert one and one["labels"]["kind"] == "watchdog", one
     m = collector.metrics()
     promtool = subprocess.run(["/usr/bin/promtool", "check", "metrics"], input=m.encode(),
                               capture_output=True, timeout=30)
