@@ -131,6 +131,15 @@ TEST_F(WatchdogEndpointTest, UnknownNameMalformedAndResolvedBodies) {
   EXPECT_FALSE(tracker_.Get("watchdog/main"));  // never heard
 }
 
+TEST_F(WatchdogEndpointTest, ATrackerRefusalIs503AndCounted) {
+  tracker_.SetLimits(SourceLimits{0, 0});  // no room for a new source
+  HttpResponse r = Post("main", kFiring);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("source_limit"), std::string::npos) << r.body;
+  EXPECT_EQ(Count("main", "refused"), 1);
+  EXPECT_EQ(Count("main", "accepted"), 0);
+}
+
 TEST_F(WatchdogEndpointTest, DeliveriesStoppingIsDownAndPagesAsABrokenAlertingPath) {
   Run(6, 10s, true);
   ASSERT_EQ(tracker_.Get("watchdog/main")->state, SourceState::kUp);
@@ -173,7 +182,7 @@ TEST_F(WatchdogEndpointTest, AFeedRestartIsLivenessAtOnce) {
   Run(3, 10s, true);
   // A collector restart: a new feed (new boot id, sequence from 1 again).
   OwnSourceFeed restarted(clock_, tracker_, nullptr);
-  EXPECT_TRUE(restarted.Heard("watchdog/main", 10s, config_.watchdogs[0].labels));
+  EXPECT_FALSE(restarted.Heard("watchdog/main", 10s, config_.watchdogs[0].labels));
   EXPECT_EQ(tracker_.Get("watchdog/main")->heartbeats, 4u);
 }
 

@@ -17,8 +17,9 @@ uint32_t IntervalMs(Duration interval) {
 OwnSourceFeed::OwnSourceFeed(const Clock& clock, Tracker& tracker, TransitionSink sink)
     : clock_(clock), tracker_(tracker), sink_(std::move(sink)), boot_(protocol::NewBootId()) {}
 
-bool OwnSourceFeed::Heard(const std::string& source_id, Duration interval,
-                          const protocol::Labels& labels) {
+std::optional<protocol::RejectReason> OwnSourceFeed::Heard(const std::string& source_id,
+                                                           Duration interval,
+                                                           const protocol::Labels& labels) {
   protocol::HeartbeatView hb;
   hb.type = protocol::FrameType::kHeartbeat;
   hb.key_id = kKeyId;
@@ -34,9 +35,9 @@ bool OwnSourceFeed::Heard(const std::string& source_id, Duration interval,
     hb.timestamp_ms = ToUnixMillis(clock_.WallNow());
     r = tracker_.Observe(hb, Transport::kHttp);
   }
-  if (r.rejected) return false;
+  if (r.rejected) return r.rejected;
   if (r.transition && sink_) sink_({std::move(*r.transition)});
-  return true;
+  return std::nullopt;
 }
 
 void RegisterOwnSources(const WatchConfig& config, Tracker& tracker, const Clock& clock) {

@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,9 +32,11 @@ class OwnSourceFeed {
   using TransitionSink = std::function<void(std::vector<Transition>)>;
   OwnSourceFeed(const Clock& clock, Tracker& tracker, TransitionSink sink);
 
-  // `source_id` was heard by this collector now. False when the tracker refused it (a
-  // forgotten source over the source cap); logged by the caller.
-  bool Heard(const std::string& source_id, Duration interval, const protocol::Labels& labels);
+  // `source_id` was heard by this collector now. The tracker's reason when it refused the
+  // heartbeat (source_limit once forgotten over the source cap; bad_interval after a
+  // reload narrowed detection.min/max_interval), for the caller to report; else nullopt.
+  std::optional<protocol::RejectReason> Heard(const std::string& source_id, Duration interval,
+                                              const protocol::Labels& labels);
 
  private:
   const Clock& clock_;

@@ -98,7 +98,8 @@ ProbeRunner::ProbeRunner(const Clock& clock, const WatchConfig& config, OwnSourc
       threads_(std::max<size_t>(1, std::min(threads, config.probes.size()))),
       schedule_(config.probes, clock.Now()),
       last_ok_(config.probes.size(), 0),
-      reported_(config.probes.size(), 0) {}
+      reported_(config.probes.size(), 0),
+      log_limiter_(clock, std::chrono::seconds(10)) {}
 
 ProbeRunner::~ProbeRunner() {
   Stop();
@@ -152,10 +153,15 @@ void ProbeRunner::Work() {
           "alive)",
           probe.name, probe.Target(), outcome.detail, failures, probe.failures_before_down);
     }
-    if (heartbeat && !stop_ &&
-        !feed_.Heard(ProbeSourceId(probe.name), probe.interval, probe.labels)) {
-      spdlog::warn("probe {}: the tracker refused source {} (source cap reached)", probe.name,
-                   ProbeSourceId(probe.name));
+    if (heartbeat && !stop_) {
+      if (auto refused = feed_.Heard(ProbeSourceId(probe.name), probe.interval, probe.labels)) {
+        uint64_t suppressed = 0;
+        if (log_limiter_.Allow(probe.name, suppressed)) {
+          spdlog::warn("probe {}: the tracker refused source {}: {} ({} similar suppressed)",
+                       probe.name, ProbeSourceId(probe.name), protocol::RejectReasonName(*refused),
+                       suppressed);
+        }
+      }
     }
     lock.lock();
   }

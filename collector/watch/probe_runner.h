@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "firewatch/clock.h"
+#include "firewatch/log.h"
 #include "watch/own_source_feed.h"
 #include "watch/probe_schedule.h"
 #include "watch/watch_config.h"
@@ -69,6 +70,7 @@ class ProbeRunner {
   std::vector<char> reported_;  // guarded by mu_: a result was logged once
   std::atomic<bool> stop_{false};
   std::vector<std::thread> workers_;
+  RateLimiter log_limiter_;  // refusals by the tracker, per probe
 };
 
 }  // namespace firewatch::collector

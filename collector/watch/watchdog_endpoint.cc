@@ -99,13 +99,15 @@ HttpResponse WatchdogEndpoint::Handle(const HttpRequest& req) {
     return Answer(name, WatchdogResult::kMalformed, 400, delivery.status().message(), req.remote);
   }
   const bool alive = delivery->firing > 0;
-  if (alive && !feed_.Heard(WatchdogSourceId(name), w->config->interval, w->config->labels)) {
-    return Answer(name, WatchdogResult::kRefused, 503,
-                  "the collector refused source " + WatchdogSourceId(name) +
-                      " (source cap reached: see GET /api/v1/status)",
-                  req.remote);
-  }
   if (alive) {
+    if (auto refused =
+            feed_.Heard(WatchdogSourceId(name), w->config->interval, w->config->labels)) {
+      return Answer(name, WatchdogResult::kRefused, 503,
+                    "the collector refused source " + WatchdogSourceId(name) + ": " +
+                        std::string(protocol::RejectReasonName(*refused)) +
+                        " (see GET /api/v1/status and the log)",
+                    req.remote);
+    }
     metrics_.Delivery(name, WatchdogResult::kAccepted);
     spdlog::debug("watchdog '{}': delivery from {} ({} alerts firing)", name, req.remote,
                   delivery->firing);
