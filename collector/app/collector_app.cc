@@ -499,8 +499,13 @@ Status CollectorApp::Start() {
     }
   });
 
-  auto watch = Watch::Create(m.clock, c.watch, *m.tracker, m.metrics->registry(),
-                             [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); });
+  // Deliveries and probe results reach the tracker on the loop, like HTTP heartbeats.
+  auto watch = Watch::Create(
+      m.clock, c.watch, *m.tracker, m.metrics->registry(),
+      [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); },
+      [&m](std::function<OwnSourceFeed::Outcome()> work) {
+        return m.mailbox.Call<OwnSourceFeed::Outcome>(std::move(work), kLoopCallTimeout);
+      });
   if (!watch.ok()) return watch.status();
   m.watch = std::move(watch).value();
 

@@ -186,6 +186,28 @@ TEST_F(WatchdogEndpointTest, AFeedRestartIsLivenessAtOnce) {
   EXPECT_EQ(tracker_.Get("watchdog/main")->heartbeats, 4u);
 }
 
+TEST_F(WatchdogEndpointTest, TheFeedRunsThroughItsExecutor) {
+  int ran = 0;
+  OwnSourceFeed on_loop(
+      clock_, tracker_, nullptr,
+      [&ran](std::function<OwnSourceFeed::Outcome()> work) -> Result<OwnSourceFeed::Outcome> {
+        ++ran;
+        return work();
+      });
+  EXPECT_FALSE(on_loop.Heard("watchdog/main", 10s, config_.watchdogs[0].labels));
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(tracker_.Get("watchdog/main")->heartbeats, 1u);
+  OwnSourceFeed stopping(
+      clock_, tracker_, nullptr,
+      [](std::function<OwnSourceFeed::Outcome()>) -> Result<OwnSourceFeed::Outcome> {
+        return Status::Unavailable("stopping");
+      });
+  auto why = stopping.Heard("watchdog/main", 10s, config_.watchdogs[0].labels);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("stopping"), std::string::npos) << *why;
+  EXPECT_EQ(tracker_.Get("watchdog/main")->heartbeats, 1u);  // not heard
+}
+
 TEST(OwnSourcesTest, AgentsCannotSpeakForWatchdogsOrProbes) {
   FakeClock clock;
   Tracker tracker(clock, DetectionConfig{});

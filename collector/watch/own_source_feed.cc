@@ -14,12 +14,31 @@ uint32_t IntervalMs(Duration interval) {
 }
 }  // namespace
 
-OwnSourceFeed::OwnSourceFeed(const Clock& clock, Tracker& tracker, TransitionSink sink)
-    : clock_(clock), tracker_(tracker), sink_(std::move(sink)), boot_(protocol::NewBootId()) {}
+OwnSourceFeed::OwnSourceFeed(const Clock& clock, Tracker& tracker, TransitionSink sink,
+                             Executor executor)
+    : clock_(clock),
+      tracker_(tracker),
+      sink_(std::move(sink)),
+      executor_(std::move(executor)),
+      boot_(protocol::NewBootId()) {}
 
-std::optional<protocol::RejectReason> OwnSourceFeed::Heard(const std::string& source_id,
-                                                           Duration interval,
-                                                           const protocol::Labels& labels) {
+OwnSourceFeed::Outcome OwnSourceFeed::Heard(const std::string& source_id, Duration interval,
+                                            const protocol::Labels& labels) {
+  auto work = [this, source_id, interval, labels]() -> Outcome {
+    if (auto refused = HeardHere(source_id, interval, labels)) {
+      return std::string(protocol::RejectReasonName(*refused));
+    }
+    return std::nullopt;
+  };
+  if (!executor_) return work();
+  Result<Outcome> done = executor_(std::move(work));
+  if (!done.ok()) return "not handed to the event loop: " + done.status().message();
+  return *done;
+}
+
+std::optional<protocol::RejectReason> OwnSourceFeed::HeardHere(const std::string& source_id,
+                                                               Duration interval,
+                                                               const protocol::Labels& labels) {
   protocol::HeartbeatView hb;
   hb.type = protocol::FrameType::kHeartbeat;
   hb.key_id = kKeyId;

@@ -8,9 +8,12 @@
 // interval, so the tracker's replay rules hold as for any agent: after a restart the new
 // boot is liveness at once and takes over the source's description after the backstop.
 //
-// Thread-safety: Heard() may be called from any thread (HTTP workers, probe threads);
-// calls are serialized (the sequence must reach the tracker in order). The sink is called
-// on the calling thread, outside the tracker's lock (Ingestor's rules).
+// Thread-safety: Heard() may be called from any thread (HTTP workers, probe threads). The
+// work that changes the tracker runs through the Executor: in the collector, on its event
+// loop through the mailbox, like a heartbeat over HTTP (the loop owns the tracker's
+// transitions: docs/architecture.md); the sink is called there. Without an executor
+// (tests) it runs on the calling thread. Either way calls are serialized, so the
+// sequence reaches the tracker in order.
 #pragma once
 
 #include <functional>
@@ -21,6 +24,7 @@
 
 #include "firewatch/clock.h"
 #include "firewatch/protocol/frame.h"
+#include "firewatch/status.h"
 #include "tracker/source.h"
 #include "tracker/tracker.h"
 #include "watch/watch_config.h"
@@ -30,18 +34,26 @@ namespace firewatch::collector {
 class OwnSourceFeed {
  public:
   using TransitionSink = std::function<void(std::vector<Transition>)>;
-  OwnSourceFeed(const Clock& clock, Tracker& tracker, TransitionSink sink);
+  // nullopt when heard, else why not, for the caller to report.
+  using Outcome = std::optional<std::string>;
+  // Runs `work` where the tracker may change and returns its outcome, or an error when it
+  // could not (the loop busy or stopping). `work` owns everything it uses.
+  using Executor = std::function<Result<Outcome>(std::function<Outcome()> work)>;
+  OwnSourceFeed(const Clock& clock, Tracker& tracker, TransitionSink sink,
+                Executor executor = nullptr);
 
-  // `source_id` was heard by this collector now. The tracker's reason when it refused the
-  // heartbeat (source_limit once forgotten over the source cap; bad_interval after a
-  // reload narrowed detection.min/max_interval), for the caller to report; else nullopt.
-  std::optional<protocol::RejectReason> Heard(const std::string& source_id, Duration interval,
-                                              const protocol::Labels& labels);
+  // `source_id` was heard by this collector now. Else why not: the tracker refused it
+  // (its reject reason, e.g. source_limit once forgotten over the source cap, bad_interval
+  // after a reload narrowed detection.min/max_interval) or the executor could not run it.
+  Outcome Heard(const std::string& source_id, Duration interval, const protocol::Labels& labels);
 
  private:
+  std::optional<protocol::RejectReason> HeardHere(const std::string& source_id, Duration interval,
+                                                  const protocol::Labels& labels);
   const Clock& clock_;
   Tracker& tracker_;
   TransitionSink sink_;
+  Executor executor_;
   std::mutex mu_;
   protocol::BootId boot_;
   uint64_t sequence_ = 0;

@@ -157,9 +157,8 @@ void ProbeRunner::Work() {
       if (auto refused = feed_.Heard(ProbeSourceId(probe.name), probe.interval, probe.labels)) {
         uint64_t suppressed = 0;
         if (log_limiter_.Allow(probe.name, suppressed)) {
-          spdlog::warn("probe {}: the tracker refused source {}: {} ({} similar suppressed)",
-                       probe.name, ProbeSourceId(probe.name), protocol::RejectReasonName(*refused),
-                       suppressed);
+          spdlog::warn("probe {}: source {} not heard: {} ({} similar suppressed)", probe.name,
+                       ProbeSourceId(probe.name), *refused, suppressed);
         }
       }
     }

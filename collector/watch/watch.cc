@@ -6,17 +6,18 @@ namespace firewatch::collector {
 
 Result<std::unique_ptr<Watch>> Watch::Create(const Clock& clock, const WatchConfig& config,
                                              Tracker& tracker, prometheus::Registry& registry,
-                                             OwnSourceFeed::TransitionSink sink) {
+                                             OwnSourceFeed::TransitionSink sink,
+                                             OwnSourceFeed::Executor executor) {
   auto credentials = LoadWatchdogTokens(config);
   if (!credentials.ok()) return credentials.status();
-  return std::unique_ptr<Watch>(
-      new Watch(clock, config, tracker, registry, std::move(sink), std::move(credentials).value()));
+  return std::unique_ptr<Watch>(new Watch(clock, config, tracker, registry, std::move(sink),
+                                          std::move(executor), std::move(credentials).value()));
 }
 
 Watch::Watch(const Clock& clock, const WatchConfig& config, Tracker& tracker,
              prometheus::Registry& registry, OwnSourceFeed::TransitionSink sink,
-             std::vector<WatchdogCredential> credentials)
-    : feed_(clock, tracker, std::move(sink)),
+             OwnSourceFeed::Executor executor, std::vector<WatchdogCredential> credentials)
+    : feed_(clock, tracker, std::move(sink), std::move(executor)),
       metrics_(registry, config),
       endpoint_(clock, config, std::move(credentials), feed_, metrics_),
       probes_(clock, config, feed_, metrics_) {

@@ -28,7 +28,8 @@ class Watch {
  public:
   static Result<std::unique_ptr<Watch>> Create(const Clock& clock, const WatchConfig& config,
                                                Tracker& tracker, prometheus::Registry& registry,
-                                               OwnSourceFeed::TransitionSink sink);
+                                               OwnSourceFeed::TransitionSink sink,
+                                               OwnSourceFeed::Executor executor = nullptr);
   ~Watch();
 
   void Register(HttpServer& server);
@@ -38,7 +39,7 @@ class Watch {
  private:
   Watch(const Clock& clock, const WatchConfig& config, Tracker& tracker,
         prometheus::Registry& registry, OwnSourceFeed::TransitionSink sink,
-        std::vector<WatchdogCredential> credentials);
+        OwnSourceFeed::Executor executor, std::vector<WatchdogCredential> credentials);
   OwnSourceFeed feed_;
   WatchMetrics metrics_;
   WatchdogEndpoint endpoint_;

@@ -103,8 +103,7 @@ HttpResponse WatchdogEndpoint::Handle(const HttpRequest& req) {
     if (auto refused =
             feed_.Heard(WatchdogSourceId(name), w->config->interval, w->config->labels)) {
       return Answer(name, WatchdogResult::kRefused, 503,
-                    "the collector refused source " + WatchdogSourceId(name) + ": " +
-                        std::string(protocol::RejectReasonName(*refused)) +
+                    "the collector refused source " + WatchdogSourceId(name) + ": " + *refused +
                         " (see GET /api/v1/status and the log)",
                     req.remote);
     }
