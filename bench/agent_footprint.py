@@ -5,6 +5,10 @@
 Runs, at the same time, for --seconds (after --warmup seconds):
   - firewatch-agent: interval 1s, heartbeats over UDP to a local firewatch-collector,
     and its own /metrics fetched with curl every second;
+  - a second firewatch-agent ("agent-checks"), the same plus 20 checks at their default
+    interval (60s; CHECKS below: built-in disk, load, memory, tcp, process, file_age, and
+    real monitoring-plugins when installed). Plugins' CPU is counted apart (cutime+cstime
+    of the agent: the children it reaped), since it is the plugins' cost, not the agent's;
   - /usr/bin/prometheus-node-exporter on 127.0.0.1 (default collectors), fetched with
     curl every second so it does comparable periodic work.
 Once a second it samples /proc/PID/status (VmRSS, VmHWM, RssAnon, RssFile) and
@@ -30,7 +34,42 @@ import benchlib as bl  # noqa: E402
 NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 
 
-def agent_config(path, source_id, http_port, key, collector):
+PLUGINS = "/usr/lib/nagios/plugins"
+
+
+def checks_yaml(http_port, collector):
+    """20 checks at their default interval (60s) and timeout, as a host might have."""
+    checks = [
+        "{name: root, type: disk, path: /}",
+        "{name: tmp, type: disk, path: /tmp}",
+        "{name: dev-shm, type: disk, path: /dev/shm}",
+        "{name: proc, type: disk, path: /proc}",
+        "{name: load, type: load}",
+        "{name: memory, type: memory}",
+        f'{{name: agent-http, type: tcp, address: "127.0.0.1:{http_port}"}}',
+        f'{{name: collector-http, type: tcp, address: "127.0.0.1:{collector.http_port}"}}',
+        '{name: closed-port, type: tcp, address: "127.0.0.1:1"}',
+        "{name: init, type: process, process: systemd}",
+        "{name: agent-proc, type: process, process: firewatch-agent}",
+        "{name: python, type: process, process: python3}",
+        "{name: passwd-age, type: file_age, path: /etc/passwd, critical: 3650d}",
+        "{name: hosts-age, type: file_age, path: /etc/hosts, critical: 3650d}",
+        "{name: true, type: exec, command: [/bin/true]}",
+        "{name: sh-echo, type: exec, shell: true, command: 'echo OK - fine | x=1'}",
+    ]
+    plugins = [
+        "{name: dummy, type: exec, command: [check_dummy, '0', fine]}",
+        "{name: plugin-disk, type: exec, command: [check_disk, -w, '10%', -c, '5%', -p, /]}",
+        "{name: plugin-load, type: exec, command: [check_load, -w, '5,5,5', -c, '9,9,9']}",
+        f"{{name: plugin-tcp, type: exec, command: [check_tcp, -H, 127.0.0.1, -p, '{collector.http_port}']}}",
+    ]
+    if not os.path.exists(os.path.join(PLUGINS, "check_dummy")):
+        plugins = [
+            f"{{name: exec-{i}, type: exec, command: [/bin/true]}}" for i in range(4)]
+    return "checks:\n" + "".join(f"  - {c}\n" for c in checks + plugins)
+
+
+def agent_config(path, source_id, http_port, key, collector, extra=""):
     with open(path, "w") as f:
         f.write(f"""# written by bench/agent_footprint.py
 agent:
@@ -46,7 +85,7 @@ collectors:
   - name: local
     udp: 127.0.0.1:{collector.udp_port}
     http: 127.0.0.1:{collector.http_port}
-""")
+{extra}""")
 
 
 def wait_http(url, proc, timeout=15):
@@ -100,6 +139,14 @@ def node_exporter_version():
     return lines[0] if lines else None
 
 
+def children_cpu_seconds(pid):
+    """cutime + cstime: CPU of the children the process waited for (its check plugins)."""
+    with open(f"/proc/{pid}/stat") as f:
+        data = f.read()
+    fields = data[data.rindex(")") + 2:].split()
+    return (int(fields[13]) + int(fields[14])) / bl.CLK_TCK
+
+
 def curl(url):
     return subprocess.run(["curl", "-sf", "-o", "/dev/null", "--max-time", "5", url]).returncode
 
@@ -126,10 +173,11 @@ def main():
     agent_bin = args.agent or os.path.join(args.build, "agent", "firewatch-agent")
     procs = {}
     urls = {}
-    for name in ("agent",):
+    for name in ("agent", "agent-checks"):
         port = bl.free_port()
         cfg = os.path.join(work, f"{name}.yml")
-        agent_config(cfg, f"bench-{name}", port, key, collector)
+        extra = checks_yaml(port, collector) if name == "agent-checks" else ""
+        agent_config(cfg, f"bench-{name}", port, key, collector, extra)
         log = open(os.path.join(work, f"{name}.log"), "w")
         procs[name] = bl.start([agent_bin, "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
         urls[name] = f"http://127.0.0.1:{port}/metrics"
@@ -141,7 +189,7 @@ def main():
     urls["node-exporter"] = f"http://127.0.0.1:{ne_port}/metrics"
     for name, p in procs.items():
         wait_http(urls[name], p)
-    scraped = ("agent", "node-exporter")
+    scraped = ("agent", "agent-checks", "node-exporter")
 
     for _ in range(args.warmup):
         for name in scraped:
@@ -151,6 +199,7 @@ def main():
 
     samples = {name: [] for name in procs}
     cpu0 = {name: bl.cpu_seconds(p.pid) for name, p in procs.items()}
+    children0 = {name: children_cpu_seconds(p.pid) for name, p in procs.items()}
     oncpu0 = {name: bl.oncpu_seconds(p.pid) for name, p in procs.items()}
     t0 = time.monotonic()
     scrape_failures = {name: 0 for name in scraped}
@@ -191,12 +240,28 @@ def main():
             "rss_by_mapping_kb": rss_by_mapping_kb(p.pid),
             "cpu_pct": round(100.0 * (bl.cpu_seconds(p.pid) - cpu0[name]) / wall, 3),
             "cpu_pct_schedstat": round(100.0 * (bl.oncpu_seconds(p.pid) - oncpu0[name]) / wall, 4),
+            "children_cpu_pct": round(
+                100.0 * (children_cpu_seconds(p.pid) - children0[name]) / wall, 3),
             "threads": int(open(f"/proc/{p.pid}/status").read().split("Threads:")[1].split()[0]),
             "samples": s,
         }
         bl.log(f"{name:14s} RSS max {res['processes'][name]['rss_max_kb']} kB, steady "
                f"{res['processes'][name]['rss_steady_kb']} kB, CPU "
-               f"{res['processes'][name]['cpu_pct']}%")
+               f"{res['processes'][name]['cpu_pct']}% (schedstat "
+               f"{res['processes'][name]['cpu_pct_schedstat']}%), children "
+               f"{res['processes'][name]['children_cpu_pct']}%")
+    # What the 20 checks reported (runs and states), so the run shows they did run.
+    status, body = bl.http_get(urls["agent-checks"], timeout=2)
+    checks = {}
+    for line in body.splitlines() if status == 200 else []:
+        for family, key in (("firewatch_agent_check_state{", "state"),
+                            ("firewatch_agent_check_runs_total{", "runs")):
+            if line.startswith(family):
+                name = line.split('check="', 1)[1].split('"', 1)[0]
+                checks.setdefault(name, {})[key] = float(line.rsplit(" ", 1)[1])
+    res["agent_checks"] = checks
+    bl.log(f"agent-checks: {len(checks)} checks, {sum(c.get('runs', 0) for c in checks.values()):.0f} "
+           f"runs, states {sorted(int(c.get('state', -1)) for c in checks.values())}")
     for p in procs.values():
         bl.stop(p)
     collector.stop()

@@ -80,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // What LocalHttpServer does with a complete request.
   static firewatch::agent::AgentMetrics metrics("fuzz", std::chrono::seconds(10));
-  firewatch::agent::HealthSnapshot health{"fuzz-host", 1700000000000, 7, "fuzz"};
+  firewatch::agent::HealthSnapshot health{"fuzz-host", 1700000000000, 7, "fuzz", {}};
   bool head = r.method == "HEAD";
   if (r.method != "GET" && !head) return 0;  // answered 405 without the handler
   auto response = firewatch::agent::RouteLocalRequest(r, health, metrics);

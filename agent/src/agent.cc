@@ -58,7 +58,7 @@ uint16_t Agent::http_port() const { return server_ ? server_->port() : 0; }
 
 HealthSnapshot Agent::Health() const {
   return HealthSnapshot{config_.source_id, last_heartbeat_ms_, builder_.last_sequence(),
-                        std::string(AgentVersion())};
+                        std::string(AgentVersion()), deps_.checks->StaleChecks()};
 }
 
 void Agent::WireDns(CollectorLink& link) {
@@ -102,7 +102,8 @@ Status Agent::Start() {
   if (config_.http_listen) {
     auto addr = SocketAddress::FromLiteral(config_.http_listen->host, config_.http_listen->port);
     server_ = std::make_unique<LocalHttpServer>(loop_, [this](const HttpRequest& req) {
-      return RouteLocalRequest(req, Health(), metrics_);
+      return RouteLocalRequest(req, Health(), metrics_,
+                               req.path == "/metrics" ? deps_.checks->RenderMetrics() : "");
     });
     Status s = addr ? server_->Listen(*addr)
                     : Status::InvalidArgument("http_listen is not an IP address");
@@ -247,6 +248,7 @@ void Agent::CloseAll() {
   if (phase_ == Phase::kClosed) return;
   phase_ = Phase::kClosed;
   sd_watchdog_.Close();
+  deps_.checks->Close();  // kills running plugins; their timers stop keeping the loop
   http_.Close();  // cancels in-flight requests; their callbacks run now
   for (auto& link : links_) link->Close();
   if (server_) server_->Close();

@@ -140,6 +140,7 @@ YAML::Node ReadAgent(MapReader& top, Errors& errors, AgentConfig& c, const std::
   YAML::Node level_node = agent.Has("log_level") ? node["log_level"] : YAML::Node();
   agent.String("log_level", c.log_level);
   agent.String("log_format", c.log_format);
+  agent.Uint("max_concurrent_checks", c.max_concurrent_checks, 1, 64);
   agent.Finish();
 
   if (!LogLevels().count(c.log_level)) {
@@ -290,6 +291,7 @@ Result<AgentConfig> ParseAgentConfig(const YAML::Node& doc, const std::string& n
   YAML::Node blame = ReadAgent(top, errors, c, hostname);
   ReadKey(top, errors, c, base_dir);
   ReadCollectors(top, errors, c);
+  ReadChecks(top.Node("checks"), errors, c.checks);
   top.Finish();
   if (errors.empty()) CheckFrameFits(c, errors, blame);
   if (!errors.empty()) return errors.ToStatus();

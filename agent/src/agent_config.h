@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "check_config.h"
 #include "firewatch/clock.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/frame.h"
@@ -38,6 +39,8 @@ struct AgentConfig {
   std::string key_id = "default";
   std::string key_file;                   // relative paths already joined to the config dir
   std::vector<CollectorConfig> collectors;
+  std::vector<CheckConfig> checks;     // checks: (check_config.h)
+  uint64_t max_concurrent_checks = 4;  // plugins running at once
 };
 
 // Ranges, shared by the loader, the docs and the tests.

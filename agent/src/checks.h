@@ -1,8 +1,9 @@
 // Extension point for local checks. Heartbeats carry the latest state of every check;
-// built-in and Nagios-plugin style checks (a later issue) implement CheckProvider and
-// are handed to the Agent. Until then the agent uses NoChecks.
+// the agent's checks (check_scheduler.h) implement CheckProvider and are handed to the
+// Agent; NoChecks is for tests and configs without checks.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "firewatch/protocol/frame.h"
@@ -17,6 +18,12 @@ class CheckProvider {
  public:
   virtual ~CheckProvider() = default;
   virtual std::vector<protocol::CheckResult> Current() = 0;
+  // Metric families appended to the agent's /metrics (text format); "" for none.
+  virtual std::string RenderMetrics() const { return {}; }
+  // Names of checks that have not completed for longer than they should (/healthz).
+  virtual std::vector<std::string> StaleChecks() const { return {}; }
+  // Stops scheduling and closes every handle on the loop (the agent's shutdown).
+  virtual void Close() {}
 };
 
 // No checks configured: heartbeats carry an empty check list.

@@ -1,6 +1,7 @@
 #include "heartbeat_builder.h"
 
 #include "agent_log.h"
+#include "plugin_output.h"
 #include "version.h"
 
 namespace firewatch::agent {
@@ -42,9 +43,21 @@ Result<OutgoingFrame> HeartbeatBuilder::NextHeartbeat() {
   hb.checks = checks_.Current();
   auto frame = Seal(hb);
   if (frame.ok() || hb.checks.empty()) return frame;
-  // The checks made the frame too big (or invalid): still say we are alive.
-  LogError("check results do not fit in a heartbeat ({}); sending it without checks",
-           frame.status().message());
+  // Too big: first drop the messages of OK checks (their state still travels), then
+  // the OK checks themselves (the collector keeps the state it last had), so what is
+  // wrong gets through. Only when even that does not fit, send no checks.
+  const std::string why = frame.status().message();
+  for (auto& c : hb.checks) {
+    if (c.state == protocol::CheckState::kOk) c.output.clear();
+  }
+  if (frame = Seal(hb); frame.ok()) return frame;
+  std::erase_if(hb.checks, [](const protocol::CheckResult& c) {
+    return c.state == protocol::CheckState::kOk;
+  });
+  if (frame = Seal(hb); frame.ok()) return frame;
+  for (auto& c : hb.checks) c.output = TruncateUtf8(c.output, 32);
+  if (frame = Seal(hb); frame.ok()) return frame;
+  LogError("check results do not fit in a heartbeat ({}); sending it without checks", why);
   hb.checks.clear();
   return Seal(hb);
 }

@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "agent_config.h"
 #include "agent_log.h"
+#include "check_scheduler.h"
 #include "default_config.h"
 #include "firewatch/protocol/keyring.h"
 #include "version.h"
@@ -70,7 +71,14 @@ int Run(const AgentConfig& config) {
   bool abandoned = false;
   {
     SeededRandom random(SeededRandom::SeedFromDevice());
-    NoChecks checks;  // local checks: a later issue (see checks.h)
+    CheckScheduler::Options check_options;
+    check_options.max_concurrent = config.max_concurrent_checks;
+    CheckScheduler checks(&loop, firewatch::SystemClock::Instance(), config.checks, check_options);
+    if (Status s = checks.Start(); !s.ok()) {
+      // Nothing was started (no handle is open): exit as for a config error.
+      LogError("cannot start checks: {}", s.message());
+      return kExitConfig;
+    }
     Agent agent(&loop, config, *secret,
                 Agent::Deps{&firewatch::SystemClock::Instance(), &random, &checks});
     if (Status s = agent.Start(); !s.ok()) {

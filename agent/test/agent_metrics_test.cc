@@ -125,10 +125,11 @@ TEST(AgentMetricsTest, PassesPromtoolWhenInstalled) {
 }
 
 TEST(LocalRoutesTest, HealthzIsJsonWithTheFacts) {
-  HealthSnapshot h{"web-\"01\"", 1'700'000'000'123, 7, "0.1.0"};
+  HealthSnapshot h{"web-\"01\"", 1'700'000'000'123, 7, "0.1.0", {"disk", "ntp\"x"}};
   EXPECT_EQ(HealthJson(h),
             "{\"status\":\"ok\",\"source_id\":\"web-\\\"01\\\"\",\"last_heartbeat_unix_ms\":"
-            "1700000000123,\"sequence\":7,\"version\":\"0.1.0\"}\n");
+            "1700000000123,\"sequence\":7,\"version\":\"0.1.0\","
+            "\"stale_checks\":[\"disk\",\"ntp\\\"x\"]}\n");
   h.last_heartbeat_unix_ms.reset();
   EXPECT_NE(HealthJson(h).find("\"last_heartbeat_unix_ms\":null"), std::string::npos);
   // A UTF-8 source id stays as it is (escaping is firewatch/text/json_escape.h's).
@@ -138,7 +139,7 @@ TEST(LocalRoutesTest, HealthzIsJsonWithTheFacts) {
 
 TEST(LocalRoutesTest, RoutesByPath) {
   AgentMetrics m("0.1.0", 5s);
-  HealthSnapshot h{"s", std::nullopt, 0, "0.1.0"};
+  HealthSnapshot h{"s", std::nullopt, 0, "0.1.0", {}};
   HttpRequest req{"GET", "/healthz", "/healthz", "HTTP/1.1"};
   HttpResponse r = RouteLocalRequest(req, h, m);
   EXPECT_EQ(r.status, 200);

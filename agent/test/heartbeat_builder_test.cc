@@ -103,10 +103,38 @@ TEST_F(HeartbeatBuilderTest, ChecksFromTheProviderAreSent) {
   EXPECT_EQ(Decode(*f).checks, checks_.results);
 }
 
-TEST_F(HeartbeatBuilderTest, ChecksThatDoNotFitAreDroppedNotTheHeartbeat) {
+TEST_F(HeartbeatBuilderTest, WhenChecksDoNotFitWhatIsWrongGoesFirst) {
+  // OK checks lose their messages first; the CRITICAL one keeps its whole message.
+  for (int i = 0; i < 5; ++i) {
+    checks_.results.push_back(
+        {"ok" + std::to_string(i), protocol::CheckState::kOk, std::string(200, 'o')});
+  }
+  checks_.results.push_back({"bad", protocol::CheckState::kCritical, std::string(200, 'x')});
+  HeartbeatBuilder b(config_, secret_, boot_id_, clock_, checks_);
+  auto f = b.NextHeartbeat();
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  protocol::Heartbeat hb = Decode(*f);
+  ASSERT_EQ(hb.checks.size(), 6u);
+  EXPECT_EQ(hb.checks[0].output, "");
+  EXPECT_EQ(hb.checks[5].output, std::string(200, 'x'));
+
+  // Ten failing checks with long messages: kept, messages cut to 32 bytes.
+  checks_.results.clear();
   for (int i = 0; i < 10; ++i) {
     checks_.results.push_back(
         {"check" + std::to_string(i), protocol::CheckState::kCritical, std::string(200, 'x')});
+  }
+  f = b.NextHeartbeat();
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  hb = Decode(*f);
+  ASSERT_EQ(hb.checks.size(), 10u);
+  EXPECT_EQ(hb.checks[9].output, std::string(32, 'x'));
+}
+
+TEST_F(HeartbeatBuilderTest, ChecksThatDoNotFitAreDroppedNotTheHeartbeat) {
+  for (int i = 0; i < 40; ++i) {
+    checks_.results.push_back({"check" + std::to_string(i) + std::string(100, 'n'),
+                               protocol::CheckState::kCritical, std::string(200, 'x')});
   }
   HeartbeatBuilder b(config_, secret_, boot_id_, clock_, checks_);
   auto f = b.NextHeartbeat();

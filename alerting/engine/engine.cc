@@ -50,12 +50,12 @@ AlertingEngine::~AlertingEngine() {
 }
 
 void AlertingEngine::SetAckLinkMaker(std::function<std::string(const std::string&)> maker) {
-  std::lock_guard lock(ctx_mu_);
+  MutexLock lock(ctx_mu_);
   msg_ctx_.ack_link = std::move(maker);
 }
 
 MessageContext AlertingEngine::MsgCtx() const {
-  std::lock_guard lock(ctx_mu_);
+  MutexLock lock(ctx_mu_);
   return msg_ctx_;
 }
 
@@ -208,11 +208,11 @@ void AlertingEngine::Reconcile(const StartupState& startup) {
 
 void AlertingEngine::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     stopping_ = true;
   }
-  wake_alerting_.notify_all();
+  wake_alerting_.NotifyAll();
   if (senders_) senders_->RequestStop();  // senders and the alerting thread stop together
   if (alerting_thread_.joinable()) {
     alerting_thread_.join();
@@ -224,18 +224,18 @@ void AlertingEngine::Stop() {
 
 void AlertingEngine::Submit(Alert alert) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     pending_alerts_.push_back(std::move(alert));
   }
-  wake_alerting_.notify_one();
+  wake_alerting_.NotifyOne();
 }
 
 void AlertingEngine::AlertingLoop() {
   for (;;) {
     bool last = false;
     {
-      std::unique_lock lock(mu_);
-      wake_alerting_.wait_for(lock, std::chrono::milliseconds(250), [this] {
+      MutexLock lock(mu_);
+      wake_alerting_.WaitFor(mu_, std::chrono::milliseconds(250), [this]() FW_REQUIRES(mu_) {
         return stopping_ || !pending_alerts_.empty() || !pending_acks_.empty();
       });
       last = stopping_;
@@ -264,7 +264,7 @@ void AlertingEngine::Pass(bool last) {
   std::vector<std::pair<std::string, PeerIncident>> peer_incidents;
   std::vector<std::unique_ptr<AckRequest>> acks;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     alerts.swap(pending_alerts_);
     peer_incidents.swap(pending_peer_incidents_);
     acks.swap(pending_acks_);
@@ -418,10 +418,10 @@ void AlertingEngine::SubmitPeerIncidents(const std::string& peer,
                                          std::vector<PeerIncident> incidents) {
   if (incidents.empty()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& p : incidents) pending_peer_incidents_.emplace_back(peer, std::move(p));
   }
-  wake_alerting_.notify_one();
+  wake_alerting_.NotifyOne();
 }
 
 std::vector<PeerIncident> AlertingEngine::ExportIncidents() const {
@@ -471,7 +471,7 @@ void AlertingEngine::Escalate(const Incident& inc) {
   const EscalationOutcome plan = PlanEscalation(inc, config_, clock_.WallNow());
   for (const auto& page : plan.pages) Enqueue(inc, page);
   if (plan.unresolved_targets > 0) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stats_.unresolved_targets = plan.unresolved_targets;
   }
 }
@@ -531,7 +531,7 @@ void AlertingEngine::Enqueue(const Incident& inc, const PageRequest& page) {
   if (*r == outbox::EnqueueOutcome::kEnqueued) {
     if (kind == "trigger") CrashPoint("enqueued");
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       ++stats_.notifications_enqueued;
     }
     if (senders_) senders_->Kick(chain[0]);  // the channel it goes out on first
@@ -583,7 +583,7 @@ Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& b
   const bool here = !threaded_ || std::this_thread::get_id() == alerting_thread_id_.load();
   if (here) return AckNow(id, by);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) {
       return Status::Unavailable("the collector is stopping; ack again after its restart");
     }
@@ -593,7 +593,7 @@ Result<Incident> AlertingEngine::Ack(const std::string& id, const std::string& b
     result = req->done.get_future();
     pending_acks_.push_back(std::move(req));
   }
-  wake_alerting_.notify_one();
+  wake_alerting_.NotifyOne();
   return result.get();  // the alerting thread answers every request, also when stopping
 }
 
@@ -642,7 +642,7 @@ std::vector<route::Silence> AlertingEngine::Silences() const {
 EngineStats AlertingEngine::Stats() const {
   EngineStats s;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     s = stats_;
   }
   if (silences_) {

@@ -28,12 +28,10 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -45,6 +43,7 @@
 #include "engine/stages.h"
 #include "firewatch/clock.h"
 #include "firewatch/status.h"
+#include "firewatch/sync/mutex.h"
 #include "incident/incident.h"
 #include "model/alert.h"
 #include "model/replicated.h"
@@ -127,17 +126,17 @@ class AlertingEngine {
   // its incident and writes its resolve notifications to the outbox), then stops the
   // alerting thread and the senders (each waits for its send in flight, within the
   // channel's timeout). Pages not yet sent stay in the outbox for the next start.
-  void Stop();
+  void Stop() FW_EXCLUDES(mu_);
 
   // Queues an alert (firing or resolved) for the alerting thread.
-  void Submit(Alert alert);
+  void Submit(Alert alert) FW_EXCLUDES(mu_);
   // Acknowledges an incident: stops its escalation, cancels its pending pages, and tells
   // everyone already paged for it (on the channels they were paged on) who acked it.
   // Incidents change only on the alerting thread (the change and its write to
   // incidents.db in one place, so an escalation pass can never write back a copy from
   // before the ack): a call from another thread hands the ack to it and waits for the
   // result. Unavailable while the engine is stopping.
-  Result<Incident> Ack(const std::string& id, const std::string& by);
+  Result<Incident> Ack(const std::string& id, const std::string& by) FW_EXCLUDES(mu_);
   std::vector<Incident> Incidents() const;
   // Who was paged for incident `id`, in enqueue order (status page, API). Thread-safe.
   std::vector<PagedContact> Paged(const std::string& id) const;
@@ -148,8 +147,9 @@ class AlertingEngine {
   Result<std::vector<std::string>> PagedContacts(const std::string& id) const;
   // Sets the maker of signed ack links rendered into emails (thread-safe; may be called
   // after Start()). See collector/app/ack_links.h.
-  void SetAckLinkMaker(std::function<std::string(const std::string& incident_id)> maker);
-  EngineStats Stats() const;
+  void SetAckLinkMaker(std::function<std::string(const std::string& incident_id)> maker)
+      FW_EXCLUDES(ctx_mu_);
+  EngineStats Stats() const FW_EXCLUDES(mu_);
   // Before Start(): called on a sender thread after each delivered send, with the
   // channel it went out on (the collector's detection-to-delivery metric). Thread-safe.
   using DeliveryObserver = std::function<void(const std::string& channel, const Notification&)>;
@@ -220,9 +220,12 @@ class AlertingEngine {
   const Clock& clock_;
   AlertingConfig config_;
   std::string data_dir_;
-  MessageContext msg_ctx_;  // guarded by ctx_mu_; read through MsgCtx()
-  mutable std::mutex ctx_mu_;
-  MessageContext MsgCtx() const;
+  // ack_link changes under ctx_mu_ (SetAckLinkMaker) and is read through MsgCtx(); the
+  // other fields are set by the constructor and only read, with or without the lock, so
+  // the struct is not FW_GUARDED_BY as a whole.
+  MessageContext msg_ctx_;
+  mutable Mutex ctx_mu_;
+  MessageContext MsgCtx() const FW_EXCLUDES(ctx_mu_);
   IncidentBook incidents_;
   std::unique_ptr<outbox::Outbox> outbox_;
   std::unique_ptr<outbox::Dispatcher> sender_;
@@ -260,24 +263,24 @@ class AlertingEngine {
   IncidentReplica incident_replica_{*this};
   LogReplica log_replica_{*this};
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_alerting_;
-  std::vector<Alert> pending_alerts_;
-  std::vector<std::pair<std::string, PeerIncident>> pending_peer_incidents_;
+  mutable Mutex mu_;
+  CondVar wake_alerting_;
+  std::vector<Alert> pending_alerts_ FW_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, PeerIncident>> pending_peer_incidents_ FW_GUARDED_BY(mu_);
   struct AckRequest {
     std::string id, by;
     std::promise<Result<Incident>> done;
   };
-  std::vector<std::unique_ptr<AckRequest>> pending_acks_;  // guarded by mu_
+  std::vector<std::unique_ptr<AckRequest>> pending_acks_ FW_GUARDED_BY(mu_);
   PeerGate* gate_ = nullptr;
   DeliveryObserver on_delivered_;
   RestartHolds holds_;  // restored incidents' settle times and unconfirmed alerts (alerting thread)
-  bool stopping_ = false;
+  bool stopping_ FW_GUARDED_BY(mu_) = false;
   bool started_ = false;  // Start() succeeded
   // Set by Start() before any other thread may call in; read by Ack from any thread.
   bool threaded_ = false;
   std::atomic<std::thread::id> alerting_thread_id_{};
-  EngineStats stats_;
+  EngineStats stats_ FW_GUARDED_BY(mu_);
   std::thread alerting_thread_;
 };
 

@@ -36,7 +36,7 @@ UpsertResult IncidentBook::Upsert(const std::string& group_key, const std::strin
                                   int64_t now_ms, const std::string& origin,
                                   const std::optional<std::pair<std::string, int64_t>>& adopt,
                                   int64_t reopen_window_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto open = open_by_group_.find(group_key);
   if (open != open_by_group_.end()) {
     Incident& inc = by_id_[open->second];
@@ -82,7 +82,7 @@ UpsertResult IncidentBook::Upsert(const std::string& group_key, const std::strin
 }
 
 std::vector<Incident> IncidentBook::ObserveAlert(const Alert& alert) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Incident> changed;
   for (const auto& [group, id] : open_by_group_) {
     Incident& inc = by_id_[id];
@@ -103,7 +103,7 @@ std::vector<Incident> IncidentBook::ObserveAlert(const Alert& alert) {
 std::optional<std::string> IncidentBook::Adopt(const std::string& group_key,
                                                const std::string& id, int64_t started_ms,
                                                const std::string& origin) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto open = open_by_group_.find(group_key);
   if (open == open_by_group_.end() || open->second == id || by_id_.count(id)) return std::nullopt;
   std::string old_id = open->second;
@@ -118,14 +118,14 @@ std::optional<std::string> IncidentBook::Adopt(const std::string& group_key,
 }
 
 std::optional<Incident> IncidentBook::OpenFor(const std::string& group_key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto open = open_by_group_.find(group_key);
   if (open == open_by_group_.end()) return std::nullopt;
   return by_id_.at(open->second);
 }
 
 std::optional<Incident> IncidentBook::Resolve(const std::string& group_key, int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto open = open_by_group_.find(group_key);
   if (open == open_by_group_.end()) return std::nullopt;
   Incident& inc = by_id_[open->second];
@@ -140,7 +140,7 @@ Result<Incident> IncidentBook::Ack(const std::string& id, const std::string& by,
   std::string key = id;
   std::transform(key.begin(), key.end(), key.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = by_id_.find(key);
   if (it == by_id_.end()) return Status::NotFound("no incident " + id);
   Incident& inc = it->second;
@@ -156,14 +156,14 @@ std::optional<Incident> IncidentBook::Get(const std::string& id) const {
   std::string key = id;
   std::transform(key.begin(), key.end(), key.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = by_id_.find(key);
   if (it == by_id_.end()) return std::nullopt;
   return it->second;
 }
 
 std::vector<Incident> IncidentBook::List() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Incident> out;
   for (const auto& [id, inc] : by_id_) out.push_back(inc);
   std::sort(out.begin(), out.end(),
@@ -172,7 +172,7 @@ std::vector<Incident> IncidentBook::List() const {
 }
 
 void IncidentBook::Restore(std::vector<Incident> incidents) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto& inc : incidents) {
     if (inc.state != IncidentState::kResolved) {
       open_by_group_[inc.group_key] = inc.id;

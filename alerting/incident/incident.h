@@ -13,13 +13,13 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "firewatch/status.h"
+#include "firewatch/sync/mutex.h"
 #include "model/alert.h"
 
 namespace firewatch::alerting {
@@ -89,10 +89,11 @@ class IncidentBook {
   void Restore(std::vector<Incident> incidents);
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, Incident> by_id_;
-  std::map<std::string, std::string> open_by_group_;  // group key -> id (not resolved)
-  std::map<std::string, std::string> last_resolved_by_group_;  // group key -> id
+  mutable Mutex mu_;
+  std::map<std::string, Incident> by_id_ FW_GUARDED_BY(mu_);
+  // group key -> id (not resolved)
+  std::map<std::string, std::string> open_by_group_ FW_GUARDED_BY(mu_);
+  std::map<std::string, std::string> last_resolved_by_group_ FW_GUARDED_BY(mu_);  // key -> id
 };
 
 }  // namespace firewatch::alerting

@@ -308,26 +308,21 @@ std::vector<ChannelConfig> ParseChannels(config::Errors& errors, const YAML::Nod
     r.Bool("insecure_skip_verify", t.insecure_skip_verify);
     c.rate_limit = ParseRateLimit(r);
 
+    // Every type's settings carry the common transport options.
+    auto set = [&](auto s) {
+      s.transport = t;
+      c.settings = std::move(s);
+    };
     if (c.type == "smtp") {
-      SmtpConfig s = ParseSmtp(r, item, base_dir);
-      s.transport = t;
-      c.settings = std::move(s);
+      set(ParseSmtp(r, item, base_dir));
     } else if (c.type == "twilio") {
-      TwilioConfig s = ParseTwilio(r, item, base_dir);
-      s.transport = t;
-      c.settings = std::move(s);
+      set(ParseTwilio(r, item, base_dir));
     } else if (c.type == "http_sms") {
-      HttpSmsConfig s = ParseHttpSms(r, item, base_dir);
-      s.transport = t;
-      c.settings = std::move(s);
+      set(ParseHttpSms(r, item, base_dir));
     } else if (c.type == "webhook") {
-      WebhookConfig s = ParseWebhook(r, item, base_dir);
-      s.transport = t;
-      c.settings = std::move(s);
+      set(ParseWebhook(r, item, base_dir));
     } else if (c.type == "pagerduty") {
-      PagerDutyConfig s = ParsePagerDuty(r, item, base_dir);
-      s.transport = t;
-      c.settings = std::move(s);
+      set(ParsePagerDuty(r, item, base_dir));
     } else {
       if (!c.type.empty()) {
         errors.At(Child(item, "type"), r.PathOf("type") +

@@ -10,12 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-json LabelsJson(const LabelSet& labels) {
-  json j = json::object();
-  for (const auto& [k, v] : labels) j[k] = v;
-  return j;
-}
-
 // The pairs present with the same value in every set (Alertmanager's commonLabels).
 LabelSet Common(const std::vector<const LabelSet*>& sets) {
   if (sets.empty()) return {};
@@ -46,8 +40,8 @@ std::string WebhookBody(const Notification& n, const std::string& receiver,
     annotations.push_back(&a.annotations);
     alerts.push_back({
         {"status", a.status == AlertStatus::kResolved ? "resolved" : "firing"},
-        {"labels", LabelsJson(a.labels)},
-        {"annotations", LabelsJson(a.annotations)},
+        {"labels", json(a.labels)},
+        {"annotations", json(a.annotations)},
         {"startsAt", AlertmanagerTime(a.starts_at_ms)},
         {"endsAt", AlertmanagerTime(a.ends_at_ms)},
         {"generatorURL", a.generator_url},
@@ -61,9 +55,9 @@ std::string WebhookBody(const Notification& n, const std::string& receiver,
       {"truncatedAlerts", 0},
       {"status", resolved ? "resolved" : "firing"},
       {"receiver", receiver},
-      {"groupLabels", LabelsJson(n.group_labels)},
-      {"commonLabels", LabelsJson(Common(labels))},
-      {"commonAnnotations", LabelsJson(Common(annotations))},
+      {"groupLabels", json(n.group_labels)},
+      {"commonLabels", json(Common(labels))},
+      {"commonAnnotations", json(Common(annotations))},
       {"externalURL", external_url},
       {"alerts", alerts},
       // Not in Alertmanager's format (receivers ignore unknown keys): which firewatch

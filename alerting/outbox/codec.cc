@@ -8,12 +8,6 @@ namespace {
 
 using nlohmann::json;
 
-json LabelsToJson(const LabelSet& labels) {
-  json j = json::object();
-  for (const auto& [k, v] : labels) j[k] = v;
-  return j;
-}
-
 LabelSet LabelsFromJson(const json& j) {
   LabelSet out;
   for (const auto& [k, v] : j.items()) out.emplace(k, v.get<std::string>());
@@ -25,8 +19,8 @@ LabelSet LabelsFromJson(const json& j) {
 std::string EncodeNotification(const Notification& n) {
   json alerts = json::array();
   for (const Alert& a : n.alerts) {
-    alerts.push_back({{"labels", LabelsToJson(a.labels)},
-                      {"annotations", LabelsToJson(a.annotations)},
+    alerts.push_back({{"labels", json(a.labels)},
+                      {"annotations", json(a.annotations)},
                       {"starts_at_ms", a.starts_at_ms},
                       {"ends_at_ms", a.ends_at_ms},
                       {"resolved", a.status == AlertStatus::kResolved},
@@ -42,7 +36,7 @@ std::string EncodeNotification(const Notification& n) {
                   {"text", n.text},
                   {"ack_url", n.ack_url},
                   {"alerts", std::move(alerts)},
-                  {"group_labels", LabelsToJson(n.group_labels)}};
+                  {"group_labels", json(n.group_labels)}};
   const std::vector<uint8_t> bytes = json::to_cbor(j);
   return std::string(bytes.begin(), bytes.end());
 }

@@ -41,15 +41,15 @@ Dispatcher::Dispatcher(Outbox& outbox, SendHook send, DispatcherOptions options)
   if (!opts_.rng) opts_.rng = DefaultRng();
   if (opts_.batch_limit == 0) opts_.batch_limit = 1;
   rng_ = [this] {
-    std::lock_guard lock(rng_mu_);
+    MutexLock lock(rng_mu_);
     return opts_.rng();
   };
 }
 
-std::mutex& Dispatcher::ChannelMutex(const std::string& channel) {
-  std::lock_guard lock(channels_mu_);
+Mutex& Dispatcher::ChannelMutex(const std::string& channel) {
+  MutexLock lock(channels_mu_);
   auto& mu = channel_mu_[channel];
-  if (!mu) mu = std::make_unique<std::mutex>();
+  if (!mu) mu = std::make_unique<Mutex>();
   return *mu;
 }
 
@@ -62,7 +62,7 @@ const RetryPolicy& Dispatcher::PolicyFor(const std::string& channel) const {
 
 bool Dispatcher::TokensAvailable(const std::string& contact, const std::string& channel,
                                  MonoTime now) {
-  std::lock_guard lock(state_mu_);
+  MutexLock lock(state_mu_);
   if (const RateLimit* l = Find(opts_.per_contact, channel);
       l != nullptr && !buckets_.Available("c\x1f" + PairKey(contact, channel), *l, now)) {
     return false;
@@ -75,7 +75,7 @@ bool Dispatcher::TokensAvailable(const std::string& contact, const std::string& 
 }
 
 void Dispatcher::TakeTokens(const std::string& contact, const std::string& channel, MonoTime now) {
-  std::lock_guard lock(state_mu_);
+  MutexLock lock(state_mu_);
   if (const RateLimit* l = Find(opts_.per_contact, channel)) {
     buckets_.Take("c\x1f" + PairKey(contact, channel), *l, now);
   }
@@ -148,7 +148,7 @@ Status Dispatcher::Deliver(const Item& item, ProcessReport& report) {
     // The send happened: never lose its outcome. Recorded again on the next Process().
     spdlog::error("outbox: cannot record the outcome of '{}' ({}): {}; will retry", item.key(),
                   AttemptResultName(attempt.result), st.ToString());
-    std::lock_guard lock(unrecorded_mu_);
+    MutexLock lock(unrecorded_mu_);
     unrecorded_.push_back({item.key(), std::move(attempt), next});
     return st;
   }
@@ -218,7 +218,7 @@ Status Dispatcher::ReleaseHeld(const HeldGroup& group, ProcessReport& report) {
 
 Status Dispatcher::RecordUnrecorded() {
   // Held across the Records, so two senders never record one outcome twice.
-  std::lock_guard lock(unrecorded_mu_);
+  MutexLock lock(unrecorded_mu_);
   while (!unrecorded_.empty()) {
     const Unrecorded& u = unrecorded_.front();
     Status st = outbox_.Record(u.key, u.attempt, u.to);
@@ -233,13 +233,13 @@ Status Dispatcher::RecordUnrecorded() {
 }
 
 Result<ProcessReport> Dispatcher::Process(std::stop_token stop) {
-  std::unique_lock every_channel(process_mu_);
+  WriterMutexLock every_channel(process_mu_);
   return Run(std::nullopt, stop);
 }
 
 Result<ProcessReport> Dispatcher::Process(const std::string& channel, std::stop_token stop) {
-  std::shared_lock some_channel(process_mu_);
-  std::lock_guard this_channel(ChannelMutex(channel));
+  ReaderMutexLock some_channel(process_mu_);
+  MutexLock this_channel(ChannelMutex(channel));
   return Run(channel, stop);
 }
 
@@ -332,7 +332,7 @@ void Dispatcher::PruneIfDue(int64_t now_ms) {
   if (opts_.retention.count() <= 0) return;
   {
     // Claim this interval's prune: of concurrent senders, one prunes and the rest go on.
-    std::lock_guard lock(state_mu_);
+    MutexLock lock(state_mu_);
     const MonoTime now = clock_.Now();
     if (last_prune_ && now - *last_prune_ < opts_.prune_interval) return;
     last_prune_ = now;

@@ -32,10 +32,8 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
-#include <shared_mutex>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -43,6 +41,7 @@
 
 #include "firewatch/clock.h"
 #include "firewatch/status.h"
+#include "firewatch/sync/mutex.h"
 #include "model/alert.h"
 #include "outbox/gate.h"
 #include "outbox/outbox.h"
@@ -139,12 +138,15 @@ class Dispatcher {
   // The body of both Process calls; `only`: one channel, or nullopt for every channel.
   // The caller holds process_mu_ (exclusive for every channel, shared plus the
   // channel's mutex for one).
-  Result<ProcessReport> Run(const std::optional<std::string>& only, const std::stop_token& stop);
+  Result<ProcessReport> Run(const std::optional<std::string>& only, const std::stop_token& stop)
+      FW_REQUIRES_SHARED(process_mu_);
   // The mutex serializing Process(channel) for `channel` (created on first use).
-  std::mutex& ChannelMutex(const std::string& channel);
+  Mutex& ChannelMutex(const std::string& channel) FW_EXCLUDES(channels_mu_);
   // Lock state_mu_.
-  bool TokensAvailable(const std::string& contact, const std::string& channel, MonoTime now);
-  void TakeTokens(const std::string& contact, const std::string& channel, MonoTime now);
+  bool TokensAvailable(const std::string& contact, const std::string& channel, MonoTime now)
+      FW_EXCLUDES(state_mu_);
+  void TakeTokens(const std::string& contact, const std::string& channel, MonoTime now)
+      FW_EXCLUDES(state_mu_);
   // Claims, sends and records `item` (pending); updates `report`.
   Status Deliver(const Item& item, ProcessReport& report);
   // The transition after `result` on the item's current channel.
@@ -153,7 +155,7 @@ class Dispatcher {
   Transition FailOver(const Item& item, const std::string& why, int64_t now_ms);
   Status ReleaseHeld(const HeldGroup& group, ProcessReport& report);
   // Records the outcomes that failed to commit earlier; stops at the first failure.
-  Status RecordUnrecorded();
+  Status RecordUnrecorded() FW_EXCLUDES(unrecorded_mu_);
   // Runs Outbox::Prune when retention is on and the last prune is prune_interval ago.
   // A failure is logged, not returned: pages go out regardless; the next call retries.
   void PruneIfDue(int64_t now_ms);
@@ -172,17 +174,17 @@ class Dispatcher {
 
   // Lock order: process_mu_ -> a channel's mutex -> state_mu_ | unrecorded_mu_ | rng_mu_
   // (leaves; never two at once) -> the Outbox's own mutex. None is held during a send.
-  std::shared_mutex process_mu_;  // Process(): exclusive; Process(channel): shared
-  std::mutex channels_mu_;
-  // Per-channel mutexes; guarded by channels_mu_. Entries are never removed, so a
-  // reference stays valid after channels_mu_ is released.
-  std::map<std::string, std::unique_ptr<std::mutex>> channel_mu_;
-  std::mutex state_mu_;
-  BucketSet buckets_;                   // guarded by state_mu_
-  std::optional<MonoTime> last_prune_;  // guarded by state_mu_; last prune attempt
-  std::mutex unrecorded_mu_;
-  std::vector<Unrecorded> unrecorded_;  // guarded by unrecorded_mu_; oldest first
-  std::mutex rng_mu_;                   // serializes opts_.rng
+  SharedMutex process_mu_;  // Process(): exclusive; Process(channel): shared
+  Mutex channels_mu_;
+  // Per-channel mutexes. Entries are never removed, so a reference stays valid after
+  // channels_mu_ is released.
+  std::map<std::string, std::unique_ptr<Mutex>> channel_mu_ FW_GUARDED_BY(channels_mu_);
+  Mutex state_mu_;
+  BucketSet buckets_ FW_GUARDED_BY(state_mu_);
+  std::optional<MonoTime> last_prune_ FW_GUARDED_BY(state_mu_);  // last prune attempt
+  Mutex unrecorded_mu_;
+  std::vector<Unrecorded> unrecorded_ FW_GUARDED_BY(unrecorded_mu_);  // oldest first
+  Mutex rng_mu_;  // serializes opts_.rng (called only through rng_)
 };
 
 }  // namespace firewatch::alerting::outbox

@@ -18,7 +18,7 @@ SenderPool::~SenderPool() { Stop(); }
 Status SenderPool::Start() {
   // Read before taking mu_: the outbox query may wait for the database.
   auto active = dispatcher_.ActiveChannels();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (started_ || stopping_) return Status::Ok();
   started_ = true;
   for (const std::string& channel : configured_) StartWorkerLocked(channel);
@@ -49,26 +49,26 @@ void SenderPool::StartWorkerLocked(const std::string& channel) {
 }
 
 void SenderPool::Kick() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto& [channel, w] : workers_) {
     w->kicked = true;
-    w->wake.notify_one();
+    w->wake.NotifyOne();
   }
 }
 
 void SenderPool::Kick(const std::string& channel) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!started_ || stopping_) return;
   StartWorkerLocked(channel);
   Worker& w = *workers_.at(channel);
   w.kicked = true;
-  w.wake.notify_one();
+  w.wake.NotifyOne();
 }
 
 void SenderPool::RequestStop() {
   std::vector<std::stop_source> stops;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     for (auto& [channel, w] : workers_) stops.push_back(w->thread.get_stop_source());
   }
@@ -80,7 +80,7 @@ void SenderPool::Stop() {
   RequestStop();
   std::vector<std::jthread> threads;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& [channel, w] : workers_) {
       if (w->thread.joinable()) threads.push_back(std::move(w->thread));
     }
@@ -89,7 +89,7 @@ void SenderPool::Stop() {
 }
 
 std::vector<std::string> SenderPool::Channels() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> out;
   for (const auto& [channel, w] : workers_) out.push_back(channel);
   return out;
@@ -104,13 +104,13 @@ std::chrono::milliseconds SenderPool::WaitAfter(const Result<ProcessReport>& rep
 
 void SenderPool::Loop(Worker& w, std::stop_token stop) {
   std::chrono::milliseconds wait(0);
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
     // Returns at once when kicked or when stop is requested (also while not waiting).
-    w.wake.wait_for(lock, stop, wait, [&w] { return w.kicked; });
+    w.wake.WaitFor(mu_, stop, wait, [&w] { return w.kicked; });
     if (stop.stop_requested()) return;
     w.kicked = false;
-    lock.unlock();
+    lock.Unlock();
 
     auto report = dispatcher_.Process(w.channel, stop);
     if (!report.ok()) {
@@ -121,7 +121,7 @@ void SenderPool::Loop(Worker& w, std::stop_token stop) {
     if (opts_.on_pass) opts_.on_pass(w.channel, report);
     wait = WaitAfter(report);
 
-    lock.lock();
+    lock.Lock();
     if (wait.count() == 0) w.kicked = true;
   }
 }

@@ -25,11 +25,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -37,6 +35,7 @@
 
 #include "firewatch/clock.h"
 #include "firewatch/status.h"
+#include "firewatch/sync/mutex.h"
 #include "outbox/dispatcher.h"
 
 namespace firewatch::alerting::outbox {
@@ -66,37 +65,38 @@ class SenderPool {
   // outbox (Dispatcher::ActiveChannels). An error means the outbox could not be read:
   // the configured channels' workers run anyway, and a leftover channel gets its worker
   // only when an item fails over to it. A second call, or one after Stop, does nothing.
-  Status Start();
+  Status Start() FW_EXCLUDES(mu_);
 
   // Wakes every worker for a pass now (a pass already running is followed by another).
-  void Kick();
+  void Kick() FW_EXCLUDES(mu_);
   // Wakes the worker of `channel`, starting one if the channel has none yet (after
   // Start, before Stop; otherwise it does nothing). Use after an Enqueue whose chain
   // starts with `channel`.
-  void Kick(const std::string& channel);
+  void Kick(const std::string& channel) FW_EXCLUDES(mu_);
 
   // Asks every worker to stop, without waiting: a worker that is sending finishes that
   // send (the notifier returns within its channel's timeout) and records it, then
   // starts no other. No new worker starts after this.
-  void RequestStop();
+  void RequestStop() FW_EXCLUDES(mu_);
   // RequestStop(), then joins every worker: returns once every in-flight send has
   // returned and been recorded, so at most about the longest channel timeout. Never
   // interrupts a send. The Dispatcher is not called after it returns. Call it from one
   // thread (a second call returns at once), never from on_pass.
-  void Stop();
+  void Stop() FW_EXCLUDES(mu_);
 
   // The channels that have a worker, sorted.
-  std::vector<std::string> Channels() const;
+  std::vector<std::string> Channels() const FW_EXCLUDES(mu_);
 
  private:
   struct Worker {
     std::string channel;
-    bool kicked = true;  // guarded by mu_; the first pass runs at once
-    std::condition_variable_any wake;
+    // Guarded by SenderPool::mu_ (a nested struct cannot name it in FW_GUARDED_BY).
+    bool kicked = true;  // the first pass runs at once
+    CondVar wake;
     std::jthread thread;  // set under mu_ when started; moved out by Stop()
   };
   // Starts `channel`'s worker unless it has one. Caller holds mu_.
-  void StartWorkerLocked(const std::string& channel);
+  void StartWorkerLocked(const std::string& channel) FW_REQUIRES(mu_);
   void Loop(Worker& w, std::stop_token stop);
   // How long to sleep after a pass, or zero to run again at once.
   std::chrono::milliseconds WaitAfter(const Result<ProcessReport>& report) const;
@@ -106,11 +106,11 @@ class SenderPool {
   const SenderPoolOptions opts_;
   const Clock& clock_;
 
-  mutable std::mutex mu_;
-  bool started_ = false;   // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  // guarded by mu_; entries live until the pool is destroyed (workers reference theirs).
-  std::map<std::string, std::unique_ptr<Worker>> workers_;
+  mutable Mutex mu_;
+  bool started_ FW_GUARDED_BY(mu_) = false;
+  bool stopping_ FW_GUARDED_BY(mu_) = false;
+  // Entries live until the pool is destroyed (workers reference theirs).
+  std::map<std::string, std::unique_ptr<Worker>> workers_ FW_GUARDED_BY(mu_);
 };
 
 }  // namespace firewatch::alerting::outbox

@@ -127,9 +127,7 @@ bool Matcher::Matches(const LabelSet& labels) const {
   return MatchesValue(it == labels.end() ? kEmpty : it->second);
 }
 
-namespace {
-
-std::string Quote(const std::string& s) {
+std::string QuoteLabelValue(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     if (c == '\\' || c == '"') {
@@ -143,6 +141,8 @@ std::string Quote(const std::string& s) {
   }
   return out + "\"";
 }
+
+namespace {
 
 // A cursor over matcher text; every error names the input and a 1-based column.
 class Parser {
@@ -252,7 +252,7 @@ bool operator<(const Matcher& a, const Matcher& b) {
 }
 
 std::string Matcher::ToString() const {
-  return name_ + std::string(MatchTypeString(type_)) + Quote(value_);
+  return name_ + std::string(MatchTypeString(type_)) + QuoteLabelValue(value_);
 }
 
 bool MatchesAll(const Matchers& ms, const LabelSet& labels) {

@@ -123,4 +123,8 @@ std::string MatchersString(const Matchers& ms);
 // True when `name` is a valid label name: [a-zA-Z_][a-zA-Z0-9_]*, 1 to kMaxLabelNameBytes.
 bool IsValidLabelName(std::string_view name);
 
+// `s` in double quotes as matcher text writes it: '\\' and '"' backslash-escaped, a newline
+// as \n, every other byte as is (matchers and label sets print the same way).
+std::string QuoteLabelValue(const std::string& s);
+
 }  // namespace firewatch::alerting::route

@@ -10,7 +10,7 @@ ReplicatedSilences::ReplicatedSilences(const Clock& clock) : clock_(clock) {}
 ReplicatedSilences::~ReplicatedSilences() = default;
 
 Status ReplicatedSilences::Open(const std::string& path) {
-  std::lock_guard lock(write_mu_);
+  MutexLock lock(write_mu_);
   store_ = std::make_unique<SilenceStore>();
   if (Status st = store_->Open(path); !st.ok()) return st;
   std::vector<Silence> loaded;
@@ -52,7 +52,7 @@ void ReplicatedSilences::Persist(const std::vector<Silence>& changed,
 }
 
 Result<std::string> ReplicatedSilences::Set(Silence silence) {
-  std::lock_guard lock(write_mu_);
+  MutexLock lock(write_mu_);
   const WallTime now = clock_.WallNow();
   std::vector<Silence> changed;
   auto id = silencer_.Set(std::move(silence), now, &changed);
@@ -64,7 +64,7 @@ Result<std::string> ReplicatedSilences::Set(Silence silence) {
 }
 
 Status ReplicatedSilences::Expire(const std::string& id) {
-  std::lock_guard lock(write_mu_);
+  MutexLock lock(write_mu_);
   const WallTime now = clock_.WallNow();
   if (Status st = silencer_.Expire(id, now); !st.ok()) return st;
   std::vector<Silence> changed;
@@ -99,7 +99,7 @@ void ReplicatedSilences::Merge(const std::string& peer, PeerSilences part) {
   // Counted here; the cluster logs those (rate-limited) when it decodes the payload.
   peer_refused_.fetch_add(part.refused_on_parse);
   if (part.silences.empty()) return;
-  std::lock_guard lock(write_mu_);
+  MutexLock lock(write_mu_);
   MergeOutcome out = silencer_.MergeAll(part.silences, clock_.WallNow());
   for (const auto& [id, why] : out.refused) {
     peer_refused_.fetch_add(1);

@@ -12,13 +12,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "firewatch/clock.h"
 #include "firewatch/status.h"
+#include "firewatch/sync/mutex.h"
 #include "model/replicated.h"
 #include "route/silence.h"
 
@@ -69,13 +69,16 @@ class ReplicatedSilences final : public Replicated<PeerSilences> {
 
  private:
   // Writes `changed` and deletes `dropped` in one transaction (write_mu_ held).
-  void Persist(const std::vector<Silence>& changed, const std::vector<std::string>& dropped);
+  void Persist(const std::vector<Silence>& changed, const std::vector<std::string>& dropped)
+      FW_REQUIRES(write_mu_);
 
   const Clock& clock_;
   Silencer silencer_;  // internally synchronized (its own writer lock, snapshots)
-  std::unique_ptr<SilenceStore> store_;
-  mutable std::mutex write_mu_;
-  std::set<std::string> refusal_logged_;  // guarded by write_mu_; bounded (256)
+  // Orders a change with its write to incidents.db, so the store never holds an older
+  // version than memory; never held while silences are evaluated.
+  mutable Mutex write_mu_;
+  std::unique_ptr<SilenceStore> store_ FW_PT_GUARDED_BY(write_mu_);
+  std::set<std::string> refusal_logged_ FW_GUARDED_BY(write_mu_);  // bounded (256)
   std::atomic<uint64_t> peer_refused_{0};
   std::atomic<uint64_t> store_refused_{0};
 };

@@ -5,32 +5,13 @@
 
 namespace firewatch::alerting::route {
 
-namespace {
-
-std::string QuoteValue(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-}  // namespace
-
 std::string LabelSetString(const LabelSet& labels) {
   std::string out = "{";
   bool first = true;
   for (const auto& [k, v] : labels) {
     if (!first) out += ", ";
     first = false;
-    out += k + "=" + QuoteValue(v);
+    out += k + "=" + QuoteLabelValue(v);
   }
   return out + "}";
 }

@@ -280,17 +280,17 @@ void Silencer::PublishLocked(WallTime now) {
     if (StateAt(*s, now) != SilenceState::kExpired) live.push_back(s);
   }
   auto next = std::make_shared<const SilenceSnapshot>(std::move(live));
-  std::lock_guard lock(snapshot_mu_);
+  MutexLock lock(snapshot_mu_);
   snapshot_ = std::move(next);
 }
 
 std::shared_ptr<const SilenceSnapshot> Silencer::Snapshot() const {
-  std::lock_guard lock(snapshot_mu_);
+  MutexLock lock(snapshot_mu_);
   return snapshot_;
 }
 
 Result<std::string> Silencer::Set(Silence s, WallTime now, std::vector<Silence>* changed) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::shared_ptr<const Silence> old;
   if (!s.id.empty()) {
     auto it = silences_.find(s.id);
@@ -347,7 +347,7 @@ Result<std::string> Silencer::Set(Silence s, WallTime now, std::vector<Silence>*
 }
 
 Status Silencer::Expire(const std::string& id, WallTime now) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = silences_.find(id);
   if (it == silences_.end()) return Status::NotFound("silence '" + id + "' not found");
   Silence s = *it->second;
@@ -370,7 +370,7 @@ Status Silencer::Expire(const std::string& id, WallTime now) {
 
 MergeOutcome Silencer::MergeAll(const std::vector<Silence>& silences, WallTime now) {
   MergeOutcome out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   size_t live = LiveCountLocked(now);
   for (const Silence& s : silences) {
     if (s.id.empty()) {
@@ -401,7 +401,8 @@ MergeOutcome Silencer::MergeAll(const std::vector<Silence>& silences, WallTime n
   if (!out.changed.empty() || !out.dropped.empty()) PublishLocked(now);
   // A silence taken and dropped in the same call is not reported as changed.
   if (!out.dropped.empty()) {
-    std::erase_if(out.changed, [&](const Silence& s) { return !silences_.count(s.id); });
+    std::erase_if(out.changed,
+                  [&](const Silence& s) FW_REQUIRES(mu_) { return !silences_.count(s.id); });
   }
   return out;
 }
@@ -413,7 +414,7 @@ Result<bool> Silencer::Merge(const Silence& s, WallTime now) {
 }
 
 Result<Silence> Silencer::Get(const std::string& id) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = silences_.find(id);
   if (it == silences_.end()) return Status::NotFound("silence '" + id + "' not found");
   return *it->second;
@@ -422,7 +423,7 @@ Result<Silence> Silencer::Get(const std::string& id) const {
 std::vector<Silence> Silencer::List() const {
   std::vector<Silence> out;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     out.reserve(silences_.size());
     for (const auto& [id, s] : silences_) out.push_back(*s);
   }
@@ -434,7 +435,7 @@ std::vector<Silence> Silencer::List() const {
 std::map<SilenceState, size_t> Silencer::Count(WallTime now) const {
   std::map<SilenceState, size_t> out{
       {SilenceState::kPending, 0}, {SilenceState::kActive, 0}, {SilenceState::kExpired, 0}};
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [id, s] : silences_) ++out[StateAt(*s, now)];
   return out;
 }
@@ -473,7 +474,7 @@ std::vector<std::string> Silencer::PruneExpiredLocked(WallTime now, Duration ret
 }
 
 std::vector<std::string> Silencer::Gc(WallTime now, Duration retention) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto dropped = PruneExpiredLocked(now, retention);
   if (!dropped.empty()) PublishLocked(now);
   return dropped;

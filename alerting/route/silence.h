@@ -19,7 +19,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +27,7 @@
 
 #include "firewatch/clock.h"
 #include "firewatch/status.h"
+#include "firewatch/sync/mutex.h"
 #include "route/matcher.h"
 #include "route/muter.h"
 
@@ -170,30 +170,30 @@ class Silencer final : public Muter {
   // already held; the message names the field or limit), NotFound (the id is unknown),
   // or the id generator's error.
   [[nodiscard]] Result<std::string> Set(Silence s, WallTime now,
-                                        std::vector<Silence>* changed = nullptr);
+                                        std::vector<Silence>* changed = nullptr) FW_EXCLUDES(mu_);
 
   // Ends a silence now: an active one gets ends_at = now, a pending one starts_at =
   // ends_at = now. NotFound for unknown ids, InvalidArgument when already expired.
-  [[nodiscard]] Status Expire(const std::string& id, WallTime now);
+  [[nodiscard]] Status Expire(const std::string& id, WallTime now) FW_EXCLUDES(mu_);
 
   // Replication and loading from storage: takes each silence as is (after
   // ValidateSilence) when its id is new or its updated_at is later than the held copy's.
   // A new live silence beyond limits.max_live is refused, as is one expired longer than
   // the retention. Never fails as a whole.
-  MergeOutcome MergeAll(const std::vector<Silence>& silences, WallTime now);
+  MergeOutcome MergeAll(const std::vector<Silence>& silences, WallTime now) FW_EXCLUDES(mu_);
   // One silence: whether it changed anything, or why it was refused.
-  [[nodiscard]] Result<bool> Merge(const Silence& s, WallTime now);
+  [[nodiscard]] Result<bool> Merge(const Silence& s, WallTime now) FW_EXCLUDES(mu_);
 
   // NotFound for unknown ids.
-  [[nodiscard]] Result<Silence> Get(const std::string& id) const;
+  [[nodiscard]] Result<Silence> Get(const std::string& id) const FW_EXCLUDES(mu_);
   // All held silences, by starts_at then id.
-  std::vector<Silence> List() const;
+  std::vector<Silence> List() const FW_EXCLUDES(mu_);
   // How many held silences are in each state at `now`.
-  std::map<SilenceState, size_t> Count(WallTime now) const;
+  std::map<SilenceState, size_t> Count(WallTime now) const FW_EXCLUDES(mu_);
 
   // The silences that can mute, as published by the last change. Takes a short lock to
   // copy the pointer; never null.
-  std::shared_ptr<const SilenceSnapshot> Snapshot() const;
+  std::shared_ptr<const SilenceSnapshot> Snapshot() const FW_EXCLUDES(snapshot_mu_);
 
   // Muter, on the current snapshot.
   bool Mutes(const LabelSet& labels, WallTime now) const override;
@@ -202,23 +202,23 @@ class Silencer final : public Muter {
   // Drops silences whose ends_at is at least `retention` before `now` (Alertmanager keeps
   // them 120h), then the oldest expired ones beyond limits.max_expired. Returns the ids
   // dropped (to delete from storage).
-  std::vector<std::string> Gc(WallTime now, Duration retention);
-  std::vector<std::string> Gc(WallTime now) { return Gc(now, limits_.retention); }
+  std::vector<std::string> Gc(WallTime now, Duration retention) FW_EXCLUDES(mu_);
+  std::vector<std::string> Gc(WallTime now) FW_EXCLUDES(mu_) { return Gc(now, limits_.retention); }
 
   const SilenceLimits& limits() const { return limits_; }
 
  private:
   using Map = std::map<std::string, std::shared_ptr<const Silence>>;
-  size_t LiveCountLocked(WallTime now) const;
-  std::vector<std::string> PruneExpiredLocked(WallTime now, Duration retention);
-  void PublishLocked(WallTime now);
+  size_t LiveCountLocked(WallTime now) const FW_REQUIRES(mu_);
+  std::vector<std::string> PruneExpiredLocked(WallTime now, Duration retention) FW_REQUIRES(mu_);
+  void PublishLocked(WallTime now) FW_REQUIRES(mu_) FW_EXCLUDES(snapshot_mu_);
 
   const IdGenerator ids_;
   const SilenceLimits limits_;
-  mutable std::mutex mu_;  // serializes writers; guards silences_
-  Map silences_;
-  mutable std::mutex snapshot_mu_;  // guards snapshot_ (held only to copy the pointer)
-  std::shared_ptr<const SilenceSnapshot> snapshot_;
+  mutable Mutex mu_;  // serializes writers
+  Map silences_ FW_GUARDED_BY(mu_);
+  mutable Mutex snapshot_mu_ FW_ACQUIRED_AFTER(mu_);  // held only to copy the pointer
+  std::shared_ptr<const SilenceSnapshot> snapshot_ FW_GUARDED_BY(snapshot_mu_);
 };
 
 }  // namespace firewatch::alerting::route

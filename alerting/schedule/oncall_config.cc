@@ -77,28 +77,28 @@ std::vector<YAML::Node> ListField(MapReader& m, const std::string& key) {
   return out;
 }
 
-std::optional<Zone> ZoneField(MapReader& m, const YAML::Node& map, const std::string& key,
-                              bool required) {
+// A scalar field parsed by `parse`; its error is reported at the field.
+template <typename T>
+std::optional<T> ParsedField(MapReader& m, const YAML::Node& map, const std::string& key,
+                             bool required, Result<T> (*parse)(std::string_view)) {
   auto f = ScalarField(m, map, key, required);
   if (!f) return std::nullopt;
-  auto zone = FindZone(f->text);
-  if (!zone.ok()) {
-    m.errors().At(f->node, m.PathOf(key) + ": " + zone.status().message());
+  auto parsed = parse(f->text);
+  if (!parsed.ok()) {
+    m.errors().At(f->node, m.PathOf(key) + ": " + parsed.status().message());
     return std::nullopt;
   }
-  return *zone;
+  return *parsed;
+}
+
+std::optional<Zone> ZoneField(MapReader& m, const YAML::Node& map, const std::string& key,
+                              bool required) {
+  return ParsedField(m, map, key, required, FindZone);
 }
 
 std::optional<DateTime> DateTimeField(MapReader& m, const YAML::Node& map, const std::string& key,
                                       bool required) {
-  auto f = ScalarField(m, map, key, required);
-  if (!f) return std::nullopt;
-  auto dt = ParseDateTime(f->text);
-  if (!dt.ok()) {
-    m.errors().At(f->node, m.PathOf(key) + ": " + dt.status().message());
-    return std::nullopt;
-  }
-  return *dt;
+  return ParsedField(m, map, key, required, ParseDateTime);
 }
 
 class Reader {
@@ -363,9 +363,11 @@ void ReadOnCallConfig(config::MapReader& top, const KnownNames& known, OnCallCon
   reader.Policies(top, out.escalation_policies);
 }
 
-Result<OnCallConfig> ParseOnCallConfig(const std::string& text, const std::string& name,
-                                       const KnownNames& known) {
-  auto root = config::LoadString(text, name);
+namespace {
+// The config in `root` (loaded from `name`), or every error in it.
+template <typename Root>
+Result<OnCallConfig> ReadOnCallRoot(const Root& root, const std::string& name,
+                                    const KnownNames& known) {
   if (!root.ok()) return root.status();
   Errors errors(name);
   MapReader top(errors, *root, "");
@@ -375,17 +377,15 @@ Result<OnCallConfig> ParseOnCallConfig(const std::string& text, const std::strin
   if (!errors.empty()) return errors.ToStatus();
   return out;
 }
+}  // namespace
+
+Result<OnCallConfig> ParseOnCallConfig(const std::string& text, const std::string& name,
+                                       const KnownNames& known) {
+  return ReadOnCallRoot(config::LoadString(text, name), name, known);
+}
 
 Result<OnCallConfig> LoadOnCallConfig(const std::string& path, const KnownNames& known) {
-  auto root = config::LoadFile(path);
-  if (!root.ok()) return root.status();
-  Errors errors(path);
-  MapReader top(errors, *root, "");
-  OnCallConfig out;
-  ReadOnCallConfig(top, known, out);
-  top.Finish();
-  if (!errors.empty()) return errors.ToStatus();
-  return out;
+  return ReadOnCallRoot(config::LoadFile(path), path, known);
 }
 
 }  // namespace firewatch::alerting::schedule

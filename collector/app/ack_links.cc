@@ -133,12 +133,12 @@ AckLinkSigner::Check AckLinkSigner::Verify(const std::string& id, const std::str
 }
 
 void AckLinks::Set(std::shared_ptr<const AckLinkSigner> signer) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   signer_ = std::move(signer);
 }
 
 std::shared_ptr<const AckLinkSigner> AckLinks::Get() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return signer_;
 }
 

@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +33,7 @@
 #include "firewatch/clock.h"
 #include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/sync/mutex.h"
 #include "http/http_server.h"
 
 namespace firewatch::collector {
@@ -69,12 +69,12 @@ class AckLinkSigner {
 class AckLinks {
  public:
   explicit AckLinks(std::shared_ptr<const AckLinkSigner> signer) : signer_(std::move(signer)) {}
-  void Set(std::shared_ptr<const AckLinkSigner> signer);
-  std::shared_ptr<const AckLinkSigner> Get() const;
+  void Set(std::shared_ptr<const AckLinkSigner> signer) FW_EXCLUDES(mu_);
+  std::shared_ptr<const AckLinkSigner> Get() const FW_EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const AckLinkSigner> signer_;
+  mutable Mutex mu_;
+  std::shared_ptr<const AckLinkSigner> signer_ FW_GUARDED_BY(mu_);
 };
 
 // Builds the signer of a collector config: reads alerting.ack_secret (or creates and

@@ -20,6 +20,7 @@
 #include "firewatch/net/sd_watchdog.h"
 #include "firewatch/net/uv_handle.h"
 #include "firewatch/sd_notify.h"
+#include "firewatch/sync/mutex.h"
 #include "http/api.h"
 #include "http/http_server.h"
 #include "ingest/ingestor.h"

@@ -34,7 +34,7 @@ LocalPager::~LocalPager() { std::fclose(file_); }
 
 size_t LocalPager::Notify(const std::vector<Transition>& transitions, CollectorMetrics* metrics) {
   size_t written = 0;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& t : transitions) {
     if (!IsPageable(t)) continue;
     const bool firing = t.to == SourceState::kDown;

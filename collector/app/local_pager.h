@@ -13,11 +13,11 @@
 
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "firewatch/status.h"
+#include "firewatch/sync/mutex.h"
 #include "tracker/source.h"
 
 namespace firewatch::collector {
@@ -35,12 +35,13 @@ class LocalPager {
   ~LocalPager();
 
   // Writes one page per pageable transition; returns how many were written.
-  size_t Notify(const std::vector<Transition>& transitions, CollectorMetrics* metrics);
+  size_t Notify(const std::vector<Transition>& transitions, CollectorMetrics* metrics)
+      FW_EXCLUDES(mu_);
 
  private:
   LocalPager(FILE* file, std::string path, std::string collector_id, bool echo);
-  std::mutex mu_;
-  FILE* file_;
+  Mutex mu_;
+  FILE* file_ FW_GUARDED_BY(mu_);  // appends and fsyncs are serialized
   std::string path_;
   std::string collector_id_;
   bool echo_;

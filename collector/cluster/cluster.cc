@@ -97,11 +97,11 @@ void Cluster::Start(ReplicatedStates states) {
 
 void Cluster::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }
@@ -183,7 +183,7 @@ std::optional<SyncReject> Cluster::CheckNewer(const std::string& peer, const Syn
                                               int64_t ts_ms) {
   // Stamped before we started: we cannot know what came before, so it may be old.
   if (ts_ms < started_ms_) return SyncReject::kReplayed;
-  std::lock_guard lock(newest_mu_);
+  MutexLock lock(newest_mu_);
   auto it = newest_.find(peer);
   if (it != newest_.end()) {
     const Newest& n = it->second;
@@ -195,12 +195,13 @@ std::optional<SyncReject> Cluster::CheckNewer(const std::string& peer, const Syn
 }
 
 void Cluster::SyncLoop(const std::string& peer) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopping_) {
-    lock.unlock();
+    lock.Unlock();
     SyncOnce(peer);
-    lock.lock();
-    wake_.wait_for(lock, view_.config().sync_interval, [this] { return stopping_; });
+    lock.Lock();
+    wake_.WaitFor(mu_, view_.config().sync_interval,
+                  [this]() FW_REQUIRES(mu_) { return stopping_; });
   }
 }
 

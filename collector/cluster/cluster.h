@@ -30,6 +30,7 @@
 #include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/log.h"
 #include "model/replicated.h"
+#include "firewatch/sync/mutex.h"
 
 namespace firewatch::alerting::route {
 struct PeerSilences;
@@ -127,14 +128,14 @@ class Cluster {
   std::map<std::string, PeerLink> links_;  // by peer id; the pair's key signs both ways
   std::vector<crypto::HmacKey> accepted_;  // cluster.accept_key_files
   const int64_t started_ms_;               // wall clock at construction
-  std::mutex newest_mu_;
-  std::map<std::string, Newest> newest_;   // by peer id; guarded by newest_mu_
+  Mutex newest_mu_;
+  std::map<std::string, Newest> newest_ FW_GUARDED_BY(newest_mu_);  // by peer id
   ReplicatedStates states_;
   ForgetSink on_forgotten_;
 
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  Mutex mu_;
+  CondVar wake_;
+  bool stopping_ FW_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
   std::array<std::atomic<uint64_t>, kSyncRejectCount> rejects_{};
   mutable RateLimiter log_limit_;

@@ -119,7 +119,7 @@ void ClusterView::SetLocalState(const std::string& id, SourceState s) {
 }
 
 void ClusterView::RestoreLocal(const std::vector<SourceSnapshot>& sources) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& s : sources) {
     SetLocalState(s.source_id, s.state);
     if (s.state == SourceState::kDown) {
@@ -134,7 +134,7 @@ void ClusterView::RestoreLocal(const std::vector<SourceSnapshot>& sources) {
 
 std::vector<Transition> ClusterView::Forget(const std::vector<Tombstone>& forgotten,
                                            const std::string& why) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Transition> resolve;
   for (const auto& [id, at_ms] : forgotten) {
     auto it = local_.find(id);
@@ -188,7 +188,7 @@ void ClusterView::PruneTombstones(int64_t now_ms) {
 }
 
 std::vector<Transition> ClusterView::OnLocal(const std::vector<Transition>& ts) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Transition> out;
   for (const auto& t : ts) {
     SetLocalState(t.source_id, t.to);
@@ -286,7 +286,7 @@ alerting::Alert ClusterView::IsolatedAlert(bool firing) const {
 }
 
 ClusterView::TickOutput ClusterView::Tick() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TickOutput out;
   const MonoTime now = clock_.Now();
 
@@ -374,7 +374,7 @@ ClusterView::TickOutput ClusterView::Tick() {
 // ---------------------------------------------------------------- sync
 
 SyncPayload ClusterView::BuildFor(const std::string& peer_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SyncPayload p;
   p.from = self_;
   p.config_digest = config_.digest;
@@ -413,7 +413,7 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id) {
 }
 
 void ClusterView::Delivered(const std::string& peer_id, const SyncPayload& sent) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Peer* peer = FindPeer(peer_id);
   if (peer == nullptr) return;
   ++peer->syncs_ok;
@@ -436,7 +436,7 @@ void ClusterView::Delivered(const std::string& peer_id, const SyncPayload& sent)
 }
 
 void ClusterView::SyncFailed(const std::string& peer_id, const std::string& error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (Peer* peer = FindPeer(peer_id)) {
     ++peer->syncs_failed;
     peer->last_error = error;
@@ -444,7 +444,7 @@ void ClusterView::SyncFailed(const std::string& peer_id, const std::string& erro
 }
 
 Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgotten) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Peer* p = FindPeer(in.from);
   if (p == nullptr) return Status::InvalidArgument("'" + in.from + "' is not a peer");
   const MonoTime now = clock_.Now();
@@ -520,7 +520,7 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
 
 alerting::GateDecision ClusterView::Decide(const std::string& key, int64_t due_ms,
                                            int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const MonoTime now = clock_.Now();
   for (const auto& p : peers_) {
     auto it = p.log.find(key);
@@ -548,7 +548,7 @@ alerting::GateDecision ClusterView::Decide(const std::string& key, int64_t due_m
 }
 
 std::optional<std::string> ClusterView::PeerHandled(const std::string& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& p : peers_) {
     if (p.log.count(key) > 0) return p.member.id;
   }
@@ -556,7 +556,7 @@ std::optional<std::string> ClusterView::PeerHandled(const std::string& key) {
 }
 
 std::optional<alerting::PeerIncident> ClusterView::PeerIncidentFor(const std::string& group_key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::optional<alerting::PeerIncident> best;
   for (const auto& p : peers_) {
     for (const auto& inc : p.incidents) {
@@ -573,7 +573,7 @@ std::optional<alerting::PeerIncident> ClusterView::PeerIncidentFor(const std::st
 // ---------------------------------------------------------------- status
 
 ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ClusterStatus st;
   st.self = self_;
   st.config_digest = config_.digest;
@@ -588,7 +588,7 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
     for (const auto& c : unheard) ++unheard_count[c];
     if (st.path_warnings.size() < max_warnings) st.path_warnings.push_back({id, std::move(unheard)});
   };
-  auto check = [&](const std::string& id) {
+  auto check = [&](const std::string& id) FW_REQUIRES(mu_) {
     bool heard = false;
     std::vector<std::string> unheard;
     if (auto it = local_.find(id); it != local_.end()) {

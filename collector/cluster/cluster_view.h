@@ -23,7 +23,6 @@
 
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -34,6 +33,7 @@
 #include "detector/phi_detector.h"
 #include "engine/peer_gate.h"
 #include "firewatch/clock.h"
+#include "firewatch/sync/mutex.h"
 #include "model/alert.h"
 #include "tracker/source.h"
 
@@ -84,9 +84,9 @@ class ClusterView : public alerting::PeerGate {
   // ---- this collector's sources (loop thread) ----
   // Tracker transitions in; the merged transitions to page on out (AlertFor-ready:
   // to == DOWN fires SourceDown, from == DOWN resolves it).
-  std::vector<Transition> OnLocal(const std::vector<Transition>& transitions);
+  std::vector<Transition> OnLocal(const std::vector<Transition>& transitions) FW_EXCLUDES(mu_);
   // After a restart: the tracker's restored sources; DOWN ones were paged already.
-  void RestoreLocal(const std::vector<SourceSnapshot>& sources);
+  void RestoreLocal(const std::vector<SourceSnapshot>& sources) FW_EXCLUDES(mu_);
   // What was forgotten, and when (wall clock, Unix ms): tombstones, ours or a peer's.
   struct Tombstone {
     std::string source;
@@ -98,7 +98,8 @@ class ClusterView : public alerting::PeerGate {
   // resolve their pages where a merged DOWN had been paged. Tombstones are kept for
   // kTombstoneTtl, at most kMaxTombstones (oldest dropped first); a source heard again
   // loses its tombstone here. O(forgotten + kept tombstones).
-  std::vector<Transition> Forget(const std::vector<Tombstone>& forgotten, const std::string& why);
+  std::vector<Transition> Forget(const std::vector<Tombstone>& forgotten, const std::string& why)
+      FW_EXCLUDES(mu_);
   static constexpr Duration kTombstoneTtl = std::chrono::hours(24 * 7);
 
   struct TickOutput {
@@ -106,23 +107,24 @@ class ClusterView : public alerting::PeerGate {
     std::vector<alerting::Alert> alerts;  // CollectorDown / CollectorIsolated
   };
   // Peer liveness, agreement, isolation and held verdicts at clock.Now().
-  TickOutput Tick();
+  TickOutput Tick() FW_EXCLUDES(mu_);
 
   // ---- peers (any thread) ----
   // What to send `peer` now (sources delta or full table, views, need_full). The caller
   // adds incidents, log and silences.
-  SyncPayload BuildFor(const std::string& peer);
+  SyncPayload BuildFor(const std::string& peer) FW_EXCLUDES(mu_);
   // The exchange that carried `sent` succeeded: the peer has everything in it.
-  void Delivered(const std::string& peer, const SyncPayload& sent);
-  void SyncFailed(const std::string& peer, const std::string& error);
+  void Delivered(const std::string& peer, const SyncPayload& sent) FW_EXCLUDES(mu_);
+  void SyncFailed(const std::string& peer, const std::string& error) FW_EXCLUDES(mu_);
   // An authenticated payload from a peer (its request, or its response to ours).
   // InvalidArgument when `from` is not a peer. The peer's tombstones remove those sources
   // from its table here, and are appended to `forgotten` (when given) as (source id,
   // wall time of the forget on this collector's clock) for the caller to apply to the
   // tracker: Forget() is not called for them here.
-  Status Apply(const SyncPayload& payload, std::vector<Tombstone>* forgotten = nullptr);
+  Status Apply(const SyncPayload& payload, std::vector<Tombstone>* forgotten = nullptr)
+      FW_EXCLUDES(mu_);
 
-  ClusterStatus Snapshot(size_t max_warnings = 100) const;
+  ClusterStatus Snapshot(size_t max_warnings = 100) const FW_EXCLUDES(mu_);
   const ClusterConfig& config() const { return config_; }
   const std::string& self() const { return self_; }
 
@@ -171,18 +173,18 @@ class ClusterView : public alerting::PeerGate {
     std::string last_error;
   };
 
-  Peer* FindPeer(const std::string& id);
+  Peer* FindPeer(const std::string& id) FW_REQUIRES(mu_);
   bool Live(const Peer& p) const { return p.state == PeerState::kUp; }
-  bool AloneLocked() const;
-  void SetLocalState(const std::string& id, SourceState s);
+  bool AloneLocked() const FW_REQUIRES(mu_);
+  void SetLocalState(const std::string& id, SourceState s) FW_REQUIRES(mu_);
   // Drops tombstones past kTombstoneTtl, then the oldest beyond kMaxTombstones.
-  void PruneTombstones(int64_t now_ms);
+  void PruneTombstones(int64_t now_ms) FW_REQUIRES(mu_);
   // Re-evaluates one locally DOWN source; appends a merged transition when it changes.
-  void EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out);
-  bool HeardByLivePeer(const std::string& id, std::string* by) const;
-  int RankLocked() const;
-  alerting::Alert CollectorDownAlert(const Peer& p, bool firing) const;
-  alerting::Alert IsolatedAlert(bool firing) const;
+  void EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out) FW_REQUIRES(mu_);
+  bool HeardByLivePeer(const std::string& id, std::string* by) const FW_REQUIRES(mu_);
+  int RankLocked() const FW_REQUIRES(mu_);
+  alerting::Alert CollectorDownAlert(const Peer& p, bool firing) const FW_REQUIRES(mu_);
+  alerting::Alert IsolatedAlert(bool firing) const FW_REQUIRES(mu_);
 
   const Clock& clock_;
   const ClusterConfig config_;
@@ -192,22 +194,24 @@ class ClusterView : public alerting::PeerGate {
   const MonoTime started_;
   PhiParams phi_;
 
-  mutable std::mutex mu_;
-  std::vector<Peer> peers_;  // member order, self excluded
-  std::unordered_map<std::string, Local> local_;
-  uint64_t local_down_ = 0;     // sources DOWN here
-  uint64_t local_known_ = 0;    // sources here that are not STOPPED
-  uint64_t version_ = 0;
-  uint64_t digest_ = 0;
-  std::deque<std::pair<uint64_t, std::string>> changes_;  // (version, source), ascending
-  std::unordered_map<std::string, int64_t> forgotten_;     // source -> forgotten at (wall ms)
-  bool alone_ = true;
-  MonoTime alone_since_{};
-  bool isolated_ = false;
-  std::string isolation_summary_;
+  mutable Mutex mu_;
+  std::vector<Peer> peers_ FW_GUARDED_BY(mu_);  // member order, self excluded
+  std::unordered_map<std::string, Local> local_ FW_GUARDED_BY(mu_);
+  uint64_t local_down_ FW_GUARDED_BY(mu_) = 0;   // sources DOWN here
+  uint64_t local_known_ FW_GUARDED_BY(mu_) = 0;  // sources here that are not STOPPED
+  uint64_t version_ FW_GUARDED_BY(mu_) = 0;
+  uint64_t digest_ FW_GUARDED_BY(mu_) = 0;
+  // (version, source), ascending
+  std::deque<std::pair<uint64_t, std::string>> changes_ FW_GUARDED_BY(mu_);
+  // source -> forgotten at (wall ms)
+  std::unordered_map<std::string, int64_t> forgotten_ FW_GUARDED_BY(mu_);
+  bool alone_ FW_GUARDED_BY(mu_) = true;
+  MonoTime alone_since_ FW_GUARDED_BY(mu_) = {};
+  bool isolated_ FW_GUARDED_BY(mu_) = false;
+  std::string isolation_summary_ FW_GUARDED_BY(mu_);
   // key -> the first due time the outbox asked about (a deferral moves the item's due;
   // the rank wait counts from the original one). Pruned after an hour.
-  std::unordered_map<std::string, int64_t> first_due_;
+  std::unordered_map<std::string, int64_t> first_due_ FW_GUARDED_BY(mu_);
 };
 
 // The digest contribution of one (source, state) entry; a table's digest is the XOR of

@@ -237,8 +237,11 @@ void RegisterApi(HttpServer& server, const ApiContext& ctx) {
     return r;
   });
   // Public even when reads need a token: probes (systemd, load balancers) carry none.
-  server.Route("GET", "/healthz", [](const HttpRequest&) {
-    return HttpResponse::Json(200, R"({"status":"ok"})");
+  // The time lets agents measure their clock offset before signed heartbeats fall out
+  // of the skew window (the agent's clock check, docs/agent.md).
+  server.Route("GET", "/healthz", [c](const HttpRequest&) {
+    return HttpResponse::Json(200, R"({"status":"ok","time_unix_ms":)" +
+                                       std::to_string(ToUnixMillis(c->clock->WallNow())) + "}");
   }, RouteOptions{Access::kPublic, 0, nullptr});
   server.Route("GET", "/readyz", [c](const HttpRequest&) {
     if (c->ready == nullptr || c->ready->load()) {

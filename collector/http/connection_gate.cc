@@ -9,9 +9,10 @@
 #include <atomic>
 #include <cerrno>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "firewatch/sync/mutex.h"
 
 namespace firewatch::collector {
 
@@ -76,8 +77,8 @@ void Prune(const std::string& ip, std::vector<Entry>& entries) {
   std::erase_if(entries, [&ip](const Entry& e) { return !StillOpen(ip, e); });
 }
 
-std::mutex g_mu;
-std::map<uint16_t, GateState> g_gates;  // by listening port; guarded by g_mu
+Mutex g_mu;
+std::map<uint16_t, GateState> g_gates FW_GUARDED_BY(g_mu);  // by listening port
 std::atomic<int> g_gate_count{0};
 
 constexpr uint64_t kSweepEvery = 256;  // accepts between full sweeps of stale entries
@@ -89,7 +90,7 @@ bool Admit(int listener, int conn) {
   if (!Local(listener, where)) return true;
   std::function<void()> refused;
   {
-    std::lock_guard lock(g_mu);
+    MutexLock lock(g_mu);
     auto gate = g_gates.find(where.port);
     if (gate == g_gates.end()) return true;
     GateState& st = gate->second;
@@ -116,7 +117,7 @@ bool Admit(int listener, int conn) {
 
 std::unique_ptr<ConnectionGate> ConnectionGate::Install(uint16_t port, int max_per_client,
                                                         std::function<void()> on_refused) {
-  std::lock_guard lock(g_mu);
+  MutexLock lock(g_mu);
   GateState& st = g_gates[port];
   st = GateState{};
   st.max_per_client = max_per_client;
@@ -126,13 +127,13 @@ std::unique_ptr<ConnectionGate> ConnectionGate::Install(uint16_t port, int max_p
 }
 
 ConnectionGate::~ConnectionGate() {
-  std::lock_guard lock(g_mu);
+  MutexLock lock(g_mu);
   g_gates.erase(port_);
   g_gate_count.store(static_cast<int>(g_gates.size()));
 }
 
 int ConnectionGate::SocketOf(uint16_t port, const std::string& ip, uint16_t client_port) {
-  std::lock_guard lock(g_mu);
+  MutexLock lock(g_mu);
   auto gate = g_gates.find(port);
   if (gate == g_gates.end()) return -1;
   auto it = gate->second.open.find(ip);

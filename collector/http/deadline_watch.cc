@@ -10,17 +10,17 @@ DeadlineWatch::DeadlineWatch(std::chrono::milliseconds tick) : tick_(tick) {
 
 DeadlineWatch::~DeadlineWatch() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   thread_.join();
 }
 
 DeadlineWatch::Watch DeadlineWatch::Start(int fd, Clock::time_point deadline, size_t min_rate,
                                           std::chrono::milliseconds grace) {
   if (fd < 0) return Watch();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const uint64_t id = next_id_++;
   Entry& e = entries_[id];
   e.fd = fd;
@@ -32,9 +32,9 @@ DeadlineWatch::Watch DeadlineWatch::Start(int fd, Clock::time_point deadline, si
 }
 
 void DeadlineWatch::Run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopping_) {
-    wake_.wait_for(lock, tick_, [this] { return stopping_; });
+    wake_.WaitFor(mu_, tick_, [this]() FW_REQUIRES(mu_) { return stopping_; });
     const auto now = Clock::now();
     for (auto& [id, e] : entries_) {
       if (e.tripped) continue;
@@ -52,13 +52,13 @@ void DeadlineWatch::Run() {
 }
 
 void DeadlineWatch::Progress(uint64_t id, size_t bytes) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it != entries_.end()) it->second.bytes += bytes;
 }
 
 bool DeadlineWatch::End(uint64_t id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return false;
   const bool tripped = it->second.tripped;
@@ -67,7 +67,7 @@ bool DeadlineWatch::End(uint64_t id) {
 }
 
 bool DeadlineWatch::Tripped(uint64_t id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(id);
   return it != entries_.end() && it->second.tripped;
 }

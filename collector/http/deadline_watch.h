@@ -15,12 +15,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <thread>
+
+#include "firewatch/sync/mutex.h"
 
 namespace firewatch::collector {
 
@@ -59,7 +59,7 @@ class DeadlineWatch {
   // Watches `fd` from now until `deadline`; with min_rate > 0, also trips when, `grace`
   // or more after now, the reported bytes are fewer than min_rate x elapsed seconds.
   Watch Start(int fd, Clock::time_point deadline, size_t min_rate = 0,
-              std::chrono::milliseconds grace = std::chrono::seconds(2));
+              std::chrono::milliseconds grace = std::chrono::seconds(2)) FW_EXCLUDES(mu_);
 
  private:
   struct Entry {
@@ -70,17 +70,17 @@ class DeadlineWatch {
     size_t bytes = 0;
     bool tripped = false;
   };
-  void Run();
-  void Progress(uint64_t id, size_t bytes);
-  bool End(uint64_t id);
-  bool Tripped(uint64_t id);
+  void Run() FW_EXCLUDES(mu_);
+  void Progress(uint64_t id, size_t bytes) FW_EXCLUDES(mu_);
+  bool End(uint64_t id) FW_EXCLUDES(mu_);
+  bool Tripped(uint64_t id) FW_EXCLUDES(mu_);
 
   const std::chrono::milliseconds tick_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  uint64_t next_id_ = 1;
-  std::map<uint64_t, Entry> entries_;
+  Mutex mu_;
+  CondVar wake_;
+  bool stopping_ FW_GUARDED_BY(mu_) = false;
+  uint64_t next_id_ FW_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, Entry> entries_ FW_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

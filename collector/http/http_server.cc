@@ -9,16 +9,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <condition_variable>
 #include <cstdio>
 #include <exception>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "firewatch/clock.h"
 #include "firewatch/listener_waker.h"
 #include "firewatch/log.h"
+#include "firewatch/sync/mutex.h"
 #include "firewatch/text/json_escape.h"
 #include "firewatch/text/url.h"
 #include "http/connection_gate.h"
@@ -245,28 +244,26 @@ thread_local std::string* t_start_log = nullptr;
 
 // ---- HttpResponse -------------------------------------------------------------------
 
-HttpResponse HttpResponse::Json(int status, std::string body) {
+namespace {
+HttpResponse Typed(int status, const char* content_type, std::string body) {
   HttpResponse r;
   r.status = status;
-  r.content_type = "application/json";
+  r.content_type = content_type;
   r.body = std::move(body);
   return r;
+}
+}  // namespace
+
+HttpResponse HttpResponse::Json(int status, std::string body) {
+  return Typed(status, "application/json", std::move(body));
 }
 
 HttpResponse HttpResponse::Text(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "text/plain; charset=utf-8";
-  r.body = std::move(body);
-  return r;
+  return Typed(status, "text/plain; charset=utf-8", std::move(body));
 }
 
 HttpResponse HttpResponse::Html(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "text/html; charset=utf-8";
-  r.body = std::move(body);
-  return r;
+  return Typed(status, "text/html; charset=utf-8", std::move(body));
 }
 
 HttpResponse HttpResponse::Error(int status, const std::string& message) {
@@ -318,33 +315,35 @@ struct HttpServer::Impl {
   std::unique_ptr<ConnectionGate> gate;
   std::unique_ptr<DeadlineWatch> watch;
 
-  mutable std::mutex policy_mu;
-  std::shared_ptr<const AccessPolicy> policy = std::make_shared<const AccessPolicy>();
-  std::shared_ptr<const AccessPolicy> Policy() const {
-    std::lock_guard lock(policy_mu);
+  mutable Mutex policy_mu;
+  std::shared_ptr<const AccessPolicy> policy FW_GUARDED_BY(policy_mu) =
+      std::make_shared<const AccessPolicy>();
+  std::shared_ptr<const AccessPolicy> Policy() const FW_EXCLUDES(policy_mu) {
+    MutexLock lock(policy_mu);
     return policy;
   }
-  uint16_t port = 0;
+  // Written by Start/Stop, read by any thread through HttpServer::port() (TSan).
+  std::atomic<uint16_t> port{0};
   std::string wake_host;  // numeric address Stop() connects to (see ListenerWaker)
   RateLimiter log_limiter;
 
   // Graceful stop: Stop() raises `draining` and waits for in_flight to reach 0 before
   // mg_stop(), because once civetweb's stop flag is up mg_write() refuses to send and a
   // running handler's response would be lost.
-  std::mutex flight_mu;
-  std::condition_variable flight_cv;
-  int in_flight = 0;
-  bool draining = false;
+  Mutex flight_mu;
+  CondVar flight_cv;
+  int in_flight FW_GUARDED_BY(flight_mu) = 0;
+  bool draining FW_GUARDED_BY(flight_mu) = false;
 
   struct InFlight {
     explicit InFlight(Impl& i) : impl(i) {
-      std::lock_guard lock(impl.flight_mu);
+      MutexLock lock(impl.flight_mu);
       ++impl.in_flight;
       draining = impl.draining;
     }
     ~InFlight() {
-      std::lock_guard lock(impl.flight_mu);
-      if (--impl.in_flight == 0) impl.flight_cv.notify_all();
+      MutexLock lock(impl.flight_mu);
+      if (--impl.in_flight == 0) impl.flight_cv.NotifyAll();
     }
     Impl& impl;
     bool draining = false;
@@ -635,7 +634,7 @@ void HttpServer::Route(std::string method, std::string pattern, Handler handler,
 
 void HttpServer::SetAccessPolicy(std::shared_ptr<const AccessPolicy> policy) {
   if (policy == nullptr) policy = std::make_shared<const AccessPolicy>();
-  std::lock_guard lock(impl_->policy_mu);
+  MutexLock lock(impl_->policy_mu);
   impl_->policy = std::move(policy);
 }
 
@@ -708,7 +707,7 @@ Status HttpServer::Start() {
                                         [impl] { impl->Refused(HttpRefusal::kClientLimit); });
   impl_->ctx = ctx;
   impl_->wake_host = listen->wake_host;
-  spdlog::info("http: listening on {} (port {})", *spec, impl_->port);
+  spdlog::info("http: listening on {} (port {})", *spec, impl_->port.load());
   return Status::Ok();
 }
 
@@ -716,11 +715,13 @@ void HttpServer::Stop() {
   if (impl_->ctx == nullptr) return;
   {
     // Let running requests write their responses; new ones get 503 meanwhile.
-    std::unique_lock lock(impl_->flight_mu);
+    MutexLock lock(impl_->flight_mu);
     impl_->draining = true;
     const auto grace = std::chrono::milliseconds(
         std::clamp(impl_->options.request_timeout_ms, 1, kMaxDrainMs));
-    if (!impl_->flight_cv.wait_for(lock, grace, [&] { return impl_->in_flight == 0; })) {
+    if (!impl_->flight_cv.WaitFor(impl_->flight_mu, grace, [&]() FW_REQUIRES(impl_->flight_mu) {
+          return impl_->in_flight == 0;
+        })) {
       spdlog::warn("http: stopping with {} request(s) still running", impl_->in_flight);
     }
   }
@@ -732,7 +733,7 @@ void HttpServer::Stop() {
   impl_->ctx = nullptr;
   impl_->watch.reset();  // every handler has returned
   impl_->port = 0;
-  std::lock_guard lock(impl_->flight_mu);
+  MutexLock lock(impl_->flight_mu);
   impl_->draining = false;
 }
 

@@ -24,7 +24,7 @@ Ingestor::Ingestor(const Clock& clock, std::shared_ptr<const protocol::Keyring> 
 void Ingestor::SetKeys(std::shared_ptr<const protocol::Keyring> keys,
                        std::shared_ptr<const KeyBindings> bindings) {
   auto creds = std::make_unique<const Credentials>(Credentials{std::move(keys), std::move(bindings)});
-  std::lock_guard lock(keys_mu_);
+  MutexLock lock(keys_mu_);
   creds_.store(creds.get(), std::memory_order_release);
   retired_.push_back(std::move(creds));
 }

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -22,6 +21,7 @@
 #include "firewatch/log.h"
 #include "firewatch/protocol/frame.h"
 #include "firewatch/protocol/keyring.h"
+#include "firewatch/sync/mutex.h"
 #include "ingest/key_bindings.h"
 #include "ingest/udp_receiver.h"
 #include "tracker/source.h"
@@ -70,7 +70,7 @@ class Ingestor {
   // reload adds one, the size of the key section), so the per-frame path reads the
   // current one with a single atomic load, no lock.
   void SetKeys(std::shared_ptr<const protocol::Keyring> keys,
-               std::shared_ptr<const KeyBindings> bindings = nullptr);
+               std::shared_ptr<const KeyBindings> bindings = nullptr) FW_EXCLUDES(keys_mu_);
 
  private:
   // Where a frame came from; a datagram's address is formatted only if a rejection is
@@ -97,8 +97,8 @@ class Ingestor {
   // Sends what the tracker reported to the sinks.
   void Deliver(std::vector<Transition> transitions, std::vector<CheckChange> checks);
   const Clock& clock_;
-  std::mutex keys_mu_;  // guards retired_ (writers only)
-  std::vector<std::unique_ptr<const Credentials>> retired_;
+  Mutex keys_mu_;  // writers only; readers load creds_
+  std::vector<std::unique_ptr<const Credentials>> retired_ FW_GUARDED_BY(keys_mu_);
   std::atomic<const Credentials*> creds_;
   Tracker& tracker_;
   CollectorMetrics& metrics_;

@@ -6,11 +6,11 @@
 #include <functional>
 #include <iterator>
 #include <map>
-#include <mutex>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "firewatch/sync/mutex.h"
 #include "store/store.h"
 #include "tracker/tracker.h"
 
@@ -223,7 +223,12 @@ struct CollectorMetrics::Families {
     }
   }
 
-  void EnablePerSource(prometheus::Registry& r) {
+  // A channel's firewatch_page_delivery_seconds series (created on first use).
+  Histogram& DeliveryHistogram(const std::string& channel) FW_REQUIRES(render_mu);
+  // The alerting families, registered on first use.
+  void RegisterAlertingFamilies(prometheus::Registry& registry) FW_REQUIRES(render_mu);
+
+  void EnablePerSource(prometheus::Registry& r) FW_REQUIRES(render_mu) {
     source_up = &BuildGauge()
                      .Name("firewatch_source_up")
                      .Help("1 if the source is UP or LATE, 0 if DOWN or STOPPED.")
@@ -244,7 +249,8 @@ struct CollectorMetrics::Families {
   }
 
   // Creates the source's firewatch_source_state series (one per state) for domain `dc`.
-  void AddStateSeries(PerSourceState& p, const std::string& source, std::string dc) {
+  void AddStateSeries(PerSourceState& p, const std::string& source, std::string dc)
+      FW_REQUIRES(render_mu) {
     for (int s = 0; s < kSourceStateCount; ++s) {
       p.state[s] = &source_state->Add(
           {{"source", source},
@@ -254,7 +260,7 @@ struct CollectorMetrics::Families {
     p.dc = std::move(dc);
   }
 
-  void RemoveStateSeries(PerSourceState& p) {
+  void RemoveStateSeries(PerSourceState& p) FW_REQUIRES(render_mu) {
     for (Gauge* g : p.state) {
       if (g != nullptr) source_state->Remove(g);
     }
@@ -263,7 +269,8 @@ struct CollectorMetrics::Families {
 
   // Sets firewatch_dc_sources from per-domain counts (sorted by domain), folding domains
   // past kMaxDomains into kOtherDomain, and removes the series of vanished domains.
-  void RefreshDomains(const std::vector<std::pair<std::string, StateCounts>>& by_domain) {
+  void RefreshDomains(const std::vector<std::pair<std::string, StateCounts>>& by_domain)
+      FW_REQUIRES(render_mu) {
     std::map<std::string, StateCounts> counts;
     for (const auto& [raw, c] : by_domain) {
       std::string dc = raw.empty() ? CollectorMetrics::kNoDomain : ValidUtf8(raw);
@@ -301,7 +308,7 @@ struct CollectorMetrics::Families {
   }
 
   // Sets the per-source series from `snapshot` and removes those of vanished sources.
-  void RefreshPerSource(const std::vector<SourceSnapshot>& snapshot) {
+  void RefreshPerSource(const std::vector<SourceSnapshot>& snapshot) FW_REQUIRES(render_mu) {
     ++generation;
     for (const SourceSnapshot& s : snapshot) {
       // Keyed by the label value: ids that differ only in invalid bytes share a series
@@ -367,8 +374,8 @@ struct CollectorMetrics::Families {
   Gauge* limit_per_key = nullptr;
   Gauge* reached_max_sources = nullptr;
   Gauge* reached_per_key = nullptr;
-  uint64_t seen_udp_datagrams = 0;
-  uint64_t seen_udp_drops = 0;
+  uint64_t seen_udp_datagrams FW_GUARDED_BY(render_mu) = 0;
+  uint64_t seen_udp_drops FW_GUARDED_BY(render_mu) = 0;
 
   // Hot-path series, resolved once.
   std::array<Counter*, kTransportCount> accepted{};
@@ -377,47 +384,54 @@ struct CollectorMetrics::Families {
   std::array<Gauge*, kSourceStateCount> sources_by_state{};
 
   // HttpRequest / PageWritten series, created on first use.
-  std::mutex cache_mu;
-  std::map<std::string, std::unordered_map<int, Counter*>, std::less<>> http_by;
-  std::map<std::string, std::array<Counter*, 2>, std::less<>> pages_by;  // [failed, sent]
-  std::map<std::string, Counter*, std::less<>> refused_by, sms_by;
+  Mutex cache_mu;
+  std::map<std::string, std::unordered_map<int, Counter*>, std::less<>> http_by
+      FW_GUARDED_BY(cache_mu);
+  // [failed, sent]
+  std::map<std::string, std::array<Counter*, 2>, std::less<>> pages_by FW_GUARDED_BY(cache_mu);
+  std::map<std::string, Counter*, std::less<>> refused_by FW_GUARDED_BY(cache_mu);
+  std::map<std::string, Counter*, std::less<>> sms_by FW_GUARDED_BY(cache_mu);
 
   // Alerting series (AlertingStats), registered on first use: a collector without
   // alerting exports none of them.
-  Family<Counter>* notifications = nullptr;
-  Family<Histogram>* page_delivery = nullptr;
-  std::map<std::string, Histogram*, std::less<>> page_delivery_by;  // by channel
+  Family<Counter>* notifications FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Histogram>* page_delivery FW_GUARDED_BY(render_mu) = nullptr;
+  // by channel
+  std::map<std::string, Histogram*, std::less<>> page_delivery_by FW_GUARDED_BY(render_mu);
   // Cluster families (registered by the first ClusterStats call).
-  Family<Gauge>* peer_up = nullptr;
-  Family<Gauge>* peer_phi = nullptr;
-  Family<Gauge>* config_mismatch = nullptr;
-  Family<Gauge>* path_warnings = nullptr;
-  Family<Gauge>* isolated = nullptr;
-  Family<Gauge>* peer_path_warning = nullptr;
-  Family<Gauge>* sync_age = nullptr;
-  Family<Counter>* syncs = nullptr;
-  Family<Counter>* sync_rejected = nullptr;
-  std::map<std::string, uint64_t> seen_cluster;  // counter label key -> last mirrored total
-  Family<Gauge>* outbox_items = nullptr;
-  Family<Gauge>* incidents = nullptr;
+  Family<Gauge>* peer_up FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Gauge>* peer_phi FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Gauge>* config_mismatch FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Gauge>* path_warnings FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Gauge>* isolated FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Gauge>* peer_path_warning FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Gauge>* sync_age FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Counter>* syncs FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Counter>* sync_rejected FW_GUARDED_BY(render_mu) = nullptr;
+  // counter label key -> last mirrored total
+  std::map<std::string, uint64_t> seen_cluster FW_GUARDED_BY(render_mu);
+  Family<Gauge>* outbox_items FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Gauge>* incidents FW_GUARDED_BY(render_mu) = nullptr;
   struct ChannelSeries {
     std::array<Counter*, 4> counters{};  // delivered, retryable, permanent, interrupted
     std::array<uint64_t, 4> seen{};
   };
-  std::map<std::string, ChannelSeries, std::less<>> notifications_by;
-  std::map<std::string, Gauge*, std::less<>> outbox_by, incidents_by;
+  std::map<std::string, ChannelSeries, std::less<>> notifications_by FW_GUARDED_BY(render_mu);
+  std::map<std::string, Gauge*, std::less<>> outbox_by FW_GUARDED_BY(render_mu);
+  std::map<std::string, Gauge*, std::less<>> incidents_by FW_GUARDED_BY(render_mu);
   // Silence families (SilenceStats), registered on first use.
-  Family<Gauge>* silences = nullptr;
-  Family<Counter>* silences_refused = nullptr;
-  std::map<std::string, Gauge*, std::less<>> silences_by;
-  std::map<std::string, std::pair<Counter*, uint64_t>, std::less<>> silences_refused_by;
+  Family<Gauge>* silences FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Counter>* silences_refused FW_GUARDED_BY(render_mu) = nullptr;
+  std::map<std::string, Gauge*, std::less<>> silences_by FW_GUARDED_BY(render_mu);
+  std::map<std::string, std::pair<Counter*, uint64_t>, std::less<>> silences_refused_by
+      FW_GUARDED_BY(render_mu);
 
   // Render state.
-  std::mutex render_mu;
-  Family<Gauge>* source_up = nullptr;
-  Family<Gauge>* source_last_seen = nullptr;
-  Family<Gauge>* source_phi = nullptr;
-  Family<Gauge>* source_state = nullptr;
+  Mutex render_mu;
+  Family<Gauge>* source_up FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Gauge>* source_last_seen FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Gauge>* source_phi FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Gauge>* source_state FW_GUARDED_BY(render_mu) = nullptr;
   struct PerSource {
     Gauge* up;
     Gauge* last_seen;
@@ -425,17 +439,19 @@ struct CollectorMetrics::Families {
     uint64_t generation;
     PerSourceState states;
   };
-  std::unordered_map<std::string, PerSource> per_source;  // by "source" label value
-  uint64_t generation = 0;
+  // by "source" label value
+  std::unordered_map<std::string, PerSource> per_source FW_GUARDED_BY(render_mu);
+  uint64_t generation FW_GUARDED_BY(render_mu) = 0;
   struct DomainSeries {
     std::array<Gauge*, kSourceStateCount> by_state{};
     uint64_t generation = 0;
   };
-  std::map<std::string, DomainSeries, std::less<>> domains;  // firewatch_dc_sources by dc
-  uint64_t domain_generation = 0;
-  uint64_t seen_write_errors = 0;
-  uint64_t seen_committed = 0;
-  uint64_t seen_dropped = 0;
+  // firewatch_dc_sources by dc
+  std::map<std::string, DomainSeries, std::less<>> domains FW_GUARDED_BY(render_mu);
+  uint64_t domain_generation FW_GUARDED_BY(render_mu) = 0;
+  uint64_t seen_write_errors FW_GUARDED_BY(render_mu) = 0;
+  uint64_t seen_committed FW_GUARDED_BY(render_mu) = 0;
+  uint64_t seen_dropped FW_GUARDED_BY(render_mu) = 0;
 };
 
 CollectorMetrics::CollectorMetrics(std::string collector_id, std::string version, bool per_source)
@@ -444,7 +460,10 @@ CollectorMetrics::CollectorMetrics(std::string collector_id, std::string version
       per_source_(per_source) {
   f_->build_info.Add({{"collector", std::move(collector_id)}, {"version", std::move(version)}})
       .Set(1);
-  if (per_source_) f_->EnablePerSource(*registry_);
+  if (per_source_) {
+    MutexLock lock(f_->render_mu);  // not shared yet; the analysis sees the rule kept
+    f_->EnablePerSource(*registry_);
+  }
 }
 
 CollectorMetrics::~CollectorMetrics() = default;
@@ -472,7 +491,7 @@ void CollectorMetrics::SourcesForgotten(ForgetHow how, uint64_t n) {
 void CollectorMetrics::HttpRequest(const std::string& handler, int status) {
   Counter* c = nullptr;
   {
-    std::lock_guard lock(f_->cache_mu);
+    MutexLock lock(f_->cache_mu);
     auto it = f_->http_by.find(handler);
     if (it == f_->http_by.end()) it = f_->http_by.emplace(handler, 4).first;
     Counter*& slot = it->second[status];
@@ -485,10 +504,9 @@ void CollectorMetrics::HttpRequest(const std::string& handler, int status) {
 }
 
 namespace {
-// The series of `family` for {label=value}, cached in `cache` (guarded by `mu`).
-Counter& CachedSeries(std::mutex& mu, std::map<std::string, Counter*, std::less<>>& cache,
-                      Family<Counter>& family, const char* label, const std::string& value) {
-  std::lock_guard lock(mu);
+// The series of `family` for {label=value}, cached in `cache` (the caller holds its lock).
+Counter& CachedSeries(std::map<std::string, Counter*, std::less<>>& cache, Family<Counter>& family,
+                      const char* label, const std::string& value) {
   Counter*& slot = cache[value];
   if (slot == nullptr) slot = &family.Add({{label, ValidUtf8(value)}});
   return *slot;
@@ -496,19 +514,27 @@ Counter& CachedSeries(std::mutex& mu, std::map<std::string, Counter*, std::less<
 }  // namespace
 
 void CollectorMetrics::HttpRefused(const std::string& reason, uint64_t n) {
-  Counter& c = CachedSeries(f_->cache_mu, f_->refused_by, f_->http_refused, "reason", reason);
-  if (n > 0) c.Increment(static_cast<double>(n));
+  Counter* c = nullptr;
+  {
+    MutexLock lock(f_->cache_mu);
+    c = &CachedSeries(f_->refused_by, f_->http_refused, "reason", reason);
+  }
+  if (n > 0) c->Increment(static_cast<double>(n));
 }
 
 void CollectorMetrics::SmsReply(const std::string& result, uint64_t n) {
-  Counter& c = CachedSeries(f_->cache_mu, f_->sms_by, f_->sms_replies, "result", result);
-  if (n > 0) c.Increment(static_cast<double>(n));
+  Counter* c = nullptr;
+  {
+    MutexLock lock(f_->cache_mu);
+    c = &CachedSeries(f_->sms_by, f_->sms_replies, "result", result);
+  }
+  if (n > 0) c->Increment(static_cast<double>(n));
 }
 
 void CollectorMetrics::PageWritten(const std::string& channel, bool ok) {
   Counter* c = nullptr;
   {
-    std::lock_guard lock(f_->cache_mu);
+    MutexLock lock(f_->cache_mu);
     auto it = f_->pages_by.find(channel);
     if (it == f_->pages_by.end()) {
       // Both results at once, so a failure rate is defined from the first page.
@@ -523,46 +549,48 @@ void CollectorMetrics::PageWritten(const std::string& channel, bool ok) {
 }
 
 void CollectorMetrics::UdpStats(uint64_t datagrams, uint64_t kernel_drops) {
-  std::lock_guard lock(f_->render_mu);
+  MutexLock lock(f_->render_mu);
   Mirror(f_->udp_datagrams, datagrams, f_->seen_udp_datagrams);
   Mirror(f_->udp_kernel_drops, kernel_drops, f_->seen_udp_drops);
 }
 
 void CollectorMetrics::PageDelivered(const std::string& channel, double seconds) {
-  std::lock_guard lock(f_->render_mu);
-  RegisterAlertingFamilies();
-  DeliveryHistogram(channel).Observe(seconds < 0 ? 0 : seconds);
+  MutexLock lock(f_->render_mu);
+  f_->RegisterAlertingFamilies(*registry_);
+  f_->DeliveryHistogram(channel).Observe(seconds < 0 ? 0 : seconds);
 }
 
-Histogram& CollectorMetrics::DeliveryHistogram(const std::string& channel) {
-  auto it = f_->page_delivery_by.find(channel);
-  if (it == f_->page_delivery_by.end()) {
-    Histogram* h = &f_->page_delivery->Add({{"channel", ValidUtf8(channel)}}, DeliveryBuckets());
-    it = f_->page_delivery_by.emplace(channel, h).first;
+Histogram& CollectorMetrics::Families::DeliveryHistogram(const std::string& channel) {
+  auto it = page_delivery_by.find(channel);
+  if (it == page_delivery_by.end()) {
+    Histogram* h = &page_delivery->Add({{"channel", ValidUtf8(channel)}}, DeliveryBuckets());
+    it = page_delivery_by.emplace(channel, h).first;
   }
   return *it->second;
 }
 
-void CollectorMetrics::RegisterAlertingFamilies() {
-  if (f_->notifications == nullptr) {
-    f_->notifications = &BuildCounter()
-                             .Name("firewatch_notifications_total")
-                             .Help("Outbox delivery attempts, by channel and result "
-                                   "(delivered, retryable, permanent, interrupted).")
-                             .Register(*registry_);
-    f_->outbox_items = &BuildGauge()
-                            .Name("firewatch_outbox_items")
-                            .Help("Notifications in the outbox, by state.")
-                            .Register(*registry_);
-    f_->incidents = &BuildGauge()
-                         .Name("firewatch_incidents")
-                         .Help("Incidents known to this collector, by state.")
-                         .Register(*registry_);
-    f_->page_delivery = &BuildHistogram()
-                             .Name("firewatch_page_delivery_seconds")
-                             .Help("Time from an alert's start (the DOWN transition) to the "
-                                   "delivery of its incident's first page, by channel.")
-                             .Register(*registry_);
+void CollectorMetrics::Families::RegisterAlertingFamilies(prometheus::Registry& registry) {
+  if (notifications == nullptr) {
+    notifications = &BuildCounter()
+                         .Name("firewatch_notifications_total")
+                         .Help(
+                             "Outbox delivery attempts, by channel and result "
+                             "(delivered, retryable, permanent, interrupted).")
+                         .Register(registry);
+    outbox_items = &BuildGauge()
+                        .Name("firewatch_outbox_items")
+                        .Help("Notifications in the outbox, by state.")
+                        .Register(registry);
+    incidents = &BuildGauge()
+                     .Name("firewatch_incidents")
+                     .Help("Incidents known to this collector, by state.")
+                     .Register(registry);
+    page_delivery = &BuildHistogram()
+                         .Name("firewatch_page_delivery_seconds")
+                         .Help(
+                             "Time from an alert's start (the DOWN transition) to the "
+                             "delivery of its incident's first page, by channel.")
+                         .Register(registry);
   }
 }
 
@@ -570,8 +598,8 @@ void CollectorMetrics::AlertingStats(
     const std::map<std::string, std::array<uint64_t, 4>>& notifications,
     const std::map<std::string, uint64_t>& outbox_items,
     const std::map<std::string, uint64_t>& incidents) {
-  std::lock_guard lock(f_->render_mu);
-  RegisterAlertingFamilies();
+  MutexLock lock(f_->render_mu);
+  f_->RegisterAlertingFamilies(*registry_);
   static constexpr const char* kResults[] = {"delivered", "retryable", "permanent", "interrupted"};
   for (const auto& [channel, counts] : notifications) {
     auto it = f_->notifications_by.find(channel);
@@ -586,7 +614,7 @@ void CollectorMetrics::AlertingStats(
     for (size_t i = 0; i < counts.size(); ++i) {
       Mirror(*it->second.counters[i], counts[i], it->second.seen[i]);
     }
-    (void)DeliveryHistogram(channel);  // every channel's histogram exists from the start
+    (void)f_->DeliveryHistogram(channel);  // every channel's histogram exists from the start
   }
   auto set = [](Family<Gauge>& family, std::map<std::string, Gauge*, std::less<>>& cache,
                 const std::map<std::string, uint64_t>& values) {
@@ -604,7 +632,7 @@ void CollectorMetrics::AlertingStats(
 
 void CollectorMetrics::SilenceStats(const std::map<std::string, uint64_t>& held,
                                     const std::map<std::string, uint64_t>& refused) {
-  std::lock_guard lock(f_->render_mu);
+  MutexLock lock(f_->render_mu);
   if (f_->silences == nullptr) {
     f_->silences = &BuildGauge()
                         .Name("firewatch_silences")
@@ -636,7 +664,7 @@ void CollectorMetrics::SilenceStats(const std::map<std::string, uint64_t>& held,
 
 void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, bool isolated,
                                     bool alone, const std::map<std::string, uint64_t>& rejected) {
-  std::lock_guard lock(f_->render_mu);
+  MutexLock lock(f_->render_mu);
   if (f_->peer_up == nullptr) {
     f_->peer_up = &BuildGauge()
                        .Name("firewatch_cluster_peer_up")
@@ -703,7 +731,7 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
 }
 
 std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store) {
-  std::lock_guard lock(f_->render_mu);
+  MutexLock lock(f_->render_mu);
   std::array<uint64_t, kSourceStateCount> counts{};
   if (per_source_) {
     // One snapshot for all, so the aggregate, per-domain and per-source series agree.

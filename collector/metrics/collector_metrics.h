@@ -129,9 +129,6 @@ class CollectorMetrics {
  private:
   // defined in the .cc
   struct Families;
-  // Both need render_mu held.
-  void RegisterAlertingFamilies();
-  prometheus::Histogram& DeliveryHistogram(const std::string& channel);
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> f_;
   bool per_source_;

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "firewatch/text/hex.h"
+
 namespace firewatch::collector::codec {
 
 namespace {
@@ -38,13 +40,6 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
     if (b < 0 || !IsCont(static_cast<uint8_t>(b))) return 0;
   }
   return len;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
 }
 
 void AppendEscaped(std::string& out, uint8_t b) {
@@ -131,8 +126,8 @@ Result<std::string> UnescapeField(std::string_view escaped) {
       out.push_back(escaped[i]);
       continue;
     }
-    const int hi = i + 1 < escaped.size() ? HexValue(escaped[i + 1]) : -1;
-    const int lo = i + 2 < escaped.size() ? HexValue(escaped[i + 2]) : -1;
+    const int hi = i + 1 < escaped.size() ? text::HexDigitValue(escaped[i + 1]) : -1;
+    const int lo = i + 2 < escaped.size() ? text::HexDigitValue(escaped[i + 2]) : -1;
     if (hi < 0 || lo < 0) {
       return Status::Corruption("bad escape at byte " + std::to_string(i) + " of '" +
                                 std::string(escaped) + "'");

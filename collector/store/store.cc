@@ -4,10 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstring>
 #include <limits>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -15,6 +13,7 @@
 
 #include "firewatch/log.h"
 #include "firewatch/sqlite/database.h"
+#include "firewatch/sync/mutex.h"
 #include "store/codec.h"
 #include "store/schema.h"
 
@@ -87,19 +86,20 @@ class Store::Impl {
   ~Impl() {
     if (writer_.joinable()) {
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         stop_ = true;
       }
-      work_cv_.notify_all();
+      work_cv_.NotifyAll();
       writer_.join();
     }
   }
 
-  Status Init();
-  Result<std::vector<SourceSnapshot>> LoadSources();
-  Result<std::vector<Transition>> LoadTransitions(const std::string& source_id, size_t limit);
-  void Write(Batch batch);
-  Status Sync();
+  Status Init() FW_EXCLUDES(read_mu_);
+  Result<std::vector<SourceSnapshot>> LoadSources() FW_EXCLUDES(read_mu_);
+  Result<std::vector<Transition>> LoadTransitions(const std::string& source_id, size_t limit)
+      FW_EXCLUDES(read_mu_);
+  void Write(Batch batch) FW_EXCLUDES(mu_);
+  Status Sync() FW_EXCLUDES(mu_);
 
   std::atomic<uint64_t> write_errors{0};
   std::atomic<uint64_t> committed{0};
@@ -134,17 +134,18 @@ class Store::Impl {
   std::unordered_set<std::string> touched_;  // sources with new transitions since the last prune
   MonoTime last_prune_{};
 
-  std::mutex read_mu_;
-  sqlite::Database rdb_;
-  sqlite::Stmt select_sources_, select_transitions_;
+  Mutex read_mu_;
+  sqlite::Database rdb_ FW_GUARDED_BY(read_mu_);
+  sqlite::Stmt select_sources_ FW_GUARDED_BY(read_mu_);
+  sqlite::Stmt select_transitions_ FW_GUARDED_BY(read_mu_);
 
-  std::mutex mu_;
-  std::condition_variable work_cv_;  // queue_ / stop_ / sync_target_ changed
-  std::condition_variable done_cv_;  // resolved changed
-  std::vector<Batch> queue_;
-  uint64_t sync_target_ = 0;
-  Status first_error_;
-  bool stop_ = false;
+  Mutex mu_;
+  CondVar work_cv_;  // queue_ / stop_ / sync_target_ changed
+  CondVar done_cv_;  // resolved changed
+  std::vector<Batch> queue_ FW_GUARDED_BY(mu_);
+  uint64_t sync_target_ FW_GUARDED_BY(mu_) = 0;
+  Status first_error_ FW_GUARDED_BY(mu_);
+  bool stop_ FW_GUARDED_BY(mu_) = false;
   std::thread writer_;
 };
 
@@ -170,6 +171,7 @@ Status Store::Impl::Init() {
   }
   last_prune_ = clock_.Now();
 
+  MutexLock lock(read_mu_);  // no reader yet; taken so the analysis sees the rule kept
   sqlite::OpenOptions reader;
   reader.migrate = false;
   reader.read_only = true;
@@ -195,19 +197,19 @@ Status Store::Impl::Init() {
 void Store::Impl::Write(Batch batch) {
   if (batch.sources.empty() && batch.transitions.empty() && batch.forgotten.empty()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     queue_.push_back(std::move(batch));
     enqueued.fetch_add(1);
   }
-  work_cv_.notify_one();
+  work_cv_.NotifyOne();
 }
 
 Status Store::Impl::Sync() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   const uint64_t target = enqueued.load();
   sync_target_ = std::max(sync_target_, target);
-  work_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return resolved.load() >= target; });
+  work_cv_.NotifyOne();
+  done_cv_.Wait(mu_, [&] { return resolved.load() >= target; });
   Status st = std::move(first_error_);
   first_error_ = Status::Ok();
   return st;
@@ -219,14 +221,14 @@ void Store::Impl::Run() {
   for (;;) {
     std::vector<Batch> fresh;
     {
-      std::unique_lock lock(mu_);
-      auto ready = [&] {
+      MutexLock lock(mu_);
+      auto ready = [&]() FW_REQUIRES(mu_) {
         return stop_ || !queue_.empty() || (!retry.empty() && sync_target_ > resolved.load());
       };
       if (retry.empty()) {
-        work_cv_.wait(lock, ready);
+        work_cv_.Wait(mu_, ready);
       } else {
-        work_cv_.wait_until(lock, retry_at, ready);
+        work_cv_.WaitUntil(mu_, retry_at, ready);
       }
       if (stop_ && queue_.empty() && retry.empty()) return;
       fresh.swap(queue_);
@@ -249,7 +251,7 @@ bool Store::Impl::Attempt(std::vector<Batch>& batches, bool last_try) {
   if (st.ok()) MaybePrune();
   const uint64_t n = batches.size();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (st.ok()) {
       committed.fetch_add(n);
       resolved.fetch_add(n);
@@ -262,7 +264,7 @@ bool Store::Impl::Attempt(std::vector<Batch>& batches, bool last_try) {
       }
     }
   }
-  done_cv_.notify_all();
+  done_cv_.NotifyAll();
   if (st.ok()) return true;
   size_t rows = 0;
   for (const Batch& b : batches) rows += b.sources.size() + b.transitions.size() + b.forgotten.size();
@@ -394,7 +396,7 @@ void Store::Impl::MaybePrune() {
 // ---- reading (any thread, read connection under read_mu_) ----
 
 Result<std::vector<SourceSnapshot>> Store::Impl::LoadSources() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   sqlite3_stmt* q = select_sources_.get();
   sqlite::ScopedReset reset(q);
   std::vector<SourceSnapshot> out;
@@ -470,7 +472,7 @@ Result<std::vector<Transition>> Store::Impl::LoadTransitions(const std::string& 
                                                              size_t limit) {
   std::vector<Transition> out;
   if (limit == 0) return out;
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(read_mu_);
   sqlite3_stmt* q = select_transitions_.get();
   sqlite::ScopedReset reset(q);
   if (Status st = sqlite::BindAll(

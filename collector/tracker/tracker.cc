@@ -86,7 +86,10 @@ Tracker::Tracker(const Clock& clock, DetectionConfig config, SourceLimits limits
 Tracker::~Tracker() = default;
 
 uint32_t Tracker::PositionOf(std::string_view id, uint32_t hash) const {
-  return index_.Find(id, hash, [this](uint32_t p) -> std::string_view { return entries_[p].id; });
+  return index_.Find(id, hash, [this](uint32_t p) -> std::string_view {
+    mu_.AssertHeld();  // Find calls it here, under our lock
+    return entries_[p].id;
+  });
 }
 
 Tracker::Entry& Tracker::Add(std::string id, uint32_t hash) {
@@ -105,19 +108,19 @@ void Tracker::MarkDirty(Entry& e) {
 }
 
 void Tracker::SetConfig(const DetectionConfig& config) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   config_ = config;
 }
 
 void Tracker::SetLimits(const SourceLimits& limits) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   limits_ = limits;
   budgets_.clear();  // refilled full under the new rate
 }
 
 LimitStatus Tracker::Limits() const {
   const MonoTime now = clock_.Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   LimitStatus st;
   st.tracked = entries_.size();
   st.max_sources = limits_.max_sources;
@@ -178,7 +181,7 @@ std::optional<Transition> Tracker::SetState(Entry& e, SourceState to, std::strin
 }
 
 void Tracker::Restore(std::vector<SourceSnapshot> sources) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   for (auto& s : sources) {
@@ -227,7 +230,7 @@ ObserveResult Tracker::Observe(const protocol::HeartbeatView& hb, Transport tran
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   const uint32_t hash = SourceIndex::Hash(hb.source_id);  // outside the lock
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ObserveLocked(hb, hash, transport, now, now_ms, out);
   return out;
 }
@@ -246,7 +249,7 @@ void Tracker::ObserveBatch(std::span<const protocol::HeartbeatView* const> frame
   }
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (size_t i = 0; i < frames.size(); ++i) {
     ObserveLocked(*frames[i], hashes[i], transport, now, now_ms, results[i]);
   }
@@ -364,7 +367,7 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
 std::vector<Transition> Tracker::Evaluate() {
   std::vector<Transition> out;
   const MonoTime now = clock_.Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   PhiParams with_pause = config_.phi;
   for (Entry& e : entries_) {
     if (e.state == SourceState::kStopped) continue;
@@ -420,7 +423,7 @@ SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
 
 std::vector<SourceSnapshot> Tracker::Snapshot() const {
   const MonoTime now = clock_.Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<SourceSnapshot> out;
   out.reserve(entries_.size());
   for (const Entry& e : entries_) out.push_back(ToSnapshot(e, now));
@@ -431,14 +434,14 @@ std::vector<SourceSnapshot> Tracker::Snapshot() const {
 
 std::optional<SourceSnapshot> Tracker::Get(std::string_view source_id) const {
   const MonoTime now = clock_.Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const uint32_t pos = PositionOf(source_id, SourceIndex::Hash(source_id));
   if (pos == SourceIndex::kNone) return std::nullopt;
   return ToSnapshot(entries_[pos], now);
 }
 
 StateCounts Tracker::Counts() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   StateCounts c;
   for (const Entry& e : entries_) ++c.by_state[static_cast<int>(e.state)];
   c.total = entries_.size();
@@ -447,7 +450,7 @@ StateCounts Tracker::Counts() const {
 
 std::vector<std::pair<std::string, StateCounts>> Tracker::CountsBy(std::string_view key) const {
   std::map<std::string, StateCounts, std::less<>> out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::unordered_map<const std::string*, StateCounts*> by_blob;  // label sets are interned
   for (const Entry& e : entries_) {
     auto [it, fresh] = by_blob.try_emplace(e.labels.get(), nullptr);
@@ -470,13 +473,13 @@ std::vector<std::pair<std::string, StateCounts>> Tracker::CountsBy(std::string_v
 }
 
 size_t Tracker::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return entries_.size();
 }
 
 std::vector<SourceSnapshot> Tracker::TakeDirty() {
   const MonoTime now = clock_.Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<SourceSnapshot> out;
   out.reserve(dirty_.size());
   for (const uint32_t pos : dirty_) {
@@ -516,7 +519,7 @@ std::vector<SourceSnapshot> Tracker::RemoveWhere(const Pred& doomed) {
 }
 
 std::optional<SourceSnapshot> Tracker::Forget(std::string_view id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (PositionOf(id, SourceIndex::Hash(id)) == SourceIndex::kNone) return std::nullopt;
   auto removed = RemoveWhere([id](const Entry& e) { return e.id == id; });
   if (removed.empty()) return std::nullopt;
@@ -525,7 +528,7 @@ std::optional<SourceSnapshot> Tracker::Forget(std::string_view id) {
 
 std::vector<SourceSnapshot> Tracker::ForgetUnlessHeardSince(
     const std::vector<std::pair<std::string, int64_t>>& tombstones) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<bool> doomed;  // by position; allocated only when something is to go
   for (const auto& [id, since_ms] : tombstones) {
     const uint32_t pos = PositionOf(id, SourceIndex::Hash(id));
@@ -539,7 +542,7 @@ std::vector<SourceSnapshot> Tracker::ForgetUnlessHeardSince(
 
 std::vector<SourceSnapshot> Tracker::ForgetSilentFor(Duration silence) {
   const MonoTime now = clock_.Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return RemoveWhere(
       [&](const Entry& e) { return now - e.detector.last_arrival() >= silence; });
 }

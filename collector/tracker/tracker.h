@@ -31,7 +31,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -41,6 +40,7 @@
 #include "detector/phi_detector.h"
 #include "firewatch/clock.h"
 #include "firewatch/protocol/frame.h"
+#include "firewatch/sync/mutex.h"
 #include "tracker/label_pool.h"
 #include "tracker/source_index.h"
 #include "tracker/source.h"
@@ -102,42 +102,43 @@ class Tracker {
   ~Tracker();
 
   // Replaces the detection settings (SIGHUP reload); keeps all source state.
-  void SetConfig(const DetectionConfig& config);
+  void SetConfig(const DetectionConfig& config) FW_EXCLUDES(mu_);
   // Replaces the limits (SIGHUP reload). Sources beyond a lowered max_sources are kept
   // (never dropped); only new ones are refused until enough are forgotten.
-  void SetLimits(const SourceLimits& limits);
-  LimitStatus Limits() const;
+  void SetLimits(const SourceLimits& limits) FW_EXCLUDES(mu_);
+  LimitStatus Limits() const FW_EXCLUDES(mu_);
 
   // Loads persisted sources after a restart. A source's silence is measured from its
   // persisted last_seen, but never less than from `restart` minus ... see the .cc:
   // sources that were not DOWN get one full backstop from now before they can be
   // declared DOWN, because this collector could not listen while it was stopped.
-  void Restore(std::vector<SourceSnapshot> sources);
+  void Restore(std::vector<SourceSnapshot> sources) FW_EXCLUDES(mu_);
 
   // Applies one authenticated frame. The Heartbeat overload (tests, tools) builds a view
   // first; the ingest paths pass views.
-  ObserveResult Observe(const protocol::HeartbeatView& hb, Transport transport);
-  ObserveResult Observe(const protocol::Heartbeat& hb, Transport transport);
+  ObserveResult Observe(const protocol::HeartbeatView& hb, Transport transport) FW_EXCLUDES(mu_);
+  ObserveResult Observe(const protocol::Heartbeat& hb, Transport transport) FW_EXCLUDES(mu_);
   // Applies many under one lock and one clock reading (the UDP path: one recvmmsg
   // batch, read within microseconds). results[i] is frames[i]'s outcome; `results` is
   // resized and its elements reused, so a caller that keeps it does not allocate.
   void ObserveBatch(std::span<const protocol::HeartbeatView* const> frames, Transport transport,
-                    std::vector<ObserveResult>& results);
+                    std::vector<ObserveResult>& results) FW_EXCLUDES(mu_);
 
   // Re-evaluates every source at clock.Now().
-  std::vector<Transition> Evaluate();
+  std::vector<Transition> Evaluate() FW_EXCLUDES(mu_);
 
   // Copies for the API, status page and metrics (phi filled in).
-  std::vector<SourceSnapshot> Snapshot() const;
-  std::optional<SourceSnapshot> Get(std::string_view source_id) const;
-  StateCounts Counts() const;
+  std::vector<SourceSnapshot> Snapshot() const FW_EXCLUDES(mu_);
+  std::optional<SourceSnapshot> Get(std::string_view source_id) const FW_EXCLUDES(mu_);
+  StateCounts Counts() const FW_EXCLUDES(mu_);
   // Counts per value of the label `key`, sorted by value (sources without the label under
   // ""): the per-failure-domain metrics. Decodes each distinct label set once.
-  std::vector<std::pair<std::string, StateCounts>> CountsBy(std::string_view key) const;
-  size_t size() const;
+  std::vector<std::pair<std::string, StateCounts>> CountsBy(std::string_view key) const
+      FW_EXCLUDES(mu_);
+  size_t size() const FW_EXCLUDES(mu_);
 
   // Sources changed since the last call, for the store (phi not meaningful).
-  std::vector<SourceSnapshot> TakeDirty();
+  std::vector<SourceSnapshot> TakeDirty() FW_EXCLUDES(mu_);
 
   // Forgetting: removes sources from memory and returns what each was (its last
   // snapshot, for resolving its alerts and deleting it from the store, which the caller
@@ -149,27 +150,28 @@ class Tracker {
   //   ForgetSilentFor: every source not heard for `silence` or longer, measured like the
   //     backstop (monotonic; a source alive when the collector stopped counts from the
   //     restart, so a long collector outage does not forget live hosts); one O(n) pass.
-  std::optional<SourceSnapshot> Forget(std::string_view id);
+  std::optional<SourceSnapshot> Forget(std::string_view id) FW_EXCLUDES(mu_);
   std::vector<SourceSnapshot> ForgetUnlessHeardSince(
-      const std::vector<std::pair<std::string, int64_t>>& tombstones);
-  std::vector<SourceSnapshot> ForgetSilentFor(Duration silence);
+      const std::vector<std::pair<std::string, int64_t>>& tombstones) FW_EXCLUDES(mu_);
+  std::vector<SourceSnapshot> ForgetSilentFor(Duration silence) FW_EXCLUDES(mu_);
 
  private:
   struct Entry;
   // Position of `id` in entries_, or SourceIndex::kNone.
-  uint32_t PositionOf(std::string_view id, uint32_t hash) const;
-  Entry& Add(std::string id, uint32_t hash);  // id must be new
-  void MarkDirty(Entry& e);
+  uint32_t PositionOf(std::string_view id, uint32_t hash) const FW_REQUIRES(mu_);
+  Entry& Add(std::string id, uint32_t hash) FW_REQUIRES(mu_);  // id must be new
+  void MarkDirty(Entry& e) FW_REQUIRES(mu_);
   void ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Transport transport,
-                     MonoTime now, int64_t now_ms, ObserveResult& out);
-  SourceSnapshot ToSnapshot(const Entry& e, MonoTime now) const;
-  std::optional<Transition> SetState(Entry& e, SourceState to, std::string reason);
+                     MonoTime now, int64_t now_ms, ObserveResult& out) FW_REQUIRES(mu_);
+  SourceSnapshot ToSnapshot(const Entry& e, MonoTime now) const FW_REQUIRES(mu_);
+  std::optional<Transition> SetState(Entry& e, SourceState to, std::string reason) FW_REQUIRES(mu_);
   // May a new source under `key_id` be added now? Counts refusals. Locked.
-  std::optional<protocol::RejectReason> AdmitNewSource(std::string_view key_id, MonoTime now);
+  std::optional<protocol::RejectReason> AdmitNewSource(std::string_view key_id, MonoTime now)
+      FW_REQUIRES(mu_);
   // Removes every entry `doomed(entry)` selects (O(n): compacts, re-indexes); returns
   // their snapshots. Locked.
   template <typename Pred>
-  std::vector<SourceSnapshot> RemoveWhere(const Pred& doomed);
+  std::vector<SourceSnapshot> RemoveWhere(const Pred& doomed) FW_REQUIRES(mu_);
 
   // A key's new-sources budget (token bucket, refilled continuously).
   struct KeyBudget {
@@ -180,18 +182,19 @@ class Tracker {
   };
 
   const Clock& clock_;
-  mutable std::mutex mu_;
-  DetectionConfig config_;
-  SourceLimits limits_;
+  mutable Mutex mu_;
+  DetectionConfig config_ FW_GUARDED_BY(mu_);
+  SourceLimits limits_ FW_GUARDED_BY(mu_);
   // One per key id that added a source: bounded by the keyring (frames reach the
   // tracker only after their key authenticated them).
-  std::map<std::string, KeyBudget, std::less<>> budgets_;
-  uint64_t refused_at_capacity_ = 0;
-  uint64_t refused_by_rate_ = 0;
-  std::vector<Entry> entries_;  // every source ever heard, in order of first contact
-  SourceIndex index_;           // source id -> position in entries_
-  LabelPool label_pool_;
-  std::vector<uint32_t> dirty_;  // positions changed since the last TakeDirty()
+  std::map<std::string, KeyBudget, std::less<>> budgets_ FW_GUARDED_BY(mu_);
+  uint64_t refused_at_capacity_ FW_GUARDED_BY(mu_) = 0;
+  uint64_t refused_by_rate_ FW_GUARDED_BY(mu_) = 0;
+  // Every source ever heard, in order of first contact.
+  std::vector<Entry> entries_ FW_GUARDED_BY(mu_);
+  SourceIndex index_ FW_GUARDED_BY(mu_);  // source id -> position in entries_
+  LabelPool label_pool_ FW_GUARDED_BY(mu_);
+  std::vector<uint32_t> dirty_ FW_GUARDED_BY(mu_);  // positions changed since the last TakeDirty()
 };
 
 }  // namespace firewatch::collector

@@ -49,7 +49,7 @@ std::optional<protocol::RejectReason> OwnSourceFeed::HeardHere(const std::string
   for (const auto& [k, v] : labels) hb.labels.emplace_back(k, v);
   ObserveResult r;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     hb.sequence = ++sequence_;
     hb.timestamp_ms = ToUnixMillis(clock_.WallNow());
     r = tracker_.Observe(hb, Transport::kHttp);

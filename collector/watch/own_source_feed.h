@@ -17,7 +17,6 @@
 #pragma once
 
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "firewatch/clock.h"
 #include "firewatch/protocol/frame.h"
 #include "firewatch/status.h"
+#include "firewatch/sync/mutex.h"
 #include "tracker/source.h"
 #include "tracker/tracker.h"
 #include "watch/watch_config.h"
@@ -54,9 +54,9 @@ class OwnSourceFeed {
   Tracker& tracker_;
   TransitionSink sink_;
   Executor executor_;
-  std::mutex mu_;
+  Mutex mu_;
   protocol::BootId boot_;
-  uint64_t sequence_ = 0;
+  uint64_t sequence_ FW_GUARDED_BY(mu_) = 0;
 };
 
 // Makes every configured watchdog and probe known to the tracker before it is ever heard

@@ -96,6 +96,7 @@ ProbeRunner::ProbeRunner(const Clock& clock, const WatchConfig& config, OwnSourc
       metrics_(metrics),
       prober_(std::move(prober)),
       threads_(std::max<size_t>(1, std::min(threads, config.probes.size()))),
+      probes_(config.probes.size()),
       schedule_(config.probes, clock.Now()),
       last_ok_(config.probes.size(), 0),
       reported_(config.probes.size(), 0),
@@ -106,23 +107,23 @@ ProbeRunner::~ProbeRunner() {
 }
 
 void ProbeRunner::Start() {
-  if (schedule_.size() == 0 || !workers_.empty()) return;
+  if (probes_ == 0 || !workers_.empty()) return;
   for (size_t i = 0; i < threads_; ++i) workers_.emplace_back([this] { Work(); });
-  spdlog::info("probes: {} probe(s) on {} thread(s)", schedule_.size(), threads_);
+  spdlog::info("probes: {} probe(s) on {} thread(s)", probes_, threads_);
 }
 
 void ProbeRunner::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   for (auto& w : workers_) w.join();
   workers_.clear();
 }
 
 void ProbeRunner::Work() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stop_) {
     std::vector<size_t> due = schedule_.TakeDue(clock_.Now(), 1);
     if (due.empty()) {
@@ -130,20 +131,20 @@ void ProbeRunner::Work() {
       Duration wait = std::chrono::milliseconds(250);
       if (auto next = schedule_.NextDue())
         wait = std::clamp<Duration>(*next - clock_.Now(), Duration::zero(), wait);
-      cv_.wait_for(lock, wait);
+      cv_.WaitFor(mu_, wait, [this] { return stop_.load(); });
       continue;
     }
     const size_t i = due.front();
     const ProbeConfig& probe = schedule_.probe(i);  // never changes: safe unlocked
-    lock.unlock();
+    lock.Unlock();
     const ProbeOutcome outcome = prober_(probe, stop_);
-    lock.lock();
+    lock.Lock();
     const bool heartbeat = schedule_.Finished(i, outcome.ok, clock_.Now());
     const bool changed = !reported_[i] || (last_ok_[i] != 0) != outcome.ok;
     const uint32_t failures = schedule_.failures(i);
     reported_[i] = 1;
     last_ok_[i] = outcome.ok ? 1 : 0;
-    lock.unlock();
+    lock.Unlock();
     metrics_.ProbeRun(probe.name, outcome.ok);
     if (changed && outcome.ok) {
       spdlog::info("probe {} ({}): ok, {}", probe.name, probe.Target(), outcome.detail);
@@ -162,7 +163,7 @@ void ProbeRunner::Work() {
         }
       }
     }
-    lock.lock();
+    lock.Lock();
   }
 }
 

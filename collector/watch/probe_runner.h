@@ -18,16 +18,15 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "firewatch/clock.h"
 #include "firewatch/log.h"
+#include "firewatch/sync/mutex.h"
 #include "watch/own_source_feed.h"
 #include "watch/probe_schedule.h"
 #include "watch/watch_config.h"
@@ -63,11 +62,12 @@ class ProbeRunner {
   WatchMetrics& metrics_;
   Prober prober_;
   size_t threads_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  ProbeSchedule schedule_;      // guarded by mu_
-  std::vector<char> last_ok_;   // guarded by mu_: per probe, for logging changes
-  std::vector<char> reported_;  // guarded by mu_: a result was logged once
+  const size_t probes_;  // how many are configured
+  Mutex mu_;
+  CondVar cv_;
+  ProbeSchedule schedule_ FW_GUARDED_BY(mu_);
+  std::vector<char> last_ok_ FW_GUARDED_BY(mu_);   // per probe, for logging changes
+  std::vector<char> reported_ FW_GUARDED_BY(mu_);  // a result was logged once
   std::atomic<bool> stop_{false};
   std::vector<std::thread> workers_;
   RateLimiter log_limiter_;  // refusals by the tracker, per probe

@@ -62,7 +62,7 @@ Status InitLogging(const std::string& level, const std::string& process_name, Lo
 }
 
 bool RateLimiter::Allow(const std::string& key, uint64_t& suppressed) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Slot& s = slots_[key];
   MonoTime now = clock_.Now();
   if (!s.used || now - s.last >= period_) {

@@ -235,7 +235,8 @@ keys:
 
     # --- agent -----------------------------------------------------------------------
     def agent_config(self, source_id, collectors, interval="1s", labels=None, http_port=None,
-                     use_http=True):
+                     use_http=True, extra=""):
+        """`extra` is appended as is (e.g. a `checks:` section)."""
         http_port = http_port or free_port()
         labels = labels or {"dc": "dc1", "role": "test"}
         path = os.path.join(self.dir, f"agent-{source_id}.yml")
@@ -257,7 +258,7 @@ keys:
             if use_http:
                 lines.append(f"    http: 127.0.0.1:{c.http_port}")
         with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write("\n".join(lines) + "\n" + extra)
         return Agent(self, source_id, path, http_port)
 
 

@@ -1,8 +1,9 @@
 """Checks reported in heartbeats page when they turn CRITICAL and resolve when they recover."""
 import os
+import socket
 import time
 
-from fwtest import encode_frame, send_udp, wait_for
+from fwtest import encode_frame, http_get, send_udp, wait_for
 from paging import SmtpServer, paging_config
 
 CRITICAL, OK = 2, 0
@@ -41,3 +42,181 @@ def test_critical_check_pages_and_recovery_resolves(harness, twilio):
         time.sleep(0.5)  # heartbeat pacing, as an agent would send them
     assert len(twilio.sent()) == 2, twilio.sent()
     assert twilio.sent()[1]["Body"].startswith("RESOLVED app-01")
+
+
+# --- the agent's own checks (agent/src/check_scheduler.h), with the real binaries ------
+
+PLUGINS = "/usr/lib/nagios/plugins"
+
+
+def agent_metric(agent, name, labels=""):
+    status, body = http_get(f"http://127.0.0.1:{agent.http_port}/metrics")
+    assert status == 200
+    prefix = name + ("{" + labels + "}" if labels else "") + " "
+    for line in body.decode().splitlines():
+        if line.startswith(prefix):
+            return float(line[len(prefix):])
+    return None
+
+
+def checks_of(collector, source_id):
+    s = collector.sources().get(source_id)
+    return {c["name"]: c for c in s["checks"]} if s else {}
+
+
+class HealthServer:
+    """A real HTTP/1.1 server on loopback whose /healthz body the test changes."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        outer = self
+        self.body = b"db: ok"
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802 - the http.server API
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_stopped_tcp_service_turns_critical_within_two_intervals_and_pages(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    collector = harness.collector_config(extra=paging_config(harness, smtp.port, twilio.port,
+                                                             wait="1h")).start()
+    service = socket.socket()
+    service.bind(("127.0.0.1", 0))
+    service.listen(16)
+    port = service.getsockname()[1]
+    web = HealthServer()
+    try:
+        agent = harness.agent_config("db-01", [collector], interval="1s", extra=f"""checks:
+  - {{name: postgres, type: tcp, address: "127.0.0.1:{port}", interval: 1s, timeout: 500ms}}
+  - {{name: web, type: http, url: "http://127.0.0.1:{web.port}/healthz", body_contains: "db: ok",
+     interval: 1s, timeout: 500ms}}
+  - {{name: clock, type: clock, address: "127.0.0.1:{collector.http_port}", interval: 1s}}
+""").start()
+        wait_for(lambda: all(checks_of(collector, "db-01").get(n, {}).get("state") == "OK"
+                             for n in ("postgres", "web", "clock")), 15,
+                 what="the tcp, http and clock checks to be OK on the collector")
+        # Same host, same clock: the offset is the measurement's own error.
+        assert checks_of(collector, "db-01")["clock"]["output"].startswith("clock 0.0")
+        service.close()
+        stopped = time.monotonic()
+        wait_for(lambda: checks_of(collector, "db-01")["postgres"]["state"] == "CRITICAL", 10,
+                 interval=0.05, what="the tcp check to turn CRITICAL")
+        took = time.monotonic() - stopped
+        # Two check intervals, plus one heartbeat interval to carry the result.
+        assert took < 3.0, f"CRITICAL reached the collector after {took:.2f}s"
+        assert "cannot connect to 127.0.0.1" in checks_of(collector, "db-01")["postgres"]["output"]
+        wait_for(lambda: len(smtp.messages()) >= 1 and len(twilio.sent()) >= 1, 20,
+                 what="the check's pages")
+        body = smtp.messages()[0].get_payload(decode=True).decode()
+        assert "check = postgres" in body
+        assert agent_metric(agent, "firewatch_agent_check_state",
+                            'check="postgres",type="tcp"') == 2
+
+        web.body = b"db: down"  # 200, but not what the check looks for
+        wait_for(lambda: checks_of(collector, "db-01")["web"]["state"] == "CRITICAL", 5,
+                 what="the http check to see the wrong body")
+        assert "does not contain the expected text" in \
+            checks_of(collector, "db-01")["web"]["output"]
+    finally:
+        web.stop()
+
+
+def test_hanging_and_flooding_plugins_are_cut_and_heartbeats_stay_on_time(harness):
+    assert os.path.exists(f"{PLUGINS}/check_dummy"), "scripts/setup installs monitoring-plugins-basic"
+    collector = harness.collector_config().start()
+    service = socket.socket()
+    service.bind(("127.0.0.1", 0))
+    service.listen(16)
+    port = service.getsockname()[1]
+    agent = harness.agent_config("app-02", [collector], interval="1s", extra=f"""checks:
+  - {{name: hang, type: exec, command: [/bin/sleep, "100000"], interval: 2s, timeout: 1s}}
+  - {{name: fork, type: exec, shell: true, command: "sleep 100000 & sleep 100000",
+     interval: 2s, timeout: 1s}}
+  - {{name: flood, type: exec, command: [/usr/bin/yes, firewatch], interval: 2s, timeout: 1s}}
+  - {{name: dummy, type: exec, command: [check_dummy, "1", "just a warning"], interval: 2s}}
+  - {{name: disk, type: exec, command: [check_disk, -w, "1%", -c, "1%", -p, /], interval: 2s}}
+  - {{name: tcp, type: exec, command: [check_tcp, -H, 127.0.0.1, -p, "{port}"], interval: 2s}}
+""").start()
+    wait_for(lambda: agent_metric(agent, "firewatch_agent_check_timeouts_total",
+                                  'check="flood",type="exec"') >= 1, 15,
+             what="a first timeout of the flooding plugin")
+    rss_before = rss_kb(agent.proc.pid)
+    sent_before = agent_metric(agent, "firewatch_agent_heartbeats_sent_total",
+                               f'collector="{collector.name}",transport="udp"')
+    t0 = time.monotonic()
+    # Three more rounds of killed plugins (and megabytes read and thrown away each).
+    wait_for(lambda: agent_metric(agent, "firewatch_agent_check_timeouts_total",
+                                  'check="flood",type="exec"') >= 4, 20,
+             what="more timeouts of the flooding plugin")
+    elapsed = time.monotonic() - t0
+    sent = agent_metric(agent, "firewatch_agent_heartbeats_sent_total",
+                        f'collector="{collector.name}",transport="udp"') - sent_before
+    # One heartbeat a second (jitter 10%): a blocked loop would fall behind.
+    assert sent >= int(elapsed * 0.85) - 1, (sent, elapsed)
+    assert rss_kb(agent.proc.pid) - rss_before < 1024, "the flood grew the agent"
+    assert agent_metric(agent, "firewatch_agent_check_output_discarded_bytes_total",
+                        'check="flood",type="exec"') > 1_000_000
+
+    checks = wait_for(lambda: (lambda c: c if {"hang", "fork", "flood", "dummy", "disk", "tcp"}
+                               <= set(c) else None)(checks_of(collector, "app-02")), 10,
+                      what="every check on the collector")
+    for name in ("hang", "fork", "flood"):
+        assert checks[name]["state"] == "UNKNOWN", checks[name]
+        assert "timed out after 1s" in checks[name]["output"]
+    assert checks["dummy"]["state"] == "WARNING" and checks["dummy"]["output"] == "WARNING: just a warning"
+    assert checks["disk"]["state"] != "UNKNOWN" and checks["disk"]["output"].startswith("DISK "), \
+        checks["disk"]
+    assert checks["tcp"]["state"] == "OK", checks["tcp"]
+    # Perfdata of the real plugin reaches /metrics.
+    status, body = http_get(f"http://127.0.0.1:{agent.http_port}/metrics")
+    assert 'firewatch_agent_check_perfdata{check="tcp",type="exec",label="time",unit="s"}' \
+        in body.decode()
+    # No plugin is left behind once the agent stops: every group was killed.
+    assert agent.proc.stop() == 0, agent.proc.output()
+    wait_for(lambda: not live_sleepers(), 5, what="the plugins' forked sleeps to be gone")
+
+
+def live_sleepers():
+    """Non-zombie processes running `sleep 100000` (only this test starts those)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{d}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if cmd.startswith(b"sleep\x00100000") and state != "Z":
+            found.append(int(d))
+    return found

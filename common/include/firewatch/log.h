@@ -7,12 +7,12 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
-#include <mutex>
 #include <string>
 
 #include "firewatch/clock.h"
 #include "firewatch/log_line.h"
 #include "firewatch/status.h"
+#include "firewatch/sync/mutex.h"
 
 namespace firewatch {
 
@@ -28,7 +28,7 @@ class RateLimiter {
   RateLimiter(const Clock& clock, Duration period) : clock_(clock), period_(period) {}
   // True when a message for `key` may be logged now; `suppressed` is set to the number
   // of messages dropped for this key since the last allowed one.
-  bool Allow(const std::string& key, uint64_t& suppressed);
+  bool Allow(const std::string& key, uint64_t& suppressed) FW_EXCLUDES(mu_);
 
  private:
   struct Slot {
@@ -38,8 +38,8 @@ class RateLimiter {
   };
   const Clock& clock_;
   Duration period_;
-  std::mutex mu_;
-  std::map<std::string, Slot> slots_;
+  Mutex mu_;
+  std::map<std::string, Slot> slots_ FW_GUARDED_BY(mu_);
 };
 
 }  // namespace firewatch

@@ -5,14 +5,14 @@ namespace firewatch::net {
 void LoopMailbox::Open(uv_loop_t* loop) {
   loop_thread_.store(std::this_thread::get_id());
   async_.Init(loop, [this] { Drain(); });
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   open_ = true;
 }
 
 void LoopMailbox::Close() {
   std::deque<std::function<void()>> dropped;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     open_ = false;
     dropped.swap(queue_);
   }
@@ -23,7 +23,7 @@ void LoopMailbox::Close() {
 
 bool LoopMailbox::Post(std::function<void()> fn) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!open_) return false;
     queue_.push_back(std::move(fn));
   }
@@ -32,7 +32,7 @@ bool LoopMailbox::Post(std::function<void()> fn) {
 }
 
 size_t LoopMailbox::queued() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return queue_.size();
 }
 
@@ -40,7 +40,7 @@ void LoopMailbox::Drain() {
   // What is queued now; what is posted meanwhile wakes the loop again.
   std::deque<std::function<void()>> work;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     work.swap(queue_);
   }
   for (auto& fn : work) fn();

@@ -28,6 +28,7 @@
 
 #include "firewatch/net/uv_handle.h"
 #include "firewatch/status.h"
+#include "firewatch/sync/mutex.h"
 
 namespace firewatch::net {
 
@@ -77,9 +78,9 @@ class LoopMailbox {
 
   UvAsync async_;
   std::atomic<std::thread::id> loop_thread_{};
-  mutable std::mutex mu_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool open_ = false;                        // guarded by mu_
+  mutable Mutex mu_;
+  std::deque<std::function<void()>> queue_ FW_GUARDED_BY(mu_);
+  bool open_ FW_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace firewatch::net

@@ -15,7 +15,8 @@
 
 #include <chrono>
 #include <functional>
-#include <mutex>
+
+#include "firewatch/sync/mutex.h"
 
 namespace firewatch::net {
 
@@ -115,21 +116,21 @@ class UvAsync {
     uv_async_init(loop, h, [](uv_async_t* a) {
       if (a->data != nullptr) static_cast<UvAsync*>(a->data)->fn_();
     });
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     h_ = h;
   }
   void Send() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (h_ != nullptr) uv_async_send(h_);
   }
   void Unref() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (h_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(h_));
   }
   void Close() {
     uv_async_t* h = nullptr;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       h = h_;
       h_ = nullptr;
     }
@@ -140,8 +141,8 @@ class UvAsync {
   }
 
  private:
-  std::mutex mu_;  // Send (any thread) against Init/Close (the loop's)
-  uv_async_t* h_ = nullptr;
+  Mutex mu_;  // Send (any thread) against Init/Close (the loop's)
+  uv_async_t* h_ FW_GUARDED_BY(mu_) = nullptr;
   std::function<void()> fn_;
 };
 
