@@ -2,9 +2,17 @@
 
 #include <algorithm>
 
+#include "watch/own_sources.h"
+
 namespace firewatch::collector {
 
 namespace {
+// "<source> is DOWN", or what a watchdog or probe being DOWN means (watch/own_sources.h).
+std::string Summary(const std::string& source) {
+  std::string own = OwnSourceSummary(source);
+  return own.empty() ? source + " is DOWN" : own;
+}
+
 alerting::LabelSet LabelsOf(const std::string& source, const protocol::Labels& labels) {
   alerting::LabelSet out(labels.begin(), labels.end());
   // Identity labels win over agent-supplied ones of the same name.
@@ -20,7 +28,7 @@ std::optional<alerting::Alert> AlertFor(const Transition& t, const std::string& 
   if (!firing && !resolved) return std::nullopt;
   alerting::Alert a;
   a.labels = LabelsOf(t.source_id, t.labels);
-  a.annotations["summary"] = t.source_id + " is DOWN";
+  a.annotations["summary"] = Summary(t.source_id);
   a.annotations["description"] = t.reason;
   a.status = firing ? alerting::AlertStatus::kFiring : alerting::AlertStatus::kResolved;
   a.starts_at_ms = t.at_ms;
@@ -32,7 +40,7 @@ std::optional<alerting::Alert> AlertFor(const Transition& t, const std::string& 
 alerting::Alert FiringAlertFor(const SourceSnapshot& s, const std::string& external_url) {
   alerting::Alert a;
   a.labels = LabelsOf(s.source_id, s.labels);
-  a.annotations["summary"] = s.source_id + " is DOWN";
+  a.annotations["summary"] = Summary(s.source_id);
   a.annotations["description"] = "DOWN since before the collector restarted";
   a.starts_at_ms = s.state_since_ms;
   if (!external_url.empty()) a.generator_url = external_url + "/api/v1/sources/" + s.source_id;

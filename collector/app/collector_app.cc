@@ -29,6 +29,7 @@
 #include "route/replicated_silences.h"
 #include "store/store.h"
 #include "tracker/tracker.h"
+#include "watch/watch.h"
 
 #ifndef FIREWATCH_VERSION
 #define FIREWATCH_VERSION "0.0.0"
@@ -86,6 +87,7 @@ struct CollectorApp::Impl {
   std::unique_ptr<alerting::AlertingEngine> alerting;  // null unless channels are configured
   std::unique_ptr<Cluster> cluster;                    // null unless `cluster:` is configured
   std::shared_ptr<AckLinks> ack_links;                 // null unless alerting is configured
+  std::unique_ptr<Watch> watch;  // watchdogs and probes; stopped before what it feeds goes
   ApiContext api;
   // The config in force, for GET /api/v1/status and /api/v1/collectors (HTTP workers
   // read it; Reload writes it).
@@ -448,6 +450,7 @@ CollectorApp::CollectorApp(CollectorConfig config, std::string config_path, cons
 
 CollectorApp::~CollectorApp() {
   if (impl_->http) impl_->http->Stop();
+  if (impl_->watch) impl_->watch->Stop();
   if (impl_->cluster) impl_->cluster->Stop();
   if (impl_->udp) impl_->udp->Close();
   impl_->BeginStop();
@@ -484,6 +487,7 @@ Status CollectorApp::Start() {
   if (!sources.ok()) return sources.status();
   size_t restored = sources->size();
   m.tracker->Restore(std::move(sources).value());
+  RegisterOwnSources(c.watch, *m.tracker, m.clock);  // watchdogs, probes: known before heard
   spdlog::info("collector {} restored {} sources from {}", c.id, restored, c.DatabasePath());
 
   if (c.cluster.enabled) {
@@ -532,6 +536,16 @@ Status CollectorApp::Start() {
       }
     }
   });
+
+  // Deliveries and probe results reach the tracker on the loop, like HTTP heartbeats.
+  auto watch = Watch::Create(
+      m.clock, c.watch, *m.tracker, m.metrics->registry(),
+      [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); },
+      [&m](std::function<OwnSourceFeed::Outcome()> work) {
+        return m.mailbox.Call<OwnSourceFeed::Outcome>(std::move(work), kLoopCallTimeout);
+      });
+  if (!watch.ok()) return watch.status();
+  m.watch = std::move(watch).value();
 
   if (uv_loop_init(&m.loop) != 0) return Status::IoError("uv_loop_init failed");
   m.loop_open = true;
@@ -607,6 +621,7 @@ Status CollectorApp::Start() {
     };
   }
   RegisterApi(*m.http, m.api);
+  m.watch->Register(*m.http);
   if (m.alerting) RegisterIncidentApi(*m.http, *m.alerting);
   if (m.alerting) RegisterAckLinks(*m.http, *m.alerting, m.ack_links, m.clock);
   if (m.alerting) RegisterTwilioInbound(*m.http, *m.alerting, c.alerting, m.metrics.get());
@@ -654,6 +669,7 @@ Status CollectorApp::Start() {
     m.cluster->Start(states);
     m.ExportClusterMetrics();  // the families exist from the first scrape
   }
+  m.watch->Start();
   m.started = true;
   m.ready = true;
   spdlog::info("collector {} ready: http://{} (status page), heartbeats on udp {}", c.id,
@@ -672,6 +688,7 @@ int CollectorApp::Run() {
   uv_run(&m.loop, UV_RUN_DEFAULT);
   m.ready = false;
   m.http->Stop();
+  m.watch->Stop();
   if (m.cluster) m.cluster->Stop();
   m.Flush();
   if (m.alerting) m.alerting->Stop();

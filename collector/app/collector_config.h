@@ -14,6 +14,7 @@
 #include "firewatch/protocol/keyring.h"
 #include "ingest/key_bindings.h"
 #include "tracker/tracker.h"
+#include "watch/watch_config.h"
 
 namespace firewatch::collector {
 
@@ -62,6 +63,7 @@ struct CollectorConfig {
   ApiConfig api;                         // operators (app/operators.h)
   alerting::AlertingConfig alerting;     // contacts, channels, schedules, policies, route
   ClusterConfig cluster;                 // peers (docs/cluster.md); digest always set
+  WatchConfig watch;                     // watchdogs:, probes: (docs/watching.md)
 
   std::string DatabasePath() const { return data_dir + "/collector.db"; }
 };

@@ -10,6 +10,7 @@
 #include "firewatch/clock.h"
 #include "firewatch/text/rfc3339.h"
 #include "metrics/collector_metrics.h"
+#include "watch/own_sources.h"
 
 namespace firewatch::collector {
 
@@ -50,14 +51,17 @@ size_t LocalPager::Notify(const std::vector<Transition>& transitions, CollectorM
                            {"reason", t.reason},
                            {"labels", labels},
                            {"collector", collector_id_}};
+    const std::string summary = OwnSourceSummary(t.source_id);  // watchdogs, probes
+    if (!summary.empty()) page["summary"] = summary;
     std::string line = page.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     bool ok = std::fputs(line.c_str(), file_) >= 0 && std::fflush(file_) == 0 &&
               ::fsync(fileno(file_)) == 0;
     if (!ok) spdlog::error("could not write page to {}: {}", path_, std::strerror(errno));
     if (echo_) {
-      std::printf("PAGE %s %s is %s since %s {%s}: %s\n", firing ? "FIRING" : "RESOLVED",
+      std::printf("PAGE %s %s is %s since %s {%s}: %s%s%s\n", firing ? "FIRING" : "RESOLVED",
                   t.source_id.c_str(), std::string(SourceStateName(t.to)).c_str(),
-                  text::FormatRfc3339(t.at_ms).c_str(), label_text.c_str(), t.reason.c_str());
+                  text::FormatRfc3339(t.at_ms).c_str(), label_text.c_str(), t.reason.c_str(),
+                  summary.empty() ? "" : " -- ", summary.c_str());
       std::fflush(stdout);
     }
     if (metrics != nullptr) metrics->PageWritten("local", ok);

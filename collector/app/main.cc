@@ -60,6 +60,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", config->source_file.c_str(), keys.status().message().c_str());
       return 1;
     }
+    if (auto tokens = LoadWatchdogTokens(config->watch); !tokens.ok()) {  // watchdogs:
+      std::fprintf(stderr, "%s: %s\n", config->source_file.c_str(), tokens.status().message().c_str());
+      return 1;
+    }
     std::printf("%s: OK\n", config->source_file.c_str());
     return 0;
   }

@@ -5,6 +5,7 @@
 #include "metrics/collector_metrics.h"
 #include "ingest/udp_receiver.h"
 #include "tracker/tracker.h"
+#include "watch/own_sources.h"
 
 namespace firewatch::collector {
 
@@ -36,6 +37,11 @@ std::optional<protocol::DecodeError> Ingestor::Admit(std::span<const uint8_t> fr
     return protocol::DecodeError{protocol::RejectReason::kKeyNotAllowed,
                                  "key '" + std::string(hb.key_id) + "' may not speak for source '" +
                                      std::string(hb.source_id) + "'"};
+  }
+  if (IsCollectorOwnSource(hb.source_id)) {  // watchdog/..., probe/...: only the collector
+    return protocol::DecodeError{protocol::RejectReason::kKeyNotAllowed,
+                                 "source id '" + std::string(hb.source_id) +
+                                     "' is reserved for the collector's watchdogs and probes"};
   }
   return std::nullopt;
 }
