@@ -41,6 +41,7 @@
 #include "detector/phi_detector.h"
 #include "firewatch/clock.h"
 #include "firewatch/protocol/frame.h"
+#include "tracker/deadline.h"
 #include "tracker/label_pool.h"
 #include "tracker/source_index.h"
 #include "tracker/source.h"
@@ -154,6 +155,20 @@ class Tracker {
       const std::vector<std::pair<std::string, int64_t>>& tombstones);
   std::vector<SourceSnapshot> ForgetSilentFor(Duration silence);
 
+  // ---- deadline sources (scheduled checks; tracker/deadline.h, tracker_deadline.cc) ----
+  // Replaces the set of deadline sources (config load and reload). Call before Restore()
+  // so restored checks are judged by their deadline. Tracked sources whose id is in
+  // `sources` take the new policy and labels; a check removed from the config keeps its
+  // last policy until it is forgotten.
+  void SetDeadlines(std::vector<DeadlineSource> sources);
+  struct PingResult {
+    bool known = false;  // false: no deadline source has this id (the caller answers 404)
+    std::optional<Transition> transition;
+    int64_t duration_ms = -1;  // run time when this ping finished a started run
+  };
+  // Applies one ping to the deadline source `id` (wall clock: the schedule is wall time).
+  PingResult Ping(std::string_view id, const PingEvent& ping);
+
  private:
   struct Entry;
   // Position of `id` in entries_, or SourceIndex::kNone.
@@ -170,6 +185,11 @@ class Tracker {
   // their snapshots. Locked.
   template <typename Pred>
   std::vector<SourceSnapshot> RemoveWhere(const Pred& doomed);
+  // Deadline sources (tracker_deadline.cc). Locked.
+  void AttachDeadline(Entry& e, const DeadlineSource& spec, int64_t due_from_ms);
+  std::optional<Transition> EvaluateDeadline(Entry& e, int64_t now_ms);
+  void FillPingInfo(const Entry& e, SourceSnapshot& s) const;
+  bool IsDeadlineId(std::string_view id) const;
 
   // A key's new-sources budget (token bucket, refilled continuously).
   struct KeyBudget {
@@ -192,6 +212,7 @@ class Tracker {
   SourceIndex index_;           // source id -> position in entries_
   LabelPool label_pool_;
   std::vector<uint32_t> dirty_;  // positions changed since the last TakeDirty()
+  std::map<std::string, DeadlineSource, std::less<>> deadlines_;  // by id
 };
 
 }  // namespace firewatch::collector
