@@ -280,6 +280,7 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   ReadApiConfig(top, base_dir, c.api);
   alerting::ReadAlertingConfig(top, base_dir, c.alerting);
   ReadClusterConfig(top, base_dir, c.cluster);
+  ReadChecksConfig(top, c.checks);
   top.Finish();
   if (!own_url.empty()) c.alerting.external_url = own_url;
 
