@@ -125,3 +125,45 @@ def test_healthchecks_url_forms_and_hostile_requests(harness):
     page = http_get(collector.url + "/")[1].decode()
     assert "check/report" in page
     assert REPORT not in page and REPORT not in collector.proc.output()
+
+
+def test_cluster_pages_a_missed_check_only_when_no_collector_hears_it(harness, twilio):
+    """Three collectors; the job reaches only one of them: a path warning, no page. A
+    /fail heard by one collector pages even though another still has the check UP."""
+    from fwcluster import Member, write_cluster
+    smtp = SmtpServer(harness).start()
+    members = [Member(f"site-{s}") for s in "abc"]
+    cs = write_cluster(harness, members, f"127.0.0.1:{smtp.port}", f"127.0.0.1:{twilio.port}",
+                       tweak=lambda _id, shared: shared + checks_section(period="2s", grace="1s"))
+    for c in cs:
+        c.start(wait_ready=False)
+    for c in cs:
+        wait_for(c._ready, 20, what=f"{c.name} /readyz")
+    a, b, c = cs
+
+    def peers_up(col):
+        status, body = http_get(col.url + "/api/v1/collectors")
+        return status == 200 and all(p["state"] == "up" for p in json.loads(body)["collectors"])
+    wait_for(lambda: all(peers_up(x) for x in cs), 15, what="every peer up everywhere")
+    for col in cs:
+        assert ping(col, BACKUP)[0] == 200
+    for col in cs:
+        col.wait_state("check/backup", "UP", 5)
+    # Only b hears the job from now on, for 8 s (pings every 0.5 s, bounded).
+    end = time.monotonic() + 8
+    while time.monotonic() < end:
+        assert ping(b, BACKUP)[0] == 200
+        time.sleep(0.5)
+    assert a.state("check/backup") == "DOWN" and c.state("check/backup") == "DOWN"
+    assert b.state("check/backup") == "UP"
+    for col in cs:  # heard by a live collector: a path warning, not a page
+        assert check_pages(col, "check/backup") == [], (col.name, col.pages())
+    # The job reports a failure to c only: c pages at once although b has it UP.
+    assert ping(c, BACKUP + "/fail")[0] == 200
+    wait_for(lambda: check_pages(c, "check/backup") == ["firing"], 10,
+             what="c to page the reported failure")
+    wait_for(lambda: len(smtp.messages()) >= 1, 20, what="the failure's email")
+    # A success heard by c resolves it.
+    assert ping(c, BACKUP)[0] == 200
+    wait_for(lambda: check_pages(c, "check/backup") == ["firing", "resolved"], 10,
+             what="c to resolve")
