@@ -121,9 +121,10 @@ def test_healthchecks_url_forms_and_hostile_requests(harness):
     assert checks["report"]["ping"]["last_message"] == "note"
     assert checks["report"]["schedule"] == "@daily"
     assert json.loads(body)["pings"]["unknown"] == 3
-    # A heartbeat source can't be named like a check, and the status page lists the check.
+    # The status page lists the check with its last message, never its uuid.
     page = http_get(collector.url + "/")[1].decode()
     assert "check/report" in page
+    assert "last ping: log: note" in page  # the last message, on the status page too
     assert REPORT not in page and REPORT not in collector.proc.output()
 
 
