@@ -16,6 +16,21 @@ std::string Secs(int64_t ms) {
   return buf;
 }
 
+// A transition the tracker reports without a state change of its own (SetState does
+// those): a new source's first ping, or a DOWN -> DOWN change of the failure report.
+Transition Notice(const std::string& id, const LabelBlob& labels, SourceState from, SourceState to,
+                  int64_t at_ms, std::string reason) {
+  Transition t;
+  t.source_id = id;
+  t.labels = DecodeLabels(*labels);
+  t.from = from;
+  t.to = to;
+  t.at_ms = at_ms;
+  t.reason = std::move(reason);
+  t.new_source = from == SourceState::kUp && to == SourceState::kUp;
+  return t;
+}
+
 }  // namespace
 
 std::string_view PingKindName(PingKind k) {
@@ -107,13 +122,8 @@ Tracker::PingResult Tracker::Ping(std::string_view id, const PingEvent& ping) {
   }
   if (ping.kind == PingKind::kStart || ping.kind == PingKind::kLog) {
     if (is_new) {
-      Transition t;
-      t.source_id = e->id;
-      t.labels = DecodeLabels(*e->labels);
-      t.at_ms = now_ms;
-      t.reason = "first ping (" + std::string(PingKindName(ping.kind)) + ")";
-      t.new_source = true;
-      out.transition = std::move(t);
+      out.transition = Notice(e->id, e->labels, SourceState::kUp, SourceState::kUp, now_ms,
+                              "first ping (" + std::string(PingKindName(ping.kind)) + ")");
     }
     return out;
   }
@@ -134,13 +144,8 @@ Tracker::PingResult Tracker::Ping(std::string_view id, const PingEvent& ping) {
   if (ping.kind == PingKind::kSuccess) {
     d.reported = false;
     if (is_new) {
-      Transition t;
-      t.source_id = e->id;
-      t.labels = DecodeLabels(*e->labels);
-      t.at_ms = now_ms;
-      t.reason = "first ping" + exit_text;
-      t.new_source = true;
-      out.transition = std::move(t);
+      out.transition = Notice(e->id, e->labels, SourceState::kUp, SourceState::kUp, now_ms,
+                              "first ping" + exit_text);
     } else if (e->state != SourceState::kUp) {
       out.transition = SetState(*e, SourceState::kUp, "success ping" + exit_text);
     }
@@ -153,13 +158,9 @@ Tracker::PingResult Tracker::Ping(std::string_view id, const PingEvent& ping) {
     reason += ": " + std::string(ping.body.substr(0, std::min<size_t>(ping.body.size(), 200)));
   }
   if (e->state == SourceState::kDown) {
-    Transition t;  // already DOWN (silent): the report makes it page regardless of peers
-    t.source_id = e->id;
-    t.labels = DecodeLabels(*e->labels);
-    t.from = t.to = SourceState::kDown;
-    t.at_ms = now_ms;
-    t.reason = std::move(reason);
-    out.transition = std::move(t);
+    // Already DOWN (silent): the report makes it page regardless of peers.
+    out.transition =
+        Notice(e->id, e->labels, SourceState::kDown, SourceState::kDown, now_ms, std::move(reason));
   } else {
     out.transition = SetState(*e, SourceState::kDown, std::move(reason));
   }
@@ -176,13 +177,8 @@ std::optional<Transition> Tracker::EvaluateDeadline(Entry& e, int64_t now_ms) {
     // schedule since: from then on the DOWN is a silence, which the peers may overrule.
     if (d.reported && due && now_ms >= *due + grace && e.last_seen_ms <= d.due_from_ms) {
       d.reported = false;
-      Transition t;
-      t.source_id = e.id;
-      t.labels = DecodeLabels(*e.labels);
-      t.from = t.to = SourceState::kDown;
-      t.at_ms = now_ms;
-      t.reason = "no ping since the failure report at " + text::FormatRfc3339(d.due_from_ms);
-      return t;
+      return Notice(e.id, e.labels, SourceState::kDown, SourceState::kDown, now_ms,
+                    "no ping since the failure report at " + text::FormatRfc3339(d.due_from_ms));
     }
     return std::nullopt;
   }
