@@ -168,3 +168,20 @@ def test_cluster_pages_a_missed_check_only_when_no_collector_hears_it(harness, t
     assert ping(c, BACKUP)[0] == 200
     wait_for(lambda: check_pages(c, "check/backup") == ["firing", "resolved"], 10,
              what="c to resolve")
+
+
+def test_a_check_survives_a_collector_restart(harness):
+    collector = harness.collector_config(extra=checks_section(period="1h", grace="1h")).start()
+    assert ping(collector, f"{PING_KEY}/daily-report")[0] == 200
+    assert ping(collector, BACKUP + "/fail")[0] == 200
+    collector.wait_state("check/report", "UP", 5)
+    collector.wait_state("check/backup", "DOWN", 5)
+    collector.proc.stop()  # SIGTERM: the store is flushed before the collector exits
+    collector.start()
+    assert collector.state("check/report") == "UP"
+    assert collector.state("check/backup") == "DOWN"
+    checks = {c["name"]: c for c in json.loads(http_get(collector.url + "/api/v1/checks")[1])["checks"]}
+    assert checks["report"]["ping"]["next_due"] is not None  # judged by its schedule again
+    assert checks["long-job"]["state"] == "NEW"
+    assert ping(collector, BACKUP)[0] == 200  # and pings still work after the restart
+    collector.wait_state("check/backup", "UP", 5)
