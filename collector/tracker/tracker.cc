@@ -12,7 +12,6 @@ namespace firewatch::collector {
 
 using std::chrono::milliseconds;
 
-
 namespace {
 
 std::string Seconds(Duration d) {
@@ -198,7 +197,8 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
     e->detector.SetLastArrival(now - milliseconds(silent_ms));
     if (auto spec = deadlines_.find(e->id); spec != deadlines_.end()) {
       AttachDeadline(*e, spec->second, s.last_seen_ms);
-      e->deadline->not_before_ms = now_ms + e->deadline->policy->grace_ms();
+      DeadlineState& d = StateOf(*e);
+      d.not_before_ms = now_ms + d.policy->grace_ms();
     }
   }
 }
@@ -248,7 +248,7 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
   }
   const uint32_t pos = PositionOf(hb.source_id, hash);
   Entry* e = pos == SourceIndex::kNone ? nullptr : &entries_[pos];
-  if (e != nullptr ? e->deadline != nullptr : IsDeadlineId(hb.source_id)) {
+  if (e != nullptr ? e->deadline : IsDeadlineId(hb.source_id)) {
     out.rejected = protocol::RejectReason::kKeyNotAllowed;  // a check's id: pings only
     return;
   }
@@ -496,6 +496,7 @@ std::vector<SourceSnapshot> Tracker::RemoveWhere(const Pred& doomed) {
   for (size_t i = 0; i < entries_.size(); ++i) {
     if (doomed(entries_[i])) {
       removed.push_back(ToSnapshot(entries_[i], now));
+      if (entries_[i].deadline) deadline_states_.erase(entries_[i].id);
       continue;
     }
     if (kept != i) entries_[kept] = std::move(entries_[i]);

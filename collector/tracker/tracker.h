@@ -48,6 +48,8 @@
 
 namespace firewatch::collector {
 
+struct DeadlineState;  // tracker_entry.h
+
 struct DetectionConfig {
   PhiParams phi;                        // window and min stddev; pause is derived below
   uint32_t acceptable_missed = 1;       // heartbeats that may be lost before phi climbs
@@ -190,6 +192,7 @@ class Tracker {
   std::optional<Transition> EvaluateDeadline(Entry& e, int64_t now_ms);
   void FillPingInfo(const Entry& e, SourceSnapshot& s) const;
   bool IsDeadlineId(std::string_view id) const;
+  DeadlineState& StateOf(const Entry& e) const;  // e.deadline must be set
 
   // A key's new-sources budget (token bucket, refilled continuously).
   struct KeyBudget {
@@ -213,6 +216,9 @@ class Tracker {
   LabelPool label_pool_;
   std::vector<uint32_t> dirty_;  // positions changed since the last TakeDirty()
   std::map<std::string, DeadlineSource, std::less<>> deadlines_;  // by id
+  // State of each tracked deadline source (Entry::deadline set), by id; at most one per
+  // configured check. Outside Entry so heartbeat sources do not grow.
+  std::map<std::string, std::unique_ptr<DeadlineState>, std::less<>> deadline_states_;
 };
 
 }  // namespace firewatch::collector

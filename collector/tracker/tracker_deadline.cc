@@ -47,16 +47,22 @@ std::string_view PingKindName(PingKind k) {
   return "success";
 }
 
+DeadlineState& Tracker::StateOf(const Entry& e) const {
+  return *deadline_states_.find(e.id)->second;
+}
+
 bool Tracker::IsDeadlineId(std::string_view id) const {
   return !deadlines_.empty() && deadlines_.find(id) != deadlines_.end();
 }
 
 void Tracker::AttachDeadline(Entry& e, const DeadlineSource& spec, int64_t due_from_ms) {
-  if (!e.deadline) {
-    e.deadline = std::make_unique<DeadlineState>();
-    e.deadline->due_from_ms = due_from_ms;
+  std::unique_ptr<DeadlineState>& state = deadline_states_[e.id];
+  if (!state) {
+    state = std::make_unique<DeadlineState>();
+    state->due_from_ms = due_from_ms;
   }
-  e.deadline->policy = spec.policy;
+  e.deadline = true;
+  state->policy = spec.policy;
   e.interval_ms = spec.policy->period_ms();
   if (!e.labels || DecodeLabels(*e.labels) != spec.labels) {
     e.labels = label_pool_.Intern(spec.labels, entries_.size());
@@ -101,7 +107,7 @@ Tracker::PingResult Tracker::Ping(std::string_view id, const PingEvent& ping) {
     AttachDeadline(*e, spec->second, now_ms);
     is_new = true;
   }
-  DeadlineState& d = *e->deadline;
+  DeadlineState& d = StateOf(*e);
   e->detector.SetLastArrival(now);  // forget_after measures silence from here
   e->last_seen_ms = now_ms;
   ++e->heartbeats;
@@ -169,7 +175,7 @@ Tracker::PingResult Tracker::Ping(std::string_view id, const PingEvent& ping) {
 }
 
 std::optional<Transition> Tracker::EvaluateDeadline(Entry& e, int64_t now_ms) {
-  DeadlineState& d = *e.deadline;
+  DeadlineState& d = StateOf(e);
   const int64_t grace = d.policy->grace_ms();
   const std::optional<int64_t> due = d.policy->NextDueMs(d.due_from_ms);
   if (e.state == SourceState::kDown) {
@@ -204,7 +210,7 @@ std::optional<Transition> Tracker::EvaluateDeadline(Entry& e, int64_t now_ms) {
 }
 
 void Tracker::FillPingInfo(const Entry& e, SourceSnapshot& s) const {
-  const DeadlineState& d = *e.deadline;
+  const DeadlineState& d = StateOf(e);
   PingInfo info = d.info;
   info.running_since_ms = d.runs.empty() ? -1 : d.runs.front().second;
   info.next_due_ms = d.policy->NextDueMs(d.due_from_ms).value_or(-1);

@@ -12,8 +12,9 @@
 
 namespace firewatch::collector {
 
-// A deadline source's own state (tracker/deadline.h). Absent for heartbeat sources, so
-// they pay one null pointer for it.
+// A deadline source's own state (tracker/deadline.h), kept beside the entries
+// (Tracker::deadline_states_) so a heartbeat source pays nothing for it: memory per
+// source is a budget (docs/benchmarks.md, section 2).
 struct DeadlineState {
   std::shared_ptr<const DeadlinePolicy> policy;
   int64_t due_from_ms = 0;    // the last success or failure: the schedule counts from it
@@ -38,10 +39,10 @@ struct Tracker::Entry {
   SourceState state = SourceState::kUp;
   Transport last_transport = Transport::kUdp;
   bool dirty = false;
+  bool deadline = false;  // a deadline source (check): its state is in deadline_states_
   std::string agent_version;
   std::string goodbye_reason;
   std::vector<protocol::CheckResult> checks;
-  std::unique_ptr<DeadlineState> deadline;  // set for deadline sources (checks) only
 };
 
 }  // namespace firewatch::collector
