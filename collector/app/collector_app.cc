@@ -23,6 +23,7 @@
 #include "firewatch/sync/mutex.h"
 #include "http/api.h"
 #include "http/http_server.h"
+#include "checks/ping_api.h"
 #include "ingest/ingestor.h"
 #include "ingest/udp_receiver.h"
 #include "metrics/collector_metrics.h"
@@ -40,6 +41,15 @@ namespace firewatch::collector {
 namespace {
 uint64_t Millis(Duration d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+// Standalone: a DOWN -> DOWN transition (a check's failure report made or withdrawn,
+// tracker/deadline.h) matters only to the cluster merge; the DOWN was paged already.
+std::vector<Transition> WithoutRepeats(const std::vector<Transition>& ts) {
+  std::vector<Transition> out;
+  for (const auto& t : ts) {
+    if (t.new_source || t.from != t.to) out.push_back(t);
+  }
+  return out;
 }
 }  // namespace
 
@@ -82,6 +92,7 @@ struct CollectorApp::Impl {
   std::unique_ptr<CollectorMetrics> metrics;
   std::unique_ptr<LocalPager> pager;
   std::unique_ptr<Ingestor> ingestor;
+  std::unique_ptr<PingApi> pings;  // /ping/... (checks/ping_api.h)
   std::unique_ptr<UdpReceiver> udp;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<alerting::AlertingEngine> alerting;  // null unless channels are configured
@@ -266,7 +277,7 @@ struct CollectorApp::Impl {
   void OnTransitions(std::vector<Transition> ts) {
     if (ts.empty()) return;
     for (const auto& t : ts) {
-      if (!t.new_source) metrics->Transition(t.to);
+      if (!t.new_source && t.from != t.to) metrics->Transition(t.to);
       if (t.new_source) {
         spdlog::info("new source {} ({})", t.source_id, t.reason);
       } else {
@@ -277,7 +288,7 @@ struct CollectorApp::Impl {
     if (std::any_of(ts.begin(), ts.end(), [](const Transition& t) { return t.to == SourceState::kDown; })) {
       CrashPoint("transition");  // fault injection (tests): the DOWN is only in memory
     }
-    Page(cluster ? cluster->view().OnLocal(ts) : ts);
+    Page(cluster ? cluster->view().OnLocal(ts) : WithoutRepeats(ts));
     store->Write(tracker->TakeDirty(), std::move(ts));
   }
 
@@ -352,6 +363,8 @@ struct CollectorApp::Impl {
     tracker->SetConfig(next->detection);
     tracker->SetLimits(next->limits);
     ingestor->SetKeys(*keys, BindingsOf(*next));
+    tracker->SetDeadlines(DeadlineSourcesOf(next->checks));
+    pings->SetChecks(next->checks);
     config.api = next->api;
     config.allowed_hosts = next->allowed_hosts;
     http->SetAccessPolicy(MakeAccessPolicy(config, *operators));
@@ -483,6 +496,7 @@ Status CollectorApp::Start() {
   if (!store.ok()) return store.status();
   m.store = std::move(store).value();
   m.tracker = std::make_unique<Tracker>(m.clock, c.detection, c.limits);
+  m.tracker->SetDeadlines(DeadlineSourcesOf(c.checks));  // before Restore (tracker.h)
   auto sources = m.store->LoadSources();
   if (!sources.ok()) return sources.status();
   size_t restored = sources->size();
@@ -622,6 +636,13 @@ Status CollectorApp::Start() {
   }
   RegisterApi(*m.http, m.api);
   m.watch->Register(*m.http);
+  m.pings = std::make_unique<PingApi>(
+      m.clock, *m.tracker, [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); },
+      [&m](std::function<bool()> work) -> Result<bool> {
+        return m.mailbox.Call<bool>(std::move(work), kLoopCallTimeout);
+      });
+  m.pings->SetChecks(c.checks);
+  m.pings->Register(*m.http);
   if (m.alerting) RegisterIncidentApi(*m.http, *m.alerting);
   if (m.alerting) RegisterAckLinks(*m.http, *m.alerting, m.ack_links, m.clock);
   if (m.alerting) RegisterTwilioInbound(*m.http, *m.alerting, c.alerting, m.metrics.get());

@@ -281,6 +281,7 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   alerting::ReadAlertingConfig(top, base_dir, c.alerting);
   ReadClusterConfig(top, base_dir, c.cluster);
   ReadWatchConfig(top, base_dir, c.detection, c.watch);
+  ReadChecksConfig(top, c.checks);
   top.Finish();
   if (!own_url.empty()) c.alerting.external_url = own_url;
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/operators.h"
+#include "checks/check_config.h"
 #include "cluster/cluster_config.h"
 #include "engine/alerting_config.h"
 #include "firewatch/config/yaml_reader.h"
@@ -64,6 +65,7 @@ struct CollectorConfig {
   alerting::AlertingConfig alerting;     // contacts, channels, schedules, policies, route
   ClusterConfig cluster;                 // peers (docs/cluster.md); digest always set
   WatchConfig watch;                     // watchdogs:, probes: (docs/watching.md)
+  ChecksConfig checks;                   // scheduled checks (checks/check_config.h)
 
   std::string DatabasePath() const { return data_dir + "/collector.db"; }
 };

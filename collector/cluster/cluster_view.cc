@@ -213,11 +213,18 @@ std::vector<Transition> ClusterView::OnLocal(const std::vector<Transition>& ts) 
   for (const auto& t : ts) {
     SetLocalState(t.source_id, t.to);
     Local& l = local_[t.source_id];
-    if (t.to == SourceState::kDown) {
+    if (t.to == SourceState::kDown && t.from == SourceState::kDown) {
+      // A check's failure report made or withdrawn (tracker/deadline.h): same DOWN.
+      l.reported = t.reported;
+      if (l.labels.empty()) l.labels = t.labels;
+      l.reason = t.reason;
+      EvaluateDown(t.source_id, l, out);
+    } else if (t.to == SourceState::kDown) {
       l.down_since_ms = t.at_ms;
       l.labels = t.labels;
       l.reason = t.reason;
       l.paged = false;
+      l.reported = t.reported;
       EvaluateDown(t.source_id, l, out);
     } else if (t.from == SourceState::kDown) {
       if (l.paged) {
@@ -225,6 +232,7 @@ std::vector<Transition> ClusterView::OnLocal(const std::vector<Transition>& ts) 
         out.push_back(std::move(r));
       }
       l.paged = false;
+      l.reported = false;
       l.labels.clear();
       l.reason.clear();
     }
@@ -246,7 +254,9 @@ bool ClusterView::HeardByLivePeer(const std::string& id, std::string* by) const 
 
 void ClusterView::EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out) {
   std::string heard_by;
-  const bool heard = HeardByLivePeer(id, &heard_by);
+  // A failure the source reported itself is not a silence: peers hearing it change
+  // nothing (docs/cluster.md, "Checks").
+  const bool heard = !l.reported && HeardByLivePeer(id, &heard_by);
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   auto emit = [&](SourceState from, SourceState to, std::string reason) {
     Transition t;
@@ -260,10 +270,12 @@ void ClusterView::EvaluateDown(const std::string& id, Local& l, std::vector<Tran
     out.push_back(std::move(t));
   };
   if (!l.paged && !heard) {
-    if (isolated_) return;  // suspect ourselves first: one CollectorIsolated instead
-    if (alone_ && !peers_.empty() && now_ms - l.down_since_ms < Ms(config_.alone_hold)) return;
+    if (isolated_ && !l.reported) return;  // suspect ourselves first: one CollectorIsolated
+    if (!l.reported && alone_ && !peers_.empty() && now_ms - l.down_since_ms < Ms(config_.alone_hold)) {
+      return;
+    }
     emit(SourceState::kUp, SourceState::kDown,
-         l.reason + (peers_.empty() ? "" : "; no live collector hears it"));
+         l.reason + (peers_.empty() || l.reported ? "" : "; no live collector hears it"));
   } else if (l.paged && heard) {
     emit(SourceState::kDown, SourceState::kUp, "heard by collector " + heard_by);
   }

@@ -148,6 +148,7 @@ class ClusterView : public alerting::PeerGate {
     protocol::Labels labels;  // kept while DOWN (to build the alert)
     std::string reason;
     bool paged = false;  // a merged DOWN was emitted and not yet resolved
+    bool reported = false;  // the source reported the failure (Transition::reported)
   };
   struct PeerLogEntry {
     alerting::LogEntry::State state;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "checks/ping_json.h"
 #include "firewatch/text/rfc3339.h"
 #include "http/status_page.h"
 #include "ingest/ingestor.h"
@@ -59,6 +60,7 @@ Json SourceJson(const SourceSnapshot& s, int64_t now_ms) {
   j["checks"] = std::move(checks);
   j["heartbeats"] = s.heartbeats;
   j["last_transport"] = std::string(TransportName(s.last_transport));
+  if (s.ping) j["ping"] = PingInfoJson(*s.ping);  // a scheduled check (docs/checks.md)
   return j;
 }
 

@@ -101,15 +101,22 @@ struct RouteEntry {
   std::function<void()> on_oversize;
 };
 
-bool SegmentsMatch(const RouteEntry& r, const std::vector<std::string>& segs, std::string* param) {
+bool SegmentsMatch(const RouteEntry& r, const std::vector<std::string>& segs, std::string* param,
+                   std::vector<std::string>* params) {
   if (segs.size() != r.segments.size()) return false;
   for (size_t i = 0; i < segs.size(); ++i) {
-    if (r.capture && r.segments[i] == kCapture) {
+    if (r.segments[i] == kCapture) {
       if (segs[i].empty()) return false;
-      *param = segs[i];
     } else if (segs[i] != r.segments[i]) {
       return false;
     }
+  }
+  if (r.capture) {
+    params->clear();
+    for (size_t i = 0; i < segs.size(); ++i) {
+      if (r.segments[i] == kCapture) params->push_back(segs[i]);
+    }
+    *param = params->back();
   }
   return true;
 }
@@ -119,6 +126,7 @@ struct Match {
   std::string label = "unmatched";    // pattern of the path when some route has it
   std::string allow;                  // for 405
   std::string param;
+  std::vector<std::string> params;
 };
 
 Match FindRoute(const std::vector<RouteEntry>& routes, const std::string& method,
@@ -129,7 +137,8 @@ Match FindRoute(const std::vector<RouteEntry>& routes, const std::string& method
     for (const RouteEntry& r : routes) {
       if (r.capture != capture_pass) continue;
       std::string param;
-      if (!SegmentsMatch(r, segs, &param)) continue;
+      std::vector<std::string> params;
+      if (!SegmentsMatch(r, segs, &param, &params)) continue;
       if (m.label == "unmatched") m.label = r.pattern;
       allowed.insert(r.method);
       if (r.method == "GET") allowed.insert("HEAD");
@@ -137,6 +146,7 @@ Match FindRoute(const std::vector<RouteEntry>& routes, const std::string& method
         m.route = &r;
         m.label = r.pattern;
         m.param = std::move(param);
+        m.params = std::move(params);
         return m;
       }
     }
@@ -427,6 +437,7 @@ HttpResponse HttpServer::Impl::Serve(mg_connection* conn, int fd, const mg_reque
   if (m.route == nullptr) return NoRoute(m, req.method, req.path);
   const RouteEntry& r = *m.route;
   req.param = std::move(m.param);
+  req.params = std::move(m.params);
 
   if (auto refused = Admit(r, req)) return *std::move(refused);
   if (auto failed = ReadBody(conn, fd, ri, r, req)) return *std::move(failed);
@@ -615,12 +626,7 @@ void HttpServer::Route(std::string method, std::string pattern, Handler handler,
   RouteEntry r;
   auto segs = SplitPath(pattern, /*decode=*/false);
   if (segs) r.segments = std::move(*segs);
-  const auto captures = std::count(r.segments.begin(), r.segments.end(), kCapture);
-  if (captures > 1) {
-    spdlog::critical("http: route {} has {} '{{}}' segments; one at most", pattern, captures);
-    std::abort();  // a programming error, caught by every test that starts a server
-  }
-  r.capture = captures == 1;
+  r.capture = std::find(r.segments.begin(), r.segments.end(), kCapture) != r.segments.end();
   r.access = options.access != Access::kAuto ? options.access
              : method == "GET"               ? Access::kRead
                                              : Access::kOperator;
@@ -751,6 +757,7 @@ HttpResponse HttpServer::Dispatch(HttpRequest& request) const {
   Match m = FindRoute(impl_->routes, request.method, *segs);
   if (m.route == nullptr) return NoRoute(m, request.method, request.path);
   request.param = std::move(m.param);
+  request.params = std::move(m.params);
   const AccessDecision d = CheckAccess(*impl_->Policy(), m.route->access, request);
   if (!d.allowed) return RefusalResponse(d.refusal, m.route->access == Access::kRead);
   request.operator_name = d.operator_name;

@@ -59,8 +59,10 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // keys lower-cased
   std::string body;
   std::string remote;  // "ip:port"
-  // Path parameter captured by a route's "{}" segment (see Route), URL-decoded.
+  // Path parameter captured by a route's "{}" segment (see Route), URL-decoded: the
+  // last one; `params` has every "{}" segment's, in order.
   std::string param;
+  std::vector<std::string> params;
   // The operator whose token authorized the request: always set on kOperator routes,
   // and on kRead routes when a valid token came along. Record THIS as who did it,
   // never a name from the body.
@@ -115,8 +117,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Registers a handler before Start(). `pattern` is an exact path ("/metrics") or a path
-  // with one segment "{}" ("/api/v1/sources/{}", "/api/v1/incidents/{}/resolve")
-  // capturing one non-empty segment (HttpRequest::param).
+  // with "{}" segments ("/api/v1/sources/{}", "/api/v1/incidents/{}/resolve", "/ping/{}/{}"),
+  // each capturing one non-empty segment.
   // A known path with another method answers 405 with an Allow header; unknown paths 404.
   // The route's access level (options.access, http/access.h) is checked against the
   // access policy before the body is read; kAuto makes every non-GET route

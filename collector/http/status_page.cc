@@ -96,6 +96,10 @@ constexpr std::string_view kScript = R"js(
     var st = el("td");
     st.appendChild(el("span", "state s-" + state, s.state));
     if (s.goodbye_reason) st.appendChild(el("span", "reason", s.goodbye_reason));
+    if (s.ping) {  // a scheduled check: its last ping and message (docs/checks.md)
+      st.appendChild(el("span", "reason ping", "last ping: " + s.ping.last_kind +
+          (s.ping.last_message ? ": " + String(s.ping.last_message).slice(0, 200) : "")));
+    }
     tr.appendChild(st);
     var labels = el("td");
     Object.keys(s.labels || {}).forEach(function (k) {
@@ -421,6 +425,11 @@ void RenderRow(std::string& out, const SourceSnapshot& s, int64_t now_ms) {
   out += "<td><span class=\"state s-" + state + "\">" + state + "</span>";
   if (!s.goodbye_reason.empty()) {
     out += "<span class=\"reason\">" + HtmlEscape(s.goodbye_reason) + "</span>";
+  }
+  if (s.ping) {  // a scheduled check: its last ping and message (docs/checks.md)
+    std::string text = "last ping: " + s.ping->last_kind;
+    if (!s.ping->last_message.empty()) text += ": " + s.ping->last_message.substr(0, 200);
+    out += "<span class=\"reason ping\">" + HtmlEscape(text) + "</span>";
   }
   out += "</td><td>";
   for (const auto& [k, v] : s.labels) {

@@ -154,6 +154,34 @@ TEST_F(ClusterTest, SourceHeardByALivePeerIsAPathWarningNotAPage) {
   EXPECT_NE(merged_[1].to, SourceState::kDown);
 }
 
+// A check's failure report (Transition::reported, docs/cluster.md "Checks") pages at once
+// even while peers have the check UP; withdrawn, it is a silence the peers overrule.
+TEST_F(ClusterTest, AReportedFailurePagesDespitePeersAndExpiresIntoASilence) {
+  Run(2);
+  for (const char* id : {"a", "b", "c"}) {
+    V(id).OnLocal({Tr("check/backup", SourceState::kUp, SourceState::kUp, NowMs())});
+  }
+  Run(1);
+  Transition fail = Tr("check/backup", SourceState::kUp, SourceState::kDown, NowMs());
+  fail.reported = true;
+  auto out = V("a").OnLocal({fail});
+  ASSERT_EQ(out.size(), 1u) << "b and c have it UP, but the job said it failed";
+  EXPECT_EQ(out[0].to, SourceState::kDown);
+  Run(3);
+  EXPECT_TRUE(merged_.empty()) << "no resolve while the report stands";
+  // The report expires (DOWN -> DOWN, not reported): b and c hear the job, so it resolves.
+  out = V("a").OnLocal({Tr("check/backup", SourceState::kDown, SourceState::kDown, NowMs())});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].from, SourceState::kDown);
+  EXPECT_EQ(out[0].to, SourceState::kUp);
+  // A new report on the source, DOWN here but held (peers hear it): pages again.
+  Transition again = Tr("check/backup", SourceState::kDown, SourceState::kDown, NowMs());
+  again.reported = true;
+  out = V("a").OnLocal({again});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].to, SourceState::kDown);
+}
+
 TEST_F(ClusterTest, PathWarningsCoverSourcesOnlyPeersKnowAndCountEachOnce) {
   Run(2);
   // a never heard ext-1; b hears it, c (which knew it) does not.

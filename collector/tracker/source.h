@@ -10,6 +10,7 @@
 
 #include "firewatch/protocol/frame.h"
 #include "firewatch/protocol/replay.h"
+#include "tracker/deadline.h"
 
 namespace firewatch::collector {
 
@@ -42,6 +43,7 @@ struct SourceSnapshot {
   uint64_t heartbeats = 0;       // accepted frames since first seen
   Transport last_transport = Transport::kUdp;
   double phi = 0;                // suspicion now (not persisted)
+  std::optional<PingInfo> ping;  // deadline sources (checks) only; not persisted
 };
 
 // One change of a source's state.
@@ -53,6 +55,10 @@ struct Transition {
   int64_t at_ms = 0;    // Unix ms
   std::string reason;   // human-readable: "silent for 17.2s (phi 9.1)", "goodbye: SIGTERM", ...
   bool new_source = false;  // first time this source was ever heard
+  // DOWN because the source itself reported a failure (a check's /fail): pages even
+  // when a peer still hears the source (docs/cluster.md). A DOWN -> DOWN transition with
+  // this false withdraws the report (the DOWN is an ordinary silence from then on).
+  bool reported = false;
 };
 
 // A check reported by an agent changed state (compared with the previous heartbeat).

@@ -1,5 +1,7 @@
 #include "tracker/tracker.h"
 
+#include "tracker/tracker_entry.h"
+
 #include <algorithm>
 #include <climits>
 #include <cstdio>
@@ -9,26 +11,6 @@
 namespace firewatch::collector {
 
 using std::chrono::milliseconds;
-
-struct Tracker::Entry {
-  std::string id;
-  uint32_t position = 0;  // in entries_
-  LabelBlob labels;  // interned (label_pool.h)
-  PhiDetector detector;
-  protocol::ReplayState replay;
-  int64_t first_seen_ms = 0;
-  int64_t last_seen_ms = 0;
-  int64_t state_since_ms = 0;
-  uint64_t heartbeats = 0;
-  uint32_t interval_ms = 0;
-  uint32_t recovery_count = 0;  // consecutive heartbeats while DOWN
-  SourceState state = SourceState::kUp;
-  Transport last_transport = Transport::kUdp;
-  bool dirty = false;
-  std::string agent_version;
-  std::string goodbye_reason;
-  std::vector<protocol::CheckResult> checks;
-};
 
 namespace {
 
@@ -216,6 +198,11 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
     int64_t silent_ms = std::max<int64_t>(0, now_ms - s.last_seen_ms);
     if (s.state != SourceState::kDown && s.state != SourceState::kStopped) silent_ms = 0;
     e->detector.SetLastArrival(now - milliseconds(silent_ms));
+    if (auto spec = deadlines_.find(e->id); spec != deadlines_.end()) {
+      AttachDeadline(*e, spec->second, s.last_seen_ms);
+      DeadlineState& d = StateOf(*e);
+      d.not_before_ms = now_ms + d.policy->grace_ms();
+    }
   }
 }
 
@@ -264,6 +251,10 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
   }
   const uint32_t pos = PositionOf(hb.source_id, hash);
   Entry* e = pos == SourceIndex::kNone ? nullptr : &entries_[pos];
+  if (e != nullptr ? e->deadline : IsDeadlineId(hb.source_id)) {
+    out.rejected = protocol::RejectReason::kKeyNotAllowed;  // a check's id: pings only
+    return;
+  }
   protocol::ReplayState fresh;
   const protocol::FrameOrder order = protocol::OrderOf(hb);
   // Another boot takes over once the current one would be DOWN anyway: the source is
@@ -367,9 +358,17 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
 std::vector<Transition> Tracker::Evaluate() {
   std::vector<Transition> out;
   const MonoTime now = clock_.Now();
+  const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   MutexLock lock(mu_);
   PhiParams with_pause = config_.phi;
   for (Entry& e : entries_) {
+    if (e.deadline) {
+      if (auto t = EvaluateDeadline(e, now_ms)) {
+        MarkDirty(e);
+        out.push_back(std::move(*t));
+      }
+      continue;
+    }
     if (e.state == SourceState::kStopped) continue;
     const Duration interval = milliseconds(e.interval_ms);
     const Duration silent = now - e.detector.last_arrival();
@@ -418,6 +417,7 @@ SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
   s.heartbeats = e.heartbeats;
   s.last_transport = e.last_transport;
   s.phi = e.state == SourceState::kStopped ? 0 : e.detector.Phi(now, config_.phi);
+  if (e.deadline) FillPingInfo(e, s);
   return s;
 }
 
@@ -499,6 +499,7 @@ std::vector<SourceSnapshot> Tracker::RemoveWhere(const Pred& doomed) {
   for (size_t i = 0; i < entries_.size(); ++i) {
     if (doomed(entries_[i])) {
       removed.push_back(ToSnapshot(entries_[i], now));
+      if (entries_[i].deadline) deadline_states_.erase(entries_[i].id);
       continue;
     }
     if (kept != i) entries_[kept] = std::move(entries_[i]);

@@ -41,11 +41,14 @@
 #include "firewatch/clock.h"
 #include "firewatch/protocol/frame.h"
 #include "firewatch/sync/mutex.h"
+#include "tracker/deadline.h"
 #include "tracker/label_pool.h"
 #include "tracker/source_index.h"
 #include "tracker/source.h"
 
 namespace firewatch::collector {
+
+struct DeadlineState;  // tracker_entry.h
 
 struct DetectionConfig {
   PhiParams phi;                        // window and min stddev; pause is derived below
@@ -155,6 +158,20 @@ class Tracker {
       const std::vector<std::pair<std::string, int64_t>>& tombstones) FW_EXCLUDES(mu_);
   std::vector<SourceSnapshot> ForgetSilentFor(Duration silence) FW_EXCLUDES(mu_);
 
+  // ---- deadline sources (scheduled checks; tracker/deadline.h, tracker_deadline.cc) ----
+  // Replaces the set of deadline sources (config load and reload). Call before Restore()
+  // so restored checks are judged by their deadline. Tracked sources whose id is in
+  // `sources` take the new policy and labels; a check removed from the config keeps its
+  // last policy until it is forgotten.
+  void SetDeadlines(std::vector<DeadlineSource> sources) FW_EXCLUDES(mu_);
+  struct PingResult {
+    bool known = false;  // false: no deadline source has this id (the caller answers 404)
+    std::optional<Transition> transition;
+    int64_t duration_ms = -1;  // run time when this ping finished a started run
+  };
+  // Applies one ping to the deadline source `id` (wall clock: the schedule is wall time).
+  PingResult Ping(std::string_view id, const PingEvent& ping) FW_EXCLUDES(mu_);
+
  private:
   struct Entry;
   // Position of `id` in entries_, or SourceIndex::kNone.
@@ -172,6 +189,13 @@ class Tracker {
   // their snapshots. Locked.
   template <typename Pred>
   std::vector<SourceSnapshot> RemoveWhere(const Pred& doomed) FW_REQUIRES(mu_);
+  // Deadline sources (tracker_deadline.cc).
+  void AttachDeadline(Entry& e, const DeadlineSource& spec, int64_t due_from_ms)
+      FW_REQUIRES(mu_);
+  std::optional<Transition> EvaluateDeadline(Entry& e, int64_t now_ms) FW_REQUIRES(mu_);
+  void FillPingInfo(const Entry& e, SourceSnapshot& s) const FW_REQUIRES(mu_);
+  bool IsDeadlineId(std::string_view id) const FW_REQUIRES(mu_);
+  DeadlineState& StateOf(const Entry& e) const FW_REQUIRES(mu_);  // e.deadline must be set
 
   // A key's new-sources budget (token bucket, refilled continuously).
   struct KeyBudget {
@@ -195,6 +219,11 @@ class Tracker {
   SourceIndex index_ FW_GUARDED_BY(mu_);  // source id -> position in entries_
   LabelPool label_pool_ FW_GUARDED_BY(mu_);
   std::vector<uint32_t> dirty_ FW_GUARDED_BY(mu_);  // positions changed since the last TakeDirty()
+  std::map<std::string, DeadlineSource, std::less<>> deadlines_ FW_GUARDED_BY(mu_);  // by id
+  // State of each tracked deadline source (Entry::deadline set), by id; at most one per
+  // configured check. Outside Entry so heartbeat sources do not grow.
+  std::map<std::string, std::unique_ptr<DeadlineState>, std::less<>> deadline_states_
+      FW_GUARDED_BY(mu_);
 };
 
 }  // namespace firewatch::collector

@@ -1,0 +1,48 @@
+// The tracker's per-source record (internal to tracker.cc and tracker_deadline.cc).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tracker/deadline.h"
+#include "tracker/tracker.h"
+
+namespace firewatch::collector {
+
+// A deadline source's own state (tracker/deadline.h), kept beside the entries
+// (Tracker::deadline_states_) so a heartbeat source pays nothing for it: memory per
+// source is a budget (docs/benchmarks.md, section 2).
+struct DeadlineState {
+  std::shared_ptr<const DeadlinePolicy> policy;
+  int64_t due_from_ms = 0;    // the last success or failure: the schedule counts from it
+  int64_t not_before_ms = 0;  // no DOWN before this (one grace after a restart)
+  bool reported = false;      // DOWN because the job reported a failure
+  std::vector<std::pair<std::string, int64_t>> runs;  // open runs: (rid, started ms)
+  PingInfo info;
+};
+
+struct Tracker::Entry {
+  std::string id;
+  uint32_t position = 0;  // in entries_
+  LabelBlob labels;       // interned (label_pool.h)
+  PhiDetector detector;
+  protocol::ReplayState replay;
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  int64_t state_since_ms = 0;
+  uint64_t heartbeats = 0;
+  uint32_t interval_ms = 0;
+  uint32_t recovery_count = 0;  // consecutive heartbeats while DOWN
+  SourceState state = SourceState::kUp;
+  Transport last_transport = Transport::kUdp;
+  bool dirty = false;
+  bool deadline = false;  // a deadline source (check): its state is in deadline_states_
+  std::string agent_version;
+  std::string goodbye_reason;
+  std::vector<protocol::CheckResult> checks;
+};
+
+}  // namespace firewatch::collector
