@@ -23,29 +23,20 @@ void AppendTime(std::string& out, std::chrono::system_clock::time_point t) {
                  abs_min / 60, abs_min % 60);
 }
 
-// Control characters (and the backslash that introduces an escape) as C escapes.
+// Control characters (and the backslash that introduces an escape) as C escapes: unlike
+// JSON's (text/json_escape.h), DEL and other controls are \xNN, so a log line stays one
+// readable line whatever a peer or a client sent.
 void AppendTextEscaped(std::string& out, std::string_view s) {
+  static constexpr std::string_view kShort = "\n\r\t\\";
+  static constexpr std::string_view kShortAs[] = {"\\n", "\\r", "\\t", "\\\\"};
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          fmt::format_to(std::back_inserter(out), "\\x{:02x}", static_cast<unsigned>(u));
-        } else {
-          out += c;
-        }
+    if (const size_t i = kShort.find(c); i != std::string_view::npos) {
+      out += kShortAs[i];
+    } else if (u < 0x20 || u == 0x7f) {
+      fmt::format_to(std::back_inserter(out), "\\x{:02x}", static_cast<unsigned>(u));
+    } else {
+      out += c;
     }
   }
 }
