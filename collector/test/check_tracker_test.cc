@@ -228,7 +228,7 @@ TEST_F(CheckTrackerTest, AfterARestartNothingIsDownBeforeOneGrace) {
   auto ts = restarted.Evaluate();
   ASSERT_EQ(ts.size(), 1u);
   EXPECT_EQ(ts[0].to, SourceState::kDown);
-  EXPECT_TRUE(restarted.Get("check/backup")->ping.has_value());
+  EXPECT_TRUE(restarted.Get("check/backup")->ping != nullptr);
 }
 
 // 2026-03-28 02:35 in Berlin (CET, UTC+1) = 01:35 UTC.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,7 +44,9 @@ struct SourceSnapshot {
   uint64_t heartbeats = 0;       // accepted frames since first seen
   Transport last_transport = Transport::kUdp;
   double phi = 0;                // suspicion now (not persisted)
-  std::optional<PingInfo> ping;  // deadline sources (checks) only; not persisted
+  // Deadline sources (checks) only; not persisted. Behind a pointer: a snapshot of a
+  // heartbeat source (all but a few) carries 16 bytes for it, not a whole PingInfo.
+  std::shared_ptr<const PingInfo> ping;
 };
 
 // One change of a source's state.

@@ -216,7 +216,7 @@ void Tracker::FillPingInfo(const Entry& e, SourceSnapshot& s) const {
   info.next_due_ms = d.policy->NextDueMs(d.due_from_ms).value_or(-1);
   info.grace_ms = d.policy->grace_ms();
   info.failure_reported = d.reported;
-  s.ping = std::move(info);
+  s.ping = std::make_shared<const PingInfo>(std::move(info));
   s.phi = 0;  // judged by deadline, not by rhythm
 }
 
