@@ -9,6 +9,7 @@
 
 #include "agent_config.h"
 #include "builtin_probes.h"
+#include "firewatch/net/uv_handle.h"
 #include "test_util.h"
 
 namespace firewatch::agent {
@@ -235,24 +236,20 @@ TEST_F(CheckSchedulerTest, PluginsTcpAndProbesReachCurrentAndMetrics) {
 TEST_F(CheckSchedulerTest, BadPluginsNeverDelayTheLoop) {
   Start({Exec("hang", "sleep 1000", 700ms), Exec("fork", "(sleep 1000 &); sleep 1000", 700ms),
          Exec("flood", "yes firewatch", 700ms)});
-  uv_timer_t beat;
-  uv_timer_init(&loop_, &beat);
   struct State {
     MonoTime expected;
     Duration worst{};
     int beats = 0;
   } st{SystemClock::Instance().Now() + 50ms};
-  beat.data = &st;
-  uv_timer_start(
-      &beat,
-      [](uv_timer_t* t) {
-        auto* s = static_cast<State*>(t->data);
-        auto late = SystemClock::Instance().Now() - s->expected;
-        s->worst = std::max(s->worst, late);
-        s->expected += 50ms;
-        ++s->beats;
-      },
-      50, 50);
+  // Heap-owned by net::UvTimer: closed on every way out of this test (an ASSERT too), and
+  // freed by TearDown's loop run after this frame is gone.
+  net::UvTimer beat;
+  beat.Start(&loop_, 50ms, 50ms, [&st] {
+    auto late = SystemClock::Instance().Now() - st.expected;
+    st.worst = std::max(st.worst, late);
+    st.expected += 50ms;
+    ++st.beats;
+  });
   ASSERT_TRUE(testing::RunUntil(
       &loop_,
       [&] {
@@ -260,7 +257,7 @@ TEST_F(CheckSchedulerTest, BadPluginsNeverDelayTheLoop) {
                sched_->status(2).timeouts >= 2;
       },
       15s));
-  uv_close(reinterpret_cast<uv_handle_t*>(&beat), nullptr);
+  beat.Close();
   EXPECT_LT(st.worst, 100ms) << "a timer on the checks' loop fired late";
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(sched_->status(i).state, CheckState::kUnknown);
