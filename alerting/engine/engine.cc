@@ -166,10 +166,12 @@ Status AlertingEngine::Start(StartupState startup, Threads threads) {
 }
 
 namespace {
-// How far back the start-up sweep re-announces closed incidents: longer than any restart,
-// shorter than the outbox keeps final rows (alerting.outbox_retention, at least 1 d), so a
-// follow-up that was sent is found by its key and never sent twice.
-constexpr int64_t kFollowUpSweepMs = 3600 * 1000;
+// How far back the start-up sweep re-announces closed incidents: longer than any outage
+// of the collector worth planning for (an ack or resolve is written before its
+// announcement, so a kill between them followed by a long stop is only finished here),
+// shorter than the outbox keeps final rows (alerting.outbox_retention, at least 1 d), so
+// a follow-up that was sent is found by its key and never sent twice.
+constexpr int64_t kFollowUpSweepMs = 12 * 3600 * 1000;
 }  // namespace
 
 void AlertingEngine::Reconcile(const StartupState& startup) {
@@ -188,6 +190,15 @@ void AlertingEngine::Reconcile(const StartupState& startup) {
     }
     by_hand_.Record(still);
   }
+  // Incidents with escalation pages still waiting in the outbox. For an acked or resolved
+  // one that means a kill came between writing the incident and cancelling its pages
+  // (AckNow, ResolveNow): finish that here, before any sender runs.
+  std::set<std::string> with_pending_triggers;
+  if (auto ids = outbox_->IncidentsWithPending("trigger"); ids.ok()) {
+    with_pending_triggers.insert(ids->begin(), ids->end());
+  } else {
+    spdlog::error("{}", ids.status().message());
+  }
   for (const auto& inc : restored) {
     // A page delivered after its incident was resolved or acked is followed up by the
     // sender that delivered it (SendOn); a kill between the delivery and that enqueue
@@ -196,7 +207,13 @@ void AlertingEngine::Reconcile(const StartupState& startup) {
     const int64_t closed_ms = inc.state == IncidentState::kResolved ? inc.resolved_ms
                               : inc.state == IncidentState::kAcked  ? inc.acked_ms
                                                                     : 0;
-    if (closed_ms > 0 && now_ms - closed_ms < kFollowUpSweepMs) {
+    const bool cut_off = closed_ms > 0 && with_pending_triggers.count(inc.id) > 0;
+    if (cut_off) {
+      auto cancelled = outbox_->CancelIncident(inc.id, {"trigger"});
+      spdlog::info("incident {} was {} before the stop: {} pending page(s) cancelled now", inc.id,
+                   IncidentStateName(inc.state), cancelled.ok() ? *cancelled : 0);
+    }
+    if (cut_off || (closed_ms > 0 && now_ms - closed_ms < kFollowUpSweepMs)) {
       Announce(inc, inc.state == IncidentState::kResolved ? "resolve" : "acknowledge");
     }
     if (inc.state == IncidentState::kResolved) continue;
@@ -680,6 +697,7 @@ Result<Incident> AlertingEngine::Resolve(const std::string& id, const std::strin
 Result<Incident> AlertingEngine::HandOff(const std::string& id, const std::string& by, bool resolve,
                                          const std::string& comment) {
   std::future<Result<Incident>> result;
+  const AckRequest* queued = nullptr;
   // No alerting thread (manual mode, not started: nothing else changes incidents), or
   // already on it (a replicated ack or resolve): apply it here. Decided under mu_, done
   // without it (AckNow and ResolveNow take mu_ themselves when they enqueue).
@@ -697,10 +715,41 @@ Result<Incident> AlertingEngine::HandOff(const std::string& id, const std::strin
     req->resolve = resolve;
     req->comment = comment;
     result = req->done.get_future();
+    queued = req.get();
     pending_acks_.push_back(std::move(req));
   }
   wake_alerting_.NotifyOne();
-  return result.get();  // the alerting thread answers every request, also when stopping
+  // The alerting thread answers every request, also when stopping. A caller (an HTTP
+  // worker, an SMS webhook) waits for it at most hand_off_timeout_; a request it has not
+  // taken by then is withdrawn, so the answer "not done" is true.
+  if (result.wait_for(hand_off_timeout_) != std::future_status::ready &&
+      Withdraw(queued)) {
+    return Status::Unavailable(std::string("the alerting thread is busy (no answer within ") +
+                               std::to_string(hand_off_timeout_.count()) + " ms); nothing changed, " +
+                               (resolve ? "resolve" : "ack") + " again");
+  }
+  return result.get();  // taken: it is being applied now
+}
+
+namespace {
+template <typename Request>
+bool EraseRequest(std::vector<std::unique_ptr<Request>>& queue, const Request* req) {
+  auto it = std::find_if(queue.begin(), queue.end(),
+                         [req](const std::unique_ptr<Request>& q) { return q.get() == req; });
+  if (it == queue.end()) return false;
+  queue.erase(it);
+  return true;
+}
+}  // namespace
+
+bool AlertingEngine::Withdraw(const AckRequest* req) {
+  MutexLock lock(mu_);
+  return EraseRequest(pending_acks_, req);
+}
+
+bool AlertingEngine::Withdraw(const ReloadRequest* req) {
+  MutexLock lock(mu_);
+  return EraseRequest(pending_reloads_, req);
 }
 
 Result<std::vector<std::string>> AlertingEngine::Reload(AlertingConfig next) {
@@ -716,16 +765,25 @@ Result<std::vector<std::string>> AlertingEngine::Reload(AlertingConfig next) {
   const bool here = !threaded_ || std::this_thread::get_id() == alerting_thread_id_.load();
   if (here) return ApplyReload(std::move(live));
   std::future<Result<std::vector<std::string>>> result;
+  const ReloadRequest* queued = nullptr;
   {
     MutexLock lock(mu_);
     if (stopping_) return Status::Unavailable("the collector is stopping");
     auto req = std::make_unique<ReloadRequest>();
     req->next = std::move(live);
     result = req->done.get_future();
+    queued = req.get();
     pending_reloads_.push_back(std::move(req));
   }
   wake_alerting_.NotifyOne();
-  return result.get();  // the alerting thread answers every request, also when stopping
+  // Bounded like an ack (the caller is the event loop, on SIGHUP).
+  if (result.wait_for(hand_off_timeout_) != std::future_status::ready &&
+      Withdraw(queued)) {
+    return Status::Unavailable("the alerting thread is busy (no answer within " +
+                               std::to_string(hand_off_timeout_.count()) +
+                               " ms); nothing was reloaded, send SIGHUP again");
+  }
+  return result.get();
 }
 
 std::vector<std::string> AlertingEngine::ApplyReload(std::shared_ptr<Live> next) {
@@ -788,12 +846,15 @@ std::vector<std::string> AlertingEngine::ApplyReload(std::shared_ptr<Live> next)
 Result<Incident> AlertingEngine::AckNow(const std::string& id, const std::string& by) {
   auto inc = incidents_.Ack(id, by, NowMs(clock_));
   if (!inc.ok()) return inc;
-  auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});
-  // Everyone already paged hears who took it (PagerDuty gets an acknowledge event). Written
-  // before the ack itself, as for resolves: a kill in between loses no announcement (the
-  // ack is then not on disk either, and the caller got no answer, so it acks again).
-  if (inc->state == IncidentState::kAcked) Announce(*inc, "acknowledge");
+  // The ack is on disk first, then its pending pages are cancelled and everyone already
+  // paged hears who took it (PagerDuty gets an acknowledge event). A kill anywhere after
+  // the write is finished by the restart (Reconcile: a closed incident's pending triggers
+  // are cancelled and its announcement planned again), so no later escalation step can go
+  // out for an incident somebody took.
   if (Status s = incident_db_->Put(*inc); !s.ok()) spdlog::error("{}", s.message());
+  CrashPoint("ack_written");
+  auto cancelled = outbox_->CancelIncident(inc->id, {"trigger"});
+  if (inc->state == IncidentState::kAcked) Announce(*inc, "acknowledge");
   spdlog::info("incident {} acknowledged by {}; {} pending page(s) cancelled", inc->id, by,
                cancelled.ok() ? *cancelled : 0);
   return inc;
@@ -807,11 +868,12 @@ Result<Incident> AlertingEngine::ResolveNow(const std::string& id, const std::st
   if (!r->changed) return inc;  // resolved already (recovered, or by someone else)
   holds_.Forget(inc.id);
   by_hand_.Record(inc);
-  auto cancelled = outbox_->CancelIncident(inc.id, {"trigger"});
-  // As for every resolve: the all-clear is on disk before the incident is written
-  // resolved, so a kill in between loses no announcement.
-  Announce(inc, "resolve");
+  // Written first, as an ack is (AckNow): its alerts still fire, so a restart would not
+  // resolve it again by itself; from the write on, Reconcile finishes what a kill cut off.
   if (Status s = incident_db_->Put(inc); !s.ok()) spdlog::error("{}", s.message());
+  CrashPoint("resolve_written");
+  auto cancelled = outbox_->CancelIncident(inc.id, {"trigger"});
+  Announce(inc, "resolve");
   spdlog::info("incident {} resolved by {}{}; {} pending page(s) cancelled{}", inc.id, by,
                comment.empty() ? "" : " (" + comment + ")", cancelled.ok() ? *cancelled : 0,
                AnyFiring(inc) ? "; its alerts still fire and are set aside" : "");

@@ -32,6 +32,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <future>
 #include <map>
@@ -176,6 +177,11 @@ class AlertingEngine {
   // "needs a restart: "), once applied. Unavailable while the engine is stopping;
   // FailedPrecondition before Start().
   Result<std::vector<std::string>> Reload(AlertingConfig next) FW_EXCLUDES(mu_);
+  // How long Ack, Resolve and Reload wait for the alerting thread (busy with a slow disk,
+  // say) before they answer Unavailable; the request stays queued and is applied later.
+  // Default kHandOffTimeout; tests shorten it. Before Start().
+  static constexpr std::chrono::milliseconds kHandOffTimeout{10000};
+  void SetHandOffTimeout(std::chrono::milliseconds t) { hand_off_timeout_ = t; }
   // Before Start(): called on a sender thread after each delivered send, with the
   // channel it went out on (the collector's detection-to-delivery metric). Thread-safe.
   using DeliveryObserver = std::function<void(const std::string& channel, const Notification&)>;
@@ -325,8 +331,13 @@ class AlertingEngine {
   };
   std::vector<std::unique_ptr<AckRequest>> pending_acks_ FW_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<ReloadRequest>> pending_reloads_ FW_GUARDED_BY(mu_);
+  // Ack/Resolve/Reload after hand_off_timeout_: true when the alerting thread had not
+  // taken the request yet and it is now withdrawn (not applied).
+  bool Withdraw(const AckRequest* req) FW_EXCLUDES(mu_);
+  bool Withdraw(const ReloadRequest* req) FW_EXCLUDES(mu_);
   ResolvedByHand by_hand_;  // alerts set aside by manual resolves (alerting thread)
   PeerGate* gate_ = nullptr;
+  std::chrono::milliseconds hand_off_timeout_ = kHandOffTimeout;
   DeliveryObserver on_delivered_;
   RestartHolds holds_;  // restored incidents' settle times and unconfirmed alerts (alerting thread)
   bool stopping_ FW_GUARDED_BY(mu_) = false;

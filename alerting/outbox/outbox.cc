@@ -109,7 +109,18 @@ class Outbox::Impl {
   // Runs `sql` with `args`; calls `row` for every result row. The caller holds mu_.
   Status Run(const char* sql, std::initializer_list<Arg> args,
              const std::function<Status(sqlite3_stmt*)>& row = {}) FW_REQUIRES(mu);
-  // Same, returning sqlite3_changes() of the statement.
+  // The first column of every row, as text.
+  Result<std::vector<std::string>> Texts(const char* sql, std::initializer_list<Arg> args)
+      FW_REQUIRES(mu) {
+    std::vector<std::string> out;
+    Status st = Run(sql, args, [&](sqlite3_stmt* s) {
+      out.push_back(sqlite::ColumnText(s, 0));
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+  // Same as Run, returning sqlite3_changes() of the statement.
   Result<int64_t> Change(const char* sql, std::initializer_list<Arg> args) FW_REQUIRES(mu);
   Result<Item> ReadItem(sqlite3_stmt* s);
   Result<std::vector<Item>> Items(const std::string& where, std::initializer_list<Arg> args)
@@ -347,16 +358,18 @@ Result<std::optional<int64_t>> Outbox::NextDueMs(const std::optional<std::string
 
 Result<std::vector<std::string>> Outbox::ActiveChannels() {
   MutexLock lock(impl_->mu);
-  std::vector<std::string> out;
-  Status st = impl_->Run(
+  return impl_->Texts(
       "SELECT DISTINCT channel FROM notifications "
       "WHERE state IN ('pending', 'sending', 'held') AND channel != '' ORDER BY channel",
-      {}, [&](sqlite3_stmt* s) {
-        out.push_back(sqlite::ColumnText(s, 0));
-        return Status::Ok();
-      });
-  if (!st.ok()) return st;
-  return out;
+      {});
+}
+
+Result<std::vector<std::string>> Outbox::IncidentsWithPending(const std::string& kind) {
+  MutexLock lock(impl_->mu);
+  return impl_->Texts(
+      "SELECT DISTINCT incident_id FROM notifications "
+      "WHERE state IN ('pending', 'held') AND kind = ?1 AND incident_id != '' ORDER BY incident_id",
+      {kind});
 }
 
 Result<bool> Outbox::Claim(const std::string& key) {

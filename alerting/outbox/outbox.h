@@ -147,6 +147,9 @@ class Outbox {
   // (e.g. {"trigger"} when the incident is acked). Items already sending, sent or failed
   // are not touched. Returns how many were cancelled.
   Result<int> CancelIncident(const std::string& incident_id, const std::vector<std::string>& kinds);
+  // The incidents that have a pending or held notification of `kind`, sorted (at start-up:
+  // an acked or resolved incident among them was cut off by a kill before its cancel).
+  Result<std::vector<std::string>> IncidentsWithPending(const std::string& kind);
 
   // ---- used by the Dispatcher ----
   // `channel`, where a method takes one: only the items whose current channel it is

@@ -8,14 +8,16 @@ Twilio-format fake.
 2. The restart that used to swallow the next outage: a host recovers, the collector is
    stopped (SIGKILL or SIGTERM) right after, before its route group's timer ran; after the
    restart the incident is resolved (all-clear sent), bob is never paged, and the host's
-   next outage is a new incident that pages."""
+   next outage is a new incident that pages.
+3. An operator's ack or resolve by hand cut off by a kill right after it was written: the
+   restart cancels the pending escalation (bob is never paged) and tells alice."""
 import json
 import signal
 import time
 
 import pytest
 
-from fwtest import http_get, wait_for
+from fwtest import api_call, http_get, metric_value, wait_for
 from incident_life import start_paging_collector
 
 POINTS = ["transition", "routed", "incident_written", "enqueued"]
@@ -81,3 +83,39 @@ def test_a_restart_right_after_a_recovery_loses_no_page(harness, twilio, stop):
              what="the next outage to page alice again on both channels")
     latest = incidents(collector)[0]
     assert latest["id"] != first and latest["state"] == "open"
+
+
+@pytest.mark.parametrize("action,point,told", [("ack", "ack_written", "ACKED"),
+                                               ("resolve", "resolve_written", "RESOLVED")])
+def test_an_ack_or_resolve_cut_off_by_a_kill_is_finished_after_restart(harness, twilio, action,
+                                                                         point, told):
+    smtp, collector, inbox = start_paging_collector(harness, twilio, step_wait="4s",
+                                                    group_interval="1m")
+    collector.start(env={"FIREWATCH_CRASH_AT": point})
+    agent = harness.agent_config("db-03", [collector], interval="1s").start()
+    collector.wait_state("db-03", "UP", timeout=10)
+    agent.proc.kill()  # stays down: only the operator closes the incident
+    wait_for(lambda: inbox.count("alice", "FIRING") == 2, 30, what="alice's first page")
+    incident_id = incidents(collector)[0]["id"]
+    try:
+        path = {"ack": f"/api/v1/ack/{incident_id}",
+                "resolve": f"/api/v1/incidents/{incident_id}/resolve"}[action]
+        api_call(collector, "POST", path)
+    except OSError:
+        pass  # the collector died answering: the point of the test
+    wait_for(lambda: not collector.proc.alive(), 30, what=f"the collector to crash at {point}")
+    assert collector.proc.popen.returncode == -signal.SIGKILL
+
+    collector.start()
+    wait_for(lambda: inbox.channels("alice", told) == {"email", "sms"}, 30,
+             what=f"alice told {told} after the restart, on both channels")
+
+    def outbox_idle():
+        text = collector.metrics()
+        return all(metric_value(text, "firewatch_outbox_items", {"state": s}) == 0
+                   for s in ("pending", "sending", "held"))
+    # Bob's step was due 4 s after alice's page: had it survived the kill it would be sent
+    # before the outbox runs empty.
+    wait_for(outbox_idle, 30, what="the outbox to have nothing left to send")
+    assert inbox.of("bob") == [], "the next step paged for an incident an operator closed"
+    assert incidents(collector)[0]["state"] == {"ack": "acked", "resolve": "resolved"}[action]

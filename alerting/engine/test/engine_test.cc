@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "incident/incident_store.h"
 #include "route/replicated_silences.h"
 #include "route/silence.h"
 #include "test/test_http_server.h"
@@ -194,6 +195,23 @@ route:
     return st;
   }
 
+  // Makes the alerting thread's next pass that asks `gate` wait for `released`, and returns
+  // once it does: a new group (web-2) is submitted, whose pass asks the gate.
+  void HoldAPass(FakeGate& gate, std::shared_future<void> released) {
+    auto entered = std::make_shared<std::promise<void>>();
+    auto once = std::make_shared<std::once_flag>();
+    gate.during_pass = [entered, once, released] {
+      std::call_once(*once, [&] {
+        entered->set_value();
+        released.wait();
+      });
+    };
+    Alert other = SourceDown();
+    other.labels["source"] = "web-2";
+    engine_->Submit(other);
+    entered->get_future().wait();
+  }
+
   std::string alice_channels_ = "[hook-alice]";  // her failover order, and step 1's channels
   std::string dir_;
   AlertingEngine::Threads threads_ = AlertingEngine::Threads::kManual;
@@ -345,19 +363,8 @@ TEST_F(EngineTest, AnAckRacingAnAlertingPassWaitsForItAndIsWhatIsOnDisk) {
   FakeGate gate;
   Start(&gate, {}, AlertingEngine::Threads::kRun);  // the alerting thread is the point here
   const Incident inc = FireAndWaitForFirstPage();
-  std::promise<void> entered, release;
-  std::shared_future<void> released = release.get_future().share();
-  auto once = std::make_shared<std::once_flag>();
-  gate.during_pass = [&, once] {
-    std::call_once(*once, [&] {
-      entered.set_value();
-      released.wait();
-    });
-  };
-  Alert other = SourceDown();
-  other.labels["source"] = "web-2";  // a new group: the pass asks the gate, and is held there
-  engine_->Submit(other);
-  entered.get_future().wait();
+  std::promise<void> release;
+  HoldAPass(gate, release.get_future().share());
   auto ack = std::async(std::launch::async, [&] { return engine_->Ack(inc.id, "alice"); });
   // With the pass held the ack cannot be applied (before the fix it was, at once).
   EXPECT_EQ(ack.wait_for(300ms), std::future_status::timeout) << "acked in the middle of a pass";
@@ -1049,6 +1056,96 @@ TEST_F(EngineTest, ReloadFromAnotherThreadIsAppliedByTheAlertingThread) {
   EXPECT_TRUE(To("/alice").empty());
   engine_->Stop();
   EXPECT_EQ(engine_->Reload(Config()).status().code(), Status::Code::kUnavailable);
+}
+
+// ---- kills between an ack or resolve and its cancel (AckNow, ResolveNow write first)
+
+// The incident is on disk as resolved by hand, but the kill came before its pending pages
+// were cancelled: the restart cancels them (bob is never paged) and tells alice.
+TEST_F(EngineTest, AResolveByHandCutOffByAKillIsFinishedAtTheRestart) {
+  Start();
+  const Incident inc = FireAndWaitForFirstPage();
+  engine_->Stop();
+  engine_.reset();
+  {
+    IncidentStore store;
+    ASSERT_TRUE(store.Open(dir_ + "/incidents.db").ok());
+    Incident resolved = inc;
+    resolved.state = IncidentState::kResolved;
+    resolved.resolved_ms = ToUnixMillis(clock_.WallNow());
+    resolved.resolved_by = "carol";
+    ASSERT_TRUE(store.Put(resolved).ok());
+  }
+  clock_.Advance(2h);  // longer than the follow-up sweep looks back
+  Start(nullptr, Vouched({SourceDown()}));  // web-1 still DOWN: only the hand resolved it
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 2; })) << "alice never heard RESOLVED";
+  EXPECT_EQ(Event(To("/alice")[1]), "resolve");
+  clock_.Advance(10min);
+  LetItRun();
+  EXPECT_TRUE(To("/bob").empty()) << "the next step paged for an incident resolved by hand";
+  EXPECT_EQ(engine_->Incidents().front().state, IncidentState::kResolved);
+}
+
+// Alice's page is waiting for a retry (her endpoint failed) when the ack is written and
+// the kill comes: the restart cancels it, so she is not paged for an incident she took.
+TEST_F(EngineTest, APageWaitingForARetryWhenAnAckWasCutOffIsCancelledAtTheRestart) {
+  server_->Respond(503, "{}");
+  Start();
+  engine_->Submit(SourceDown());
+  ASSERT_TRUE(WaitFor([&] { return !To("/alice").empty(); })) << "no attempt at alice";
+  ASSERT_EQ(engine_->Incidents().size(), 1u);
+  const Incident inc = engine_->Incidents().front();
+  engine_->Stop();
+  engine_.reset();
+  const size_t attempts = To("/alice").size();
+  {
+    IncidentStore store;
+    ASSERT_TRUE(store.Open(dir_ + "/incidents.db").ok());
+    Incident acked = inc;
+    acked.state = IncidentState::kAcked;
+    acked.acked_ms = ToUnixMillis(clock_.WallNow());
+    acked.acked_by = "alice";
+    ASSERT_TRUE(store.Put(acked).ok());
+  }
+  server_->Respond(200, "{}");
+  Start(nullptr, Vouched({SourceDown()}));
+  clock_.Advance(10min);  // past every retry and bob's step
+  LetItRun();
+  EXPECT_EQ(To("/alice").size(), attempts) << "the retry paged alice after her ack";
+  EXPECT_TRUE(To("/bob").empty()) << "the next step paged for an acked incident";
+  EXPECT_EQ(engine_->Incidents().front().state, IncidentState::kAcked);
+}
+
+// A busy alerting thread: an ack waits at most the hand-off timeout, and one not taken
+// by then is withdrawn (the operator is told nothing changed, and nothing did).
+TEST_F(EngineTest, AnAckTheBusyAlertingThreadDidNotTakeInTimeIsWithdrawn) {
+  FakeGate gate;
+  threads_ = AlertingEngine::Threads::kRun;
+  engine_ = std::make_unique<AlertingEngine>(clock_, Config(), dir_, "collector-a");
+  engine_->SetPeerGate(&gate);
+  engine_->SetHandOffTimeout(100ms);
+  ASSERT_TRUE(engine_->Start({}, AlertingEngine::Threads::kRun).ok());
+  const Incident inc = FireAndWaitForFirstPage();
+  std::promise<void> release;
+  HoldAPass(gate, release.get_future().share());
+  auto r = engine_->Ack(inc.id, "alice");
+  auto reload = engine_->Reload(Config());
+  release.set_value();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("nothing changed"), std::string::npos)
+      << r.status().message();
+  ASSERT_FALSE(reload.ok());
+  EXPECT_NE(reload.status().message().find("nothing was reloaded"), std::string::npos);
+  // Withdrawn means gone from the queue: no pass can apply it later.
+  for (const auto& i : engine_->Incidents()) {
+    if (i.id == inc.id) {
+      EXPECT_EQ(i.state, IncidentState::kOpen) << "a withdrawn ack applied";
+    }
+  }
+  auto again = engine_->Ack(inc.id, "alice");  // the thread is free now: applied
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->state, IncidentState::kAcked);
 }
 
 }  // namespace
