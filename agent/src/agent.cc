@@ -9,21 +9,6 @@
 
 namespace firewatch::agent {
 
-namespace {
-
-uint64_t CeilMillis(Duration d) {
-  if (d <= Duration::zero()) return 0;
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
-  return static_cast<uint64_t>(ms);
-}
-
-template <typename T>
-Agent* AgentOf(T* handle) {
-  return static_cast<Agent*>(handle->data);
-}
-
-}  // namespace
-
 Agent::Agent(uv_loop_t* loop, AgentConfig config, protocol::Secret secret, Deps deps)
     : Agent(loop, std::move(config), std::move(secret), deps, Options{}) {}
 
@@ -93,11 +78,12 @@ void Agent::WireDns(CollectorLink& link) {
 Status Agent::Start() {
   if (phase_ != Phase::kIdle) return Status::InvalidArgument("agent already started");
   phase_ = Phase::kRunning;
-  uv_timer_init(loop_, &heartbeat_timer_);
-  uv_timer_init(loop_, &goodbye_timer_);
-  uv_timer_init(loop_, &dns_watchdog_);
-  heartbeat_timer_.data = goodbye_timer_.data = dns_watchdog_.data = this;
-  handles_open_ = watchdog_open_ = true;
+  heartbeat_timer_.Init(loop_, [this] {
+    if (phase_ != Phase::kRunning) return;
+    SendHeartbeat();
+    ArmHeartbeatTimer(scheduler_.Next(deps_.clock->Now()));
+  });
+  goodbye_timer_.Init(loop_, [this] { OnGoodbyeTimer(); });
 
   if (config_.http_listen) {
     auto addr = SocketAddress::FromLiteral(config_.http_listen->host, config_.http_listen->port);
@@ -148,22 +134,16 @@ void Agent::NotifySystemd() {
 }
 
 void Agent::StartSignals() {
-  for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
-    auto sig = std::make_unique<uv_signal_t>();
-    uv_signal_init(loop_, sig.get());
-    sig->data = this;
-    uv_signal_start(
-        sig.get(),
-        [](uv_signal_t* h, int s) {
-          Agent* self = AgentOf(h);
-          if (s == SIGHUP) {
-            LogInfo("SIGHUP: configuration reload is not supported yet; ignoring");
-            return;
-          }
-          self->Shutdown(s == SIGTERM ? "SIGTERM" : "SIGINT");
-        },
-        signum);
-    signals_.push_back(std::move(sig));
+  constexpr std::array<int, 3> signums = {SIGTERM, SIGINT, SIGHUP};
+  static_assert(signums.size() == std::tuple_size_v<decltype(signals_)>);
+  for (size_t i = 0; i < signums.size(); ++i) {
+    signals_[i].Start(loop_, signums[i], [this](int s) {
+      if (s == SIGHUP) {
+        LogInfo("SIGHUP: configuration reload is not supported yet; ignoring");
+        return;
+      }
+      Shutdown(s == SIGTERM ? "SIGTERM" : "SIGINT");
+    });
   }
 }
 
@@ -184,15 +164,7 @@ void Agent::ArmHeartbeatTimer(MonoTime deadline) {
   // uv timers count from the loop's cached time; refresh it so a slow callback does not
   // make the timer fire early.
   uv_update_time(loop_);
-  uv_timer_start(
-      &heartbeat_timer_,
-      [](uv_timer_t* t) {
-        Agent* self = AgentOf(t);
-        if (self->phase_ != Phase::kRunning) return;
-        self->SendHeartbeat();
-        self->ArmHeartbeatTimer(self->scheduler_.Next(self->deps_.clock->Now()));
-      },
-      CeilMillis(deadline - deps_.clock->Now()), 0);
+  heartbeat_timer_.Again(CeilMillis(deadline - deps_.clock->Now()));
 }
 
 void Agent::Shutdown(const std::string& reason) {
@@ -204,7 +176,7 @@ void Agent::Shutdown(const std::string& reason) {
   if (phase_ != Phase::kRunning) return;
   phase_ = Phase::kGoodbye;
   (void)SdNotify("STOPPING=1");
-  uv_timer_stop(&heartbeat_timer_);
+  heartbeat_timer_.Stop();
   dns_.Close();
   auto frame = builder_.Goodbye(reason);
   if (!frame.ok()) {
@@ -216,9 +188,7 @@ void Agent::Shutdown(const std::string& reason) {
           links_.size());
   auto shared = std::make_shared<const OutgoingFrame>(std::move(frame).value());
   for (auto& link : links_) link->Send(shared, options_.goodbye_timeout);
-  uv_timer_start(
-      &goodbye_timer_, [](uv_timer_t* t) { AgentOf(t)->OnGoodbyeTimer(); },
-      CeilMillis(options_.goodbye_grace), 0);
+  goodbye_timer_.Again(CeilMillis(options_.goodbye_grace));
 }
 
 void Agent::OnGoodbyeTimer() {
@@ -230,9 +200,7 @@ void Agent::OnGoodbyeTimer() {
       return;
     }
     // Wait for the HTTP goodbyes, but never past the bound.
-    uv_timer_start(
-        &goodbye_timer_, [](uv_timer_t* t) { AgentOf(t)->OnGoodbyeTimer(); },
-        CeilMillis(options_.goodbye_timeout - options_.goodbye_grace), 0);
+    goodbye_timer_.Again(CeilMillis(options_.goodbye_timeout - options_.goodbye_grace));
     return;
   }
   LogWarn("goodbye: {} HTTP request(s) unfinished after {}; closing anyway", http_.in_flight(),
@@ -252,33 +220,22 @@ void Agent::CloseAll() {
   http_.Close();  // cancels in-flight requests; their callbacks run now
   for (auto& link : links_) link->Close();
   if (server_) server_->Close();
-  for (auto& sig : signals_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(sig.get()), nullptr);
-  }
-  if (handles_open_) {
-    handles_open_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&heartbeat_timer_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&goodbye_timer_), nullptr);
-  }
-  auto close_watchdog = [this] {
-    if (!watchdog_open_) return;
-    watchdog_open_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&dns_watchdog_), nullptr);
-  };
-  dns_.Close(close_watchdog);
-  if (watchdog_open_) {
+  for (auto& sig : signals_) sig.Close();
+  heartbeat_timer_.Close();
+  goodbye_timer_.Close();
+  dns_.Close([this] {
+    lookups_done_ = true;
+    dns_watchdog_.Close();
+  });
+  if (!lookups_done_) {
     // A lookup is stuck in the resolver (DNS may be gone with its datacenter). Give it
     // a moment, then stop the loop rather than hang the shutdown.
-    uv_timer_start(
-        &dns_watchdog_,
-        [](uv_timer_t* t) {
-          Agent* self = AgentOf(t);
-          LogWarn("a DNS lookup did not finish within {}; exiting without it",
-                  config::FormatDuration(self->options_.dns_abandon));
-          self->abandoned_lookups_ = true;
-          uv_stop(self->loop_);
-        },
-        CeilMillis(options_.dns_abandon), 0);
+    dns_watchdog_.Start(loop_, CeilMillis(options_.dns_abandon), {}, [this] {
+      LogWarn("a DNS lookup did not finish within {}; exiting without it",
+              config::FormatDuration(options_.dns_abandon));
+      abandoned_lookups_ = true;
+      uv_stop(loop_);
+    });
   }
 }
 

@@ -18,6 +18,7 @@
 
 #include <uv.h>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,7 @@
 #include "firewatch/clock.h"
 #include "firewatch/log.h"
 #include "firewatch/net/sd_watchdog.h"
+#include "firewatch/net/uv_handle.h"
 #include "firewatch/net/uv_http_client.h"
 #include "heartbeat_builder.h"
 #include "local_http_server.h"
@@ -117,12 +119,11 @@ class Agent {
   // systemd's watchdog (WatchdogSec= in the unit), fed from this loop while it runs.
   net::SdWatchdog sd_watchdog_;
 
-  uv_timer_t heartbeat_timer_{};
-  uv_timer_t goodbye_timer_{};
-  uv_timer_t dns_watchdog_{};
-  std::vector<std::unique_ptr<uv_signal_t>> signals_;
-  bool handles_open_ = false;
-  bool watchdog_open_ = false;
+  net::UvTimer heartbeat_timer_;
+  net::UvTimer goodbye_timer_;
+  net::UvTimer dns_watchdog_;  // bounds a shutdown waiting on a stuck DNS lookup
+  std::array<net::UvSignal, 3> signals_;  // SIGTERM, SIGINT, SIGHUP
+  bool lookups_done_ = false;
   bool goodbye_grace_over_ = false;
   bool abandoned_lookups_ = false;
   std::optional<int64_t> last_heartbeat_ms_;

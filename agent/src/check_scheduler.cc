@@ -12,6 +12,7 @@
 #include "agent_log.h"
 #include "agent_metrics.h"
 #include "builtin_probes.h"
+#include "firewatch/net/uv_handle.h"
 #include "net_probes.h"
 #include "socket_address.h"
 
@@ -20,11 +21,10 @@ namespace firewatch::agent {
 using protocol::CheckState;
 
 struct CheckScheduler::Check {
-  CheckScheduler* owner = nullptr;
   CheckConfig cfg;
   Status st;
-  uv_timer_t timer{};       // the schedule (repeating)
-  uv_timer_t fs_timeout{};  // bounds a thread-pool probe
+  net::UvTimer timer;       // the schedule (repeating)
+  net::UvTimer fs_timeout;  // bounds a thread-pool probe
   bool busy = false;        // a run is in progress: the next due run is skipped
   bool fs_pending = false;  // a thread-pool request has not come back yet
   bool queued = false;
@@ -53,11 +53,6 @@ std::optional<std::string> ReadSmallFile(const std::string& path, size_t max) {
 
 std::string Seconds(Duration d) {
   return config::FormatDuration(d);
-}
-
-uint64_t Millis(Duration d) {
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
-  return ms <= 0 ? 0 : static_cast<uint64_t>(ms);
 }
 
 // Process present by name: /proc/PID/comm (the kernel's 15-byte name) of every process.
@@ -94,7 +89,6 @@ CheckScheduler::CheckScheduler(uv_loop_t* loop, const Clock& clock, std::vector<
                                std::chrono::milliseconds(200)}) {
   for (auto& cfg : checks) {
     auto c = std::make_unique<Check>();
-    c->owner = this;
     c->cfg = std::move(cfg);
     checks_.push_back(std::move(c));
   }
@@ -136,16 +130,18 @@ firewatch::Status CheckScheduler::Start() {
   started_ = true;
   Duration first{};
   for (auto& c : checks_) {
-    uv_timer_init(loop_, &c->timer);
-    uv_timer_init(loop_, &c->fs_timeout);
-    c->timer.data = c->fs_timeout.data = c.get();
+    Check* check = c.get();
     c->started = clock_.Now();  // for StaleChecks before the first run
-    uv_timer_start(
-        &c->timer,
-        [](uv_timer_t* t) {
-          static_cast<Check*>(t->data)->owner->Due(*static_cast<Check*>(t->data));
-        },
-        Millis(first), Millis(c->cfg.interval));
+    c->timer.Start(loop_, CeilMillis(first), CeilMillis(c->cfg.interval),
+                   [this, check] { Due(*check); });
+    // A hung mount keeps a thread-pool thread; report the run and skip later ones until
+    // the request comes back (fs_pending keeps the check busy).
+    c->fs_timeout.Init(loop_, [this, check] {
+      ++check->st.timeouts;
+      Finish(*check, CheckState::kUnknown,
+             check->cfg.path + ": no answer within " + Seconds(check->cfg.timeout));
+      check->busy = check->fs_pending;
+    });
     first += options_.stagger;
     if (first >= std::chrono::seconds(5)) first = Duration::zero();
   }
@@ -160,8 +156,8 @@ void CheckScheduler::Close() {
   queue_.clear();
   if (!started_) return;
   for (auto& c : checks_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&c->fs_timeout), nullptr);
+    c->timer.Close();
+    c->fs_timeout.Close();
   }
 }
 
@@ -359,7 +355,7 @@ void CheckScheduler::LaunchFs(Check& c) {
   c.fs_pending = true;
   p->done = [this, &c, run](const uv_fs_t& req) {
     c.fs_pending = false;
-    uv_timer_stop(&c.fs_timeout);
+    c.fs_timeout.Stop();
     if (closed_ || run != c.run_id || !c.busy) {
       c.busy = false;  // the timeout already reported this run
       return;
@@ -402,18 +398,7 @@ void CheckScheduler::LaunchFs(Check& c) {
     Finish(c, CheckState::kUnknown, c.cfg.path + ": " + uv_strerror(rc));
     return;
   }
-  // A hung mount keeps a thread-pool thread; report the run and skip later ones until
-  // the request comes back (fs_pending keeps the check busy).
-  uv_timer_start(
-      &c.fs_timeout,
-      [](uv_timer_t* t) {
-        Check* ch = static_cast<Check*>(t->data);
-        ++ch->st.timeouts;
-        ch->owner->Finish(*ch, CheckState::kUnknown,
-                          ch->cfg.path + ": no answer within " + Seconds(ch->cfg.timeout));
-        ch->busy = ch->fs_pending;
-      },
-      Millis(c.cfg.timeout), 0);
+  c.fs_timeout.Again(CeilMillis(c.cfg.timeout));
 }
 
 void CheckScheduler::RunInline(Check& c) {

@@ -13,11 +13,6 @@ struct DnsRefresher::Lookup {
   size_t entry;
 };
 
-struct DnsRefresher::TimerBox {
-  uv_timer_t timer;
-  DnsRefresher* owner;
-};
-
 DnsRefresher::DnsRefresher(uv_loop_t* loop, Duration interval, Duration retry)
     : loop_(loop), interval_(interval), retry_(std::min(retry, interval)) {}
 
@@ -35,10 +30,7 @@ void DnsRefresher::Add(ResolvedEndpoint* endpoint, int socktype, OnResult on_res
 
 void DnsRefresher::Start() {
   if (closed_ || entries_.empty()) return;
-  timer_ = new TimerBox{};
-  timer_->owner = this;
-  uv_timer_init(loop_, &timer_->timer);
-  timer_->timer.data = timer_;
+  timer_.Init(loop_, [this] { StartRound(); });
   StartRound();
 }
 
@@ -108,29 +100,18 @@ void DnsRefresher::OnLookupDone(Lookup* lookup, int status, addrinfo* res) {
 }
 
 void DnsRefresher::ScheduleNextRound() {
-  if (closed_ || timer_ == nullptr) return;
+  if (closed_ || !timer_.open()) return;
   bool all_known = std::all_of(entries_.begin(), entries_.end(),
                                [](const Entry& e) { return e.endpoint->address() != nullptr; });
   Duration wait = all_known ? interval_ : retry_;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
-  uv_timer_start(
-      &timer_->timer,
-      [](uv_timer_t* t) {
-        auto* box = static_cast<TimerBox*>(t->data);
-        if (box->owner != nullptr) box->owner->StartRound();
-      },
-      static_cast<uint64_t>(std::max<int64_t>(ms, 1)), 0);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait);
+  timer_.Again(std::max(ms, std::chrono::milliseconds(1)));
 }
 
 void DnsRefresher::Close(std::function<void()> on_idle) {
   if (!closed_) {
     closed_ = true;
-    if (timer_ != nullptr) {
-      timer_->owner = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(&timer_->timer),
-               [](uv_handle_t* h) { delete static_cast<TimerBox*>(h->data); });
-      timer_ = nullptr;
-    }
+    timer_.Close();
     for (Lookup* l : lookups_) uv_cancel(reinterpret_cast<uv_req_t*>(&l->req));
   }
   if (on_idle) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "firewatch/clock.h"
+#include "firewatch/net/uv_handle.h"
 #include "resolved_endpoint.h"
 
 namespace firewatch::agent {
@@ -52,7 +53,6 @@ class DnsRefresher {
     OnResult on_result;
   };
   struct Lookup;
-  struct TimerBox;
 
   void StartRound();
   void OnLookupDone(Lookup* lookup, int status, addrinfo* res);
@@ -63,7 +63,7 @@ class DnsRefresher {
   Duration retry_;
   std::vector<Entry> entries_;
   std::vector<Lookup*> lookups_;
-  TimerBox* timer_ = nullptr;
+  net::UvTimer timer_;  // the next round
   size_t in_flight_ = 0;
   bool closed_ = false;
   std::function<void()> on_idle_;

@@ -48,5 +48,10 @@ inline int64_t ToUnixMillis(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 inline WallTime FromUnixMillis(int64_t ms) { return WallTime(std::chrono::milliseconds(ms)); }
+// A wait for a libuv timer: whole milliseconds rounded up (never early), zero when past.
+inline std::chrono::milliseconds CeilMillis(Duration d) {
+  if (d <= Duration::zero()) return std::chrono::milliseconds::zero();
+  return std::chrono::ceil<std::chrono::milliseconds>(d);
+}
 
 }  // namespace firewatch

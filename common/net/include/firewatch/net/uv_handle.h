@@ -58,8 +58,19 @@ class UvTimer : public UvHandle<uv_timer_t> {
   // Calls `fn` after `first`, then every `repeat` (zero: once).
   void Start(uv_loop_t* loop, std::chrono::milliseconds first, std::chrono::milliseconds repeat,
              std::function<void()> fn) {
+    Init(loop, std::move(fn));
+    Again(first, repeat);
+  }
+  // A timer that calls `fn` once armed by Again (not armed yet: it keeps no loop alive).
+  void Init(uv_loop_t* loop, std::function<void()> fn) {
     fn_ = std::move(fn);
     uv_timer_init(loop, Make(this));
+  }
+  // (Re-)arms the open timer with its callback: after `first`, then every `repeat` (zero:
+  // once). Safe from inside the callback (the callback itself is not replaced).
+  void Again(std::chrono::milliseconds first,
+             std::chrono::milliseconds repeat = std::chrono::milliseconds::zero()) {
+    if (h_ == nullptr) return;
     uv_timer_start(
         h_,
         [](uv_timer_t* t) {
