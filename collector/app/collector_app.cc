@@ -364,6 +364,7 @@ struct CollectorApp::Impl {
     tracker->SetLimits(next->limits);
     ingestor->SetKeys(*keys, BindingsOf(*next));
     tracker->SetDeadlines(DeadlineSourcesOf(next->checks));
+    tracker->SetCheckAlerts(next->check_alerts);
     pings->SetChecks(next->checks);
     config.api = next->api;
     config.allowed_hosts = next->allowed_hosts;
@@ -497,6 +498,7 @@ Status CollectorApp::Start() {
   m.store = std::move(store).value();
   m.tracker = std::make_unique<Tracker>(m.clock, c.detection, c.limits);
   m.tracker->SetDeadlines(DeadlineSourcesOf(c.checks));  // before Restore (tracker.h)
+  m.tracker->SetCheckAlerts(c.check_alerts);
   auto sources = m.store->LoadSources();
   if (!sources.ok()) return sources.status();
   size_t restored = sources->size();
