@@ -183,7 +183,8 @@ struct CollectorApp::Impl {
                                      SourceState::kStopped, now_ms, "forgotten: " + why, false});
       }
       if (alerting && s.state != SourceState::kStopped) {
-        for (const auto& check : s.checks) {
+        // What the alerts say (a flapping check's held alert too), not the last report.
+        for (const auto& check : AlertedChecks(s)) {
           CheckChange over{s.source_id, s.labels, check.name, check.state,
                            protocol::CheckState::kOk, "", now_ms};
           for (auto& a : AlertsFor(over, config.alerting.external_url)) alerting->Submit(std::move(a));

@@ -144,6 +144,7 @@ TEST_F(CheckBookTest, AFlappingCheckFiresOnceAndResolvesAfterAQuietWindow) {
   EXPECT_TRUE(all[0].flapping);
   EXPECT_EQ(all[0].to, CheckState::kCritical);
   EXPECT_TRUE(Record().flapping);
+  EXPECT_EQ(AlertedChecks(*tracker_.Get("db-01"))[0].state, CheckState::kCritical);
   for (int i = 0; i < 8; ++i) take(Pg(i % 2 ? CheckState::kCritical : CheckState::kOk));
   EXPECT_EQ(all.size(), 1u) << "no flip pages or resolves while flapping";
   // OK from now on: still flapping until a whole window (10 s) holds no change.

@@ -172,4 +172,13 @@ std::vector<protocol::CheckResult> ReportedChecks(const CheckBook& book) {
   return out;
 }
 
+std::vector<protocol::CheckResult> AlertedChecks(const SourceSnapshot& s) {
+  if (!s.check_book) return s.checks;
+  std::vector<protocol::CheckResult> out;
+  for (const auto& r : *s.check_book) {
+    out.push_back(protocol::CheckResult{r.name, r.alerted, r.output});
+  }
+  return out;
+}
+
 }  // namespace firewatch::collector

@@ -107,4 +107,8 @@ std::shared_ptr<CheckBook> RestoredBook(const std::vector<protocol::CheckResult>
 // The checks of the last heartbeat (SourceSnapshot::checks), in the book's order.
 std::vector<protocol::CheckResult> ReportedChecks(const CheckBook& book);
 
+// Each check of `s` with the state its alert shows (the book's alert states; without a
+// book, the reported ones): what resolving a forgotten source's alerts must cover.
+std::vector<protocol::CheckResult> AlertedChecks(const SourceSnapshot& s);
+
 }  // namespace firewatch::collector
