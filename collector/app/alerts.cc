@@ -69,7 +69,7 @@ std::vector<alerting::Alert> AlertsFor(const CheckChange& c, const std::string& 
     a.labels["check"] = c.check;
     a.labels["severity"] = severity;
     a.annotations["summary"] = c.source_id + " check " + c.check + " is " +
-                               std::string(protocol::CheckStateName(c.to));
+                               (c.flapping ? "flapping" : std::string(protocol::CheckStateName(c.to)));
     if (!c.output.empty()) a.annotations["description"] = c.output;
     a.status = firing ? alerting::AlertStatus::kFiring : alerting::AlertStatus::kResolved;
     a.starts_at_ms = c.at_ms;

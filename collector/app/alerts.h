@@ -18,6 +18,8 @@ alerting::Alert FiringAlertFor(const SourceSnapshot& s, const std::string& exter
 // Check alerts: CheckFailing{source, check, severity=warning|critical, <source labels>}.
 // A check going WARNING/CRITICAL fires; leaving that state resolves; a change between
 // WARNING and CRITICAL resolves one severity and fires the other. UNKNOWN is a warning.
+// The change is of the check's alert state (tracker/check_book.h: consecutive failures,
+// flapping); a check that starts flapping fires once with summary "... is flapping".
 std::vector<alerting::Alert> AlertsFor(const CheckChange& c, const std::string& external_url);
 
 // For firewatch_page_delivery_seconds: the seconds from the earliest start of a delivered

@@ -183,7 +183,8 @@ struct CollectorApp::Impl {
                                      SourceState::kStopped, now_ms, "forgotten: " + why, false});
       }
       if (alerting && s.state != SourceState::kStopped) {
-        for (const auto& check : s.checks) {
+        // What the alerts say (a flapping check's held alert too), not the last report.
+        for (const auto& check : AlertedChecks(s)) {
           CheckChange over{s.source_id, s.labels, check.name, check.state,
                            protocol::CheckState::kOk, "", now_ms};
           for (auto& a : AlertsFor(over, config.alerting.external_url)) alerting->Submit(std::move(a));
@@ -364,6 +365,7 @@ struct CollectorApp::Impl {
     tracker->SetLimits(next->limits);
     ingestor->SetKeys(*keys, BindingsOf(*next));
     tracker->SetDeadlines(DeadlineSourcesOf(next->checks));
+    tracker->SetCheckAlerts(next->check_alerts);
     pings->SetChecks(next->checks);
     config.api = next->api;
     config.allowed_hosts = next->allowed_hosts;
@@ -497,6 +499,7 @@ Status CollectorApp::Start() {
   m.store = std::move(store).value();
   m.tracker = std::make_unique<Tracker>(m.clock, c.detection, c.limits);
   m.tracker->SetDeadlines(DeadlineSourcesOf(c.checks));  // before Restore (tracker.h)
+  m.tracker->SetCheckAlerts(c.check_alerts);
   auto sources = m.store->LoadSources();
   if (!sources.ok()) return sources.status();
   size_t restored = sources->size();

@@ -282,6 +282,7 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   ReadClusterConfig(top, base_dir, c.cluster);
   ReadWatchConfig(top, base_dir, c.detection, c.watch);
   ReadChecksConfig(top, c.checks);
+  ReadCheckAlertsConfig(top, c.check_alerts);
   top.Finish();
   if (!own_url.empty()) c.alerting.external_url = own_url;
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/operators.h"
+#include "checks/check_alert_config.h"
 #include "checks/check_config.h"
 #include "cluster/cluster_config.h"
 #include "engine/alerting_config.h"
@@ -66,6 +67,7 @@ struct CollectorConfig {
   ClusterConfig cluster;                 // peers (docs/cluster.md); digest always set
   WatchConfig watch;                     // watchdogs:, probes: (docs/watching.md)
   ChecksConfig checks;                   // scheduled checks (checks/check_config.h)
+  CheckAlertPolicy check_alerts;         // agents' checks (checks/check_alert_config.h)
 
   std::string DatabasePath() const { return data_dir + "/collector.db"; }
 };

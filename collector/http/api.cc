@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "checks/check_book_json.h"
 #include "checks/ping_json.h"
 #include "firewatch/text/rfc3339.h"
 #include "http/status_page.h"
@@ -36,10 +37,16 @@ Json SourceJson(const SourceSnapshot& s, int64_t now_ms) {
   Json labels = Json::object();
   for (const auto& [k, v] : s.labels) labels[k] = v;
   Json checks = Json::array();
-  for (const auto& c : s.checks) {
-    checks.push_back({{"name", c.name},
-                      {"state", std::string(protocol::CheckStateName(c.state))},
-                      {"output", c.output}});
+  if (s.check_book) {  // the checks of the last heartbeat, with since, flapping, history
+    for (const auto& r : *s.check_book) {
+      if (r.reported) checks.push_back(CheckRecordJson(r, kListHistory));
+    }
+  } else {
+    for (const auto& c : s.checks) {
+      checks.push_back({{"name", c.name},
+                        {"state", std::string(protocol::CheckStateName(c.state))},
+                        {"output", c.output}});
+    }
   }
   Json j;
   j["source_id"] = s.source_id;
@@ -135,6 +142,11 @@ HttpResponse OneSource(const ApiContext& ctx, const HttpRequest& req) {
   std::optional<SourceSnapshot> s = ctx.tracker->Get(req.param);
   if (!s) return HttpResponse::Error(404, "unknown source '" + req.param + "'");
   Json j = SourceJson(*s, ToUnixMillis(ctx.clock->WallNow()));
+  if (s->check_book) {  // the detail: every check's record and history (check_book.h)
+    Json checks = Json::array();
+    for (const auto& r : *s->check_book) checks.push_back(CheckRecordJson(r));
+    j["checks"] = std::move(checks);
+  }
   Json transitions = Json::array();
   if (ctx.store != nullptr) {
     auto loaded = ctx.store->LoadTransitions(s->source_id, kTransitionLimit);

@@ -9,6 +9,7 @@
 
 #include "firewatch/random_id.h"
 #include "firewatch/text/rfc3339.h"
+#include "tracker/check_book.h"
 
 namespace firewatch::collector {
 
@@ -114,8 +115,15 @@ constexpr std::string_view kScript = R"js(
     (s.checks || []).forEach(function (c) {
       var cs = token(c.state, CHECKS, "UNKNOWN");
       var span = el("span", "check c-" + cs);
-      span.setAttribute("title", cs + ": " + c.output);
+      var title = cs + ": " + c.output;
+      if (c.since) title += "\nsince " + c.since;
+      if (c.flapping) title += "\nflapping: its alert is held";
+      (c.history || []).forEach(function (h) {
+        title += "\n" + h.at + " " + h.from + " -> " + h.to;
+      });
+      span.setAttribute("title", title);
       span.appendChild(el("b", null, c.name));
+      if (c.flapping) span.appendChild(el("span", "out", " (flapping)"));
       if (cs !== "OK" && c.output) span.appendChild(el("span", "out", " " + c.output));
       checks.appendChild(span);
     });
@@ -419,6 +427,35 @@ std::string PhiText(double phi) {
   return buf;
 }
 
+const CheckRecord* RecordOf(const SourceSnapshot& s, const std::string& name) {
+  if (!s.check_book) return nullptr;
+  for (const auto& r : *s.check_book) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+bool IsFlapping(const SourceSnapshot& s, const std::string& name) {
+  const CheckRecord* r = RecordOf(s, name);
+  return r != nullptr && r->flapping;
+}
+
+// "CRITICAL: <output>", since when, and its last changes (tracker/check_book.h); the JS
+// row() builds the same from the API.
+std::string CheckTitle(const SourceSnapshot& s, const protocol::CheckResult& c) {
+  std::string t = std::string(CheckName(c.state)) + ": " + c.output;
+  const CheckRecord* r = RecordOf(s, c.name);
+  if (r == nullptr) return t;
+  if (r->since_ms > 0) t += "\nsince " + text::FormatRfc3339(r->since_ms);
+  if (r->flapping) t += "\nflapping: its alert is held";
+  size_t shown = 0;
+  for (auto it = r->history.rbegin(); it != r->history.rend() && shown < 5; ++it, ++shown) {
+    t += "\n" + text::FormatRfc3339(it->at_ms) + " " + std::string(CheckName(it->from)) + " -> " +
+         std::string(CheckName(it->to));
+  }
+  return t;
+}
+
 void RenderRow(std::string& out, const SourceSnapshot& s, int64_t now_ms) {
   const std::string state(SourceStateName(s.state));
   out += "<tr class=\"row-" + state + "\"><td class=\"id\">" + HtmlEscape(s.source_id) + "</td>";
@@ -440,8 +477,9 @@ void RenderRow(std::string& out, const SourceSnapshot& s, int64_t now_ms) {
   out += "<td class=\"num\">" + PhiText(s.phi) + "</td><td>";
   for (const auto& c : s.checks) {
     const std::string cs(CheckName(c.state));
-    out += "<span class=\"check c-" + cs + "\" title=\"" + cs + ": " + HtmlEscape(c.output) +
+    out += "<span class=\"check c-" + cs + "\" title=\"" + HtmlEscape(CheckTitle(s, c)) +
            "\"><b>" + HtmlEscape(c.name) + "</b>";
+    if (IsFlapping(s, c.name)) out += "<span class=\"out\"> (flapping)</span>";
     if (c.state != protocol::CheckState::kOk && !c.output.empty()) {
       out += "<span class=\"out\"> " + HtmlEscape(c.output) + "</span>";
     }

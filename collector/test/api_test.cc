@@ -188,8 +188,16 @@ TEST_F(ApiTest, ValidFrameIs204AndTheSourceAppears) {
   EXPECT_EQ(s["agent_version"], "0.1.0");
   EXPECT_FALSE(s.contains("goodbye_reason"));
   ASSERT_EQ(s["checks"].size(), 2u);
-  EXPECT_EQ(s["checks"][0], json({{"name", "disk"}, {"state", "OK"}, {"output", "40% used"}}));
+  EXPECT_EQ(s["checks"][0]["name"], "disk");
+  EXPECT_EQ(s["checks"][0]["state"], "OK");
+  EXPECT_EQ(s["checks"][0]["output"], "40% used");
+  EXPECT_EQ(s["checks"][0]["since"], "2026-11-25T16:41:13.123Z");  // the collector's record
+  EXPECT_EQ(s["checks"][0]["alert_state"], "OK");
+  EXPECT_EQ(s["checks"][0]["history"], json::array());
   EXPECT_EQ(s["checks"][1]["state"], "WARNING");
+  EXPECT_EQ(s["checks"][1]["alert_state"], "WARNING");
+  ASSERT_EQ(s["checks"][1]["history"].size(), 1u);
+  EXPECT_EQ(s["checks"][1]["history"][0]["to"], "WARNING");
   EXPECT_EQ(s["heartbeats"], 1);
   EXPECT_EQ(s["last_transport"], "http");
   EXPECT_EQ(Sample("firewatch_heartbeats_received_total", {"http"}), "1");

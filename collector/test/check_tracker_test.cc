@@ -1,9 +1,10 @@
 // Scheduled checks in the tracker (tracker/deadline.h) on a fake clock: new -> UP on the
 // first ping, late -> grace -> DOWN, /fail DOWN at once (reported), started and not
 // finished within grace -> DOWN, run time by rid, restarts, cron schedules across DST,
-// and the `checks:` config section.
+// and the `checks:` config section; the `check_alerts:` section (agents' checks).
 #include <gtest/gtest.h>
 
+#include "checks/check_alert_config.h"
 #include "checks/check_config.h"
 #include "firewatch/config/yaml_reader.h"
 #include "tracker/tracker.h"
@@ -15,16 +16,22 @@ using namespace std::chrono_literals;
 
 constexpr const char* kUuid = "5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278";
 
-Result<ChecksConfig> ParseChecks(const std::string& yaml) {
+// One config section read from `yaml` by `read` (errors name "test.yml").
+template <typename T>
+Result<T> ParseSection(const std::string& yaml, void (*read)(config::MapReader&, T&)) {
   auto doc = config::LoadString(yaml, "test.yml");
   if (!doc.ok()) return doc.status();
   config::Errors errors("test.yml");
   config::MapReader top(errors, *doc, "");
-  ChecksConfig out;
-  ReadChecksConfig(top, out);
+  T out;
+  read(top, out);
   top.Finish();
   if (!errors.empty()) return errors.ToStatus();
   return out;
+}
+
+Result<ChecksConfig> ParseChecks(const std::string& yaml) {
+  return ParseSection<ChecksConfig>(yaml, ReadChecksConfig);
 }
 
 class CheckTrackerTest : public ::testing::Test {
@@ -282,6 +289,52 @@ TEST(ChecksConfigTest, ErrorsNameTheLineAndTheKey) {
                         "5BF66975-D4C7-4BF5-BCC8-B8D8A82EA278, slug: nightly, period: 1h}\n");
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_EQ(ok->jobs[0].uuid, kUuid);  // canonical lower case
+}
+
+Result<CheckAlertPolicy> ParseAlerts(const std::string& yaml) {
+  return ParseSection<CheckAlertPolicy>(yaml, ReadCheckAlertsConfig);
+}
+
+TEST(CheckAlertConfigTest, AbsentIsTheDefaultAndRulesAreRead) {
+  auto none = ParseAlerts("other: 1\n");
+  EXPECT_FALSE(none.ok()) << "unknown top-level keys are still refused";
+  auto empty = ParseAlerts("check_alerts:\n");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->history, 20u);
+  EXPECT_TRUE(empty->rules.empty());
+  auto p = ParseAlerts(
+      "check_alerts:\n  history: 30\n  rules:\n"
+      "    - {check: pg, labels: {dc: dc1}, consecutive: 3, flap_changes: 4, flap_window: 10m}\n"
+      "    - {consecutive: 2}\n");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->history, 30u);
+  ASSERT_EQ(p->rules.size(), 2u);
+  EXPECT_EQ(p->rules[0].check, "pg");
+  EXPECT_EQ(p->rules[0].labels, (protocol::Labels{{"dc", "dc1"}}));
+  EXPECT_EQ(p->rules[0].consecutive, 3u);
+  EXPECT_EQ(p->rules[0].flap_changes, 4u);
+  EXPECT_EQ(p->rules[0].flap_window_ms, 600'000);
+  EXPECT_EQ(p->For("pg", {{"dc", "dc1"}}).consecutive, 3u);
+  EXPECT_EQ(p->For("pg", {{"dc", "dc2"}}).consecutive, 2u);
+}
+
+TEST(CheckAlertConfigTest, ErrorsNameTheLineAndTheKey) {
+  auto bad = [](const std::string& rule) {
+    auto c = ParseAlerts("check_alerts:\n  history: 5\n  rules:\n    - " + rule + "\n");
+    EXPECT_FALSE(c.ok()) << rule;
+    return c.ok() ? std::string() : c.status().message();
+  };
+  const std::string alone = bad("{flap_changes: 3}");
+  EXPECT_NE(alone.find("test.yml:4"), std::string::npos) << alone;
+  EXPECT_NE(alone.find("check_alerts.rules[0]: flap_changes and flap_window go together"),
+            std::string::npos)
+      << alone;
+  EXPECT_NE(bad("{flap_changes: 6, flap_window: 1m}").find("more than check_alerts.history"),
+            std::string::npos);
+  EXPECT_NE(bad("{consecutive: 0}").find("consecutive"), std::string::npos);
+  EXPECT_NE(bad("{colour: red}").find("colour"), std::string::npos);
+  EXPECT_FALSE(ParseAlerts("check_alerts:\n  history: 101\n").ok());
+  EXPECT_FALSE(ParseAlerts("check_alerts:\n  rules: {check: a}\n").ok());
 }
 
 }  // namespace

@@ -29,6 +29,8 @@ std::optional<SourceState> ParseSourceState(std::string_view name);
 enum class Transport : uint8_t { kUdp = 0, kHttp = 1 };
 std::string_view TransportName(Transport t);  // "udp", "http"
 
+struct CheckRecord;  // tracker/check_book.h
+
 struct SourceSnapshot {
   std::string source_id;
   protocol::Labels labels;  // sorted by key
@@ -39,7 +41,10 @@ struct SourceSnapshot {
   uint32_t interval_ms = 0;    // as declared by the agent
   std::string agent_version;
   std::string goodbye_reason;  // set while STOPPED
-  std::vector<protocol::CheckResult> checks;
+  std::vector<protocol::CheckResult> checks;  // as in the last heartbeat
+  // Per-check state, alert state and history (tracker/check_book.h); null for a source
+  // that never reported a check. Not persisted beyond `checks`.
+  std::shared_ptr<const std::vector<CheckRecord>> check_book;
   protocol::ReplayState replay;  // persisted so a restart does not reopen replays
   uint64_t heartbeats = 0;       // accepted frames since first seen
   Transport last_transport = Transport::kUdp;
@@ -64,7 +69,8 @@ struct Transition {
   bool reported = false;
 };
 
-// A check reported by an agent changed state (compared with the previous heartbeat).
+// The alert state of a check reported by an agent changed (tracker/check_book.h: with the
+// default policy, whenever its reported state changes).
 struct CheckChange {
   std::string source_id;
   protocol::Labels labels;  // the source's labels
@@ -73,6 +79,7 @@ struct CheckChange {
   protocol::CheckState to = protocol::CheckState::kOk;
   std::string output;
   int64_t at_ms = 0;
+  bool flapping = false;  // the check is flapping: its alert is held (check_book.h)
 };
 
 }  // namespace firewatch::collector

@@ -26,41 +26,6 @@ std::string PhiText(double phi) {
   return buf;
 }
 
-bool ChecksEqual(const std::vector<protocol::CheckResult>& stored,
-                 const std::vector<protocol::CheckView>& frame) {
-  if (stored.size() != frame.size()) return false;
-  for (size_t i = 0; i < stored.size(); ++i) {
-    if (stored[i].state != frame[i].state || stored[i].name != frame[i].name ||
-        stored[i].output != frame[i].output) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// The check state changes between what a source reported last (`before`) and `hb`.
-void DiffChecks(const std::vector<protocol::CheckResult>& before, const protocol::HeartbeatView& hb,
-                const std::string& label_blob, int64_t now_ms, std::vector<CheckChange>& out) {
-  for (const auto& c : hb.checks) {
-    protocol::CheckState was = protocol::CheckState::kOk;
-    for (const auto& old : before) {
-      if (old.name == c.name) was = old.state;
-    }
-    if (was != c.state) {
-      out.push_back(CheckChange{std::string(hb.source_id), DecodeLabels(label_blob),
-                                std::string(c.name), was, c.state, std::string(c.output), now_ms});
-    }
-  }
-  for (const auto& old : before) {  // a check the agent no longer reports is over
-    bool still = false;
-    for (const auto& c : hb.checks) still |= c.name == old.name;
-    if (!still && old.state != protocol::CheckState::kOk) {
-      out.push_back(CheckChange{std::string(hb.source_id), DecodeLabels(label_blob), old.name,
-                                old.state, protocol::CheckState::kOk, "", now_ms});
-    }
-  }
-}
-
 }  // namespace
 
 Tracker::Tracker(const Clock& clock, DetectionConfig config, SourceLimits limits)
@@ -92,6 +57,11 @@ void Tracker::MarkDirty(Entry& e) {
 void Tracker::SetConfig(const DetectionConfig& config) {
   MutexLock lock(mu_);
   config_ = config;
+}
+
+void Tracker::SetCheckAlerts(CheckAlertPolicy policy) {
+  MutexLock lock(mu_);
+  check_alerts_ = std::move(policy);
 }
 
 void Tracker::SetLimits(const SourceLimits& limits) {
@@ -189,7 +159,7 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
     e->last_transport = s.last_transport;
     e->agent_version = std::move(s.agent_version);
     e->goodbye_reason = std::move(s.goodbye_reason);
-    e->checks = std::move(s.checks);
+    e->checks = RestoredBook(s.checks);
     e->detector.Seed(milliseconds(e->interval_ms));
     // Monotonic time does not survive a restart: translate the persisted wall-clock
     // last_seen, but never further back than now. A source that was alive gets its
@@ -315,14 +285,18 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
   ++e->heartbeats;
   e->last_transport = transport;
   if (e->agent_version != hb.agent_version) e->agent_version = hb.agent_version;
-  if (!ChecksEqual(e->checks, hb.checks)) {  // usually unchanged: no allocation
-    DiffChecks(e->checks, hb, *e->labels, now_ms, out.check_changes);
-    e->checks.resize(hb.checks.size());
-    for (size_t i = 0; i < hb.checks.size(); ++i) {
-      e->checks[i].name = hb.checks[i].name;
-      e->checks[i].state = hb.checks[i].state;
-      e->checks[i].output = hb.checks[i].output;
+  if (!hb.checks.empty() || e->checks) {  // most sources never report a check
+    if (!e->checks) {
+      e->checks = std::make_shared<CheckBook>();
+    } else if (e->checks.use_count() > 1) {
+      // A snapshot still reads it (they are made under this lock, so a count of 1 here
+      // means nobody else can): copy on write.
+      e->checks = std::make_shared<CheckBook>(*e->checks);
     }
+    const LabelBlob& labels = e->labels;
+    CheckBookUpdate update(check_alerts_, e->id, [&labels] { return DecodeLabels(*labels); },
+                           now_ms, out.check_changes);
+    update.Apply(*e->checks, hb.checks);
   }
   MarkDirty(*e);
 
@@ -412,7 +386,10 @@ SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
   s.interval_ms = e.interval_ms;
   s.agent_version = e.agent_version;
   s.goodbye_reason = e.goodbye_reason;
-  s.checks = e.checks;
+  if (e.checks) {
+    s.checks = ReportedChecks(*e.checks);
+    s.check_book = e.checks;
+  }
   s.replay = e.replay;
   s.heartbeats = e.heartbeats;
   s.last_transport = e.last_transport;

@@ -41,6 +41,7 @@
 #include "firewatch/clock.h"
 #include "firewatch/protocol/frame.h"
 #include "firewatch/sync/mutex.h"
+#include "tracker/check_book.h"
 #include "tracker/deadline.h"
 #include "tracker/label_pool.h"
 #include "tracker/source_index.h"
@@ -91,7 +92,7 @@ struct LimitStatus {
 struct ObserveResult {
   std::optional<protocol::RejectReason> rejected;  // replayed / clock_skew
   std::optional<Transition> transition;
-  std::vector<CheckChange> check_changes;  // checks whose state differs from last time
+  std::vector<CheckChange> check_changes;  // checks whose alert state changed (check_book.h)
 };
 
 struct StateCounts {
@@ -110,6 +111,10 @@ class Tracker {
   // (never dropped); only new ones are refused until enough are forgotten.
   void SetLimits(const SourceLimits& limits) FW_EXCLUDES(mu_);
   LimitStatus Limits() const FW_EXCLUDES(mu_);
+  // Replaces how check reports turn into alert states (config load and SIGHUP reload;
+  // tracker/check_book.h). Records keep their state; the new rules apply from the next
+  // heartbeat.
+  void SetCheckAlerts(CheckAlertPolicy policy) FW_EXCLUDES(mu_);
 
   // Loads persisted sources after a restart. A source's silence is measured from its
   // persisted last_seen, but never less than from `restart` minus ... see the .cc:
@@ -209,6 +214,7 @@ class Tracker {
   mutable Mutex mu_;
   DetectionConfig config_ FW_GUARDED_BY(mu_);
   SourceLimits limits_ FW_GUARDED_BY(mu_);
+  CheckAlertPolicy check_alerts_ FW_GUARDED_BY(mu_);
   // One per key id that added a source: bounded by the keyring (frames reach the
   // tracker only after their key authenticated them).
   std::map<std::string, KeyBudget, std::less<>> budgets_ FW_GUARDED_BY(mu_);

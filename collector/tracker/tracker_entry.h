@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "tracker/check_book.h"
 #include "tracker/deadline.h"
 #include "tracker/tracker.h"
 
@@ -42,7 +43,9 @@ struct Tracker::Entry {
   bool deadline = false;  // a deadline source (check): its state is in deadline_states_
   std::string agent_version;
   std::string goodbye_reason;
-  std::vector<protocol::CheckResult> checks;
+  // Null until the source reports a check (check_book.h); shared with the snapshots
+  // that read it, copied on write.
+  std::shared_ptr<CheckBook> checks;
 };
 
 }  // namespace firewatch::collector

@@ -44,6 +44,99 @@ def test_critical_check_pages_and_recovery_resolves(harness, twilio):
     assert twilio.sent()[1]["Body"].startswith("RESOLVED app-01")
 
 
+CHECK_ALERTS = """
+check_alerts:
+  history: 20
+  rules:
+    - check: flappy
+      consecutive: 2
+      flap_changes: 3
+      flap_window: 1h
+    - check: disk
+      labels: {dc: dc1}
+      consecutive: 3
+"""
+
+
+class Beater:
+    """Heartbeats of one source carrying one check, sent straight to the collector."""
+
+    def __init__(self, harness, collector, source_id, check):
+        self.harness, self.collector = harness, collector
+        self.source_id, self.check = source_id, check
+        self.boot, self.seq = os.urandom(16), 0
+
+    def beat(self, state, output):
+        self.seq += 1
+        send_udp(self.collector.udp_port,
+                 encode_frame(self.harness.key, "fleet", self.source_id, self.boot, self.seq,
+                              labels={"dc": "dc1"}, checks=[(self.check, state, output)]))
+
+    def record(self):
+        s = self.collector.source(self.source_id)
+        return {c["name"]: c for c in s["checks"]}.get(self.check) if s else None
+
+    def beat_until(self, state, output, pred, what):
+        """One heartbeat, then waits until the collector's record of the check satisfies
+        `pred` (so each heartbeat is counted before the next is sent)."""
+        self.beat(state, output)
+        wait_for(lambda: (r := self.record()) is not None and pred(r), 10, what=what)
+
+
+def start_with_check_alerts(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    return harness.collector_config(
+        extra=paging_config(harness, smtp.port, twilio.port, wait="1h") + CHECK_ALERTS).start()
+
+
+def pages_about(twilio, source_id):
+    return [m for m in twilio.sent() if source_id in m["Body"]]
+
+
+def test_consecutive_critical_heartbeats_before_the_check_pages(harness, twilio):
+    collector = start_with_check_alerts(harness, twilio)
+    app = Beater(harness, collector, "app-01", "disk")
+    app.beat_until(OK, "42% used", lambda r: r["state"] == "OK", "the first heartbeat")
+    for n in (1, 2):
+        app.beat_until(CRITICAL, "/var 99% used",
+                       lambda r, n=n: r["state"] == "CRITICAL" and r["consecutive"] == n,
+                       f"CRITICAL heartbeat {n}")
+        assert app.record()["alert_state"] == "OK", "fewer than 3 in a row: no alert yet"
+    assert pages_about(twilio, "app-01") == []
+    app.beat(CRITICAL, "/var 99% used")
+    wait_for(lambda: len(pages_about(twilio, "app-01")) == 1, 20, what="the third one pages")
+    rec = app.record()
+    assert rec["alert_state"] == "CRITICAL" and rec["consecutive"] == 3
+    assert rec["history"][0]["from"] == "OK" and rec["history"][0]["to"] == "CRITICAL"
+
+
+def test_flapping_check_pages_once_and_its_history_is_in_the_api(harness, twilio):
+    collector = start_with_check_alerts(harness, twilio)
+    app = Beater(harness, collector, "app-01", "flappy")
+    app.beat_until(OK, "fine", lambda r: r["state"] == "OK", "the first heartbeat")
+    flips = [CRITICAL, OK] * 4
+    for i, state in enumerate(flips):
+        name = "CRITICAL" if state == CRITICAL else "OK"
+        app.beat_until(state, name.lower(),
+                       lambda r, i=i: len(r["history"]) == i + 1, f"change {i + 1}")
+    rec = app.record()
+    assert rec["flapping"] is True
+    assert rec["alert_state"] == "CRITICAL", "held while flapping (fired at the 3rd change)"
+    assert rec["state"] == "OK"
+    assert len(rec["history"]) == len(flips)
+    assert [h["to"] for h in rec["history"]][:2] == ["OK", "CRITICAL"], "newest first"
+    # The status page list carries the last 5 changes; the detail all of them.
+    assert len(collector.sources()["app-01"]["checks"][0]["history"]) == 5
+    # A sentinel: another source's CRITICAL check pages (default rule for its check).
+    # Pages of app-01's flips would have been submitted before it.
+    other = Beater(harness, collector, "app-02", "other")
+    other.beat(CRITICAL, "down")
+    wait_for(lambda: len(pages_about(twilio, "app-02")) == 1, 20, what="the sentinel's page")
+    pages = pages_about(twilio, "app-01")
+    assert len(pages) == 1, pages
+    assert not pages[0]["Body"].startswith("RESOLVED"), pages
+
+
 # --- the agent's own checks (agent/src/check_scheduler.h), with the real binaries ------
 
 PLUGINS = "/usr/lib/nagios/plugins"
