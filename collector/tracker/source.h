@@ -40,6 +40,9 @@ struct SourceSnapshot {
   std::string agent_version;
   std::string goodbye_reason;  // set while STOPPED
   std::vector<protocol::CheckResult> checks;
+  // The agent's last heartbeat named a full check state (digest) other than the one in
+  // `checks`, which is kept, not guessed at, until the next full state (not persisted).
+  bool checks_stale = false;
   protocol::ReplayState replay;  // persisted so a restart does not reopen replays
   uint64_t heartbeats = 0;       // accepted frames since first seen
   Transport last_transport = Transport::kUdp;

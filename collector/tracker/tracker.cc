@@ -315,7 +315,12 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
   ++e->heartbeats;
   e->last_transport = transport;
   if (e->agent_version != hb.agent_version) e->agent_version = hb.agent_version;
-  if (!ChecksEqual(e->checks, hb.checks)) {  // usually unchanged: no allocation
+  if (hb.checks_mode == protocol::ChecksMode::kUnchanged) {
+    // Only the digest of the agent's last full state: ours is current when it is that
+    // one. Otherwise ours is kept, flagged stale, until the next full state (at most
+    // the agent's checks_full_interval): never guessed at, never taken as OK.
+    e->checks_stale = e->checks_digest == 0 || e->checks_digest != hb.checks_digest;
+  } else if (!ChecksEqual(e->checks, hb.checks)) {  // usually unchanged: no allocation
     DiffChecks(e->checks, hb, *e->labels, now_ms, out.check_changes);
     e->checks.resize(hb.checks.size());
     for (size_t i = 0; i < hb.checks.size(); ++i) {
@@ -323,6 +328,10 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
       e->checks[i].state = hb.checks[i].state;
       e->checks[i].output = hb.checks[i].output;
     }
+  }
+  if (hb.checks_mode == protocol::ChecksMode::kFull) {
+    e->checks_digest = hb.checks_digest;
+    e->checks_stale = false;
   }
   MarkDirty(*e);
 
@@ -413,6 +422,7 @@ SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
   s.agent_version = e.agent_version;
   s.goodbye_reason = e.goodbye_reason;
   s.checks = e.checks;
+  s.checks_stale = e.checks_stale;
   s.replay = e.replay;
   s.heartbeats = e.heartbeats;
   s.last_transport = e.last_transport;

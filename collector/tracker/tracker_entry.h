@@ -40,9 +40,11 @@ struct Tracker::Entry {
   Transport last_transport = Transport::kUdp;
   bool dirty = false;
   bool deadline = false;  // a deadline source (check): its state is in deadline_states_
+  bool checks_stale = false;  // the last frame's digest was not checks_digest's
   std::string agent_version;
   std::string goodbye_reason;
   std::vector<protocol::CheckResult> checks;
+  uint64_t checks_digest = 0;  // of `checks`, as the agent named it (0: none, or version 1)
 };
 
 }  // namespace firewatch::collector
