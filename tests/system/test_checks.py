@@ -409,3 +409,31 @@ def test_bytes_per_heartbeat_with_20_checks_before_and_after(harness):
         assert markers and max(markers) < min(v1)
     finally:
         tap.stop()
+
+
+def test_version_2_frames_from_the_independent_encoder(harness):
+    """protocol.md's version 2, as fwtest.encode_frame writes it: a full state, a matching
+    unchanged frame (kept), a mismatched one (kept, flagged stale), a version 1 frame."""
+    collector = harness.collector_config().start()
+    boot = os.urandom(16)
+    checks = [("disk", CRITICAL, "/var 99% used"), ("ntp", OK, "")]
+
+    def send(seq, **kw):
+        send_udp(collector.udp_port, encode_frame(harness.key, "fleet", "v2-01", boot, seq,
+                                                  wire=2, **kw))
+
+    send(1, checks=checks, digest=77)
+    wait_for(lambda: checks_of(collector, "v2-01").get("disk", {}).get("state") == "CRITICAL",
+             5, what="the full state")
+    send(2, unchanged=True, digest=77)
+    wait_for(lambda: collector.sources()["v2-01"]["heartbeats"] == 2, 5, what="the marker")
+    assert not collector.sources()["v2-01"].get("checks_stale")
+    send(3, unchanged=True, digest=78)
+    wait_for(lambda: collector.sources()["v2-01"].get("checks_stale") is True, 5,
+             what="the mismatched marker to flag the checks stale")
+    assert checks_of(collector, "v2-01")["disk"]["state"] == "CRITICAL"  # kept, not OK
+    send_udp(collector.udp_port, encode_frame(harness.key, "fleet", "v2-01", boot, 4,
+                                              checks=[("disk", OK, "40% used")]))  # version 1
+    wait_for(lambda: checks_of(collector, "v2-01")["disk"]["state"] == "OK", 5,
+             what="the version 1 full state")
+    assert not collector.sources()["v2-01"].get("checks_stale")
