@@ -6,7 +6,9 @@
 //   mode even: the bytes go to the decoder as they are: an attacker without a key, who
 //              can only reach the length, magic, version and key-id checks;
 //   mode odd:  the last 32 bytes are replaced by a valid HMAC under the key "fleet"
-//              first: a key holder, whose frames reach the authenticated parser.
+//              first: a key holder, whose frames reach the authenticated parser;
+//   bit 1 set: decoded with the HTTP limit (kMaxHttpFrameSize), not the datagram's.
+// Frames of both versions (1, and 2 with its checks mode and digest) are reached.
 // Checked on every input: no crash, no sanitizer report, Decode and DecodeView agree;
 // an accepted frame re-encodes to exactly its own bytes (the format is canonical), and
 // the replay window judges its timestamp without overflow.
@@ -50,6 +52,7 @@ void Check(bool ok) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const bool resign = (data[0] & 1) != 0;
+  const size_t max_size = (data[0] & 2) != 0 ? kMaxHttpFrameSize : kMaxFrameSize;
   std::vector<uint8_t> frame(data + 1, data + size);
   if (resign && frame.size() >= kMacSize) {
     static const firewatch::crypto::HmacKey key(FleetSecret());
@@ -59,8 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   HeartbeatView view;
-  const auto error = DecodeView(frame, Keys(), view);
-  const DecodeOutcome owned = Decode(frame, Keys());
+  const auto error = DecodeView(frame, Keys(), view, max_size);
+  const DecodeOutcome owned = Decode(frame, Keys(), max_size);
   Check(owned.ok() == !error.has_value());
   if (error) {
     Check(owned.error().reason == error->reason);
@@ -68,10 +71,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const Heartbeat& hb = owned.heartbeat();
   Check(ToHeartbeat(view) == hb);
+  Check(frame.size() <= max_size);
+  Check(hb.checks_mode == ChecksMode::kFull || hb.checks.empty());
+  Check(hb.version == 2 || (hb.checks_mode == ChecksMode::kFull && hb.checks_digest == 0));
   // Canonical: re-encoding under the same key gives back the very same bytes.
   const Key* key = Keys().FindKey(hb.key_id);
   Check(key != nullptr);
-  auto again = Encode(hb, key->hmac);
+  auto again = Encode(hb, key->hmac, max_size);
   Check(again.ok() && *again == frame);
 
   // The receiver's window and boot rules on any timestamp, sequence and boot.

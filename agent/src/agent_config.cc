@@ -141,6 +141,9 @@ YAML::Node ReadAgent(MapReader& top, Errors& errors, AgentConfig& c, const std::
   agent.String("log_level", c.log_level);
   agent.String("log_format", c.log_format);
   agent.Uint("max_concurrent_checks", c.max_concurrent_checks, 1, 64);
+  agent.Duration("checks_full_interval", c.checks_full_interval, kMinChecksFullInterval,
+                 kMaxChecksFullInterval);
+  agent.Uint("protocol_version", c.protocol_version, protocol::kMinVersion, protocol::kVersion);
   agent.Finish();
 
   if (!LogLevels().count(c.log_level)) {
@@ -262,6 +265,7 @@ void ReadCollectors(MapReader& top, Errors& errors, AgentConfig& c) {
 void CheckFrameFits(const AgentConfig& c, Errors& errors, const YAML::Node& blame) {
   protocol::Heartbeat hb;
   hb.type = protocol::FrameType::kGoodbye;
+  hb.version = static_cast<uint8_t>(c.protocol_version);
   hb.key_id = c.key_id;
   hb.source_id = c.source_id;
   hb.sequence = 1;

@@ -41,6 +41,12 @@ struct AgentConfig {
   std::vector<CollectorConfig> collectors;
   std::vector<CheckConfig> checks;     // checks: (check_config.h)
   uint64_t max_concurrent_checks = 4;  // plugins running at once
+  // Heartbeats carry the full check state at least this often (and on every change);
+  // in between, only its digest (docs/protocol.md, "Checks").
+  Duration checks_full_interval = std::chrono::seconds(60);
+  // The frame version sent: 2 (compact checks), or 1 while collectors are older than
+  // this agent (docs/operations.md, "Upgrade order").
+  uint64_t protocol_version = protocol::kVersion;
 };
 
 // Ranges, shared by the loader, the docs and the tests.
@@ -49,6 +55,8 @@ inline constexpr Duration kMaxInterval = std::chrono::hours(1);
 inline constexpr double kMaxJitter = 0.5;
 inline constexpr Duration kMinResolveInterval = std::chrono::seconds(1);
 inline constexpr Duration kMaxResolveInterval = std::chrono::hours(24);
+inline constexpr Duration kMinChecksFullInterval = std::chrono::seconds(1);
+inline constexpr Duration kMaxChecksFullInterval = std::chrono::hours(1);
 
 // Parses an already loaded YAML document. `name` prefixes every error message;
 // `hostname` is the default source_id; a relative key.file is joined to `base_dir`

@@ -37,23 +37,12 @@ void CollectorLink::Send(std::shared_ptr<const OutgoingFrame> frame, Duration ht
 }
 
 void CollectorLink::Deliver() {
-  if (udp_ep_) {
-    // A connect that failed before (no route yet at boot, say) is retried every round.
-    if (!udp_.connected() && udp_ep_->address() != nullptr) ConnectUdp();
-    if (udp_.connected()) {
-      int rc = udp_.Send(current_->bytes);
-      if (rc == 0) {
-        env_.metrics->CountSent(name_, Transport::kUdp);
-        current_delivered_ = true;
-        return;
-      }
-      NoteError(Transport::kUdp, std::string("send to ") + udp_.peer()->ToString() + " failed: " +
-                                     uv_strerror(rc));
-    } else if (udp_ep_->settled() && udp_ep_->address() == nullptr) {
-      NoteError(Transport::kUdp, "no address for " + udp_ep_->target().ToString() + " (not resolved)");
-    }  // else: the connect failure was just counted
-    // else: the first lookup is still running; HTTP may carry this frame meanwhile.
+  // A full check state over a datagram's size: HTTP carries it whole when it can.
+  if (current_->needs_http() && http_ep_ && http_ep_->address() != nullptr) {
+    SendHttp();
+    return;
   }
+  if (udp_ep_ && SendUdp()) return;
   if (!http_ep_) return;
   if (http_ep_->address() != nullptr) {
     SendHttp();
@@ -63,26 +52,52 @@ void CollectorLink::Deliver() {
   }
 }
 
+bool CollectorLink::SendUdp() {
+  // A connect that failed before (no route yet at boot, say) is retried every round.
+  if (!udp_.connected() && udp_ep_->address() != nullptr) ConnectUdp();
+  if (udp_.connected()) {
+    int rc = udp_.Send(current_->needs_http() ? current_->datagram : current_->bytes);
+    if (rc == 0) {
+      env_.metrics->CountSent(name_, Transport::kUdp);
+      current_delivered_ = true;
+      return true;
+    }
+    NoteError(Transport::kUdp, std::string("send to ") + udp_.peer()->ToString() + " failed: " +
+                                   uv_strerror(rc));
+  } else if (udp_ep_->settled() && udp_ep_->address() == nullptr) {
+    NoteError(Transport::kUdp, "no address for " + udp_ep_->target().ToString() + " (not resolved)");
+  }  // else: the connect failure was just counted
+  // else: the first lookup is still running; HTTP may carry this frame meanwhile.
+  return false;
+}
+
 void CollectorLink::SendHttp() {
   current_delivered_ = true;
   current_via_http_ = true;
   const SocketAddress& to = *http_ep_->address();
   std::string url = "http://" + to.ToString() + "/api/v1/heartbeat";
-  uint64_t sequence = current_->sequence;
+  std::shared_ptr<const OutgoingFrame> frame = current_;
   Status s = env_.http->Post(
       url, current_->bytes, {"Content-Type: application/octet-stream"}, current_timeout_,
-      [this, url, sequence](Result<net::HttpResponse> r) {
-        if (r.ok() && r->IsSuccess()) {
+      [this, url, frame](Result<net::HttpResponse> r) {
+        const bool ok = r.ok() && r->IsSuccess();
+        if (ok) {
           env_.metrics->CountSent(name_, Transport::kHttp);
-          LogDebug("collector {}: frame {} delivered over HTTP", name_, sequence);
+          LogDebug("collector {}: frame {} delivered over HTTP", name_, frame->sequence);
         } else if (r.ok()) {
           NoteError(Transport::kHttp, "POST " + url + " answered HTTP " + std::to_string(r->status));
         } else {
           NoteError(Transport::kHttp, "POST " + url + " failed: " + r.status().message());
         }
+        // A frame that went to HTTP only for its size: its cut copy over UDP, while it
+        // is still the current one (the same sequence: at most one of them is taken).
+        if (!ok && !closed_ && frame == current_ && frame->needs_http() && udp_ep_) SendUdp();
         if (env_.on_http_done) env_.on_http_done();
       });
-  if (!s.ok()) NoteError(Transport::kHttp, "POST " + url + " not started: " + s.message());
+  if (!s.ok()) {
+    NoteError(Transport::kHttp, "POST " + url + " not started: " + s.message());
+    if (current_->needs_http() && udp_ep_) SendUdp();
+  }
 }
 
 void CollectorLink::OnUdpAsyncError(int uv_error) {

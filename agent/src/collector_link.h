@@ -8,6 +8,9 @@
 //     failed - POST the same frame to http://<ip>:<port>/api/v1/heartbeat.
 //  3. An ICMP error reported later on the UDP socket (ECONNREFUSED: nothing listens
 //     on the collector's UDP port) also sends the current frame over HTTP, once.
+//  4. A frame too big for a datagram (its full check state, OutgoingFrame::needs_http)
+//     goes over HTTP first; its cut copy goes over UDP when the collector has no HTTP
+//     address or the POST fails.
 // A frame that neither transport can take yet (the first lookups are still running)
 // goes out as soon as a first address arrives. Every outcome is counted in
 // AgentMetrics; repeated errors are logged through a RateLimiter.
@@ -72,6 +75,8 @@ class CollectorLink {
 
  private:
   void Deliver();
+  // Sends the current frame's datagram form; true when the kernel took it.
+  bool SendUdp();
   void SendHttp();
   void OnUdpAsyncError(int uv_error);
   void NoteError(Transport t, const std::string& detail);

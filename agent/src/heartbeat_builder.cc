@@ -14,6 +14,7 @@ HeartbeatBuilder::HeartbeatBuilder(const AgentConfig& config, protocol::Secret s
 
 protocol::Heartbeat HeartbeatBuilder::Base(protocol::FrameType type, uint64_t sequence) const {
   protocol::Heartbeat hb;
+  hb.version = static_cast<uint8_t>(config_.protocol_version);
   hb.type = type;
   hb.key_id = config_.key_id;
   hb.source_id = config_.source_id;
@@ -31,16 +32,66 @@ protocol::Heartbeat HeartbeatBuilder::Peek(protocol::FrameType type) const {
   return Base(type, sequence_ + 1);
 }
 
-Result<OutgoingFrame> HeartbeatBuilder::Seal(const protocol::Heartbeat& hb) {
-  auto bytes = protocol::Encode(hb, secret_);
+Result<OutgoingFrame> HeartbeatBuilder::Seal(const protocol::Heartbeat& hb, size_t max_size) {
+  auto bytes = protocol::Encode(hb, secret_, max_size);
   if (!bytes.ok()) return bytes.status();
   sequence_ = hb.sequence;
-  return OutgoingFrame{hb.type, hb.sequence, hb.timestamp_ms, std::move(bytes).value()};
+  OutgoingFrame f{hb.type, hb.sequence, hb.timestamp_ms, std::move(bytes).value(), {}, true};
+  f.full_checks = hb.checks_mode == protocol::ChecksMode::kFull;
+  return f;
+}
+
+namespace {
+// The same states for the same checks in the same order (outputs aside: a changed
+// message alone rides on the next periodic full state).
+bool SameStates(const std::vector<protocol::CheckResult>& a,
+                const std::vector<protocol::CheckResult>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].state != b[i].state) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool HeartbeatBuilder::WantFull(const std::vector<protocol::CheckResult>& checks) {
+  const MonoTime now = clock_.Now();
+  if (!SameStates(checks, last_full_)) repeats_left_ = kChangeRepeats;
+  const bool full = repeats_left_ > 0 || last_digest_ == 0 ||
+                    now - last_full_at_ >= config_.checks_full_interval;
+  if (full) {
+    if (repeats_left_ > 0) --repeats_left_;
+    last_full_ = checks;
+    last_full_at_ = now;
+  }
+  return full;
 }
 
 Result<OutgoingFrame> HeartbeatBuilder::NextHeartbeat() {
   protocol::Heartbeat hb = Base(protocol::FrameType::kHeartbeat, sequence_ + 1);
   hb.checks = checks_.Current();
+  if (hb.version < 2) return SealCut(std::move(hb));
+  if (!WantFull(hb.checks)) {
+    hb.checks.clear();
+    hb.checks_mode = protocol::ChecksMode::kUnchanged;
+    hb.checks_digest = last_digest_;
+    return Seal(hb);
+  }
+  hb.checks_digest = last_digest_ = protocol::ChecksDigest(hb.checks);
+  auto frame = Seal(hb);
+  if (frame.ok() || hb.checks.empty()) return frame;
+  // Over a datagram: the whole state for HTTP, and a cut copy for UDP only. Both carry
+  // the digest of the whole state: a collector that got the cut copy has the states
+  // that matter (what is not OK comes first) and is not told it is out of date.
+  auto whole = Seal(hb, protocol::kMaxHttpFrameSize);
+  auto cut = SealCut(hb);
+  if (!whole.ok()) return cut;  // not even HTTP takes it: the cut copy for everyone
+  if (!cut.ok()) return cut.status();
+  whole->datagram = std::move(cut->bytes);
+  return whole;
+}
+
+Result<OutgoingFrame> HeartbeatBuilder::SealCut(protocol::Heartbeat hb) {
   auto frame = Seal(hb);
   if (frame.ok() || hb.checks.empty()) return frame;
   // Too big: first drop the messages of OK checks (their state still travels), then

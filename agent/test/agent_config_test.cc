@@ -43,6 +43,11 @@ TEST(AgentConfigTest, EveryGoodFixtureLoads) {
 const std::map<std::string, std::string>& BadFixtureExpectations() {
   static const std::map<std::string, std::string> m = {
       {"agent_not_map.yml", "agent_not_map.yml:1: agent: expected a mapping"},
+      {"checks_full_interval_too_long.yml",
+       "checks_full_interval_too_long.yml:2: agent.checks_full_interval: must be between 1s and "
+       "1h, got 2h"},
+      {"protocol_version_3.yml",
+       "protocol_version_3.yml:2: agent.protocol_version: must be between 1 and 2"},
       {"collector_bad_name.yml",
        "collector_bad_name.yml:2: collectors[0].name: 'collector a' must be 1 to 64 characters"},
       {"collector_empty_udp.yml", "collector_empty_udp.yml:3: collectors[0].udp: must not be empty"},
@@ -121,6 +126,8 @@ TEST(AgentConfigTest, FullFixtureValues) {
   protocol::Labels want = {{"dc", "dc1"}, {"role", "web"}, {"service", "shop"}};
   EXPECT_EQ(c->labels, want);
   EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->checks_full_interval, 30s);
+  EXPECT_EQ(c->protocol_version, 1u);
   EXPECT_EQ(c->key_id, "fleet-2024");
   EXPECT_EQ(c->key_file, kTestdata + "/good/keys/fleet.key");  // relative to the file
   ASSERT_EQ(c->collectors.size(), 3u);
@@ -143,6 +150,8 @@ TEST(AgentConfigTest, MinimalFixtureTakesDefaults) {
   EXPECT_EQ(c->http_listen->ToString(), "127.0.0.1:9762");
   EXPECT_EQ(c->resolve_interval, 60s);
   EXPECT_TRUE(c->labels.empty());
+  EXPECT_EQ(c->checks_full_interval, 60s);
+  EXPECT_EQ(c->protocol_version, 2u);
   EXPECT_EQ(c->key_id, "default");
   EXPECT_EQ(c->key_file, kTestdata + "/good/fleet.key");
 }

@@ -65,6 +65,8 @@ Json SourceJson(const SourceSnapshot& s, int64_t now_ms) {
   j["agent_version"] = s.agent_version;
   if (!s.goodbye_reason.empty()) j["goodbye_reason"] = s.goodbye_reason;
   j["checks"] = std::move(checks);
+  // The agent's digest did not match the full state we hold: these may be out of date.
+  if (s.checks_stale) j["checks_stale"] = true;
   j["heartbeats"] = s.heartbeats;
   j["last_transport"] = std::string(TransportName(s.last_transport));
   if (s.ping) j["ping"] = PingInfoJson(*s.ping);  // a scheduled check (docs/checks.md)
@@ -238,10 +240,12 @@ std::vector<std::string> LimitWarnings(const LimitStatus& limits) {
 
 void RegisterApi(HttpServer& server, const ApiContext& ctx) {
   const ApiContext* c = &ctx;
-  // Public: the frame's HMAC authenticates it (docs/protocol.md).
+  // Public: the frame's HMAC authenticates it (docs/protocol.md). Up to the u16 frame
+  // length, not a datagram's 1,200 bytes: a full check state that does not fit a
+  // datagram comes this way (docs/security.md).
   server.Route(
       "POST", "/api/v1/heartbeat", [c](const HttpRequest& r) { return Heartbeat(*c, r); },
-      RouteOptions{Access::kPublic, protocol::kMaxFrameSize, [c] {
+      RouteOptions{Access::kPublic, protocol::kMaxHttpFrameSize, [c] {
                      c->metrics->FrameRejected(protocol::RejectReason::kOversize, Transport::kHttp);
                    }});
   server.Route("GET", "/api/v1/sources", [c](const HttpRequest& r) { return Sources(*c, r); });

@@ -1,7 +1,7 @@
 // The collector's HTTP endpoints (docs/api.md has the JSON shapes and examples):
 //   POST /api/v1/heartbeat     body = one protocol frame (application/octet-stream);
 //                              204 accepted, 400 rejected {"error","reason"}, 413 too big
-//                              (over protocol::kMaxFrameSize; counted as a rejected frame,
+//                              (over protocol::kMaxHttpFrameSize; counted as a rejected frame,
 //                              reason "oversize", transport "http")
 //   GET  /api/v1/sources       JSON list of sources sorted by id (?state=DOWN filters;
 //                              an unknown state is 400 naming the valid ones)

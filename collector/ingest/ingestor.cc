@@ -31,8 +31,13 @@ void Ingestor::SetKeys(std::shared_ptr<const protocol::Keyring> keys,
 
 std::optional<protocol::DecodeError> Ingestor::Admit(std::span<const uint8_t> frame,
                                                      const Credentials& creds,
-                                                     protocol::HeartbeatView& hb) {
-  if (auto error = protocol::DecodeView(frame, *creds.keys, hb)) return error;
+                                                     protocol::HeartbeatView& hb,
+                                                     Transport transport) {
+  // A datagram is at most kMaxFrameSize; over HTTP, a full check state that did not fit
+  // one may be larger (docs/protocol.md, "Transports").
+  const size_t max_size =
+      transport == Transport::kHttp ? protocol::kMaxHttpFrameSize : protocol::kMaxFrameSize;
+  if (auto error = protocol::DecodeView(frame, *creds.keys, hb, max_size)) return error;
   if (creds.bindings && !creds.bindings->Allows(hb.key_id, hb.source_id)) {
     return protocol::DecodeError{protocol::RejectReason::kKeyNotAllowed,
                                  "key '" + std::string(hb.key_id) + "' may not speak for source '" +
@@ -57,7 +62,7 @@ IngestResult Ingestor::IngestFrom(std::span<const uint8_t> frame, Transport tran
   // One view per thread, reused: it points into `frame` and keeps its vectors'
   // capacity, so the accept path copies and allocates nothing.
   thread_local protocol::HeartbeatView hb;
-  if (auto error = Admit(frame, *creds_.load(std::memory_order_acquire), hb)) {
+  if (auto error = Admit(frame, *creds_.load(std::memory_order_acquire), hb, transport)) {
     result.rejected = error->reason;
     result.detail = std::move(error->detail);
     Reject(*result.rejected, result.detail, transport, peer);
@@ -89,7 +94,7 @@ void Ingestor::IngestDatagrams(std::span<const UdpReceiver::Datagram> batch) {
   senders.clear();
   const Credentials& creds = *creds_.load(std::memory_order_acquire);
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (auto error = Admit(batch[i].bytes, creds, decoded[i])) {
+    if (auto error = Admit(batch[i].bytes, creds, decoded[i], Transport::kUdp)) {
       Reject(error->reason, error->detail, Transport::kUdp, Peer{{}, batch[i].from});
       continue;
     }

@@ -90,10 +90,12 @@ class Ingestor {
     std::shared_ptr<const protocol::Keyring> keys;
     std::shared_ptr<const KeyBindings> bindings;  // may be null
   };
-  // Decodes `frame` into `hb` and checks its key's binding; the reason on failure.
+  // Decodes `frame` into `hb` (up to the transport's size limit) and checks its key's
+  // binding; the reason on failure.
   static std::optional<protocol::DecodeError> Admit(std::span<const uint8_t> frame,
                                                     const Credentials& creds,
-                                                    protocol::HeartbeatView& hb);
+                                                    protocol::HeartbeatView& hb,
+                                                    Transport transport);
   // Sends what the tracker reported to the sinks.
   void Deliver(std::vector<Transition> transitions, std::vector<CheckChange> checks);
   const Clock& clock_;

@@ -239,11 +239,13 @@ TEST_F(ApiTest, GarbageAndEmptyBodiesAre400) {
 }
 
 TEST_F(ApiTest, OversizeIs413AndCountedAsRejectedFrame) {
-  HttpResponse r = Post(std::string(protocol::kMaxFrameSize + 1, 'x'));
+  HttpResponse r = Post(std::string(protocol::kMaxHttpFrameSize + 1, 'x'));
   EXPECT_EQ(r.status, 413);
   EXPECT_EQ(Sample("firewatch_frames_rejected_total", {"oversize", "http"}), "1");
-  // Exactly the maximum is read and judged by the decoder instead.
-  EXPECT_EQ(Post(std::string(protocol::kMaxFrameSize, 'x')).status, 400);
+  // Exactly the maximum is read and judged by the decoder instead; so is a frame over a
+  // datagram's size (a full check state that did not fit one).
+  EXPECT_EQ(Post(std::string(protocol::kMaxHttpFrameSize, 'x')).status, 400);
+  EXPECT_EQ(Post(std::string(protocol::kMaxFrameSize + 1, 'x')).status, 400);
 }
 
 TEST_F(ApiTest, GoodbyeShowsStoppedWithReason) {

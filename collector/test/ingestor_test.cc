@@ -23,7 +23,7 @@ class IngestorTest : public ::testing::Test {
                                              for (auto& t : ts) seen_.push_back(std::move(t));
                                            });
   }
-  std::vector<uint8_t> Frame(uint64_t seq, const std::string& id = "web-01") {
+  protocol::Heartbeat Beat(uint64_t seq, const std::string& id = "web-01") {
     protocol::Heartbeat hb;
     hb.key_id = "fleet";
     hb.source_id = id;
@@ -31,7 +31,10 @@ class IngestorTest : public ::testing::Test {
     hb.sequence = seq;
     hb.timestamp_ms = ToUnixMillis(clock_.WallNow());
     hb.interval_ms = 1000;
-    return protocol::Encode(hb, key_).value();
+    return hb;
+  }
+  std::vector<uint8_t> Frame(uint64_t seq, const std::string& id = "web-01") {
+    return protocol::Encode(Beat(seq, id), key_).value();
   }
   double Rejected(RejectReason r, Transport t) {
     std::string text = metrics_.Render(tracker_, nullptr);
@@ -120,13 +123,7 @@ TEST_F(IngestorTest, DatagramBatchReportsCheckChanges) {
     for (auto& x : c) changes.push_back(std::move(x));
   });
   auto with_check = [&](uint64_t seq, protocol::CheckState st) {
-    protocol::Heartbeat hb;
-    hb.key_id = "fleet";
-    hb.source_id = "db-01";
-    hb.boot_id = boot_;
-    hb.sequence = seq;
-    hb.timestamp_ms = ToUnixMillis(clock_.WallNow());
-    hb.interval_ms = 1000;
+    protocol::Heartbeat hb = Beat(seq, "db-01");
     hb.checks.push_back({"disk", st, "DISK " + std::string(protocol::CheckStateName(st))});
     return protocol::Encode(hb, key_).value();
   };
@@ -226,6 +223,103 @@ TEST_F(IngestorTest, SurvivesRandomInput) {
     EXPECT_TRUE(ingestor_->Ingest(buf, Transport::kUdp, "fuzz").rejected.has_value());
   }
   EXPECT_EQ(tracker_.size(), 0u);
+}
+
+// ---- compact check state (protocol version 2): full state, digest markers ----
+
+class CompactChecksTest : public IngestorTest {
+ protected:
+  CompactChecksTest() {
+    ingestor_->SetCheckSink([this](std::vector<CheckChange> c) {
+      for (auto& x : c) changes_.push_back(std::move(x));
+    });
+  }
+  protocol::Heartbeat Full(uint64_t seq, std::vector<protocol::CheckResult> checks) {
+    protocol::Heartbeat hb = Beat(seq, "db-01");
+    hb.checks_digest = protocol::ChecksDigest(checks);
+    hb.checks = std::move(checks);
+    return hb;
+  }
+  protocol::Heartbeat Unchanged(uint64_t seq, uint64_t digest) {
+    protocol::Heartbeat hb = Beat(seq, "db-01");
+    hb.checks_mode = protocol::ChecksMode::kUnchanged;
+    hb.checks_digest = digest;
+    return hb;
+  }
+  IngestResult Send(const protocol::Heartbeat& hb, Transport t = Transport::kUdp) {
+    return ingestor_->Ingest(protocol::Encode(hb, key_, protocol::kMaxHttpFrameSize).value(), t,
+                             "p");
+  }
+  SourceSnapshot Source() { return *tracker_.Get("db-01"); }
+
+  std::vector<CheckChange> changes_;
+  const std::vector<protocol::CheckResult> critical_ = {
+      {"disk", protocol::CheckState::kCritical, "/var 99% full"},
+      {"load", protocol::CheckState::kOk, "0.1"}};
+};
+
+TEST_F(CompactChecksTest, AMatchingMarkerKeepsTheFullState) {
+  ASSERT_FALSE(Send(Full(1, critical_)).rejected);
+  ASSERT_EQ(changes_.size(), 1u);
+  const uint64_t digest = protocol::ChecksDigest(critical_);
+  for (uint64_t seq = 2; seq < 6; ++seq) {
+    clock_.Advance(std::chrono::seconds(1));
+    ASSERT_FALSE(Send(Unchanged(seq, digest)).rejected);
+  }
+  EXPECT_EQ(Source().checks, critical_);
+  EXPECT_FALSE(Source().checks_stale);
+  EXPECT_EQ(changes_.size(), 1u);  // a marker is no change, and missing checks are not OK
+}
+
+TEST_F(CompactChecksTest, AMismatchedMarkerKeepsTheLastStateFlaggedStale) {
+  ASSERT_FALSE(Send(Full(1, critical_)).rejected);
+  // The agent sent a newer full state we never got (the datagram was lost).
+  ASSERT_FALSE(Send(Unchanged(5, protocol::ChecksDigest(critical_) + 1)).rejected);
+  SourceSnapshot s = Source();
+  EXPECT_EQ(s.checks, critical_);  // kept, not guessed at: never OK by default
+  EXPECT_TRUE(s.checks_stale);
+  EXPECT_EQ(changes_.size(), 1u);
+  // The next full state is taken and clears the flag.
+  auto ok = critical_;
+  ok[0].state = protocol::CheckState::kOk;
+  ASSERT_FALSE(Send(Full(6, ok)).rejected);
+  EXPECT_EQ(Source().checks, ok);
+  EXPECT_FALSE(Source().checks_stale);
+  ASSERT_EQ(changes_.size(), 2u);
+  EXPECT_EQ(changes_[1].to, protocol::CheckState::kOk);
+}
+
+TEST_F(CompactChecksTest, AMarkerBeforeAnyFullStateIsStale) {
+  // A collector that restarted (digests are not persisted) or a first frame lost.
+  ASSERT_FALSE(Send(Unchanged(1, 42)).rejected);
+  EXPECT_TRUE(Source().checks.empty());
+  EXPECT_TRUE(Source().checks_stale);
+  EXPECT_TRUE(changes_.empty());
+}
+
+TEST_F(CompactChecksTest, VersionOneFramesAreStillAccepted) {
+  protocol::Heartbeat old = Beat(1, "db-01");
+  old.version = 1;
+  old.checks = critical_;
+  ASSERT_FALSE(Send(old).rejected);
+  EXPECT_EQ(Source().checks, critical_);
+  EXPECT_FALSE(Source().checks_stale);
+  // A marker after version 1 frames names a digest this collector never got.
+  ASSERT_FALSE(Send(Unchanged(2, protocol::ChecksDigest(critical_))).rejected);
+  EXPECT_TRUE(Source().checks_stale);  // version 1 named no digest: unknown, kept
+  EXPECT_EQ(Source().checks, critical_);
+}
+
+TEST_F(CompactChecksTest, AFullStateOverADatagramIsTakenOverHttpOnly) {
+  std::vector<protocol::CheckResult> many;
+  for (int i = 0; i < 20; ++i) {
+    many.push_back({"c" + std::to_string(i), protocol::CheckState::kOk, std::string(200, 'o')});
+  }
+  auto big = protocol::Encode(Full(1, many), key_, protocol::kMaxHttpFrameSize).value();
+  ASSERT_GT(big.size(), protocol::kMaxFrameSize);
+  EXPECT_EQ(ingestor_->Ingest(big, Transport::kUdp, "p").rejected, RejectReason::kOversize);
+  EXPECT_FALSE(ingestor_->Ingest(big, Transport::kHttp, "p").rejected);
+  EXPECT_EQ(Source().checks, many);
 }
 
 }  // namespace

@@ -164,6 +164,12 @@ std::shared_ptr<CheckBook> RestoredBook(const std::vector<protocol::CheckResult>
   return book;
 }
 
+bool StillDeciding(const CheckBook& book) {
+  return std::any_of(book.begin(), book.end(), [](const CheckRecord& r) {
+    return r.flapping || (r.reported && r.alerted != r.state);
+  });
+}
+
 std::vector<protocol::CheckResult> ReportedChecks(const CheckBook& book) {
   std::vector<protocol::CheckResult> out;
   for (const auto& r : book) {

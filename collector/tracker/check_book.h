@@ -104,6 +104,11 @@ class CheckBookUpdate {
 // restart fires their alerts again, collector_app.cc StartupFor), times and history unknown.
 std::shared_ptr<CheckBook> RestoredBook(const std::vector<protocol::CheckResult>& checks);
 
+// True while some check's alert does not follow its report yet (fewer than `consecutive`
+// reports of a new problem) or is held as flapping: only then does a heartbeat that
+// repeats the same checks change anything.
+bool StillDeciding(const CheckBook& book);
+
 // The checks of the last heartbeat (SourceSnapshot::checks), in the book's order.
 std::vector<protocol::CheckResult> ReportedChecks(const CheckBook& book);
 

@@ -45,6 +45,9 @@ struct SourceSnapshot {
   // Per-check state, alert state and history (tracker/check_book.h); null for a source
   // that never reported a check. Not persisted beyond `checks`.
   std::shared_ptr<const std::vector<CheckRecord>> check_book;
+  // The agent's last heartbeat named a full check state (digest) other than the one in
+  // `checks`, which is kept, not guessed at, until the next full state (not persisted).
+  bool checks_stale = false;
   protocol::ReplayState replay;  // persisted so a restart does not reopen replays
   uint64_t heartbeats = 0;       // accepted frames since first seen
   Transport last_transport = Transport::kUdp;

@@ -285,7 +285,7 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
   ++e->heartbeats;
   e->last_transport = transport;
   if (e->agent_version != hb.agent_version) e->agent_version = hb.agent_version;
-  if (!hb.checks.empty() || e->checks) {  // most sources never report a check
+  auto apply_checks = [&](std::span<const protocol::CheckView> checks) {
     if (!e->checks) {
       e->checks = std::make_shared<CheckBook>();
     } else if (e->checks.use_count() > 1) {
@@ -296,7 +296,28 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
     const LabelBlob& labels = e->labels;
     CheckBookUpdate update(check_alerts_, e->id, [&labels] { return DecodeLabels(*labels); },
                            now_ms, out.check_changes);
-    update.Apply(*e->checks, hb.checks);
+    update.Apply(*e->checks, checks);
+  };
+  if (hb.checks_mode == protocol::ChecksMode::kUnchanged) {
+    // Only the digest of the agent's last full state: ours is current when it is that
+    // one. Otherwise ours is kept, flagged stale, until the next full state (at most
+    // the agent's checks_full_interval): never guessed at, never taken as OK.
+    e->checks_stale = e->checks_digest == 0 || e->checks_digest != hb.checks_digest;
+    // A current one counts as one more heartbeat reporting it: `consecutive` and the
+    // flap window count heartbeats, not the frames that happen to carry the checks.
+    if (!e->checks_stale && e->checks && StillDeciding(*e->checks)) {
+      std::vector<protocol::CheckView> same;
+      for (const CheckRecord& r : *e->checks) {
+        if (r.reported) same.push_back({r.name, r.state, r.output});
+      }
+      apply_checks(same);
+    }
+  } else if (!hb.checks.empty() || e->checks) {  // most sources never report a check
+    apply_checks(hb.checks);
+  }
+  if (hb.checks_mode == protocol::ChecksMode::kFull) {
+    e->checks_digest = hb.checks_digest;
+    e->checks_stale = false;
   }
   MarkDirty(*e);
 
@@ -390,6 +411,7 @@ SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
     s.checks = ReportedChecks(*e.checks);
     s.check_book = e.checks;
   }
+  s.checks_stale = e.checks_stale;
   s.replay = e.replay;
   s.heartbeats = e.heartbeats;
   s.last_transport = e.last_transport;

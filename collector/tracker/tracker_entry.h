@@ -41,11 +41,13 @@ struct Tracker::Entry {
   Transport last_transport = Transport::kUdp;
   bool dirty = false;
   bool deadline = false;  // a deadline source (check): its state is in deadline_states_
+  bool checks_stale = false;  // the last frame's digest was not checks_digest's
   std::string agent_version;
   std::string goodbye_reason;
   // Null until the source reports a check (check_book.h); shared with the snapshots
   // that read it, copied on write.
   std::shared_ptr<CheckBook> checks;
+  uint64_t checks_digest = 0;  // of `checks`, as the agent named it (0: none, or version 1)
 };
 
 }  // namespace firewatch::collector

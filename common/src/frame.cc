@@ -146,12 +146,46 @@ std::string_view RejectReasonName(RejectReason r) {
   return "unknown";
 }
 
-Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, std::span<const uint8_t> secret) {
-  return Encode(hb, crypto::HmacKey(secret));
+uint64_t ChecksDigest(std::span<const CheckResult> checks) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a 64 offset basis
+  auto mix = [&h](std::string_view bytes) {
+    for (unsigned char b : bytes) {
+      h ^= b;
+      h *= 0x100000001b3ULL;  // FNV-1a 64 prime
+    }
+  };
+  for (const auto& c : checks) {
+    const char state = static_cast<char>(c.state);
+    mix(c.name);
+    mix(std::string_view("\0", 1));
+    mix(std::string_view(&state, 1));
+    mix(c.output);
+    mix(std::string_view("\0", 1));
+  }
+  return h == 0 ? 1 : h;
 }
 
-Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, const crypto::HmacKey& key) {
+Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, std::span<const uint8_t> secret,
+                                    size_t max_size) {
+  return Encode(hb, crypto::HmacKey(secret), max_size);
+}
+
+Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, const crypto::HmacKey& key,
+                                    size_t max_size) {
   Status s;
+  if (hb.version < kMinVersion || hb.version > kVersion) {
+    return Status::InvalidArgument("unknown frame version " + std::to_string(hb.version));
+  }
+  if (hb.version == 1 && (hb.checks_mode != ChecksMode::kFull || hb.checks_digest != 0)) {
+    return Status::InvalidArgument("a version 1 frame carries every check in full, no digest");
+  }
+  if (hb.checks_mode != ChecksMode::kFull && hb.checks_mode != ChecksMode::kUnchanged) {
+    return Status::InvalidArgument("unknown checks mode");
+  }
+  if (hb.checks_mode == ChecksMode::kUnchanged && !hb.checks.empty()) {
+    return Status::InvalidArgument("an unchanged-checks frame carries no checks");
+  }
+  max_size = std::min(max_size, kMaxHttpFrameSize);
   if (!(s = CheckLen("key id", hb.key_id, kMaxIdLength, false)).ok()) return s;
   if (!(s = CheckLen("source id", hb.source_id, kMaxIdLength, false)).ok()) return s;
   if (!(s = CheckLen("agent version", hb.agent_version, kMaxShortText, true)).ok()) return s;
@@ -181,7 +215,7 @@ Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, const crypto::HmacKey& 
   Writer w;
   w.U8(kMagic0);
   w.U8(kMagic1);
-  w.U8(kVersion);
+  w.U8(hb.version);
   w.U8(static_cast<uint8_t>(hb.type));
   w.U16(0);  // total length, patched below
   w.Str8(hb.key_id);
@@ -196,18 +230,24 @@ Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, const crypto::HmacKey& 
     w.Str8(k);
     w.Str8(v);
   }
-  w.U8(static_cast<uint8_t>(hb.checks.size()));
-  for (const auto& c : hb.checks) {
-    w.Str8(c.name);
-    w.U8(static_cast<uint8_t>(c.state));
-    w.Str16(c.output);
+  if (hb.version >= 2) {
+    w.U8(static_cast<uint8_t>(hb.checks_mode));
+    w.U64(hb.checks_digest);
+  }
+  if (hb.checks_mode == ChecksMode::kFull) {
+    w.U8(static_cast<uint8_t>(hb.checks.size()));
+    for (const auto& c : hb.checks) {
+      w.Str8(c.name);
+      w.U8(static_cast<uint8_t>(c.state));
+      w.Str16(c.output);
+    }
   }
   w.Str8(hb.type == FrameType::kGoodbye ? std::string_view(hb.goodbye_reason) : "");
   auto& buf = w.buf();
   size_t total = buf.size() + kMacSize;
-  if (total > kMaxFrameSize) {
+  if (total > max_size) {
     return Status::InvalidArgument("frame would be " + std::to_string(total) +
-                                   " bytes; the limit is " + std::to_string(kMaxFrameSize) +
+                                   " bytes; the limit is " + std::to_string(max_size) +
                                    " (shorten labels or check output)");
   }
   buf[4] = static_cast<uint8_t>(total >> 8);
@@ -218,19 +258,21 @@ Result<std::vector<uint8_t>> Encode(const Heartbeat& hb, const crypto::HmacKey& 
 }
 
 std::optional<DecodeError> DecodeView(std::span<const uint8_t> bytes, const Keyring& keys,
-                                      HeartbeatView& hb) {
-  if (bytes.size() > kMaxFrameSize) {
+                                      HeartbeatView& hb, size_t max_size) {
+  max_size = std::min(max_size, kMaxHttpFrameSize);
+  if (bytes.size() > max_size) {
     return Err(RejectReason::kOversize, std::to_string(bytes.size()) + " bytes");
   }
   if (bytes.size() < 2) return Err(RejectReason::kTruncated, "shorter than the magic");
   if (bytes[0] != kMagic0 || bytes[1] != kMagic1) return Err(RejectReason::kBadMagic, "");
   if (bytes.size() < 3) return Err(RejectReason::kTruncated, "shorter than the header");
-  if (bytes[2] != kVersion) {
+  if (bytes[2] < kMinVersion || bytes[2] > kVersion) {
     return Err(RejectReason::kBadVersion, "version " + std::to_string(bytes[2]));
   }
+  hb.version = bytes[2];
   if (bytes.size() < kHeaderSize) return Err(RejectReason::kTruncated, "shorter than the header");
   size_t declared = static_cast<size_t>(bytes[4]) << 8 | bytes[5];
-  if (declared > kMaxFrameSize) return Err(RejectReason::kMalformed, "declared length too large");
+  if (declared > max_size) return Err(RejectReason::kMalformed, "declared length too large");
   if (bytes.size() < declared) {
     return Err(RejectReason::kTruncated, std::to_string(bytes.size()) + " of " +
                                              std::to_string(declared) + " declared bytes");
@@ -288,7 +330,22 @@ std::optional<DecodeError> DecodeView(std::span<const uint8_t> bytes, const Keyr
       return Err(RejectReason::kMalformed, "labels not sorted or duplicated");
     }
   }
-  if (!r.U8(u8)) return Err(RejectReason::kMalformed, "no check count");
+  hb.checks_mode = ChecksMode::kFull;
+  hb.checks_digest = 0;
+  if (hb.version >= 2) {
+    if (!r.U8(u8) || !r.U64(hb.checks_digest)) {
+      return Err(RejectReason::kMalformed, "no checks mode/digest");
+    }
+    if (u8 != static_cast<uint8_t>(ChecksMode::kFull) &&
+        u8 != static_cast<uint8_t>(ChecksMode::kUnchanged)) {
+      return Err(RejectReason::kMalformed, "unknown checks mode " + std::to_string(u8));
+    }
+    hb.checks_mode = static_cast<ChecksMode>(u8);
+  }
+  u8 = 0;  // an unchanged-checks frame has no check count
+  if (hb.checks_mode == ChecksMode::kFull && !r.U8(u8)) {
+    return Err(RejectReason::kMalformed, "no check count");
+  }
   hb.checks.resize(u8);
   for (auto& c : hb.checks) {
     uint8_t st;
@@ -307,9 +364,9 @@ std::optional<DecodeError> DecodeView(std::span<const uint8_t> bytes, const Keyr
   return std::nullopt;
 }
 
-DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys) {
+DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys, size_t max_size) {
   HeartbeatView view;
-  if (auto err = DecodeView(bytes, keys, view)) return std::move(*err);
+  if (auto err = DecodeView(bytes, keys, view, max_size)) return std::move(*err);
   return ToHeartbeat(view);
 }
 
@@ -318,6 +375,7 @@ namespace {
 // either way by assignment.
 template <typename From, typename To>
 void CopyFrame(const From& from, To& to) {
+  to.version = from.version;
   to.type = from.type;
   to.key_id = from.key_id;
   to.source_id = from.source_id;
@@ -331,6 +389,8 @@ void CopyFrame(const From& from, To& to) {
     to.labels[i].first = from.labels[i].first;
     to.labels[i].second = from.labels[i].second;
   }
+  to.checks_mode = from.checks_mode;
+  to.checks_digest = from.checks_digest;
   to.checks.resize(from.checks.size());
   for (size_t i = 0; i < from.checks.size(); ++i) {
     to.checks[i].name = from.checks[i].name;

@@ -163,7 +163,9 @@ TEST(FrameTest, RejectsOversize) {
 
 TEST(FrameTest, RejectsWrongVersion) {
   auto bytes = Encoded(Sample());
-  bytes[2] = 2;
+  bytes[2] = kVersion + 1;  // a newer version than this build speaks: never misread
+  EXPECT_EQ(ReasonOf(bytes), RejectReason::kBadVersion);
+  bytes[2] = 0;
   EXPECT_EQ(ReasonOf(bytes), RejectReason::kBadVersion);
 }
 
@@ -184,7 +186,8 @@ TEST(FrameTest, RejectsSignedButStructurallyBadFrame) {
   hb.checks.clear();
   hb.labels.clear();
   auto bytes = Encoded(hb);
-  size_t label_count_at = bytes.size() - kMacSize - 3;  // labels(1) checks(1) reason(1)
+  // labels(1) checks mode(1) digest(8) checks(1) reason(1)
+  size_t label_count_at = bytes.size() - kMacSize - 12;
   bytes[label_count_at] = 5;                            // claims 5 labels that are not there
   unsigned len = kMacSize;
   auto key = TestKey();
@@ -253,6 +256,131 @@ TEST(FrameTest, SurvivesEveryBitFlip) {
     copy[i / 8] ^= static_cast<uint8_t>(1 << (i % 8));
     EXPECT_FALSE(Decode(copy, TestRing()).ok()) << "bit " << i;
   }
+}
+
+}  // namespace
+}  // namespace firewatch::protocol
+
+namespace firewatch::protocol {
+namespace {
+
+// ---- version 2: the checks mode and digest (docs/protocol.md, "Checks") ----
+
+TEST(FrameV2Test, FullAndUnchangedRoundTrip) {
+  Heartbeat full = Sample();
+  std::sort(full.labels.begin(), full.labels.end());
+  full.checks_digest = ChecksDigest(full.checks);
+  auto out = Decode(Encoded(full), TestRing());
+  ASSERT_TRUE(out.ok()) << out.error().detail;
+  EXPECT_EQ(out.heartbeat(), full);
+  EXPECT_EQ(out.heartbeat().version, 2);
+
+  Heartbeat marker = full;
+  marker.checks.clear();
+  marker.checks_mode = ChecksMode::kUnchanged;
+  auto bytes = Encoded(marker);
+  auto m = Decode(bytes, TestRing());
+  ASSERT_TRUE(m.ok()) << m.error().detail;
+  EXPECT_EQ(m.heartbeat(), marker);
+  // The marker is a byte smaller than a full state of no checks (it has no count),
+  // whatever the checks hold.
+  Heartbeat none = full;
+  none.checks.clear();
+  EXPECT_EQ(bytes.size() + 1, Encoded(none).size());
+}
+
+TEST(FrameV2Test, VersionOneFramesStillDecode) {
+  // An agent of before version 2: every check in full, no mode, no digest.
+  Heartbeat old = Sample();
+  std::sort(old.labels.begin(), old.labels.end());
+  old.version = 1;
+  auto bytes = Encoded(old);
+  EXPECT_EQ(bytes[2], 1);
+  auto out = Decode(bytes, TestRing());
+  ASSERT_TRUE(out.ok()) << out.error().detail;
+  EXPECT_EQ(out.heartbeat(), old);
+  EXPECT_EQ(out.heartbeat().checks_mode, ChecksMode::kFull);
+  EXPECT_EQ(out.heartbeat().checks_digest, 0u);
+  // Version 2 frames are 9 bytes longer (mode and digest).
+  Heartbeat now = old;
+  now.version = 2;
+  EXPECT_EQ(Encoded(now).size(), bytes.size() + 9);
+}
+
+TEST(FrameV2Test, EncodeRefusesInconsistentFrames) {
+  Heartbeat hb = Sample();
+  hb.checks_mode = ChecksMode::kUnchanged;  // with checks
+  EXPECT_FALSE(Encode(hb, TestKey()).ok());
+  hb = Sample();
+  hb.version = 1;
+  hb.checks_digest = 7;  // version 1 has no digest
+  EXPECT_FALSE(Encode(hb, TestKey()).ok());
+  hb = Sample();
+  hb.version = 3;
+  EXPECT_FALSE(Encode(hb, TestKey()).ok());
+}
+
+TEST(FrameV2Test, UnknownChecksModeIsMalformed) {
+  Heartbeat hb = Sample();
+  hb.checks.clear();
+  hb.labels.clear();
+  auto bytes = Encoded(hb);
+  bytes[bytes.size() - kMacSize - 11] = 7;  // mode(1) digest(8) checks(1) reason(1)
+  Resign(bytes);
+  auto out = Decode(bytes, TestRing());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().reason, RejectReason::kMalformed);
+  EXPECT_NE(out.error().detail.find("checks mode"), std::string::npos) << out.error().detail;
+}
+
+TEST(FrameV2Test, UnchangedFrameWithACheckCountIsMalformed) {
+  // An unchanged-checks frame has no count: a stray byte there is unparsed.
+  Heartbeat hb = Sample();
+  hb.checks.clear();
+  auto bytes = Encoded(hb);
+  bytes[bytes.size() - kMacSize - 11] = static_cast<uint8_t>(ChecksMode::kUnchanged);
+  Resign(bytes);
+  EXPECT_EQ(ReasonOf(bytes), RejectReason::kMalformed);
+}
+
+TEST(FrameV2Test, FramesOverADatagramOnlyUnderTheHttpLimit) {
+  Heartbeat hb = Sample();
+  for (int i = 0; i < 20; ++i) {
+    hb.checks.push_back({"c" + std::to_string(i), CheckState::kOk, std::string(200, 'y')});
+  }
+  EXPECT_FALSE(Encode(hb, TestKey()).ok());
+  auto big = Encode(hb, TestKey(), kMaxHttpFrameSize);
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  EXPECT_GT(big->size(), kMaxFrameSize);
+  EXPECT_EQ(ReasonOf(*big), RejectReason::kOversize);  // the datagram limit
+  auto out = Decode(*big, TestRing(), kMaxHttpFrameSize);
+  ASSERT_TRUE(out.ok()) << out.error().detail;
+  EXPECT_EQ(out.heartbeat().checks.size(), hb.checks.size());
+  // Nothing is over the u16 length, whatever the caller asks for.
+  std::vector<uint8_t> huge(kMaxHttpFrameSize + 1, 0);
+  huge[0] = 'F';
+  huge[1] = 'W';
+  EXPECT_EQ(Decode(huge, TestRing(), 1 << 20).error().reason, RejectReason::kOversize);
+}
+
+TEST(FrameV2Test, DigestNamesTheWholeState) {
+  std::vector<CheckResult> a = {{"disk", CheckState::kOk, "ok"}, {"load", CheckState::kOk, ""}};
+  const uint64_t d = ChecksDigest(a);
+  EXPECT_NE(d, 0u);
+  EXPECT_EQ(ChecksDigest(a), d);  // deterministic
+  auto b = a;
+  b[1].state = CheckState::kCritical;
+  EXPECT_NE(ChecksDigest(b), d);
+  b = a;
+  b[0].output = "ok!";
+  EXPECT_NE(ChecksDigest(b), d);
+  b = a;
+  b[0].name = "disk2";
+  EXPECT_NE(ChecksDigest(b), d);
+  // Field boundaries count: ("ab", "") differs from ("a", "b").
+  EXPECT_NE(ChecksDigest(std::vector<CheckResult>{{"ab", CheckState::kOk, ""}}),
+            ChecksDigest(std::vector<CheckResult>{{"a", CheckState::kOk, "b"}}));
+  EXPECT_NE(ChecksDigest({}), 0u);
 }
 
 }  // namespace

@@ -59,7 +59,17 @@ def main():
         "declared_longer": resized(hb, len(hb) + 10),
         "declared_shorter": resized(hb, len(hb) - 10),
         "bad_magic": b"XW" + hb[2:],
-        "bad_version": hb[:2] + b"\x02" + hb[3:],
+        "bad_version": hb[:2] + b"\x03" + hb[3:],
+        "version_zero": hb[:2] + b"\x00" + hb[3:],
+        # Version 2: checks in full with their digest, or only the digest (unchanged).
+        "v2_full": frame(wire=2, digest=0x0123456789ABCDEF,
+                         checks=[("disk", 1, "/var 91% full"), ("ntp", 0, "")]),
+        "v2_unchanged": frame(wire=2, unchanged=True, digest=0x0123456789ABCDEF),
+        "v2_goodbye": frame(wire=2, seq=2, goodbye="SIGTERM", digest=1),
+        "v2_bad_mode": (lambda f: f[:-32 - 11] + b"\x07" + f[-32 - 10:])(
+            frame(wire=2, digest=5)),
+        "v2_over_datagram": frame(wire=2, digest=9,
+                                  checks=[(f"c{i:03d}", 0, "y" * 200) for i in range(20)]),
         "unknown_type": hb[:3] + b"\x07" + hb[4:],
         "empty": b"",
     }

@@ -335,7 +335,10 @@ class Agent:
 # --- the wire format, written from docs/protocol.md (an independent encoder) -------------
 
 def encode_frame(key, key_id, source_id, boot_id, seq, ts_ms=None, interval_ms=1000,
-                 labels=None, checks=None, goodbye=None, version="test"):
+                 labels=None, checks=None, goodbye=None, version="test", wire=1,
+                 unchanged=False, digest=0):
+    """A frame of protocol version `wire`: 1 (every check in full), or 2, whose checks
+    are in full (with `digest` naming them) or, with `unchanged`, only the digest."""
     ts_ms = int(time.time() * 1000) if ts_ms is None else ts_ms
     labels = sorted((labels or {}).items())
     body = bytearray()
@@ -348,13 +351,16 @@ def encode_frame(key, key_id, source_id, boot_id, seq, ts_ms=None, interval_ms=1
     for k, v in labels:
         body += struct.pack(">B", len(k)) + k.encode() + struct.pack(">B", len(v)) + v.encode()
     checks = checks or []
-    body += struct.pack(">B", len(checks))
+    if wire >= 2:
+        body += struct.pack(">BQ", 1 if unchanged else 0, digest)
+    if not unchanged:
+        body += struct.pack(">B", len(checks))
     for name, state, output in checks:
         body += struct.pack(">B", len(name)) + name.encode() + struct.pack(">BH", state, len(output)) + output.encode()
     reason = (goodbye or "").encode()
     body += struct.pack(">B", len(reason)) + reason
     total = 6 + len(body) + 32
-    head = b"FW" + struct.pack(">BBH", 1, 2 if goodbye is not None else 1, total)
+    head = b"FW" + struct.pack(">BBH", wire, 2 if goodbye is not None else 1, total)
     signed = head + bytes(body)
     return signed + hmac.new(key, signed, hashlib.sha256).digest()
 

@@ -3,7 +3,7 @@ import os
 import socket
 import time
 
-from fwtest import encode_frame, http_get, send_udp, wait_for
+from fwtest import encode_frame, free_port, http_get, send_udp, wait_for
 from paging import SmtpServer, paging_config
 
 CRITICAL, OK = 2, 0
@@ -313,3 +313,220 @@ def live_sleepers():
         if cmd.startswith(b"sleep\x00100000") and state != "Z":
             found.append(int(d))
     return found
+
+
+# --- check state on the wire (protocol version 2, docs/protocol.md "Checks") -----------
+
+def frame_info(b):
+    """(source id, version, checks mode or None, size) of a frame, from protocol.md."""
+    p = 6
+    p += 1 + b[p]                                   # key id
+    n = b[p]
+    source = b[p + 1:p + 1 + n].decode()
+    p += 1 + n + 16 + 8 + 8 + 4                     # source id, boot, seq, ts, interval
+    p += 1 + b[p]                                   # agent version
+    labels = b[p]
+    p += 1
+    for _ in range(labels):
+        p += 1 + b[p]
+        p += 1 + b[p]
+    mode = b[p] if b[2] >= 2 else None              # 0 full, 1 unchanged
+    return source, b[2], mode, len(b)
+
+
+class UdpTap:
+    """A UDP relay on loopback between agents and a collector: records every datagram
+    (frame_info) and drops the next full-state one when told to (a lost datagram)."""
+
+    def __init__(self, collector_udp_port):
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.to = ("127.0.0.1", collector_udp_port)
+        self.seen = []
+        self.dropped = []
+        self.drop_next_full = False
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping.is_set():
+            try:
+                data, _ = self.sock.recvfrom(2048)
+            except socket.timeout:
+                continue
+            info = frame_info(data)
+            with self.lock:
+                self.seen.append(info)
+                if self.drop_next_full and info[2] == 0:
+                    self.drop_next_full = False
+                    self.dropped.append(info)
+                    continue
+            self.sock.sendto(data, self.to)
+
+    def frames(self, source):
+        with self.lock:
+            return [f for f in self.seen if f[0] == source]
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+class Via:
+    """What harness.agent_config needs of a collector, with the UDP address of a tap."""
+
+    def __init__(self, collector, tap):
+        self.name, self.udp_port, self.http_port = collector.name, tap.port, collector.http_port
+
+
+def set_agent_options(agent, **options):
+    """Adds keys to the `agent:` section of an agent's config file."""
+    with open(agent.config_path) as f:
+        text = f.read()
+    extra = "".join(f"  {k}: {v}\n" for k, v in options.items())
+    with open(agent.config_path, "w") as f:
+        f.write(text.replace("agent:\n", "agent:\n" + extra, 1))
+    return agent
+
+
+def test_a_check_change_reaches_the_collector_when_its_first_datagram_is_lost(harness):
+    collector = harness.collector_config().start()
+    tap = UdpTap(collector.udp_port)
+    flag = os.path.join(harness.dir, "flag")
+    try:
+        agent = set_agent_options(harness.agent_config("wire-01", [Via(collector, tap)],
+                                                       interval="1s", extra=f"""checks:
+  - {{name: flag, type: exec, shell: true, interval: 1s,
+     command: "if [ -e {flag} ]; then echo 'CRITICAL - flag set'; exit 2; fi; echo 'OK - no flag'"}}
+  - {{name: load, type: load, interval: 1s}}
+  - {{name: memory, type: memory, interval: 1s}}
+"""), checks_full_interval="1h").start()
+        wait_for(lambda: {"flag", "load", "memory"} <= set(checks_of(collector, "wire-01")), 15,
+                 what="the checks on the collector")
+        # Steady state: only the digest travels (the memory and load messages change,
+        # their states do not).
+        wait_for(lambda: [f[2] for f in tap.frames("wire-01")][-3:] == [1, 1, 1], 15,
+                 what="three unchanged-checks heartbeats in a row")
+        assert checks_of(collector, "wire-01")["flag"]["state"] == "OK"
+        assert not collector.sources()["wire-01"].get("checks_stale")
+        with tap.lock:
+            tap.drop_next_full = True
+        open(flag, "w").close()
+        wait_for(lambda: checks_of(collector, "wire-01")["flag"]["state"] == "CRITICAL", 10,
+                 what="the change to reach the collector after the lost datagram")
+        assert len(tap.dropped) == 1, tap.dropped
+        frames = tap.frames("wire-01")
+        first_full = next(i for i, f in enumerate(frames) if f == tap.dropped[0])
+        # The change was repeated in the next heartbeats (three in all), then markers.
+        wait_for(lambda: len(tap.frames("wire-01")) >= first_full + 5, 10,
+                 what="heartbeats after the change")
+        modes = [f[2] for f in tap.frames("wire-01")[first_full:first_full + 5]]
+        assert modes == [0, 0, 0, 1, 1], modes
+        assert not collector.sources()["wire-01"].get("checks_stale")
+    finally:
+        tap.stop()
+
+
+def test_a_full_check_state_over_a_datagram_arrives_over_http(harness):
+    collector = harness.collector_config().start()
+    tap = UdpTap(collector.udp_port)
+    long = "x" * 200
+    checks = "".join(
+        f"  - {{name: long-{i}, type: exec, shell: true, interval: 1s, "
+        f"command: \"echo 'OK - {i} {long}'\"}}\n" for i in range(8))
+    try:
+        agent = harness.agent_config("wire-02", [Via(collector, tap)], interval="1s",
+                                     extra="checks:\n" + checks).start()
+        got = wait_for(lambda: (lambda c: c if len(c) == 8 else None)(
+            checks_of(collector, "wire-02")), 15, what="all eight checks on the collector")
+        for i in range(8):  # whole: the messages of OK checks were not left out
+            assert got[f"long-{i}"]["output"] == f"OK - {i} {long}", got[f"long-{i}"]
+        assert agent_metric(agent, "firewatch_agent_heartbeats_sent_total",
+                            f'collector="{collector.name}",transport="http"') >= 1
+        wait_for(lambda: [f[2] for f in tap.frames("wire-02")][-2:] == [1, 1], 10,
+                 what="unchanged-checks heartbeats over UDP")
+        sizes = [f[3] for f in tap.frames("wire-02")]
+        assert max(sizes) < 200, sizes  # no full state went over UDP
+        assert not collector.sources()["wire-02"].get("checks_stale")
+    finally:
+        tap.stop()
+
+
+def test_bytes_per_heartbeat_with_20_checks_before_and_after(harness):
+    """Two agents with the footprint benchmark's 20 checks, one speaking protocol
+    version 1 and one version 2, through the same tap: what each puts on the wire.
+    (Printed for docs/agent.md; asserts only that version 2 is smaller.)"""
+    import importlib.util
+    bench = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "agent_footprint.py")
+    spec = importlib.util.spec_from_file_location("agent_footprint", bench)
+    footprint = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(footprint)
+    collector = harness.collector_config().start()
+    tap = UdpTap(collector.udp_port)
+    try:
+        agents = {}
+        for source, version in (("bytes-v1", 1), ("bytes-v2", 2)):
+            port = free_port()
+            agents[source] = set_agent_options(harness.agent_config(
+                source, [Via(collector, tap)], interval="1s", http_port=port,
+                extra=footprint.checks_yaml(port, collector)),
+                protocol_version=version).start()
+        for source in agents:
+            wait_for(lambda: len(checks_of(collector, source)) >= 20, 20,
+                     what=f"the 20 checks of {source}")
+        start = {source: len(tap.frames(source)) for source in agents}
+        wait_for(lambda: all(len(tap.frames(s)) >= start[s] + 8 for s in agents), 20,
+                 what="eight more heartbeats of each agent")
+        v1 = [f[3] for f in tap.frames("bytes-v1")[start["bytes-v1"]:]]
+        v2 = tap.frames("bytes-v2")
+        markers = [f[3] for f in v2 if f[2] == 1]
+        full_udp = [f[3] for f in v2 if f[2] == 0]
+        # The full state of version 2 as the independent encoder writes it.
+        checks = [(c["name"], {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}[c["state"]],
+                   c["output"]) for c in collector.sources()["bytes-v2"]["checks"]]
+        src = collector.sources()["bytes-v2"]
+        full = len(encode_frame(harness.key, "fleet", "bytes-v2", os.urandom(16), 1,
+                                labels=src["labels"], checks=checks, wire=2, digest=1,
+                                version=src["agent_version"]))
+        http = agent_metric(agents["bytes-v2"], "firewatch_agent_heartbeats_sent_total",
+                            f'collector="{collector.name}",transport="http"')
+        print(f"\nv1 datagrams: {sorted(set(v1))} bytes; v2 unchanged: {sorted(set(markers))} "
+              f"bytes; v2 full over UDP: {sorted(set(full_udp))}; v2 full state {full} bytes "
+              f"({'HTTP' if full > 1200 else 'UDP'}); v2 heartbeats sent over HTTP: {http}")
+        assert markers and max(markers) < min(v1)
+    finally:
+        tap.stop()
+
+
+def test_version_2_frames_from_the_independent_encoder(harness):
+    """protocol.md's version 2, as fwtest.encode_frame writes it: a full state, a matching
+    unchanged frame (kept), a mismatched one (kept, flagged stale), a version 1 frame."""
+    collector = harness.collector_config().start()
+    boot = os.urandom(16)
+    checks = [("disk", CRITICAL, "/var 99% used"), ("ntp", OK, "")]
+
+    def send(seq, **kw):
+        send_udp(collector.udp_port, encode_frame(harness.key, "fleet", "v2-01", boot, seq,
+                                                  wire=2, **kw))
+
+    send(1, checks=checks, digest=77)
+    wait_for(lambda: checks_of(collector, "v2-01").get("disk", {}).get("state") == "CRITICAL",
+             5, what="the full state")
+    send(2, unchanged=True, digest=77)
+    wait_for(lambda: collector.sources()["v2-01"]["heartbeats"] == 2, 5, what="the marker")
+    assert not collector.sources()["v2-01"].get("checks_stale")
+    send(3, unchanged=True, digest=78)
+    wait_for(lambda: collector.sources()["v2-01"].get("checks_stale") is True, 5,
+             what="the mismatched marker to flag the checks stale")
+    assert checks_of(collector, "v2-01")["disk"]["state"] == "CRITICAL"  # kept, not OK
+    send_udp(collector.udp_port, encode_frame(harness.key, "fleet", "v2-01", boot, 4,
+                                              checks=[("disk", OK, "40% used")]))  # version 1
+    wait_for(lambda: checks_of(collector, "v2-01")["disk"]["state"] == "OK", 5,
+             what="the version 1 full state")
+    assert not collector.sources()["v2-01"].get("checks_stale")
