@@ -359,6 +359,9 @@ struct CollectorApp::Impl {
       spdlog::warn("SIGHUP: cluster: needs a restart: {} (the running value stays until then)",
                    key);
     }
+    for (const auto& key : WatchRestartOnlyChanges(config.watch, next->watch)) {
+      spdlog::warn("SIGHUP: {}: needs a restart (the running value stays until then)", key);
+    }
     if (cluster) cluster->view().SetConfigDigest(next->cluster.digest);
     if (next->http_listen.ToString() != config.http_listen.ToString() ||
         next->udp_listen.ToString() != config.udp_listen.ToString() ||

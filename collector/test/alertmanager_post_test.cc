@@ -211,6 +211,16 @@ TEST(AlertmanagerPostConfigTest, ErrorsNameTheLineAndKey) {
   }
 }
 
+TEST(AlertmanagerPostConfigTest, SighupNamesTheRestartOnlySections) {
+  auto a = Parse("probes:\n  - {name: am, tcp: 'am:9093'}\n");
+  auto b = Parse("probes:\n  - {name: am, tcp: 'am:9094'}\n"
+                 "alertmanager_post:\n  urls: ['http://am:9093']\n");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(WatchRestartOnlyChanges(a->watch, a->watch).empty());
+  EXPECT_EQ(WatchRestartOnlyChanges(a->watch, b->watch),
+            (std::vector<std::string>{"probes", "alertmanager_post"}));
+}
+
 struct FakeAlertmanager {
   Mutex mu;
   std::vector<http_client::Request> requests FW_GUARDED_BY(mu);

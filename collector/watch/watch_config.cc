@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "firewatch/secret_file.h"
 #include "watch/own_sources.h"
@@ -266,6 +267,32 @@ void ReadWatchConfig(config::MapReader& top, const std::string& base_dir,
   ReadWatchdogs(top, base_dir, detection, out);
   ReadProbes(top, detection, out);
   ReadAlertmanagerPost(top, base_dir, out);  // after probes: health_probe names one
+}
+
+std::vector<std::string> WatchRestartOnlyChanges(const WatchConfig& running, const WatchConfig& next) {
+  auto watchdog_key = [](const WatchdogConfig& w) {
+    return std::tie(w.name, w.token_file, w.previous_token_files, w.interval, w.labels);
+  };
+  auto probe_key = [](const ProbeConfig& p) {
+    return std::make_tuple(p.name, p.kind, p.Target(), p.expect_status, p.expect_body, p.interval,
+                           p.timeout, p.failures_before_down, p.labels);
+  };
+  auto post_key = [](const AlertmanagerPostConfig& a) {
+    return std::tie(a.enabled, a.urls, a.health_probe, a.resend_interval, a.timeout,
+                    a.bearer_token_file, a.ca_file);
+  };
+  auto same = [](const auto& a, const auto& b, const auto& key) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(),
+                      [&](const auto& x, const auto& y) { return key(x) == key(y); });
+  };
+  std::vector<std::string> out;
+  if (!same(running.watchdogs, next.watchdogs, watchdog_key)) out.emplace_back("watchdogs");
+  if (!same(running.probes, next.probes, probe_key)) out.emplace_back("probes");
+  if (post_key(running.alertmanager_post) != post_key(next.alertmanager_post)) {
+    out.emplace_back("alertmanager_post");
+  }
+  return out;
 }
 
 Result<std::vector<WatchdogCredential>> LoadWatchdogTokens(const WatchConfig& config) {

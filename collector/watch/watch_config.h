@@ -106,6 +106,11 @@ std::string ProbeSourceId(const std::string& name);
 void ReadWatchConfig(config::MapReader& top, const std::string& base_dir,
                      const DetectionConfig& detection, WatchConfig& out);
 
+// The sections that differ between `running` and `next` ("watchdogs", "probes",
+// "alertmanager_post"): they change on restart only, so a SIGHUP names them in its
+// "needs a restart" warning. Token files are compared by path, not content.
+std::vector<std::string> WatchRestartOnlyChanges(const WatchConfig& running, const WatchConfig& next);
+
 // One watchdog's tokens (token_file, then previous_token_files), each read through
 // ReadSecretFile (trailing whitespace trimmed; at least kMinWatchdogTokenBytes) and kept
 // only as its SHA-256.
