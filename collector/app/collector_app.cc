@@ -109,15 +109,20 @@ struct CollectorApp::Impl {
     return config_info;
   }
 
+  // Every alert the collector raises goes here: to the alerting engine (paging) when
+  // configured, and to Alertmanager as well with `alertmanager_post:` (watch/watch.h).
+  void Raise(alerting::Alert a) {
+    if (watch) watch->Observe(a);
+    if (alerting) alerting->Submit(std::move(a));
+  }
+
   // Pages on verdicts: the tracker's own transitions when standalone, the cluster's
   // merged ones otherwise (docs/cluster.md).
   void Page(const std::vector<Transition>& verdicts) {
     if (verdicts.empty()) return;
     pager->Notify(verdicts, metrics.get());
-    if (alerting) {
-      for (const auto& t : verdicts) {
-        if (auto a = AlertFor(t, config.alerting.external_url)) alerting->Submit(std::move(*a));
-      }
+    for (const auto& t : verdicts) {
+      if (auto a = AlertFor(t, config.alerting.external_url)) Raise(std::move(*a));
     }
   }
 
@@ -149,7 +154,7 @@ struct CollectorApp::Impl {
       spdlog::warn("cluster alert {} {}: {}", a.labels["alertname"],
                    a.status == alerting::AlertStatus::kFiring ? "firing" : "resolved",
                    a.annotations["summary"]);
-      if (alerting) alerting->Submit(std::move(a));
+      Raise(std::move(a));
     }
   }
 
@@ -182,12 +187,12 @@ struct CollectorApp::Impl {
         resolve.push_back(Transition{s.source_id, s.labels, SourceState::kDown,
                                      SourceState::kStopped, now_ms, "forgotten: " + why, false});
       }
-      if (alerting && s.state != SourceState::kStopped) {
+      if (s.state != SourceState::kStopped) {
         // What the alerts say (a flapping check's held alert too), not the last report.
         for (const auto& check : AlertedChecks(s)) {
           CheckChange over{s.source_id, s.labels, check.name, check.state,
                            protocol::CheckState::kOk, "", now_ms};
-          for (auto& a : AlertsFor(over, config.alerting.external_url)) alerting->Submit(std::move(a));
+          for (auto& a : AlertsFor(over, config.alerting.external_url)) Raise(std::move(a));
         }
       }
     }
@@ -354,6 +359,9 @@ struct CollectorApp::Impl {
     for (const auto& key : ClusterRestartOnlyChanges(config.cluster, next->cluster)) {
       spdlog::warn("SIGHUP: cluster: needs a restart: {} (the running value stays until then)",
                    key);
+    }
+    for (const auto& key : WatchRestartOnlyChanges(config.watch, next->watch)) {
+      spdlog::warn("SIGHUP: {}: needs a restart (the running value stays until then)", key);
     }
     if (cluster) cluster->view().SetConfigDigest(next->cluster.digest);
     if (next->http_listen.ToString() != config.http_listen.ToString() ||
@@ -547,10 +555,7 @@ Status CollectorApp::Start() {
     for (const auto& change : changes) {
       spdlog::info("source {}: check {} {} -> {}", change.source_id, change.check,
                    protocol::CheckStateName(change.from), protocol::CheckStateName(change.to));
-      if (!m.alerting) continue;
-      for (auto& a : AlertsFor(change, m.config.alerting.external_url)) {
-        m.alerting->Submit(std::move(a));
-      }
+      for (auto& a : AlertsFor(change, m.config.alerting.external_url)) m.Raise(std::move(a));
     }
   });
 
@@ -563,6 +568,10 @@ Status CollectorApp::Start() {
       });
   if (!watch.ok()) return watch.status();
   m.watch = std::move(watch).value();
+  if (c.watch.alertmanager_post.enabled) {
+    // What is DOWN or failing now is mirrored from the start, like the engine's groups.
+    for (const auto& a : StartupFor(m.tracker->Snapshot(), c).firing) m.watch->Observe(a);
+  }
 
   if (uv_loop_init(&m.loop) != 0) return Status::IoError("uv_loop_init failed");
   m.loop_open = true;

@@ -9,6 +9,7 @@
 #include "http/http_server.h"
 #include "metrics/collector_metrics.h"
 #include "tracker/tracker.h"
+#include "test/eventually.h"
 #include "watch/own_source_feed.h"
 #include "watch/probe_runner.h"
 #include "watch/probe_schedule.h"
@@ -28,17 +29,6 @@ ProbeConfig Probe(const std::string& name, Duration interval, uint32_t failures 
   p.failures_before_down = failures;
   p.labels = {{"kind", "probe"}, {"probe", name}};
   return p;
-}
-
-// Polls `cond` until true or 5 s passed (real time).
-template <typename F>
-bool Eventually(F cond) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return cond();
 }
 
 TEST(ProbeScheduleTest, FixedRateNoOverlapNoCatchUpBurst) {

@@ -154,6 +154,7 @@ void ProbeRunner::Work() {
           "alive)",
           probe.name, probe.Target(), outcome.detail, failures, probe.failures_before_down);
     }
+    if (observer_) observer_(probe.name, heartbeat);
     if (heartbeat && !stop_) {
       if (auto refused = feed_.Heard(ProbeSourceId(probe.name), probe.interval, probe.labels)) {
         uint64_t suppressed = 0;

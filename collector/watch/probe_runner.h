@@ -52,6 +52,12 @@ class ProbeRunner {
               WatchMetrics& metrics, Prober prober = RunProbe, size_t threads = kProbeThreads);
   ~ProbeRunner();  // stops
 
+  // Before Start(): told after each run of a probe whether it vouched (counted as a
+  // heartbeat, watch/probe_schedule.h), on the probe thread, without the runner's lock
+  // (the Alertmanager poster's health, watch/alertmanager_poster.h).
+  using Observer = std::function<void(const std::string& probe, bool vouched)>;
+  void SetObserver(Observer f) { observer_ = std::move(f); }
+
   void Start();  // no-op without probes
   void Stop();   // idempotent
 
@@ -61,6 +67,7 @@ class ProbeRunner {
   OwnSourceFeed& feed_;
   WatchMetrics& metrics_;
   Prober prober_;
+  Observer observer_;
   size_t threads_;
   const size_t probes_;  // how many are configured
   Mutex mu_;

@@ -10,8 +10,17 @@ Result<std::unique_ptr<Watch>> Watch::Create(const Clock& clock, const WatchConf
                                              OwnSourceFeed::Executor executor) {
   auto credentials = LoadWatchdogTokens(config);
   if (!credentials.ok()) return credentials.status();
-  return std::unique_ptr<Watch>(new Watch(clock, config, tracker, registry, std::move(sink),
-                                          std::move(executor), std::move(credentials).value()));
+  std::unique_ptr<Watch> watch(new Watch(clock, config, tracker, registry, std::move(sink),
+                                         std::move(executor), std::move(credentials).value()));
+  if (config.alertmanager_post.enabled) {
+    auto poster = AlertmanagerPoster::Create(clock, config, watch->metrics_);
+    if (!poster.ok()) return poster.status();
+    watch->poster_ = std::move(poster).value();
+    watch->probes_.SetObserver([p = watch->poster_.get()](const std::string& probe, bool vouched) {
+      p->ProbeFinished(probe, vouched);
+    });
+  }
+  return watch;
 }
 
 Watch::Watch(const Clock& clock, const WatchConfig& config, Tracker& tracker,
@@ -36,12 +45,18 @@ void Watch::Register(HttpServer& server) {
   endpoint_.Register(server);
 }
 
+void Watch::Observe(const alerting::Alert& alert) {
+  if (poster_) poster_->Observe(alert);
+}
+
 void Watch::Start() {
+  if (poster_) poster_->Start();
   probes_.Start();
 }
 
 void Watch::Stop() {
   probes_.Stop();
+  if (poster_) poster_->Stop();
 }
 
 }  // namespace firewatch::collector

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "firewatch/secret_file.h"
 #include "watch/own_sources.h"
@@ -177,6 +178,77 @@ void ReadProbes(config::MapReader& top, const DetectionConfig& detection, WatchC
   }
 }
 
+void ReadAlertmanagerPost(config::MapReader& top, const std::string& base_dir, WatchConfig& out) {
+  YAML::Node node = top.Node("alertmanager_post");
+  if (!node.IsDefined() || node.IsNull()) return;
+  const std::string path = "alertmanager_post";
+  if (!node.IsMap()) {
+    top.errors().At(node, path + ": expected a map {urls, mode, health_probe, ...}");
+    return;
+  }
+  AlertmanagerPostConfig& c = out.alertmanager_post;
+  c.enabled = true;
+  config::MapReader r(top.errors(), node, path);
+  YAML::Node urls = r.Node("urls");
+  if (!urls.IsDefined() || !urls.IsSequence() || urls.size() == 0 ||
+      urls.size() > kMaxAlertmanagerUrls) {
+    r.errors().At(urls.IsDefined() ? urls : node,
+                  path + ".urls: expected a list of 1.." + std::to_string(kMaxAlertmanagerUrls) +
+                      " Alertmanager base URLs (http://host:9093)");
+  } else {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < urls.size(); ++i) {
+      const std::string at = path + ".urls[" + std::to_string(i) + "]";
+      std::string url = urls[i].IsScalar() ? urls[i].Scalar() : "";
+      while (!url.empty() && url.back() == '/') url.pop_back();
+      const bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+      const size_t authority = url.find("://") + 3;
+      const bool userinfo = scheme && url.find('@', authority) < url.find('/', authority);
+      if (!scheme || url.size() > 2048 || url.find_first_of(" \t\r\n?#") != std::string::npos) {
+        r.errors().At(urls[i], at + ": expected an http:// or https:// base URL (at most 2048 "
+                                    "bytes, no spaces, query or fragment), got '" +
+                                    url.substr(0, 200) + "'");
+      } else if (userinfo) {
+        // The URL is a metric label and a log field: credentials go in bearer_token_file.
+        r.errors().At(urls[i], at + ": no user:password@ in the URL; use bearer_token_file");
+      } else if (!seen.insert(url).second) {
+        r.errors().At(urls[i], at + ": '" + url + "' is listed twice");
+      } else {
+        c.urls.push_back(url);
+      }
+    }
+  }
+  std::string mode = "mirror";
+  r.String("mode", mode);
+  if (mode != "mirror") {
+    r.errors().At(r.Node("mode"),
+                  path + ".mode: '" + mode +
+                      "' is not a mode; the only one is 'mirror' (post AND page directly): "
+                      "firewatch never hands its pages to Alertmanager instead "
+                      "(docs/watching.md)");
+  }
+  r.String("health_probe", c.health_probe);
+  if (!c.health_probe.empty() &&
+      std::none_of(out.probes.begin(), out.probes.end(),
+                   [&](const ProbeConfig& p) { return p.name == c.health_probe; })) {
+    r.errors().At(r.Node("health_probe"), path + ".health_probe: no probe named '" +
+                                              c.health_probe + "' under probes:");
+  }
+  r.Duration("resend_interval", c.resend_interval, seconds(1), std::chrono::hours(1));
+  r.Duration("timeout", c.timeout, milliseconds(100), std::chrono::minutes(1));
+  if (c.timeout >= c.resend_interval) {
+    r.errors().At(r.Has("timeout") ? r.Node("timeout") : node,
+                  path + ".timeout: " + config::FormatDuration(c.timeout) +
+                      " must be shorter than resend_interval (" +
+                      config::FormatDuration(c.resend_interval) + ")");
+  }
+  r.String("bearer_token_file", c.bearer_token_file);
+  if (!c.bearer_token_file.empty()) c.bearer_token_file = Resolve(base_dir, c.bearer_token_file);
+  r.String("ca_file", c.ca_file);
+  if (!c.ca_file.empty()) c.ca_file = Resolve(base_dir, c.ca_file);
+  r.Finish();
+}
+
 }  // namespace
 
 std::string ProbeConfig::Target() const {
@@ -194,6 +266,33 @@ void ReadWatchConfig(config::MapReader& top, const std::string& base_dir,
                      const DetectionConfig& detection, WatchConfig& out) {
   ReadWatchdogs(top, base_dir, detection, out);
   ReadProbes(top, detection, out);
+  ReadAlertmanagerPost(top, base_dir, out);  // after probes: health_probe names one
+}
+
+std::vector<std::string> WatchRestartOnlyChanges(const WatchConfig& running, const WatchConfig& next) {
+  auto watchdog_key = [](const WatchdogConfig& w) {
+    return std::tie(w.name, w.token_file, w.previous_token_files, w.interval, w.labels);
+  };
+  auto probe_key = [](const ProbeConfig& p) {
+    return std::make_tuple(p.name, p.kind, p.Target(), p.expect_status, p.expect_body, p.interval,
+                           p.timeout, p.failures_before_down, p.labels);
+  };
+  auto post_key = [](const AlertmanagerPostConfig& a) {
+    return std::tie(a.enabled, a.urls, a.health_probe, a.resend_interval, a.timeout,
+                    a.bearer_token_file, a.ca_file);
+  };
+  auto same = [](const auto& a, const auto& b, const auto& key) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(),
+                      [&](const auto& x, const auto& y) { return key(x) == key(y); });
+  };
+  std::vector<std::string> out;
+  if (!same(running.watchdogs, next.watchdogs, watchdog_key)) out.emplace_back("watchdogs");
+  if (!same(running.probes, next.probes, probe_key)) out.emplace_back("probes");
+  if (post_key(running.alertmanager_post) != post_key(next.alertmanager_post)) {
+    out.emplace_back("alertmanager_post");
+  }
+  return out;
 }
 
 Result<std::vector<WatchdogCredential>> LoadWatchdogTokens(const WatchConfig& config) {

@@ -17,6 +17,15 @@
 //       failures_before_down: 1
 //       labels: {team: ops}
 //
+//   alertmanager_post:              # optional; absent = off (docs/watching.md says why)
+//     urls: [http://am.example:9093]  # Alertmanager base URLs (HA: list every instance)
+//     mode: mirror                  # post AND page directly (the only mode)
+//     health_probe: alertmanager    # optional: a probe above; posts only while it vouches
+//     resend_interval: 1m           # re-post firing alerts (endsAt = now + 4 x this)
+//     timeout: 10s                  # one POST, connect included
+//     bearer_token_file: ./am.token # optional; read through the secret-file rules
+//     ca_file: /etc/ssl/am-ca.pem   # optional; https only
+//
 // Every error names the file, the line and the key ("collector.yml:12: probes[0].http:
 // ..."), like the rest of the config. Intervals are heartbeat intervals to the tracker,
 // so they must lie within detection.min_interval..max_interval.
@@ -68,19 +77,39 @@ struct ProbeConfig {
   std::string Target() const;
 };
 
+inline constexpr size_t kMaxAlertmanagerUrls = 8;
+
+// Posting firewatch's own alerts to Alertmanager's POST /api/v2/alerts (docs/watching.md,
+// "Posting firewatch's alerts to Alertmanager"). Off unless the section is present.
+struct AlertmanagerPostConfig {
+  bool enabled = false;
+  std::vector<std::string> urls;  // base URLs without a trailing '/'; "/api/v2/alerts" is appended
+  std::string health_probe;       // a configured probe's name; empty = always try
+  Duration resend_interval = std::chrono::minutes(1);
+  Duration timeout = std::chrono::seconds(10);
+  std::string bearer_token_file;  // absolute after loading; empty = no Authorization
+  std::string ca_file;            // absolute after loading; empty = system CAs
+};
+
 struct WatchConfig {
   std::vector<WatchdogConfig> watchdogs;
   std::vector<ProbeConfig> probes;
+  AlertmanagerPostConfig alertmanager_post;
 };
 
 // The source ids (watch/own_sources.h).
 std::string WatchdogSourceId(const std::string& name);
 std::string ProbeSourceId(const std::string& name);
 
-// Reads `watchdogs:` and `probes:` from the top-level reader; relative token files
+// Reads `watchdogs:`, `probes:` and `alertmanager_post:` from the top-level reader; relative token files
 // resolve against `base_dir`; intervals are checked against `detection`.
 void ReadWatchConfig(config::MapReader& top, const std::string& base_dir,
                      const DetectionConfig& detection, WatchConfig& out);
+
+// The sections that differ between `running` and `next` ("watchdogs", "probes",
+// "alertmanager_post"): they change on restart only, so a SIGHUP names them in its
+// "needs a restart" warning. Token files are compared by path, not content.
+std::vector<std::string> WatchRestartOnlyChanges(const WatchConfig& running, const WatchConfig& next);
 
 // One watchdog's tokens (token_file, then previous_token_files), each read through
 // ReadSecretFile (trailing whitespace trimmed; at least kMinWatchdogTokenBytes) and kept

@@ -26,6 +26,19 @@ DETECTION = WATCHDOG_INTERVAL * 3 + 2
 SLACK = 4  # evaluation ticks, a loaded 2-core CI machine
 
 
+def start_alertmanager(harness, config_file, port):
+    """A real Alertmanager on 127.0.0.1:port (no gossip), ready when this returns."""
+    proc = harness.start(
+        [ALERTMANAGER, f"--config.file={config_file}",
+         f"--storage.path={os.path.join(harness.dir, 'am-data')}",
+         f"--web.listen-address=127.0.0.1:{port}",
+         "--cluster.listen-address="],  # no gossip port
+        "alertmanager", cwd=harness.dir)
+    wait_for(lambda: http_get(f"http://127.0.0.1:{port}/-/ready", timeout=1)[0] == 200, 30,
+             interval=0.25, what="Alertmanager to be ready")
+    return proc
+
+
 def write(path, text, mode=0o644):
     with open(path, "w") as f:
         f.write(text)
@@ -93,14 +106,7 @@ receivers:
                  interval=0.25, what="Prometheus to be ready")
 
     def start_alertmanager(self):
-        self.am = self.h.start(
-            [ALERTMANAGER, f"--config.file={self.am_cfg}",
-             f"--storage.path={os.path.join(self.h.dir, 'am-data')}",
-             f"--web.listen-address=127.0.0.1:{self.am_port}",
-             "--cluster.listen-address="],  # no gossip port
-            "alertmanager", cwd=self.h.dir)
-        wait_for(lambda: http_get(self.am_url + "/-/ready", timeout=1)[0] == 200, 30,
-                 interval=0.25, what="Alertmanager to be ready")
+        self.am = start_alertmanager(self.h, self.am_cfg, self.am_port)
 
 
 def watchdog_pages(collector, source="watchdog/main"):
