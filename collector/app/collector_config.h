@@ -10,6 +10,7 @@
 #include "app/operators.h"
 #include "checks/check_config.h"
 #include "cluster/cluster_config.h"
+#include "domain/domain_config.h"
 #include "engine/alerting_config.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/keyring.h"
@@ -66,6 +67,7 @@ struct CollectorConfig {
   ClusterConfig cluster;                 // peers (docs/cluster.md); digest always set
   WatchConfig watch;                     // watchdogs:, probes: (docs/watching.md)
   ChecksConfig checks;                   // scheduled checks (checks/check_config.h)
+  DomainConfig domains;                  // failure domains, service map (docs/domains.md)
 
   std::string DatabasePath() const { return data_dir + "/collector.db"; }
 };
