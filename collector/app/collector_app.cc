@@ -115,12 +115,14 @@ struct CollectorApp::Impl {
   // merged ones otherwise (docs/cluster.md).
   void Page(const std::vector<Transition>& verdicts) {
     if (verdicts.empty()) return;
+    // DomainDown before the hosts' own alerts, so the inhibitor holds it when they arrive;
+    // and before the local pager, whose one fsync per host page takes seconds when a
+    // whole site goes DOWN in one batch (docs/domains.md).
+    if (alerting && domains) {
+      for (auto& a : domains->Observe(verdicts)) alerting->Submit(std::move(a));
+    }
     pager->Notify(verdicts, metrics.get());
     if (alerting) {
-      // Before the hosts' own alerts: the inhibitor holds DomainDown before they arrive.
-      if (domains) {
-        for (auto& a : domains->Observe(verdicts)) alerting->Submit(std::move(a));
-      }
       for (const auto& t : verdicts) {
         if (auto a = AlertFor(t, config.alerting.external_url)) alerting->Submit(std::move(*a));
       }
