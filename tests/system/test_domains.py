@@ -36,6 +36,10 @@ class Fleet:
         with self.lock:
             self.alive -= set(sources)
 
+    def resume_sources(self, sources):
+        with self.lock:
+            self.alive |= set(sources)
+
     def _run(self):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -123,6 +127,20 @@ def test_forty_of_fifty_down_is_one_domain_page_per_contact_in_restore_order(har
         assert twilio.errors == []
         # The 10 still sending stay UP.
         assert all_up(collector, fleet.sources[40:])
+
+        # 30 come back: 10 DOWN is under the threshold (25), the domain page resolves, and
+        # the 10 still DOWN are no longer inhibited: each pages on its own (nothing lost).
+        fleet.resume_sources(fleet.sources[:30])
+        def subjects():
+            return [m["Subject"] for m in smtp.messages()]
+        wait_for(lambda: any("[RESOLVED]" in s and "DomainDown" in s for s in subjects()), 40,
+                 what="the domain page resolved")
+        still_down = fleet.sources[30:40]
+        wait_for(lambda: all(any("[FIRING]" in s and h in s for s in subjects())
+                             for h in still_down), 40, what="the 10 hosts still DOWN paging")
+        firing = [s for s in subjects() if "[FIRING]" in s]
+        assert len(firing) == 11, firing  # the domain page, then one per host still DOWN
+        assert not any(h in s for s in firing for h in fleet.sources[:30]), firing
     finally:
         fleet.close()
 
