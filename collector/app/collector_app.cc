@@ -553,6 +553,13 @@ Status CollectorApp::Start() {
     if (c.domains.enabled) {
       m.domains = std::make_unique<DomainWatch>(c.domains, c.alerting.external_url);
       m.domains->Seed(m.tracker->Snapshot(), /*with_states=*/!m.cluster);
+      const auto& root = c.alerting.routing.route;
+      for (const auto& route : root ? RoutesFasterThanWindow(c.domains, *root)
+                                    : std::vector<std::string>{}) {
+        spdlog::warn("domains: {} is shorter than domains.window ({}): a host's page there "
+                     "can leave before its domain's DomainDown decision (docs/domains.md)",
+                     route, config::FormatDuration(c.domains.window));
+      }
     }
   }
   auto pager = LocalPager::Open(c.pages_file, c.id, /*echo=*/true);

@@ -1,5 +1,7 @@
 #include "domain/domain_config.h"
 
+#include <algorithm>
+
 #include "route/routing_config.h"
 
 namespace firewatch::collector {
@@ -16,6 +18,22 @@ std::string DomainConfigText(const DomainConfig& c) {
   for (const auto& s : c.services.specs()) {
     out += " service=" + s.name + alerting::route::MatchersString(s.sources) + "<-";
     for (const auto& d : s.depends_on) out += d + ",";
+  }
+  return out;
+}
+
+std::vector<std::string> RoutesFasterThanWindow(const DomainConfig& c,
+                                                const alerting::route::Route& root) {
+  std::vector<std::string> out;
+  if (!c.enabled) return out;
+  for (const char* name : {"SourceDown", "CheckFailing"}) {
+    for (const auto* r : root.Match({{"alertname", name}})) {
+      const std::string line =
+          r->path() + " (group_wait " + config::FormatDuration(r->group_wait()) + ")";
+      if (r->group_wait() < c.window && std::find(out.begin(), out.end(), line) == out.end()) {
+        out.push_back(line);
+      }
+    }
   }
   return out;
 }

@@ -24,6 +24,7 @@
 #include "domain/service_map.h"
 #include "firewatch/clock.h"
 #include "firewatch/config/yaml_reader.h"
+#include "route/route.h"
 
 namespace firewatch::collector {
 
@@ -41,6 +42,14 @@ inline constexpr size_t kMaxServices = 256;
 // A canonical one-line text of the settings (for "changed on reload?"): equal texts,
 // equal behaviour.
 std::string DomainConfigText(const DomainConfig& c);
+
+// The routes a plain SourceDown or CheckFailing alert takes whose group_wait is shorter
+// than `window`: there a host's page can leave before the domain decision (docs/domains.md,
+// "the race"). One line per route ("route.routes[2] (group_wait 0s)"); empty when safe or
+// when domains are off. Alerts with more labels may take other routes: this checks the
+// common case, for a warning at start.
+std::vector<std::string> RoutesFasterThanWindow(const DomainConfig& c,
+                                                const alerting::route::Route& root);
 
 // Reads `top`'s `domains` key (absent: the defaults above). Errors go to top.errors().
 void ReadDomainConfig(config::MapReader& top, DomainConfig& out);

@@ -217,5 +217,22 @@ TEST(DomainConfigTest, ReadsAndRefusesCyclesWithFileAndLine) {
   EXPECT_NE(bad.status().message().find("extra"), std::string::npos);
 }
 
+TEST(DomainConfigTest, WarnsAboutHostRoutesFasterThanTheWindow) {
+  alerting::route::RouteSpec root;
+  root.escalation_policy = "ops";
+  root.group_wait = std::chrono::seconds(30);
+  alerting::route::RouteSpec fast;
+  fast.matchers.push_back(*alerting::route::ParseMatcher("alertname=\"CheckFailing\""));
+  fast.group_wait = std::chrono::seconds(0);
+  root.routes.push_back(fast);
+  auto tree = alerting::route::Route::Build(root);
+  ASSERT_TRUE(tree.ok()) << tree.status().message();
+  DomainConfig cfg;  // window 20s
+  EXPECT_EQ(RoutesFasterThanWindow(cfg, **tree),
+            std::vector<std::string>{"route.routes[0] (group_wait 0s)"});
+  cfg.enabled = false;
+  EXPECT_TRUE(RoutesFasterThanWindow(cfg, **tree).empty());
+}
+
 }  // namespace
 }  // namespace firewatch::collector
