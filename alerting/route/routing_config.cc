@@ -6,14 +6,8 @@
 
 namespace firewatch::alerting::route {
 
-namespace {
-
-using namespace std::chrono_literals;
-using config::Errors;
-using config::MapReader;
-
-// A YAML sequence of strings; errors name each bad element. Absent yields nothing.
-std::vector<std::pair<std::string, YAML::Node>> StringList(Errors& errors, const YAML::Node& n,
+std::vector<std::pair<std::string, YAML::Node>> StringList(config::Errors& errors,
+                                                           const YAML::Node& n,
                                                            const std::string& path) {
   std::vector<std::pair<std::string, YAML::Node>> out;
   if (!n.IsDefined() || n.IsNull()) return out;
@@ -31,7 +25,7 @@ std::vector<std::pair<std::string, YAML::Node>> StringList(Errors& errors, const
   return out;
 }
 
-Matchers ReadMatchers(Errors& errors, const YAML::Node& n, const std::string& path) {
+Matchers ReadMatchers(config::Errors& errors, const YAML::Node& n, const std::string& path) {
   Matchers out;
   auto items = StringList(errors, n, path);
   for (size_t i = 0; i < items.size(); ++i) {
@@ -44,6 +38,12 @@ Matchers ReadMatchers(Errors& errors, const YAML::Node& n, const std::string& pa
   }
   return out;
 }
+
+namespace {
+
+using namespace std::chrono_literals;
+using config::Errors;
+using config::MapReader;
 
 std::vector<std::string> ReadLabelNames(Errors& errors, const YAML::Node& n, const std::string& path,
                                         bool allow_all) {

@@ -38,6 +38,15 @@ struct RoutingConfig {
   std::vector<InhibitRule> inhibit_rules;
 };
 
+// A YAML list of strings, each with its node (for errors); errors name each bad element
+// ("path[2]: expected a string"). Absent or null yields nothing.
+std::vector<std::pair<std::string, YAML::Node>> StringList(config::Errors& errors,
+                                                           const YAML::Node& n,
+                                                           const std::string& path);
+// A YAML list of matchers as routes write them (['dc="x"', ...]); a bad one is an error
+// naming path[i] and what is wrong, and is left out.
+Matchers ReadMatchers(config::Errors& errors, const YAML::Node& n, const std::string& path);
+
 // Reads the `route` (required) and `inhibit_rules` (optional) keys of `parent`, so the
 // collector config can embed them at its top level. Errors go to parent.errors(); `out`
 // is complete only when no error was recorded.

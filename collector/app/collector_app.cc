@@ -14,6 +14,7 @@
 #include "app/operators.h"
 #include "app/twilio_inbound.h"
 #include "cluster/cluster.h"
+#include "domain/domain_watch.h"
 #include "engine/engine.h"
 #include "firewatch/crash_point.h"
 #include "firewatch/net/loop_mailbox.h"
@@ -99,6 +100,7 @@ struct CollectorApp::Impl {
   std::unique_ptr<Cluster> cluster;                    // null unless `cluster:` is configured
   std::shared_ptr<AckLinks> ack_links;                 // null unless alerting is configured
   std::unique_ptr<Watch> watch;  // watchdogs and probes; stopped before what it feeds goes
+  std::unique_ptr<DomainWatch> domains;  // DomainDown (docs/domains.md); null without alerting
   ApiContext api;
   // The config in force, for GET /api/v1/status and /api/v1/collectors (HTTP workers
   // read it; Reload writes it).
@@ -120,6 +122,12 @@ struct CollectorApp::Impl {
   // merged ones otherwise (docs/cluster.md).
   void Page(const std::vector<Transition>& verdicts) {
     if (verdicts.empty()) return;
+    // DomainDown before the hosts' own alerts, so the inhibitor holds it when they arrive;
+    // and before the local pager, whose one fsync per host page takes seconds when a
+    // whole site goes DOWN in one batch (docs/domains.md).
+    if (alerting && domains) {
+      for (auto& a : domains->Observe(verdicts)) alerting->Submit(std::move(a));
+    }
     pager->Notify(verdicts, metrics.get());
     for (const auto& t : verdicts) {
       if (auto a = AlertFor(t, config.alerting.external_url)) Raise(std::move(*a));
@@ -203,6 +211,11 @@ struct CollectorApp::Impl {
       spdlog::info("{} sources forgotten ({}), among them {}", gone.size(), why, gone[0].source_id);
     }
     Page(resolve);
+    if (domains) {
+      std::vector<std::string> ids;
+      for (const SourceSnapshot& s : gone) ids.push_back(s.source_id);
+      for (auto& a : domains->Forget(ids, now_ms)) alerting->Submit(std::move(a));
+    }
   }
 
   // DELETE /api/v1/sources/{id} (handed to the loop by an HTTP worker), by the token's
@@ -294,6 +307,7 @@ struct CollectorApp::Impl {
     if (std::any_of(ts.begin(), ts.end(), [](const Transition& t) { return t.to == SourceState::kDown; })) {
       CrashPoint("transition");  // fault injection (tests): the DOWN is only in memory
     }
+    if (domains && cluster) domains->Learn(ts);  // standalone: the verdicts are these
     Page(cluster ? cluster->view().OnLocal(ts) : WithoutRepeats(ts));
     store->Write(tracker->TakeDirty(), std::move(ts));
   }
@@ -355,6 +369,9 @@ struct CollectorApp::Impl {
           "SIGHUP: alerting: needs a restart: channels (alerting turned {} in the "
           "file; until the restart it stays {})",
           next->alerting.enabled ? "on" : "off", config.alerting.enabled ? "on" : "off");
+    }
+    if (DomainConfigText(next->domains) != DomainConfigText(config.domains)) {
+      spdlog::warn("SIGHUP: domains: needs a restart (the running settings stay until then)");
     }
     for (const auto& key : ClusterRestartOnlyChanges(config.cluster, next->cluster)) {
       spdlog::warn("SIGHUP: cluster: needs a restart: {} (the running value stays until then)",
@@ -544,6 +561,17 @@ Status CollectorApp::Start() {
           }
         });
     if (Status as = m.alerting->Start(StartupFor(m.tracker->Snapshot(), c)); !as.ok()) return as;
+    if (c.domains.enabled) {
+      m.domains = std::make_unique<DomainWatch>(c.domains, c.alerting.external_url);
+      m.domains->Seed(m.tracker->Snapshot(), /*with_states=*/!m.cluster);
+      const auto& root = c.alerting.routing.route;
+      for (const auto& route : root ? RoutesFasterThanWindow(c.domains, *root)
+                                    : std::vector<std::string>{}) {
+        spdlog::warn("domains: {} is shorter than domains.window ({}): a host's page there "
+                     "can leave before its domain's DomainDown decision (docs/domains.md)",
+                     route, config::FormatDuration(c.domains.window));
+      }
+    }
   }
   auto pager = LocalPager::Open(c.pages_file, c.id, /*echo=*/true);
   if (!pager.ok()) return pager.status();

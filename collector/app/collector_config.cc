@@ -61,6 +61,17 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
   return (fs::absolute(fs::path(base_dir)) / p).lexically_normal().string();
 }
 
+// The built-in inhibition of whole failure domains (docs/domains.md): while
+// DomainDown{<label>="x"} fires, the SourceDown and CheckFailing alerts of domain x are
+// muted. Added after the configured rules, so it works without any routing config.
+void AddDomainInhibition(const DomainConfig& domains, alerting::AlertingConfig& alerting) {
+  if (!domains.enabled || !alerting.enabled) return;
+  auto source = alerting::route::ParseMatcher("alertname=\"DomainDown\"");
+  auto target = alerting::route::ParseMatcher("alertname=~\"SourceDown|CheckFailing\"");
+  if (!source.ok() || !target.ok()) return;  // constant text: cannot happen
+  alerting.routing.inhibit_rules.push_back({{*source}, {*target}, {domains.label}});
+}
+
 }  // namespace
 
 size_t DefaultMaxSources() {
@@ -283,7 +294,9 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   ReadWatchConfig(top, base_dir, c.detection, c.watch);
   ReadChecksConfig(top, c.checks);
   ReadCheckAlertsConfig(top, c.check_alerts);
+  ReadDomainConfig(top, c.domains);
   top.Finish();
+  AddDomainInhibition(c.domains, c.alerting);
   if (!own_url.empty()) c.alerting.external_url = own_url;
 
   if (c.id.empty()) c.id = Hostname();

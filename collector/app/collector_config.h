@@ -11,6 +11,7 @@
 #include "checks/check_alert_config.h"
 #include "checks/check_config.h"
 #include "cluster/cluster_config.h"
+#include "domain/domain_config.h"
 #include "engine/alerting_config.h"
 #include "firewatch/config/yaml_reader.h"
 #include "firewatch/protocol/keyring.h"
@@ -68,6 +69,7 @@ struct CollectorConfig {
   WatchConfig watch;                     // watchdogs:, probes: (docs/watching.md)
   ChecksConfig checks;                   // scheduled checks (checks/check_config.h)
   CheckAlertPolicy check_alerts;         // agents' checks (checks/check_alert_config.h)
+  DomainConfig domains;                  // failure domains, service map (docs/domains.md)
 
   std::string DatabasePath() const { return data_dir + "/collector.db"; }
 };

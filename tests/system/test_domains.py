@@ -1,0 +1,177 @@
+"""Whole failure domains (docs/domains.md): losing most of dc=pangyo is one DomainDown page
+per contact, naming the affected services in restore order, instead of one page per host;
+and with 2,000 sources in a domain the domain page leaves within 5 s of the decision."""
+import os
+import socket
+import threading
+import time
+
+from fwtest import encode_frame, metric_value, wait_for
+from paging import SmtpServer, people_and_channels
+
+
+class Fleet:
+    """Signed UDP heartbeats for many sources from one thread (no agent processes): every
+    source in `alive` sends once per second. Stop sources by removing them from `alive`."""
+
+    ROLES = ("db", "api", "web")
+
+    def __init__(self, harness, collector, count, prefix, dc="pangyo"):
+        self.key = harness.key
+        self.port = collector.udp_port
+        self.sources = [f"{prefix}-{i:04d}" for i in range(count)]
+        self.labels = {s: {"dc": dc, "role": self.ROLES[i % 3]} for i, s in enumerate(self.sources)}
+        self.boot = {s: os.urandom(16) for s in self.sources}
+        self.seq = {s: 0 for s in self.sources}
+        self.alive = set(self.sources)
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop_sources(self, sources):
+        with self.lock:
+            self.alive -= set(sources)
+
+    def resume_sources(self, sources):
+        with self.lock:
+            self.alive |= set(sources)
+
+    def _run(self):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            next_round = time.monotonic()
+            while not self.done.is_set():
+                with self.lock:
+                    alive = [s for s in self.sources if s in self.alive]
+                for s in alive:
+                    self.seq[s] += 1
+                    sock.sendto(encode_frame(self.key, "fleet", s, self.boot[s], self.seq[s],
+                                             labels=self.labels[s]), ("127.0.0.1", self.port))
+                next_round += 1.0
+                self.done.wait(max(0.0, next_round - time.monotonic()))
+        finally:
+            sock.close()
+
+    def close(self):
+        self.done.set()
+        self.thread.join(timeout=10)
+
+
+def domain_config(harness, smtp_port, twilio_port, window="10s", host_group_wait="15s"):
+    token = os.path.join(harness.dir, "twilio.token")
+    with open(token, "w") as f:
+        f.write("demo-token\n")
+    # Per-host pages are grouped per host (the worst case: one group, one page per host)
+    # and wait longer than the domain window; DomainDown pages at once.
+    return f"""
+{people_and_channels(token, f'127.0.0.1:{smtp_port}', f'127.0.0.1:{twilio_port}', '1h')}route:
+  escalation_policy: default
+  group_by: [alertname, dc, source]
+  group_wait: {host_group_wait}
+  group_interval: 2s
+  routes:
+    - matchers: ['alertname="DomainDown"']
+      group_by: [alertname, dc]
+      group_wait: 0s
+alerting:
+  external_url: http://127.0.0.1:1
+  retry_base: 500ms
+  retry_max_delay: 1s
+domains:
+  window: {window}
+  services:
+    - name: web
+      sources: ['role="web"']
+      depends_on: [api]
+    - name: api
+      sources: ['role="api"']
+      depends_on: [db]
+    - name: db
+      sources: ['role="db"']
+"""
+
+
+def all_up(collector, sources):
+    states = collector.sources()
+    return all(states.get(s, {}).get("state") == "UP" for s in sources)
+
+
+def test_forty_of_fifty_down_is_one_domain_page_per_contact_in_restore_order(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    collector = harness.collector_config(
+        extra=domain_config(harness, smtp.port, twilio.port)).start()
+    fleet = Fleet(harness, collector, 50, "pg").start()
+    try:
+        wait_for(lambda: all_up(collector, fleet.sources), 20, what="50 sources UP")
+        fleet.stop_sources(fleet.sources[:40])
+        wait_for(lambda: len(smtp.messages()) >= 1 and len(twilio.sent()) >= 1, 40,
+                 what="the domain page")
+        # Every host's own group waited 15 s; the domain decision came well before, so the
+        # per-host pages are inhibited for good. Wait past their group_wait to be sure none
+        # goes out (an absence can only be observed by waiting past its due time).
+        wait_for(lambda: sum(collector.state(s) == "DOWN" for s in fleet.sources[:40]) == 40,
+                 30, what="40 sources DOWN")
+        time.sleep(18)
+        mails, sms = smtp.messages(), twilio.sent()
+        assert [m["To"] for m in mails] == ["alice@example.com"], [m["Subject"] for m in mails]
+        assert [s["To"] for s in sms] == ["+15550100001"], [s["Body"] for s in sms]
+        assert "DomainDown" in mails[0]["Subject"] and "pangyo" in mails[0]["Subject"]
+        body = mails[0].get_payload(decode=True).decode()
+        assert "of 50 sources" in body, body
+        assert "db -> api -> web" in body, body  # restore order, dependencies first
+        assert "services: web, api, db" in body, body  # all three lost hosts directly
+        assert twilio.errors == []
+        # The 10 still sending stay UP.
+        assert all_up(collector, fleet.sources[40:])
+
+        # 30 come back: 10 DOWN is under the threshold (25), the domain page resolves, and
+        # the 10 still DOWN are no longer inhibited: each pages on its own (nothing lost).
+        fleet.resume_sources(fleet.sources[:30])
+        def subjects():
+            return [m["Subject"] for m in smtp.messages()]
+        wait_for(lambda: any("[RESOLVED]" in s and "DomainDown" in s for s in subjects()), 40,
+                 what="the domain page resolved")
+        still_down = fleet.sources[30:40]
+        wait_for(lambda: all(any("[FIRING]" in s and h in s for s in subjects())
+                             for h in still_down), 40, what="the 10 hosts still DOWN paging")
+        firing = [s for s in subjects() if "[FIRING]" in s]
+        assert len(firing) == 11, firing  # the domain page, then one per host still DOWN
+        assert not any(h in s for s in firing for h in fleet.sources[:30]), firing
+    finally:
+        fleet.close()
+
+
+def test_domain_page_with_2000_sources_leaves_within_5s_of_the_decision(harness, twilio):
+    smtp = SmtpServer(harness).start()
+    collector = harness.collector_config(extra=domain_config(harness, smtp.port, twilio.port))
+    with open(collector.config_path) as f:  # one key brings 2,000 new sources in a minute
+        text = f.read().replace("collector:\n", "collector:\n  new_sources_per_key_per_minute: 0\n", 1)
+    with open(collector.config_path, "w") as f:
+        f.write(text)
+    collector.start()
+    n = 2000
+    fleet = Fleet(harness, collector, n, "big").start()
+    try:
+        wait_for(lambda: metric_value(collector.metrics(), "firewatch_sources",
+                                      {"state": "UP"}) == n, 60, interval=1,
+                 what=f"{n} sources UP")
+        fleet.stop_sources(fleet.sources[:1500])
+        wait_for(lambda: len(smtp.messages()) >= 1, 60, interval=0.5, what="the domain page")
+        text = collector.metrics()
+        count = metric_value(text, "firewatch_page_delivery_seconds_count", {"channel": "email"})
+        total = metric_value(text, "firewatch_page_delivery_seconds_sum", {"channel": "email"})
+        assert count == 1, count
+        delay = total / count
+        with open(os.path.join(os.environ.get("FIREWATCH_BENCH_OUT", harness.dir),
+                               "domain_page_delay.txt"), "a") as f:
+            f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} sources={n} "
+                    f"down=1500 delay_s={delay:.3f}\n")
+        print(f"domain page delay with {n} sources: {delay:.3f} s")
+        assert delay < 5.0, delay
+        assert "DomainDown" in smtp.messages()[0]["Subject"]
+    finally:
+        fleet.close()
