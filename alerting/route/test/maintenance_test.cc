@@ -107,10 +107,13 @@ TEST(MaintenanceWindowTest, SeriesBoundsCutOccurrences) {
   EXPECT_TRUE(w->Mutes(kDc1, sun + 10min));
   EXPECT_FALSE(w->Mutes(kDc1, sun + 20min));
   // An occurrence that started before the series does not count.
-  auto late = Compile(Weekly(sun + 10min, sun + std::chrono::hours(24)));
+  auto late = Compile(Weekly(sun + 10min, sun + std::chrono::hours(24 * 8)));
   EXPECT_FALSE(late->Mutes(kDc1, sun + 20min));
   EXPECT_EQ(late->StateAt(sun + 20min), WindowState::kWaiting);
-  EXPECT_EQ(late->StateAt(sun + std::chrono::hours(1)), WindowState::kExpired);  // none left
+  EXPECT_TRUE(late->Mutes(kDc1, At("Europe/Riga", 2021, 5, 9, 2, 30)));
+  // No occurrence starts before the series ends: over, though endsAt is a day away.
+  auto none = Compile(Weekly(sun + 10min, sun + std::chrono::hours(24)));
+  EXPECT_EQ(none->StateAt(sun + 20min), WindowState::kExpired);
 }
 
 TEST(MaintenanceWindowTest, JsonRoundTripAndClearErrors) {
