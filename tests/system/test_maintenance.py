@@ -26,7 +26,7 @@ def test_window_mutes_then_a_source_still_down_pages(harness, twilio):
     collector.wait_state("db-03", "UP", timeout=10)
 
     window_s = 25
-    ends = time.time() + window_s
+    ends = int(time.time()) + window_s  # whole seconds, as endsAt says
     status, body = api_call(collector, "POST", "/api/v1/maintenance", {
         "matchers": source_matcher("db-03"), "endsAt": rfc3339(ends),
         "comment": "db-03 disk swap, CHG-9"})
