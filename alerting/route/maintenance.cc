@@ -150,14 +150,14 @@ std::optional<Occurrence> CompiledWindow::CurrentOrNext(WallTime now) const {
   if (now >= b.ends_at) return std::nullopt;
   if (!expr_) return Occurrence{b.starts_at, b.ends_at};
   const Duration d = window_.recurrence->duration;
-  // An occurrence starting at t covers [t, t + d): it holds `now` when t is in
-  // (now - d, now]. Next() is strictly after its argument, so start the search just
-  // before the series' start when that is later.
-  WallTime after = now - d;
-  if (after < b.starts_at - std::chrono::nanoseconds(1)) after = b.starts_at - std::chrono::nanoseconds(1);
-  auto t = expr_->Next(after, zone_);
+  // An occurrence starting at t covers [t, t + d), cut to the series [starts_at, ends_at).
+  // The first one still running at max(now, starts_at) starts after that minus d (Next()
+  // is strictly after its argument): so a window made in the middle of an occurrence is
+  // active at once, for the rest of it.
+  const WallTime from = std::max(now, b.starts_at);
+  auto t = expr_->Next(from - d, zone_);
   if (!t || *t >= b.ends_at) return std::nullopt;
-  return Occurrence{*t, std::min(*t + d, b.ends_at)};
+  return Occurrence{std::max(*t, b.starts_at), std::min(*t + d, b.ends_at)};
 }
 
 WindowState CompiledWindow::StateAt(WallTime now) const {

@@ -2,9 +2,10 @@
 // of label matchers is muted: no pages, while the tracker keeps tracking (docs/routing.md,
 // "Maintenance windows"). A window is one-off ([starts_at, ends_at), like a silence) or
 // recurring: a cron expression (collector/cron, five fields, DST rules of Debian cron) in
-// an IANA time zone fires the start of each occurrence, which lasts `duration`; only
-// occurrences that start in [starts_at, ends_at) count and each one is cut at ends_at,
-// so expiring a recurring window (ends_at = now) ends the whole series at once.
+// an IANA time zone fires the start of each occurrence, which lasts `duration`; each
+// occurrence is cut to the series [starts_at, ends_at) (one already running when the
+// window is made mutes at once, for the rest of it), so expiring a recurring window
+// (ends_at = now) ends the whole series at once.
 //
 // Why a piece of its own and not a kind of silence: a silence is "mute from A to B" and
 // every collector of today reads it so. Were a recurring window sent as a silence, a peer

@@ -5,8 +5,11 @@ lost). Windows survive a restart; `firewatchctl maintenance` adds, lists and exp
 import json
 import time
 
+from fwcluster import (ClusterAgent, describe, firing_emails, firing_sms, sleep_until,
+                       wait_all_peers_up, wait_source_everywhere)
 from fwtest import api_call, free_port, http_get, wait_for
 from paging import SmtpServer, paging_config
+from test_cluster import DEDUP_WINDOW, start_cluster
 from test_silences import ctl
 
 
@@ -132,3 +135,42 @@ def test_firewatchctl_maintenance_round_trip_and_restart(harness):
     assert code == 1 and "answered 400" in err, err
     code, _, err = as_operator("maintenance", "expire", "no-such-id", *url)
     assert code == 1 and "answered 404" in err, err
+
+
+def test_window_made_on_one_collector_mutes_all_and_its_expiry_too(harness, twilio):
+    """Replicated like silences: a recurring window created on site-b reaches site-a and
+    site-c (nobody pages), and its expiry on site-c reaches all (the page goes out once)."""
+    smtp = SmtpServer(harness).start()
+    a, b, c = start_cluster(harness, smtp, twilio)
+    agent = ClusterAgent(harness, "db-03", [a, b, c], dc="site-a").start()
+    wait_all_peers_up([a, b, c], timeout=10)
+    wait_source_everywhere([a, b, c], ["db-03"], "UP", timeout=15)
+
+    # Every minute for an hour: active from the minute it was made on.
+    status, body = api_call(b, "POST", "/api/v1/maintenance", {
+        "matchers": source_matcher("db-03"), "comment": "db-03 patching",
+        "startsAt": rfc3339(time.time() - 120),
+        "recurrence": {"cron": "* * * * *", "timeZone": "Europe/Riga", "durationSeconds": 3600}})
+    assert status == 200, body
+    window_id = body["maintenanceID"]
+
+    def state_on(x):
+        listed = {w["id"]: w for w in json.loads(http_get(x.url + "/api/v1/maintenance")[1])}
+        return listed[window_id]["status"]["state"] if window_id in listed else None
+    wait_for(lambda: all(state_on(x) == "active" for x in (a, c)), 5, interval=0.25,
+             what="the window made on site-b to reach site-a and site-c")
+
+    agent.proc.kill()
+    wait_source_everywhere([a, b, c], ["db-03"], "DOWN", timeout=20)
+    sleep_until(time.monotonic() + DEDUP_WINDOW)
+    assert firing_emails(smtp) == [] and firing_sms(twilio) == [], describe(smtp, twilio, [a, b, c])
+
+    status, body = api_call(c, "DELETE", f"/api/v1/maintenance/{window_id}")
+    assert status == 200, body
+    wait_for(lambda: all(state_on(x) == "expired" for x in (a, b)), 5, interval=0.25,
+             what="the expiry made on site-c to reach site-a and site-b")
+    wait_for(lambda: firing_sms(twilio) and firing_emails(smtp), 20, interval=0.25,
+             what="the page once the window was expired on site-c")
+    sleep_until(time.monotonic() + DEDUP_WINDOW)
+    dump = describe(smtp, twilio, [a, b, c])
+    assert [s["To"] for s in firing_sms(twilio)] == ["+15550100001"], dump

@@ -106,14 +106,17 @@ TEST(MaintenanceWindowTest, SeriesBoundsCutOccurrences) {
   auto w = Compile(Weekly(sun - 1h, sun + 20min));
   EXPECT_TRUE(w->Mutes(kDc1, sun + 10min));
   EXPECT_FALSE(w->Mutes(kDc1, sun + 20min));
-  // An occurrence that started before the series does not count.
+  // A series made in the middle of an occurrence mutes at once, for the rest of it.
   auto late = Compile(Weekly(sun + 10min, sun + std::chrono::hours(24 * 8)));
-  EXPECT_FALSE(late->Mutes(kDc1, sun + 20min));
-  EXPECT_EQ(late->StateAt(sun + 20min), WindowState::kWaiting);
+  EXPECT_FALSE(late->Mutes(kDc1, sun + 5min));  // before the series
+  EXPECT_EQ(late->StateAt(sun + 5min), WindowState::kPending);
+  EXPECT_TRUE(late->Mutes(kDc1, sun + 20min));
+  EXPECT_EQ(late->CurrentOrNext(sun + 20min)->start, sun + 10min);
+  EXPECT_EQ(late->StateAt(sun + 1h), WindowState::kWaiting);
   EXPECT_TRUE(late->Mutes(kDc1, At("Europe/Riga", 2021, 5, 9, 2, 30)));
-  // No occurrence starts before the series ends: over, though endsAt is a day away.
+  // No occurrence left before the series ends: over, though endsAt is a day away.
   auto none = Compile(Weekly(sun + 10min, sun + std::chrono::hours(24)));
-  EXPECT_EQ(none->StateAt(sun + 20min), WindowState::kExpired);
+  EXPECT_EQ(none->StateAt(sun + 1h), WindowState::kExpired);
 }
 
 TEST(MaintenanceWindowTest, JsonRoundTripAndClearErrors) {
