@@ -213,7 +213,7 @@ std::string BashCompletion(const std::vector<std::string>& subcommands) {
          "    return\n"
          "  fi\n"
          "  case ${COMP_WORDS[1]} in\n"
-         "    silence) [ \"$COMP_CWORD\" -eq 2 ] && COMPREPLY=($(compgen -W \"add list expire\" -- "
+         "    silence|maintenance) [ \"$COMP_CWORD\" -eq 2 ] && COMPREPLY=($(compgen -W \"add list expire\" -- "
          "\"$cur\")) && return ;;\n"
          "    token) [ \"$COMP_CWORD\" -eq 2 ] && COMPREPLY=($(compgen -W \"create revoke\" -- "
          "\"$cur\")) && return ;;\n"

@@ -70,6 +70,28 @@ int SilenceList(const std::string& collector_url, bool all, bool json, int timeo
 // Expires silence `id` now (DELETE /api/v1/silences/{id}).
 int SilenceExpire(const std::string& collector_url, const std::string& id, int timeout_ms);
 
+// Maintenance windows (alerting/route/maintenance.h) on a collector, like silences:
+// one-off from `start` (default now) for `duration` or until `until`; recurring when
+// `cron` is set: each occurrence (cron in `time_zone`) lasts `duration`, the series runs
+// until `until` or until expired. Checked locally (route::ValidateWindow) first.
+struct MaintenanceAddOptions {
+  std::string collector_url;
+  std::vector<std::string> matchers;
+  std::string start;
+  std::string duration = "1h";
+  std::string until;
+  std::string cron;
+  std::string time_zone = "UTC";
+  std::string comment;
+  bool force = false;
+  int timeout_ms = 5000;
+};
+int MaintenanceAdd(const MaintenanceAddOptions& options);
+// Lists windows with their state and current/next occurrence (`all`: expired too).
+int MaintenanceList(const std::string& collector_url, bool all, bool json, int timeout_ms);
+// Expires window `id` now (DELETE /api/v1/maintenance/{id}).
+int MaintenanceExpire(const std::string& collector_url, const std::string& id, int timeout_ms);
+
 // Sends one test page through channel `channel` of a collector config, directly (no
 // collector needed), to `contact` (empty: the first contact in the config).
 int TestPage(const std::string& config_path, const std::string& channel,

@@ -1,5 +1,5 @@
 // firewatchctl: status/sources, incidents, check-config, keygen, token, ack, resolve, forget,
-// silence, test-page and completion for
+// silence, maintenance, test-page and completion for
 // firewatch operators. Calls to a collector send the operator token from --token-file,
 // $FIREWATCH_TOKEN or $FIREWATCH_TOKEN_FILE (ctl/http.h).
 #include <CLI/CLI.hpp>
@@ -137,6 +137,36 @@ int main(int argc, char** argv) {
     sub->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
   }
 
+  firewatch::ctl::MaintenanceAddOptions mw_opts;
+  std::string mw_id;
+  auto* maintenance =
+      cli.add_subcommand("maintenance", "add, list or expire maintenance windows on a collector");
+  maintenance->require_subcommand(1);
+  auto* mw_add = maintenance->add_subcommand(
+      "add", "mute what matches every MATCHER in a window (once, or on a cron schedule); "
+             "prints the window id");
+  mw_add->add_option("matchers", mw_opts.matchers, "label matchers: source=web-1 dc=dc1")
+      ->required();
+  mw_add->add_option("--start", mw_opts.start, "first moment, RFC 3339 (default: now)");
+  mw_add
+      ->add_option("-d,--duration", mw_opts.duration,
+                   "how long (once), or how long each occurrence lasts (--cron)")
+      ->capture_default_str();
+  mw_add->add_option("--until", mw_opts.until, "end of the window or of the series, RFC 3339");
+  mw_add->add_option("--cron", mw_opts.cron, "recurring: when each occurrence starts (0 2 * * SUN)");
+  mw_add->add_option("--tz", mw_opts.time_zone, "the cron's IANA time zone")->capture_default_str();
+  mw_add->add_option("-c,--comment", mw_opts.comment, "why: a ticket, a change")->required();
+  mw_add->add_flag("--force", mw_opts.force, "allow a broad window (as silence add --force)");
+  auto* mw_list = maintenance->add_subcommand("list", "list current and upcoming windows");
+  mw_list->add_flag("--all", all, "include expired windows");
+  mw_list->add_flag("--json", json, "print the API's JSON");
+  auto* mw_expire = maintenance->add_subcommand("expire", "end a window (a whole series) now");
+  mw_expire->add_option("id", mw_id, "window id (from `maintenance add` or `list`)")->required();
+  for (auto* sub : {mw_add, mw_list, mw_expire}) {
+    sub->add_option("--collector", url, "collector base URL")->capture_default_str();
+    sub->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
+  }
+
   std::string shell = "bash";
   auto* completion = cli.add_subcommand(
       "completion", "print a shell completion script: source <(firewatchctl completion bash)");
@@ -197,5 +227,12 @@ int main(int argc, char** argv) {
   }
   if (*silence_list) return firewatch::ctl::SilenceList(url, all, json, timeout_ms);
   if (*silence_expire) return firewatch::ctl::SilenceExpire(url, silence_id, timeout_ms);
+  if (*mw_add) {
+    mw_opts.collector_url = url;
+    mw_opts.timeout_ms = timeout_ms;
+    return firewatch::ctl::MaintenanceAdd(mw_opts);
+  }
+  if (*mw_list) return firewatch::ctl::MaintenanceList(url, all, json, timeout_ms);
+  if (*mw_expire) return firewatch::ctl::MaintenanceExpire(url, mw_id, timeout_ms);
   return 2;
 }

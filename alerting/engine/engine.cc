@@ -16,6 +16,7 @@
 #include "outbox/sender_pool.h"
 #include "route/dispatcher.h"
 #include "route/inhibit.h"
+#include "route/replicated_maintenance.h"
 #include "route/replicated_silences.h"
 #include "route/silence.h"
 #include "schedule/escalation.h"
@@ -147,9 +148,12 @@ Status AlertingEngine::Start(StartupState startup, Threads threads) {
   inhibitor_ = std::make_unique<route::Inhibitor>(config.routing.inhibit_rules);
   silences_ = std::make_unique<route::ReplicatedSilences>(clock_);
   if (Status st = silences_->Open(data_dir_ + "/incidents.db"); !st.ok()) return st;
+  maintenance_ = std::make_unique<route::ReplicatedMaintenance>(clock_);
+  if (Status st = maintenance_->Open(data_dir_ + "/incidents.db"); !st.ok()) return st;
   dispatcher_ = std::make_unique<route::Dispatcher>(
       *config.routing.route,
-      std::vector<const route::Muter*>{inhibitor_.get(), silences_->muter()});
+      std::vector<const route::Muter*>{inhibitor_.get(), silences_->muter(),
+                                       maintenance_->muter()});
   Reconcile(startup);
   started_ = true;
   if (threads == Threads::kManual) return Status::Ok();  // Step() and Deliver() drive it
@@ -817,7 +821,8 @@ std::vector<std::string> AlertingEngine::ApplyReload(std::shared_ptr<Live> next)
   auto inhibitor = std::make_unique<route::Inhibitor>(next->config.routing.inhibit_rules);
   auto dispatcher = std::make_unique<route::Dispatcher>(
       *next->config.routing.route,
-      std::vector<const route::Muter*>{inhibitor.get(), silences_->muter()});
+      std::vector<const route::Muter*>{inhibitor.get(), silences_->muter(),
+                                       maintenance_->muter()});
   const MonoTime mono = clock_.Now();
   for (const auto& a : dispatcher_->FiringAlerts()) {
     inhibitor->Insert(a);

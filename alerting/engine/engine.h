@@ -69,6 +69,7 @@ class Dispatcher;
 class Inhibitor;
 struct Silence;
 class ReplicatedSilences;
+class ReplicatedMaintenance;
 struct PeerSilences;
 }  // namespace route
 class IncidentStore;
@@ -208,11 +209,14 @@ class AlertingEngine {
   //  - the notification log: exports claims, and deliveries of the last `log_window`
   //    (set_log_window); nothing merges into it (what peers sent is kept by the
   //    cluster's PeerGate);
-  //  - silences: route::ReplicatedSilences.
+  //  - silences: route::ReplicatedSilences;
+  //  - maintenance windows: route::ReplicatedMaintenance (also what the API creates,
+  //    lists and expires windows through; thread-safe, never waits for this engine).
   Replicated<std::vector<PeerIncident>>& incident_replica() { return incident_replica_; }
   Replicated<std::vector<LogEntry>>& log_replica() { return log_replica_; }
   void set_log_window(Duration window) { log_window_ = window; }  // before Start()
   route::ReplicatedSilences* replicated_silences() { return silences_.get(); }
+  route::ReplicatedMaintenance* replicated_maintenance() { return maintenance_.get(); }
 
   // Sends one test notification through `channel` to `contact` (or the channel's own
   // endpoint) synchronously, bypassing the outbox: `firewatchctl test-page`.
@@ -291,6 +295,8 @@ class AlertingEngine {
   std::unique_ptr<route::Inhibitor> inhibitor_;
   // Internally synchronized; its own connection to incidents.db.
   std::unique_ptr<route::ReplicatedSilences> silences_;
+  // Maintenance windows: the same, in incidents.db's maintenance table.
+  std::unique_ptr<route::ReplicatedMaintenance> maintenance_;
   std::unique_ptr<route::Dispatcher> dispatcher_;
   std::unique_ptr<IncidentStore> incident_db_;
   Duration log_window_ = std::chrono::seconds(60);

@@ -12,6 +12,9 @@ constexpr sqlite::Migration kMigrations[] = {
 CREATE TABLE incidents (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 )sql"},
+    {2, "maintenance windows (route/replicated_maintenance.h), one JSON body per id", R"sql(
+CREATE TABLE maintenance (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+)sql"},
 };
 
 }  // namespace

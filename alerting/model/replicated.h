@@ -5,11 +5,12 @@
 // nothing else about them.
 //
 // The pieces: incidents and their acks (AlertingEngine::incident_replica), the
-// notification log (AlertingEngine::log_replica, derived from the outbox) and silences
-// (route::ReplicatedSilences). Source verdicts travel the same way but per peer, with versions
+// notification log (AlertingEngine::log_replica, derived from the outbox), silences
+// (route::ReplicatedSilences) and maintenance windows (route::ReplicatedMaintenance).
+// Source verdicts travel the same way but per peer, with versions
 // and digests (ClusterView::BuildFor/Apply), because a source table is large and sent as
-// deltas. A later piece (maintenance windows) implements this interface and gets a field
-// in the sync payload; nothing in the cluster changes otherwise.
+// deltas. A new piece implements this interface and gets a field in the sync payload
+// (as maintenance windows did); nothing in the cluster changes otherwise.
 #pragma once
 
 #include <string>

@@ -13,21 +13,22 @@ std::string Summary(const std::string& source) {
   return own.empty() ? source + " is DOWN" : own;
 }
 
-alerting::LabelSet LabelsOf(const std::string& source, const protocol::Labels& labels) {
+}  // namespace
+
+alerting::LabelSet SourceAlertLabels(const std::string& source, const protocol::Labels& labels) {
   alerting::LabelSet out(labels.begin(), labels.end());
   // Identity labels win over agent-supplied ones of the same name.
   out["alertname"] = "SourceDown";
   out["source"] = source;
   return out;
 }
-}  // namespace
 
 std::optional<alerting::Alert> AlertFor(const Transition& t, const std::string& external_url) {
   const bool firing = t.to == SourceState::kDown && t.from != SourceState::kDown;
   const bool resolved = t.from == SourceState::kDown && t.to != SourceState::kDown;
   if (!firing && !resolved) return std::nullopt;
   alerting::Alert a;
-  a.labels = LabelsOf(t.source_id, t.labels);
+  a.labels = SourceAlertLabels(t.source_id, t.labels);
   a.annotations["summary"] = Summary(t.source_id);
   a.annotations["description"] = t.reason;
   a.status = firing ? alerting::AlertStatus::kFiring : alerting::AlertStatus::kResolved;
@@ -39,7 +40,7 @@ std::optional<alerting::Alert> AlertFor(const Transition& t, const std::string& 
 
 alerting::Alert FiringAlertFor(const SourceSnapshot& s, const std::string& external_url) {
   alerting::Alert a;
-  a.labels = LabelsOf(s.source_id, s.labels);
+  a.labels = SourceAlertLabels(s.source_id, s.labels);
   a.annotations["summary"] = Summary(s.source_id);
   a.annotations["description"] = "DOWN since before the collector restarted";
   a.starts_at_ms = s.state_since_ms;

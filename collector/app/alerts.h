@@ -11,6 +11,10 @@
 
 namespace firewatch::collector {
 
+// The labels of a source's SourceDown alert: its own labels, alertname and source (these
+// two win over agent-supplied ones). What silences and maintenance windows match.
+alerting::LabelSet SourceAlertLabels(const std::string& source, const protocol::Labels& labels);
+
 std::optional<alerting::Alert> AlertFor(const Transition& t, const std::string& external_url);
 // The firing alert of a source that is DOWN now (used after a restart to rebuild groups).
 alerting::Alert FiringAlertFor(const SourceSnapshot& s, const std::string& external_url);

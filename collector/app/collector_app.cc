@@ -28,6 +28,7 @@
 #include "ingest/ingestor.h"
 #include "ingest/udp_receiver.h"
 #include "metrics/collector_metrics.h"
+#include "route/replicated_maintenance.h"
 #include "route/replicated_silences.h"
 #include "store/store.h"
 #include "tracker/tracker.h"
@@ -629,7 +630,7 @@ Status CollectorApp::Start() {
   m.http = std::make_unique<HttpServer>(opts);
   m.http->SetAccessPolicy(MakeAccessPolicy(c, *operators));
   m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
-                     m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}, {}, {}};
+                     m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}, {}, {}, {}};
   // Both on the loop (docs/architecture.md, "Threading model"); a loop that does not
   // answer within the timeout is busy or stopping: 503, the caller retries.
   m.api.forget = [&m](const std::string& id, const std::string& who) -> Result<bool> {
@@ -652,6 +653,14 @@ Status CollectorApp::Start() {
     m.metrics->ConfigLoaded(static_cast<double>(m.config_info.loaded_at_ms) / 1000.0);
   }
   m.api.config_info = [&m] { return m.ConfigNow(); };
+  if (m.alerting) {
+    // Windows live in the engine from Start() on (null before: nothing shown).
+    m.api.maintenance = [&m](const SourceSnapshot& snap) -> std::vector<std::string> {
+      const auto* windows = m.alerting->replicated_maintenance();
+      if (windows == nullptr) return {};
+      return windows->MutedBy(SourceAlertLabels(snap.source_id, snap.labels), m.clock.WallNow());
+    };
+  }
   if (m.cluster) {
     m.api.cluster_panel = [&m]() -> std::optional<ClusterPanel> {
       const ClusterStatus st = m.cluster->view().Snapshot(20);
@@ -726,6 +735,7 @@ Status CollectorApp::Start() {
       states.incidents = &m.alerting->incident_replica();
       states.log = &m.alerting->log_replica();
       states.silences = m.alerting->replicated_silences();
+      states.maintenance = m.alerting->replicated_maintenance();
     }
     m.cluster->Start(states);
     m.ExportClusterMetrics();  // the families exist from the first scrape

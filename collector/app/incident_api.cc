@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "firewatch/text/rfc3339.h"
+#include "route/replicated_maintenance.h"
 #include "route/silence.h"
 
 namespace firewatch::collector {
@@ -81,6 +83,74 @@ std::optional<std::string> ResolveComment(const nlohmann::json& body, std::strin
 }
 
 }  // namespace
+
+// Maintenance windows (route/maintenance.h): the same shape as silences, plus an optional
+// "recurrence"; see incident_api.h for the contract.
+void RegisterMaintenanceApi(HttpServer& server, alerting::AlertingEngine& engine) {
+  namespace route = alerting::route;
+  // The engine creates the windows in Start(); routes registered before answer 503.
+  auto windows = [&engine]() { return engine.replicated_maintenance(); };
+  server.Route("GET", "/api/v1/maintenance", [windows](const HttpRequest&) {
+    auto* m = windows();
+    if (m == nullptr) return HttpResponse::Error(503, "the alerting engine is not running");
+    const WallTime now = m->WallNow();
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& w : m->Snapshot()->windows()) {
+      nlohmann::json j = nlohmann::json::parse(route::WindowToJson(w->window()));
+      nlohmann::json status = {{"state", route::WindowStateString(w->StateAt(now))}};
+      if (auto occ = w->CurrentOrNext(now)) {
+        status["occurrence"] = {{"startsAt", text::FormatRfc3339(ToUnixMillis(occ->start))},
+                                {"endsAt", text::FormatRfc3339(ToUnixMillis(occ->end))}};
+      }
+      j["status"] = std::move(status);
+      list.push_back(std::move(j));
+    }
+    return HttpResponse::Json(200, Dump(list));
+  });
+  server.Route(
+      "POST", "/api/v1/maintenance",
+      [windows](const HttpRequest& req) {
+        auto* m = windows();
+        if (m == nullptr) return HttpResponse::Error(503, "the alerting engine is not running");
+        auto body = nlohmann::json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object()) {
+          return HttpResponse::Error(400, "body must be a JSON object (a maintenance window)");
+        }
+        if (body.contains("id")) {
+          return HttpResponse::Error(400, "id: windows are not changed in place; expire it "
+                                          "(DELETE) and create a new one");
+        }
+        if (auto bad = SameOperator(body, "createdBy", req.operator_name)) return *bad;
+        body["createdBy"] = req.operator_name;
+        // Defaults: from now; a recurring window runs until expired.
+        const int64_t now_ms = ToUnixMillis(m->WallNow());
+        if (!body.contains("startsAt")) body["startsAt"] = text::FormatRfc3339(now_ms);
+        if (!body.contains("endsAt") && body.contains("recurrence")) {
+          body["endsAt"] = text::FormatRfc3339(route::kMaxSilenceUnixMs);
+        }
+        auto w = route::WindowFromJsonValue(body);
+        if (!w.ok()) return HttpResponse::Error(400, w.status().message());
+        auto id = m->Create(std::move(w).value());
+        if (!id.ok()) return HttpResponse::Error(400, id.status().message());
+        spdlog::info("maintenance window {} created by operator {}", *id, req.operator_name);
+        return HttpResponse::Json(200, Dump(nlohmann::json{{"maintenanceID", *id}}));
+      },
+      RouteOptions{Access::kOperator, route::kMaxMaintenanceJsonBytes, nullptr});
+  server.Route(
+      "DELETE", "/api/v1/maintenance/{}",
+      [windows](const HttpRequest& req) {
+        auto* m = windows();
+        if (m == nullptr) return HttpResponse::Error(503, "the alerting engine is not running");
+        Status st = m->Expire(req.param);
+        if (!st.ok()) {
+          return HttpResponse::Error(st.code() == Status::Code::kNotFound ? 404 : 400,
+                                     st.message());
+        }
+        spdlog::info("maintenance window {} expired by operator {}", req.param, req.operator_name);
+        return HttpResponse::Json(200, Dump(nlohmann::json{{"expired", req.param}}));
+      },
+      RouteOptions{Access::kOperator, 0, nullptr});
+}
 
 void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
   server.Route("GET", "/api/v1/incidents", [&engine](const HttpRequest&) {
@@ -184,6 +254,7 @@ void RegisterIncidentApi(HttpServer& server, alerting::AlertingEngine& engine) {
         return HttpResponse::Json(200, Dump(nlohmann::json{{"expired", req.param}}));
       },
       RouteOptions{Access::kOperator, 0, nullptr});
+  RegisterMaintenanceApi(server, engine);
 }
 
 }  // namespace firewatch::collector

@@ -8,6 +8,7 @@
 #include "firewatch/protocol/keyring.h"
 #include "firewatch/random_id.h"
 #include "http/http_server.h"
+#include "route/replicated_maintenance.h"
 #include "route/replicated_silences.h"
 
 namespace firewatch::collector {
@@ -128,6 +129,7 @@ SyncPayload Cluster::Build(const std::string& peer) {
   if (states_.incidents != nullptr) p.incidents = states_.incidents->Export();
   if (states_.log != nullptr) p.log = states_.log->Export();
   if (states_.silences != nullptr) p.silences = states_.silences->Export().silences;
+  if (states_.maintenance != nullptr) p.maintenance = states_.maintenance->Export().windows;
   return p;
 }
 
@@ -147,6 +149,18 @@ Status Cluster::Absorb(const SyncPayload& p) {
       if (log_limit_.Allow("silence_refused", suppressed)) {
         spdlog::warn("cluster: {} silence(s) from {} refused: {}", p.silences_refused, p.from,
                      p.silence_error);
+      }
+    }
+  }
+  if (states_.maintenance != nullptr) {
+    states_.maintenance->Merge(p.from, alerting::route::PeerWindows{p.maintenance,
+                                                                    p.maintenance_refused,
+                                                                    p.maintenance_error});
+    if (p.maintenance_refused > 0) {
+      uint64_t suppressed = 0;
+      if (log_limit_.Allow("maintenance_refused", suppressed)) {
+        spdlog::warn("cluster: {} maintenance window(s) from {} refused: {}",
+                     p.maintenance_refused, p.from, p.maintenance_error);
       }
     }
   }

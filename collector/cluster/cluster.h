@@ -34,6 +34,7 @@
 
 namespace firewatch::alerting::route {
 struct PeerSilences;
+struct PeerWindows;
 }
 
 namespace firewatch::collector {
@@ -47,6 +48,7 @@ struct ReplicatedStates {
   alerting::Replicated<std::vector<alerting::PeerIncident>>* incidents = nullptr;
   alerting::Replicated<std::vector<alerting::LogEntry>>* log = nullptr;
   alerting::Replicated<alerting::route::PeerSilences>* silences = nullptr;
+  alerting::Replicated<alerting::route::PeerWindows>* maintenance = nullptr;
 };
 
 // Why a sync request (or a peer's response) was refused; names are metric labels.

@@ -113,6 +113,10 @@ std::string EncodeSyncPayload(const SyncPayload& p) {
   }
   json silences = json::array();
   for (const auto& s : p.silences) silences.push_back(json::parse(alerting::route::SilenceToJson(s)));
+  json maintenance = json::array();
+  for (const auto& w : p.maintenance) {
+    maintenance.push_back(json::parse(alerting::route::WindowToJson(w)));
+  }
   json j = {{"v", kSyncVersion},
             {"from", p.from},
             {"boot", p.boot},
@@ -128,6 +132,7 @@ std::string EncodeSyncPayload(const SyncPayload& p) {
             {"incidents", incidents},
             {"log", log},
             {"silences", silences},
+            {"maintenance", maintenance},
             {"need_full", p.need_full}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -224,6 +229,16 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
         continue;
       }
       p.silences.push_back(std::move(s).value());
+    }
+    if (j.contains("maintenance")) {
+      for (const auto& e : f.Array("maintenance")) {
+        auto w = alerting::route::WindowFromJsonValue(e);
+        if (!w.ok()) {
+          if (p.maintenance_refused++ == 0) p.maintenance_error = w.status().message();
+          continue;
+        }
+        p.maintenance.push_back(std::move(w).value());
+      }
     }
     p.need_full = f.Bool("need_full");
   } catch (const std::exception& e) {

@@ -14,6 +14,7 @@
 #include "engine/peer_gate.h"
 #include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/status.h"
+#include "route/maintenance.h"
 #include "route/silence.h"
 #include "tracker/source.h"
 
@@ -45,6 +46,11 @@ struct SyncPayload {
   // bad silence must not cut peer sync. The receiver counts them.
   size_t silences_refused = 0;
   std::string silence_error;  // the first refusal's message, for the log
+  // Maintenance windows (route/maintenance.h), the same way: refused entries are counted,
+  // never the payload. Absent in a payload (a peer from before windows) = none.
+  std::vector<alerting::route::MaintenanceWindow> maintenance;
+  size_t maintenance_refused = 0;
+  std::string maintenance_error;
   bool need_full = false;  // the sender asks the receiver for its whole table
 };
 

@@ -33,7 +33,7 @@ std::string Dump(const Json& j) {
 
 double Seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
-Json SourceJson(const SourceSnapshot& s, int64_t now_ms) {
+Json SourceJson(const SourceSnapshot& s, int64_t now_ms, const ApiContext& ctx) {
   Json labels = Json::object();
   for (const auto& [k, v] : s.labels) labels[k] = v;
   Json checks = Json::array();
@@ -70,6 +70,10 @@ Json SourceJson(const SourceSnapshot& s, int64_t now_ms) {
   j["heartbeats"] = s.heartbeats;
   j["last_transport"] = std::string(TransportName(s.last_transport));
   if (s.ping) j["ping"] = PingInfoJson(*s.ping);  // a scheduled check (docs/checks.md)
+  if (ctx.maintenance) {
+    // Muted, not forgotten: still tracked, pages held back while a window is active.
+    if (auto ids = ctx.maintenance(s); !ids.empty()) j["in_maintenance"] = ids;
+  }
   return j;
 }
 
@@ -131,7 +135,7 @@ HttpResponse Sources(const ApiContext& ctx, const HttpRequest& req) {
             [](const auto& a, const auto& b) { return a.source_id < b.source_id; });
   Json list = Json::array();
   for (const auto& s : sources) {
-    if (!filter || s.state == *filter) list.push_back(SourceJson(s, now_ms));
+    if (!filter || s.state == *filter) list.push_back(SourceJson(s, now_ms, ctx));
   }
   Json j;
   j["collector"] = ctx.collector_id;
@@ -143,7 +147,7 @@ HttpResponse Sources(const ApiContext& ctx, const HttpRequest& req) {
 HttpResponse OneSource(const ApiContext& ctx, const HttpRequest& req) {
   std::optional<SourceSnapshot> s = ctx.tracker->Get(req.param);
   if (!s) return HttpResponse::Error(404, "unknown source '" + req.param + "'");
-  Json j = SourceJson(*s, ToUnixMillis(ctx.clock->WallNow()));
+  Json j = SourceJson(*s, ToUnixMillis(ctx.clock->WallNow()), ctx);
   if (s->check_book) {  // the detail: every check's record and history (check_book.h)
     Json checks = Json::array();
     for (const auto& r : *s->check_book) checks.push_back(CheckRecordJson(r));

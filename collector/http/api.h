@@ -72,6 +72,9 @@ struct ApiContext {
   std::function<Result<IngestResult>(std::string frame, std::string peer)> ingest;
   // The configuration in force (GET /api/v1/status "config"); empty: not shown.
   std::function<ConfigInfo()> config_info;
+  // The maintenance windows (alerting/route/maintenance.h) active now that mute this
+  // source's pages, by id: source listings show them as "in_maintenance". Empty: none.
+  std::function<std::vector<std::string>(const SourceSnapshot&)> maintenance;
 };
 
 // What an operator must be told about the tracker's limits, one sentence each (empty

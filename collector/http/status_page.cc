@@ -97,6 +97,7 @@ constexpr std::string_view kScript = R"js(
     var st = el("td");
     st.appendChild(el("span", "state s-" + state, s.state));
     if (s.goodbye_reason) st.appendChild(el("span", "reason", s.goodbye_reason));
+    if (s.in_maintenance) st.appendChild(el("span", "reason maint", "in maintenance"));
     if (s.ping) {  // a scheduled check: its last ping and message (docs/checks.md)
       st.appendChild(el("span", "reason ping", "last ping: " + s.ping.last_kind +
           (s.ping.last_message ? ": " + String(s.ping.last_message).slice(0, 200) : "")));
@@ -366,6 +367,12 @@ constexpr std::string_view kScript = R"js(
       document.getElementById("no-incidents").hidden = list.length > 0;
     }).catch(function () { /* the sources refresh reports a dead collector */ });
   }
+  // Matchers as in Alertmanager: name="v", name!="v", name=~"re" (without quotes).
+  function matcherText(matchers) {
+    return (matchers || []).map(function (x) {
+      return x.name + (x.isEqual === false ? "!" : "") + (x.isRegex ? "=~" : "=") + x.value;
+    }).join(", ");
+  }
   function refreshSilences() {
     getJson("api/v1/silences").then(function (data) {
       var section = document.getElementById("silences");
@@ -378,9 +385,7 @@ constexpr std::string_view kScript = R"js(
       var list = el("ul");
       list.id = "silence-list";
       active.forEach(function (s) {
-        var m = (s.matchers || []).map(function (x) {
-          return x.name + (x.isEqual === false ? "!" : "") + (x.isRegex ? "=~" : "=") + x.value;
-        }).join(", ");
+        var m = matcherText(s.matchers);
         var li = el("li", "silence", (Date.parse(s.startsAt) > now ? "(from " + s.startsAt + ") " : "") +
                     "{" + m + "} until " + s.endsAt + " by " + s.createdBy +
                     (s.comment ? ": " + s.comment : "") + " ");
@@ -391,6 +396,39 @@ constexpr std::string_view kScript = R"js(
       var old = document.getElementById("silence-list");
       old.parentNode.replaceChild(list, old);
       document.getElementById("no-silences").hidden = active.length > 0;
+    }).catch(function () {});
+  }
+  // Maintenance windows: active, pending and between occurrences (expired ones hidden).
+  function refreshMaintenance() {
+    getJson("api/v1/maintenance").then(function (data) {
+      var section = document.getElementById("maintenance");
+      if (data === null) { section.hidden = true; return; }
+      var shown = (data || []).filter(function (w) {
+        return w.status && w.status.state !== "expired";
+      });
+      section.hidden = false;
+      var list = el("ul");
+      list.id = "maintenance-list";
+      shown.forEach(function (w) {
+        var m = matcherText(w.matchers);
+        var occ = w.status.occurrence;
+        var when = occ ? (w.status.state === "active" ? " until " + occ.endsAt
+                                                      : " next " + occ.startsAt) : "";
+        var rec = w.recurrence ? " (" + w.recurrence.cron + " " + w.recurrence.timeZone + ", " +
+                  w.recurrence.durationSeconds + "s each)" : "";
+        var li = el("li", "maint", w.status.state + ": {" + m + "}" + when + rec + " by " +
+                    w.createdBy + (w.comment ? ": " + w.comment : "") + " ");
+        li.setAttribute("data-maintenance", w.id);
+        li.appendChild(button("expire", "expire", w.id, function () {
+          act("DELETE", "api/v1/maintenance/" + encodeURIComponent(w.id), null,
+              "expire maintenance " + w.id, "expired maintenance " + w.id, "silence-result",
+              refreshMaintenance);
+        }));
+        list.appendChild(li);
+      });
+      var old = document.getElementById("maintenance-list");
+      old.parentNode.replaceChild(list, old);
+      document.getElementById("no-maintenance").hidden = shown.length > 0;
     }).catch(function () {});
   }
   try {
@@ -409,6 +447,8 @@ constexpr std::string_view kScript = R"js(
   setInterval(refresh, 5000);
   setInterval(refreshIncidents, 5000);
   setInterval(refreshSilences, 15000);
+  refreshMaintenance();
+  setInterval(refreshMaintenance, 15000);
 })();
 )js";
 
@@ -655,7 +695,10 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
       "<select id=\"silence-duration\" aria-label=\"for how long\"><option>30m</option>"
       "<option selected>1h</option><option>2h</option><option>4h</option><option>8h</option>"
       "<option>1d</option></select> <button id=\"silence-add\" type=\"button\">silence</button> "
-      "<span id=\"silence-result\" role=\"status\"></span></div></section>\n";
+      "<span id=\"silence-result\" role=\"status\"></span></div></section>\n"
+      "<section id=\"maintenance\" hidden><h2>maintenance</h2><ul id=\"maintenance-list\"></ul>"
+      "<p id=\"no-maintenance\">No current or upcoming maintenance (firewatchctl "
+      "maintenance add).</p></section>\n";
   if (model.cluster) RenderClusterPanel(out, *model.cluster);
   out += "<section id=\"sources\"><h2>sources</h2><div class=\"tools\">"
          "<input id=\"filter\" type=\"search\" placeholder=\"search id or label=value\" "

@@ -80,7 +80,7 @@ TEST_F(IncidentsDbTest, BothStoresShareOneVersionedFile) {
   auto header = sqlite::testing::ReadHeader(path_);
   ASSERT_TRUE(header.ok());
   EXPECT_EQ(header->application_id, kIncidentsDbApplicationId);
-  EXPECT_EQ(header->user_version, 1);
+  EXPECT_EQ(header->user_version, 2);  // 2: the maintenance table
 }
 
 TEST_F(IncidentsDbTest, WhoResolvedByHandAndWhyAreKept) {
@@ -116,7 +116,8 @@ TEST_F(IncidentsDbTest, UnreadableIncidentRowIsSkipped) {
 }
 
 // incidents.db as written by the release before versioning (application_id 0,
-// user_version 0; tests/testdata/storage/README.md): adopted as schema 1, rows intact.
+// user_version 0; tests/testdata/storage/README.md): adopted as schema 1, rows intact,
+// then migrated to 2 (the maintenance windows' table).
 TEST_F(IncidentsDbTest, OpensIncidentsDbFromBeforeVersioning) {
   ASSERT_TRUE(
       sqlite::testing::RestoreDump(sqlite::testing::StorageTestdata("incidents.sql"), path_).ok());
@@ -145,7 +146,7 @@ TEST_F(IncidentsDbTest, OpensIncidentsDbFromBeforeVersioning) {
   auto header = sqlite::testing::ReadHeader(path_);
   ASSERT_TRUE(header.ok());
   EXPECT_EQ(header->application_id, kIncidentsDbApplicationId);
-  EXPECT_EQ(header->user_version, 1);
+  EXPECT_EQ(header->user_version, 2);  // 2: the maintenance table
 }
 
 TEST_F(IncidentsDbTest, UnversionedFileOfAnotherShapeIsRefused) {
