@@ -123,11 +123,10 @@ struct CollectorApp::Impl {
   // merged ones otherwise (docs/cluster.md).
   void Page(const std::vector<Transition>& verdicts) {
     if (verdicts.empty()) return;
-    // DomainDown before the hosts' own alerts, so the inhibitor holds it when they arrive;
-    // and before the local pager, whose one fsync per host page takes seconds when a
-    // whole site goes DOWN in one batch (docs/domains.md).
+    // DomainDown before the hosts' own alerts, so the inhibitor holds it when they arrive
+    // (docs/domains.md); mirrored to Alertmanager like every alert.
     if (alerting && domains) {
-      for (auto& a : domains->Observe(verdicts)) alerting->Submit(std::move(a));
+      for (auto& a : domains->Observe(verdicts)) Raise(std::move(a));
     }
     pager->Notify(verdicts, metrics.get());
     for (const auto& t : verdicts) {

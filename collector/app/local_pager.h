@@ -1,6 +1,6 @@
 // The local page channel: what pages go to until real channels (email, SMS) are
-// configured. A page is one JSON line appended (and fsync'ed) to a file in the data
-// directory -- on disk before anything else -- and one human line on stdout.
+// configured. A page is one JSON line appended to a file in the data directory -- on
+// disk (one fsync per Notify batch) before anything else -- and one human line on stdout.
 //
 // Pages: a source going DOWN ("firing") and a DOWN source leaving DOWN ("resolved"):
 // coming back UP, saying goodbye, or being forgotten (state STOPPED, reason

@@ -271,6 +271,26 @@ TEST_F(CompactChecksTest, AMatchingMarkerKeepsTheFullState) {
   EXPECT_EQ(changes_.size(), 1u);  // a marker is no change, and missing checks are not OK
 }
 
+// check_alerts counts heartbeats: a marker naming the state held is one more report of
+// it, so `consecutive: 3` fires on the third heartbeat although only the first carried
+// the checks (the agent repeats a change in full only twice).
+TEST_F(CompactChecksTest, AMatchingMarkerCountsTowardsConsecutiveFailures) {
+  CheckAlertPolicy p;
+  p.rules.push_back({"disk", {}, 4, 0, 0});
+  tracker_.SetCheckAlerts(p);
+  ASSERT_FALSE(Send(Full(1, critical_)).rejected);
+  const uint64_t digest = protocol::ChecksDigest(critical_);
+  ASSERT_FALSE(Send(Unchanged(2, digest)).rejected);
+  ASSERT_FALSE(Send(Unchanged(3, digest)).rejected);
+  EXPECT_TRUE(changes_.empty()) << "alerted before the fourth report";
+  ASSERT_FALSE(Send(Unchanged(4, digest)).rejected);
+  ASSERT_EQ(changes_.size(), 1u) << "the fourth heartbeat in a row reporting CRITICAL";
+  EXPECT_EQ(changes_[0].to, protocol::CheckState::kCritical);
+  // A marker naming another state counts for nothing (stale, kept).
+  ASSERT_FALSE(Send(Unchanged(5, digest + 1)).rejected);
+  EXPECT_EQ(changes_.size(), 1u);
+}
+
 TEST_F(CompactChecksTest, AMismatchedMarkerKeepsTheLastStateFlaggedStale) {
   ASSERT_FALSE(Send(Full(1, critical_)).rejected);
   // The agent sent a newer full state we never got (the datagram was lost).

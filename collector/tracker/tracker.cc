@@ -285,19 +285,6 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
   ++e->heartbeats;
   e->last_transport = transport;
   if (e->agent_version != hb.agent_version) e->agent_version = hb.agent_version;
-  auto apply_checks = [&](std::span<const protocol::CheckView> checks) {
-    if (!e->checks) {
-      e->checks = std::make_shared<CheckBook>();
-    } else if (e->checks.use_count() > 1) {
-      // A snapshot still reads it (they are made under this lock, so a count of 1 here
-      // means nobody else can): copy on write.
-      e->checks = std::make_shared<CheckBook>(*e->checks);
-    }
-    const LabelBlob& labels = e->labels;
-    CheckBookUpdate update(check_alerts_, e->id, [&labels] { return DecodeLabels(*labels); },
-                           now_ms, out.check_changes);
-    update.Apply(*e->checks, checks);
-  };
   if (hb.checks_mode == protocol::ChecksMode::kUnchanged) {
     // Only the digest of the agent's last full state: ours is current when it is that
     // one. Otherwise ours is kept, flagged stale, until the next full state (at most
@@ -306,14 +293,14 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
     // A current one counts as one more heartbeat reporting it: `consecutive` and the
     // flap window count heartbeats, not the frames that happen to carry the checks.
     if (!e->checks_stale && e->checks && StillDeciding(*e->checks)) {
+      // Copies: the update rewrites the very records these would view.
+      const std::vector<protocol::CheckResult> held = ReportedChecks(*e->checks);
       std::vector<protocol::CheckView> same;
-      for (const CheckRecord& r : *e->checks) {
-        if (r.reported) same.push_back({r.name, r.state, r.output});
-      }
-      apply_checks(same);
+      for (const auto& c : held) same.push_back({c.name, c.state, c.output});
+      ApplyChecks(*e, same, now_ms, out.check_changes);
     }
   } else if (!hb.checks.empty() || e->checks) {  // most sources never report a check
-    apply_checks(hb.checks);
+    ApplyChecks(*e, hb.checks, now_ms, out.check_changes);
   }
   if (hb.checks_mode == protocol::ChecksMode::kFull) {
     e->checks_digest = hb.checks_digest;
@@ -394,6 +381,21 @@ std::vector<Transition> Tracker::Evaluate() {
     }
   }
   return out;
+}
+
+void Tracker::ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks, int64_t now_ms,
+                          std::vector<CheckChange>& changes) {
+  if (!e.checks) {
+    e.checks = std::make_shared<CheckBook>();
+  } else if (e.checks.use_count() > 1) {
+    // A snapshot still reads it (they are made under this lock, so a count of 1 here
+    // means nobody else can): copy on write.
+    e.checks = std::make_shared<CheckBook>(*e.checks);
+  }
+  const LabelBlob& labels = e.labels;
+  CheckBookUpdate update(check_alerts_, e.id, [&labels] { return DecodeLabels(*labels); }, now_ms,
+                         changes);
+  update.Apply(*e.checks, checks);
 }
 
 SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {

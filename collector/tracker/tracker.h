@@ -183,6 +183,10 @@ class Tracker {
   uint32_t PositionOf(std::string_view id, uint32_t hash) const FW_REQUIRES(mu_);
   Entry& Add(std::string id, uint32_t hash) FW_REQUIRES(mu_);  // id must be new
   void MarkDirty(Entry& e) FW_REQUIRES(mu_);
+  // Applies one heartbeat's checks to `e`'s book (created, or copied while a snapshot
+  // shares it), appending the alert-state changes to `changes`.
+  void ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks, int64_t now_ms,
+                   std::vector<CheckChange>& changes) FW_REQUIRES(mu_);
   void ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Transport transport,
                      MonoTime now, int64_t now_ms, ObserveResult& out) FW_REQUIRES(mu_);
   SourceSnapshot ToSnapshot(const Entry& e, MonoTime now) const FW_REQUIRES(mu_);
