@@ -42,7 +42,17 @@ void SetApiToken(std::string token) { g_token = std::move(token); }
 Result<std::string> ResolveApiToken(const std::string& token_file) {
   if (!token_file.empty()) return FirstLine(token_file);
   if (const char* env = std::getenv("FIREWATCH_TOKEN"); env != nullptr && *env != '\0') {
-    return std::string(env);
+    std::string token(env);
+    // `export FIREWATCH_TOKEN=$(cat token-file)` of a file with comment lines: refused
+    // here with the fix, not sent as a header the collector can only answer 400 to.
+    for (char c : token) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        return Status::InvalidArgument(
+            "$FIREWATCH_TOKEN holds a line break or control character (a whole token file "
+            "with its comments?): put only the token in it, or use --token-file FILE");
+      }
+    }
+    return token;
   }
   if (const char* file = std::getenv("FIREWATCH_TOKEN_FILE"); file != nullptr && *file != '\0') {
     return FirstLine(file);

@@ -219,7 +219,14 @@ int MaintenanceAdd(const MaintenanceAddOptions& o) {
     if (o.until.empty()) {
       auto d = ParseDurationArg(o.duration, cmd, "--duration");
       if (!d) return 2;
-      ends = std::max(w.base.starts_at, now) + std::chrono::duration_cast<WallTime::duration>(*d);
+      // From --start when given (a start an hour ago with --duration 2h ends in an
+      // hour, as written), else from now.
+      ends = w.base.starts_at + std::chrono::duration_cast<WallTime::duration>(*d);
+      if (*ends <= now) {
+        std::fprintf(stderr, "%s: --start %s with --duration %s ended already; nothing added\n",
+                     cmd, o.start.c_str(), o.duration.c_str());
+        return 2;
+      }
     } else {
       ends = EndArg(o.until, o.duration, now, cmd);
     }

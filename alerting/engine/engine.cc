@@ -927,6 +927,12 @@ EngineStats AlertingEngine::Stats() const {
   } else {
     s.silences_refused = {{"peer", 0}, {"store", 0}};
   }
+  if (maintenance_) {
+    s.maintenance = maintenance_->Counts();
+    s.maintenance_refused = maintenance_->Refused();
+  } else {
+    s.maintenance_refused = {{"peer", 0}, {"store", 0}};
+  }
   if (outbox_) {
     auto depth = outbox_->DepthByState();
     if (depth.ok()) {

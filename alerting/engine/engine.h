@@ -105,6 +105,10 @@ struct EngineStats {
   // over a limit when merged from a peer) and "store" (incidents.db rows skipped at
   // start). Both keys always present.
   std::map<std::string, uint64_t> silences_refused;
+  // Maintenance windows the same way: "pending"/"active"/"waiting"/"expired" held now,
+  // and refusals by origin ("peer", "store"; both always present).
+  std::map<std::string, uint64_t> maintenance;
+  std::map<std::string, uint64_t> maintenance_refused;
 };
 
 class AlertingEngine {

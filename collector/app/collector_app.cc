@@ -319,6 +319,7 @@ struct CollectorApp::Impl {
       const alerting::EngineStats s = alerting->Stats();
       metrics->AlertingStats(s.notifications, s.outbox_depth, s.incidents);
       metrics->SilenceStats(s.silences, s.silences_refused);
+      metrics->MaintenanceStats(s.maintenance, s.maintenance_refused);
     }
     if (auto dirty = tracker->TakeDirty(); !dirty.empty()) store->Write(std::move(dirty), {});
     ForgetSilent();

@@ -419,12 +419,16 @@ struct CollectorMetrics::Families {
   std::map<std::string, ChannelSeries, std::less<>> notifications_by FW_GUARDED_BY(render_mu);
   std::map<std::string, Gauge*, std::less<>> outbox_by FW_GUARDED_BY(render_mu);
   std::map<std::string, Gauge*, std::less<>> incidents_by FW_GUARDED_BY(render_mu);
-  // Silence families (SilenceStats), registered on first use.
-  Family<Gauge>* silences FW_GUARDED_BY(render_mu) = nullptr;
-  Family<Counter>* silences_refused FW_GUARDED_BY(render_mu) = nullptr;
-  std::map<std::string, Gauge*, std::less<>> silences_by FW_GUARDED_BY(render_mu);
-  std::map<std::string, std::pair<Counter*, uint64_t>, std::less<>> silences_refused_by
-      FW_GUARDED_BY(render_mu);
+  // Silences and maintenance windows (SilenceStats, MaintenanceStats): what is held by
+  // state and what was refused by origin, registered on first use.
+  struct MuteSeries {
+    Family<Gauge>* held = nullptr;
+    Family<Counter>* refused = nullptr;
+    std::map<std::string, Gauge*, std::less<>> held_by;
+    std::map<std::string, std::pair<Counter*, uint64_t>, std::less<>> refused_by;
+  };
+  MuteSeries silences FW_GUARDED_BY(render_mu);
+  MuteSeries maintenance FW_GUARDED_BY(render_mu);
 
   // Config reloads (ConfigLoaded, ConfigReload), registered by the constructor.
   Counter* reloads_success = nullptr;
@@ -669,36 +673,55 @@ void CollectorMetrics::AlertingStats(
   set(*f_->incidents, f_->incidents_by, incidents);
 }
 
-void CollectorMetrics::SilenceStats(const std::map<std::string, uint64_t>& held,
-                                    const std::map<std::string, uint64_t>& refused) {
-  MutexLock lock(f_->render_mu);
-  if (f_->silences == nullptr) {
-    f_->silences = &BuildGauge()
-                        .Name("firewatch_silences")
-                        .Help("Silences held by this collector, by state (active, pending, expired).")
-                        .Register(*registry_);
-    f_->silences_refused =
-        &BuildCounter()
-             .Name("firewatch_silences_refused_total")
-             .Help("Silences refused: from a peer (failed validation or over a limit), or "
-                   "skipped from the store at start.")
-             .Register(*registry_);
+namespace {
+// Sets one muting piece's series (silences, maintenance windows); `m` is registered on
+// first use under `name` and `name`_refused_total.
+template <typename Series>
+void SetMuteSeries(Series& m, prometheus::Registry& registry, const std::string& name,
+                   const std::string& held_help, const std::string& refused_help,
+                   const std::map<std::string, uint64_t>& held,
+                   const std::map<std::string, uint64_t>& refused) {
+  if (m.held == nullptr) {
+    m.held = &BuildGauge().Name(name).Help(held_help).Register(registry);
+    m.refused = &BuildCounter().Name(name + "_refused_total").Help(refused_help).Register(registry);
   }
   for (const auto& [state, n] : held) {
-    auto it = f_->silences_by.find(state);
-    if (it == f_->silences_by.end()) {
-      it = f_->silences_by.emplace(state, &f_->silences->Add({{"state", ValidUtf8(state)}})).first;
+    auto it = m.held_by.find(state);
+    if (it == m.held_by.end()) {
+      it = m.held_by.emplace(state, &m.held->Add({{"state", ValidUtf8(state)}})).first;
     }
     it->second->Set(static_cast<double>(n));
   }
   for (const auto& [origin, n] : refused) {
-    auto it = f_->silences_refused_by.find(origin);
-    if (it == f_->silences_refused_by.end()) {
-      Counter* c = &f_->silences_refused->Add({{"origin", ValidUtf8(origin)}});
-      it = f_->silences_refused_by.emplace(origin, std::make_pair(c, uint64_t{0})).first;
+    auto it = m.refused_by.find(origin);
+    if (it == m.refused_by.end()) {
+      Counter* c = &m.refused->Add({{"origin", ValidUtf8(origin)}});
+      it = m.refused_by.emplace(origin, std::make_pair(c, uint64_t{0})).first;
     }
     Mirror(*it->second.first, n, it->second.second);
   }
+}
+}  // namespace
+
+void CollectorMetrics::SilenceStats(const std::map<std::string, uint64_t>& held,
+                                    const std::map<std::string, uint64_t>& refused) {
+  MutexLock lock(f_->render_mu);
+  SetMuteSeries(f_->silences, *registry_, "firewatch_silences",
+                "Silences held by this collector, by state (active, pending, expired).",
+                "Silences refused: from a peer (failed validation or over a limit), or "
+                "skipped from the store at start.",
+                held, refused);
+}
+
+void CollectorMetrics::MaintenanceStats(const std::map<std::string, uint64_t>& held,
+                                        const std::map<std::string, uint64_t>& refused) {
+  MutexLock lock(f_->render_mu);
+  SetMuteSeries(f_->maintenance, *registry_, "firewatch_maintenance_windows",
+                "Maintenance windows held by this collector, by state (active, waiting "
+                "between occurrences, pending, expired).",
+                "Maintenance windows refused: from a peer (failed validation or over a "
+                "limit), or skipped from the store at start.",
+                held, refused);
 }
 
 void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, bool isolated,

@@ -98,6 +98,10 @@ class CollectorMetrics {
   //            from the store (firewatch_silences_refused_total{origin}).
   void SilenceStats(const std::map<std::string, uint64_t>& held,
                     const std::map<std::string, uint64_t>& refused);
+  // Maintenance windows, the same way: firewatch_maintenance_windows{state} and
+  // firewatch_maintenance_windows_refused_total{origin}.
+  void MaintenanceStats(const std::map<std::string, uint64_t>& held,
+                        const std::map<std::string, uint64_t>& refused);
 
   // The cluster's state (call periodically; the first call registers the families, so
   // standalone collectors export none of them). Counts are monotonic totals.

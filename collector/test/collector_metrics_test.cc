@@ -388,6 +388,20 @@ TEST_F(FleetTest, SilenceSeriesAreMirrored) {
   EXPECT_EQ(Sample(out, R"(firewatch_silences_refused_total{origin="store"})"), 1);
 }
 
+TEST_F(FleetTest, MaintenanceSeriesAreMirroredApartFromSilences) {
+  CollectorMetrics m("c", "v", false);
+  m.SilenceStats({{"active", 1}}, {{"peer", 0}, {"store", 0}});
+  m.MaintenanceStats({{"active", 0}, {"waiting", 2}, {"pending", 1}, {"expired", 4}},
+                     {{"peer", 2}, {"store", 0}});
+  m.MaintenanceStats({{"active", 1}, {"waiting", 1}, {"pending", 1}, {"expired", 4}},
+                     {{"peer", 2}, {"store", 0}});  // mirrored: no double counting
+  const std::string out = m.Render(tracker_, nullptr);
+  EXPECT_EQ(Sample(out, R"(firewatch_maintenance_windows{state="active"})"), 1);
+  EXPECT_EQ(Sample(out, R"(firewatch_maintenance_windows{state="waiting"})"), 1);
+  EXPECT_EQ(Sample(out, R"(firewatch_maintenance_windows_refused_total{origin="peer"})"), 2);
+  EXPECT_EQ(Sample(out, R"(firewatch_silences{state="active"})"), 1);
+}
+
 TEST_F(FleetTest, HotPathCountsExactlyFromManyThreadsWhileRendering) {
   CollectorMetrics m("c", "v", true);
   Beat("a");

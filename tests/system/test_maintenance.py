@@ -3,11 +3,13 @@ mutes its pages while the tracker keeps tracking it, the API and the status page
 is in maintenance, and a source still DOWN when the window ends pages then (nothing is
 lost). Windows survive a restart; `firewatchctl maintenance` adds, lists and expires them."""
 import json
+import os
+import subprocess
 import time
 
 from fwcluster import (ClusterAgent, describe, firing_emails, firing_sms, sleep_until,
                        wait_all_peers_up, wait_source_everywhere)
-from fwtest import api_call, free_port, http_get, wait_for
+from fwtest import CTL, api_call, free_port, http_get, wait_for
 from paging import SmtpServer, paging_config
 from test_cluster import DEDUP_WINDOW, start_cluster
 from test_silences import ctl
@@ -96,6 +98,20 @@ def test_firewatchctl_maintenance_round_trip_and_restart(harness):
     code, _, err = as_operator("maintenance", "add", "dc=pangyo", "--cron", "0 2 * * SUN",
                                "--tz", "Mars/Olympus", "--comment", "x", *url)
     assert code == 2 and "unknown time zone" in err, err
+
+    # A one-off window that would already be over (from --start, not from now).
+    code, _, err = as_operator("maintenance", "add", "source=db-03", "--start",
+                               "2026-11-25T18:00:00Z", "--duration", "2h", "--comment", "x", *url)
+    assert code == 2 and "ended already" in err, err
+    # A whole token file (with its comment lines) pasted into $FIREWATCH_TOKEN: refused with
+    # the fix, before any request (the collector could only answer 400 to that header).
+    with open(harness.operator_token_file) as f:
+        whole = "# comment\n" + f.read()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIREWATCH_TOKEN")}
+    env["FIREWATCH_TOKEN"] = whole
+    r = subprocess.run([CTL, "maintenance", "list", *url], capture_output=True, text=True,
+                       timeout=30, env=env)
+    assert r.returncode == 2 and "--token-file" in r.stderr, r.stderr
 
     code, out, err = as_operator("maintenance", "add", "dc=pangyo", "--cron", "0 2 * * SUN",
                                  "--tz", "Asia/Seoul", "--duration", "2h",
