@@ -3,9 +3,9 @@
 // in `equal` are muted. A missing label counts as the empty string, so two alerts that
 // both lack an `equal` label are "equal" on it (Alertmanager does the same).
 //
-// This is how one DatacenterDown{dc="dc1"} alert mutes the per-host SourceDown pages in
-// dc1 and only there:
-//   source_matchers: ['alertname="DatacenterDown"']
+// This is how one DomainDown{dc="dc1"} alert (collector/domain/) mutes the per-host
+// SourceDown pages in dc1 and only there:
+//   source_matchers: ['alertname="DomainDown"']
 //   target_matchers: ['alertname="SourceDown"']
 //   equal: [dc]
 //

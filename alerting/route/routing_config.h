@@ -13,7 +13,7 @@
 //         escalation_policy: dba
 //         continue: true
 //   inhibit_rules:
-//     - source_matchers: ['alertname="DatacenterDown"']
+//     - source_matchers: ['alertname="DomainDown"']
 //       target_matchers: ['alertname="SourceDown"']
 //       equal: [dc]
 //
