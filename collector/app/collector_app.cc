@@ -472,7 +472,10 @@ alerting::StartupState StartupFor(const std::vector<SourceSnapshot>& sources,
   // re-established by the cluster view within a few sync rounds.
   st.vouched_for = [](const alerting::Alert& a) {
     auto name = a.labels.find("alertname");
-    return name != a.labels.end() && (name->second == "SourceDown" || name->second == "CheckFailing");
+    // DomainDown: DomainWatch::Resume re-derived it from the same restored states.
+    return name != a.labels.end() && (name->second == "SourceDown" ||
+                                      name->second == "CheckFailing" ||
+                                      name->second == "DomainDown");
   };
   if (c.cluster.enabled) {
     st.confirm_within = std::chrono::seconds(30) + 2 * (c.cluster.peer_timeout + c.cluster.alone_hold);
@@ -561,10 +564,11 @@ Status CollectorApp::Start() {
             metrics->PageDelivered(channel, *seconds);
           }
         });
-    if (Status as = m.alerting->Start(StartupFor(m.tracker->Snapshot(), c)); !as.ok()) return as;
+    std::vector<alerting::Alert> resumed;
     if (c.domains.enabled) {
       m.domains = std::make_unique<DomainWatch>(c.domains, c.alerting.external_url);
       m.domains->Seed(m.tracker->Snapshot(), /*with_states=*/!m.cluster);
+      resumed = m.domains->Resume();  // a restart amid a domain outage keeps it inhibiting
       const auto& root = c.alerting.routing.route;
       for (const auto& route : root ? RoutesFasterThanWindow(c.domains, *root)
                                     : std::vector<std::string>{}) {
@@ -573,6 +577,9 @@ Status CollectorApp::Start() {
                      route, config::FormatDuration(c.domains.window));
       }
     }
+    alerting::StartupState startup = StartupFor(m.tracker->Snapshot(), c);
+    for (auto& a : resumed) startup.firing.push_back(std::move(a));
+    if (Status as = m.alerting->Start(std::move(startup)); !as.ok()) return as;
   }
   auto pager = LocalPager::Open(c.pages_file, c.id, /*echo=*/true);
   if (!pager.ok()) return pager.status();

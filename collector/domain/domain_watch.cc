@@ -81,6 +81,17 @@ void DomainWatch::Seed(const std::vector<SourceSnapshot>& sources, bool with_sta
   }
 }
 
+std::vector<alerting::Alert> DomainWatch::Resume() {
+  std::vector<alerting::Alert> out;
+  for (auto& [name, d] : domains_) {
+    if (d.firing || d.down.empty()) continue;
+    int64_t latest = 0;
+    for (const auto& [id, at] : d.down) latest = std::max(latest, at);
+    Evaluate(name, d, latest, out);
+  }
+  return out;
+}
+
 std::vector<alerting::Alert> DomainWatch::Observe(const std::vector<Transition>& verdicts) {
   std::map<std::string, int64_t> touched;  // domain -> latest verdict time
   for (const auto& t : verdicts) {

@@ -47,6 +47,12 @@ class DomainWatch {
   // Membership and DOWN states from restored sources (`with_states`: standalone, where
   // the tracker's state is the verdict). Fires nothing: a restart is not a new loss.
   void Seed(const std::vector<SourceSnapshot>& sources, bool with_states);
+  // After Seed with states (a restart): the DomainDown alerts that were firing before it,
+  // re-derived by the same rule from the restored DOWN times (at least `needed` DOWN within
+  // `window` of the latest), marked firing here. They join the engine's start-up state, so
+  // the restored incident continues and its hosts stay inhibited; a slow decay that never
+  // fired is not turned into a domain page by a restart.
+  [[nodiscard]] std::vector<alerting::Alert> Resume();
   // Applies the verdicts; returns the DomainDown alerts (firing or resolved) to submit.
   [[nodiscard]] std::vector<alerting::Alert> Observe(const std::vector<Transition>& verdicts);
   // Drops forgotten sources; a domain that falls under its threshold resolves (at now_ms).

@@ -72,6 +72,35 @@ TEST(DomainWatchTest, SlowLossesOutsideTheWindowPageHostByHost) {
   EXPECT_TRUE(w.Firing().empty());
 }
 
+// A restart in the middle of a domain outage: the restored DOWN states re-derive the
+// firing DomainDown (same start), so its incident goes on and its hosts stay inhibited;
+// losses that were spread out (host-by-host pages before the restart) stay that way.
+TEST(DomainWatchTest, ResumeAfterARestartRederivesOnlyWhatFired) {
+  std::vector<SourceSnapshot> restored;
+  for (int i = 0; i < 50; ++i) {
+    SourceSnapshot s;
+    s.source_id = "host-" + std::to_string(i);
+    s.labels = {{"dc", "pangyo"}, {"role", "web"}};
+    s.state = i < 40 ? SourceState::kDown : SourceState::kUp;
+    s.state_since_ms = kT0 + i * 100;  // 40 within 4 s
+    restored.push_back(s);
+  }
+  DomainWatch w(DomainConfig{}, "");
+  w.Seed(restored, /*with_states=*/true);
+  auto out = w.Resume();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].status, AlertStatus::kFiring);
+  EXPECT_EQ(out[0].annotations.at("summary"), "dc=pangyo is DOWN: 40 of 50 sources");
+  EXPECT_EQ(out[0].starts_at_ms, kT0 + 3900);
+  EXPECT_EQ(w.Firing().size(), 1u);
+  EXPECT_TRUE(w.Resume().empty()) << "resumed twice";
+
+  for (int i = 0; i < 40; ++i) restored[i].state_since_ms = kT0 + i * 60'000;  // a slow decay
+  DomainWatch slow(DomainConfig{}, "");
+  slow.Seed(restored, /*with_states=*/true);
+  EXPECT_TRUE(slow.Resume().empty());
+}
+
 TEST(DomainWatchTest, MinSourcesGuardsSmallDomains) {
   DomainWatch w = Known(4);  // 4 known < min_sources 5: never a domain alert
   for (int i = 0; i < 4; ++i) {

@@ -122,6 +122,10 @@ def test_forty_of_fifty_down_is_one_domain_page_per_contact_in_restore_order(har
         # goes out (an absence can only be observed by waiting past its due time).
         wait_for(lambda: sum(collector.state(s) == "DOWN" for s in names[:40]) == 40,
                  30, what="40 sources DOWN")
+        # kill -9 and restart in the middle of the outage: the domain page goes on (no
+        # RESOLVED, no second page) and the 40 hosts, restored DOWN, stay inhibited.
+        collector.proc.kill()
+        collector.start()
         time.sleep(18)
         mails, sms = smtp.messages(), twilio.sent()
         assert [m["To"] for m in mails] == ["alice@example.com"], [m["Subject"] for m in mails]
