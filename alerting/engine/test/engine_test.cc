@@ -212,6 +212,16 @@ route:
     entered->get_future().wait();
   }
 
+  // What AckNow/ResolveNow write first, as a kill right after that write leaves it: the
+  // incident changed in incidents.db, and nothing else done (the engine is stopped).
+  void WrittenBeforeTheKill(const Incident& inc, const std::function<void(Incident&)>& change) {
+    IncidentStore store;
+    ASSERT_TRUE(store.Open(dir_ + "/incidents.db").ok());
+    Incident changed = inc;
+    change(changed);
+    ASSERT_TRUE(store.Put(changed).ok());
+  }
+
   std::string alice_channels_ = "[hook-alice]";  // her failover order, and step 1's channels
   std::string dir_;
   AlertingEngine::Threads threads_ = AlertingEngine::Threads::kManual;
@@ -1067,15 +1077,11 @@ TEST_F(EngineTest, AResolveByHandCutOffByAKillIsFinishedAtTheRestart) {
   const Incident inc = FireAndWaitForFirstPage();
   engine_->Stop();
   engine_.reset();
-  {
-    IncidentStore store;
-    ASSERT_TRUE(store.Open(dir_ + "/incidents.db").ok());
-    Incident resolved = inc;
-    resolved.state = IncidentState::kResolved;
-    resolved.resolved_ms = ToUnixMillis(clock_.WallNow());
-    resolved.resolved_by = "carol";
-    ASSERT_TRUE(store.Put(resolved).ok());
-  }
+  WrittenBeforeTheKill(inc, [&](Incident& i) {
+    i.state = IncidentState::kResolved;
+    i.resolved_ms = ToUnixMillis(clock_.WallNow());
+    i.resolved_by = "carol";
+  });
   clock_.Advance(2h);  // longer than the follow-up sweep looks back
   Start(nullptr, Vouched({SourceDown()}));  // web-1 still DOWN: only the hand resolved it
   ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 2; })) << "alice never heard RESOLVED";
@@ -1098,15 +1104,11 @@ TEST_F(EngineTest, APageWaitingForARetryWhenAnAckWasCutOffIsCancelledAtTheRestar
   engine_->Stop();
   engine_.reset();
   const size_t attempts = To("/alice").size();
-  {
-    IncidentStore store;
-    ASSERT_TRUE(store.Open(dir_ + "/incidents.db").ok());
-    Incident acked = inc;
-    acked.state = IncidentState::kAcked;
-    acked.acked_ms = ToUnixMillis(clock_.WallNow());
-    acked.acked_by = "alice";
-    ASSERT_TRUE(store.Put(acked).ok());
-  }
+  WrittenBeforeTheKill(inc, [&](Incident& i) {
+    i.state = IncidentState::kAcked;
+    i.acked_ms = ToUnixMillis(clock_.WallNow());
+    i.acked_by = "alice";
+  });
   server_->Respond(200, "{}");
   Start(nullptr, Vouched({SourceDown()}));
   clock_.Advance(10min);  // past every retry and bob's step
