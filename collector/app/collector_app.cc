@@ -607,6 +607,9 @@ Status CollectorApp::Start() {
   if (c.watch.alertmanager_post.enabled) {
     // What is DOWN or failing now is mirrored from the start, like the engine's groups.
     for (const auto& a : StartupFor(m.tracker->Snapshot(), c).firing) m.watch->Observe(a);
+    if (m.domains) {
+      for (const auto& a : m.domains->Firing()) m.watch->Observe(a);  // resumed ones
+    }
   }
 
   if (uv_loop_init(&m.loop) != 0) return Status::IoError("uv_loop_init failed");
