@@ -588,6 +588,7 @@ Status CollectorApp::Start() {
       m.clock, *keys, *m.tracker, *m.metrics,
       [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); }, BindingsOf(c));
   m.ingestor->SetCheckSink([&m](std::vector<CheckChange> changes) {
+    if (m.cluster) m.cluster->view().OnLocalChecks(changes);  // peers show them too
     for (const auto& change : changes) {
       spdlog::info("source {}: check {} {} -> {}", change.source_id, change.check,
                    protocol::CheckStateName(change.from), protocol::CheckStateName(change.to));
@@ -640,7 +641,7 @@ Status CollectorApp::Start() {
   m.http = std::make_unique<HttpServer>(opts);
   m.http->SetAccessPolicy(MakeAccessPolicy(c, *operators));
   m.api = ApiContext{c.id, FIREWATCH_VERSION, &m.clock, m.tracker.get(), m.store.get(),
-                     m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}, {}, {}, {}};
+                     m.metrics.get(), m.ingestor.get(), &m.ready, {}, {}, {}, {}, {}, {}};
   // Both on the loop (docs/architecture.md, "Threading model"); a loop that does not
   // answer within the timeout is busy or stopping: 503, the caller retries.
   m.api.forget = [&m](const std::string& id, const std::string& who) -> Result<bool> {
@@ -663,6 +664,16 @@ Status CollectorApp::Start() {
     m.metrics->ConfigLoaded(static_cast<double>(m.config_info.loaded_at_ms) / 1000.0);
   }
   m.api.config_info = [&m] { return m.ConfigNow(); };
+  if (m.cluster) {
+    m.api.peer_checks = [&m](const std::string& id) {
+      std::vector<PeerCheckNote> notes;
+      for (auto& r : m.cluster->view().PeerChecksFor(id)) {
+        notes.push_back({r.collector, std::string(PeerStateName(r.collector_state)),
+                         std::move(r.check.name), r.check.state, std::move(r.check.output)});
+      }
+      return notes;
+    };
+  }
   if (m.alerting) {
     // Windows live in the engine from Start() on (null before: nothing shown).
     m.api.maintenance = [&m](const SourceSnapshot& snap) -> std::vector<std::string> {

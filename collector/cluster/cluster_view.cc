@@ -50,6 +50,32 @@ uint64_t SourceEntryHash(const std::string& id, SourceState s) {
   return h;
 }
 
+uint64_t ChecksEntryHash(const std::string& id, const PeerChecks& checks) {
+  if (checks.empty()) return 0;
+  uint64_t h = 1469598103934665603ull;  // FNV-1a 64 over id, then each (name, state, output)
+  auto mix = [&h](std::string_view text) {
+    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;  // a separator no UTF-8 text contains
+  };
+  mix(id);
+  for (const auto& c : checks) {
+    mix(c.name);
+    h = (h ^ static_cast<uint8_t>(c.state)) * 1099511628211ull;
+    mix(c.output);
+  }
+  return h;
+}
+
+namespace {
+// At most kMaxCheckOutput bytes, cut on a UTF-8 character boundary.
+std::string BoundedOutput(const std::string& output) {
+  if (output.size() <= protocol::kMaxCheckOutput) return output;
+  size_t n = protocol::kMaxCheckOutput;
+  while (n > 0 && (static_cast<unsigned char>(output[n]) & 0xC0) == 0x80) --n;
+  return output.substr(0, n);
+}
+}  // namespace
+
 ClusterView::ClusterView(const Clock& clock, ClusterConfig config, std::string self_id,
                          std::string external_url)
     : clock_(clock),
@@ -138,10 +164,61 @@ void ClusterView::SetLocalState(const std::string& id, SourceState s) {
   changes_.emplace_back(++version_, id);
 }
 
+void ClusterView::SetLocalChecks(const std::string& id, PeerChecks checks) {
+  auto it = local_checks_.find(id);
+  const bool had = it != local_checks_.end();
+  if (had ? it->second == checks : checks.empty()) return;
+  if (had) checks_digest_ ^= ChecksEntryHash(id, it->second);
+  if (checks.empty()) {
+    local_checks_.erase(it);
+  } else {
+    checks_digest_ ^= ChecksEntryHash(id, checks);
+    local_checks_.insert_or_assign(id, std::move(checks));
+  }
+  changes_.emplace_back(++version_, id);
+}
+
+void ClusterView::OnLocalChecks(const std::vector<CheckChange>& changes) {
+  MutexLock lock(mu_);
+  for (const auto& c : changes) {
+    auto found = local_checks_.find(c.source_id);
+    PeerChecks next = found == local_checks_.end() ? PeerChecks{} : found->second;
+    auto at = std::lower_bound(next.begin(), next.end(), c.check,
+                               [](const PeerCheck& x, const std::string& name) { return x.name < name; });
+    const bool present = at != next.end() && at->name == c.check;
+    if (c.to == protocol::CheckState::kOk) {
+      if (!present) continue;
+      next.erase(at);
+    } else if (present) {
+      at->state = c.to;
+      at->output = BoundedOutput(c.output);
+    } else {
+      if (next.size() >= kMaxPeerChecks) continue;  // the book keeps no more either
+      next.insert(at, PeerCheck{c.check.substr(0, protocol::kMaxShortText), c.to,
+                                BoundedOutput(c.output)});
+    }
+    SetLocalChecks(c.source_id, std::move(next));
+  }
+}
+
 void ClusterView::RestoreLocal(const std::vector<SourceSnapshot>& sources) {
   MutexLock lock(mu_);
   for (const auto& s : sources) {
     SetLocalState(s.source_id, s.state);
+    if (s.state != SourceState::kStopped) {  // what its alerts said before the restart
+      PeerChecks failing;
+      for (const auto& c : s.checks) {
+        if (c.state != protocol::CheckState::kOk && failing.size() < kMaxPeerChecks) {
+          failing.push_back({c.name.substr(0, protocol::kMaxShortText), c.state, BoundedOutput(c.output)});
+        }
+      }
+      std::sort(failing.begin(), failing.end(),
+                [](const PeerCheck& a, const PeerCheck& b) { return a.name < b.name; });
+      failing.erase(std::unique(failing.begin(), failing.end(),
+                                [](const PeerCheck& a, const PeerCheck& b) { return a.name == b.name; }),
+                    failing.end());
+      SetLocalChecks(s.source_id, std::move(failing));
+    }
     if (s.state == SourceState::kDown) {
       Local& l = local_[s.source_id];
       l.down_since_ms = s.state_since_ms;
@@ -175,6 +252,10 @@ std::vector<Transition> ClusterView::Forget(const std::vector<Tombstone>& forgot
         resolve.push_back(std::move(t));
       }
       local_.erase(it);
+    }
+    if (auto c = local_checks_.find(id); c != local_checks_.end()) {
+      checks_digest_ ^= ChecksEntryHash(id, c->second);
+      local_checks_.erase(c);
     }
     auto [tomb, inserted] = forgotten_.try_emplace(id, at_ms);
     if (!inserted && tomb->second >= at_ms && !was_local) continue;  // nothing new to tell
@@ -405,6 +486,11 @@ ClusterView::TickOutput ClusterView::Tick() {
 
 // ---------------------------------------------------------------- sync
 
+void ClusterView::AppendEntry(SyncPayload& p, const std::string& id, SourceState state) const {
+  p.sources.emplace_back(id, state);
+  if (auto c = local_checks_.find(id); c != local_checks_.end()) p.checks.emplace_back(id, c->second);
+}
+
 SyncPayload ClusterView::BuildFor(const std::string& peer_id) {
   MutexLock lock(mu_);
   SyncPayload p;
@@ -413,6 +499,8 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id) {
   for (const auto& q : peers_) p.peers[q.member.id] = std::string(PeerStateName(q.state));
   p.sources_version = version_;
   p.sources_digest = digest_;
+  p.has_checks = true;
+  p.checks_digest = checks_digest_;
   Peer* peer = FindPeer(peer_id);
   if (peer == nullptr) return p;
   p.need_full = peer->want_full_from;
@@ -425,7 +513,7 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id) {
   };
   if (p.sources_full) {
     p.sources.reserve(local_.size());
-    for (const auto& [id, l] : local_) p.sources.emplace_back(id, l.state);
+    for (const auto& [id, l] : local_) AppendEntry(p, id, l.state);
     for (const auto& [id, at_ms] : forgotten_) tombstone(id, at_ms);
   } else {
     auto first = std::lower_bound(
@@ -435,7 +523,7 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id) {
     for (auto it = first; it != changes_.end(); ++it) {
       if (!seen.insert(it->second).second) continue;
       if (auto l = local_.find(it->second); l != local_.end()) {
-        p.sources.emplace_back(it->second, l->second.state);
+        AppendEntry(p, it->second, l->second.state);
       } else if (auto f = forgotten_.find(it->second); f != forgotten_.end()) {
         tombstone(it->second, f->second);
       }  // else: forgotten, and its tombstone expired since
@@ -517,6 +605,9 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
     p->sources.clear();
     p->sources_digest = 0;
     p->want_full_from = false;
+    peer_checks_total_ -= p->checks.size();
+    p->checks.clear();
+    p->checks_digest = 0;
   }
   for (const auto& [id, st] : in.sources) {
     auto [it, inserted] = p->sources.try_emplace(id, st);
@@ -526,16 +617,30 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
     }
     p->sources_digest ^= SourceEntryHash(id, st);
   }
+  if (in.has_checks) {
+    // An entry without checks has none failing any more; both lists are in payload order.
+    std::unordered_map<std::string_view, const PeerChecks*> failing;
+    for (const auto& [id, list] : in.checks) failing.emplace(id, &list);
+    for (const auto& [id, st] : in.sources) {
+      auto f = failing.find(id);
+      SetPeerChecks(*p, id, f == failing.end() ? PeerChecks{} : *f->second);
+    }
+  }
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   for (const auto& [id, age_ms] : in.forgotten) {
     if (auto it = p->sources.find(id); it != p->sources.end()) {
       p->sources_digest ^= SourceEntryHash(id, it->second);
       p->sources.erase(it);
     }
+    SetPeerChecks(*p, id, {});
     if (forgotten != nullptr) forgotten->push_back({id, now_ms - age_ms});
   }
   if (p->sources_digest != in.sources_digest && !p->want_full_from) {
     spdlog::info("cluster: source table from {} diverged; asking for a full one", p->member.id);
+    p->want_full_from = true;
+  }
+  if (in.has_checks && p->checks_digest != in.checks_digest && !p->want_full_from) {
+    spdlog::info("cluster: check table from {} diverged; asking for a full one", p->member.id);
     p->want_full_from = true;
   }
 
@@ -546,6 +651,36 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
   }
   p->incidents = in.incidents;
   return Status::Ok();
+}
+
+void ClusterView::SetPeerChecks(Peer& p, const std::string& id, PeerChecks checks) {
+  auto it = p.checks.find(id);
+  if (it != p.checks.end()) {
+    p.checks_digest ^= ChecksEntryHash(id, it->second);
+    if (checks.empty()) {
+      p.checks.erase(it);
+      --peer_checks_total_;
+      return;
+    }
+    it->second = std::move(checks);
+  } else {
+    if (checks.empty()) return;
+    it = p.checks.emplace(id, std::move(checks)).first;
+    ++peer_checks_total_;
+  }
+  p.checks_digest ^= ChecksEntryHash(id, it->second);
+}
+
+std::vector<ClusterView::PeerCheckReport> ClusterView::PeerChecksFor(const std::string& source) const {
+  std::vector<PeerCheckReport> out;
+  if (peer_checks_total_.load(std::memory_order_relaxed) == 0) return out;
+  MutexLock lock(mu_);
+  for (const auto& p : peers_) {
+    auto it = p.checks.find(source);
+    if (it == p.checks.end()) continue;
+    for (const auto& c : it->second) out.push_back({p.member.id, p.state, c});
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- PeerGate

@@ -14,13 +14,17 @@
 //
 // The source table sent to peers is versioned: deltas carry the entries changed since the
 // version a peer acknowledged; a 64-bit XOR-of-hashes digest lets a receiver detect a
-// divergent copy and ask for a full table.
+// divergent copy and ask for a full table. Each entry carries the source's failing checks
+// as this collector alerts on them (docs/cluster.md, "Checks"), with a digest of its own:
+// every collector can show what the cluster knows of a source's checks, also one it does
+// not hear itself. Paging on a check stays with the collectors that hear its heartbeats.
 //
 // Pure logic on an injected Clock; no I/O. Thread-safe (one mutex): the loop thread feeds
 // local transitions and calls Tick(), sync threads and HTTP workers apply payloads, the
 // outbox sender thread asks Decide().
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <optional>
@@ -102,6 +106,20 @@ class ClusterView : public alerting::PeerGate {
       FW_EXCLUDES(mu_);
   static constexpr Duration kTombstoneTtl = std::chrono::hours(24 * 7);
 
+  // The alert states of this collector's checks changed (the tracker's CheckChanges):
+  // a failing one is recorded (or updated), one back to OK dropped; peers get it with the
+  // source's next delta.
+  void OnLocalChecks(const std::vector<CheckChange>& changes) FW_EXCLUDES(mu_);
+
+  // What the peers report of `source`'s checks: each failing check a peer alerts on,
+  // member order. Empty when none does (cheap then: no lock while no peer reports any).
+  struct PeerCheckReport {
+    std::string collector;
+    PeerState collector_state = PeerState::kUnknown;
+    PeerCheck check;
+  };
+  std::vector<PeerCheckReport> PeerChecksFor(const std::string& source) const FW_EXCLUDES(mu_);
+
   struct TickOutput {
     std::vector<Transition> merged;
     std::vector<alerting::Alert> alerts;  // CollectorDown / CollectorIsolated
@@ -168,6 +186,8 @@ class ClusterView : public alerting::PeerGate {
     std::map<std::string, std::string> sees;
     std::unordered_map<std::string, SourceState> sources;  // its table (its view)
     uint64_t sources_digest = 0;
+    std::unordered_map<std::string, PeerChecks> checks;  // its failing checks, by source
+    uint64_t checks_digest = 0;
     bool want_full_from = false;  // our copy diverged: ask it for its whole table
     // What we sent it:
     uint64_t acked = 0;
@@ -185,6 +205,12 @@ class ClusterView : public alerting::PeerGate {
   bool Live(const Peer& p) const { return p.state == PeerState::kUp; }
   bool AloneLocked() const FW_REQUIRES(mu_);
   void SetLocalState(const std::string& id, SourceState s) FW_REQUIRES(mu_);
+  // Replaces a local source's failing checks (empty: none); a change goes to peers.
+  void SetLocalChecks(const std::string& id, PeerChecks checks) FW_REQUIRES(mu_);
+  // A local source's entry (and its failing checks) into a payload being built.
+  void AppendEntry(SyncPayload& p, const std::string& id, SourceState state) const FW_REQUIRES(mu_);
+  // Sets (empty: drops) a peer's copy of a source's failing checks, keeping its digest.
+  void SetPeerChecks(Peer& p, const std::string& id, PeerChecks checks) FW_REQUIRES(mu_);
   // Drops tombstones past kTombstoneTtl, then the oldest beyond kMaxTombstones.
   void PruneTombstones(int64_t now_ms) FW_REQUIRES(mu_);
   // Re-evaluates one locally DOWN source; appends a merged transition when it changes.
@@ -210,6 +236,10 @@ class ClusterView : public alerting::PeerGate {
   uint64_t local_known_ FW_GUARDED_BY(mu_) = 0;  // sources here that are not STOPPED
   uint64_t version_ FW_GUARDED_BY(mu_) = 0;
   uint64_t digest_ FW_GUARDED_BY(mu_) = 0;
+  std::unordered_map<std::string, PeerChecks> local_checks_ FW_GUARDED_BY(mu_);
+  uint64_t checks_digest_ FW_GUARDED_BY(mu_) = 0;
+  // Sources with failing checks in all peers' copies together: PeerChecksFor's fast path.
+  std::atomic<size_t> peer_checks_total_{0};
   // (version, source), ascending
   std::deque<std::pair<uint64_t, std::string>> changes_ FW_GUARDED_BY(mu_);
   // source -> forgotten at (wall ms)
@@ -226,5 +256,7 @@ class ClusterView : public alerting::PeerGate {
 // The digest contribution of one (source, state) entry; a table's digest is the XOR of
 // its entries' contributions.
 uint64_t SourceEntryHash(const std::string& id, SourceState s);
+// The same for one source's failing checks (an empty list contributes nothing).
+uint64_t ChecksEntryHash(const std::string& id, const PeerChecks& checks);
 
 }  // namespace firewatch::collector

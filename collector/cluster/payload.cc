@@ -80,7 +80,63 @@ struct Fields {
     if (!v.is_object()) throw std::invalid_argument(where + key + ": expected an object");
     return v;
   }
+  uint64_t Hex(const char* key) const {
+    const std::string text = Str(key, 16);
+    size_t used = 0;
+    uint64_t v = 0;
+    try {
+      v = std::stoull(text, &used, 16);
+    } catch (const std::exception&) {
+      used = std::string::npos;
+    }
+    if (text.empty() || used != text.size() || text[0] == '-' || text[0] == '+') {
+      throw std::invalid_argument(where + key + ": expected hex");
+    }
+    return v;
+  }
 };
+
+// sources.checks: {source id: [[name, state, output], ...]} for sources among the
+// payload's entries only, each list sorted by name without repeats, never "OK".
+void DecodePeerChecks(const json& in, const json& entries,
+                      std::vector<std::pair<std::string, PeerChecks>>& out) {
+  out.reserve(in.size());
+  for (const auto& [id, list] : in.items()) {
+    const std::string where = "sources.checks." + id;
+    if (!entries.contains(id)) throw std::invalid_argument(where + ": not among the entries");
+    if (!list.is_array() || list.empty() || list.size() > kMaxPeerChecks) {
+      throw std::invalid_argument(where + ": expected 1 to " + std::to_string(kMaxPeerChecks) +
+                                  " checks");
+    }
+    PeerChecks checks;
+    checks.reserve(list.size());
+    for (const auto& c : list) {
+      if (!c.is_array() || c.size() != 3 || !c[0].is_string() || !c[1].is_string() ||
+          !c[2].is_string()) {
+        throw std::invalid_argument(where + ": expected [name, state, output]");
+      }
+      PeerCheck pc;
+      pc.name = c[0].get<std::string>();
+      pc.output = c[2].get<std::string>();
+      std::optional<protocol::CheckState> st;
+      for (auto s : {protocol::CheckState::kWarning, protocol::CheckState::kCritical,
+                     protocol::CheckState::kUnknown}) {
+        if (protocol::CheckStateName(s) == c[1].get<std::string>()) st = s;
+      }
+      if (!st) throw std::invalid_argument(where + ": state must be WARNING, CRITICAL or UNKNOWN");
+      if (pc.name.empty() || pc.name.size() > protocol::kMaxShortText ||
+          pc.output.size() > protocol::kMaxCheckOutput) {
+        throw std::invalid_argument(where + ": check name or output too long");
+      }
+      if (!checks.empty() && !(checks.back().name < pc.name)) {
+        throw std::invalid_argument(where + ": checks not sorted by name or repeated");
+      }
+      pc.state = *st;
+      checks.push_back(std::move(pc));
+    }
+    out.emplace_back(id, std::move(checks));
+  }
+}
 
 }  // namespace
 
@@ -89,6 +145,14 @@ std::string EncodeSyncPayload(const SyncPayload& p) {
   for (const auto& [id, st] : p.sources) sources[id] = StateCode(st);
   json forgotten = json::object();
   for (const auto& [id, age_ms] : p.forgotten) forgotten[id] = age_ms;
+  json checks = json::object();
+  for (const auto& [id, list] : p.checks) {
+    json l = json::array();
+    for (const auto& c : list) {
+      l.push_back({c.name, std::string(protocol::CheckStateName(c.state)), c.output});
+    }
+    checks[id] = std::move(l);
+  }
   json incidents = json::array();
   for (const auto& i : p.incidents) {
     incidents.push_back({{"id", i.id},
@@ -128,7 +192,9 @@ std::string EncodeSyncPayload(const SyncPayload& p) {
               {"version", p.sources_version},
               {"digest", Hex64(p.sources_digest)},
               {"entries", sources},
-              {"forgotten", forgotten}}},
+              {"forgotten", forgotten},
+              {"checks", checks},
+              {"checks_digest", Hex64(p.checks_digest)}}},
             {"incidents", incidents},
             {"log", log},
             {"silences", silences},
@@ -160,10 +226,7 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
     Fields src{f.Object("sources"), "sources."};
     p.sources_full = src.Bool("full");
     p.sources_version = static_cast<uint64_t>(src.Int("version"));
-    const std::string digest = src.Str("digest", 16);
-    size_t used = 0;
-    p.sources_digest = std::stoull(digest, &used, 16);
-    if (used != digest.size()) throw std::invalid_argument("sources.digest: expected hex");
+    p.sources_digest = src.Hex("digest");
     const json& entries = src.Object("entries");
     p.sources.reserve(entries.size());
     for (const auto& [id, v] : entries.items()) {
@@ -188,6 +251,12 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
         constexpr int64_t kMaxAgeMs = 100LL * 365 * 24 * 3600 * 1000;
         p.forgotten.emplace_back(id, std::clamp<int64_t>(v.get<int64_t>(), 0, kMaxAgeMs));
       }
+    }
+    // Optional (collectors before check replication neither send nor read it).
+    if (src.j.contains("checks")) {
+      p.has_checks = true;
+      p.checks_digest = src.Hex("checks_digest");
+      DecodePeerChecks(src.Object("checks"), entries, p.checks);
     }
     for (const auto& e : f.Array("incidents")) {
       Fields i{e, "incidents[]."};

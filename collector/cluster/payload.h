@@ -24,6 +24,18 @@ inline constexpr int kSyncVersion = 1;
 inline constexpr size_t kMaxSyncBody = 16u << 20;  // 16 MiB: a full table of ~500k sources
 inline constexpr size_t kMaxTombstones = 4096;      // per payload and per collector
 
+// A check a collector alerts on for one of the sources it hears (its alert state is not
+// OK; tracker/check_book.h), as peers are told of it (docs/cluster.md, "Checks"). Only
+// failing checks travel: a source without one costs nothing on the wire.
+struct PeerCheck {
+  std::string name;                                            // <= protocol::kMaxShortText
+  protocol::CheckState state = protocol::CheckState::kCritical;  // never kOk
+  std::string output;                                          // <= protocol::kMaxCheckOutput
+  bool operator==(const PeerCheck&) const = default;
+};
+using PeerChecks = std::vector<PeerCheck>;  // sorted by name, at most kMaxPeerChecks
+inline constexpr size_t kMaxPeerChecks = 128;  // per source, as the check book keeps
+
 struct SyncPayload {
   std::string from;  // member id of the sender
   std::string boot;  // random per process start: a new one means "I lost your table"
@@ -38,6 +50,13 @@ struct SyncPayload {
   // (relative, so wall clocks need not agree). Deltas carry the new ones, full tables
   // all it keeps (at most kMaxTombstones). Absent in a payload = none.
   std::vector<std::pair<std::string, int64_t>> forgotten;  // (source id, age_ms)
+  // The failing checks of the sources in `sources` (a source in `sources` and not here
+  // has none), and the digest of the sender's whole check table at `sources_version`.
+  // has_checks is false for a payload from a collector before check replication: then
+  // `checks` is empty and means nothing.
+  bool has_checks = false;
+  std::vector<std::pair<std::string, PeerChecks>> checks;
+  uint64_t checks_digest = 0;
   std::vector<alerting::PeerIncident> incidents;
   std::vector<alerting::LogEntry> log;
   std::vector<alerting::route::Silence> silences;

@@ -70,6 +70,19 @@ Json SourceJson(const SourceSnapshot& s, int64_t now_ms, const ApiContext& ctx) 
   j["heartbeats"] = s.heartbeats;
   j["last_transport"] = std::string(TransportName(s.last_transport));
   if (s.ping) j["ping"] = PingInfoJson(*s.ping);  // a scheduled check (docs/checks.md)
+  if (ctx.peer_checks) {
+    // What peers alert on for this source: the cluster's view, also of a source this
+    // collector does not hear (docs/cluster.md, "Checks").
+    Json reports = Json::array();
+    for (const auto& r : ctx.peer_checks(s.source_id)) {
+      reports.push_back({{"collector", r.collector},
+                         {"collector_state", r.collector_state},
+                         {"name", r.name},
+                         {"state", std::string(protocol::CheckStateName(r.state))},
+                         {"output", r.output}});
+    }
+    if (!reports.empty()) j["cluster_checks"] = std::move(reports);
+  }
   if (ctx.maintenance) {
     // Muted, not forgotten: still tracked, pages held back while a window is active.
     if (auto ids = ctx.maintenance(s); !ids.empty()) j["in_maintenance"] = ids;

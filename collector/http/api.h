@@ -48,6 +48,16 @@ struct ConfigInfo {
   uint64_t reloads = 0;        // successful reloads since start
 };
 
+// A failing check another collector of the cluster reports for a source
+// (ClusterView::PeerChecksFor, docs/cluster.md "Checks").
+struct PeerCheckNote {
+  std::string collector;
+  std::string collector_state;  // up, down, unknown
+  std::string name;
+  protocol::CheckState state = protocol::CheckState::kCritical;
+  std::string output;
+};
+
 struct ApiContext {
   std::string collector_id;
   std::string version;
@@ -75,6 +85,10 @@ struct ApiContext {
   // The maintenance windows (alerting/route/maintenance.h) active now that mute this
   // source's pages, by id: source listings show them as "in_maintenance". Empty: none.
   std::function<std::vector<std::string>(const SourceSnapshot&)> maintenance;
+  // What the other collectors of the cluster report of a source's failing checks
+  // (ClusterView::PeerChecksFor): source listings show them as "cluster_checks". Empty
+  // (standalone): not shown.
+  std::function<std::vector<PeerCheckNote>(const std::string& source_id)> peer_checks;
 };
 
 // What an operator must be told about the tracker's limits, one sentence each (empty

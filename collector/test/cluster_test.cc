@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "app/collector_config.h"
 #include "cluster/cluster_view.h"
 #include "cluster/payload.h"
@@ -360,6 +362,101 @@ TEST_F(ClusterTest, DeltasCarryOnlyChangesAndADivergentCopyAsksForAFullTable) {
   EXPECT_TRUE(V("a").BuildFor("b").sources_full);
 }
 
+CheckChange Check(const std::string& source, const std::string& check,
+                  protocol::CheckState from, protocol::CheckState to, const std::string& output) {
+  return CheckChange{source, {}, check, from, to, output, 0};
+}
+
+std::vector<std::string> PeerChecksText(ClusterView& v, const std::string& source) {
+  std::vector<std::string> out;
+  for (const auto& r : v.PeerChecksFor(source)) {
+    out.push_back(r.collector + ":" + r.check.name + "=" +
+                  std::string(protocol::CheckStateName(r.check.state)) + " " + r.check.output);
+  }
+  return out;
+}
+
+// A collector that does not hear a source still knows what its peers alert on for its
+// checks: failing ones travel with the source's delta, recovered ones are withdrawn, and a
+// forget takes them away (docs/cluster.md, "Checks").
+TEST_F(ClusterTest, FailingChecksReachPeersWithTheSourceAndRecoveriesWithdrawThem) {
+  using protocol::CheckState;
+  V("a").OnLocal({Tr("db-1", SourceState::kUp, SourceState::kUp, NowMs())});
+  V("a").OnLocal({Tr("db-2", SourceState::kUp, SourceState::kUp, NowMs())});
+  Run(1);
+  EXPECT_TRUE(PeerChecksText(V("b"), "db-1").empty());
+
+  V("a").OnLocalChecks({Check("db-1", "pg", CheckState::kOk, CheckState::kCritical, "refused"),
+                        Check("db-1", "disk", CheckState::kOk, CheckState::kWarning, "91%")});
+  SyncPayload delta = V("a").BuildFor("b");
+  EXPECT_FALSE(delta.sources_full);
+  ASSERT_EQ(delta.sources.size(), 1u);  // only db-1: db-2 did not change
+  Run(1);
+  EXPECT_EQ(PeerChecksText(V("b"), "db-1"),
+            (std::vector<std::string>{"a:disk=WARNING 91%", "a:pg=CRITICAL refused"}));
+  EXPECT_EQ(PeerChecksText(V("c"), "db-1"), PeerChecksText(V("b"), "db-1"));
+  EXPECT_TRUE(PeerChecksText(V("a"), "db-1").empty());  // its own are not a peer's
+  EXPECT_TRUE(PeerChecksText(V("b"), "db-2").empty());
+
+  // The source goes DOWN on b (b does not hear it); a's report is still there.
+  V("b").OnLocal({Tr("db-1", SourceState::kUp, SourceState::kDown, NowMs())});
+  Run(1);
+  EXPECT_EQ(PeerChecksText(V("b"), "db-1").size(), 2u);
+
+  V("a").OnLocalChecks({Check("db-1", "pg", CheckState::kCritical, CheckState::kOk, "ok")});
+  Run(1);
+  EXPECT_EQ(PeerChecksText(V("b"), "db-1"), (std::vector<std::string>{"a:disk=WARNING 91%"}));
+
+  V("a").Forget({{"db-1", NowMs()}}, "test");
+  Run(1);
+  EXPECT_TRUE(PeerChecksText(V("b"), "db-1").empty());
+  EXPECT_TRUE(PeerChecksText(V("c"), "db-1").empty());
+}
+
+// A restarted collector re-learns from its store what it alerts on; a peer whose copy of
+// the check table diverged (a lost delta) asks for the whole table and converges.
+TEST_F(ClusterTest, ALostCheckDeltaIsCaughtByTheDigestAndRepairedByAFullTable) {
+  using protocol::CheckState;
+  V("a").OnLocal({Tr("db-1", SourceState::kUp, SourceState::kUp, NowMs())});
+  Run(1);
+  V("a").OnLocalChecks({Check("db-1", "pg", CheckState::kOk, CheckState::kCritical, "refused")});
+  SyncPayload lost = V("a").BuildFor("b");
+  V("a").Delivered("b", lost);  // a believes b has it; b never applied it
+  V("a").OnLocalChecks({Check("db-1", "disk", CheckState::kOk, CheckState::kUnknown, "?")});
+  SyncPayload next = V("a").BuildFor("b");
+  ASSERT_FALSE(next.sources_full);
+  next.boot = "boot-a";
+  next.checks.clear();  // as if the entry had been carried by the lost delta only
+  next.sources.clear();
+  ASSERT_TRUE(V("b").Apply(next).ok());
+  SyncPayload ask = V("b").BuildFor("a");
+  EXPECT_TRUE(ask.need_full);
+  Run(2);
+  EXPECT_EQ(PeerChecksText(V("b"), "db-1"),
+            (std::vector<std::string>{"a:disk=UNKNOWN ?", "a:pg=CRITICAL refused"}));
+
+  // A payload from a collector before check replication leaves the copy alone.
+  SyncPayload old = V("a").BuildFor("b");
+  old.boot = "boot-a";
+  old.has_checks = false;
+  old.checks.clear();
+  ASSERT_TRUE(V("b").Apply(old).ok());
+  EXPECT_EQ(PeerChecksText(V("b"), "db-1").size(), 2u);
+}
+
+// After a restart the view takes the failing checks from the restored sources (what the
+// alerts said when it stopped), so peers see them again without waiting for a heartbeat.
+TEST_F(ClusterTest, RestoredFailingChecksAreSentAfterARestart) {
+  SourceSnapshot s;
+  s.source_id = "db-1";
+  s.state = SourceState::kUp;
+  s.checks = {{"pg", protocol::CheckState::kCritical, "refused"},
+              {"disk", protocol::CheckState::kOk, "40%"}};
+  V("a").RestoreLocal({s});
+  Run(1);
+  EXPECT_EQ(PeerChecksText(V("b"), "db-1"), (std::vector<std::string>{"a:pg=CRITICAL refused"}));
+}
+
 // A forget on one collector reaches its peers as a tombstone (with when, relative), is
 // removed from their copy of its table, and is not brought back by later syncs.
 TEST_F(ClusterTest, ForgottenSourceIsATombstoneForPeers) {
@@ -551,6 +648,56 @@ TEST(SyncPayloadTest, RoundTripsAndRejectsMalformedInput) {
                              "incidents":[],"log":[],"silences":[],"need_full":false})"}) {
     auto r = DecodeSyncPayload(bad);
     EXPECT_FALSE(r.ok()) << bad;
+  }
+}
+
+TEST(SyncPayloadTest, FailingChecksRoundTripAndBadOnesAreRefused) {
+  SyncPayload p;
+  p.from = "a";
+  p.boot = "b";
+  p.sources = {{"db-1", SourceState::kUp}, {"db-2", SourceState::kUp}};
+  p.has_checks = true;
+  p.checks = {{"db-1", {{"disk", protocol::CheckState::kWarning, "91% \xc3\xa9"},
+                        {"pg", protocol::CheckState::kCritical, "refused"}}}};
+  p.checks_digest = 0x0123456789abcdefull;
+  auto d = DecodeSyncPayload(EncodeSyncPayload(p));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_TRUE(d->has_checks);
+  EXPECT_EQ(d->checks_digest, p.checks_digest);
+  ASSERT_EQ(d->checks.size(), 1u);
+  EXPECT_EQ(d->checks[0].second, p.checks[0].second);
+
+  // Absent (a collector from before): no checks, and not an error.
+  auto with = [&](const std::optional<std::string>& checks) {
+    nlohmann::json j = nlohmann::json::parse(EncodeSyncPayload(p));
+    if (checks) {
+      j["sources"]["checks"] = nlohmann::json::parse(*checks);
+    } else {
+      j["sources"].erase("checks");
+    }
+    return j.dump();
+  };
+  auto o = DecodeSyncPayload(with(std::nullopt));
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_FALSE(o->has_checks);  // a checks_digest alone does not make them present
+  EXPECT_TRUE(o->checks.empty());
+
+  EXPECT_TRUE(DecodeSyncPayload(with(R"({"db-1":[["pg","CRITICAL","x"]]})")).ok());
+  for (const std::string& bad : std::vector<std::string>{
+        R"({"db-9":[["pg","CRITICAL","x"]]})",                   // not among the entries
+        R"({"db-1":[["pg","OK","x"]]})",                          // OK never travels
+        R"({"db-1":[["pg","FINE","x"]]})",                        // no such state
+        R"({"db-1":[]})",                                         // empty list
+        R"({"db-1":[["pg","CRITICAL"]]})",                        // short
+        R"({"db-1":[["pg","CRITICAL","x"],["disk","CRITICAL","y"]]})",  // not sorted
+        R"({"db-1":[["pg","CRITICAL","x"],["pg","CRITICAL","y"]]})",    // repeated
+        R"({"db-1":[["","CRITICAL","x"]]})",
+        R"({"db-1":[["pg","CRITICAL",")" + std::string(protocol::kMaxCheckOutput + 1, 'x') + R"("]]})",
+        R"({"db-1":"pg"})"}) {
+    auto r = DecodeSyncPayload(with(bad));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("sources.checks"), std::string::npos)
+        << r.status().message();
   }
 }
 

@@ -461,3 +461,54 @@ def test_owner_dies_and_host_recovers_before_step_two_nobody_takes_over_a_page(h
     assert [s["To"] for s in firing_sms(twilio) if s["Body"].endswith(incident_id)] == ["+15550100001"], dump
     for x in (b, c):
         assert {i["id"]: i for i in x.incidents()}[incident_id]["state"] == "resolved", dump
+
+
+def test_a_check_only_one_collector_hears_is_known_to_all_and_its_recovery_too(harness, twilio):
+    """Check state travels through the cluster (docs/cluster.md, "Checks"): the host's
+    heartbeats reach only site-a, whose CRITICAL check site-b and site-c then show from
+    site-a's report (their own copy of the checks is the last one they heard: OK), and the
+    recovery withdraws it everywhere."""
+    import os
+    from fwtest import encode_frame, send_udp
+    smtp = SmtpServer(harness).start()
+    cs = start_cluster(harness, smtp, twilio, wait="1h")
+    a, b, c = cs
+    wait_all_peers_up(cs, timeout=10)
+    boot, seq = os.urandom(16), 0
+
+    def beat(targets, state, output):
+        nonlocal seq
+        seq += 1
+        frame = encode_frame(harness.key, "fleet", "app-07", boot, seq, labels={"dc": "site-a"},
+                             checks=[("pg", state, output)])
+        for x in targets:
+            send_udp(x.udp_port, frame)
+
+    def beat_until(targets, state, output, pred, what, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # bounded: one heartbeat per 0.5 s
+            beat(targets, state, output)
+            if pred():
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what}: " +
+                             json.dumps({x.name: x.source("app-07") for x in cs}))
+
+    beat_until(cs, 0, "accepting", lambda: all(x.state("app-07") == "UP" for x in cs),
+               "app-07 UP everywhere")
+
+    def reported_by_a(x):
+        s = x.source("app-07") or {}
+        return [(r["collector"], r["name"], r["state"], r["output"])
+                for r in s.get("cluster_checks", [])]
+    beat_until([a], 2, "connection refused",
+               lambda: all(reported_by_a(x) == [("site-a", "pg", "CRITICAL", "connection refused")]
+                           for x in (b, c)),
+               "site-b and site-c to show site-a's CRITICAL pg check")
+    for x in (b, c):
+        assert [ch["state"] for ch in x.source("app-07")["checks"]] == ["OK"]  # last heard
+    assert reported_by_a(a) == []  # its own are in "checks", not a peer's report
+    assert a.source("app-07")["checks"][0]["state"] == "CRITICAL"
+
+    beat_until([a], 0, "accepting", lambda: all(reported_by_a(x) == [] for x in (b, c)),
+               "the recovery to withdraw the report on site-b and site-c")
