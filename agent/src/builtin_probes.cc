@@ -116,12 +116,10 @@ ProbeResult EvaluateClockOffset(int64_t collector_ms, int64_t sent_ms, int64_t r
 
 std::string ParseHttpUrl(std::string_view url, HttpTarget& out) {
   constexpr std::string_view kHttp = "http://";
-  if (url.substr(0, 8) == "https://") {
-    return "https is not supported by the built-in http check (the agent links no TLS "
-           "library); run check_http or check_curl as an exec check";
-  }
-  if (url.substr(0, kHttp.size()) != kHttp) return "must start with http://";
-  url.remove_prefix(kHttp.size());
+  constexpr std::string_view kHttps = "https://";
+  out.tls = url.substr(0, kHttps.size()) == kHttps;
+  if (!out.tls && url.substr(0, kHttp.size()) != kHttp) return "must start with http:// or https://";
+  url.remove_prefix(out.tls ? kHttps.size() : kHttp.size());
   size_t slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? "/" : url.substr(slash);
@@ -145,7 +143,7 @@ std::string ParseHttpUrl(std::string_view url, HttpTarget& out) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
   }
-  uint32_t p = 80;
+  uint32_t p = out.tls ? 443 : 80;
   if (!port.empty()) {
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
     if (ec != std::errc() || end != port.data() + port.size() || p == 0 || p > 65535) {
@@ -174,19 +172,24 @@ ProbeResult EvaluateHttpResponse(std::string_view raw, int expect_status,
     r.message = "bad HTTP status line";
     return r;
   }
+  size_t head_end = raw.find("\r\n\r\n");
+  std::string_view body =
+      head_end == std::string_view::npos ? std::string_view() : raw.substr(head_end + 4);
+  return EvaluateHttpAnswer(status, body, expect_status, body_contains, truncated);
+}
+
+ProbeResult EvaluateHttpAnswer(int status, std::string_view body, int expect_status,
+                               std::string_view body_contains, bool truncated) {
+  ProbeResult r;
+  r.state = CheckState::kCritical;
   if (status != expect_status) {
     r.message = fmt::format("HTTP {} (expected {})", status, expect_status);
     return r;
   }
-  if (!body_contains.empty()) {
-    size_t head_end = raw.find("\r\n\r\n");
-    std::string_view body =
-        head_end == std::string_view::npos ? std::string_view() : raw.substr(head_end + 4);
-    if (body.find(body_contains) == std::string_view::npos) {
-      r.message = fmt::format("HTTP {} but the body{} does not contain the expected text", status,
-                              truncated ? " (first bytes read)" : "");
-      return r;
-    }
+  if (!body_contains.empty() && body.find(body_contains) == std::string_view::npos) {
+    r.message = fmt::format("HTTP {} but the body{} does not contain the expected text", status,
+                            truncated ? " (first bytes read)" : "");
+    return r;
   }
   r.state = CheckState::kOk;
   r.message = fmt::format("HTTP {}", status);

@@ -41,8 +41,10 @@ ProbeResult EvaluateDisk(std::string_view path, const DiskUsage& u, double warni
                          double inodes_warning, double inodes_critical, double* used_percent,
                          double* inodes_percent);
 
-// The http check's URL: http://IP[:port][/path] (IP literal; port 80 by default).
+// The http check's URL: http(s)://IP[:port][/path] (IP literal; port 80, or 443 for https,
+// by default).
 struct HttpTarget {
+  bool tls = false;  // https://
   std::string host;  // as written (IPv6 without brackets)
   uint16_t port = 80;
   std::string path;         // starts with '/'; printable ASCII, no spaces, at most 1024 bytes
@@ -56,6 +58,9 @@ std::string ParseHttpUrl(std::string_view url, HttpTarget& out);
 // `truncated` says the answer was cut at the read limit (named in the message).
 ProbeResult EvaluateHttpResponse(std::string_view raw, int expect_status,
                                  std::string_view body_contains, bool truncated);
+// The same for an answer already parsed (https, through libcurl): its status and body.
+ProbeResult EvaluateHttpAnswer(int status, std::string_view body, int expect_status,
+                               std::string_view body_contains, bool truncated);
 
 // The collector's clock from its /healthz answer ("time_unix_ms":N in the body).
 std::optional<int64_t> ParseCollectorTime(std::string_view raw);

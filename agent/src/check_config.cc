@@ -1,5 +1,10 @@
 #include "check_config.h"
 
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "builtin_probes.h"
@@ -9,6 +14,16 @@
 namespace firewatch::agent {
 
 namespace {
+
+// A host name as a certificate names it: 1..253 bytes of letters, digits, '-' and '.'
+// (it goes into libcurl's CURLOPT_RESOLVE entry, where ':' would split it).
+bool ValidServerName(const std::string& name) {
+  if (name.empty() || name.size() > 253 || name.front() == '.' || name.front() == '-') return false;
+  for (unsigned char ch : name) {
+    if (!std::isalnum(ch) && ch != '-' && ch != '.') return false;
+  }
+  return true;
+}
 
 using config::Errors;
 using config::MapReader;
@@ -167,14 +182,32 @@ void ReadOne(MapReader& r, Errors& errors, const YAML::Node& item, const std::st
       if (c.body_contains.size() > 256) {
         errors.At(item["body_contains"], path + ".body_contains: longer than 256 bytes");
       }
+      r.String("tls_server_name", c.tls_server_name);
+      r.String("ca_file", c.ca_file);
+      r.Bool("tls_verify", c.tls_verify);
       HttpTarget t;
       if (c.url.empty()) break;
       if (std::string why = ParseHttpUrl(c.url, t); !why.empty()) {
         errors.At(item["url"], path + ".url: " + why);
+        break;
       } else if (!SocketAddress::FromLiteral(t.host, t.port)) {
         errors.At(item["url"], path +
                                    ".url: the host must be an IP address (checks do not "
-                                   "look names up)");
+                                   "look names up; for https, name the certificate's host "
+                                   "in tls_server_name)");
+      }
+      if (!t.tls) {
+        for (const char* key : {"tls_server_name", "ca_file", "tls_verify"}) {
+          if (item[key]) errors.At(item[key], path + "." + key + ": only for https:// URLs");
+        }
+      }
+      if (!c.tls_server_name.empty() && !ValidServerName(c.tls_server_name)) {
+        errors.At(item["tls_server_name"],
+                  path + ".tls_server_name: expected a DNS name (letters, digits, '-', '.')");
+      }
+      if (!c.ca_file.empty() && access(c.ca_file.c_str(), R_OK) != 0) {
+        errors.At(item["ca_file"], path + ".ca_file: cannot read " + c.ca_file + ": " +
+                                       std::strerror(errno));
       }
       break;
     }

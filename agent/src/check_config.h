@@ -52,10 +52,15 @@ struct CheckConfig {
   std::string unit;
   // tcp: IP literal and port.
   config::HostPort address;
-  // http: http://IP[:port]/path, the expected status, optional text the body must contain.
+  // http: http(s)://IP[:port]/path, the expected status, optional text the body must
+  // contain. https only: the name the certificate must carry (sent as SNI; the connection
+  // still goes to the IP in the URL), the CA bundle to trust, and whether to verify.
   std::string url;
   int expect_status = 200;
   std::string body_contains;
+  std::string tls_server_name;
+  std::string ca_file;
+  bool tls_verify = true;
 
   // Thresholds; their meaning depends on the type (docs/agent.md):
   //   disk: percent used (bytes), inodes_*: percent of inodes used

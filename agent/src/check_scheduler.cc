@@ -153,6 +153,7 @@ void CheckScheduler::Close() {
   if (closed_) return;
   closed_ = true;
   exec_.Close();
+  if (https_) https_->Close();  // in-flight checks' callbacks run now and see closed_
   queue_.clear();
   if (!started_) return;
   for (auto& c : checks_) {
@@ -290,6 +291,7 @@ void CheckScheduler::LaunchHttp(Check& c) {
   std::string why = ParseHttpUrl(c.cfg.url, t);
   auto addr = why.empty() ? SocketAddress::FromLiteral(t.host, t.port) : std::nullopt;
   if (!addr) return Finish(c, CheckState::kUnknown, "bad url: " + c.cfg.url);
+  if (t.tls) return LaunchHttps(c, t);
   std::string request = "GET " + t.path + " HTTP/1.1\r\nHost: " + t.host_header +
                         "\r\nUser-Agent: firewatch-agent\r\nAccept: */*\r\n"
                         "Connection: close\r\n\r\n";
@@ -313,6 +315,47 @@ void CheckScheduler::LaunchHttp(Check& c) {
                {PerfDatum{"time", std::chrono::duration<double>(clock_.Now() - c.started).count(),
                           "s", 0.0, std::nullopt}});
       });
+}
+
+void CheckScheduler::LaunchHttps(Check& c, const HttpTarget& t) {
+  constexpr size_t kMaxBody = 16 * 1024;
+  if (!https_) {
+    https_ = std::make_unique<net::UvHttpClient>(
+        loop_, net::UvHttpClient::Options{kMaxBody, "firewatch-agent"});
+  }
+  // With tls_server_name the URL names the certificate's host and libcurl is told its
+  // address (no lookup: checks do not look names up); without it, the IP is the name.
+  net::UvHttpClient::TlsOptions tls{c.cfg.ca_file, c.cfg.tls_verify, ""};
+  std::string url = c.cfg.url;
+  if (!c.cfg.tls_server_name.empty()) {
+    const std::string port = std::to_string(t.port);
+    const bool v6 = t.host.find(':') != std::string::npos;
+    url = "https://" + c.cfg.tls_server_name + ":" + port + t.path;
+    tls.resolve = c.cfg.tls_server_name + ":" + port + ":" + (v6 ? "[" + t.host + "]" : t.host);
+  }
+  const uint64_t run = c.run_id;
+  firewatch::Status s = https_->Get(
+      url, {"Accept: */*"}, c.cfg.timeout, tls,
+      [this, &c, run](Result<net::HttpResponse> r) {
+        if (closed_ || run != c.run_id) return;
+        const Duration took = clock_.Now() - c.started;
+        if (!r.ok()) {
+          if (took >= c.cfg.timeout) {
+            ++c.st.timeouts;
+            return Finish(c, CheckState::kCritical,
+                          c.cfg.url + ": no answer within " + Seconds(c.cfg.timeout));
+          }
+          return Finish(c, CheckState::kCritical, c.cfg.url + ": " + r.status().message());
+        }
+        ProbeResult p = EvaluateHttpAnswer(static_cast<int>(r->status), r->body,
+                                           c.cfg.expect_status, c.cfg.body_contains,
+                                           r->body_truncated);
+        Finish(c, p.state, c.cfg.url + ": " + p.message,
+               {PerfDatum{"time", std::chrono::duration<double>(took).count(), "s", 0.0,
+                          std::nullopt}});
+      });
+  // libcurl could not be loaded or refused the request: the check cannot run here.
+  if (!s.ok()) Finish(c, CheckState::kUnknown, c.cfg.url + ": " + s.message());
 }
 
 void CheckScheduler::LaunchClock(Check& c) {

@@ -25,6 +25,7 @@
 #include "checks.h"
 #include "exec_runner.h"
 #include "firewatch/clock.h"
+#include "firewatch/net/uv_http_client.h"
 #include "firewatch/status.h"
 #include "plugin_output.h"
 
@@ -84,6 +85,7 @@ class CheckScheduler final : public CheckProvider {
   void LaunchExec(Check& c);
   void LaunchTcp(Check& c);
   void LaunchHttp(Check& c);
+  void LaunchHttps(Check& c, const struct HttpTarget& t);
   void LaunchClock(Check& c);
   void LaunchFs(Check& c);
   void RunInline(Check& c);
@@ -101,6 +103,9 @@ class CheckScheduler final : public CheckProvider {
   bool started_ = false;
   bool closed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // https checks only, made at the first one: libcurl (and its TLS library, ~8 MB of RSS)
+  // is loaded only by an agent that has one (docs/agent.md, "http").
+  std::unique_ptr<net::UvHttpClient> https_;
 };
 
 }  // namespace firewatch::agent

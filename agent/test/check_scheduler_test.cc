@@ -80,8 +80,17 @@ TEST(CheckConfigTest, ErrorsNameTheLineAndTheProblem) {
   expect_error("checks:\n  - {name: x, type: disk, path: /, warning: 95, critical: 90}\n",
                "warning must not be above critical");
   expect_error("checks:\n  - {name: 'a b', type: load}\n", "must be 1 to 128 characters");
-  expect_error("checks:\n  - {name: x, type: http, url: \"https://10.0.0.1/\"}\n",
-               "checks[0].url: https is not supported");
+  expect_error("checks:\n  - {name: x, type: http, url: \"http://10.0.0.1/\", ca_file: /x}\n",
+               "checks[0].ca_file: only for https:// URLs");
+  expect_error("checks:\n  - {name: x, type: http, url: \"https://10.0.0.1/\", "
+               "ca_file: /nonexistent/ca.pem}\n",
+               "checks[0].ca_file: cannot read /nonexistent/ca.pem");
+  expect_error("checks:\n  - {name: x, type: http, url: \"https://10.0.0.1/\", "
+               "tls_server_name: \"db:5432\"}\n",
+               "checks[0].tls_server_name: expected a DNS name");
+  expect_error("checks:\n  - {name: x, type: http, url: \"https://db.example/\", "
+               "tls_server_name: db.example}\n",
+               "for https, name the certificate's host in tls_server_name");
   expect_error("checks:\n  - {name: x, type: http, url: \"http://example.org/\"}\n",
                "the host must be an IP address");
 }
@@ -122,10 +131,22 @@ TEST(BuiltinProbesTest, HttpUrlAndAnswer) {
   EXPECT_EQ(t.host, "::1");
   EXPECT_EQ(t.port, 80);
   EXPECT_EQ(t.path, "/");
-  EXPECT_NE(ParseHttpUrl("https://10.0.0.1/", t).find("no TLS"), std::string::npos);
+  EXPECT_FALSE(t.tls);
+  EXPECT_EQ(ParseHttpUrl("https://10.0.0.1/ready", t), "");
+  EXPECT_TRUE(t.tls);
+  EXPECT_EQ(t.port, 443);
+  EXPECT_EQ(t.path, "/ready");
+  EXPECT_EQ(ParseHttpUrl("https://[::1]:8443", t), "");
+  EXPECT_EQ(t.port, 8443);
+  EXPECT_NE(ParseHttpUrl("httpsx://10.0.0.1/", t), "");
   EXPECT_NE(ParseHttpUrl("http://10.0.0.1:99999/", t), "");
   EXPECT_NE(ParseHttpUrl("http://10.0.0.1/a b", t), "");
   EXPECT_NE(ParseHttpUrl("ftp://x", t), "");
+
+  EXPECT_EQ(EvaluateHttpAnswer(200, "all good", 200, "good", false).state, CheckState::kOk);
+  EXPECT_EQ(EvaluateHttpAnswer(204, "", 200, "", false).message, "HTTP 204 (expected 200)");
+  EXPECT_EQ(EvaluateHttpAnswer(200, "x", 200, "good", true).message,
+            "HTTP 200 but the body (first bytes read) does not contain the expected text");
 
   auto ok = EvaluateHttpResponse("HTTP/1.1 200 OK\r\nA: b\r\n\r\nall good", 200, "good", false);
   EXPECT_EQ(ok.state, CheckState::kOk);

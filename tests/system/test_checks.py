@@ -158,9 +158,10 @@ def checks_of(collector, source_id):
 
 
 class HealthServer:
-    """A real HTTP/1.1 server on loopback whose /healthz body the test changes."""
+    """A real HTTP/1.1 server on loopback whose /healthz body the test changes; over TLS
+    when given an ssl.SSLContext."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         import http.server
         import threading
         outer = self
@@ -179,6 +180,8 @@ class HealthServer:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -238,6 +241,52 @@ def test_stopped_tcp_service_turns_critical_within_two_intervals_and_pages(harne
                  what="the http check to see the wrong body")
         assert "does not contain the expected text" in \
             checks_of(collector, "db-01")["web"]["output"]
+    finally:
+        web.stop()
+
+
+def self_signed(harness, name, ip):
+    """A certificate for `name` and `ip` (its own CA), made by the openssl tool."""
+    import subprocess
+    cert, key = os.path.join(harness.dir, f"{name}.pem"), os.path.join(harness.dir, f"{name}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name},IP:{ip}",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_https_check_verifies_the_certificate_by_ip_or_by_name(harness):
+    """The built-in http check over TLS: trusted with ca_file, by the URL's IP or by
+    tls_server_name (the connection still goes to the IP); an untrusted certificate or a
+    wrong name is CRITICAL saying why; tls_verify: false only asks that TLS answers."""
+    import ssl
+    cert, key = self_signed(harness, "db.test", "127.0.0.1")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    web = HealthServer(tls=ctx)
+    collector = harness.collector_config().start()
+    url = f"https://127.0.0.1:{web.port}/healthz"
+    common = "interval: 1s, timeout: 2s, body_contains: 'db: ok'"
+    try:
+        harness.agent_config("web-01", [collector], interval="1s", extra=f"""checks:
+  - {{name: by-ip, type: http, url: "{url}", ca_file: "{cert}", {common}}}
+  - {{name: by-name, type: http, url: "{url}", tls_server_name: db.test, ca_file: "{cert}", {common}}}
+  - {{name: untrusted, type: http, url: "{url}", {common}}}
+  - {{name: wrong-name, type: http, url: "{url}", tls_server_name: other.test, ca_file: "{cert}", {common}}}
+  - {{name: unverified, type: http, url: "{url}", tls_verify: false, {common}}}
+""").start()
+        want = {"by-ip": "OK", "by-name": "OK", "untrusted": "CRITICAL", "wrong-name": "CRITICAL",
+                "unverified": "OK"}
+        wait_for(lambda: {n: c["state"] for n, c in checks_of(collector, "web-01").items()
+                          if n in want} == want, 20, what="the https checks' states")
+        checks = checks_of(collector, "web-01")
+        assert checks["by-ip"]["output"].endswith("HTTP 200"), checks["by-ip"]
+        assert "certificate" in checks["untrusted"]["output"].lower(), checks["untrusted"]
+        assert "other.test" in checks["wrong-name"]["output"], checks["wrong-name"]
+
+        web.body = b"db: down"
+        wait_for(lambda: checks_of(collector, "web-01")["by-name"]["state"] == "CRITICAL", 10,
+                 what="the https check to see the wrong body")
     finally:
         web.stop()
 

@@ -20,6 +20,7 @@ namespace {
 struct Request {
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
+  curl_slist* resolve = nullptr;  // CURLOPT_RESOLVE: must outlive the transfer
   std::string body;
   HttpResponse response;
   size_t max_body = 0;
@@ -30,6 +31,7 @@ struct Request {
 void FreeRequest(const internal::CurlApi* curl, Request* r) {
   if (r->easy != nullptr) curl->easy_cleanup(r->easy);
   if (r->headers != nullptr) curl->slist_free_all(r->headers);
+  if (r->resolve != nullptr) curl->slist_free_all(r->resolve);
   delete r;
 }
 
@@ -193,8 +195,10 @@ struct UvHttpClient::Impl {
     }
   }
 
-  Status Post(const std::string& url, std::span<const uint8_t> body,
-              const std::vector<std::string>& headers, Duration timeout, Callback callback) {
+  // A POST of `body`, or a GET when `body` is null.
+  Status Start(const std::string& url, const std::string* body,
+               const std::vector<std::string>& headers, Duration timeout,
+               const UvHttpClient::TlsOptions& tls, Callback callback) {
     if (closed) return Status::Unavailable("HTTP client is closed");
     Status s = EnsureMulti();
     if (!s.ok()) return s;
@@ -204,7 +208,7 @@ struct UvHttpClient::Impl {
       FreeRequest(curl, r);
       return Status::Unavailable("curl_easy_init failed");
     }
-    r->body.assign(reinterpret_cast<const char*>(body.data()), body.size());
+    if (body != nullptr) r->body = *body;
     r->max_body = options.max_response_body;
     r->callback = std::move(callback);
     for (const auto& h : headers) r->headers = curl->slist_append(r->headers, h.c_str());
@@ -215,9 +219,22 @@ struct UvHttpClient::Impl {
     CURL* e = r->easy;
     curl->easy_setopt(e, CURLOPT_URL, url.c_str());
     curl->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl->easy_setopt(e, CURLOPT_POST, 1L);
-    curl->easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
-    curl->easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
+    if (body != nullptr) {
+      curl->easy_setopt(e, CURLOPT_POST, 1L);
+      curl->easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
+      curl->easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
+    } else {
+      curl->easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    if (!tls.ca_file.empty()) curl->easy_setopt(e, CURLOPT_CAINFO, tls.ca_file.c_str());
+    if (!tls.verify) {
+      curl->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (!tls.resolve.empty()) {
+      r->resolve = curl->slist_append(nullptr, tls.resolve.c_str());
+      curl->easy_setopt(e, CURLOPT_RESOLVE, r->resolve);
+    }
     curl->easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
     curl->easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
@@ -276,7 +293,13 @@ UvHttpClient::~UvHttpClient() { impl_->Close(); }
 Status UvHttpClient::Post(const std::string& url, std::span<const uint8_t> body,
                           const std::vector<std::string>& headers, Duration timeout,
                           Callback callback) {
-  return impl_->Post(url, body, headers, timeout, std::move(callback));
+  const std::string copy(reinterpret_cast<const char*>(body.data()), body.size());
+  return impl_->Start(url, &copy, headers, timeout, TlsOptions{}, std::move(callback));
+}
+
+Status UvHttpClient::Get(const std::string& url, const std::vector<std::string>& headers,
+                         Duration timeout, const TlsOptions& tls, Callback callback) {
+  return impl_->Start(url, nullptr, headers, timeout, tls, std::move(callback));
 }
 
 size_t UvHttpClient::in_flight() const { return impl_->requests.size(); }

@@ -67,6 +67,20 @@ class UvHttpClient {
   Status Post(const std::string& url, std::span<const uint8_t> body,
               const std::vector<std::string>& headers, Duration timeout, Callback callback);
 
+  // How an https:// request checks the server (defaults: the system's CA store, full
+  // verification of the certificate and its name).
+  struct TlsOptions {
+    std::string ca_file;  // PEM bundle to trust instead of the system's; empty: the system's
+    bool verify = true;   // false: any certificate is accepted (proves only that TLS answers)
+    // "name:port:address" (libcurl's CURLOPT_RESOLVE): connect to `address` for the URL's
+    // name and port without looking the name up, and still check the certificate
+    // against the name. Empty: libcurl resolves the URL's host itself.
+    std::string resolve;
+  };
+  // Starts a GET of `url`, like Post otherwise.
+  Status Get(const std::string& url, const std::vector<std::string>& headers, Duration timeout,
+             const TlsOptions& tls, Callback callback);
+
   // Requests started and not yet completed.
   size_t in_flight() const;
 
