@@ -1,10 +1,11 @@
 // Small owners of libuv handles, so that no daemon manages uv_close by hand. libuv closes
 // a handle asynchronously: its memory must stay valid until the close callback runs on a
 // later turn of the loop. Two shapes:
-//  - UvTimer, UvSignal, UvAsync: one long-lived handle held by a member. The handle lives
-//    on the heap and uv_close gets a callback that frees it, so the owner may be destroyed
-//    right after Close() -- or without it: the destructor closes. Close() also cuts the
-//    handle's link to its owner, so a callback can never reach a destroyed owner.
+//  - UvTimer, UvSignal, UvPoll, UvAsync: one long-lived handle held by a member. The
+//    handle lives on the heap and uv_close gets a callback that frees it, so the owner
+//    may be destroyed right after Close() -- or without it: the destructor closes.
+//    Close() also cuts the handle's link to its owner, so a callback can never reach a
+//    destroyed owner.
 //  - UvHandleOwner<Derived>: a per-operation object (a child process with its pipe and
 //    timer, one TCP connection with its deadline) that embeds its handles and requests and
 //    frees itself after the last of its handles has closed (see below).
