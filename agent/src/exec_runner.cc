@@ -5,14 +5,16 @@
 #include <algorithm>
 #include <array>
 
+#include "firewatch/net/uv_handle.h"
+
 namespace firewatch::agent {
 
-struct ExecRunner::Proc {
+// Freed after its three handles have closed (net::UvHandleOwner).
+struct ExecRunner::Proc : net::UvHandleOwner<Proc> {
   ExecRunner* runner = nullptr;
   uv_process_t process{};
   uv_pipe_t out{};
   uv_timer_t timer{};
-  int open_handles = 0;
   int pid = 0;
   bool spawned = false;
   bool exited = false;
@@ -53,10 +55,9 @@ bool ExecRunner::Run(const Spec& spec, Done done) {
   p->runner = this;
   p->done = std::move(done);
   p->started = clock_.Now();
-  p->process.data = p->out.data = p->timer.data = p;
   uv_pipe_init(loop_, &p->out, 0);
   uv_timer_init(loop_, &p->timer);
-  p->open_handles = 2;
+  p->Adopt(&p->out, &p->timer);
   procs_.push_back(p);
 
   std::vector<char*> args, env;
@@ -91,7 +92,7 @@ bool ExecRunner::Run(const Spec& spec, Done done) {
     opts.gid = static_cast<uv_gid_t>(*spec.gid);
   }
   int rc = uv_spawn(loop_, &p->process, &opts);
-  ++p->open_handles;  // uv_spawn initialises the handle even when it fails
+  p->Adopt(&p->process);  // uv_spawn initialises the handle even when it fails
   if (rc != 0) {
     p->outcome.kind = Outcome::Kind::kSpawnFailed;
     p->outcome.error = std::string("cannot run ") + spec.argv[0] + ": " + uv_strerror(rc);
@@ -182,13 +183,7 @@ void ExecRunner::MaybeFinish(Proc* p) {
 
 void ExecRunner::Release(Proc* p) {
   procs_.erase(std::remove(procs_.begin(), procs_.end(), p), procs_.end());
-  auto on_close = [](uv_handle_t* h) {
-    Proc* proc = ProcOf(h);
-    if (--proc->open_handles == 0) delete proc;
-  };
-  uv_close(reinterpret_cast<uv_handle_t*>(&p->out), on_close);
-  uv_close(reinterpret_cast<uv_handle_t*>(&p->timer), on_close);
-  uv_close(reinterpret_cast<uv_handle_t*>(&p->process), on_close);
+  p->Release();
 }
 
 void ExecRunner::Close() {

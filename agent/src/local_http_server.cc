@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "firewatch/net/uv_handle.h"
+
 namespace firewatch::agent {
 
 namespace {
@@ -51,24 +53,25 @@ std::string SerializeResponse(const HttpResponse& response, bool head_only) {
 }
 
 struct LocalHttpServer::Impl {
-  // One accepted connection. Freed when both of its handles have closed.
-  struct Conn {
+  // One accepted connection. Freed when both of its handles have closed
+  // (net::UvHandleOwner).
+  struct Conn : net::UvHandleOwner<Conn> {
     enum class Phase { kReading, kWriting, kLingering, kClosing };
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_write_t write_req;
-    uv_shutdown_t shutdown_req;
+    uv_tcp_t tcp{};
+    uv_timer_t timer{};
+    uv_write_t write_req{};
+    uv_shutdown_t shutdown_req{};
     Impl* server = nullptr;  // nullptr once closing
     HttpRequestParser parser;
     std::string out;
     Phase phase = Phase::kReading;
     bool eof = false;
-    int open_handles = 2;
     explicit Conn(HttpRequestParser::Limits limits) : parser(limits) {}
   };
-  struct Listener {
-    uv_tcp_t tcp;
-    Impl* server;
+  // The listening socket; outlives the server until its close callback.
+  struct Listener : net::UvHandleOwner<Listener> {
+    uv_tcp_t tcp{};
+    Impl* server = nullptr;
   };
 
   uv_loop_t* loop;
@@ -85,10 +88,10 @@ struct LocalHttpServer::Impl {
   Status Listen(const SocketAddress& address) {
     if (closed) return Status::Unavailable("server is closed");
     if (listener != nullptr) return Status::InvalidArgument("already listening");
-    listener = new Listener{};
+    listener = new Listener;
     listener->server = this;
     uv_tcp_init(loop, &listener->tcp);
-    listener->tcp.data = listener;
+    listener->Adopt(&listener->tcp);
     int rc = uv_tcp_bind(&listener->tcp, address.get(), 0);
     if (rc == 0) {
       rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->tcp), 64, &Impl::OnConnection);
@@ -109,8 +112,7 @@ struct LocalHttpServer::Impl {
   void CloseListener() {
     if (listener == nullptr) return;
     listener->server = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener->tcp),
-             [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
+    listener->Release();
     listener = nullptr;
   }
 
@@ -128,8 +130,7 @@ struct LocalHttpServer::Impl {
     c->server = self;
     uv_tcp_init(self->loop, &c->tcp);
     uv_timer_init(self->loop, &c->timer);
-    c->tcp.data = c;
-    c->timer.data = c;
+    c->Adopt(&c->tcp, &c->timer);
     self->conns.insert(c);
     if (uv_accept(stream, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
       self->CloseConn(c);
@@ -233,12 +234,7 @@ struct LocalHttpServer::Impl {
     c->phase = Conn::Phase::kClosing;
     c->server = nullptr;
     conns.erase(c);
-    auto on_closed = [](uv_handle_t* h) {
-      auto* conn = static_cast<Conn*>(h->data);
-      if (--conn->open_handles == 0) delete conn;
-    };
-    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_closed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), on_closed);
+    c->Release();
   }
 };
 

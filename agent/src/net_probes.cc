@@ -3,16 +3,18 @@
 #include <algorithm>
 #include <array>
 
+#include "firewatch/net/uv_handle.h"
+
 namespace firewatch::agent {
 
 namespace {
 
-struct Probe {
+// Freed after its two handles have closed (net::UvHandleOwner).
+struct Probe : net::UvHandleOwner<Probe> {
   uv_tcp_t tcp{};
   uv_connect_t connect{};
   uv_write_t write{};
   uv_timer_t timer{};
-  int open = 2;
   bool finished = false;
   std::string request;
   size_t max_response = 0;
@@ -27,14 +29,9 @@ struct Probe {
     result.status = status;
     result.timed_out = timed_out;
     if (!alive.expired() && done) done(std::move(result));
-    auto on_close = [](uv_handle_t* h) {
-      auto* p = static_cast<Probe*>(h->data);
-      if (--p->open == 0) delete p;
-    };
     // Closing the stream cancels a pending connect or write (their callbacks run with
     // UV_ECANCELED and find the probe finished).
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_close);
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_close);
+    Release();
   }
 };
 
@@ -77,9 +74,10 @@ void StartNetProbe(uv_loop_t* loop, const SocketAddress& address, std::string re
   p->max_response = std::max<size_t>(max_response, 1);
   p->alive = std::move(alive);
   p->done = std::move(done);
-  p->tcp.data = p->timer.data = p->connect.data = p->write.data = p;
+  p->connect.data = p->write.data = p;
   uv_tcp_init(loop, &p->tcp);
   uv_timer_init(loop, &p->timer);
+  p->Adopt(&p->tcp, &p->timer);
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
   uv_timer_start(
       &p->timer, [](uv_timer_t* t) { Of(t->data)->Finish(UV_ETIMEDOUT, true); },

@@ -1,10 +1,13 @@
 #include "udp_sender.h"
 
+#include "firewatch/net/uv_handle.h"
+
 namespace firewatch::agent {
 
-struct UdpSender::Handle {
-  uv_udp_t udp;
-  UdpSender* owner;
+// The socket; outlives the sender until its close callback (net::UvHandleOwner).
+struct UdpSender::Handle : net::UvHandleOwner<Handle> {
+  uv_udp_t udp{};
+  UdpSender* owner = nullptr;
 };
 
 UdpSender::UdpSender(uv_loop_t* loop, std::function<void(int)> on_async_error)
@@ -14,15 +17,15 @@ UdpSender::~UdpSender() { Close(); }
 
 Status UdpSender::Connect(const SocketAddress& to) {
   Close();
-  auto* h = new Handle{};
+  auto* h = new Handle;
   h->owner = this;
   int rc = uv_udp_init_ex(loop_, &h->udp, static_cast<unsigned>(to.family()));
   if (rc != 0) {
-    delete h;
+    h->Release();  // nothing adopted: freed at once
     return Status::IoError("cannot create a UDP socket for " + to.ToString() + ": " +
                            uv_strerror(rc));
   }
-  h->udp.data = h;
+  h->Adopt(&h->udp);
   handle_ = h;
   rc = uv_udp_connect(&h->udp, to.get());
   if (rc == 0) {
@@ -61,8 +64,7 @@ int UdpSender::Send(std::span<const uint8_t> datagram) {
 void UdpSender::Close() {
   if (handle_ == nullptr) return;
   handle_->owner = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&handle_->udp),
-           [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
+  handle_->Release();
   handle_ = nullptr;
   peer_.reset();
 }

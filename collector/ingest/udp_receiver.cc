@@ -71,13 +71,10 @@ Status UdpReceiver::Bind(const config::HostPort& listen, int rcvbuf_bytes) {
   getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
   port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
                                            : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
-  poll_ = new uv_poll_t;
-  poll_->data = this;
-  int rc = uv_poll_init(loop_, poll_, fd_);
-  if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, &UdpReceiver::OnReadable);
+  int rc = poll_.Init(loop_, fd_, [this](int status, int) { OnReadable(status); });
+  if (rc == 0) rc = poll_.Start(UV_READABLE);
   if (rc != 0) {
-    delete poll_;
-    poll_ = nullptr;
+    poll_.Close();
     ::close(fd_);
     fd_ = -1;
     return Status::IoError(std::string("uv_poll: ") + uv_strerror(rc));
@@ -86,25 +83,19 @@ Status UdpReceiver::Bind(const config::HostPort& listen, int rcvbuf_bytes) {
 }
 
 void UdpReceiver::Close() {
-  if (poll_ != nullptr) {
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
+  poll_.Close();  // before the descriptor it watches
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
   }
 }
 
-void UdpReceiver::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
-  auto* self = static_cast<UdpReceiver*>(handle->data);
+void UdpReceiver::OnReadable(int status) {
   if (status < 0) {
     spdlog::warn("UDP poll error: {}", uv_strerror(status));
     return;
   }
-  self->Drain();
+  Drain();
 }
 
 void UdpReceiver::Drain() {

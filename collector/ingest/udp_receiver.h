@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "firewatch/config/yaml_reader.h"
+#include "firewatch/net/uv_handle.h"
 #include "firewatch/protocol/frame.h"
 #include "firewatch/status.h"
 
@@ -66,13 +67,13 @@ class UdpReceiver {
   uint64_t kernel_drops() const;
 
  private:
-  static void OnReadable(uv_poll_t* handle, int status, int events);
+  void OnReadable(int status);
   void Drain();
 
   uv_loop_t* loop_;
   Handler handler_;
   int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;  // heap-owned until its close callback runs
+  net::UvPoll poll_;
   uint16_t port_ = 0;
   int rcvbuf_ = 0;
   uint64_t datagrams_ = 0;

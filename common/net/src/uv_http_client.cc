@@ -7,6 +7,7 @@
 #include "firewatch/net/uv_http_client.h"
 
 #include "curl_api.h"
+#include "firewatch/net/uv_handle.h"
 
 #include <algorithm>
 #include <mutex>
@@ -48,21 +49,18 @@ size_t WriteBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
 }  // namespace
 
 struct UvHttpClient::Impl {
-  struct SocketWatch {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    Impl* impl;
-  };
-  struct TimerBox {
-    uv_timer_t timer;
-    Impl* impl;
+  // One socket curl asked us to watch; outlives its watch until the close callback.
+  struct SocketWatch : UvHandleOwner<SocketWatch> {
+    uv_poll_t poll{};
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    Impl* impl = nullptr;
   };
 
   uv_loop_t* loop;
   Options options;
   const internal::CurlApi* curl = nullptr;  // set by EnsureMulti
   CURLM* multi = nullptr;
-  TimerBox* timer = nullptr;
+  UvTimer timer;  // open from EnsureMulti to Close
   std::set<Request*> requests;
   std::set<SocketWatch*> sockets;
   bool closed = false;
@@ -76,10 +74,7 @@ struct UvHttpClient::Impl {
     if (curl == nullptr) return Status::Unavailable(error);
     multi = curl->multi_init();
     if (multi == nullptr) return Status::Unavailable("curl_multi_init failed");
-    timer = new TimerBox{};
-    timer->impl = this;
-    uv_timer_init(loop, &timer->timer);
-    timer->timer.data = timer;
+    timer.Init(loop, [this] { OnTimer(); });
     curl->multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::OnCurlSocket);
     curl->multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
     curl->multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::OnCurlTimer);
@@ -99,14 +94,14 @@ struct UvHttpClient::Impl {
       return 0;
     }
     if (watch == nullptr) {
-      watch = new SocketWatch{};
+      watch = new SocketWatch;
       watch->fd = s;
       watch->impl = self;
       if (uv_poll_init_socket(self->loop, &watch->poll, s) != 0) {
-        delete watch;
-        return -1;  // curl fails the transfer
+        watch->Release();  // nothing adopted: freed at once
+        return -1;         // curl fails the transfer
       }
-      watch->poll.data = watch;
+      watch->Adopt(&watch->poll);
       self->sockets.insert(watch);
       self->curl->multi_assign(self->multi, s, watch);
     }
@@ -120,24 +115,21 @@ struct UvHttpClient::Impl {
   // curl: "call me back in `timeout_ms`" (-1: cancel).
   static int OnCurlTimer(CURLM* /*multi*/, long timeout_ms, void* userp) {
     auto* self = static_cast<Impl*>(userp);
-    if (self->timer == nullptr) return 0;
     if (timeout_ms < 0) {
-      uv_timer_stop(&self->timer->timer);
+      self->timer.Stop();
     } else {
       // Never call socket_action from here (curl forbids re-entry): a 0 ms timer runs it
       // on the next loop iteration instead.
-      uv_timer_start(&self->timer->timer, &Impl::OnTimer, static_cast<uint64_t>(timeout_ms), 0);
+      self->timer.Again(std::chrono::milliseconds(timeout_ms));
     }
     return 0;
   }
 
-  static void OnTimer(uv_timer_t* t) {
-    auto* box = static_cast<TimerBox*>(t->data);
-    Impl* self = box->impl;
-    if (self == nullptr || self->multi == nullptr) return;
+  void OnTimer() {
+    if (multi == nullptr) return;
     int running = 0;
-    self->curl->multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    self->CollectFinished();
+    curl->multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    CollectFinished();
   }
 
   static void OnPoll(uv_poll_t* p, int status, int events) {
@@ -159,9 +151,7 @@ struct UvHttpClient::Impl {
   void CloseWatch(SocketWatch* watch) {
     sockets.erase(watch);
     watch->impl = nullptr;
-    uv_poll_stop(&watch->poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(&watch->poll),
-             [](uv_handle_t* h) { delete static_cast<SocketWatch*>(h->data); });
+    watch->Release();
   }
 
   // Removes finished transfers from the multi handle, then runs their callbacks (after
@@ -270,13 +260,7 @@ struct UvHttpClient::Impl {
     for (SocketWatch* w : std::vector<SocketWatch*>(sockets.begin(), sockets.end())) {
       CloseWatch(w);
     }
-    if (timer != nullptr) {
-      timer->impl = nullptr;
-      uv_timer_stop(&timer->timer);
-      uv_close(reinterpret_cast<uv_handle_t*>(&timer->timer),
-               [](uv_handle_t* h) { delete static_cast<TimerBox*>(h->data); });
-      timer = nullptr;
-    }
+    timer.Close();
     for (Request* r : cancelled) {
       Callback cb = std::move(r->callback);
       FreeRequest(curl, r);

@@ -134,28 +134,5 @@ TEST(LoopMailboxTest, OnTheLoopThreadACallRunsInline) {
   EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
-TEST(UvHandleTest, ClosedHandlesAreFreedAndTheirOwnersMayGoAtOnce) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  int fired = 0;
-  {
-    UvTimer once;
-    once.Start(&loop, 0ms, 0ms, [&] { ++fired; });
-    uv_run(&loop, UV_RUN_DEFAULT);  // runs the timer once, then nothing is active
-    EXPECT_EQ(fired, 1);
-    UvTimer never;
-    never.Start(&loop, 1000ms, 1000ms, [&] { ++fired; });
-    UvSignal sig;
-    sig.Start(&loop, SIGUSR2, [&](int) { ++fired; });
-    UvAsync wake;
-    wake.Init(&loop, [&] { ++fired; });
-    wake.Close();
-    wake.Send();  // after Close: nothing (and nothing freed twice)
-  }  // owners destroyed before the loop turns: the handles are freed by the next turn
-  uv_run(&loop, UV_RUN_NOWAIT);
-  EXPECT_EQ(fired, 1);
-  EXPECT_EQ(uv_loop_close(&loop), 0) << "a handle was not closed or not freed";
-}
-
 }  // namespace
 }  // namespace firewatch::net

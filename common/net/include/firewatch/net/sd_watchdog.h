@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "firewatch/net/uv_handle.h"
 #include "firewatch/sd_notify.h"
 #include "firewatch/status.h"
 
@@ -32,13 +33,13 @@ class SdWatchdog {
   Status Start(uv_loop_t* loop, std::chrono::microseconds period = SdWatchdogPeriod());
   void Close();
 
-  bool running() const { return timer_ != nullptr; }
+  bool running() const { return timer_.open(); }
   uint64_t pings() const { return pings_; }    // sent
   uint64_t failed() const { return failed_; }  // could not be sent (no socket listening, ...)
 
  private:
   void Ping();
-  uv_timer_t* timer_ = nullptr;  // heap: freed by the close callback
+  UvTimer timer_;
   uint64_t pings_ = 0;
   uint64_t failed_ = 0;
 };
