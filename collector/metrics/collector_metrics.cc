@@ -126,6 +126,12 @@ struct CollectorMetrics::Families {
                     .Name("firewatch_sources")
                     .Help("Sources tracked by this collector, by liveness state.")
                     .Register(r)),
+        checks_stale(BuildGauge()
+                         .Name("firewatch_sources_checks_stale")
+                         .Help("Sources whose check state is stale: the agent's last heartbeat "
+                               "named a full check state this collector did not get.")
+                         .Register(r)
+                         .Add({})),
         dc_sources(BuildGauge()
                        .Name("firewatch_dc_sources")
                        .Help("Sources tracked by this collector, by failure domain (the "
@@ -355,6 +361,7 @@ struct CollectorMetrics::Families {
   Family<Counter>& rejected;
   Family<Counter>& transitions;
   Family<Gauge>& sources;
+  Gauge& checks_stale;
   Family<Gauge>& dc_sources;
   Family<Counter>& http;
   Family<Counter>& http_refused;
@@ -795,6 +802,7 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
 std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store) {
   MutexLock lock(f_->render_mu);
   std::array<uint64_t, kSourceStateCount> counts{};
+  uint64_t checks_stale = 0;
   if (per_source_) {
     // One snapshot for all, so the aggregate, per-domain and per-source series agree.
     const std::vector<SourceSnapshot> snapshot = tracker.Snapshot();
@@ -802,6 +810,7 @@ std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store)
     for (const SourceSnapshot& s : snapshot) {
       if (Index(s.state) >= counts.size()) continue;
       ++counts[Index(s.state)];
+      if (s.checks_stale) ++checks_stale;
       StateCounts& d = domains[DomainOf(s.labels)];
       ++d.by_state[Index(s.state)];
       ++d.total;
@@ -812,12 +821,14 @@ std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store)
     const auto by_domain = tracker.CountsBy(kDomainLabel);
     for (const auto& [dc, c] : by_domain) {
       for (size_t i = 0; i < counts.size(); ++i) counts[i] += c.by_state[i];
+      checks_stale += c.checks_stale;
     }
     f_->RefreshDomains(by_domain);
   }
   for (size_t i = 0; i < counts.size(); ++i) {
     f_->sources_by_state[i]->Set(static_cast<double>(counts[i]));
   }
+  f_->checks_stale.Set(static_cast<double>(checks_stale));
   const LimitStatus limits = tracker.Limits();
   f_->limit_max_sources->Set(static_cast<double>(limits.max_sources));
   f_->limit_per_key->Set(static_cast<double>(limits.new_sources_per_key_per_minute));

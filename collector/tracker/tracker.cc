@@ -444,7 +444,10 @@ std::optional<SourceSnapshot> Tracker::Get(std::string_view source_id) const {
 StateCounts Tracker::Counts() const {
   MutexLock lock(mu_);
   StateCounts c;
-  for (const Entry& e : entries_) ++c.by_state[static_cast<int>(e.state)];
+  for (const Entry& e : entries_) {
+    ++c.by_state[static_cast<int>(e.state)];
+    if (e.checks_stale) ++c.checks_stale;
+  }
   c.total = entries_.size();
   return c;
 }
@@ -469,6 +472,7 @@ std::vector<std::pair<std::string, StateCounts>> Tracker::CountsBy(std::string_v
     }
     ++it->second->by_state[static_cast<int>(e.state)];
     ++it->second->total;
+    if (e.checks_stale) ++it->second->checks_stale;
   }
   return {std::make_move_iterator(out.begin()), std::make_move_iterator(out.end())};
 }

@@ -98,6 +98,7 @@ struct ObserveResult {
 struct StateCounts {
   uint64_t by_state[kSourceStateCount] = {};
   uint64_t total = 0;
+  uint64_t checks_stale = 0;  // sources whose check state is stale (SourceSnapshot::checks_stale)
 };
 
 class Tracker {
