@@ -132,6 +132,13 @@ struct CollectorMetrics::Families {
                                "named a full check state this collector did not get.")
                          .Register(r)
                          .Add({})),
+        check_output_truncated(BuildCounter()
+                                   .Name("firewatch_check_output_truncated_total")
+                                   .Help("Check messages cut because a heartbeat's messages "
+                                         "passed the 16 KiB kept per source (more than an "
+                                         "agent sends).")
+                                   .Register(r)
+                                   .Add({})),
         dc_sources(BuildGauge()
                        .Name("firewatch_dc_sources")
                        .Help("Sources tracked by this collector, by failure domain (the "
@@ -362,6 +369,7 @@ struct CollectorMetrics::Families {
   Family<Counter>& transitions;
   Family<Gauge>& sources;
   Gauge& checks_stale;
+  Counter& check_output_truncated;
   Family<Gauge>& dc_sources;
   Family<Counter>& http;
   Family<Counter>& http_refused;
@@ -469,6 +477,7 @@ struct CollectorMetrics::Families {
   uint64_t seen_write_errors FW_GUARDED_BY(render_mu) = 0;
   uint64_t seen_committed FW_GUARDED_BY(render_mu) = 0;
   uint64_t seen_dropped FW_GUARDED_BY(render_mu) = 0;
+  uint64_t seen_outputs_cut FW_GUARDED_BY(render_mu) = 0;
 };
 
 CollectorMetrics::CollectorMetrics(std::string collector_id, std::string version, bool per_source)
@@ -834,6 +843,7 @@ std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store)
   f_->limit_per_key->Set(static_cast<double>(limits.new_sources_per_key_per_minute));
   f_->reached_max_sources->Set(limits.at_capacity ? 1 : 0);
   f_->reached_per_key->Set(limits.rate_limited_keys.empty() ? 0 : 1);
+  Mirror(f_->check_output_truncated, limits.check_outputs_cut, f_->seen_outputs_cut);
   if (store != nullptr) {
     Mirror(f_->store_write_errors, store->write_errors(), f_->seen_write_errors);
     Mirror(f_->store_committed, store->batches_committed(), f_->seen_committed);

@@ -167,6 +167,19 @@ TEST_F(FleetTest, EveryRejectReasonAndStateStartsAtZero) {
     EXPECT_EQ(Sample(out, "firewatch_source_transitions_total{to=\"" + state + "\"}"), 0) << state;
   }
   EXPECT_EQ(Sample(out, "firewatch_sources_checks_stale"), 0);
+  EXPECT_EQ(Sample(out, "firewatch_check_output_truncated_total"), 0);
+}
+
+// Check messages past a source's budget (tracker/check_book.h) are counted.
+TEST_F(FleetTest, CheckMessagesCutToTheBudgetAreCounted) {
+  CollectorMetrics m("c", "v", /*per_source=*/false);
+  protocol::Heartbeat hb = Next("db-01");
+  for (int i = 0; i < 65; ++i) {  // one more than an agent sends, each 256 bytes
+    hb.checks.push_back({"c" + std::to_string(i), protocol::CheckState::kWarning,
+                         std::string(protocol::kMaxCheckOutput, 'x')});
+  }
+  Send(hb);
+  EXPECT_EQ(Sample(m.Render(tracker_, nullptr), "firewatch_check_output_truncated_total"), 1);
 }
 
 TEST_F(FleetTest, SourceGaugesFollowTheTracker) {

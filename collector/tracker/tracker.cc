@@ -85,6 +85,7 @@ LimitStatus Tracker::Limits() const {
   }
   st.refused_at_capacity = refused_at_capacity_;
   st.refused_by_rate = refused_by_rate_;
+  st.check_outputs_cut = check_outputs_cut_;
   return st;
 }
 
@@ -396,6 +397,7 @@ void Tracker::ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks,
   CheckBookUpdate update(check_alerts_, e.id, [&labels] { return DecodeLabels(*labels); }, now_ms,
                          changes);
   update.Apply(*e.checks, checks);
+  check_outputs_cut_ += update.cut();
 }
 
 SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
