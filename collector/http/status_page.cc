@@ -41,6 +41,7 @@ tr.row-DOWN{background:#c6282818}tr.row-LATE{background:#ef6c0014}
 .c-OK b{color:var(--up)}.c-WARNING b{color:var(--late)}.c-CRITICAL b{color:var(--down)}.c-UNKNOWN b{color:var(--unknown)}
 .out{opacity:.8;font-size:12px}
 .reason{opacity:.8;font-size:12px;margin-left:.3rem}
+.checks-stale{font-style:italic;color:var(--late)}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 [hidden]{display:none!important}
 .banner{display:block;background:var(--down);color:#fff;padding:.4rem .8rem;border-radius:4px;font-weight:600;margin:.5rem 0}
@@ -63,6 +64,8 @@ constexpr std::string_view kScript = R"js(
   var CHECKS = ["OK", "WARNING", "CRITICAL", "UNKNOWN"];
   var lastOk = Date.now();
   var DOMAIN = "dc";  // the failure-domain label sources are grouped by
+  var STALE_CHECKS = "the agent's last heartbeat named a full check state this collector " +
+      "did not get: these are the last checks it got";
   var lastSources = null;
   function token(value, allowed, fallback) {
     return allowed.indexOf(value) >= 0 ? value : fallback;
@@ -128,6 +131,11 @@ constexpr std::string_view kScript = R"js(
       if (cs !== "OK" && c.output) span.appendChild(el("span", "out", " " + c.output));
       checks.appendChild(span);
     });
+    if (s.checks_stale) {  // kept, not guessed at, until the next full state (docs/agent.md)
+      var stale = el("span", "reason checks-stale", "checks stale");
+      stale.setAttribute("title", STALE_CHECKS);
+      checks.appendChild(stale);
+    }
     tr.appendChild(checks);
     return tr;
   }
@@ -454,6 +462,10 @@ constexpr std::string_view kScript = R"js(
 
 // The failure-domain label the sources table is grouped by (the script's DOMAIN).
 constexpr const char* kDomainLabel = "dc";
+// The title of a row's "checks stale" mark; the script's STALE_CHECKS says the same.
+constexpr std::string_view kStaleChecksTitle =
+    "the agent's last heartbeat named a full check state this collector did not get: these "
+    "are the last checks it got";
 
 constexpr SourceState kCountOrder[] = {SourceState::kDown, SourceState::kLate, SourceState::kUp,
                                        SourceState::kStopped};
@@ -524,6 +536,10 @@ void RenderRow(std::string& out, const SourceSnapshot& s, int64_t now_ms) {
       out += "<span class=\"out\"> " + HtmlEscape(c.output) + "</span>";
     }
     out += "</span>";
+  }
+  if (s.checks_stale) {  // kept, not guessed at, until the next full state (docs/agent.md)
+    out += "<span class=\"reason checks-stale\" title=\"" + HtmlEscape(kStaleChecksTitle) +
+           "\">checks stale</span>";
   }
   out += "</td></tr>\n";
 }

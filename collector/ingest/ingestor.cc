@@ -12,8 +12,7 @@ namespace firewatch::collector {
 Ingestor::Ingestor(const Clock& clock, std::shared_ptr<const protocol::Keyring> keys,
                    Tracker& tracker, CollectorMetrics& metrics, TransitionSink on_transitions,
                    std::shared_ptr<const KeyBindings> bindings)
-    : clock_(clock),
-      creds_(nullptr),
+    : creds_(nullptr),
       tracker_(tracker),
       metrics_(metrics),
       on_transitions_(std::move(on_transitions)),

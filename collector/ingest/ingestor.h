@@ -44,7 +44,8 @@ class Ingestor {
   using TransitionSink = std::function<void(std::vector<Transition>)>;
   using CheckSink = std::function<void(std::vector<CheckChange>)>;
 
-  // `bindings` null = every key speaks for every source.
+  // `bindings` null = every key speaks for every source. `clock` paces the rejection
+  // log's rate limiter (the tracker reads its own clock for everything else).
   Ingestor(const Clock& clock, std::shared_ptr<const protocol::Keyring> keys, Tracker& tracker,
            CollectorMetrics& metrics, TransitionSink on_transitions,
            std::shared_ptr<const KeyBindings> bindings = nullptr);
@@ -98,7 +99,6 @@ class Ingestor {
                                                     Transport transport);
   // Sends what the tracker reported to the sinks.
   void Deliver(std::vector<Transition> transitions, std::vector<CheckChange> checks);
-  const Clock& clock_;
   Mutex keys_mu_;  // writers only; readers load creds_
   std::vector<std::unique_ptr<const Credentials>> retired_ FW_GUARDED_BY(keys_mu_);
   std::atomic<const Credentials*> creds_;

@@ -126,6 +126,19 @@ struct CollectorMetrics::Families {
                     .Name("firewatch_sources")
                     .Help("Sources tracked by this collector, by liveness state.")
                     .Register(r)),
+        checks_stale(BuildGauge()
+                         .Name("firewatch_sources_checks_stale")
+                         .Help("Sources whose check state is stale: the agent's last heartbeat "
+                               "named a full check state this collector did not get.")
+                         .Register(r)
+                         .Add({})),
+        check_output_truncated(BuildCounter()
+                                   .Name("firewatch_check_output_truncated_total")
+                                   .Help("Check messages cut because a heartbeat's messages "
+                                         "passed the 16 KiB kept per source (more than an "
+                                         "agent sends).")
+                                   .Register(r)
+                                   .Add({})),
         dc_sources(BuildGauge()
                        .Name("firewatch_dc_sources")
                        .Help("Sources tracked by this collector, by failure domain (the "
@@ -355,6 +368,8 @@ struct CollectorMetrics::Families {
   Family<Counter>& rejected;
   Family<Counter>& transitions;
   Family<Gauge>& sources;
+  Gauge& checks_stale;
+  Counter& check_output_truncated;
   Family<Gauge>& dc_sources;
   Family<Counter>& http;
   Family<Counter>& http_refused;
@@ -462,6 +477,7 @@ struct CollectorMetrics::Families {
   uint64_t seen_write_errors FW_GUARDED_BY(render_mu) = 0;
   uint64_t seen_committed FW_GUARDED_BY(render_mu) = 0;
   uint64_t seen_dropped FW_GUARDED_BY(render_mu) = 0;
+  uint64_t seen_outputs_cut FW_GUARDED_BY(render_mu) = 0;
 };
 
 CollectorMetrics::CollectorMetrics(std::string collector_id, std::string version, bool per_source)
@@ -795,6 +811,7 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
 std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store) {
   MutexLock lock(f_->render_mu);
   std::array<uint64_t, kSourceStateCount> counts{};
+  uint64_t checks_stale = 0;
   if (per_source_) {
     // One snapshot for all, so the aggregate, per-domain and per-source series agree.
     const std::vector<SourceSnapshot> snapshot = tracker.Snapshot();
@@ -802,6 +819,7 @@ std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store)
     for (const SourceSnapshot& s : snapshot) {
       if (Index(s.state) >= counts.size()) continue;
       ++counts[Index(s.state)];
+      if (s.checks_stale) ++checks_stale;
       StateCounts& d = domains[DomainOf(s.labels)];
       ++d.by_state[Index(s.state)];
       ++d.total;
@@ -812,17 +830,20 @@ std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store)
     const auto by_domain = tracker.CountsBy(kDomainLabel);
     for (const auto& [dc, c] : by_domain) {
       for (size_t i = 0; i < counts.size(); ++i) counts[i] += c.by_state[i];
+      checks_stale += c.checks_stale;
     }
     f_->RefreshDomains(by_domain);
   }
   for (size_t i = 0; i < counts.size(); ++i) {
     f_->sources_by_state[i]->Set(static_cast<double>(counts[i]));
   }
+  f_->checks_stale.Set(static_cast<double>(checks_stale));
   const LimitStatus limits = tracker.Limits();
   f_->limit_max_sources->Set(static_cast<double>(limits.max_sources));
   f_->limit_per_key->Set(static_cast<double>(limits.new_sources_per_key_per_minute));
   f_->reached_max_sources->Set(limits.at_capacity ? 1 : 0);
   f_->reached_per_key->Set(limits.rate_limited_keys.empty() ? 0 : 1);
+  Mirror(f_->check_output_truncated, limits.check_outputs_cut, f_->seen_outputs_cut);
   if (store != nullptr) {
     Mirror(f_->store_write_errors, store->write_errors(), f_->seen_write_errors);
     Mirror(f_->store_committed, store->batches_committed(), f_->seen_committed);

@@ -128,7 +128,8 @@ class CollectorMetrics {
   static constexpr const char* kOtherDomain = "other";
   static constexpr size_t kMaxDomains = 256;
 
-  // Refreshes gauges from the tracker (state counts; its limits: firewatch_source_limit,
+  // Refreshes gauges from the tracker (state counts and sources with stale check state,
+  // in the same pass; its limits: firewatch_source_limit,
   // firewatch_source_limit_reached; per-source series when enabled, removing series of
   // sources no longer tracked) and the store's counters (store may
   // be null: those series stay at their last values), then renders the Prometheus text

@@ -524,6 +524,36 @@ TEST_F(ApiTest, StatusPageEscapesHostileAgentStrings) {
   EXPECT_NE(csp->find("default-src 'none'"), std::string::npos);
 }
 
+// A source whose last heartbeat named a full check state this collector did not get
+// shows its last checks marked "checks stale" (server side; the script's row() is run
+// by StatusPageScriptRendersSafelyInChromium); the others carry no mark.
+TEST_F(ApiTest, StatusPageMarksStaleChecks) {
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
+  protocol::Heartbeat marker = Beat("db-01", 1);
+  marker.checks_mode = protocol::ChecksMode::kUnchanged;
+  marker.checks_digest = 42;  // a full state this collector never got
+  marker.checks.clear();
+  ASSERT_EQ(Post(Frame(marker)).status, 204);
+
+  const std::string html = Get("/").body;
+  const size_t db = html.find(">db-01<");
+  const size_t web = html.find(">web-01<");
+  const size_t mark = html.find("<span class=\"reason checks-stale\"");
+  ASSERT_NE(db, std::string::npos);
+  ASSERT_NE(web, std::string::npos);
+  ASSERT_NE(mark, std::string::npos) << "no stale mark";
+  EXPECT_EQ(html.rfind("<tr", mark), html.rfind("<tr", db)) << "the mark is in db-01's row";
+  EXPECT_NE(html.rfind("<tr", mark), html.rfind("<tr", web));
+  EXPECT_EQ(html.find("<span class=\"reason checks-stale\"", mark + 1), std::string::npos);
+  EXPECT_EQ(Parse(Get("/api/v1/sources"))["sources"][0]["checks_stale"], true);
+
+  // The next full state clears it.
+  protocol::Heartbeat full = Beat("db-01", 2);
+  full.checks_digest = protocol::ChecksDigest(full.checks);
+  ASSERT_EQ(Post(Frame(full)).status, 204);
+  EXPECT_EQ(Get("/").body.find("<span class=\"reason checks-stale\""), std::string::npos);
+}
+
 TEST_F(ApiTest, StatusPageListsDownFirst) {
   ASSERT_EQ(Post(Frame(Beat("aaa-down", 1))).status, 204);
   clock_.Advance(std::chrono::seconds(120));
@@ -639,6 +669,11 @@ TEST_F(ApiTest, StatusPageScriptRendersSafelyInChromium) {
   hb.checks = {{"chk", protocol::CheckState::kCritical, "<img src=y onerror=alert(4)>"}};
   ASSERT_EQ(Post(Frame(hb)).status, 204);
   ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
+  protocol::Heartbeat marker = Beat("db-01", 1);  // names a full state never got: stale
+  marker.checks_mode = protocol::ChecksMode::kUnchanged;
+  marker.checks_digest = 42;
+  marker.checks.clear();
+  ASSERT_EQ(Post(Frame(marker)).status, 204);
 
   HttpServerOptions o;
   o.listen = {"127.0.0.1", 0};
@@ -668,7 +703,14 @@ TEST_F(ApiTest, StatusPageScriptRendersSafelyInChromium) {
   EXPECT_NE(dom.find("&lt;img src=y onerror=alert(4)&gt;"), std::string::npos);
   EXPECT_EQ(dom.find("<img"), std::string::npos);
   EXPECT_EQ(dom.find("<script>alert"), std::string::npos);
-  EXPECT_NE(dom.find("<b id=\"count-UP\">2</b>"), std::string::npos);
+  EXPECT_NE(dom.find("<b id=\"count-UP\">3</b>"), std::string::npos);
+  // The script marks the stale source's checks as the server does.
+  const size_t mark = dom.find("class=\"reason checks-stale\"");
+  ASSERT_NE(mark, std::string::npos) << "the script drew no stale mark";
+  const size_t row = dom.rfind(">db-01<", mark);
+  ASSERT_NE(row, std::string::npos);
+  EXPECT_EQ(dom.find("<tr", row), dom.find("<tr", mark)) << "the mark is in db-01's row";
+  EXPECT_EQ(dom.find("class=\"reason checks-stale\"", mark + 1), std::string::npos);
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 // Agents' checks on the collector (tracker/check_book.h) on a fake clock: per-check state,
 // since, history and its cap; consecutive failures before alerting; flapping held as one
-// alert; rules matched by check name and source labels; copy-on-write snapshots.
+// alert; rules matched by check name and source labels; copy-on-write snapshots; what one
+// source's checks may cost (the message budget, history messages cut, the worst case).
 #include "tracker/check_book.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
 
 #include "tracker/tracker.h"
 
@@ -94,6 +98,98 @@ TEST_F(CheckBookTest, HistoryIsCapped) {
   ASSERT_EQ(h.size(), 3u);
   EXPECT_EQ(h.back().at_ms, Now());
   EXPECT_EQ(h.back().to, CheckState::kOk);
+}
+
+// ---- what one source's checks may cost (kMaxBookOutputBytes, kMaxHistoryOutput) ----
+
+// `n` checks named c000.. (names of `name_len` bytes), each in `state` with a message of
+// `len` bytes that differs per heartbeat (`tag`).
+std::vector<protocol::CheckResult> ManyChecks(size_t n, size_t len, CheckState state, char tag,
+                                              size_t name_len = 4) {
+  std::vector<protocol::CheckResult> out;
+  for (size_t i = 0; i < n; ++i) {
+    std::string name = "c" + std::to_string(1000 + i).substr(1);
+    name.resize(std::max(name_len, name.size()), 'n');
+    out.push_back({std::move(name), state, std::string(len, tag)});
+  }
+  return out;
+}
+
+size_t OutputBytes(const CheckBook& book) {
+  size_t n = 0;
+  for (const auto& r : book) n += r.output.size();
+  return n;
+}
+
+TEST_F(CheckBookTest, AnAgentsLongestMessagesAreKeptWhole) {
+  // The most an agent sends: 64 checks (check_config.h), 256-byte messages.
+  Beat(ManyChecks(64, protocol::kMaxCheckOutput, CheckState::kCritical, 'x'));
+  auto s = tracker_.Get("db-01");
+  for (const auto& r : *s->check_book) EXPECT_EQ(r.output.size(), protocol::kMaxCheckOutput);
+  EXPECT_EQ(OutputBytes(*s->check_book), kMaxBookOutputBytes);
+  EXPECT_EQ(tracker_.Limits().check_outputs_cut, 0u);
+}
+
+TEST_F(CheckBookTest, MessagesPastTheSourcesBudgetAreCutAndCounted) {
+  // Over HTTP a frame may carry 128 such checks: the first 64 fill the budget.
+  auto checks = ManyChecks(kMaxBookChecks, protocol::kMaxCheckOutput, CheckState::kCritical, 'x');
+  checks[63].output = std::string(250, 'x') + "\xC3\xA9\xC3\xA9\xC3\xA9";  // 256 bytes, ends in "ééé"
+  checks[0].output = "short";  // leaves 251 bytes for the 65th
+  auto changes = Beat(checks);
+  ASSERT_EQ(changes.size(), kMaxBookChecks) << "every check still alerts";
+  auto s = tracker_.Get("db-01");
+  const CheckBook& book = *s->check_book;
+  ASSERT_EQ(book.size(), kMaxBookChecks);
+  EXPECT_EQ(book[63].output, checks[63].output) << "within the budget: whole";
+  EXPECT_EQ(book[64].output.size(), 251u);
+  EXPECT_TRUE(book[65].output.empty());
+  EXPECT_LE(OutputBytes(book), kMaxBookOutputBytes);
+  EXPECT_EQ(tracker_.Limits().check_outputs_cut, kMaxBookChecks - 64);
+
+  // A cut ends on a UTF-8 boundary: 3 bytes left before a 2-byte character keeps 2.
+  checks = ManyChecks(kMaxBookChecks, protocol::kMaxCheckOutput, CheckState::kCritical, 'y');
+  checks[64].output = "ab\xC3\xA9" + std::string(200, 'y');
+  checks[0].output = std::string(protocol::kMaxCheckOutput - 3, 'y');  // 3 bytes left at [64]
+  Beat(checks);
+  s = tracker_.Get("db-01");
+  EXPECT_EQ(s->check_book->at(64).output, "ab");
+}
+
+TEST_F(CheckBookTest, HistoryKeepsTheStartOfEachMessage) {
+  const std::string message = std::string(kMaxHistoryOutput - 1, 'x') + "\xC3\xA9 and more";
+  Beat({{"pg", CheckState::kCritical, message}});
+  const CheckRecord& r = Record();
+  EXPECT_EQ(r.output, message) << "the record keeps the whole message";
+  ASSERT_EQ(r.history.size(), 1u);
+  EXPECT_EQ(r.history[0].output, std::string(kMaxHistoryOutput - 1, 'x'))
+      << "cut to kMaxHistoryOutput bytes, not inside the 2-byte character";
+}
+
+// The worst a key holder can make one source's checks cost, as docs/agent.md ("On the
+// collector") states it: 128 checks with 128-byte names and 256-byte messages, every
+// check changing state and message in every heartbeat until every history is full.
+TEST_F(CheckBookTest, WorstCaseBytesPerSourceAreBounded) {
+  for (uint32_t history : {20u, kMaxCheckHistory}) {
+    CheckAlertPolicy p;
+    p.history = history;
+    tracker_.SetCheckAlerts(p);
+    const std::string id = "hostile-" + std::to_string(history);
+    for (uint32_t i = 0; i < 2 * history + 4; ++i) {
+      Beat(ManyChecks(255, protocol::kMaxCheckOutput,
+                      i % 2 ? CheckState::kOk : CheckState::kCritical, static_cast<char>('a' + i % 26),
+                      protocol::kMaxShortText),
+           id);
+    }
+    auto s = tracker_.Get(id);
+    ASSERT_EQ(s->check_book->size(), kMaxBookChecks);
+    ASSERT_EQ(s->check_book->front().history.size(), history);
+    const size_t bytes = ApproxBytes(*s->check_book);
+    std::printf("history %u: %zu bytes\n", history, bytes);
+    // docs/agent.md: at most 360 KiB per source with the default history of 20 (344 KiB
+    // measured), 1,400 KiB with the most, 100 (1,320 KiB). Without the two caps: 941 KiB
+    // and 4,237 KiB.
+    EXPECT_LE(bytes, history == 20 ? 360u * 1024 : 1400u * 1024) << "history " << history;
+  }
 }
 
 TEST_F(CheckBookTest, ConsecutiveFailuresBeforeAlertingAndRecoveryResolvesAtOnce) {

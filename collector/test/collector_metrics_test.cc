@@ -49,6 +49,12 @@ class FleetTest : public ::testing::Test {
 
   void Beat(const std::string& id, protocol::FrameType type = protocol::FrameType::kHeartbeat,
             protocol::Labels labels = {{"dc", "dc1"}}) {
+    Send(Next(id, type, std::move(labels)));
+  }
+  // The next heartbeat of `id`, for a test to change before Send.
+  protocol::Heartbeat Next(const std::string& id,
+                           protocol::FrameType type = protocol::FrameType::kHeartbeat,
+                           protocol::Labels labels = {{"dc", "dc1"}}) {
     protocol::Heartbeat hb;
     hb.type = type;
     hb.key_id = "fleet";
@@ -59,6 +65,9 @@ class FleetTest : public ::testing::Test {
     hb.interval_ms = 1000;
     hb.labels = std::move(labels);
     if (type == protocol::FrameType::kGoodbye) hb.goodbye_reason = "SIGTERM";
+    return hb;
+  }
+  void Send(const protocol::Heartbeat& hb) {
     ObserveResult r = tracker_.Observe(hb, Transport::kUdp);
     ASSERT_FALSE(r.rejected.has_value());
   }
@@ -157,6 +166,20 @@ TEST_F(FleetTest, EveryRejectReasonAndStateStartsAtZero) {
     EXPECT_EQ(Sample(out, "firewatch_sources{state=\"" + state + "\"}"), 0) << state;
     EXPECT_EQ(Sample(out, "firewatch_source_transitions_total{to=\"" + state + "\"}"), 0) << state;
   }
+  EXPECT_EQ(Sample(out, "firewatch_sources_checks_stale"), 0);
+  EXPECT_EQ(Sample(out, "firewatch_check_output_truncated_total"), 0);
+}
+
+// Check messages past a source's budget (tracker/check_book.h) are counted.
+TEST_F(FleetTest, CheckMessagesCutToTheBudgetAreCounted) {
+  CollectorMetrics m("c", "v", /*per_source=*/false);
+  protocol::Heartbeat hb = Next("db-01");
+  for (int i = 0; i < 65; ++i) {  // one more than an agent sends, each 256 bytes
+    hb.checks.push_back({"c" + std::to_string(i), protocol::CheckState::kWarning,
+                         std::string(protocol::kMaxCheckOutput, 'x')});
+  }
+  Send(hb);
+  EXPECT_EQ(Sample(m.Render(tracker_, nullptr), "firewatch_check_output_truncated_total"), 1);
 }
 
 TEST_F(FleetTest, SourceGaugesFollowTheTracker) {
@@ -168,6 +191,36 @@ TEST_F(FleetTest, SourceGaugesFollowTheTracker) {
     EXPECT_EQ(Sample(out, R"(firewatch_sources{state="LATE"})"), 1);
     EXPECT_EQ(Sample(out, R"(firewatch_sources{state="DOWN"})"), 1);
     EXPECT_EQ(Sample(out, R"(firewatch_sources{state="STOPPED"})"), 1);
+  }
+}
+
+// firewatch_sources_checks_stale counts the sources whose last heartbeat named a full
+// check state this collector did not get (tracker.cc), in both render paths, and drops
+// when the full state arrives.
+TEST_F(FleetTest, SourcesWithStaleChecksAreCounted) {
+  BuildFleet();
+  const std::vector<protocol::CheckResult> disk = {
+      {"disk", protocol::CheckState::kCritical, "/var 99% full"}};
+  auto send = [&](const std::string& id, protocol::ChecksMode mode, uint64_t digest) {
+    protocol::Heartbeat hb = Next(id);
+    hb.checks_mode = mode;
+    hb.checks_digest = digest;
+    if (mode == protocol::ChecksMode::kFull) hb.checks = disk;
+    Send(hb);
+  };
+  const uint64_t digest = protocol::ChecksDigest(disk);
+  send("up", protocol::ChecksMode::kUnchanged, digest);    // never got that full state
+  send("late", protocol::ChecksMode::kUnchanged, 42);      // likewise
+  for (bool per_source : {false, true}) {
+    CollectorMetrics m("c", "v", per_source);
+    EXPECT_EQ(Sample(m.Render(tracker_, nullptr), "firewatch_sources_checks_stale"), 2)
+        << "per_source " << per_source;
+  }
+  send("up", protocol::ChecksMode::kFull, digest);  // the full state: no longer stale
+  for (bool per_source : {false, true}) {
+    CollectorMetrics m("c", "v", per_source);
+    EXPECT_EQ(Sample(m.Render(tracker_, nullptr), "firewatch_sources_checks_stale"), 1)
+        << "per_source " << per_source;
   }
 }
 

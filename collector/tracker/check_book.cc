@@ -34,6 +34,22 @@ bool Matches(const CheckAlertRule& rule, std::string_view check, const protocol:
 
 bool NeedsRule(const CheckAlertPolicy& policy) { return !policy.rules.empty(); }
 
+// The longest prefix of `text` of at most `max` bytes that does not end inside a UTF-8
+// sequence (the agent sends valid UTF-8; anything else is cut at a byte like any other).
+std::string_view CutUtf8(std::string_view text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return text.substr(0, n);
+}
+
+// glibc malloc's chunk for a request of `n` bytes (8-byte header, 16-byte alignment).
+size_t Chunk(size_t n) { return std::max<size_t>(32, (n + 8 + 15) / 16 * 16); }
+
+size_t HeapBytes(const std::string& s) {
+  return s.capacity() > 15 ? Chunk(s.capacity() + 1) : 0;  // libstdc++ keeps 15 inline
+}
+
 }  // namespace
 
 const CheckAlertRule& CheckAlertPolicy::For(std::string_view check,
@@ -60,6 +76,7 @@ const protocol::Labels& CheckBookUpdate::Labels() {
 
 void CheckBookUpdate::Apply(CheckBook& book, std::span<const protocol::CheckView> checks) {
   for (auto& r : book) r.reported = false;
+  size_t output_left = kMaxBookOutputBytes;
   for (size_t i = 0; i < checks.size(); ++i) {
     const protocol::CheckView& c = checks[i];
     CheckRecord* r = nullptr;
@@ -87,7 +104,10 @@ void CheckBookUpdate::Apply(CheckBook& book, std::span<const protocol::CheckView
       r = &fresh;
     }
     r->reported = true;
-    Report(*r, c.state, c.output);
+    const std::string_view output = CutUtf8(c.output, output_left);
+    if (output.size() < c.output.size()) ++cut_;
+    output_left -= output.size();
+    Report(*r, c.state, output);
   }
   // A check the agent no longer reports is OK (docs/agent.md, "In heartbeats").
   for (auto& r : book) {
@@ -98,7 +118,8 @@ void CheckBookUpdate::Apply(CheckBook& book, std::span<const protocol::CheckView
 void CheckBookUpdate::Report(CheckRecord& r, CheckState state, std::string_view output) {
   const bool changed = state != r.state;
   if (changed) {
-    r.history.push_back(CheckStateChange{r.state, state, now_ms_, std::string(output)});
+    r.history.push_back(
+        CheckStateChange{r.state, state, now_ms_, std::string(CutUtf8(output, kMaxHistoryOutput))});
     const size_t cap = std::clamp<uint32_t>(policy_.history, 1, kMaxCheckHistory);
     if (r.history.size() > cap) r.history.erase(r.history.begin(), r.history.end() - cap);
     r.state = state;
@@ -162,6 +183,16 @@ std::shared_ptr<CheckBook> RestoredBook(const std::vector<protocol::CheckResult>
     r.reported = true;
   }
   return book;
+}
+
+size_t ApproxBytes(const CheckBook& book) {
+  size_t bytes = book.capacity() > 0 ? Chunk(book.capacity() * sizeof(CheckRecord)) : 0;
+  for (const CheckRecord& r : book) {
+    bytes += HeapBytes(r.name) + HeapBytes(r.output);
+    if (r.history.capacity() > 0) bytes += Chunk(r.history.capacity() * sizeof(CheckStateChange));
+    for (const CheckStateChange& h : r.history) bytes += HeapBytes(h.output);
+  }
+  return bytes;
 }
 
 bool StillDeciding(const CheckBook& book) {

@@ -35,6 +35,17 @@ namespace firewatch::collector {
 
 inline constexpr uint32_t kMaxCheckHistory = 100;    // hard cap of `check_alerts.history`
 inline constexpr size_t kMaxBookChecks = 128;        // records per source (agents send <= 64)
+// Bytes of check messages kept per source (each record's `output`, the last heartbeat's):
+// what an agent can send at most (64 checks, each message cut to 256 bytes by the agent,
+// protocol::kMaxCheckOutput), so a real agent's messages are never cut; a frame over HTTP
+// can carry 128 checks of 256 bytes, which would be twice that. Messages past the budget
+// (in frame order) are cut to what is left of it, at a UTF-8 boundary, and counted
+// (CheckBookUpdate::cut, firewatch_check_output_truncated_total).
+inline constexpr size_t kMaxBookOutputBytes = 64 * protocol::kMaxCheckOutput;  // 16 KiB
+// Bytes of the message kept with each history entry (CheckStateChange::output): the
+// history says what changed and when; the whole message is the record's `output`. A
+// record keeps up to kMaxCheckHistory entries, so this, not the frame, bounds it.
+inline constexpr size_t kMaxHistoryOutput = 64;
 
 // How the alerts of the checks a rule matches follow their reports.
 struct CheckAlertRule {
@@ -58,7 +69,7 @@ struct CheckStateChange {
   protocol::CheckState from = protocol::CheckState::kOk;
   protocol::CheckState to = protocol::CheckState::kOk;
   int64_t at_ms = 0;
-  std::string output;  // the message that came with `to`
+  std::string output;  // the message that came with `to`, cut to kMaxHistoryOutput
 };
 
 struct CheckRecord {
@@ -85,6 +96,9 @@ class CheckBookUpdate {
                   std::function<protocol::Labels()> labels, int64_t now_ms,
                   std::vector<CheckChange>& out);
   void Apply(CheckBook& book, std::span<const protocol::CheckView> checks);
+  // Messages cut to kMaxBookOutputBytes by Apply so far (not the history's cuts, which
+  // every long message gets).
+  uint64_t cut() const { return cut_; }
 
  private:
   void Report(CheckRecord& r, protocol::CheckState state, std::string_view output);
@@ -98,6 +112,7 @@ class CheckBookUpdate {
   protocol::Labels labels_;
   int64_t now_ms_;
   std::vector<CheckChange>& out_;
+  uint64_t cut_ = 0;
 };
 
 // A book for checks restored from the store: each one's alert state is its state (the
@@ -108,6 +123,11 @@ std::shared_ptr<CheckBook> RestoredBook(const std::vector<protocol::CheckResult>
 // reports of a new problem) or is held as flapping: only then does a heartbeat that
 // repeats the same checks change anything.
 bool StillDeciding(const CheckBook& book);
+
+// Heap and inline bytes `book` holds (vector capacities, strings past the small-string
+// buffer, rounded as glibc malloc does): what docs/agent.md's worst case per source is
+// measured with.
+size_t ApproxBytes(const CheckBook& book);
 
 // The checks of the last heartbeat (SourceSnapshot::checks), in the book's order.
 std::vector<protocol::CheckResult> ReportedChecks(const CheckBook& book);

@@ -85,6 +85,7 @@ LimitStatus Tracker::Limits() const {
   }
   st.refused_at_capacity = refused_at_capacity_;
   st.refused_by_rate = refused_by_rate_;
+  st.check_outputs_cut = check_outputs_cut_;
   return st;
 }
 
@@ -396,6 +397,7 @@ void Tracker::ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks,
   CheckBookUpdate update(check_alerts_, e.id, [&labels] { return DecodeLabels(*labels); }, now_ms,
                          changes);
   update.Apply(*e.checks, checks);
+  check_outputs_cut_ += update.cut();
 }
 
 SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
@@ -444,7 +446,10 @@ std::optional<SourceSnapshot> Tracker::Get(std::string_view source_id) const {
 StateCounts Tracker::Counts() const {
   MutexLock lock(mu_);
   StateCounts c;
-  for (const Entry& e : entries_) ++c.by_state[static_cast<int>(e.state)];
+  for (const Entry& e : entries_) {
+    ++c.by_state[static_cast<int>(e.state)];
+    if (e.checks_stale) ++c.checks_stale;
+  }
   c.total = entries_.size();
   return c;
 }
@@ -469,6 +474,7 @@ std::vector<std::pair<std::string, StateCounts>> Tracker::CountsBy(std::string_v
     }
     ++it->second->by_state[static_cast<int>(e.state)];
     ++it->second->total;
+    if (e.checks_stale) ++it->second->checks_stale;
   }
   return {std::make_move_iterator(out.begin()), std::make_move_iterator(out.end())};
 }

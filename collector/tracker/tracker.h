@@ -87,6 +87,7 @@ struct LimitStatus {
   std::vector<std::string> rate_limited_keys;  // refused a new source in the last minute
   uint64_t refused_at_capacity = 0;        // totals since start
   uint64_t refused_by_rate = 0;
+  uint64_t check_outputs_cut = 0;  // messages cut to kMaxBookOutputBytes (check_book.h)
 };
 
 struct ObserveResult {
@@ -98,6 +99,7 @@ struct ObserveResult {
 struct StateCounts {
   uint64_t by_state[kSourceStateCount] = {};
   uint64_t total = 0;
+  uint64_t checks_stale = 0;  // sources whose check state is stale (SourceSnapshot::checks_stale)
 };
 
 class Tracker {
@@ -224,6 +226,7 @@ class Tracker {
   std::map<std::string, KeyBudget, std::less<>> budgets_ FW_GUARDED_BY(mu_);
   uint64_t refused_at_capacity_ FW_GUARDED_BY(mu_) = 0;
   uint64_t refused_by_rate_ FW_GUARDED_BY(mu_) = 0;
+  uint64_t check_outputs_cut_ FW_GUARDED_BY(mu_) = 0;
   // Every source ever heard, in order of first contact.
   std::vector<Entry> entries_ FW_GUARDED_BY(mu_);
   SourceIndex index_ FW_GUARDED_BY(mu_);  // source id -> position in entries_
