@@ -158,7 +158,10 @@ void AlertmanagerPoster::Work() {
     bool failed = false;
     for (size_t u = 0; u < config_.urls.size() && !stop_; ++u) PostTo(u, chunks, failed);
     lock.Lock();
-    if (failed) next_round_ = std::min(next_round_, clock_.Now() + std::min(config_.resend_interval, kRetryAfter));
+    // The retry counts from the round's start, the clock read before the posts: read after
+    // them, a clock that moved during the posts (a slow Alertmanager; a test's fake clock
+    // advanced as soon as the failure is counted) would push the retry a whole period out.
+    if (failed) next_round_ = std::min(next_round_, now + std::min(config_.resend_interval, kRetryAfter));
   }
 }
 
