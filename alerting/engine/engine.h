@@ -70,7 +70,6 @@ class Inhibitor;
 struct Silence;
 class ReplicatedSilences;
 class ReplicatedMaintenance;
-struct PeerSilences;
 }  // namespace route
 class IncidentStore;
 

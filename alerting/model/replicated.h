@@ -13,9 +13,21 @@
 // (as maintenance windows did); nothing in the cluster changes otherwise.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 namespace firewatch::alerting {
+
+// The part of a piece kept as a list of items (silences, maintenance windows) as a peer
+// sent it: the items that parsed, and how many entries the payload decoder already
+// refused, with the first refusal's message for the log. A bad entry is refused alone.
+template <typename Item>
+struct PeerItems {
+  std::vector<Item> items;
+  size_t refused_on_parse = 0;
+  std::string parse_error;
+};
 
 template <typename Part>
 class Replicated {

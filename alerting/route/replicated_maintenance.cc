@@ -201,12 +201,12 @@ PeerWindows ReplicatedMaintenance::Export() const {
 
 void ReplicatedMaintenance::Merge(const std::string& peer, PeerWindows part) {
   peer_refused_.fetch_add(part.refused_on_parse);
-  if (part.windows.empty()) return;
+  if (part.items.empty()) return;
   const std::string from = peer.empty() ? "a peer" : "peer " + peer;
   MutexLock lock(mu_);
   const WallTime now = clock_.WallNow();
   std::vector<MaintenanceWindow> changed;
-  for (auto& w : part.windows) {
+  for (auto& w : part.items) {
     MaintenanceWindow copy = w;
     auto took = TakeLocked(std::move(w), now);
     if (took.ok()) {

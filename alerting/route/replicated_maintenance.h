@@ -31,12 +31,7 @@ class BodyTable;
 
 namespace firewatch::alerting::route {
 
-// Windows as a peer sent them, and how many entries the payload decoder refused.
-struct PeerWindows {
-  std::vector<MaintenanceWindow> windows;
-  size_t refused_on_parse = 0;
-  std::string parse_error;
-};
+using PeerWindows = PeerItems<MaintenanceWindow>;
 
 class ReplicatedMaintenance final : public Replicated<PeerWindows>, public Muter {
  public:

@@ -98,9 +98,9 @@ void ReplicatedSilences::Merge(const std::string& peer, PeerSilences part) {
   const std::string from = peer.empty() ? "a peer" : "peer " + peer;
   // Counted here; the cluster logs those (rate-limited) when it decodes the payload.
   peer_refused_.fetch_add(part.refused_on_parse);
-  if (part.silences.empty()) return;
+  if (part.items.empty()) return;
   MutexLock lock(write_mu_);
-  MergeOutcome out = silencer_.MergeAll(part.silences, clock_.WallNow());
+  MergeOutcome out = silencer_.MergeAll(part.items, clock_.WallNow());
   for (const auto& [id, why] : out.refused) {
     peer_refused_.fetch_add(1);
     if (refusal_logged_.size() >= 256) refusal_logged_.clear();  // bounded; logs again later

@@ -28,13 +28,7 @@ class SilenceStore;
 
 namespace firewatch::alerting::route {
 
-// Silences as a peer sent them: those that parsed, and how many entries the payload
-// decoder already refused (with the first refusal's message, for the log).
-struct PeerSilences {
-  std::vector<Silence> silences;
-  size_t refused_on_parse = 0;
-  std::string parse_error;
-};
+using PeerSilences = PeerItems<Silence>;
 
 class ReplicatedSilences final : public Replicated<PeerSilences> {
  public:

@@ -128,8 +128,8 @@ SyncPayload Cluster::Build(const std::string& peer) {
   p.seq = ++seq_;
   if (states_.incidents != nullptr) p.incidents = states_.incidents->Export();
   if (states_.log != nullptr) p.log = states_.log->Export();
-  if (states_.silences != nullptr) p.silences = states_.silences->Export().silences;
-  if (states_.maintenance != nullptr) p.maintenance = states_.maintenance->Export().windows;
+  if (states_.silences != nullptr) p.silences = states_.silences->Export().items;
+  if (states_.maintenance != nullptr) p.maintenance = states_.maintenance->Export().items;
   return p;
 }
 

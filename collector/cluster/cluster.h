@@ -33,8 +33,10 @@
 #include "firewatch/sync/mutex.h"
 
 namespace firewatch::alerting::route {
-struct PeerSilences;
-struct PeerWindows;
+struct Silence;
+struct MaintenanceWindow;
+using PeerSilences = PeerItems<Silence>;
+using PeerWindows = PeerItems<MaintenanceWindow>;
 }
 
 namespace firewatch::collector {

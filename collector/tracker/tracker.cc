@@ -401,25 +401,25 @@ void Tracker::ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks,
 }
 
 SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
-  SourceSnapshot s;
-  s.source_id = e.id;
-  s.labels = DecodeLabels(*e.labels);
-  s.state = e.state;
-  s.first_seen_ms = e.first_seen_ms;
-  s.last_seen_ms = e.last_seen_ms;
-  s.state_since_ms = e.state_since_ms;
-  s.interval_ms = e.interval_ms;
-  s.agent_version = e.agent_version;
-  s.goodbye_reason = e.goodbye_reason;
-  if (e.checks) {
-    s.checks = ReportedChecks(*e.checks);
-    s.check_book = e.checks;
-  }
-  s.checks_stale = e.checks_stale;
-  s.replay = e.replay;
-  s.heartbeats = e.heartbeats;
-  s.last_transport = e.last_transport;
-  s.phi = e.state == SourceState::kStopped ? 0 : e.detector.Phi(now, config_.phi);
+  SourceSnapshot s{
+      .source_id = e.id,
+      .labels = DecodeLabels(*e.labels),
+      .state = e.state,
+      .first_seen_ms = e.first_seen_ms,
+      .last_seen_ms = e.last_seen_ms,
+      .state_since_ms = e.state_since_ms,
+      .interval_ms = e.interval_ms,
+      .agent_version = e.agent_version,
+      .goodbye_reason = e.goodbye_reason,
+      .checks = e.checks ? ReportedChecks(*e.checks) : std::vector<protocol::CheckResult>{},
+      .check_book = e.checks,
+      .checks_stale = e.checks_stale,
+      .replay = e.replay,
+      .heartbeats = e.heartbeats,
+      .last_transport = e.last_transport,
+      .phi = e.state == SourceState::kStopped ? 0 : e.detector.Phi(now, config_.phi),
+      .ping = nullptr,
+  };
   if (e.deadline) FillPingInfo(e, s);
   return s;
 }

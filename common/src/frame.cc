@@ -371,6 +371,13 @@ DecodeOutcome Decode(std::span<const uint8_t> bytes, const Keyring& keys, size_t
 }
 
 namespace {
+// Resizes `to` like `from` and copies each element with `copy(from[i], to[i])`.
+template <typename FromList, typename ToList, typename Copy>
+void CopyEach(const FromList& from, ToList& to, Copy copy) {
+  to.resize(from.size());
+  for (size_t i = 0; i < from.size(); ++i) copy(from[i], to[i]);
+}
+
 // The one field list shared by both directions (owned <-> viewed); strings convert
 // either way by assignment.
 template <typename From, typename To>
@@ -384,19 +391,17 @@ void CopyFrame(const From& from, To& to) {
   to.timestamp_ms = from.timestamp_ms;
   to.interval_ms = from.interval_ms;
   to.agent_version = from.agent_version;
-  to.labels.resize(from.labels.size());
-  for (size_t i = 0; i < from.labels.size(); ++i) {
-    to.labels[i].first = from.labels[i].first;
-    to.labels[i].second = from.labels[i].second;
-  }
+  CopyEach(from.labels, to.labels, [](const auto& f, auto& t) {
+    t.first = f.first;
+    t.second = f.second;
+  });
   to.checks_mode = from.checks_mode;
   to.checks_digest = from.checks_digest;
-  to.checks.resize(from.checks.size());
-  for (size_t i = 0; i < from.checks.size(); ++i) {
-    to.checks[i].name = from.checks[i].name;
-    to.checks[i].state = from.checks[i].state;
-    to.checks[i].output = from.checks[i].output;
-  }
+  CopyEach(from.checks, to.checks, [](const auto& f, auto& t) {
+    t.name = f.name;
+    t.state = f.state;
+    t.output = f.output;
+  });
   to.goodbye_reason = from.goodbye_reason;
 }
 }  // namespace

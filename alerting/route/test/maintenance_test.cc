@@ -221,9 +221,9 @@ TEST_F(ReplicatedMaintenanceTest, MergeNewestWinsAndTombstonesReplicate) {
 
   // A bad entry is refused alone and counted.
   PeerWindows bad = a->Export();
-  bad.windows.at(0).base.id = "w9";
-  bad.windows.at(0).base.updated_at += 1s;
-  bad.windows.at(0).base.matchers = Ms({R"(alertname="SourceDown")"});  // broad, no force
+  bad.items.at(0).base.id = "w9";
+  bad.items.at(0).base.updated_at += 1s;
+  bad.items.at(0).base.matchers = Ms({R"(alertname="SourceDown")"});  // broad, no force
   bad.refused_on_parse = 2;
   b->Merge("a", bad);
   EXPECT_EQ(b->Refused()["peer"], 3u);
