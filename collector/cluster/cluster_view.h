@@ -108,7 +108,8 @@ class ClusterView : public alerting::PeerGate {
 
   // The alert states of this collector's checks changed (the tracker's CheckChanges):
   // a failing one is recorded (or updated), one back to OK dropped; peers get it with the
-  // source's next delta.
+  // source's next delta. Called after OnLocal for the same heartbeats (the ingestor hands
+  // over transitions first), so the source is in the table its checks travel with.
   void OnLocalChecks(const std::vector<CheckChange>& changes) FW_EXCLUDES(mu_);
 
   // What the peers report of `source`'s checks: each failing check a peer alerts on,
