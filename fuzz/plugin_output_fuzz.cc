@@ -7,7 +7,7 @@
 //  - at most max_perfdata items, each with a label of 1..max_label bytes without quotes,
 //    control bytes or backslashes, a finite value, a known unit, and unique labels
 //    (one Prometheus series each);
-//  - TruncateUtf8 never splits a UTF-8 sequence that was whole in its input.
+//  - text::Utf8Prefix never splits a UTF-8 sequence that was whole in its input.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "plugin_output.h"
+#include "firewatch/text/utf8.h"
 
 namespace {
 
@@ -50,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   // A cut at any length of a valid-UTF-8 prefix ends on a sequence boundary.
-  std::string cut = firewatch::agent::TruncateUtf8(raw, data[0]);
+  std::string_view cut = firewatch::text::Utf8Prefix(raw, data[0]);
   Check(cut.size() <= data[0] || cut.size() == raw.size());
   if (cut.size() < raw.size() && !cut.empty()) {
     unsigned char next = static_cast<unsigned char>(raw[cut.size()]);

@@ -15,6 +15,7 @@
 #include "firewatch/net/uv_handle.h"
 #include "net_probes.h"
 #include "socket_address.h"
+#include "firewatch/text/utf8.h"
 
 namespace firewatch::agent {
 
@@ -512,7 +513,7 @@ void CheckScheduler::Finish(Check& c, CheckState state, std::string message,
   if (report) {
     c.st.reported = true;
     c.st.state = state;
-    c.st.message = TruncateUtf8(message, protocol::kMaxCheckOutput);
+    c.st.message = std::string(text::Utf8Prefix(message, protocol::kMaxCheckOutput));
   }
   c.st.perfdata = std::move(perf);
   c.st.duration = now - c.started;

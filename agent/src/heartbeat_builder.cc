@@ -3,6 +3,7 @@
 #include "agent_log.h"
 #include "plugin_output.h"
 #include "version.h"
+#include "firewatch/text/utf8.h"
 
 namespace firewatch::agent {
 
@@ -106,7 +107,7 @@ Result<OutgoingFrame> HeartbeatBuilder::SealCut(protocol::Heartbeat hb) {
     return c.state == protocol::CheckState::kOk;
   });
   if (frame = Seal(hb); frame.ok()) return frame;
-  for (auto& c : hb.checks) c.output = TruncateUtf8(c.output, 32);
+  for (auto& c : hb.checks) c.output = std::string(text::Utf8Prefix(c.output, 32));
   if (frame = Seal(hb); frame.ok()) return frame;
   LogError("check results do not fit in a heartbeat ({}); sending it without checks", why);
   hb.checks.clear();

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "firewatch/text/utf8.h"
+
 namespace firewatch::agent {
 
 namespace {
@@ -114,20 +116,12 @@ bool GoodLabel(std::string_view l, size_t max) {
 
 }  // namespace
 
-std::string TruncateUtf8(std::string_view s, size_t max) {
-  if (s.size() <= max) return std::string(s);
-  size_t n = max;
-  // Back up over continuation bytes (10xxxxxx) so the cut is at a sequence start.
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n));
-}
-
 PluginOutput ParsePluginOutput(std::string_view raw, const PluginOutputLimits& limits) {
   PluginOutput out;
   std::string_view line = raw.substr(0, raw.find('\n'));
   size_t bar = line.find('|');
   std::string_view message = Trim(line.substr(0, bar));
-  std::string msg = TruncateUtf8(message, limits.max_message);
+  std::string msg(text::Utf8Prefix(message, limits.max_message));
   for (char& c : msg) {
     unsigned char u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) c = ' ';

@@ -39,7 +39,5 @@ struct PluginOutputLimits {
 
 PluginOutput ParsePluginOutput(std::string_view raw, const PluginOutputLimits& limits = {});
 
-// `s` cut to at most `max` bytes without splitting a UTF-8 sequence.
-std::string TruncateUtf8(std::string_view s, size_t max);
 
 }  // namespace firewatch::agent

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "firewatch/text/utf8.h"
+
 namespace firewatch::agent {
 namespace {
 
@@ -54,8 +56,8 @@ TEST(PluginOutputTest, ControlBytesAndUtf8Cuts) {
                                     "c\r\n"));
   EXPECT_EQ(o.message, "a b c");
   // A cut never splits a UTF-8 sequence (é is two bytes).
-  EXPECT_EQ(TruncateUtf8("caf\xc3\xa9", 4), "caf");
-  EXPECT_EQ(TruncateUtf8("caf\xc3\xa9", 5), "caf\xc3\xa9");
+  EXPECT_EQ(text::Utf8Prefix("caf\xc3\xa9", 4), "caf");
+  EXPECT_EQ(text::Utf8Prefix("caf\xc3\xa9", 5), "caf\xc3\xa9");
   EXPECT_EQ(ParsePluginOutput("").message, "");
   EXPECT_EQ(ParsePluginOutput("|").perfdata.size(), 0u);
 }

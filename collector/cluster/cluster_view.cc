@@ -1,4 +1,5 @@
 #include "cluster/cluster_view.h"
+#include "firewatch/text/utf8.h"
 
 #include <spdlog/spdlog.h>
 
@@ -67,12 +68,9 @@ uint64_t ChecksEntryHash(const std::string& id, const PeerChecks& checks) {
 }
 
 namespace {
-// At most kMaxCheckOutput bytes, cut on a UTF-8 character boundary.
+// A check's message as peers get it: at most kMaxCheckOutput bytes (what a frame carries).
 std::string BoundedOutput(const std::string& output) {
-  if (output.size() <= protocol::kMaxCheckOutput) return output;
-  size_t n = protocol::kMaxCheckOutput;
-  while (n > 0 && (static_cast<unsigned char>(output[n]) & 0xC0) == 0x80) --n;
-  return output.substr(0, n);
+  return std::string(text::Utf8Prefix(output, protocol::kMaxCheckOutput));
 }
 }  // namespace
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "firewatch/text/utf8.h"
+
 namespace firewatch::collector {
 
 using protocol::CheckState;
@@ -33,15 +35,6 @@ bool Matches(const CheckAlertRule& rule, std::string_view check, const protocol:
 }
 
 bool NeedsRule(const CheckAlertPolicy& policy) { return !policy.rules.empty(); }
-
-// The longest prefix of `text` of at most `max` bytes that does not end inside a UTF-8
-// sequence (the agent sends valid UTF-8; anything else is cut at a byte like any other).
-std::string_view CutUtf8(std::string_view text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-  return text.substr(0, n);
-}
 
 // glibc malloc's chunk for a request of `n` bytes (8-byte header, 16-byte alignment).
 size_t Chunk(size_t n) { return std::max<size_t>(32, (n + 8 + 15) / 16 * 16); }
@@ -104,7 +97,7 @@ void CheckBookUpdate::Apply(CheckBook& book, std::span<const protocol::CheckView
       r = &fresh;
     }
     r->reported = true;
-    const std::string_view output = CutUtf8(c.output, output_left);
+    const std::string_view output = text::Utf8Prefix(c.output, output_left);
     if (output.size() < c.output.size()) ++cut_;
     output_left -= output.size();
     Report(*r, c.state, output);
@@ -119,7 +112,7 @@ void CheckBookUpdate::Report(CheckRecord& r, CheckState state, std::string_view 
   const bool changed = state != r.state;
   if (changed) {
     r.history.push_back(
-        CheckStateChange{r.state, state, now_ms_, std::string(CutUtf8(output, kMaxHistoryOutput))});
+        CheckStateChange{r.state, state, now_ms_, std::string(text::Utf8Prefix(output, kMaxHistoryOutput))});
     const size_t cap = std::clamp<uint32_t>(policy_.history, 1, kMaxCheckHistory);
     if (r.history.size() > cap) r.history.erase(r.history.begin(), r.history.end() - cap);
     r.state = state;
