@@ -10,6 +10,7 @@
 #include "firewatch/net/uv_handle.h"
 
 #include <algorithm>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -185,8 +186,8 @@ struct UvHttpClient::Impl {
     }
   }
 
-  // A POST of `body`, or a GET when `body` is null.
-  Status Start(const std::string& url, const std::string* body,
+  // A POST of `body`, or a GET without one.
+  Status Start(const std::string& url, std::optional<std::string> body,
                const std::vector<std::string>& headers, Duration timeout,
                const UvHttpClient::TlsOptions& tls, Callback callback) {
     if (closed) return Status::Unavailable("HTTP client is closed");
@@ -198,7 +199,7 @@ struct UvHttpClient::Impl {
       FreeRequest(curl, r);
       return Status::Unavailable("curl_easy_init failed");
     }
-    if (body != nullptr) r->body = *body;
+    if (body) r->body = std::move(*body);
     r->max_body = options.max_response_body;
     r->callback = std::move(callback);
     for (const auto& h : headers) r->headers = curl->slist_append(r->headers, h.c_str());
@@ -209,7 +210,7 @@ struct UvHttpClient::Impl {
     CURL* e = r->easy;
     curl->easy_setopt(e, CURLOPT_URL, url.c_str());
     curl->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (body != nullptr) {
+    if (body) {
       curl->easy_setopt(e, CURLOPT_POST, 1L);
       curl->easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
       curl->easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
@@ -277,13 +278,13 @@ UvHttpClient::~UvHttpClient() { impl_->Close(); }
 Status UvHttpClient::Post(const std::string& url, std::span<const uint8_t> body,
                           const std::vector<std::string>& headers, Duration timeout,
                           Callback callback) {
-  const std::string copy(reinterpret_cast<const char*>(body.data()), body.size());
-  return impl_->Start(url, &copy, headers, timeout, TlsOptions{}, std::move(callback));
+  return impl_->Start(url, std::string(reinterpret_cast<const char*>(body.data()), body.size()),
+                      headers, timeout, TlsOptions{}, std::move(callback));
 }
 
 Status UvHttpClient::Get(const std::string& url, const std::vector<std::string>& headers,
                          Duration timeout, const TlsOptions& tls, Callback callback) {
-  return impl_->Start(url, nullptr, headers, timeout, tls, std::move(callback));
+  return impl_->Start(url, std::nullopt, headers, timeout, tls, std::move(callback));
 }
 
 size_t UvHttpClient::in_flight() const { return impl_->requests.size(); }
