@@ -70,6 +70,7 @@ struct CollectorApp::Impl {
   bool loop_open = false;
   net::UvTimer evaluate_timer;
   net::UvTimer flush_timer;
+  net::UvTimer last_seen_timer;
   net::UvSignal sigterm, sigint, sighup;
   net::UvAsync stop_async;
   // The loop owns the tracker's transitions: HTTP workers and sync threads that feed or
@@ -309,7 +310,17 @@ struct CollectorApp::Impl {
     }
     if (domains && cluster) domains->Learn(ts);  // standalone: the verdicts are these
     Page(cluster ? cluster->view().OnLocal(ts) : WithoutRepeats(ts));
-    store->Write(tracker->TakeDirty(), std::move(ts));
+    // At once: a transition and its source's row never wait for the last-seen batch
+    // (docs/storage.md, "When rows are written").
+    std::vector<SourceSnapshot> rows = tracker->SnapshotsOf(ts);  // before ts is moved
+    store->Write(std::move(rows), std::move(ts));
+  }
+
+  // Every collector.last_seen_every, and once at stop: what heartbeats changed since
+  // (last-seen times, replay positions, reported checks), one row per source however
+  // often it sent. A kill -9 loses at most this period of them.
+  void WriteLastSeen() {
+    if (auto dirty = tracker->TakeDirty(); !dirty.empty()) store->Write(std::move(dirty), {});
   }
 
   void Flush() {
@@ -321,7 +332,6 @@ struct CollectorApp::Impl {
       metrics->SilenceStats(s.silences, s.silences_refused);
       metrics->MaintenanceStats(s.maintenance, s.maintenance_refused);
     }
-    if (auto dirty = tracker->TakeDirty(); !dirty.empty()) store->Write(std::move(dirty), {});
     ForgetSilent();
     ReportLimits();
   }
@@ -411,6 +421,8 @@ struct CollectorApp::Impl {
     config.limits = next->limits;
     config.forget_after = next->forget_after;
     config.evaluate_every = next->evaluate_every;
+    last_seen_timer.SetRepeat(std::chrono::milliseconds(Millis(next->last_seen_every)));
+    config.last_seen_every = next->last_seen_every;
     metrics->ConfigReload(true, static_cast<double>(now_ms) / 1000.0);
     {
       MutexLock lock(config_info_mu);
@@ -440,6 +452,7 @@ struct CollectorApp::Impl {
     mailbox.Close();
     evaluate_timer.Close();
     flush_timer.Close();
+    last_seen_timer.Close();
     sigterm.Close();
     sigint.Close();
     sighup.Close();
@@ -741,6 +754,9 @@ Status CollectorApp::Start() {
                          });
   m.flush_timer.Start(&m.loop, std::chrono::milliseconds(Millis(c.flush_every)),
                       std::chrono::milliseconds(Millis(c.flush_every)), [&m] { m.Flush(); });
+  m.last_seen_timer.Start(&m.loop, std::chrono::milliseconds(Millis(c.last_seen_every)),
+                          std::chrono::milliseconds(Millis(c.last_seen_every)),
+                          [&m] { m.WriteLastSeen(); });
   auto on_stop_signal = [&m](int signum) {
     spdlog::info("received {}, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     m.BeginStop();
@@ -783,6 +799,7 @@ int CollectorApp::Run() {
   m.watch->Stop();
   if (m.cluster) m.cluster->Stop();
   m.Flush();
+  m.WriteLastSeen();
   if (m.alerting) m.alerting->Stop();
   Status s = m.store->Sync();
   if (!s.ok()) {

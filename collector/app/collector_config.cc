@@ -92,6 +92,7 @@ collector:
   http_threads: 32
   http_max_connections_per_client: 8
   udp_buffer_mib: 16          # UDP receive buffer: ~20,000 heartbeats of burst
+  last_seen_every: 5s         # heartbeats reach collector.db in batches this often
   log_level: info
   log_format: text            # text or json: one line per event on stderr
   max_sources: auto           # sources tracked at most; auto: 1 per 32 KiB of RAM (10k..500k)
@@ -144,6 +145,7 @@ Result<CollectorConfig> ParseCollectorConfig(const std::string& text, const std:
   col.Uint("http_threads", threads, 2, 256);
   c.http_threads = static_cast<int>(threads);
   col.Duration("http_header_timeout", c.http_header_timeout, milliseconds(100), seconds(600));
+  col.Duration("last_seen_every", c.last_seen_every, milliseconds(100), seconds(300));
   col.Duration("http_body_timeout", c.http_body_timeout, milliseconds(100), seconds(3600));
   col.Uint("http_min_body_rate", c.http_min_body_rate, 0, 1u << 30);
   uint64_t per_client = static_cast<uint64_t>(c.http_max_connections_per_client);

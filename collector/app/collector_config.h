@@ -60,7 +60,10 @@ struct CollectorConfig {
   // detection.forget_after: sources not heard for this long are forgotten; 0 = never.
   Duration forget_after = std::chrono::hours(24 * 30);
   Duration evaluate_every = std::chrono::milliseconds(250);
-  Duration flush_every = std::chrono::seconds(1);
+  Duration flush_every = std::chrono::seconds(1);  // metrics, forgetting, limit reports
+  // collector.last_seen_every: how often heartbeats' changes are written to the store
+  // (transitions are written at once).
+  Duration last_seen_every = std::chrono::seconds(5);
   bool per_source_metrics = true;
   std::string pages_file = "pages.log";  // local channel; absolute after loading
   ApiConfig api;                         // operators (app/operators.h)

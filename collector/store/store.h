@@ -6,7 +6,8 @@
 // commits it in one transaction, so the libuv loop never waits on the disk. Read
 // methods run on the caller's thread with their own connection (WAL mode lets readers
 // and the writer proceed together). A process crash (kill -9) loses at most the
-// batches queued but not yet committed -- about one flush period of updates; committed
+// batches queued but not yet committed -- the app queues transitions at once and
+// heartbeats' changes every collector.last_seen_every (docs/storage.md); committed
 // transactions survive it. With synchronous=NORMAL a power loss may also roll back the
 // last commits, never corrupt the file.
 //

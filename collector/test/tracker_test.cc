@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace firewatch::collector {
 namespace {
 
@@ -207,6 +209,34 @@ TEST_F(TrackerTest, LabelSetsAreShared) {
   EXPECT_TRUE(tracker_.TakeDirty().empty());
   auto counts = tracker_.Counts();
   EXPECT_EQ(counts.by_state[static_cast<int>(SourceState::kUp)], 100u);
+}
+
+// The rows written with a batch of transitions (at once, not with the last-seen batch):
+// each named source once, as it is now; ids no longer tracked are skipped; the sources
+// stay dirty for the next TakeDirty.
+TEST_F(TrackerTest, SnapshotsOfTransitionsAreCurrentAndOncePerSource) {
+  for (const char* id : {"a", "b", "c"}) {
+    boots_[id] = protocol::NewBootId();
+    ASSERT_FALSE(tracker_.Observe(Next(id), Transport::kUdp).rejected);
+  }
+  (void)tracker_.TakeDirty();
+  clock_.Advance(30s);
+  const std::vector<Transition> ts = tracker_.Evaluate();
+  ASSERT_FALSE(ts.empty());
+  std::vector<Transition> named = ts;
+  named.push_back(ts.front());  // named twice
+  Transition gone;
+  gone.source_id = "gone";
+  named.push_back(gone);
+  const auto rows = tracker_.SnapshotsOf(named);
+  ASSERT_EQ(rows.size(), 3u);
+  std::set<std::string> ids;
+  for (const auto& r : rows) {
+    ids.insert(r.source_id);
+    EXPECT_EQ(r.state, SourceState::kDown) << r.source_id;
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(tracker_.TakeDirty().size(), 3u);
 }
 
 }  // namespace

@@ -498,6 +498,24 @@ std::vector<SourceSnapshot> Tracker::TakeDirty() {
   return out;
 }
 
+std::vector<SourceSnapshot> Tracker::SnapshotsOf(const std::vector<Transition>& transitions) const {
+  const MonoTime now = clock_.Now();
+  MutexLock lock(mu_);
+  std::vector<SourceSnapshot> out;
+  out.reserve(transitions.size());
+  std::vector<uint32_t> taken;  // positions already in `out` (a batch rarely names one twice)
+  taken.reserve(transitions.size());
+  for (const Transition& t : transitions) {
+    const uint32_t pos = PositionOf(t.source_id, SourceIndex::Hash(t.source_id));
+    if (pos == SourceIndex::kNone) continue;
+    taken.push_back(pos);
+  }
+  std::sort(taken.begin(), taken.end());
+  taken.erase(std::unique(taken.begin(), taken.end()), taken.end());
+  for (const uint32_t pos : taken) out.push_back(ToSnapshot(entries_[pos], now));
+  return out;
+}
+
 template <typename Pred>
 std::vector<SourceSnapshot> Tracker::RemoveWhere(const Pred& doomed) {
   std::vector<SourceSnapshot> removed;

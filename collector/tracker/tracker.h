@@ -147,8 +147,15 @@ class Tracker {
       FW_EXCLUDES(mu_);
   size_t size() const FW_EXCLUDES(mu_);
 
-  // Sources changed since the last call, for the store (phi not meaningful).
+  // Sources changed since the last call, for the store (phi not meaningful). The
+  // collector calls it every collector.last_seen_every: a heartbeat's changes (last-seen
+  // time, replay position, reported checks) reach the store in these batches.
   std::vector<SourceSnapshot> TakeDirty() FW_EXCLUDES(mu_);
+  // Snapshots of the sources `transitions` name (each once; ids no longer tracked are
+  // skipped), for writing with the transitions at once. They stay dirty: the next
+  // TakeDirty writes them again, which costs one row and keeps TakeDirty's contract.
+  std::vector<SourceSnapshot> SnapshotsOf(const std::vector<Transition>& transitions) const
+      FW_EXCLUDES(mu_);
 
   // Forgetting: removes sources from memory and returns what each was (its last
   // snapshot, for resolving its alerts and deleting it from the store, which the caller
