@@ -52,6 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         a.config_digest == b.config_digest && a.peers == b.peers &&
         a.sources_full == b.sources_full && a.sources_version == b.sources_version &&
         a.sources_digest == b.sources_digest && a.need_full == b.need_full);
+  Check(a.need_ranges == b.need_ranges && a.need_range_digests == b.need_range_digests &&
+        a.sources_ranges == b.sources_ranges && a.range_digests == b.range_digests &&
+        a.sources_more == b.sources_more && b.speaks_ranges);
   Check(b.silences_refused == 0 && b.silences.size() == a.silences.size());
   Check(b.incidents.size() == a.incidents.size() && b.log.size() == a.log.size());
   Check(b.sources.size() == a.sources.size() && b.forgotten.size() == a.forgotten.size());

@@ -122,8 +122,8 @@ void Cluster::Reject(SyncReject r, const std::string& who, const std::string& de
   }
 }
 
-SyncPayload Cluster::Build(const std::string& peer) {
-  SyncPayload p = view_.BuildFor(peer);
+SyncPayload Cluster::Build(const std::string& peer, SyncRole role) {
+  SyncPayload p = view_.BuildFor(peer, role);
   p.boot = boot_;
   p.seq = ++seq_;
   if (states_.incidents != nullptr) p.incidents = states_.incidents->Export();
@@ -221,7 +221,7 @@ void Cluster::SyncLoop(const std::string& peer) {
 
 void Cluster::SyncOnce(const std::string& peer) {
   const PeerLink& link = links_.at(peer);
-  SyncPayload out = Build(peer);
+  SyncPayload out = Build(peer, SyncRole::kRequest);
   http_client::Request req;
   req.method = "POST";
   req.url = link.member->url + "/api/v1/cluster/sync";
@@ -303,7 +303,7 @@ void Cluster::RegisterRoutes(HttpServer& http) {
         }
         // Push-pull: the answer is our payload for this peer. It does not advance what we
         // think the peer has (only our own pushes do), so nothing is lost if it is dropped.
-        HttpResponse resp = HttpResponse::Json(200, EncodeSyncPayload(Build(from)));
+        HttpResponse resp = HttpResponse::Json(200, EncodeSyncPayload(Build(from, SyncRole::kResponse)));
         const int64_t ts = ToUnixMillis(clock_.WallNow());
         resp.headers.emplace_back(kPeerHeader, view_.self());
         resp.headers.emplace_back(kTimestampHeader, std::to_string(ts));

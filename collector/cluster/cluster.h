@@ -109,7 +109,7 @@ class Cluster {
   void SyncLoop(const std::string& peer);
   void SyncOnce(const std::string& peer);
   // Our payload for `peer`: the view's part and each replicated state's export.
-  SyncPayload Build(const std::string& peer);
+  SyncPayload Build(const std::string& peer, SyncRole role);
   // Applies a verified payload to the view, then merges each part into its state.
   Status Absorb(const SyncPayload& p);
   // Checks the three auth headers; returns the reason on failure. `answers` is the

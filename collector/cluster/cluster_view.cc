@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_set>
 
 namespace firewatch::collector {
 
@@ -41,30 +42,6 @@ std::string_view PeerStateName(PeerState s) {
     case PeerState::kDown: return "down";
   }
   return "unknown";
-}
-
-uint64_t SourceEntryHash(const std::string& id, SourceState s) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
-  for (unsigned char c : id) h = (h ^ c) * 1099511628211ull;
-  h = (h ^ 0xff) * 1099511628211ull;
-  h = (h ^ static_cast<uint8_t>(s)) * 1099511628211ull;
-  return h;
-}
-
-uint64_t ChecksEntryHash(const std::string& id, const PeerChecks& checks) {
-  if (checks.empty()) return 0;
-  uint64_t h = 1469598103934665603ull;  // FNV-1a 64 over id, then each (name, state, output)
-  auto mix = [&h](std::string_view text) {
-    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;  // a separator no UTF-8 text contains
-  };
-  mix(id);
-  for (const auto& c : checks) {
-    mix(c.name);
-    h = (h ^ static_cast<uint8_t>(c.state)) * 1099511628211ull;
-    mix(c.output);
-  }
-  return h;
 }
 
 namespace {
@@ -149,14 +126,15 @@ void ClusterView::SetLocalState(const std::string& id, SourceState s) {
   Local& l = it->second;
   if (inserted) {
     forgotten_.erase(id);  // heard again after a forget
+    ++range_sizes_[SyncRangeOf(id)];
   } else {
     if (l.state == s) return;
-    digest_ ^= SourceEntryHash(id, l.state);
+    digests_.ToggleSource(id, l.state);
     if (l.state == SourceState::kDown) --local_down_;
     if (l.state != SourceState::kStopped) --local_known_;
   }
   l.state = s;
-  digest_ ^= SourceEntryHash(id, s);
+  digests_.ToggleSource(id, s);
   if (s == SourceState::kDown) ++local_down_;
   if (s != SourceState::kStopped) ++local_known_;
   changes_.emplace_back(++version_, id);
@@ -166,11 +144,11 @@ void ClusterView::SetLocalChecks(const std::string& id, PeerChecks checks) {
   auto it = local_checks_.find(id);
   const bool had = it != local_checks_.end();
   if (had ? it->second == checks : checks.empty()) return;
-  if (had) checks_digest_ ^= ChecksEntryHash(id, it->second);
+  if (had) digests_.ToggleChecks(id, it->second);
   if (checks.empty()) {
     local_checks_.erase(it);
   } else {
-    checks_digest_ ^= ChecksEntryHash(id, checks);
+    digests_.ToggleChecks(id, checks);
     local_checks_.insert_or_assign(id, std::move(checks));
   }
   changes_.emplace_back(++version_, id);
@@ -236,7 +214,8 @@ std::vector<Transition> ClusterView::Forget(const std::vector<Tombstone>& forgot
     const bool was_local = it != local_.end();
     if (was_local) {
       const Local& l = it->second;
-      digest_ ^= SourceEntryHash(id, l.state);
+      digests_.ToggleSource(id, l.state);
+      --range_sizes_[SyncRangeOf(id)];
       if (l.state == SourceState::kDown) --local_down_;
       if (l.state != SourceState::kStopped) --local_known_;
       if (l.paged) {
@@ -252,7 +231,7 @@ std::vector<Transition> ClusterView::Forget(const std::vector<Tombstone>& forgot
       local_.erase(it);
     }
     if (auto c = local_checks_.find(id); c != local_checks_.end()) {
-      checks_digest_ ^= ChecksEntryHash(id, c->second);
+      digests_.ToggleChecks(id, c->second);
       local_checks_.erase(c);
     }
     auto [tomb, inserted] = forgotten_.try_emplace(id, at_ms);
@@ -489,43 +468,95 @@ void ClusterView::AppendEntry(SyncPayload& p, const std::string& id, SourceState
   if (auto c = local_checks_.find(id); c != local_checks_.end()) p.checks.emplace_back(id, c->second);
 }
 
-SyncPayload ClusterView::BuildFor(const std::string& peer_id) {
+SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
   MutexLock lock(mu_);
   SyncPayload p;
   p.from = self_;
   p.config_digest = config_digest_;
   for (const auto& q : peers_) p.peers[q.member.id] = std::string(PeerStateName(q.state));
   p.sources_version = version_;
-  p.sources_digest = digest_;
+  p.sources_digest = digests_.sources;
   p.has_checks = true;
-  p.checks_digest = checks_digest_;
+  p.checks_digest = digests_.checks;
+  p.speaks_ranges = true;  // (on the wire: need_ranges is always there)
   Peer* peer = FindPeer(peer_id);
   if (peer == nullptr) return p;
-  p.need_full = peer->want_full_from;
+  p.need_full = peer->want_full_from && !peer->speaks_ranges;
+  p.need_range_digests = peer->want_range_digests_from;
+  for (int r = 0; r < kSyncRanges; ++r) {
+    if (peer->want_ranges_from.test(r)) p.need_ranges.push_back(r);
+  }
+  if (peer->boot.empty()) {
+    // Not heard yet: which kind of table it can take is not known, and whatever we
+    // send before it answers is sent again once it does (force_full stays set).
+    p.withheld = true;
+    p.sources_more = true;  // "do not judge my digests yet"
+    return p;
+  }
   const MonoTime now = clock_.Now();
+  auto first = std::lower_bound(
+      changes_.begin(), changes_.end(), peer->acked + 1,
+      [](const std::pair<uint64_t, std::string>& c, uint64_t v) { return c.first < v; });
   const bool gap = !changes_.empty() && changes_.front().first > peer->acked + 1;
-  p.sources_full = peer->force_full || gap || now - peer->last_full >= config_.full_sync_every;
+  const auto backlog = static_cast<size_t>(changes_.end() - first);
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   auto tombstone = [&](const std::string& id, int64_t at_ms) {
     p.forgotten.emplace_back(id, std::max<int64_t>(0, now_ms - at_ms));
   };
-  if (p.sources_full) {
-    p.sources.reserve(local_.size());
-    for (const auto& [id, l] : local_) AppendEntry(p, id, l.state);
+  auto all_tombstones = [&] {
     for (const auto& [id, at_ms] : forgotten_) tombstone(id, at_ms);
-  } else {
-    auto first = std::lower_bound(
-        changes_.begin(), changes_.end(), peer->acked + 1,
-        [](const std::pair<uint64_t, std::string>& c, uint64_t v) { return c.first < v; });
-    std::set<std::string> seen;
-    for (auto it = first; it != changes_.end(); ++it) {
-      if (!seen.insert(it->second).second) continue;
-      if (auto l = local_.find(it->second); l != local_.end()) {
-        AppendEntry(p, it->second, l->second.state);
-      } else if (auto f = forgotten_.find(it->second); f != forgotten_.end()) {
-        tombstone(it->second, f->second);
-      }  // else: forgotten, and its tombstone expired since
+    p.forgotten_all = true;
+  };
+  if (!peer->speaks_ranges) {
+    // A collector from before range anti-entropy: whole tables, as it expects.
+    p.sources_full = peer->force_full || gap || now - peer->last_full >= config_.full_sync_every;
+    if (p.sources_full) {
+      p.sources.reserve(local_.size());
+      for (const auto& [id, l] : local_) AppendEntry(p, id, l.state);
+      all_tombstones();
+      return p;
     }
+  } else if (peer->force_full || gap || backlog > kMaxSyncEntries) {
+    // It lost our table (or the delta would be too big): every range, in bounded parts.
+    peer->send_ranges.set();
+    peer->send_tombstones = true;
+    peer->force_full = false;
+  }
+  // Ranges to send whole now: in order, until the entry budget is used (at least one).
+  std::bitset<kSyncRanges> sending;
+  size_t budget = kMaxSyncEntries;
+  if (role == SyncRole::kResponse && peer->send_ranges.any()) p.sources_more = true;
+  for (int r = 0; r < kSyncRanges && role == SyncRole::kRequest; ++r) {
+    if (!peer->send_ranges.test(r)) continue;
+    if (sending.any() && range_sizes_[r] > budget) {
+      p.sources_more = true;
+      break;
+    }
+    sending.set(r);
+    p.sources_ranges.push_back(r);
+    budget -= std::min<size_t>(budget, range_sizes_[r]);
+  }
+  if (sending.any()) {
+    for (const auto& [id, l] : local_) {
+      if (sending.test(SyncRangeOf(id))) AppendEntry(p, id, l.state);
+    }
+  }
+  if (peer->send_tombstones && role == SyncRole::kRequest) all_tombstones();
+  if (peer->send_range_digests) {
+    p.range_digests.assign(digests_.ranges.begin(), digests_.ranges.end());
+  }
+  // The delta: changes since what it acknowledged, except in ranges it gets (or will
+  // get) whole anyway.
+  std::unordered_set<std::string_view> seen;
+  for (auto it = first; it != changes_.end(); ++it) {
+    const std::string& id = it->second;
+    const int r = SyncRangeOf(id);
+    if (peer->send_ranges.test(r) || !seen.insert(id).second) continue;
+    if (auto l = local_.find(id); l != local_.end()) {
+      AppendEntry(p, id, l->second.state);
+    } else if (auto f = forgotten_.find(id); f != forgotten_.end()) {
+      if (!p.forgotten_all) tombstone(id, f->second);
+    }  // else: forgotten, and its tombstone expired since
   }
   return p;
 }
@@ -536,13 +567,17 @@ void ClusterView::Delivered(const std::string& peer_id, const SyncPayload& sent)
   if (peer == nullptr) return;
   ++peer->syncs_ok;
   peer->last_error.clear();
+  if (sent.withheld) return;  // nothing of the table was in it
   peer->acked = std::max(peer->acked, sent.sources_version);
   if (sent.sources_full) {
     peer->force_full = false;
     peer->last_full = clock_.Now();
   }
+  for (int r : sent.sources_ranges) peer->send_ranges.reset(r);
+  if (sent.forgotten_all) peer->send_tombstones = false;
+  if (!sent.range_digests.empty()) peer->send_range_digests = false;
   // Forget changes every peer has (keep the log bounded by the slowest live peer; a peer
-  // that falls behind the log's start gets a full table instead).
+  // that falls behind the log's start gets every range instead).
   uint64_t min_acked = version_;
   for (const auto& q : peers_) {
     if (q.state != PeerState::kDown) min_acked = std::min(min_acked, q.acked);
@@ -597,23 +632,26 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
   }
   p->sees = in.peers;
   if (in.need_full) p->force_full = true;
+  p->speaks_ranges = in.speaks_ranges;
+  if (in.need_range_digests) p->send_range_digests = true;
+  for (int r : in.need_ranges) p->send_ranges.set(r);
 
   // Its source table.
   if (in.sources_full) {
     p->sources.clear();
-    p->sources_digest = 0;
     p->want_full_from = false;
     peer_checks_total_ -= p->checks.size();
     p->checks.clear();
-    p->checks_digest = 0;
+    p->digests = TableDigest{};
   }
+  if (!in.sources_ranges.empty()) ClearPeerRanges(*p, in.sources_ranges);
   for (const auto& [id, st] : in.sources) {
     auto [it, inserted] = p->sources.try_emplace(id, st);
     if (!inserted) {
-      p->sources_digest ^= SourceEntryHash(id, it->second);
+      p->digests.ToggleSource(id, it->second);
       it->second = st;
     }
-    p->sources_digest ^= SourceEntryHash(id, st);
+    p->digests.ToggleSource(id, st);
   }
   if (in.has_checks) {
     // An entry without checks has none failing any more; both lists are in payload order.
@@ -627,19 +665,38 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   for (const auto& [id, age_ms] : in.forgotten) {
     if (auto it = p->sources.find(id); it != p->sources.end()) {
-      p->sources_digest ^= SourceEntryHash(id, it->second);
+      p->digests.ToggleSource(id, it->second);
       p->sources.erase(it);
     }
     SetPeerChecks(*p, id, {});
     if (forgotten != nullptr) forgotten->push_back({id, now_ms - age_ms});
   }
-  if (p->sources_digest != in.sources_digest && !p->want_full_from) {
-    spdlog::info("cluster: source table from {} diverged; asking for a full one", p->member.id);
-    p->want_full_from = true;
-  }
-  if (in.has_checks && p->checks_digest != in.checks_digest && !p->want_full_from) {
-    spdlog::info("cluster: check table from {} diverged; asking for a full one", p->member.id);
-    p->want_full_from = true;
+  // Anti-entropy: our copy must now match its digests at in.sources_version.
+  const bool diverged = p->digests.sources != in.sources_digest ||
+                        (in.has_checks && p->digests.checks != in.checks_digest);
+  if (!in.speaks_ranges) {
+    if (diverged && !p->want_full_from) {
+      spdlog::info("cluster: table from {} diverged; asking for a full one", p->member.id);
+      p->want_full_from = true;
+    }
+  } else if (!in.sources_more) {
+    if (!diverged) {
+      p->want_range_digests_from = false;
+      p->want_ranges_from.reset();
+    } else if (in.range_digests.size() == static_cast<size_t>(kSyncRanges)) {
+      p->want_range_digests_from = false;
+      std::bitset<kSyncRanges> differ;
+      for (int r = 0; r < kSyncRanges; ++r) differ[r] = p->digests.ranges[r] != in.range_digests[r];
+      if (differ.none()) differ.set();  // only the wholes differ: a collision; resend all
+      if (p->want_ranges_from != differ) {
+        spdlog::info("cluster: table from {} diverged in {} of {} ranges; asking for those",
+                     p->member.id, differ.count(), kSyncRanges);
+      }
+      p->want_ranges_from = differ;
+    } else if (!p->want_range_digests_from && p->want_ranges_from.none()) {
+      spdlog::info("cluster: table from {} diverged; asking for its range digests", p->member.id);
+      p->want_range_digests_from = true;
+    }
   }
 
   // Its notification log and incidents (sent whole).
@@ -651,10 +708,27 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
   return Status::Ok();
 }
 
+void ClusterView::ClearPeerRanges(Peer& p, const std::vector<int>& ranges) {
+  std::bitset<kSyncRanges> clear;
+  for (int r : ranges) {
+    clear.set(r);
+    p.want_ranges_from.reset(r);  // what we asked for is here
+  }
+  for (auto it = p.sources.begin(); it != p.sources.end();) {
+    if (!clear.test(SyncRangeOf(it->first))) {
+      ++it;
+      continue;
+    }
+    p.digests.ToggleSource(it->first, it->second);
+    SetPeerChecks(p, it->first, {});
+    it = p.sources.erase(it);
+  }
+}
+
 void ClusterView::SetPeerChecks(Peer& p, const std::string& id, PeerChecks checks) {
   auto it = p.checks.find(id);
   if (it != p.checks.end()) {
-    p.checks_digest ^= ChecksEntryHash(id, it->second);
+    p.digests.ToggleChecks(id, it->second);
     if (checks.empty()) {
       p.checks.erase(it);
       --peer_checks_total_;
@@ -666,7 +740,7 @@ void ClusterView::SetPeerChecks(Peer& p, const std::string& id, PeerChecks check
     it = p.checks.emplace(id, std::move(checks)).first;
     ++peer_checks_total_;
   }
-  p.checks_digest ^= ChecksEntryHash(id, it->second);
+  p.digests.ToggleChecks(id, it->second);
 }
 
 std::vector<ClusterView::PeerCheckReport> ClusterView::PeerChecksFor(const std::string& source) const {

@@ -13,8 +13,10 @@
 //    rank r among live members -> wait r x peer_timeout after due; else send.
 //
 // The source table sent to peers is versioned: deltas carry the entries changed since the
-// version a peer acknowledged; a 64-bit XOR-of-hashes digest lets a receiver detect a
-// divergent copy and ask for a full table. Each entry carries the source's failing checks
+// version a peer acknowledged; 64-bit XOR-of-hashes digests (table_digest.h) let a
+// receiver detect a divergent copy, find the divergent ranges of source ids and ask for
+// those only; a restarted peer gets every range, a bounded number of entries per payload
+// (no full-table pushes; older peers still get full tables). Each entry carries the source's failing checks
 // as this collector alerts on them (docs/cluster.md, "Checks"), with a digest of its own:
 // every collector can show what the cluster knows of a source's checks, also one it does
 // not hear itself. Paging on a check stays with the collectors that hear its heartbeats.
@@ -24,7 +26,9 @@
 // outbox sender thread asks Decide().
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <bitset>
 #include <deque>
 #include <map>
 #include <optional>
@@ -34,6 +38,7 @@
 
 #include "cluster/cluster_config.h"
 #include "cluster/payload.h"
+#include "cluster/table_digest.h"
 #include "detector/phi_detector.h"
 #include "engine/peer_gate.h"
 #include "firewatch/clock.h"
@@ -129,9 +134,12 @@ class ClusterView : public alerting::PeerGate {
   TickOutput Tick() FW_EXCLUDES(mu_);
 
   // ---- peers (any thread) ----
-  // What to send `peer` now (sources delta or full table, views, need_full). The caller
-  // adds incidents, log and silences.
-  SyncPayload BuildFor(const std::string& peer) FW_EXCLUDES(mu_);
+  // What to send `peer` now (sources delta, ranges or a full table, views, asks). The
+  // caller adds incidents, log and silences. Ranges sent whole go in requests only: a
+  // request learns that it arrived (Delivered), a response does not, and would carry
+  // the same ranges again and again until the next request did.
+  SyncPayload BuildFor(const std::string& peer, SyncRole role = SyncRole::kRequest)
+      FW_EXCLUDES(mu_);
   // The exchange that carried `sent` succeeded: the peer has everything in it.
   void Delivered(const std::string& peer, const SyncPayload& sent) FW_EXCLUDES(mu_);
   void SyncFailed(const std::string& peer, const std::string& error) FW_EXCLUDES(mu_);
@@ -186,14 +194,23 @@ class ClusterView : public alerting::PeerGate {
     bool mismatch_logged = false;
     std::map<std::string, std::string> sees;
     std::unordered_map<std::string, SourceState> sources;  // its table (its view)
-    uint64_t sources_digest = 0;
     std::unordered_map<std::string, PeerChecks> checks;  // its failing checks, by source
-    uint64_t checks_digest = 0;
-    bool want_full_from = false;  // our copy diverged: ask it for its whole table
+    TableDigest digests;  // of our copy: sources, checks, per range
+    bool speaks_ranges = false;  // its payloads carry need_ranges (range anti-entropy)
+    // Our copy diverged. A peer that speaks ranges is asked for its range digests, then
+    // for the divergent ranges; an older one for its whole table.
+    bool want_full_from = false;
+    bool want_range_digests_from = false;
+    std::bitset<kSyncRanges> want_ranges_from;
     // What we sent it:
     uint64_t acked = 0;
-    bool force_full = true;
-    MonoTime last_full{};
+    bool force_full = true;  // it lost our table (start, its restart, a gap in changes_)
+    MonoTime last_full{};    // (older peers: full tables every full_sync_every)
+    // What it asked us for (ranges peers): our range digests, ranges to send whole, and
+    // every tombstone (it restarted).
+    bool send_range_digests = false;
+    std::bitset<kSyncRanges> send_ranges;
+    bool send_tombstones = false;
     std::unordered_map<std::string, PeerLogEntry> log;
     std::vector<alerting::PeerIncident> incidents;
     bool down_alerted = false;
@@ -208,6 +225,8 @@ class ClusterView : public alerting::PeerGate {
   void SetLocalState(const std::string& id, SourceState s) FW_REQUIRES(mu_);
   // Replaces a local source's failing checks (empty: none); a change goes to peers.
   void SetLocalChecks(const std::string& id, PeerChecks checks) FW_REQUIRES(mu_);
+  // Drops our copy of a peer's entries in `ranges` (they are about to be replaced).
+  void ClearPeerRanges(Peer& p, const std::vector<int>& ranges) FW_REQUIRES(mu_);
   // A local source's entry (and its failing checks) into a payload being built.
   void AppendEntry(SyncPayload& p, const std::string& id, SourceState state) const FW_REQUIRES(mu_);
   // Sets (empty: drops) a peer's copy of a source's failing checks, keeping its digest.
@@ -236,9 +255,9 @@ class ClusterView : public alerting::PeerGate {
   uint64_t local_down_ FW_GUARDED_BY(mu_) = 0;   // sources DOWN here
   uint64_t local_known_ FW_GUARDED_BY(mu_) = 0;  // sources here that are not STOPPED
   uint64_t version_ FW_GUARDED_BY(mu_) = 0;
-  uint64_t digest_ FW_GUARDED_BY(mu_) = 0;
+  TableDigest digests_ FW_GUARDED_BY(mu_);  // of local_ and local_checks_
+  std::array<uint32_t, kSyncRanges> range_sizes_ FW_GUARDED_BY(mu_) = {};  // local_ per range
   std::unordered_map<std::string, PeerChecks> local_checks_ FW_GUARDED_BY(mu_);
-  uint64_t checks_digest_ FW_GUARDED_BY(mu_) = 0;
   // Sources with failing checks in all peers' copies together: PeerChecksFor's fast path.
   std::atomic<size_t> peer_checks_total_{0};
   // (version, source), ascending
@@ -253,11 +272,5 @@ class ClusterView : public alerting::PeerGate {
   // the rank wait counts from the original one). Pruned after an hour.
   std::unordered_map<std::string, int64_t> first_due_ FW_GUARDED_BY(mu_);
 };
-
-// The digest contribution of one (source, state) entry; a table's digest is the XOR of
-// its entries' contributions.
-uint64_t SourceEntryHash(const std::string& id, SourceState s);
-// The same for one source's failing checks (an empty list contributes nothing).
-uint64_t ChecksEntryHash(const std::string& id, const PeerChecks& checks);
 
 }  // namespace firewatch::collector

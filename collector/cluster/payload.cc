@@ -96,6 +96,24 @@ struct Fields {
   }
 };
 
+// A list of range numbers: ascending, no repeats, each in [0, kSyncRanges).
+std::vector<int> DecodeRanges(const json& list, const std::string& where) {
+  if (list.size() > static_cast<size_t>(kSyncRanges)) {
+    throw std::invalid_argument(where + ": more than " + std::to_string(kSyncRanges) + " ranges");
+  }
+  std::vector<int> out;
+  out.reserve(list.size());
+  for (const auto& v : list) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= kSyncRanges ||
+        (!out.empty() && v.get<int64_t>() <= out.back())) {
+      throw std::invalid_argument(where + ": expected ascending range numbers 0.." +
+                                  std::to_string(kSyncRanges - 1));
+    }
+    out.push_back(static_cast<int>(v.get<int64_t>()));
+  }
+  return out;
+}
+
 // sources.checks: {source id: [[name, state, output], ...]} for sources among the
 // payload's entries only, each list sorted by name without repeats, never "OK".
 void DecodePeerChecks(const json& in, const json& entries,
@@ -199,7 +217,18 @@ std::string EncodeSyncPayload(const SyncPayload& p) {
             {"log", log},
             {"silences", silences},
             {"maintenance", maintenance},
-            {"need_full", p.need_full}};
+            {"need_full", p.need_full},
+            {"need_ranges", p.need_ranges},
+            {"need_range_digests", p.need_range_digests}};
+  json& src = j["sources"];
+  if (!p.range_digests.empty()) {
+    std::string all;
+    all.reserve(p.range_digests.size() * 16);
+    for (uint64_t d : p.range_digests) all += Hex64(d);
+    src["range_digests"] = std::move(all);
+  }
+  if (!p.sources_ranges.empty()) src["ranges"] = p.sources_ranges;
+  if (p.sources_more) src["more"] = true;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -310,6 +339,28 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
       }
     }
     p.need_full = f.Bool("need_full");
+    // Optional (collectors before range anti-entropy neither send nor read them).
+    if (j.contains("need_ranges")) {
+      p.speaks_ranges = true;
+      p.need_ranges = DecodeRanges(f.Array("need_ranges"), "need_ranges");
+      if (j.contains("need_range_digests")) p.need_range_digests = f.Bool("need_range_digests");
+    }
+    if (src.j.contains("range_digests")) {
+      const std::string all = src.Str("range_digests", kSyncRanges * 16);
+      if (all.size() != kSyncRanges * 16) {
+        throw std::invalid_argument("sources.range_digests: expected " +
+                                    std::to_string(kSyncRanges) + " digests of 16 hex digits");
+      }
+      p.range_digests.assign(kSyncRanges, 0);
+      for (size_t i = 0; i < all.size(); ++i) {
+        const char c = all[i];
+        const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0) throw std::invalid_argument("sources.range_digests: expected lowercase hex");
+        p.range_digests[i / 16] = (p.range_digests[i / 16] << 4) | static_cast<uint64_t>(v);
+      }
+    }
+    if (src.j.contains("ranges")) p.sources_ranges = DecodeRanges(src.Array("ranges"), "sources.ranges");
+    if (src.j.contains("more")) p.sources_more = src.Bool("more");
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string("sync payload: ") + e.what());
   }

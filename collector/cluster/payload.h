@@ -23,6 +23,12 @@ namespace firewatch::collector {
 inline constexpr int kSyncVersion = 1;
 inline constexpr size_t kMaxSyncBody = 16u << 20;  // 16 MiB: a full table of ~500k sources
 inline constexpr size_t kMaxTombstones = 4096;      // per payload and per collector
+// Source ids fall into this many ranges for anti-entropy (cluster/table_digest.h).
+inline constexpr int kSyncRanges = 256;
+// Source entries one payload carries at most when it sends ranges whole (a restarted
+// peer, divergent ranges): a million sources go in about 20 exchanges, each well under
+// kMaxSyncBody. Deltas above it are sent as ranges instead.
+inline constexpr size_t kMaxSyncEntries = 50'000;
 
 // A check a collector alerts on for one of the sources it hears (its alert state is not
 // OK; tracker/check_book.h), as peers are told of it (docs/cluster.md, "Checks"). Only
@@ -35,6 +41,9 @@ struct PeerCheck {
 };
 using PeerChecks = std::vector<PeerCheck>;  // sorted by name, at most kMaxPeerChecks
 inline constexpr size_t kMaxPeerChecks = 128;  // per source, as the check book keeps
+
+// Which half of an exchange a payload is (cluster.cc sends requests and answers them).
+enum class SyncRole : uint8_t { kRequest, kResponse };
 
 struct SyncPayload {
   std::string from;  // member id of the sender
@@ -71,6 +80,23 @@ struct SyncPayload {
   size_t maintenance_refused = 0;
   std::string maintenance_error;
   bool need_full = false;  // the sender asks the receiver for its whole table
+  // Range anti-entropy (docs/cluster.md, "Sync"; cluster/table_digest.h). A payload
+  // without `need_ranges` is from a collector before it (speaks_ranges false): it asks
+  // with need_full and gets full tables, as before.
+  bool speaks_ranges = false;
+  bool need_range_digests = false;  // the sender's copy of the receiver's table diverged
+  std::vector<int> need_ranges;     // ... in these ranges: send them whole (ascending)
+  // The sender's range digests at sources_version (empty, or kSyncRanges of them), sent
+  // when the receiver asked with need_range_digests.
+  std::vector<uint64_t> range_digests;
+  // Ranges whose every entry is in `sources` (ascending): the receiver replaces its copy
+  // of them. `sources_more`: more ranges follow in later payloads; the receiver does not
+  // judge the digests until they are in.
+  std::vector<int> sources_ranges;
+  bool sources_more = false;
+  // Not on the wire: what ClusterView::BuildFor put in, for Delivered.
+  bool forgotten_all = false;  // every tombstone kept (a full table, or a restarted peer)
+  bool withheld = false;       // no table at all: the peer was not heard yet
 };
 
 std::string EncodeSyncPayload(const SyncPayload& p);

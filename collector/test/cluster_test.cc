@@ -57,13 +57,24 @@ class ClusterTest : public ::testing::Test {
   ClusterView& V(const std::string& id) { return *views_.at(id); }
 
   // One push-pull exchange from -> to through the wire format.
+  // One payload from `from` applied by `to` (no acknowledgement); returns it.
+  SyncPayload Hear(const std::string& from, const std::string& to) {
+    SyncPayload p = V(from).BuildFor(to);
+    p.boot = "boot-" + from;
+    auto decoded = DecodeSyncPayload(EncodeSyncPayload(p));
+    EXPECT_TRUE(decoded.ok()) << decoded.status().message();
+    if (decoded.ok()) {
+      EXPECT_TRUE(V(to).Apply(*decoded).ok());
+    }
+    return p;
+  }
   void Exchange(const std::string& from, const std::string& to) {
     SyncPayload out = V(from).BuildFor(to);
     out.boot = "boot-" + from;
     auto decoded = DecodeSyncPayload(EncodeSyncPayload(out));
     ASSERT_TRUE(decoded.ok()) << decoded.status().message();
     ASSERT_TRUE(V(to).Apply(*decoded).ok());
-    SyncPayload back = V(to).BuildFor(from);
+    SyncPayload back = V(to).BuildFor(from, SyncRole::kResponse);
     back.boot = "boot-" + to;
     auto back_decoded = DecodeSyncPayload(EncodeSyncPayload(back));
     ASSERT_TRUE(back_decoded.ok());
@@ -336,30 +347,91 @@ TEST_F(ClusterTest, GateSkipsDeliveredWaitsForClaimsAndRanksAndTakesOverDeadClai
   EXPECT_EQ(V("c").Decide("k1", due, NowMs()).kind, alerting::GateDecision::Kind::kSend);
 }
 
-TEST_F(ClusterTest, DeltasCarryOnlyChangesAndADivergentCopyAsksForAFullTable) {
-  for (int i = 0; i < 5; ++i) {
+// Before a peer is heard nothing of the table goes to it (which kind it can take is not
+// known yet); then every range, then deltas of changes only. A copy that diverged (a lost
+// entry) is found by the digests, located by the range digests, and repaired by sending
+// only the divergent range (docs/cluster.md, "Sync").
+TEST_F(ClusterTest, DeltasCarryOnlyChangesAndADivergentRangeIsSentAgain) {
+  for (int i = 0; i < 40; ++i) {
     V("a").OnLocal({Tr("h" + std::to_string(i), SourceState::kUp, SourceState::kUp, NowMs())});
   }
   SyncPayload first = V("a").BuildFor("b");
-  EXPECT_TRUE(first.sources_full);
-  EXPECT_EQ(first.sources.size(), 5u);
-  Run(1);
-  V("a").OnLocal({Tr("h3", SourceState::kUp, SourceState::kLate, NowMs())});
+  EXPECT_TRUE(first.withheld);
+  EXPECT_TRUE(first.sources.empty());
+  Hear("b", "a");  // b's first payload: a learns that b speaks ranges
+  SyncPayload all = V("a").BuildFor("b");
+  EXPECT_FALSE(all.sources_full);
+  EXPECT_EQ(all.sources_ranges.size(), static_cast<size_t>(kSyncRanges));
+  EXPECT_EQ(all.sources.size(), 40u);
+  EXPECT_TRUE(all.forgotten_all);
+  Run(2);
+  EXPECT_TRUE(V("a").BuildFor("b").sources.empty()) << "nothing changed, nothing sent";
+  V("a").OnLocal({Tr("h3", SourceState::kUp, SourceState::kLate, NowMs()),
+                  Tr("h7", SourceState::kUp, SourceState::kDown, NowMs())});
   SyncPayload delta = V("a").BuildFor("b");
-  EXPECT_FALSE(delta.sources_full);
-  ASSERT_EQ(delta.sources.size(), 1u);
-  EXPECT_EQ(delta.sources[0].first, "h3");
+  EXPECT_TRUE(delta.sources_ranges.empty());
+  ASSERT_EQ(delta.sources.size(), 2u);
 
-  // A delta that b applies on a copy that differs (simulated loss): digest mismatch ->
-  // b asks a for the whole table, and a sends it.
+  // b gets the delta without h7 (a lost entry): the digests disagree -> b asks for a's
+  // range digests -> finds the one range that differs -> asks for it -> a sends that
+  // range whole, and nothing else.
   delta.boot = "boot-a";
-  delta.sources_digest ^= 1;
+  delta.sources.erase(delta.sources.begin() + (delta.sources[0].first == "h7" ? 0 : 1));
   ASSERT_TRUE(V("b").Apply(delta).ok());
-  SyncPayload ask = V("b").BuildFor("a");
-  EXPECT_TRUE(ask.need_full);
-  ask.boot = "boot-b";
-  ASSERT_TRUE(V("a").Apply(ask).ok());
-  EXPECT_TRUE(V("a").BuildFor("b").sources_full);
+  V("a").Delivered("b", delta);
+  SyncPayload ask = Hear("b", "a");
+  EXPECT_TRUE(ask.need_range_digests);
+  EXPECT_FALSE(ask.need_full);
+  SyncPayload digests = Hear("a", "b");
+  ASSERT_EQ(digests.range_digests.size(), static_cast<size_t>(kSyncRanges));
+  EXPECT_TRUE(digests.sources.empty());
+  SyncPayload ask_range = Hear("b", "a");
+  EXPECT_FALSE(ask_range.need_range_digests);
+  ASSERT_EQ(ask_range.need_ranges, std::vector<int>{SyncRangeOf("h7")});
+  SyncPayload repair = Hear("a", "b");
+  EXPECT_EQ(repair.sources_ranges, std::vector<int>{SyncRangeOf("h7")});
+  EXPECT_LT(repair.sources.size(), 40u);
+  bool has_h7 = false;
+  for (const auto& [id, st] : repair.sources) {
+    EXPECT_EQ(SyncRangeOf(id), SyncRangeOf("h7")) << id;
+    has_h7 |= id == "h7" && st == SourceState::kDown;
+  }
+  EXPECT_TRUE(has_h7);
+  SyncPayload settled = Hear("b", "a");
+  EXPECT_FALSE(settled.need_range_digests);
+  EXPECT_TRUE(settled.need_ranges.empty());
+}
+
+// Many sources: a restarted peer gets every range, at most kMaxSyncEntries entries per
+// payload (whole ranges, so the receiver can replace its copy of each), and converges.
+TEST_F(ClusterTest, ARestartedPeerGetsEveryRangeInBoundedParts) {
+  const size_t n = kMaxSyncEntries * 2 + 1000;
+  std::vector<Transition> ts;
+  for (size_t i = 0; i < n; ++i) {
+    ts.push_back(Tr("host-" + std::to_string(i), SourceState::kUp, SourceState::kUp, NowMs()));
+  }
+  V("a").OnLocal(ts);
+  Hear("b", "a");
+  size_t parts = 0;
+  std::set<std::string> got;
+  for (bool more = true; more && parts < 10; ++parts) {
+    SyncPayload p = V("a").BuildFor("b");
+    p.boot = "boot-a";
+    EXPECT_LE(p.sources.size(), kMaxSyncEntries + 1000) << "whole ranges, about the budget";
+    EXPECT_GT(EncodeSyncPayload(p).size(), 0u);
+    for (const auto& [id, st] : p.sources) got.insert(id);
+    more = p.sources_more;
+    ASSERT_TRUE(V("b").Apply(p).ok());
+    V("a").Delivered("b", p);
+  }
+  EXPECT_GE(parts, 3u);
+  EXPECT_EQ(got.size(), n);
+  SyncPayload after = Hear("b", "a");
+  EXPECT_FALSE(after.need_range_digests);  // b's copy matches a's digests
+  // Steady state: what a sends when nothing changes does not grow with the table.
+  SyncPayload idle = V("a").BuildFor("b");
+  EXPECT_TRUE(idle.sources.empty());
+  EXPECT_LT(EncodeSyncPayload(idle).size(), 1024u);
 }
 
 CheckChange Check(const std::string& source, const std::string& check,
@@ -386,6 +458,7 @@ TEST_F(ClusterTest, FailingChecksReachPeersWithTheSourceAndRecoveriesWithdrawThe
   Run(1);
   EXPECT_TRUE(PeerChecksText(V("b"), "db-1").empty());
 
+  Run(1);  // the first exchanges send every range (b and c were not heard before)
   V("a").OnLocalChecks({Check("db-1", "pg", CheckState::kOk, CheckState::kCritical, "refused"),
                         Check("db-1", "disk", CheckState::kOk, CheckState::kWarning, "91%")});
   SyncPayload delta = V("a").BuildFor("b");
@@ -430,8 +503,8 @@ TEST_F(ClusterTest, ALostCheckDeltaIsCaughtByTheDigestAndRepairedByAFullTable) {
   next.sources.clear();
   ASSERT_TRUE(V("b").Apply(next).ok());
   SyncPayload ask = V("b").BuildFor("a");
-  EXPECT_TRUE(ask.need_full);
-  Run(2);
+  EXPECT_TRUE(ask.need_range_digests);
+  Run(3);  // digests, the divergent range, applied
   EXPECT_EQ(PeerChecksText(V("b"), "db-1"),
             (std::vector<std::string>{"a:disk=UNKNOWN ?", "a:pg=CRITICAL refused"}));
 
@@ -453,7 +526,7 @@ TEST_F(ClusterTest, RestoredFailingChecksAreSentAfterARestart) {
   s.checks = {{"pg", protocol::CheckState::kCritical, "refused"},
               {"disk", protocol::CheckState::kOk, "40%"}};
   V("a").RestoreLocal({s});
-  Run(1);
+  Run(2);  // the first exchange introduces the peers, the next request carries every range
   EXPECT_EQ(PeerChecksText(V("b"), "db-1"), (std::vector<std::string>{"a:pg=CRITICAL refused"}));
 }
 
@@ -464,7 +537,7 @@ TEST_F(ClusterTest, ForgottenSourceIsATombstoneForPeers) {
     V(id).OnLocal({Tr("gone", SourceState::kUp, SourceState::kUp, NowMs()),
                    Tr("kept", SourceState::kUp, SourceState::kUp, NowMs())});
   }
-  Run(1);
+  Run(2);
   const int64_t at = NowMs();
   EXPECT_TRUE(V("a").Forget({{"gone", at}}, "operator").empty()) << "not paged: nothing to resolve";
   clock_.Advance(3s);  // the next exchange: the tombstone is 3 s old
@@ -485,13 +558,16 @@ TEST_F(ClusterTest, ForgottenSourceIsATombstoneForPeers) {
   EXPECT_NEAR(static_cast<double>(told[0].forgotten_at_ms), static_cast<double>(at), 50);
   // b's copy of a's table no longer has it: no path warning about it, digest agrees.
   for (int i = 0; i < 40; ++i) Run(1);
-  EXPECT_FALSE(V("b").BuildFor("a").need_full);
+  EXPECT_FALSE(V("b").BuildFor("a").need_range_digests);
   for (const auto& w : V("b").Snapshot().path_warnings) EXPECT_NE(w.source, "gone");
-  // Full tables keep carrying the tombstone (a peer that restarted learns it too) and
-  // never the entry.
-  clock_.Advance(31s);  // full_sync_every
+  // A peer that restarted gets every range and every tombstone (so it learns the forget
+  // too), never the entry.
+  SyncPayload restarted = V("c").BuildFor("a");
+  restarted.boot = "boot-c-2";
+  ASSERT_TRUE(V("a").Apply(restarted).ok());
   SyncPayload full = V("a").BuildFor("c");
-  ASSERT_TRUE(full.sources_full);
+  ASSERT_TRUE(full.forgotten_all);
+  EXPECT_EQ(full.sources_ranges.size(), static_cast<size_t>(kSyncRanges));
   for (const auto& [id, st] : full.sources) EXPECT_NE(id, "gone");
   bool carried = false;
   for (const auto& [id, age] : full.forgotten) carried |= id == "gone";
@@ -528,8 +604,9 @@ TEST_F(ClusterTest, TombstonesAreBoundedAndExpire) {
   }
   V("a").Forget({many.begin(), many.begin() + 100}, "test");  // in two batches
   V("a").Forget({many.begin() + 100, many.end()}, "test");
+  Hear("b", "a");
   SyncPayload full = V("a").BuildFor("b");
-  ASSERT_TRUE(full.sources_full);
+  ASSERT_TRUE(full.forgotten_all);
   EXPECT_EQ(full.forgotten.size(), kMaxTombstones);
   std::set<std::string> kept;
   for (const auto& [id, age] : full.forgotten) kept.insert(id);
@@ -539,10 +616,10 @@ TEST_F(ClusterTest, TombstonesAreBoundedAndExpire) {
   std::vector<ClusterView::Tombstone> same;
   for (int i = 0; i < 20; ++i) same.push_back({"t" + std::to_string(i), NowMs() + 100'000});
   V("a").Forget(same, "test");
-  EXPECT_EQ(V("a").BuildFor("c").forgotten.size(), kMaxTombstones);
+  EXPECT_EQ(V("a").BuildFor("b").forgotten.size(), kMaxTombstones);
   clock_.Advance(ClusterView::kTombstoneTtl + 1h);
   V("a").Forget({{"late", NowMs()}}, "test");
-  full = V("a").BuildFor("c");
+  full = V("a").BuildFor("b");  // b has not acknowledged anything: still every tombstone
   ASSERT_EQ(full.forgotten.size(), 1u);
   EXPECT_EQ(full.forgotten[0].first, "late");
   // A payload with too many is refused whole.
@@ -649,6 +726,90 @@ TEST(SyncPayloadTest, RoundTripsAndRejectsMalformedInput) {
     auto r = DecodeSyncPayload(bad);
     EXPECT_FALSE(r.ok()) << bad;
   }
+}
+
+// The range fields (docs/cluster.md, "Sync"): round trip, absent = an older collector,
+// and every malformed variant refused naming the field.
+TEST(SyncPayloadTest, RangeFieldsRoundTripAndBadOnesAreRefused) {
+  SyncPayload p;
+  p.from = "a";
+  p.need_range_digests = true;
+  p.need_ranges = {0, 17, 255};
+  p.sources_ranges = {3, 4};
+  p.sources_more = true;
+  for (int r = 0; r < kSyncRanges; ++r) p.range_digests.push_back(0x0123456789abcdefull * (r + 1));
+  auto d = DecodeSyncPayload(EncodeSyncPayload(p));
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_TRUE(d->speaks_ranges);
+  EXPECT_TRUE(d->need_range_digests);
+  EXPECT_EQ(d->need_ranges, p.need_ranges);
+  EXPECT_EQ(d->sources_ranges, p.sources_ranges);
+  EXPECT_TRUE(d->sources_more);
+  EXPECT_EQ(d->range_digests, p.range_digests);
+  // Without them: an older collector, nothing asked, nothing pending.
+  p.need_ranges.clear();
+  p.sources_ranges.clear();
+  p.range_digests.clear();
+  p.sources_more = false;
+  p.need_range_digests = false;
+  std::string text = EncodeSyncPayload(p);
+  EXPECT_EQ(text.find("\"range_digests\""), std::string::npos);
+  EXPECT_EQ(text.find("\"more\""), std::string::npos);
+  std::string old_text = text;
+  const std::string marker = "\"need_ranges\":[],";
+  ASSERT_NE(old_text.find(marker), std::string::npos) << text;
+  old_text.erase(old_text.find(marker), marker.size());
+  auto old = DecodeSyncPayload(old_text);
+  ASSERT_TRUE(old.ok()) << old.status().message() << "\n" << old_text;
+  EXPECT_FALSE(old->speaks_ranges);
+
+  const std::string head =
+      R"({"v":1,"from":"a","boot":"b","seq":1,"config_digest":"d","peers":{},"sources":{"full":false,"version":1,"digest":"0","entries":{})";
+  const std::string tail = R"(,"incidents":[],"log":[],"silences":[],"need_full":false)";
+  const std::string digests_ok(kSyncRanges * 16, 'a');
+  const std::pair<std::string, std::string> bad[] = {
+      {head + "}" + tail + R"(,"need_ranges":[3,2]})", "need_ranges"},
+      {head + "}" + tail + R"(,"need_ranges":[256]})", "need_ranges"},
+      {head + "}" + tail + R"(,"need_ranges":[-1]})", "need_ranges"},
+      {head + "}" + tail + R"(,"need_ranges":["1"]})", "need_ranges"},
+      {head + "}" + tail + R"(,"need_ranges":{}})", "need_ranges"},
+      {head + "}" + tail + R"(,"need_ranges":[],"need_range_digests":1})", "need_range_digests"},
+      {head + R"(,"ranges":[1,1]})" + tail + "}", "sources.ranges"},
+      {head + R"(,"more":"yes"})" + tail + "}", "sources.more"},
+      {head + R"(,"range_digests":"00"})" + tail + "}", "sources.range_digests"},
+      {head + R"(,"range_digests":")" + digests_ok + R"(0"})" + tail + "}", "sources.range_digests"},
+      {head + R"(,"range_digests":")" + std::string(kSyncRanges * 16, 'A') + R"("})" + tail + "}",
+       "sources.range_digests"},
+  };
+  for (const auto& [text_bad, field] : bad) {
+    auto r = DecodeSyncPayload(text_bad);
+    ASSERT_FALSE(r.ok()) << text_bad;
+    EXPECT_NE(r.status().message().find(field), std::string::npos) << r.status().message();
+  }
+  auto fine = DecodeSyncPayload(head + R"(,"range_digests":")" + digests_ok + R"("})" + tail + "}");
+  EXPECT_TRUE(fine.ok()) << fine.status().message();
+}
+
+// A collector from before range anti-entropy (no need_ranges in its payloads) still gets
+// whole tables, and its need_full still brings one.
+TEST_F(ClusterTest, AnOlderPeerGetsFullTables) {
+  for (int i = 0; i < 3; ++i) {
+    V("a").OnLocal({Tr("h" + std::to_string(i), SourceState::kUp, SourceState::kUp, NowMs())});
+  }
+  SyncPayload from_old = V("b").BuildFor("a");
+  from_old.boot = "boot-b";
+  from_old.speaks_ranges = false;
+  from_old.need_ranges.clear();
+  ASSERT_TRUE(V("a").Apply(from_old).ok());
+  SyncPayload full = V("a").BuildFor("b");
+  EXPECT_TRUE(full.sources_full);
+  EXPECT_EQ(full.sources.size(), 3u);
+  EXPECT_TRUE(full.sources_ranges.empty());
+  V("a").Delivered("b", full);
+  EXPECT_FALSE(V("a").BuildFor("b").sources_full);
+  from_old.need_full = true;
+  ASSERT_TRUE(V("a").Apply(from_old).ok());
+  EXPECT_TRUE(V("a").BuildFor("b").sources_full);
 }
 
 TEST(SyncPayloadTest, FailingChecksRoundTripAndBadOnesAreRefused) {

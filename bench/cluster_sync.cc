@@ -1,0 +1,193 @@
+// Peer sync at scale, in-process (docs/benchmarks.md, "Scale"): two ClusterViews with
+// --sources sources each exchange payloads through the real encoder and decoder, without
+// HTTP, on a fake clock. Measures, for the wire format and the merge logic alone:
+//   - a restarted member's convergence: payloads, bytes and CPU time until its copy of the
+//     peer's table matches (every range, in bounded parts);
+//   - steady state: the bytes of one payload when nothing changes (a peer sends one
+//     request and one response per sync_interval);
+//   - a lost entry: the bytes and exchanges the range repair takes;
+//   - 100,000 sources going DOWN at once: the delta's bytes and exchanges.
+// Prints one JSON object. Usage: bench_cluster_sync [--sources N]
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "cluster/cluster_view.h"
+#include "cluster/payload.h"
+#include "firewatch/clock.h"
+
+using namespace firewatch;
+using namespace firewatch::collector;
+
+namespace {
+
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+ClusterConfig Members() {
+  ClusterConfig c;
+  c.enabled = true;
+  for (const char* id : {"a", "b"}) {
+    ClusterMember m;
+    m.id = id;
+    m.url = std::string("http://") + id + ":9760";
+    c.members.push_back(m);
+  }
+  c.sync_interval = std::chrono::seconds(1);
+  c.peer_timeout = std::chrono::seconds(5);
+  c.full_sync_every = std::chrono::seconds(30);
+  c.claim_timeout = std::chrono::seconds(60);
+  c.alone_hold = std::chrono::seconds(20);
+  c.isolation_fraction = 0.5;
+  c.digest = "bench";
+  return c;
+}
+
+struct Wire {
+  size_t payloads = 0;
+  size_t bytes = 0;
+  size_t largest = 0;
+};
+
+// One payload from `from` to `to` through the wire format; `ack`: the sender learns it
+// arrived (a request whose response came back).
+SyncPayload Send(ClusterView& from, ClusterView& to, const std::string& boot, Wire& w, bool ack) {
+  SyncPayload p = from.BuildFor(to.self(), ack ? SyncRole::kRequest : SyncRole::kResponse);
+  p.boot = boot;
+  const std::string text = EncodeSyncPayload(p);
+  w.payloads++;
+  w.bytes += text.size();
+  w.largest = std::max(w.largest, text.size());
+  auto in = DecodeSyncPayload(text);
+  if (!in.ok() || !to.Apply(*in).ok()) {
+    std::fprintf(stderr, "exchange failed: %s\n", in.ok() ? "apply" : in.status().message().c_str());
+    std::exit(1);
+  }
+  if (ack) from.Delivered(to.self(), p);
+  return p;
+}
+
+// One sync exchange as cluster.cc runs it: a's request, b's response, a's ack.
+void Exchange(ClusterView& a, ClusterView& b, Wire& w) {
+  SyncPayload req = a.BuildFor(b.self());
+  req.boot = "boot-" + a.self();
+  const std::string text = EncodeSyncPayload(req);
+  w.payloads++;
+  w.bytes += text.size();
+  w.largest = std::max(w.largest, text.size());
+  auto in = DecodeSyncPayload(text);
+  if (!in.ok() || !b.Apply(*in).ok()) std::exit(1);
+  Send(b, a, "boot-" + b.self(), w, false);
+  a.Delivered(b.self(), req);
+}
+
+std::string Json(const char* name, const Wire& w, double cpu) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "\"%s\": {\"payloads\": %zu, \"bytes\": %zu, \"largest_payload\": %zu, "
+                "\"cpu_seconds\": %.3f}",
+                name, w.payloads, w.bytes, w.largest, cpu);
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t n = 1'000'000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--sources") n = std::strtoull(argv[i + 1], nullptr, 10);
+  }
+  FakeClock clock;
+  ClusterView a(clock, Members(), "a", "");
+  ClusterView b(clock, Members(), "b", "");
+  const int64_t now_ms = ToUnixMillis(clock.WallNow());
+  std::vector<Transition> ts;
+  ts.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    Transition t;
+    t.source_id = "dc" + std::to_string(i % 10) + ".rack" + std::to_string(i % 400) + ".host-" +
+                  std::to_string(i);
+    t.from = t.to = SourceState::kUp;
+    t.at_ms = now_ms;
+    ts.push_back(std::move(t));
+  }
+  a.OnLocal(ts);
+  b.OnLocal(ts);
+
+  // 1. b (re)starts: it hears a, then a sends every range until b's copy matches.
+  Wire restart;
+  double t0 = CpuSeconds();
+  int exchanges = 0;
+  for (; exchanges < 1000; ++exchanges) {
+    clock.Advance(std::chrono::seconds(1));
+    Exchange(a, b, restart);
+    Exchange(b, a, restart);
+    SyncPayload probe = b.BuildFor("a");
+    if (!probe.need_range_digests && probe.need_ranges.empty() && exchanges > 1 &&
+        a.BuildFor("b").sources.empty() && b.BuildFor("a").sources.empty()) {
+      break;
+    }
+  }
+  const double restart_cpu = CpuSeconds() - t0;
+
+  // 2. Steady state: nothing changes.
+  Wire idle;
+  t0 = CpuSeconds();
+  for (int i = 0; i < 10; ++i) {
+    clock.Advance(std::chrono::seconds(1));
+    Exchange(a, b, idle);
+  }
+  const double idle_cpu = CpuSeconds() - t0;
+
+  // 3. A lost entry: b misses one change; the digests find it, its range is sent again.
+  std::vector<Transition> one = {ts[12345]};
+  one[0].to = SourceState::kLate;
+  a.OnLocal(one);
+  SyncPayload lost = a.BuildFor("b");
+  a.Delivered("b", lost);  // a believes b has it; b never applied it
+  Wire repair;
+  t0 = CpuSeconds();
+  int repair_exchanges = 0;
+  for (; repair_exchanges < 20; ++repair_exchanges) {
+    clock.Advance(std::chrono::seconds(1));
+    Exchange(a, b, repair);
+    SyncPayload probe = b.BuildFor("a");
+    if (repair_exchanges > 0 && !probe.need_range_digests && probe.need_ranges.empty()) break;
+  }
+  const double repair_cpu = CpuSeconds() - t0;
+
+  // 4. A tenth of the sources go DOWN at once on a.
+  std::vector<Transition> down;
+  for (size_t i = 0; i < n; i += 10) {
+    Transition t = ts[i];
+    t.from = SourceState::kUp;
+    t.to = SourceState::kDown;
+    down.push_back(std::move(t));
+  }
+  a.OnLocal(down);
+  Wire dark;
+  t0 = CpuSeconds();
+  int dark_exchanges = 0;
+  for (; dark_exchanges < 100; ++dark_exchanges) {
+    clock.Advance(std::chrono::seconds(1));
+    Exchange(a, b, dark);
+    if (a.BuildFor("b").sources.empty() && !b.BuildFor("a").need_range_digests) break;
+  }
+  const double dark_cpu = CpuSeconds() - t0;
+
+  std::printf("{\"sources\": %zu, \"restart_exchanges\": %d, %s, \"idle_bytes_per_exchange\": %zu, "
+              "%s, \"repair_exchanges\": %d, %s, \"dark_down\": %zu, \"dark_exchanges\": %d, %s}\n",
+              n, exchanges + 1, Json("restart", restart, restart_cpu).c_str(),
+              idle.bytes / idle.payloads * 2, Json("idle", idle, idle_cpu).c_str(),
+              repair_exchanges + 1, Json("repair", repair, repair_cpu).c_str(), down.size(),
+              dark_exchanges + 1, Json("dark", dark, dark_cpu).c_str());
+  return 0;
+}
