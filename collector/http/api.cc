@@ -332,13 +332,36 @@ HttpResponse CollectorStatus(const ApiContext& ctx) {
   return HttpResponse::Json(200, Dump(j));
 }
 
-HttpResponse StatusPage(const ApiContext& ctx) {
+HttpResponse StatusPage(const ApiContext& ctx, const HttpRequest& req) {
+  // ?after= pages the UP sources, with the API's cursor (and its checks).
+  auto listing = ParseSourceListing(req.query);
+  if (!listing.ok()) return HttpResponse::Error(400, listing.status().message());
   StatusPageModel model;
   model.warnings = LimitWarnings(ctx.tracker->Limits());
   model.collector_id = ctx.collector_id;
   model.version = ctx.version;
   model.now_ms = ToUnixMillis(ctx.clock->WallNow());
-  model.sources = ctx.tracker->Snapshot();
+  const StateCounts counts = ctx.tracker->Counts();
+  StatusPageModel::Counts& c = model.counts.emplace();
+  std::copy(std::begin(counts.by_state), std::end(counts.by_state), std::begin(c.by_state));
+  c.total = counts.total;
+  // What is not UP first, all of it up to the cap; then one page of UP sources.
+  SourceQuery not_up;
+  not_up.states = static_cast<uint8_t>(~(1u << static_cast<unsigned>(SourceState::kUp)) &
+                                       ((1u << kSourceStateCount) - 1));
+  not_up.limit = kStatusPageNotUpLimit;
+  SourcePage bad = ctx.tracker->Query(not_up);
+  model.not_up_matched = bad.matched.value_or(bad.sources.size());
+  SourceQuery up;
+  up.states = static_cast<uint8_t>(1u << static_cast<unsigned>(SourceState::kUp));
+  up.limit = kStatusPageUpLimit;
+  up.after = listing->after;
+  up.count = false;
+  SourcePage good = ctx.tracker->Query(up);
+  if (good.next) model.up_next = Cursor(*good.next);
+  model.up_paged = listing->after != 0;
+  model.sources = std::move(bad.sources);
+  std::move(good.sources.begin(), good.sources.end(), std::back_inserter(model.sources));
   if (ctx.cluster_panel) model.cluster = ctx.cluster_panel();
   const std::string nonce = NewNonce();
   HttpResponse r = HttpResponse::Html(200, RenderStatusPage(model, nonce));
@@ -405,7 +428,7 @@ void RegisterApi(HttpServer& server, const ApiContext& ctx) {
     }
     return HttpResponse::Json(503, R"({"status":"starting"})");
   }, RouteOptions{Access::kPublic, 0, nullptr});
-  server.Route("GET", "/", [c](const HttpRequest&) { return StatusPage(*c); });
+  server.Route("GET", "/", [c](const HttpRequest& r) { return StatusPage(*c, r); });
 }
 
 }  // namespace firewatch::collector

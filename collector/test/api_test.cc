@@ -686,6 +686,54 @@ TEST_F(ApiTest, StatusPageListsDownFirst) {
   EXPECT_NE(html.find("2m 0s ago"), std::string::npos);
 }
 
+// At scale the page lists what is not UP first (all of it up to its cap) and pages the
+// UP sources; the counts still cover every source.
+TEST_F(ApiTest, StatusPageShowsWhatIsNotUpFirstAndPagesTheRest) {
+  uint64_t seq = 0;
+  const size_t up = kStatusPageUpLimit + 100;
+  const size_t stopped = kStatusPageNotUpLimit + 5;
+  auto observe = [&](const std::string& id, bool bye) {
+    protocol::Heartbeat hb = Beat(id, ++seq);
+    hb.checks.clear();  // healthy: an UP source with a failing check ranks before STOPPED
+    if (bye) hb.type = protocol::FrameType::kGoodbye;
+    ASSERT_FALSE(tracker_.Observe(hb, Transport::kUdp).rejected);
+  };
+  for (size_t i = 0; i < up; ++i) observe("up-" + std::to_string(i), false);
+  for (size_t i = 0; i < stopped; ++i) observe("bye-" + std::to_string(i), true);
+
+  const std::string html = Get("/").body;
+  auto rows = [](const std::string& h, const std::string& prefix) {
+    size_t n = 0;
+    for (size_t p = h.find(">" + prefix); p != std::string::npos; p = h.find(">" + prefix, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(rows(html, "bye-"), kStatusPageNotUpLimit);  // not UP: up to the cap ...
+  EXPECT_EQ(rows(html, "up-"), kStatusPageUpLimit);      // ... then one page of UP
+  EXPECT_LT(html.find(">bye-0<"), html.find(">up-0<"));
+  EXPECT_NE(html.find("showing the first " + std::to_string(kStatusPageNotUpLimit) + " of " +
+                      std::to_string(stopped) + " sources that are not UP"),
+            std::string::npos);
+  EXPECT_NE(html.find("<b id=\"count-UP\">" + std::to_string(up) + "</b>"), std::string::npos);
+  EXPECT_NE(html.find("<b id=\"count-total\">" + std::to_string(up + stopped) + "</b>"),
+            std::string::npos);
+  EXPECT_EQ(html.find("id=\"up-first\""), std::string::npos);
+
+  // The next page of UP sources: the rest of them, the not-UP ones again first.
+  const std::string marker = "id=\"up-next\" href=\"?after=";
+  const size_t link = html.find(marker);
+  ASSERT_NE(link, std::string::npos);
+  const size_t start = link + marker.size();
+  const std::string after = html.substr(start, html.find('"', start) - start);
+  const std::string next = Get("/", "after=" + after).body;
+  EXPECT_EQ(rows(next, "up-"), up - kStatusPageUpLimit);
+  EXPECT_NE(next.find(">up-" + std::to_string(up - 1) + "<"), std::string::npos);
+  EXPECT_EQ(next.find(">up-0<"), std::string::npos);
+  EXPECT_EQ(rows(next, "bye-"), kStatusPageNotUpLimit);
+  EXPECT_NE(next.find("id=\"up-first\""), std::string::npos);
+  EXPECT_EQ(next.find("id=\"up-next\""), std::string::npos);
+  EXPECT_EQ(Get("/", "after=nonsense").status, 400);
+}
+
 TEST(StatusPage, Helpers) {
   EXPECT_EQ(HtmlEscape("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
   EXPECT_EQ(FormatAgo(-5), "0s");
