@@ -263,11 +263,11 @@ HttpResponse Sources(const ApiContext& ctx, const HttpRequest& req) {
   Json j;
   j["collector"] = ctx.collector_id;
   j["generated_at"] = text::FormatRfc3339(now_ms);
-  j["sources"] = std::move(list);
   j["next"] = page.next ? Json(Cursor(*page.next)) : Json(nullptr);
   j["matched"] = page.matched ? Json(*page.matched) : Json(nullptr);
   j["total"] = page.total;
   j["limit"] = listing->limit;
+  j["sources"] = std::move(list);
   return HttpResponse::Json(200, Dump(j));
 }
 
