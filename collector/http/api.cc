@@ -333,11 +333,16 @@ HttpResponse CollectorStatus(const ApiContext& ctx) {
 }
 
 HttpResponse StatusPage(const ApiContext& ctx, const HttpRequest& req) {
-  // ?after= pages the UP sources, with the API's cursor (and its checks).
-  auto listing = ParseSourceListing(req.query);
-  if (!listing.ok()) return HttpResponse::Error(400, listing.status().message());
+  // ?after= pages the UP sources, with the API's cursor (and its checks). A person's
+  // bookmark may hold one from before a restart: shown as a warning over the first page.
   StatusPageModel model;
   model.warnings = LimitWarnings(ctx.tracker->Limits());
+  auto listing = ParseSourceListing(req.query);
+  if (!listing.ok()) {
+    model.warnings.push_back("ignored the page's query (" + listing.status().message() +
+                             "): showing the first UP sources");
+    listing = SourceListing{};
+  }
   model.collector_id = ctx.collector_id;
   model.version = ctx.version;
   model.now_ms = ToUnixMillis(ctx.clock->WallNow());
@@ -359,7 +364,7 @@ HttpResponse StatusPage(const ApiContext& ctx, const HttpRequest& req) {
   up.count = false;
   SourcePage good = ctx.tracker->Query(up);
   if (good.next) model.up_next = Cursor(*good.next);
-  model.up_paged = listing->after != 0;
+  if (listing->after != 0) model.up_after = Cursor(listing->after);
   model.sources = std::move(bad.sources);
   std::move(good.sources.begin(), good.sources.end(), std::back_inserter(model.sources));
   if (ctx.cluster_panel) model.cluster = ctx.cluster_panel();

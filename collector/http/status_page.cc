@@ -215,9 +215,9 @@ constexpr std::string_view kScript = R"js(
     document.body.setAttribute("data-rendered", "js");
   }
   // The rows the server rendered (status_page.h): what is not UP, then this page of UP
-  // sources (the ?after= cursor of the page's URL); the counts from api/v1/status.
+  // sources (data-after: the ?after= cursor the server took); the counts from api/v1/status.
   var TABLE = document.getElementById("source-table");
-  var AFTER = new URLSearchParams(location.search).get("after");
+  var AFTER = TABLE.getAttribute("data-after");  // the cursor the server used, if any
   function fetchJson(path) {
     return fetch(path, {cache: "no-store"}).then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
@@ -758,7 +758,8 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
          "<span id=\"shown\"></span></div>\n";
   out += "<table id=\"source-table\" data-notup-limit=\"" +
          std::to_string(kStatusPageNotUpLimit) + "\" data-up-limit=\"" +
-         std::to_string(kStatusPageUpLimit) + "\"><thead><tr><th>source</th><th>state</th><th>labels</th>"
+         std::to_string(kStatusPageUpLimit) + "\" data-after=\"" + HtmlEscape(model.up_after) +
+         "\"><thead><tr><th>source</th><th>state</th><th>labels</th>"
          "<th class=\"num\">last seen</th><th class=\"num\">phi</th><th>checks</th></tr></thead>\n"
          "<tbody id=\"rows\">\n";
   std::optional<std::string> current_domain;
@@ -788,7 +789,7 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
            " sources that are not UP (GET api/v1/sources?state=DOWN lists them all)";
   }
   out += "</span>";
-  if (model.up_paged) out += " <a id=\"up-first\" href=\"?\">first UP sources</a>";
+  if (!model.up_after.empty()) out += " <a id=\"up-first\" href=\"?\">first UP sources</a>";
   if (!model.up_next.empty()) {
     out += " <a id=\"up-next\" href=\"?after=" + HtmlEscape(text::UrlEncode(model.up_next)) +
            "\">next " + std::to_string(kStatusPageUpLimit) + " UP sources</a>";

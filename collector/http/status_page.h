@@ -69,7 +69,7 @@ struct StatusPageModel {
   std::optional<Counts> counts;
   uint64_t not_up_matched = 0;  // sources not UP; more than the rows hold: "first N of M"
   std::string up_next;          // cursor of the next page of UP sources; "" = none
-  bool up_paged = false;        // not the first page of UP sources: link back to it
+  std::string up_after;  // this page's cursor (the script refreshes the same page); "" = first
   // Conditions an operator must know about, shown above the table (for example "source
   // cap reached"): plain text, escaped when rendered.
   std::vector<std::string> warnings;
