@@ -57,8 +57,8 @@ td.actions button{margin:0 .3rem .2rem 0}
 )css";
 
 // Inline script: refreshes from api/v1/sources (the rows) and api/v1/status (the counts)
-// every 5 s. Untrusted strings only ever go
-// through textContent or setAttribute; class names are built from an allow-list.
+// every 5 s. Untrusted strings only ever go through textContent or setAttribute; class
+// names are built from an allow-list.
 constexpr std::string_view kScript = R"js(
 (function () {
   "use strict";
