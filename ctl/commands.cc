@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "app/collector_config.h"
@@ -101,27 +102,55 @@ void PrintCluster(const std::string& collector_url, int timeout_ms) {
 }
 }  // namespace
 
+namespace {
+// GET /api/v1/sources page by page (it pages: docs/api.md), following `next` until the
+// last page; the pages' sources in one document shaped like a single page. Prints why
+// and returns nullopt when a page fails.
+std::optional<nlohmann::json> AllSources(const std::string& collector_url, int timeout_ms) {
+  nlohmann::json doc;
+  nlohmann::json sources = nlohmann::json::array();
+  std::string after;
+  while (true) {
+    std::string path = "/api/v1/sources?limit=5000";
+    if (!after.empty()) path += "&after=" + text::UrlEncode(after);
+    const ApiReply reply = CallApi("GET", collector_url, path, "", timeout_ms);
+    if (!ReplyOk(reply, "status")) return std::nullopt;
+    auto page = nlohmann::json::parse(reply.body, nullptr, false);
+    if (page.is_discarded() || !page.contains("sources") || !page["sources"].is_array()) {
+      std::fprintf(stderr, "status: %s did not answer with a source list\n", reply.url.c_str());
+      return std::nullopt;
+    }
+    for (auto& s : page["sources"]) sources.push_back(std::move(s));
+    if (doc.is_null()) doc = page;  // collector, generated_at, matched, total of the first
+    if (!page.contains("next") || !page["next"].is_string()) break;
+    const std::string next = page["next"].get<std::string>();
+    if (next == after) break;  // never loop on a collector that repeats itself
+    after = next;
+  }
+  doc["sources"] = std::move(sources);
+  doc.erase("next");
+  doc.erase("limit");
+  return doc;
+}
+}  // namespace
+
 int Status(const std::string& collector_url, bool json, int timeout_ms) {
-  const ApiReply reply = CallApi("GET", collector_url, "/api/v1/sources", "", timeout_ms);
-  if (!ReplyOk(reply, "status")) return 1;
-  const std::string& body = reply.body;
-  const std::string& url = reply.url;
+  const std::optional<nlohmann::json> all = AllSources(collector_url, timeout_ms);
+  if (!all) return 1;
+  const nlohmann::json& doc = *all;
   if (json) {
-    std::fputs(body.c_str(), stdout);
+    std::fputs(doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), stdout);
     std::fputs("\n", stdout);
     return 0;
-  }
-  auto doc = nlohmann::json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("sources")) {
-    std::fprintf(stderr, "status: %s did not answer with a source list\n", url.c_str());
-    return 1;
   }
   std::vector<nlohmann::json> sources(doc["sources"].begin(), doc["sources"].end());
   auto rank = [](const std::string& s) {
     return s == "DOWN" ? 0 : s == "LATE" ? 1 : s == "STOPPED" ? 2 : 3;
   };
+  // The API lists in order of first contact: by state, then id, for people.
   std::stable_sort(sources.begin(), sources.end(), [&](const auto& a, const auto& b) {
-    return rank(a.value("state", "")) < rank(b.value("state", ""));
+    const int ra = rank(a.value("state", "")), rb = rank(b.value("state", ""));
+    return ra != rb ? ra < rb : a.value("source_id", "") < b.value("source_id", "");
   });
   std::printf("collector %s: %zu sources\n", doc.value("collector", "?").c_str(), sources.size());
   std::printf("%-32s %-8s %-10s %s\n", "SOURCE", "STATE", "LAST SEEN", "LABELS");

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   auto* status = cli.add_subcommand("status", "list the sources a collector knows, DOWN first");
   status->alias("sources");
   status->add_option("--collector", url, "collector base URL")->capture_default_str();
-  status->add_flag("--json", json, "print the API's JSON");
+  status->add_flag("--json", json, "print the API's JSON (every page's sources in one document)");
   status->add_option("--timeout-ms", timeout_ms, "request timeout")->capture_default_str();
 
   auto* incidents = cli.add_subcommand(

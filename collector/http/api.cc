@@ -10,6 +10,7 @@
 
 #include "checks/check_book_json.h"
 #include "checks/ping_json.h"
+#include "firewatch/random_id.h"
 #include "firewatch/text/rfc3339.h"
 #include "http/status_page.h"
 #include "ingest/ingestor.h"
@@ -134,25 +135,138 @@ HttpResponse Heartbeat(const ApiContext& ctx, const HttpRequest& req) {
   return HttpResponse::Json(400, Dump(j));
 }
 
-HttpResponse Sources(const ApiContext& ctx, const HttpRequest& req) {
-  std::optional<SourceState> filter;
-  if (auto state = QueryParam(req.query, "state")) {
-    filter = ParseSourceState(Upper(*state));
-    if (!filter) {
-      return HttpResponse::Error(400, "unknown state '" + *state + "'; valid: " + ValidStates());
+// The run this collector process is: a cursor carries it, so one from before a restart
+// (whose sequence numbers meant other sources) is refused, not followed.
+const std::string& RunId() {
+  static const std::string id = RandomHex(4);
+  return id;
+}
+
+std::string Cursor(uint64_t seq) { return RunId() + "." + std::to_string(seq); }
+
+}  // namespace
+
+Result<SourceListing> ParseSourceListing(std::string_view query) {
+  SourceListing out;
+  auto bad = [](const std::string& what) { return Status::InvalidArgument(what); };
+  auto single = [&](std::string_view key) -> Result<std::optional<std::string>> {
+    auto all = QueryParams(query, key);
+    if (!all) return bad("query parameter '" + std::string(key) + "' is not valid %-encoding");
+    if (all->size() > 1) return bad("query parameter '" + std::string(key) + "' given twice");
+    if (all->empty()) return std::optional<std::string>();
+    return std::optional<std::string>(std::move(all->front()));
+  };
+
+  auto state = single("state");
+  if (!state.ok()) return state.status();
+  if (*state) {
+    std::string_view rest = **state;
+    for (size_t n = 0; n <= kSourceStateCount; ++n) {
+      const size_t comma = rest.find(',');
+      const std::string name(rest.substr(0, comma));
+      if (n == kSourceStateCount) return bad("state: too many states listed (at most " +
+                                             std::to_string(kSourceStateCount) + ")");
+      auto parsed = ParseSourceState(Upper(name));
+      if (!parsed) {
+        return bad("unknown state '" + name.substr(0, 64) + "'; valid: " + ValidStates());
+      }
+      out.states |= static_cast<uint8_t>(1u << static_cast<unsigned>(*parsed));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
     }
   }
-  const int64_t now_ms = ToUnixMillis(ctx.clock->WallNow());
-  std::vector<SourceSnapshot> sources = ctx.tracker->Snapshot();
-  std::sort(sources.begin(), sources.end(),
-            [](const auto& a, const auto& b) { return a.source_id < b.source_id; });
-  Json list = Json::array();
-  for (const auto& s : sources) {
-    if (!filter || s.state == *filter) list.push_back(SourceJson(s, now_ms, ctx));
+
+  auto q = single("q");
+  if (!q.ok()) return q.status();
+  if (*q) {
+    if ((*q)->size() > kMaxListingText) {
+      return bad("q: longer than " + std::to_string(kMaxListingText) + " bytes");
+    }
+    out.text = std::move(**q);
   }
+
+  // match[] (Prometheus' spelling) and match: each one matcher or a {list} of them.
+  for (const char* key : {"match[]", "match"}) {
+    auto values = QueryParams(query, key);
+    if (!values) return bad(std::string("query parameter '") + key + "' is not valid %-encoding");
+    for (const auto& v : *values) {
+      auto ms = alerting::route::ParseMatcherList(v);
+      if (!ms.ok()) return bad(std::string(key) + ": " + ms.status().message());
+      for (auto& m : *ms) out.matchers.push_back(std::move(m));
+      if (out.matchers.size() > kMaxListingMatchers) {
+        return bad("match: more than " + std::to_string(kMaxListingMatchers) + " matchers");
+      }
+    }
+  }
+
+  auto limit = single("limit");
+  if (!limit.ok()) return limit.status();
+  if (*limit) {
+    const std::string& text = **limit;
+    size_t n = 0;
+    bool ok = !text.empty() && text.size() <= 6;
+    for (char c : text) {
+      if (c < '0' || c > '9') ok = false;
+      n = n * 10 + static_cast<size_t>(c - '0');
+    }
+    if (!ok || n < 1 || n > kMaxListingLimit) {
+      return bad("limit: must be a whole number from 1 to " + std::to_string(kMaxListingLimit) +
+                 ", not '" + text.substr(0, 32) + "'");
+    }
+    out.limit = n;
+  }
+
+  auto after = single("after");
+  if (!after.ok()) return after.status();
+  if (*after) {
+    const std::string& text = **after;
+    const size_t dot = text.find('.');
+    const std::string_view digits =
+        dot == std::string::npos ? std::string_view() : std::string_view(text).substr(dot + 1);
+    bool ok = !digits.empty() && digits.size() <= 19;
+    uint64_t seq = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') ok = false;
+      seq = seq * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (!ok) return bad("after: not a cursor from this API (pass back 'next' as it is)");
+    if (text.substr(0, dot) != RunId()) {
+      return bad("after: a cursor from an earlier run of this collector (it restarted); "
+                 "list again from the start");
+    }
+    out.after = seq;
+  }
+  return out;
+}
+
+namespace {
+
+HttpResponse Sources(const ApiContext& ctx, const HttpRequest& req) {
+  auto listing = ParseSourceListing(req.query);
+  if (!listing.ok()) return HttpResponse::Error(400, listing.status().message());
+  SourceQuery query;
+  query.states = listing->states;
+  query.id_contains = listing->text;
+  for (const auto& m : listing->matchers) {
+    query.labels.push_back(
+        {m.name(), [m](std::string_view v) { return m.MatchesValue(v); }});
+  }
+  query.after = listing->after;
+  query.limit = listing->limit;
+  // Counting every match costs a pass over the whole table: the first page has it,
+  // the pages after it (a client walking the list) do not pay it again.
+  query.count = listing->after == 0;
+  const int64_t now_ms = ToUnixMillis(ctx.clock->WallNow());
+  const SourcePage page = ctx.tracker->Query(query);
+  Json list = Json::array();
+  for (const auto& s : page.sources) list.push_back(SourceJson(s, now_ms, ctx));
   Json j;
   j["collector"] = ctx.collector_id;
   j["generated_at"] = text::FormatRfc3339(now_ms);
+  j["next"] = page.next ? Json(Cursor(*page.next)) : Json(nullptr);
+  j["matched"] = page.matched ? Json(*page.matched) : Json(nullptr);
+  j["total"] = page.total;
+  j["limit"] = listing->limit;
   j["sources"] = std::move(list);
   return HttpResponse::Json(200, Dump(j));
 }
@@ -218,13 +332,41 @@ HttpResponse CollectorStatus(const ApiContext& ctx) {
   return HttpResponse::Json(200, Dump(j));
 }
 
-HttpResponse StatusPage(const ApiContext& ctx) {
+HttpResponse StatusPage(const ApiContext& ctx, const HttpRequest& req) {
+  // ?after= pages the UP sources, with the API's cursor (and its checks). A person's
+  // bookmark may hold one from before a restart: shown as a warning over the first page.
   StatusPageModel model;
   model.warnings = LimitWarnings(ctx.tracker->Limits());
+  auto listing = ParseSourceListing(req.query);
+  if (!listing.ok()) {
+    model.warnings.push_back("ignored the page's query (" + listing.status().message() +
+                             "): showing the first UP sources");
+    listing = SourceListing{};
+  }
   model.collector_id = ctx.collector_id;
   model.version = ctx.version;
   model.now_ms = ToUnixMillis(ctx.clock->WallNow());
-  model.sources = ctx.tracker->Snapshot();
+  const StateCounts counts = ctx.tracker->Counts();
+  StatusPageModel::Counts& c = model.counts.emplace();
+  std::copy(std::begin(counts.by_state), std::end(counts.by_state), std::begin(c.by_state));
+  c.total = counts.total;
+  // What is not UP first, all of it up to the cap; then one page of UP sources.
+  SourceQuery not_up;
+  not_up.states = static_cast<uint8_t>(~(1u << static_cast<unsigned>(SourceState::kUp)) &
+                                       ((1u << kSourceStateCount) - 1));
+  not_up.limit = kStatusPageNotUpLimit;
+  SourcePage bad = ctx.tracker->Query(not_up);
+  model.not_up_matched = bad.matched.value_or(bad.sources.size());
+  SourceQuery up;
+  up.states = static_cast<uint8_t>(1u << static_cast<unsigned>(SourceState::kUp));
+  up.limit = kStatusPageUpLimit;
+  up.after = listing->after;
+  up.count = false;
+  SourcePage good = ctx.tracker->Query(up);
+  if (good.next) model.up_next = Cursor(*good.next);
+  if (listing->after != 0) model.up_after = Cursor(listing->after);
+  model.sources = std::move(bad.sources);
+  std::move(good.sources.begin(), good.sources.end(), std::back_inserter(model.sources));
   if (ctx.cluster_panel) model.cluster = ctx.cluster_panel();
   const std::string nonce = NewNonce();
   HttpResponse r = HttpResponse::Html(200, RenderStatusPage(model, nonce));
@@ -291,7 +433,7 @@ void RegisterApi(HttpServer& server, const ApiContext& ctx) {
     }
     return HttpResponse::Json(503, R"({"status":"starting"})");
   }, RouteOptions{Access::kPublic, 0, nullptr});
-  server.Route("GET", "/", [c](const HttpRequest&) { return StatusPage(*c); });
+  server.Route("GET", "/", [c](const HttpRequest& r) { return StatusPage(*c, r); });
 }
 
 }  // namespace firewatch::collector

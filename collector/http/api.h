@@ -3,8 +3,9 @@
 //                              204 accepted, 400 rejected {"error","reason"}, 413 too big
 //                              (over protocol::kMaxHttpFrameSize; counted as a rejected frame,
 //                              reason "oversize", transport "http")
-//   GET  /api/v1/sources       JSON list of sources sorted by id (?state=DOWN filters;
-//                              an unknown state is 400 naming the valid ones)
+//   GET  /api/v1/sources       one page of the sources, in order of first contact, with
+//                              filters (state, label matchers, text) and a cursor
+//                              (ParseSourceListing below; 400 names what is wrong)
 //   GET  /api/v1/sources/{id}  one source with its recent transitions (newest first, at
 //                              most 50; empty without a store); 404 unknown
 //   DELETE /api/v1/sources/{id} forget the source (memory, store, peers: ctx.forget);
@@ -31,6 +32,7 @@
 #include "http/http_server.h"
 #include "http/status_page.h"
 #include "ingest/ingestor.h"
+#include "route/matcher.h"
 
 namespace firewatch::collector {
 
@@ -94,6 +96,23 @@ struct ApiContext {
 // What an operator must be told about the tracker's limits, one sentence each (empty
 // when none applies): shown by the status page and GET /api/v1/status.
 std::vector<std::string> LimitWarnings(const LimitStatus& limits);
+
+// GET /api/v1/sources' query (docs/api.md has the table): every parameter is bounded
+// and checked; the status page takes the same parameters.
+inline constexpr size_t kDefaultListingLimit = 500;
+inline constexpr size_t kMaxListingLimit = 5000;
+inline constexpr size_t kMaxListingMatchers = 16;
+inline constexpr size_t kMaxListingText = 256;  // q=
+struct SourceListing {
+  uint8_t states = 0;  // bit per SourceState; 0 = all
+  std::string text;    // q=: substring of the id, ASCII case-insensitive
+  alerting::route::Matchers matchers;  // match[]= / match=: all must match the labels
+  size_t limit = kDefaultListingLimit;
+  uint64_t after = 0;  // the cursor's sequence number (Tracker::Query); 0 = from the start
+};
+// Parses and checks the query string; InvalidArgument says which parameter is wrong
+// and why (the 400's message). Unknown parameters are ignored, as everywhere in the API.
+Result<SourceListing> ParseSourceListing(std::string_view query);
 
 // Registers every endpoint above on `server`. `ctx` must outlive the server, and
 // clock, tracker, metrics and ingestor must be non-null.

@@ -291,22 +291,57 @@ const std::string* HttpResponse::Header(std::string_view name) const {
 
 // ---- URL helpers --------------------------------------------------------------------
 
-std::optional<std::string> QueryParam(std::string_view query, std::string_view key) {
+namespace {
+// Calls fn(decoded name or nullopt, raw value, whether the pair has a '=') for each
+// pair of `query` until fn returns false.
+template <typename Fn>
+void ForEachQueryPair(std::string_view query, const Fn& fn) {
   size_t start = 0;
-  while (start <= query.size()) {
+  while (start < query.size()) {
     size_t amp = query.find('&', start);
     std::string_view pair =
         query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
     size_t eq = pair.find('=');
-    auto name = text::UrlDecode(pair.substr(0, eq), true);
-    if (name && *name == key) {
-      if (eq == std::string_view::npos) return std::string();
-      return text::UrlDecode(pair.substr(eq + 1), true);
-    }
+    const bool has_value = eq != std::string_view::npos;
+    const std::string_view raw = has_value ? pair.substr(eq + 1) : std::string_view();
+    if (!fn(text::UrlDecode(pair.substr(0, eq), true), raw, has_value)) return;
     if (amp == std::string_view::npos) break;
     start = amp + 1;
   }
-  return std::nullopt;
+}
+
+std::optional<std::string> DecodeValue(std::string_view raw, bool has_value) {
+  if (!has_value) return std::string();
+  return text::UrlDecode(raw, true);
+}
+}  // namespace
+
+std::optional<std::string> QueryParam(std::string_view query, std::string_view key) {
+  std::optional<std::string> out;
+  ForEachQueryPair(query, [&](const std::optional<std::string>& name,
+                              std::string_view raw, bool has_value) {
+    if (!name || *name != key) return true;
+    out = DecodeValue(raw, has_value);
+    return false;
+  });
+  return out;
+}
+
+std::optional<std::vector<std::string>> QueryParams(std::string_view query,
+                                                    std::string_view key) {
+  std::vector<std::string> out;
+  bool ok = true;
+  ForEachQueryPair(query, [&](const std::optional<std::string>& name,
+                              std::string_view raw, bool has_value) {
+    if (!name) return ok = false;
+    if (*name != key) return true;
+    auto value = DecodeValue(raw, has_value);
+    if (!value) return ok = false;
+    out.push_back(std::move(*value));
+    return true;
+  });
+  if (!ok) return std::nullopt;
+  return out;
 }
 
 // ---- HttpServer ---------------------------------------------------------------------

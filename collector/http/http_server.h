@@ -176,5 +176,9 @@ class HttpServer {
 // The first value of `key` in an application/x-www-form-urlencoded query string,
 // decoded; nullopt when absent or not decodable. "a=1&b" gives b = "".
 std::optional<std::string> QueryParam(std::string_view query, std::string_view key);
+// Every value of `key`, in order ("match[]=a&match[]=b"); nullopt when one of them (or
+// a name that might be `key`) does not decode, so a caller can refuse it rather than
+// act as if it were absent.
+std::optional<std::vector<std::string>> QueryParams(std::string_view query, std::string_view key);
 
 }  // namespace firewatch::collector

@@ -9,6 +9,7 @@
 
 #include "firewatch/random_id.h"
 #include "firewatch/text/rfc3339.h"
+#include "firewatch/text/url.h"
 #include "tracker/check_book.h"
 
 namespace firewatch::collector {
@@ -55,8 +56,9 @@ section h2{font-size:1.05rem;margin:1.2rem 0 .4rem}
 td.actions button{margin:0 .3rem .2rem 0}
 )css";
 
-// Inline script: refreshes from api/v1/sources every 5 s. Untrusted strings only ever go
-// through textContent or setAttribute; class names are built from an allow-list.
+// Inline script: refreshes from api/v1/sources (the rows) and api/v1/status (the counts)
+// every 5 s. Untrusted strings only ever go through textContent or setAttribute; class
+// names are built from an allow-list.
 constexpr std::string_view kScript = R"js(
 (function () {
   "use strict";
@@ -188,7 +190,8 @@ constexpr std::string_view kScript = R"js(
     var query = (document.getElementById("filter").value || "").trim().toLowerCase();
     var filter = document.getElementById("state-filter").value;
     var counts = {DOWN: 0, LATE: 0, UP: 0, STOPPED: 0};
-    all.forEach(function (s) { counts[token(s.state, STATES, "UP")] += 1; });
+    STATES.forEach(function (k) { counts[k] = (data.counts || {})[k] || 0; });
+    var total = typeof data.total === "number" ? data.total : all.length;
     var shown = all.filter(function (s) { return matches(s, query, filter); });
     var body = el("tbody");
     body.id = "rows";
@@ -196,25 +199,44 @@ constexpr std::string_view kScript = R"js(
       body.appendChild(groupRow(g));
       g.sources.forEach(function (s) { body.appendChild(row(s)); });
     });
-    var sources = all;
     var old = document.getElementById("rows");
     old.parentNode.replaceChild(body, old);
     STATES.forEach(function (k) { document.getElementById("count-" + k).textContent = counts[k]; });
-    document.getElementById("count-total").textContent = sources.length;
-    document.getElementById("empty").hidden = sources.length > 0;
+    document.getElementById("count-total").textContent = total;
+    document.getElementById("empty").hidden = total > 0;
     document.getElementById("shown").textContent =
-        shown.length === all.length ? "" : "showing " + shown.length + " of " + all.length;
+        shown.length === total ? "" : "showing " + shown.length + " of " + total;
+    var notUp = all.length - data.upRows;
+    document.getElementById("notup-cut").textContent = data.notUpMatched > notUp
+        ? "showing the first " + notUp + " of " + data.notUpMatched +
+          " sources that are not UP (GET api/v1/sources?state=DOWN lists them all)" : "";
     document.getElementById("updated").textContent = "updated " + data.generated_at;
     document.getElementById("stale").hidden = true;
     document.body.setAttribute("data-rendered", "js");
   }
-  function refresh() {
-    fetch("api/v1/sources", {cache: "no-store"}).then(function (r) {
+  // The rows the server rendered (status_page.h): what is not UP, then this page of UP
+  // sources (data-after: the ?after= cursor the server took); the counts from api/v1/status.
+  var TABLE = document.getElementById("source-table");
+  var AFTER = TABLE.getAttribute("data-after");  // the cursor the server used, if any
+  function fetchJson(path) {
+    return fetch(path, {cache: "no-store"}).then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
-    }).then(function (data) {
+    });
+  }
+  function refresh() {
+    Promise.all([
+      fetchJson("api/v1/sources?state=DOWN,LATE,STOPPED&limit=" +
+                TABLE.getAttribute("data-notup-limit")),
+      fetchJson("api/v1/sources?state=UP&limit=" + TABLE.getAttribute("data-up-limit") +
+                (AFTER ? "&after=" + encodeURIComponent(AFTER) : "")),
+      fetchJson("api/v1/status")
+    ]).then(function (r) {
       lastOk = Date.now();
-      render(data);
+      render({sources: (r[0].sources || []).concat(r[1].sources || []),
+              generated_at: r[1].generated_at, counts: r[2].sources.by_state,
+              total: r[2].sources.tracked, notUpMatched: r[0].matched || 0,
+              upRows: (r[1].sources || []).length});
     }).catch(function (e) {
       var stale = document.getElementById("stale");
       stale.textContent = "STALE: this collector has not answered for " +
@@ -631,11 +653,13 @@ void RenderClusterPanel(std::string& out, const ClusterPanel& c) {
 std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonce) {
   std::vector<const SourceSnapshot*> rows;
   rows.reserve(model.sources.size());
-  uint64_t counts[kSourceStateCount] = {};
+  StatusPageModel::Counts counted;
   for (const auto& s : model.sources) {
     rows.push_back(&s);
-    counts[static_cast<int>(s.state)]++;
+    counted.by_state[static_cast<int>(s.state)]++;
+    ++counted.total;
   }
+  const StatusPageModel::Counts& counts = model.counts ? *model.counts : counted;
   // Grouped by failure domain (the dc label), the domain with the worst source first; in
   // each, what is not UP first. The script groups the same way.
   auto domain_of = [](const SourceSnapshot& s) -> std::string {
@@ -645,9 +669,18 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
     return "";
   };
   std::map<std::string, int> worst;  // domain -> best (lowest) rank in it
+  struct Tally {
+    size_t members = 0, down = 0, late = 0;
+  };
+  std::map<std::string, Tally> tally;  // domain -> its rows (the group header)
   for (const SourceSnapshot* s : rows) {
-    auto [it, inserted] = worst.emplace(domain_of(*s), SeverityRank(*s));
+    const std::string d = domain_of(*s);
+    auto [it, inserted] = worst.emplace(d, SeverityRank(*s));
     if (!inserted) it->second = std::min(it->second, SeverityRank(*s));
+    Tally& t = tally[d];
+    ++t.members;
+    t.down += s->state == SourceState::kDown;
+    t.late += s->state == SourceState::kLate;
   }
   std::sort(rows.begin(), rows.end(), [&](const SourceSnapshot* a, const SourceSnapshot* b) {
     const std::string da = domain_of(*a), db = domain_of(*b);
@@ -677,9 +710,9 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
   for (SourceState st : kCountOrder) {
     const std::string name(SourceStateName(st));
     out += "<div class=\"count s-" + name + "\"><b id=\"count-" + name + "\">" +
-           std::to_string(counts[static_cast<int>(st)]) + "</b>" + name + "</div>";
+           std::to_string(counts.by_state[static_cast<int>(st)]) + "</b>" + name + "</div>";
   }
-  out += "<div class=\"count\"><b id=\"count-total\">" + std::to_string(rows.size()) +
+  out += "<div class=\"count\"><b id=\"count-total\">" + std::to_string(counts.total) +
          "</b>total</div></section>\n";
   if (model.cluster && model.cluster->isolated) {
     out += "<div class=\"banner\" id=\"isolated-banner\">ISOLATED: this collector reaches no "
@@ -723,7 +756,10 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
          "<option value=\"DOWN\">DOWN</option><option value=\"LATE\">LATE</option>"
          "<option value=\"UP\">UP</option><option value=\"STOPPED\">STOPPED</option></select> "
          "<span id=\"shown\"></span></div>\n";
-  out += "<table><thead><tr><th>source</th><th>state</th><th>labels</th>"
+  out += "<table id=\"source-table\" data-notup-limit=\"" +
+         std::to_string(kStatusPageNotUpLimit) + "\" data-up-limit=\"" +
+         std::to_string(kStatusPageUpLimit) + "\" data-after=\"" + HtmlEscape(model.up_after) +
+         "\"><thead><tr><th>source</th><th>state</th><th>labels</th>"
          "<th class=\"num\">last seen</th><th class=\"num\">phi</th><th>checks</th></tr></thead>\n"
          "<tbody id=\"rows\">\n";
   std::optional<std::string> current_domain;
@@ -731,13 +767,7 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
     const std::string d = domain_of(*s);
     if (!current_domain || *current_domain != d) {
       current_domain = d;
-      size_t members = 0, down = 0, late = 0;
-      for (const SourceSnapshot* t : rows) {
-        if (domain_of(*t) != d) continue;
-        ++members;
-        down += t->state == SourceState::kDown;
-        late += t->state == SourceState::kLate;
-      }
+      const auto [members, down, late] = tally[d];
       out += "<tr class=\"group\" data-domain=\"" + HtmlEscape(d) + "\"><th colspan=\"6\">" +
              (d.empty() ? std::string("no ") + kDomainLabel + " label"
                         : std::string(kDomainLabel) + "=" + HtmlEscape(d)) +
@@ -747,8 +777,25 @@ std::string RenderStatusPage(const StatusPageModel& model, std::string_view nonc
     }
     RenderRow(out, *s, model.now_ms);
   }
-  out += "</tbody></table></section>\n<p id=\"empty\"";
-  if (!rows.empty()) out += " hidden";
+  out += "</tbody></table>";
+  // Paging: what is not UP comes first (all of it up to the cap), UP sources a page
+  // at a time.
+  out += "<p id=\"pager\"><span id=\"notup-cut\">";
+  size_t not_up_rows = 0;
+  for (const SourceSnapshot* s : rows) not_up_rows += s->state != SourceState::kUp;
+  if (model.not_up_matched > not_up_rows) {
+    out += "showing the first " + std::to_string(not_up_rows) + " of " +
+           std::to_string(model.not_up_matched) +
+           " sources that are not UP (GET api/v1/sources?state=DOWN lists them all)";
+  }
+  out += "</span>";
+  if (!model.up_after.empty()) out += " <a id=\"up-first\" href=\"?\">first UP sources</a>";
+  if (!model.up_next.empty()) {
+    out += " <a id=\"up-next\" href=\"?after=" + HtmlEscape(text::UrlEncode(model.up_next)) +
+           "\">next " + std::to_string(kStatusPageUpLimit) + " UP sources</a>";
+  }
+  out += "</p></section>\n<p id=\"empty\"";
+  if (counts.total > 0) out += " hidden";
   out += ">No sources have been heard yet.</p>\n"
          "<noscript><p>Automatic refresh needs JavaScript; reload to update.</p></noscript>\n"
          "<script nonce=\"" + n + "\">";

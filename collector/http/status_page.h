@@ -3,8 +3,11 @@
 // Grafana (DESIGN principle 5).
 //
 // The page is rendered completely on the server (useful with JavaScript disabled); the
-// script then re-fetches `api/v1/sources` every 5 s and rebuilds the table, and marks the
-// page stale when the collector stops answering. With alerting it lists incidents and
+// script then re-fetches the same rows from `api/v1/sources` every 5 s and rebuilds the
+// table, and marks the page stale when the collector stops answering. It never lists
+// every source (a collector may track a million): the sources that are not UP first, up
+// to kStatusPageNotUpLimit, then one page of kStatusPageUpLimit UP sources, with a link
+// to the next page (`?after=<cursor>`, the API's cursor); the counts cover every source. With alerting it lists incidents and
 // silences and acts on them (ack, resolve, silence a source, expire a silence) through
 // the operator API, with the operator token the user pasted into the page: kept in the
 // tab's sessionStorage, sent only as the Authorization header (never in a URL), so the
@@ -48,12 +51,25 @@ struct ClusterPanel {
   uint64_t path_warnings_total = 0;
 };
 
+inline constexpr size_t kStatusPageNotUpLimit = 1000;
+inline constexpr size_t kStatusPageUpLimit = 500;
+
 struct StatusPageModel {
   std::optional<ClusterPanel> cluster;  // set when the collector has peers
   std::string collector_id;
   std::string version;
   int64_t now_ms = 0;                   // collector wall clock, Unix ms
   std::vector<SourceSnapshot> sources;  // any order; the page sorts (see SeverityRank)
+  // Every source tracked, per state (index: SourceState) and in all; unset: the page
+  // counts `sources`.
+  struct Counts {
+    uint64_t by_state[kSourceStateCount] = {};
+    uint64_t total = 0;
+  };
+  std::optional<Counts> counts;
+  uint64_t not_up_matched = 0;  // sources not UP; more than the rows hold: "first N of M"
+  std::string up_next;          // cursor of the next page of UP sources; "" = none
+  std::string up_after;  // this page's cursor (the script refreshes the same page); "" = first
   // Conditions an operator must know about, shown above the table (for example "source
   // cap reached"): plain text, escaped when rendered.
   std::vector<std::string> warnings;

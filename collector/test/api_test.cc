@@ -12,9 +12,11 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -261,7 +263,7 @@ TEST_F(ApiTest, GoodbyeShowsStoppedWithReason) {
 
 // ---- source list and detail ----------------------------------------------------------
 
-TEST_F(ApiTest, SourcesSortedAndFilteredByState) {
+TEST_F(ApiTest, SourcesInFirstContactOrderAndFilteredByState) {
   ASSERT_EQ(Post(Frame(Beat("db-01", 1))).status, 204);
   clock_.Advance(std::chrono::seconds(120));  // db-01 falls silent
   (void)tracker_.Evaluate();
@@ -270,24 +272,136 @@ TEST_F(ApiTest, SourcesSortedAndFilteredByState) {
 
   json all = Parse(Get("/api/v1/sources"));
   ASSERT_EQ(all["sources"].size(), 3u);
-  EXPECT_EQ(all["sources"][0]["source_id"], "app-01");
-  EXPECT_EQ(all["sources"][1]["source_id"], "db-01");
-  EXPECT_EQ(all["sources"][2]["source_id"], "web-02");
+  EXPECT_EQ(all["sources"][0]["source_id"], "db-01");
+  EXPECT_EQ(all["sources"][1]["source_id"], "web-02");
+  EXPECT_EQ(all["sources"][2]["source_id"], "app-01");
+  EXPECT_EQ(all["next"], nullptr);
+  EXPECT_EQ(all["matched"], 3);
+  EXPECT_EQ(all["total"], 3);
+  EXPECT_EQ(all["limit"], 500);
 
   for (const char* q : {"state=DOWN", "state=down"}) {
     json down = Parse(Get("/api/v1/sources", q));
     ASSERT_EQ(down["sources"].size(), 1u) << q;
     EXPECT_EQ(down["sources"][0]["source_id"], "db-01");
     EXPECT_EQ(down["sources"][0]["state"], "DOWN");
+    EXPECT_EQ(down["matched"], 1);
+    EXPECT_EQ(down["total"], 3);
   }
   EXPECT_EQ(Parse(Get("/api/v1/sources", "state=UP"))["sources"].size(), 2u);
   EXPECT_EQ(Parse(Get("/api/v1/sources", "state=STOPPED"))["sources"].size(), 0u);
+  EXPECT_EQ(Parse(Get("/api/v1/sources", "state=DOWN,Up"))["sources"].size(), 3u);
+  EXPECT_EQ(Parse(Get("/api/v1/sources", "state=DOWN%2CSTOPPED"))["sources"].size(), 1u);
 
   HttpResponse bad = Get("/api/v1/sources", "state=BROKEN");
   EXPECT_EQ(bad.status, 400);
   std::string err = Parse(bad)["error"];
   EXPECT_NE(err.find("BROKEN"), std::string::npos) << err;
   EXPECT_NE(err.find("UP, LATE, DOWN, STOPPED"), std::string::npos) << err;
+  err = Parse(Get("/api/v1/sources", "state=UP,,DOWN"))["error"];
+  EXPECT_NE(err.find("unknown state ''"), std::string::npos) << err;
+}
+
+TEST_F(ApiTest, SourcesFilterByTextAndLabelMatchers) {
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1, {{"dc", "dc1"}, {"role", "web"}}))).status, 204);
+  ASSERT_EQ(Post(Frame(Beat("WEB-02", 1, {{"dc", "dc2"}, {"role", "web"}}))).status, 204);
+  ASSERT_EQ(Post(Frame(Beat("db-01", 1, {{"dc", "dc2"}, {"role", "db"}}))).status, 204);
+  ASSERT_EQ(Post(Frame(Beat("lone", 1, {}))).status, 204);
+  auto ids = [this](const std::string& q) {
+    HttpResponse r = Get("/api/v1/sources", q);
+    EXPECT_EQ(r.status, 200) << q << ": " << r.body;
+    std::vector<std::string> out;
+    const json j = Parse(r);
+    for (const auto& s : j["sources"]) out.push_back(s["source_id"]);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids("q=web"), (V{"web-01", "WEB-02"}));  // case-insensitive substring of the id
+  EXPECT_EQ(ids("q=-0"), (V{"web-01", "WEB-02", "db-01"}));
+  EXPECT_EQ(ids("q=dc2"), V{});                       // the id only, not label values
+  EXPECT_EQ(ids("match[]=dc%3D%22dc2%22"), (V{"WEB-02", "db-01"}));  // dc="dc2"
+  EXPECT_EQ(ids("match=dc=dc2&match[]=role!=db"), (V{"WEB-02"}));
+  EXPECT_EQ(ids("match={dc=\"dc2\",role=~\"d.*\"}"), (V{"db-01"}));
+  EXPECT_EQ(ids("match[]=role=~%22web%7Cdb%22&q=01"), (V{"web-01", "db-01"}));
+  EXPECT_EQ(ids("match[]=dc=%22%22"), (V{"lone"}));  // a missing label is ""
+  EXPECT_EQ(ids("match[]=role!~%22.%2B%22&state=UP"), (V{"lone"}));
+  json j = Parse(Get("/api/v1/sources", "match[]=dc=dc2&limit=1"));
+  EXPECT_EQ(j["matched"], 2);
+  EXPECT_EQ(j["total"], 4);
+  EXPECT_TRUE(j["next"].is_string());
+}
+
+TEST_F(ApiTest, SourcesPagesListEverySourceOnceWhileSourcesArrive) {
+  const int n = 103;
+  uint64_t seq = 0;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_FALSE(tracker_.Observe(Beat("h-" + std::to_string(i), ++seq), Transport::kUdp).rejected);
+  }
+  std::map<std::string, int> seen;
+  std::string query = "limit=10";
+  int pages = 0, added = 0;
+  std::optional<json> first;
+  while (true) {
+    HttpResponse r = Get("/api/v1/sources", query);
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = Parse(r);
+    if (!first) first = j;
+    ASSERT_LE(j["sources"].size(), 10u);
+    for (const auto& s : j["sources"]) ++seen[s["source_id"]];
+    ++pages;
+    if (j["next"].is_null()) break;
+    if (pages > 1) {
+      EXPECT_TRUE(j["matched"].is_null());  // counted on the first page only
+    }
+    ASSERT_LT(pages, 100);
+    // Sources arrive between pages: listed once, at the end.
+    ASSERT_FALSE(
+        tracker_.Observe(Beat("new-" + std::to_string(++added), ++seq), Transport::kUdp).rejected);
+    query = "limit=10&after=" + j["next"].get<std::string>();
+  }
+  EXPECT_EQ((*first)["matched"], n);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(n + added));
+  for (const auto& [id, times] : seen) EXPECT_EQ(times, 1) << id;
+}
+
+TEST_F(ApiTest, SourcesRefuseBadParameters) {
+  ASSERT_EQ(Post(Frame(Beat("web-01", 1))).status, 204);
+  ASSERT_EQ(Post(Frame(Beat("web-02", 1))).status, 204);
+  const std::string cursor = Parse(Get("/api/v1/sources", "limit=1"))["next"];
+  EXPECT_EQ(Get("/api/v1/sources", "after=" + cursor).status, 200);
+  std::string other_run = cursor;
+  other_run[0] = other_run[0] == 'a' ? 'b' : 'a';
+  const std::string long_q = "q=" + std::string(kMaxListingText + 1, 'x');
+  std::string many = "match[]=a=b";
+  for (size_t i = 0; i < kMaxListingMatchers; ++i) many += "&match=a=b";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"limit=0", "limit"},
+      {"limit=5001", "5000"},
+      {"limit=abc", "limit"},
+      {"limit=", "limit"},
+      {"limit=-1", "limit"},
+      {"limit=99999999999999999999", "limit"},
+      {"state=UP,BROKEN", "BROKEN"},
+      {"state=UP,UP,UP,UP,UP", "too many"},
+      {"state=UP&state=DOWN", "twice"},
+      {"state=%zz", "%-encoding"},
+      {long_q, "q:"},
+      {"match[]=dc", "match[]"},
+      {"match=dc=~%22(%22", "match"},
+      {many, "more than 16"},
+      {"after=12", "cursor"},
+      {"after=" + cursor + "x", "cursor"},
+      {"after=" + other_run, "restarted"},
+  };
+  for (const auto& [q, needle] : cases) {
+    HttpResponse r = Get("/api/v1/sources", q);
+    EXPECT_EQ(r.status, 400) << q;
+    const std::string err = Parse(r)["error"];
+    EXPECT_NE(err.find(needle), std::string::npos) << q << ": " << err;
+    EXPECT_LT(err.size(), 600u) << q;  // the input is quoted cut short, never whole
+  }
+  // Unknown parameters are ignored, as everywhere in the API.
+  EXPECT_EQ(Get("/api/v1/sources", "_=123&verbose").status, 200);
 }
 
 TEST_F(ApiTest, UnknownSourceIs404) {
@@ -545,7 +659,7 @@ TEST_F(ApiTest, StatusPageMarksStaleChecks) {
   EXPECT_EQ(html.rfind("<tr", mark), html.rfind("<tr", db)) << "the mark is in db-01's row";
   EXPECT_NE(html.rfind("<tr", mark), html.rfind("<tr", web));
   EXPECT_EQ(html.find("<span class=\"reason checks-stale\"", mark + 1), std::string::npos);
-  EXPECT_EQ(Parse(Get("/api/v1/sources"))["sources"][0]["checks_stale"], true);
+  EXPECT_EQ(Parse(Get("/api/v1/sources", "q=db-01"))["sources"][0]["checks_stale"], true);
 
   // The next full state clears it.
   protocol::Heartbeat full = Beat("db-01", 2);
@@ -570,6 +684,59 @@ TEST_F(ApiTest, StatusPageListsDownFirst) {
   EXPECT_LT(up_b, up_z);
   EXPECT_NE(html.find("<b id=\"count-DOWN\">1</b>"), std::string::npos);
   EXPECT_NE(html.find("2m 0s ago"), std::string::npos);
+}
+
+// At scale the page lists what is not UP first (all of it up to its cap) and pages the
+// UP sources; the counts still cover every source.
+TEST_F(ApiTest, StatusPageShowsWhatIsNotUpFirstAndPagesTheRest) {
+  uint64_t seq = 0;
+  const size_t up = kStatusPageUpLimit + 100;
+  const size_t stopped = kStatusPageNotUpLimit + 5;
+  auto observe = [&](const std::string& id, bool bye) {
+    protocol::Heartbeat hb = Beat(id, ++seq);
+    hb.checks.clear();  // healthy: an UP source with a failing check ranks before STOPPED
+    if (bye) hb.type = protocol::FrameType::kGoodbye;
+    ASSERT_FALSE(tracker_.Observe(hb, Transport::kUdp).rejected);
+  };
+  for (size_t i = 0; i < up; ++i) observe("up-" + std::to_string(i), false);
+  for (size_t i = 0; i < stopped; ++i) observe("bye-" + std::to_string(i), true);
+
+  const std::string html = Get("/").body;
+  auto rows = [](const std::string& h, const std::string& prefix) {
+    size_t n = 0;
+    for (size_t p = h.find(">" + prefix); p != std::string::npos; p = h.find(">" + prefix, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(rows(html, "bye-"), kStatusPageNotUpLimit);  // not UP: up to the cap ...
+  EXPECT_EQ(rows(html, "up-"), kStatusPageUpLimit);      // ... then one page of UP
+  EXPECT_LT(html.find(">bye-0<"), html.find(">up-0<"));
+  EXPECT_NE(html.find("showing the first " + std::to_string(kStatusPageNotUpLimit) + " of " +
+                      std::to_string(stopped) + " sources that are not UP"),
+            std::string::npos);
+  EXPECT_NE(html.find("<b id=\"count-UP\">" + std::to_string(up) + "</b>"), std::string::npos);
+  EXPECT_NE(html.find("<b id=\"count-total\">" + std::to_string(up + stopped) + "</b>"),
+            std::string::npos);
+  EXPECT_EQ(html.find("id=\"up-first\""), std::string::npos);
+
+  // The next page of UP sources: the rest of them, the not-UP ones again first.
+  const std::string marker = "id=\"up-next\" href=\"?after=";
+  const size_t link = html.find(marker);
+  ASSERT_NE(link, std::string::npos);
+  const size_t start = link + marker.size();
+  const std::string after = html.substr(start, html.find('"', start) - start);
+  const std::string next = Get("/", "after=" + after).body;
+  EXPECT_EQ(rows(next, "up-"), up - kStatusPageUpLimit);
+  EXPECT_NE(next.find(">up-" + std::to_string(up - 1) + "<"), std::string::npos);
+  EXPECT_EQ(next.find(">up-0<"), std::string::npos);
+  EXPECT_EQ(rows(next, "bye-"), kStatusPageNotUpLimit);
+  EXPECT_NE(next.find("id=\"up-first\""), std::string::npos);
+  EXPECT_EQ(next.find("id=\"up-next\""), std::string::npos);
+  // A cursor from before a restart (a bookmark): the first page, and why.
+  const HttpResponse stale = Get("/", "after=nonsense");
+  EXPECT_EQ(stale.status, 200);
+  EXPECT_EQ(rows(stale.body, "up-"), kStatusPageUpLimit);
+  EXPECT_NE(stale.body.find("WARNING: ignored the page&#39;s query (after: not a cursor"),
+            std::string::npos);
 }
 
 TEST(StatusPage, Helpers) {

@@ -616,6 +616,15 @@ TEST(HttpServerHelpers, QueryParam) {
   EXPECT_EQ(QueryParam("state=%zz", "state"), std::nullopt);
 }
 
+TEST(HttpServerHelpers, QueryParams) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(QueryParams("match[]=a&x=1&match%5B%5D=b+c&match[]", "match[]"), (V{"a", "b c", ""}));
+  EXPECT_EQ(QueryParams("x=1", "match[]"), V{});
+  EXPECT_EQ(QueryParams("", "match[]"), V{});
+  EXPECT_EQ(QueryParams("match[]=a&match[]=%zz", "match[]"), std::nullopt);  // refused, not dropped
+  EXPECT_EQ(QueryParams("%zz=1", "match[]"), std::nullopt);  // might have been the key
+}
+
 
 // ---- access policy over real sockets -------------------------------------------------
 

@@ -57,6 +57,15 @@ bool LabelsEqual(const std::string& blob, const protocol::LabelViews& labels) {
   return pos == blob.size();
 }
 
+std::string_view LabelValue(const std::string& blob, std::string_view key) {
+  size_t pos = 0;
+  std::string_view k, v;
+  while (pos < blob.size() && Get(blob, pos, k) && Get(blob, pos, v)) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
 LabelBlob LabelPool::Intern(const protocol::Labels& labels, size_t live_sources) {
   return InternEncoded(EncodeLabels(labels), live_sources);
 }

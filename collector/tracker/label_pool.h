@@ -27,6 +27,9 @@ std::string EncodeLabels(const protocol::LabelViews& labels);
 protocol::Labels DecodeLabels(const std::string& blob);
 // True when `blob` encodes exactly `labels` (no allocation: the per-heartbeat check).
 bool LabelsEqual(const std::string& blob, const protocol::LabelViews& labels);
+// The value of label `key` in `blob`, or "" when it has none (no allocation: the
+// source listing's label filters, tracker_query.cc).
+std::string_view LabelValue(const std::string& blob, std::string_view key);
 
 class LabelPool {
  public:

@@ -44,6 +44,7 @@ Tracker::Entry& Tracker::Add(std::string id, uint32_t hash) {
   Entry& e = entries_.emplace_back();
   e.id = std::move(id);
   e.position = pos;
+  e.seq = next_seq_++;
   index_.Insert(hash, pos);
   return e;
 }

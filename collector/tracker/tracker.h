@@ -102,6 +102,43 @@ struct StateCounts {
   uint64_t checks_stale = 0;  // sources whose check state is stale (SourceSnapshot::checks_stale)
 };
 
+// A filtered, paged listing of the sources (Tracker::Query, tracker_query.cc; the API's
+// GET /api/v1/sources and the status page). Sources are listed in the tracker's own
+// order, first contact, by a per-process sequence number each source gets when it is
+// first tracked (`SourcePage::seqs`): it never changes while the source is tracked and is
+// never reused, so a cursor (`after`) neither repeats nor skips a source when others are
+// added or forgotten between two pages.
+struct SourceQuery {
+  uint8_t states = 0;  // bit (1 << SourceState) per wanted state; 0 = every state
+  // ASCII case-insensitive substring of the source id; empty = any id. Longer than an id
+  // can be (protocol::kMaxIdLength) matches nothing.
+  std::string id_contains;
+  // Each label test must pass: `matches(value of label name)`, a missing label being
+  // the empty string (the matcher rule of alerting/route/matcher.h, which the API uses).
+  struct LabelTest {
+    std::string name;
+    std::function<bool(std::string_view)> matches;
+  };
+  std::vector<LabelTest> labels;
+  uint64_t after = 0;  // only sources whose sequence number is greater (0: from the start)
+  size_t limit = 500;  // at most this many in the page
+  // Count every match in the whole table (SourcePage::matched): one more pass over the
+  // sources that the page alone does not need.
+  bool count = true;
+};
+
+struct SourcePage {
+  std::vector<SourceSnapshot> sources;  // in sequence order
+  std::vector<uint64_t> seqs;           // seqs[i]: sources[i]'s sequence number
+  // More sources match after the last one here: pass this as `after` for the next page.
+  std::optional<uint64_t> next;
+  // Sources that match, in the whole table (SourceQuery::count, else nullopt). Counted
+  // in the same pass as the page, which drops the lock between slices of sources, so
+  // a change made during the request may or may not be in it.
+  std::optional<uint64_t> matched;
+  uint64_t total = 0;  // sources tracked when the request began
+};
+
 class Tracker {
  public:
   Tracker(const Clock& clock, DetectionConfig config, SourceLimits limits = {});
@@ -140,6 +177,11 @@ class Tracker {
   // Copies for the API, status page and metrics (phi filled in).
   std::vector<SourceSnapshot> Snapshot() const FW_EXCLUDES(mu_);
   std::optional<SourceSnapshot> Get(std::string_view source_id) const FW_EXCLUDES(mu_);
+  // One page of the sources `query` selects (tracker_query.cc). Never copies more than
+  // the page; walks the table in slices of kQuerySlice sources, taking the lock once per
+  // slice, so a listing of a million sources never holds up ingest for long.
+  SourcePage Query(const SourceQuery& query) const FW_EXCLUDES(mu_);
+  static constexpr size_t kQuerySlice = 16384;
   StateCounts Counts() const FW_EXCLUDES(mu_);
   // Counts per value of the label `key`, sorted by value (sources without the label under
   // ""): the per-failure-domain metrics. Decodes each distinct label set once.
@@ -236,6 +278,7 @@ class Tracker {
   uint64_t check_outputs_cut_ FW_GUARDED_BY(mu_) = 0;
   // Every source ever heard, in order of first contact.
   std::vector<Entry> entries_ FW_GUARDED_BY(mu_);
+  uint64_t next_seq_ FW_GUARDED_BY(mu_) = 1;  // Entry::seq of the next new source
   SourceIndex index_ FW_GUARDED_BY(mu_);  // source id -> position in entries_
   LabelPool label_pool_ FW_GUARDED_BY(mu_);
   std::vector<uint32_t> dirty_ FW_GUARDED_BY(mu_);  // positions changed since the last TakeDirty()

@@ -28,6 +28,8 @@ struct DeadlineState {
 struct Tracker::Entry {
   std::string id;
   uint32_t position = 0;  // in entries_
+  // Order of first contact, never reused (SourceQuery): entries_ is sorted by it.
+  uint64_t seq = 0;
   LabelBlob labels;       // interned (label_pool.h)
   PhiDetector detector;
   protocol::ReplayState replay;

@@ -14,6 +14,7 @@ import struct
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 BIN_DIR = os.environ.get("FIREWATCH_BIN_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
@@ -289,10 +290,20 @@ class Collector:
             raise AssertionError(f"{self.name} exited:\n{self.proc.output()}")
         return http_get(self.url + "/readyz", timeout=1)[0] == 200
 
-    def sources(self):
-        status, body = http_get(self.url + "/api/v1/sources")
-        assert status == 200, body
-        return {s["source_id"]: s for s in json.loads(body)["sources"]}
+    def sources(self, query=""):
+        """Every source (the API pages: follows `next`); `query` adds filters."""
+        out, after = {}, None
+        while True:
+            url = self.url + "/api/v1/sources?limit=5000" + ("&" + query if query else "")
+            if after:
+                url += "&after=" + urllib.parse.quote(after)
+            status, body = http_get(url)
+            assert status == 200, body
+            page = json.loads(body)
+            out.update({s["source_id"]: s for s in page["sources"]})
+            if not page.get("next"):
+                return out
+            after = page["next"]
 
     def source(self, source_id):
         status, body = http_get(self.url + "/api/v1/sources/" + source_id)

@@ -1,0 +1,108 @@
+// Tracker::Query: one page of a filtered source listing (tracker.h, SourceQuery).
+//
+// Why this order and this cursor: entries_ is kept in order of first contact, and every
+// entry carries a sequence number from that order (Entry::seq), so entries_ is sorted by
+// it at all times (Add appends the next number; RemoveWhere compacts without
+// reordering). A cursor is a sequence number: the page after it starts at a binary
+// search, costs the sources it looks at, and is unaffected by sources added (they come
+// last) or forgotten (their numbers are gone, nobody else moves in the order) meanwhile.
+// An order by id would need a sorted index of every id kept on each new source, or a
+// pass over the whole table per page; positions in entries_ shift on every Forget.
+//
+// The walk takes the lock once per kQuerySlice entries and finds its place again by
+// sequence number, so the ingest path waits for at most one slice (about a millisecond)
+// however large the table is.
+#include <algorithm>
+#include <cstring>
+
+#include "tracker/tracker.h"
+#include "tracker/tracker_entry.h"
+
+namespace firewatch::collector {
+
+namespace {
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// ASCII case-insensitive `needle` in `id` (needle already lower-cased). Ids are at most
+// kMaxIdLength bytes, so a copy on the stack and memmem (linear: glibc's two-way
+// algorithm) bound the cost per source whatever the needle.
+bool ContainsFolded(std::string_view id, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (needle.size() > id.size()) return false;
+  char folded[protocol::kMaxIdLength];
+  if (id.size() > sizeof folded) return false;  // never: ids are checked at decode
+  for (size_t i = 0; i < id.size(); ++i) folded[i] = Lower(id[i]);
+  return memmem(folded, id.size(), needle.data(), needle.size()) != nullptr;
+}
+
+}  // namespace
+
+SourcePage Tracker::Query(const SourceQuery& query) const {
+  SourcePage page;
+  std::string needle = query.id_contains;
+  for (char& c : needle) c = Lower(c);
+  const bool filtered = query.states != 0 || !needle.empty() || !query.labels.empty();
+  // Without a filter every source matches: the count is the table's size, and the walk
+  // can stop at the page's end.
+  const bool count_all = query.count && filtered;
+  uint64_t matched = 0;
+  // The walk resumes after this sequence number. Counting starts at the beginning; a
+  // page alone starts at the cursor.
+  uint64_t resume = count_all ? 0 : query.after;
+  bool first = true;
+  bool done = false;
+  while (!done) {
+    const MonoTime now = clock_.Now();
+    MutexLock lock(mu_);
+    if (first) {
+      page.total = entries_.size();
+      first = false;
+    }
+    auto it = std::upper_bound(entries_.begin(), entries_.end(), resume,
+                               [](uint64_t s, const Entry& e) { return s < e.seq; });
+    const auto end = entries_.end() - it > static_cast<ptrdiff_t>(kQuerySlice)
+                         ? it + static_cast<ptrdiff_t>(kQuerySlice)
+                         : entries_.end();
+    // Label sets are interned: consecutive sources often share one, test it once. The
+    // blob stays alive (and its address unique) while this lock is held.
+    const std::string* last_blob = nullptr;
+    bool last_blob_ok = false;
+    for (; it != end && !done; ++it) {
+      const Entry& e = *it;
+      resume = e.seq;
+      if (query.states != 0 && (query.states & (1u << static_cast<unsigned>(e.state))) == 0) {
+        continue;
+      }
+      if (!ContainsFolded(e.id, needle)) continue;
+      if (!query.labels.empty()) {
+        const std::string* blob = e.labels.get();
+        if (blob != last_blob || last_blob == nullptr) {
+          static const std::string kNoLabels;
+          const std::string& b = blob ? *blob : kNoLabels;
+          last_blob_ok = std::all_of(query.labels.begin(), query.labels.end(),
+                                     [&b](const SourceQuery::LabelTest& t) {
+                                       return t.matches(LabelValue(b, t.name));
+                                     });
+          last_blob = blob;
+        }
+        if (!last_blob_ok) continue;
+      }
+      ++matched;
+      if (e.seq <= query.after) continue;  // before the cursor: counted only
+      if (page.sources.size() < query.limit) {
+        page.sources.push_back(ToSnapshot(e, now));
+        page.seqs.push_back(e.seq);
+      } else if (!page.next) {
+        // One more match than the page holds: there is a next page.
+        page.next = page.seqs.empty() ? query.after : page.seqs.back();
+        if (!count_all) done = true;
+      }
+    }
+    if (it == entries_.end()) done = true;
+  }
+  if (query.count) page.matched = filtered ? matched : page.total;
+  return page;
+}
+
+}  // namespace firewatch::collector
