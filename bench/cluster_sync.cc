@@ -75,9 +75,10 @@ SyncPayload Send(ClusterView& from, ClusterView& to, const std::string& boot, Wi
   return p;
 }
 
-// One sync exchange as cluster.cc runs it: a's request, b's response, a's ack.
-void Exchange(ClusterView& a, ClusterView& b, Wire& w) {
-  SyncPayload req = a.BuildFor(b.self());
+// One sync exchange as cluster.cc runs it: a's request, b's response, a's ack. Returns
+// the request.
+SyncPayload Exchange(ClusterView& a, ClusterView& b, Wire& w) {
+  SyncPayload req = a.BuildFor(b.self(), SyncRole::kRequest);
   req.boot = "boot-" + a.self();
   const std::string text = EncodeSyncPayload(req);
   w.payloads++;
@@ -87,6 +88,15 @@ void Exchange(ClusterView& a, ClusterView& b, Wire& w) {
   if (!in.ok() || !b.Apply(*in).ok()) std::exit(1);
   Send(b, a, "boot-" + b.self(), w, false);
   a.Delivered(b.self(), req);
+  return req;
+}
+
+// Nothing more to send either way, and neither side asks for anything.
+bool Settled(const SyncPayload& a_to_b, const SyncPayload& b_to_a) {
+  auto quiet = [](const SyncPayload& p) {
+    return p.sources.empty() && !p.sources_more && !p.need_range_digests && p.need_ranges.empty();
+  };
+  return quiet(a_to_b) && quiet(b_to_a);
 }
 
 std::string Json(const char* name, const Wire& w, double cpu) {
@@ -128,13 +138,9 @@ int main(int argc, char** argv) {
   int exchanges = 0;
   for (; exchanges < 1000; ++exchanges) {
     clock.Advance(std::chrono::seconds(1));
-    Exchange(a, b, restart);
-    Exchange(b, a, restart);
-    SyncPayload probe = b.BuildFor("a");
-    if (!probe.need_range_digests && probe.need_ranges.empty() && exchanges > 1 &&
-        a.BuildFor("b").sources.empty() && b.BuildFor("a").sources.empty()) {
-      break;
-    }
+    const SyncPayload ab = Exchange(a, b, restart);
+    const SyncPayload ba = Exchange(b, a, restart);
+    if (exchanges > 0 && Settled(ab, ba)) break;
   }
   const double restart_cpu = CpuSeconds() - t0;
 
@@ -144,6 +150,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 10; ++i) {
     clock.Advance(std::chrono::seconds(1));
     Exchange(a, b, idle);
+    Exchange(b, a, idle);
   }
   const double idle_cpu = CpuSeconds() - t0;
 
@@ -158,9 +165,9 @@ int main(int argc, char** argv) {
   int repair_exchanges = 0;
   for (; repair_exchanges < 20; ++repair_exchanges) {
     clock.Advance(std::chrono::seconds(1));
-    Exchange(a, b, repair);
-    SyncPayload probe = b.BuildFor("a");
-    if (repair_exchanges > 0 && !probe.need_range_digests && probe.need_ranges.empty()) break;
+    const SyncPayload ab = Exchange(a, b, repair);
+    const SyncPayload ba = Exchange(b, a, repair);
+    if (repair_exchanges > 0 && Settled(ab, ba)) break;
   }
   const double repair_cpu = CpuSeconds() - t0;
 
@@ -178,13 +185,15 @@ int main(int argc, char** argv) {
   int dark_exchanges = 0;
   for (; dark_exchanges < 100; ++dark_exchanges) {
     clock.Advance(std::chrono::seconds(1));
-    Exchange(a, b, dark);
-    if (a.BuildFor("b").sources.empty() && !b.BuildFor("a").need_range_digests) break;
+    const SyncPayload ab = Exchange(a, b, dark);
+    const SyncPayload ba = Exchange(b, a, dark);
+    if (dark_exchanges > 0 && Settled(ab, ba)) break;
   }
   const double dark_cpu = CpuSeconds() - t0;
 
-  std::printf("{\"sources\": %zu, \"restart_exchanges\": %d, %s, \"idle_bytes_per_exchange\": %zu, "
-              "%s, \"repair_exchanges\": %d, %s, \"dark_down\": %zu, \"dark_exchanges\": %d, %s}\n",
+  // Exchanges are counted in sync intervals (each: a's request and b's, both answered).
+  std::printf("{\"sources\": %zu, \"restart_intervals\": %d, %s, \"idle_bytes_per_interval\": %zu, "
+              "%s, \"repair_intervals\": %d, %s, \"dark_down\": %zu, \"dark_intervals\": %d, %s}\n",
               n, exchanges + 1, Json("restart", restart, restart_cpu).c_str(),
               idle.bytes / idle.payloads * 2, Json("idle", idle, idle_cpu).c_str(),
               repair_exchanges + 1, Json("repair", repair, repair_cpu).c_str(), down.size(),

@@ -498,7 +498,6 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
       changes_.begin(), changes_.end(), peer->acked + 1,
       [](const std::pair<uint64_t, std::string>& c, uint64_t v) { return c.first < v; });
   const bool gap = !changes_.empty() && changes_.front().first > peer->acked + 1;
-  const auto backlog = static_cast<size_t>(changes_.end() - first);
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   auto tombstone = [&](const std::string& id, int64_t at_ms) {
     p.forgotten.emplace_back(id, std::max<int64_t>(0, now_ms - at_ms));
@@ -516,8 +515,9 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
       all_tombstones();
       return p;
     }
-  } else if (peer->force_full || gap || backlog > kMaxSyncEntries) {
-    // It lost our table (or the delta would be too big): every range, in bounded parts.
+  } else if (peer->force_full || gap) {
+    // It lost our table, or what it acknowledged is no longer in the change log: every
+    // range, in bounded parts.
     peer->send_ranges.set();
     peer->send_tombstones = true;
     peer->force_full = false;
@@ -546,12 +546,20 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
     p.range_digests.assign(digests_.ranges.begin(), digests_.ranges.end());
   }
   // The delta: changes since what it acknowledged, except in ranges it gets (or will
-  // get) whole anyway.
+  // get) whole anyway; in version order, and cut where the payload is full (100,000
+  // sources going DOWN at once travel in a few payloads, never as a resend of every
+  // range). A cut delta is acknowledged up to the last version it carries and says
+  // `more`: its digests are for a later version than the receiver's copy.
   std::unordered_set<std::string_view> seen;
   for (auto it = first; it != changes_.end(); ++it) {
     const std::string& id = it->second;
     const int r = SyncRangeOf(id);
     if (peer->send_ranges.test(r) || !seen.insert(id).second) continue;
+    if (p.sources.size() >= kMaxSyncEntries || p.forgotten.size() >= kMaxTombstones) {
+      p.sources_version = it->first - 1;
+      p.sources_more = true;
+      break;
+    }
     if (auto l = local_.find(id); l != local_.end()) {
       AppendEntry(p, id, l->second.state);
     } else if (auto f = forgotten_.find(id); f != forgotten_.end()) {
@@ -639,6 +647,7 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
   // Its source table.
   if (in.sources_full) {
     p->sources.clear();
+    p->range_sizes = {};
     p->want_full_from = false;
     peer_checks_total_ -= p->checks.size();
     p->checks.clear();
@@ -647,7 +656,9 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
   if (!in.sources_ranges.empty()) ClearPeerRanges(*p, in.sources_ranges);
   for (const auto& [id, st] : in.sources) {
     auto [it, inserted] = p->sources.try_emplace(id, st);
-    if (!inserted) {
+    if (inserted) {
+      ++p->range_sizes[SyncRangeOf(id)];
+    } else {
       p->digests.ToggleSource(id, it->second);
       it->second = st;
     }
@@ -666,6 +677,7 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
   for (const auto& [id, age_ms] : in.forgotten) {
     if (auto it = p->sources.find(id); it != p->sources.end()) {
       p->digests.ToggleSource(id, it->second);
+      --p->range_sizes[SyncRangeOf(id)];
       p->sources.erase(it);
     }
     SetPeerChecks(*p, id, {});
@@ -711,15 +723,19 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
 void ClusterView::ClearPeerRanges(Peer& p, const std::vector<int>& ranges) {
   std::bitset<kSyncRanges> clear;
   for (int r : ranges) {
-    clear.set(r);
     p.want_ranges_from.reset(r);  // what we asked for is here
+    if (p.range_sizes[r] > 0) clear.set(r);
   }
+  // A restarted peer's ranges arrive into empty ones: no pass over the copy then.
+  if (clear.none()) return;
   for (auto it = p.sources.begin(); it != p.sources.end();) {
-    if (!clear.test(SyncRangeOf(it->first))) {
+    const int r = SyncRangeOf(it->first);
+    if (!clear.test(r)) {
       ++it;
       continue;
     }
     p.digests.ToggleSource(it->first, it->second);
+    --p.range_sizes[r];
     SetPeerChecks(p, it->first, {});
     it = p.sources.erase(it);
   }

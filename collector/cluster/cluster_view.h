@@ -196,6 +196,7 @@ class ClusterView : public alerting::PeerGate {
     std::unordered_map<std::string, SourceState> sources;  // its table (its view)
     std::unordered_map<std::string, PeerChecks> checks;  // its failing checks, by source
     TableDigest digests;  // of our copy: sources, checks, per range
+    std::array<uint32_t, kSyncRanges> range_sizes = {};  // entries of our copy per range
     bool speaks_ranges = false;  // its payloads carry need_ranges (range anti-entropy)
     // Our copy diverged. A peer that speaks ranges is asked for its range digests, then
     // for the divergent ranges; an older one for its whole table.

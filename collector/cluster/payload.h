@@ -27,7 +27,7 @@ inline constexpr size_t kMaxTombstones = 4096;      // per payload and per colle
 inline constexpr int kSyncRanges = 256;
 // Source entries one payload carries at most when it sends ranges whole (a restarted
 // peer, divergent ranges): a million sources go in about 20 exchanges, each well under
-// kMaxSyncBody. Deltas above it are sent as ranges instead.
+// kMaxSyncBody. A delta above it is cut in version order and goes in several payloads.
 inline constexpr size_t kMaxSyncEntries = 50'000;
 
 // A check a collector alerts on for one of the sources it hears (its alert state is not

@@ -432,6 +432,29 @@ TEST_F(ClusterTest, ARestartedPeerGetsEveryRangeInBoundedParts) {
   SyncPayload idle = V("a").BuildFor("b");
   EXPECT_TRUE(idle.sources.empty());
   EXPECT_LT(EncodeSyncPayload(idle).size(), 1024u);
+
+  // A datacenter goes dark: more changes than one payload takes. The delta is cut in
+  // version order (no resend of every range) and the rest follows.
+  std::vector<Transition> dark;
+  for (size_t i = 0; i < kMaxSyncEntries + 5000; ++i) {
+    dark.push_back(Tr("host-" + std::to_string(i), SourceState::kUp, SourceState::kDown, NowMs()));
+  }
+  V("a").OnLocal(dark);
+  SyncPayload part1 = V("a").BuildFor("b");
+  part1.boot = "boot-a";
+  EXPECT_TRUE(part1.sources_ranges.empty());
+  EXPECT_EQ(part1.sources.size(), kMaxSyncEntries);
+  EXPECT_TRUE(part1.sources_more);
+  ASSERT_TRUE(V("b").Apply(part1).ok());
+  V("a").Delivered("b", part1);
+  SyncPayload part2 = V("a").BuildFor("b");
+  part2.boot = "boot-a";
+  EXPECT_EQ(part2.sources.size(), 5000u);
+  EXPECT_FALSE(part2.sources_more);
+  ASSERT_TRUE(V("b").Apply(part2).ok());
+  V("a").Delivered("b", part2);
+  SyncPayload settled = Hear("b", "a");
+  EXPECT_FALSE(settled.need_range_digests) << "b's copy matches after the two parts";
 }
 
 CheckChange Check(const std::string& source, const std::string& check,
