@@ -121,6 +121,22 @@ TEST(TrackerWakeTest, TicksVisitOnlySourcesThatCanChange) {
   EXPECT_EQ(tracker.LastEvaluateStats().evaluated, 0u);
 }
 
+// A source whose wake keeps moving earlier (here: its interval flips between 1 s and
+// 1 h) leaves stale items behind; the wheel is rebuilt before they outnumber sources.
+TEST(TrackerWakeTest, StaleItemsStayBounded) {
+  FakeClock clock;
+  Tracker tracker(clock, DetectionConfig{});
+  Sender sender(clock);
+  for (int i = 0; i < 5000; ++i) {
+    clock.Advance(1ms);
+    ASSERT_FALSE(tracker.Observe(sender.Next("flip", i % 2 ? 3'600'000 : 1000), Transport::kUdp)
+                     .rejected);
+  }
+  (void)tracker.Evaluate();
+  EXPECT_LE(tracker.LastEvaluateStats().wheel_items, 2u * 1 + 1024 + 1);
+  EXPECT_EQ(tracker.Get("flip")->state, SourceState::kUp);
+}
+
 // Random heartbeat schedules against a twin tracker that uses the full scan: the same
 // transitions (id, states, reason, time, order) at the same ticks, and the same states.
 TEST(TrackerWakeTest, SameTransitionsAsTheFullScan) {

@@ -113,6 +113,13 @@ void Tracker::Arm(Entry& e, int64_t wake_ms) {
 void Tracker::Rewake(Entry& e) {
   const int64_t wake = WakeOf(e);
   if (wake < e.wake_ms) {
+    // Each earlier wake leaves a stale item until its bucket comes round (<= 262 s).
+    // Sources whose rhythm keeps changing (or a key holder's bursts) must not grow the
+    // wheel without bound: past one stale item per source, rebuild it (amortized O(1)).
+    if (wheel_.items() > 2 * entries_.size() + 1024) {
+      RearmAll();
+      return;
+    }
     Arm(e, wake);
   } else {
     e.wake_ms = wake;  // later (or never): the item is moved (or dropped) when met
