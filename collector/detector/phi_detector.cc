@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace firewatch::collector {
 
@@ -56,15 +57,43 @@ void PhiDetector::Heartbeat(MonoTime at, const PhiParams& params) {
   has_last_ = true;
 }
 
+void PhiDetector::Moments(const PhiParams& params, double& mean, double& sd,
+                          double& pause) const {
+  mean = static_cast<double>(sum_) / count_;
+  double var = static_cast<double>(sum_sq_) / count_ - mean * mean;
+  double min_sd = std::chrono::duration<double, std::milli>(params.min_stddev).count();
+  sd = std::max(std::sqrt(std::max(0.0, var)), std::max(min_sd, 1.0));
+  pause = std::chrono::duration<double, std::milli>(params.acceptable_pause).count();
+}
+
 double PhiDetector::Phi(MonoTime now, const PhiParams& params) const {
   if (!has_last_ || count_ == 0) return 0;
   double elapsed = std::chrono::duration<double, std::milli>(now - last_).count();
-  double mean = static_cast<double>(sum_) / count_;
-  double var = static_cast<double>(sum_sq_) / count_ - mean * mean;
-  double min_sd = std::chrono::duration<double, std::milli>(params.min_stddev).count();
-  double sd = std::max(std::sqrt(std::max(0.0, var)), std::max(min_sd, 1.0));
-  double pause = std::chrono::duration<double, std::milli>(params.acceptable_pause).count();
+  double mean, sd, pause;
+  Moments(params, mean, sd, pause);
   return PhiOfStandardized((elapsed - mean - pause) / sd);
+}
+
+double PhiDetector::ElapsedMsAt(double y, const PhiParams& params) const {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  if (y == -kInf) return -kInf;
+  if (!has_last_ || count_ == 0 || y == kInf) return kInf;
+  double mean, sd, pause;
+  Moments(params, mean, sd, pause);
+  return mean + pause + y * sd;
+}
+
+double StandardizedBelow(double phi) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  if (phi <= 0) return -kInf;  // PhiOfStandardized is never negative
+  if (phi > PhiDetector::kMaxPhi) return kInf;
+  // PhiOfStandardized(-40) is 0 and (100) is kMaxPhi: bisect the boundary between.
+  double lo = -40, hi = 100;
+  for (int i = 0; i < 200 && hi - lo > 1e-12; ++i) {
+    const double mid = lo + (hi - lo) / 2;
+    (PhiOfStandardized(mid) >= phi ? hi : lo) = mid;
+  }
+  return lo - 1e-6;  // below the boundary, with room for rounding in erfc and log10
 }
 
 }  // namespace firewatch::collector

@@ -40,6 +40,12 @@ class PhiDetector {
     last_ = t;
     has_last_ = true;
   }
+  // The elapsed time since the last arrival (ms) at which the standardized distance
+  // (elapsed - mean - pause) / stddev reaches `y`: with StandardizedBelow() this inverts
+  // Phi() (the tracker's wake times, tracker/wake_wheel.h). Computed from the same
+  // mean and stddev as Phi(). With no arrival yet Phi() stays 0: -inf when y is -inf
+  // (a level <= 0 is reached at once), else +inf.
+  double ElapsedMsAt(double y, const PhiParams& params) const;
   double mean_ms() const { return count_ ? static_cast<double>(sum_) / count_ : 0; }
   uint32_t samples() const { return count_; }
 
@@ -47,6 +53,8 @@ class PhiDetector {
 
  private:
   void Add(uint32_t sample_ms, uint32_t window);
+  // Mean, effective stddev and pause (ms) as Phi() uses them; count_ must be > 0.
+  void Moments(const PhiParams& params, double& mean, double& sd, double& pause) const;
   std::array<uint32_t, kMaxWindow> ring_{};
   uint64_t sum_ = 0;
   uint64_t sum_sq_ = 0;
@@ -56,7 +64,12 @@ class PhiDetector {
   MonoTime last_{};
 };
 
-// The exact normal-tail phi for a standardized distance y.
+// The exact normal-tail phi for a standardized distance y (non-decreasing in y).
 double PhiOfStandardized(double y);
+// A standardized distance strictly below the least y with PhiOfStandardized(y) >= phi
+// (by a small margin, so a time computed from it is never late): -inf when phi <= 0
+// (every y reaches it), +inf when phi > kMaxPhi (none does). Costs ~200 erfc calls:
+// compute once per configuration, not per heartbeat.
+double StandardizedBelow(double phi);
 
 }  // namespace firewatch::collector

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <unordered_map>
 
@@ -26,10 +28,20 @@ std::string PhiText(double phi) {
   return buf;
 }
 
+// Monotonic milliseconds (floor), the wheel's time.
+int64_t MonoMillis(MonoTime t) {
+  return std::chrono::floor<milliseconds>(t.time_since_epoch()).count();
+}
+
 }  // namespace
 
 Tracker::Tracker(const Clock& clock, DetectionConfig config, SourceLimits limits)
-    : clock_(clock), config_(config), limits_(limits) {}
+    : clock_(clock),
+      config_(config),
+      limits_(limits),
+      wheel_(MonoMillis(clock.Now())),
+      late_y_(StandardizedBelow(config.late_phi)),
+      down_y_(StandardizedBelow(config.down_phi)) {}
 Tracker::~Tracker() = default;
 
 uint32_t Tracker::PositionOf(std::string_view id, uint32_t hash) const {
@@ -58,6 +70,65 @@ void Tracker::MarkDirty(Entry& e) {
 void Tracker::SetConfig(const DetectionConfig& config) {
   MutexLock lock(mu_);
   config_ = config;
+  late_y_ = StandardizedBelow(config.late_phi);
+  down_y_ = StandardizedBelow(config.down_phi);
+  RearmAll();  // every wake time depends on the settings
+}
+
+int64_t Tracker::WakeOf(const Entry& e) const {
+  if (e.deadline || e.state == SourceState::kStopped) return kNoWake;
+  if (e.state == SourceState::kDown && e.recovery_count == 0) return kNoWake;
+  // The instants EvaluateHeartbeat tests, each inverted: phi (without pause) reaching
+  // late_phi (UP -> LATE; a recovering DOWN source's count restarting), phi with pause
+  // reaching down_phi, the backstop. The earliest one, never later than the truth.
+  const PhiDetector& d = e.detector;
+  double at_ms = std::numeric_limits<double>::infinity();  // after the last arrival
+  if (e.state != SourceState::kLate) at_ms = d.ElapsedMsAt(late_y_, config_.phi);
+  int64_t wake = kNoWake;
+  const Duration interval = milliseconds(e.interval_ms);
+  if (e.state != SourceState::kDown) {
+    PhiParams with_pause = config_.phi;
+    with_pause.acceptable_pause = interval * config_.acceptable_missed;
+    at_ms = std::min(at_ms, d.ElapsedMsAt(down_y_, with_pause));
+    wake = MonoMillis(d.last_arrival() + interval * config_.backstop_intervals +
+                      config_.backstop_grace);
+  }
+  if (at_ms < std::numeric_limits<double>::infinity()) {
+    // A millisecond early covers the rounding between this and Phi().
+    const double t =
+        std::chrono::duration<double, std::milli>(d.last_arrival().time_since_epoch()).count() +
+        at_ms - 1.0;
+    wake = std::min(wake, t < -1e18 ? int64_t{-1'000'000'000'000'000'000}
+                                    : static_cast<int64_t>(std::floor(std::min(t, 1e18))));
+  }
+  return wake;
+}
+
+void Tracker::Arm(Entry& e, int64_t wake_ms) {
+  ++e.wake_gen;
+  e.wake_ms = wake_ms;
+  if (wake_ms != kNoWake) wheel_.Arm(e.position, e.wake_gen, wake_ms);
+}
+
+void Tracker::Rewake(Entry& e) {
+  const int64_t wake = WakeOf(e);
+  if (wake < e.wake_ms) {
+    // Each earlier wake leaves a stale item until its bucket comes round (<= 262 s).
+    // Sources whose rhythm keeps changing (or a key holder's bursts) must not grow the
+    // wheel without bound: past one stale item per source, rebuild it (amortized O(1)).
+    if (wheel_.items() > 2 * entries_.size() + 1024) {
+      RearmAll();
+      return;
+    }
+    Arm(e, wake);
+  } else {
+    e.wake_ms = wake;  // later (or never): the item is moved (or dropped) when met
+  }
+}
+
+void Tracker::RearmAll() {
+  wheel_.Clear();
+  for (Entry& e : entries_) Arm(e, WakeOf(e));
 }
 
 void Tracker::SetCheckAlerts(CheckAlertPolicy policy) {
@@ -175,6 +246,7 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
       DeadlineState& d = StateOf(*e);
       d.not_before_ms = now_ms + d.policy->grace_ms();
     }
+    Arm(*e, WakeOf(*e));
   }
 }
 
@@ -266,6 +338,7 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
     ++e->heartbeats;
     e->last_transport = transport;
     MarkDirty(*e);
+    Rewake(*e);
     return;
   }
   const bool new_boot = verdict.role == protocol::FrameRole::kNewBoot;
@@ -337,52 +410,105 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
     out.transition = SetState(*e, SourceState::kUp,
                               e->state == SourceState::kStopped ? "started again" : "heard again");
   }
+  Rewake(*e);
 }
 
 std::vector<Transition> Tracker::Evaluate() {
-  std::vector<Transition> out;
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
+  const int64_t now_mono = MonoMillis(now);
   MutexLock lock(mu_);
-  PhiParams with_pause = config_.phi;
-  for (Entry& e : entries_) {
-    if (e.deadline) {
-      if (auto t = EvaluateDeadline(e, now_ms)) {
-        MarkDirty(e);
-        out.push_back(std::move(*t));
-      }
-      continue;
-    }
-    if (e.state == SourceState::kStopped) continue;
-    const Duration interval = milliseconds(e.interval_ms);
-    const Duration silent = now - e.detector.last_arrival();
-    with_pause.acceptable_pause = interval * config_.acceptable_missed;
-    const Duration backstop = interval * config_.backstop_intervals + config_.backstop_grace;
-    if (e.state == SourceState::kDown) {
-      // A recovering source that goes quiet again starts its recovery over.
-      if (e.recovery_count > 0 && e.detector.Phi(now, config_.phi) >= config_.late_phi) {
-        e.recovery_count = 0;
-      }
-      continue;
-    }
-    const double phi_down = e.detector.Phi(now, with_pause);
+  EvaluateStats st;
+  std::vector<uint32_t> due;
+  st.wheel = wheel_.Expire(
+      now_mono,
+      [this](uint32_t pos, uint32_t gen) {
+        mu_.AssertHeld();  // Expire calls it here, under our lock
+        const Entry& e = entries_[pos];
+        return e.wake_gen == gen && e.wake_ms != kNoWake ? e.wake_ms : WakeWheel::kStale;
+      },
+      due);
+  // Deadline sources are bounded by the config: all of them, every tick (their
+  // schedules are wall-clock and their rules tracker_deadline.cc's).
+  for (const auto& [id, state] : deadline_states_) {
+    due.push_back(PositionOf(id, SourceIndex::Hash(id)));
+    ++st.deadlines;
+  }
+  std::sort(due.begin(), due.end());  // the full scan's order
+  due.erase(std::unique(due.begin(), due.end()), due.end());
+  std::vector<Transition> out;
+  for (const uint32_t pos : due) {
+    Entry& e = entries_[pos];
     std::optional<Transition> t;
-    if (silent >= backstop) {
-      t = SetState(e, SourceState::kDown,
-                   "silent for " + Seconds(silent) + " (backstop " + Seconds(backstop) + ")");
-    } else if (phi_down >= config_.down_phi) {
-      t = SetState(e, SourceState::kDown,
-                   "silent for " + Seconds(silent) + " (phi " + PhiText(phi_down) + ")");
-    } else if (e.state == SourceState::kUp &&
-               e.detector.Phi(now, config_.phi) >= config_.late_phi) {
-      t = SetState(e, SourceState::kLate, "heartbeat overdue, silent for " + Seconds(silent));
+    if (e.deadline) {
+      t = EvaluateDeadline(e, now_ms);
+      if (e.wake_ms != kNoWake) Arm(e, kNoWake);  // became a check while armed
+    } else {
+      ++st.evaluated;
+      t = EvaluateHeartbeat(e, now);
+      // Its item was used up: re-arm. Woken a little early (rounding) it is looked at
+      // again next tick.
+      Arm(e, std::max(WakeOf(e), now_mono + 1));
     }
     if (t) {
       MarkDirty(e);
       out.push_back(std::move(*t));
     }
   }
+  st.wheel_items = wheel_.items();
+  eval_stats_ = st;
   return out;
+}
+
+std::vector<Transition> Tracker::EvaluateFullScan() {
+  std::vector<Transition> out;
+  const MonoTime now = clock_.Now();
+  const int64_t now_ms = ToUnixMillis(clock_.WallNow());
+  MutexLock lock(mu_);
+  for (Entry& e : entries_) {
+    auto t = e.deadline ? EvaluateDeadline(e, now_ms) : EvaluateHeartbeat(e, now);
+    if (t) {
+      MarkDirty(e);
+      out.push_back(std::move(*t));
+    }
+  }
+  return out;
+}
+
+EvaluateStats Tracker::LastEvaluateStats() const {
+  MutexLock lock(mu_);
+  EvaluateStats st = eval_stats_;
+  st.wheel_bytes = wheel_.MemoryBytes();
+  return st;
+}
+
+std::optional<Transition> Tracker::EvaluateHeartbeat(Entry& e, MonoTime now) {
+  if (e.state == SourceState::kStopped) return std::nullopt;
+  const Duration interval = milliseconds(e.interval_ms);
+  const Duration silent = now - e.detector.last_arrival();
+  PhiParams with_pause = config_.phi;
+  with_pause.acceptable_pause = interval * config_.acceptable_missed;
+  const Duration backstop = interval * config_.backstop_intervals + config_.backstop_grace;
+  if (e.state == SourceState::kDown) {
+    // A recovering source that goes quiet again starts its recovery over.
+    if (e.recovery_count > 0 && e.detector.Phi(now, config_.phi) >= config_.late_phi) {
+      e.recovery_count = 0;
+    }
+    return std::nullopt;
+  }
+  const double phi_down = e.detector.Phi(now, with_pause);
+  if (silent >= backstop) {
+    return SetState(e, SourceState::kDown,
+                    "silent for " + Seconds(silent) + " (backstop " + Seconds(backstop) + ")");
+  }
+  if (phi_down >= config_.down_phi) {
+    return SetState(e, SourceState::kDown,
+                    "silent for " + Seconds(silent) + " (phi " + PhiText(phi_down) + ")");
+  }
+  if (e.state == SourceState::kUp && e.detector.Phi(now, config_.phi) >= config_.late_phi) {
+    return SetState(e, SourceState::kLate, "heartbeat overdue, silent for " + Seconds(silent));
+  }
+  return std::nullopt;
 }
 
 void Tracker::ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks, int64_t now_ms,
@@ -542,6 +668,7 @@ std::vector<SourceSnapshot> Tracker::RemoveWhere(const Pred& doomed) {
     index_.Insert(SourceIndex::Hash(e.id), e.position);
     if (e.dirty) dirty_.push_back(e.position);
   }
+  RearmAll();  // the wheel holds positions
   return removed;
 }
 

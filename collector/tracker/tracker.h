@@ -46,6 +46,7 @@
 #include "tracker/label_pool.h"
 #include "tracker/source_index.h"
 #include "tracker/source.h"
+#include "tracker/wake_wheel.h"
 
 namespace firewatch::collector {
 
@@ -94,6 +95,16 @@ struct ObserveResult {
   std::optional<protocol::RejectReason> rejected;  // replayed / clock_skew
   std::optional<Transition> transition;
   std::vector<CheckChange> check_changes;  // checks whose alert state changed (check_book.h)
+};
+
+// What the last Evaluate() looked at (tests and the benchmark: the scan's cost is
+// O(sources whose wake time came), not O(all sources); tracker/wake_wheel.h).
+struct EvaluateStats {
+  uint64_t evaluated = 0;   // heartbeat entries whose state rules were checked
+  uint64_t deadlines = 0;   // deadline sources checked (all of them, every tick)
+  WheelStats wheel;         // items the wheel scanned, handed back, moved, dropped
+  size_t wheel_items = 0;   // items in the wheel afterwards (incl. stale ones)
+  size_t wheel_bytes = 0;   // heap the wheel holds (filled by LastEvaluateStats)
 };
 
 struct StateCounts {
@@ -171,8 +182,15 @@ class Tracker {
   void ObserveBatch(std::span<const protocol::HeartbeatView* const> frames, Transport transport,
                     std::vector<ObserveResult>& results) FW_EXCLUDES(mu_);
 
-  // Re-evaluates every source at clock.Now().
+  // Applies the state rules at clock.Now() to every source that could have changed
+  // state without a frame: those whose wake time (the earliest instant a threshold
+  // could be crossed) has come, plus every deadline source. The same transitions, in
+  // the same (position) order, as EvaluateFullScan().
   std::vector<Transition> Evaluate() FW_EXCLUDES(mu_);
+  // The rules applied to every source (the scan Evaluate() replaced): the reference the
+  // tests compare Evaluate() against, and the benchmark's "before". O(all sources).
+  std::vector<Transition> EvaluateFullScan() FW_EXCLUDES(mu_);
+  EvaluateStats LastEvaluateStats() const FW_EXCLUDES(mu_);
 
   // Copies for the API, status page and metrics (phi filled in).
   std::vector<SourceSnapshot> Snapshot() const FW_EXCLUDES(mu_);
@@ -242,6 +260,18 @@ class Tracker {
                      MonoTime now, int64_t now_ms, ObserveResult& out) FW_REQUIRES(mu_);
   SourceSnapshot ToSnapshot(const Entry& e, MonoTime now) const FW_REQUIRES(mu_);
   std::optional<Transition> SetState(Entry& e, SourceState to, std::string reason) FW_REQUIRES(mu_);
+  // The state rules for one heartbeat source at `now` (Evaluate's per-entry step).
+  std::optional<Transition> EvaluateHeartbeat(Entry& e, MonoTime now) FW_REQUIRES(mu_);
+  // Wake times (monotonic ms; tracker/wake_wheel.h). WakeOf: the earliest instant at
+  // which EvaluateHeartbeat could change `e` without a new frame, rounded down (never
+  // late); kNoWake when nothing can (STOPPED, DOWN not recovering, deadline sources).
+  static constexpr int64_t kNoWake = INT64_MAX;
+  int64_t WakeOf(const Entry& e) const FW_REQUIRES(mu_);
+  void Arm(Entry& e, int64_t wake_ms) FW_REQUIRES(mu_);  // a new item; older ones go stale
+  // After a frame changed `e`: re-arms when the wake moved earlier, else only records
+  // the later time (the wheel moves the item when it meets it).
+  void Rewake(Entry& e) FW_REQUIRES(mu_);
+  void RearmAll() FW_REQUIRES(mu_);  // positions or detection settings changed
   // May a new source under `key_id` be added now? Counts refusals. Locked.
   std::optional<protocol::RejectReason> AdmitNewSource(std::string_view key_id, MonoTime now)
       FW_REQUIRES(mu_);
@@ -283,6 +313,12 @@ class Tracker {
   LabelPool label_pool_ FW_GUARDED_BY(mu_);
   std::vector<uint32_t> dirty_ FW_GUARDED_BY(mu_);  // positions changed since the last TakeDirty()
   std::map<std::string, DeadlineSource, std::less<>> deadlines_ FW_GUARDED_BY(mu_);  // by id
+  // Heartbeat entries by wake time, and the config's thresholds as standardized
+  // distances (StandardizedBelow of late_phi and down_phi), computed once per config.
+  WakeWheel wheel_ FW_GUARDED_BY(mu_);
+  double late_y_ FW_GUARDED_BY(mu_) = 0;
+  double down_y_ FW_GUARDED_BY(mu_) = 0;
+  EvaluateStats eval_stats_ FW_GUARDED_BY(mu_);
   // State of each tracked deadline source (Entry::deadline set), by id; at most one per
   // configured check. Outside Entry so heartbeat sources do not grow.
   std::map<std::string, std::unique_ptr<DeadlineState>, std::less<>> deadline_states_

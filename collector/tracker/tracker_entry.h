@@ -28,8 +28,10 @@ struct DeadlineState {
 struct Tracker::Entry {
   std::string id;
   uint32_t position = 0;  // in entries_
+  uint32_t wake_gen = 0;  // the current wheel item's generation (tracker/wake_wheel.h)
   // Order of first contact, never reused (SourceQuery): entries_ is sorted by it.
   uint64_t seq = 0;
+  int64_t wake_ms = INT64_MAX;  // Tracker::WakeOf when last armed or re-woken; kNoWake
   LabelBlob labels;       // interned (label_pool.h)
   PhiDetector detector;
   protocol::ReplayState replay;
