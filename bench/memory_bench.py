@@ -39,12 +39,16 @@ def collector_run(args, work, key, labels):
         time.sleep(0.5)
         rss0 = bl.status_kb(c.pid)["VmRSS"]
         rounds = []
+        # The declared interval outlasts the whole fill (3 rounds): otherwise the first
+        # sources go DOWN while the last are still being added, and what is measured is a
+        # DOWN storm (transitions and pages queued), not memory per tracked source.
+        interval_ms = max(10000, int(args.sources / args.rate * 3 * 1000) + 10000)
         for rnd in range(1, 4):
             argv = [os.path.join(args.build, "bench", "bench_udp_blaster"),
                     "--port", str(c.udp_port), "--key-file", key, "--key-id", "bench",
                     "--sources", str(args.sources), "--prefix", "dc1.rack07.host-",
                     "--seq-base", str(rnd), "--boot-salt", "7", "--rate", str(args.rate),
-                    "--count", str(args.sources), "--interval-ms", "10000",
+                    "--count", str(args.sources), "--interval-ms", str(interval_ms),
                     "--duration", str(min(60, args.sources / args.rate * 1.5 + 1)),
                     "--cpu", str(args.sender_cpu)]
             if labels == "unique":

@@ -347,7 +347,8 @@ HttpResponse StatusPage(const ApiContext& ctx, const HttpRequest& req) {
   model.version = ctx.version;
   model.now_ms = ToUnixMillis(ctx.clock->WallNow());
   const StateCounts counts = ctx.tracker->Counts();
-  StatusPageModel::Counts& c = model.counts.emplace();
+  model.counts = StatusPageModel::Counts{};  // (not emplace(): clang cannot see the
+  StatusPageModel::Counts& c = *model.counts;  // nested struct's default constructor)
   std::copy(std::begin(counts.by_state), std::end(counts.by_state), std::begin(c.by_state));
   c.total = counts.total;
   // What is not UP first, all of it up to the cap; then one page of UP sources.
