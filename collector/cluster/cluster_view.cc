@@ -502,8 +502,9 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
   auto tombstone = [&](const std::string& id, int64_t at_ms) {
     p.forgotten.emplace_back(id, std::max<int64_t>(0, now_ms - at_ms));
   };
-  auto all_tombstones = [&] {
-    for (const auto& [id, at_ms] : forgotten_) tombstone(id, at_ms);
+  // (forgotten_ is passed in: the analysis cannot see that a lambda runs under mu_)
+  auto all_tombstones = [&](const std::unordered_map<std::string, int64_t>& kept) {
+    for (const auto& [id, at_ms] : kept) tombstone(id, at_ms);
     p.forgotten_all = true;
   };
   if (!peer->speaks_ranges) {
@@ -512,7 +513,7 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
     if (p.sources_full) {
       p.sources.reserve(local_.size());
       for (const auto& [id, l] : local_) AppendEntry(p, id, l.state);
-      all_tombstones();
+      all_tombstones(forgotten_);
       return p;
     }
   } else if (peer->force_full || gap) {
@@ -541,7 +542,7 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
       if (sending.test(SyncRangeOf(id))) AppendEntry(p, id, l.state);
     }
   }
-  if (peer->send_tombstones && role == SyncRole::kRequest) all_tombstones();
+  if (peer->send_tombstones && role == SyncRole::kRequest) all_tombstones(forgotten_);
   if (peer->send_range_digests) {
     p.range_digests.assign(digests_.ranges.begin(), digests_.ranges.end());
   }
