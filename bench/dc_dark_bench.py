@@ -28,6 +28,7 @@ import resource
 import sys
 import time
 
+sys.dont_write_bytecode = True  # it imports tests/system: no __pycache__ in the tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "system"))
