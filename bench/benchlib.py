@@ -5,6 +5,7 @@ atexit and on SIGTERM/SIGINT/SIGHUP) stops each one by its own pid: SIGTERM, the
 after a grace period. Nothing is ever killed by name.
 """
 
+import argparse
 import atexit
 import json
 import os
@@ -331,6 +332,16 @@ def machine():
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "rmem_max": int(open("/proc/sys/net/core/rmem_max").read()),
     }
+
+
+def arg_parser(doc):
+    """The drivers' common arguments: --build (the tree), --out (JSON), --workdir."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--workdir", default=None)
+    return ap
 
 
 def save(path, obj):

@@ -12,7 +12,6 @@ b) The whole collector: a fresh firewatch-collector (fresh data dir, per-source 
 No malloc_trim anywhere: these are the numbers the kernel reports.
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -89,11 +88,7 @@ def collector_run(args, work, key, labels):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--workdir", default=None)
+    ap = bl.arg_parser(__doc__)
     ap.add_argument("--sources", type=int, default=100000)
     ap.add_argument("--rate", type=int, default=20000)
     ap.add_argument("--sender-cpu", type=int, default=0)
