@@ -301,6 +301,12 @@ def test_every_dashboard_query_and_rule_expression_returns_data(harness, twilio)
         return changed
     a, b, _g = write_cluster(harness, members, f"127.0.0.1:{smtp.port}",
                              f"127.0.0.1:{twilio.port}", tweak=tweak)
+    # b writes what heartbeats change every second (not every 5 s), so that a blocked
+    # store queues up batches within this test's patience (FirewatchStoreQueueBacklog).
+    with open(b.config_path) as f:
+        b_text = f.read()
+    with open(b.config_path, "w") as f:
+        f.write(b_text.replace("collector:\n", "collector:\n  last_seen_every: 1s\n", 1))
     # c: a cluster of its own whose other member (h) never starts.
     c = lonely_collector(harness, "c", "dc4", Member("h", dc="dc5"))
     for col in (a, b, c):
