@@ -7,7 +7,7 @@
 // per source instead of ~72 (node, bucket pointer, separate key copy).
 //
 // The index stores no ids: Find() asks the caller for the id at a candidate position.
-// Positions are never removed (the tracker keeps every source it has heard).
+// Nothing is removed one by one: a forget rebuilds the whole index (Tracker::RemoveWhere).
 //
 // Not thread-safe: the tracker locks.
 #pragma once
