@@ -330,7 +330,10 @@ def test_resolve_on_one_collector_resolves_on_all_and_stops_escalation(harness, 
                     or inc.get("resolve_comment") != "known, CHG-5"):
                 return False
         return True
-    wait_for(resolved_everywhere, 5, interval=0.25,
+    # Usually under a second (one sync); once on a loaded CI machine it took more than 5 s
+    # (cause not found; noted in the session's closing note). Whether it came in time is
+    # what the page assertions below check: a late resolve lets step 2 page.
+    wait_for(resolved_everywhere, 10, interval=0.25,
              what="the resolve made on site-b to reach site-a and site-c")
     sleep_until(first_page + step_wait + DEDUP_WINDOW)
     dump = describe(smtp, twilio, [a, b, c])
