@@ -10,7 +10,6 @@ window). Everything on loopback; every process stopped by pid.
 
   bench/restart_bench.py --build build --out restart.json --sources 1000000
 """
-import argparse
 import json
 import os
 import subprocess
@@ -49,11 +48,7 @@ def fill(args, c, key):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--workdir", default=None)
+    ap = bl.arg_parser(__doc__)
     ap.add_argument("--sources", type=int, default=1000000)
     ap.add_argument("--rate", type=int, default=20000)
     ap.add_argument("--sender-cpu", type=int, default=0)

@@ -312,8 +312,21 @@ struct CollectorApp::Impl {
     Page(cluster ? cluster->view().OnLocal(ts) : WithoutRepeats(ts));
     // At once: a transition and its source's row never wait for the last-seen batch
     // (docs/storage.md, "When rows are written").
-    std::vector<SourceSnapshot> rows = tracker->SnapshotsOf(ts);  // before ts is moved
-    store->Write(std::move(rows), std::move(ts));
+    std::vector<std::string> ids;
+    ids.reserve(ts.size());
+    for (const auto& t : ts) ids.push_back(t.source_id);
+    store->Write(tracker->SnapshotsOf(ids), std::move(ts));
+  }
+
+  // A check's alert state changed (it pages or resolves): its source's row, with the
+  // checks, is written at once like a transition's. Waiting for the last-seen batch, a
+  // kill -9 would restore the check as it was, and the restart would resolve the check's
+  // page as recovered while the check still fails.
+  void OnCheckChanges(const std::vector<CheckChange>& changes) {
+    std::vector<std::string> ids;
+    ids.reserve(changes.size());
+    for (const auto& c : changes) ids.push_back(c.source_id);
+    store->Write(tracker->SnapshotsOf(ids), {});
   }
 
   // Every collector.last_seen_every, and once at stop: what heartbeats changed since
@@ -602,6 +615,7 @@ Status CollectorApp::Start() {
       [&m](std::vector<Transition> ts) { m.OnTransitions(std::move(ts)); }, BindingsOf(c));
   m.ingestor->SetCheckSink([&m](std::vector<CheckChange> changes) {
     if (m.cluster) m.cluster->view().OnLocalChecks(changes);  // peers show them too
+    m.OnCheckChanges(changes);
     for (const auto& change : changes) {
       spdlog::info("source {}: check {} {} -> {}", change.source_id, change.check,
                    protocol::CheckStateName(change.from), protocol::CheckStateName(change.to));

@@ -223,11 +223,10 @@ TEST_F(TrackerTest, SnapshotsOfTransitionsAreCurrentAndOncePerSource) {
   clock_.Advance(30s);
   const std::vector<Transition> ts = tracker_.Evaluate();
   ASSERT_FALSE(ts.empty());
-  std::vector<Transition> named = ts;
-  named.push_back(ts.front());  // named twice
-  Transition gone;
-  gone.source_id = "gone";
-  named.push_back(gone);
+  std::vector<std::string> named;
+  for (const auto& t : ts) named.push_back(t.source_id);
+  named.push_back(ts.front().source_id);  // named twice
+  named.push_back("gone");
   const auto rows = tracker_.SnapshotsOf(named);
   ASSERT_EQ(rows.size(), 3u);
   std::set<std::string> ids;

@@ -625,15 +625,15 @@ std::vector<SourceSnapshot> Tracker::TakeDirty() {
   return out;
 }
 
-std::vector<SourceSnapshot> Tracker::SnapshotsOf(const std::vector<Transition>& transitions) const {
+std::vector<SourceSnapshot> Tracker::SnapshotsOf(const std::vector<std::string>& ids) const {
   const MonoTime now = clock_.Now();
   MutexLock lock(mu_);
   std::vector<SourceSnapshot> out;
-  out.reserve(transitions.size());
-  std::vector<uint32_t> taken;  // positions already in `out` (a batch rarely names one twice)
-  taken.reserve(transitions.size());
-  for (const Transition& t : transitions) {
-    const uint32_t pos = PositionOf(t.source_id, SourceIndex::Hash(t.source_id));
+  out.reserve(ids.size());
+  std::vector<uint32_t> taken;  // positions, sorted and unique below
+  taken.reserve(ids.size());
+  for (const std::string& id : ids) {
+    const uint32_t pos = PositionOf(id, SourceIndex::Hash(id));
     if (pos == SourceIndex::kNone) continue;
     taken.push_back(pos);
   }

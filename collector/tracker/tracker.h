@@ -211,10 +211,11 @@ class Tracker {
   // collector calls it every collector.last_seen_every: a heartbeat's changes (last-seen
   // time, replay position, reported checks) reach the store in these batches.
   std::vector<SourceSnapshot> TakeDirty() FW_EXCLUDES(mu_);
-  // Snapshots of the sources `transitions` name (each once; ids no longer tracked are
-  // skipped), for writing with the transitions at once. They stay dirty: the next
-  // TakeDirty writes them again, which costs one row and keeps TakeDirty's contract.
-  std::vector<SourceSnapshot> SnapshotsOf(const std::vector<Transition>& transitions) const
+  // Snapshots of the sources `ids` names (each once; ids no longer tracked are skipped),
+  // for writing what must not wait for TakeDirty (a transition, a check's alert-state
+  // change) at once. They stay dirty: the next TakeDirty writes them again, which costs
+  // one row and keeps TakeDirty's contract.
+  std::vector<SourceSnapshot> SnapshotsOf(const std::vector<std::string>& ids) const
       FW_EXCLUDES(mu_);
 
   // Forgetting: removes sources from memory and returns what each was (its last

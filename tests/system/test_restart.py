@@ -92,3 +92,40 @@ def test_last_seen_batches_lose_at_most_one_period_and_no_false_down(harness):
         assert now["host-2"]["state"] == "DOWN", now
         time.sleep(0.5)
     assert [p["source"] for p in collector.pages()] == ["host-2"]
+
+
+def test_a_check_that_starts_failing_is_on_disk_at_once(harness):
+    """A check's alert-state change is written with its source's row at once, not with
+    the last-seen batch: after a kill -9 the restored check is the failing one, so the
+    restart cannot resolve its page as recovered (docs/storage.md, "When rows are
+    written"). last_seen_every is 5 minutes here: only the immediate write can put it on
+    disk before the kill."""
+    import socket
+
+    collector = harness.collector_config()
+    with open(collector.config_path) as f:
+        text = f.read()
+    with open(collector.config_path, "w") as f:
+        f.write(text.replace("collector:\n", "collector:\n  last_seen_every: 5m\n", 1))
+    collector.start()
+    service = socket.socket()
+    service.bind(("127.0.0.1", 0))
+    service.listen()
+    port = service.getsockname()[1]
+    try:
+        harness.agent_config("db-01", [collector], interval="1s", extra=f"""checks:
+  - {{name: postgres, type: tcp, address: "127.0.0.1:{port}", interval: 1s, timeout: 500ms}}
+""").start()
+
+        def postgres():
+            s = collector.sources().get("db-01")
+            return {c["name"]: c["state"] for c in s["checks"]}.get("postgres") if s else None
+        wait_for(lambda: postgres() == "OK", 15, what="the tcp check to be OK")
+    finally:
+        service.close()
+    wait_for(lambda: postgres() == "CRITICAL", 15, what="the tcp check to fail")
+    collector.proc.kill()
+    db = sqlite3.connect(os.path.join(collector.data_dir, "collector.db"))
+    (checks,) = db.execute("SELECT checks FROM sources WHERE source_id = 'db-01'").fetchone()
+    db.close()
+    assert "postgres=CRITICAL" in checks, checks
