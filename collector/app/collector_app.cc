@@ -738,6 +738,7 @@ Status CollectorApp::Start() {
       [&m](std::function<bool()> work) -> Result<bool> {
         return m.mailbox.Call<bool>(std::move(work), kLoopCallTimeout);
       });
+  m.pings->SetPersist([&m](const std::string& id) { m.store->Write(m.tracker->SnapshotsOf({id}), {}); });
   m.pings->SetChecks(c.checks);
   m.pings->Register(*m.http);
   if (m.alerting) RegisterIncidentApi(*m.http, *m.alerting);

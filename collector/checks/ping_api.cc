@@ -169,7 +169,11 @@ HttpResponse PingApi::HandlePing(const HttpRequest& req) {
     ev.rid = rid_text;
     ev.body = body;
     Tracker::PingResult r = tracker_.Ping(source_id, ev);
-    if (r.known && r.transition) sink_({std::move(*r.transition)});
+    if (r.known && r.transition) {
+      sink_({std::move(*r.transition)});
+    } else if (r.known && persist_) {
+      persist_(source_id);
+    }
     return r.known;
   };
   Result<bool> known = on_loop_ ? on_loop_(std::move(work)) : Result<bool>(work());

@@ -56,6 +56,13 @@ class PingApi {
   using OnLoop = std::function<Result<bool>(std::function<bool()> work)>;
   PingApi(const Clock& clock, Tracker& tracker, TransitionSink sink, OnLoop on_loop = {});
 
+  // Called (on the loop, like the sink) with the check's id after a ping that changed
+  // no state: the app writes its row at once. A success ping moves the schedule; left
+  // to the last-seen batch, a kill -9 would restore the previous success and the
+  // restart could page a job that did run (docs/storage.md, "When rows are written").
+  using Persist = std::function<void(const std::string& source_id)>;
+  void SetPersist(Persist persist) { persist_ = std::move(persist); }
+
   // Installs the checks (startup and reload). Rate-limit budgets of kept checks survive.
   void SetChecks(const ChecksConfig& checks);
   // Registers the routes above on `server` (before Start()).
@@ -90,6 +97,7 @@ class PingApi {
   Tracker& tracker_;
   TransitionSink sink_;
   OnLoop on_loop_;
+  Persist persist_;  // set before Register(); read on the loop
   mutable Mutex mu_;
   std::shared_ptr<const Index> index_ FW_GUARDED_BY(mu_);
   // By source id; bounded by the checks.

@@ -42,6 +42,7 @@ class PingApiTest : public ::testing::Test {
     };
     c.jobs[0].policy = std::make_shared<Period>();
     tracker_.SetDeadlines(DeadlineSourcesOf(c));
+    api_.SetPersist([this](const std::string& id) { persisted_.push_back(id); });
     api_.SetChecks(c);
     api_.Register(server_);
   }
@@ -61,9 +62,25 @@ class PingApiTest : public ::testing::Test {
   FakeClock clock_;
   Tracker tracker_;
   std::vector<Transition> sunk_;
+  std::vector<std::string> persisted_;  // ids the app would write at once
   PingApi api_;
   HttpServer server_;
 };
+
+// A ping that changes no state still moves the schedule: its row is written at once
+// (Persist), so a kill -9 cannot restore the previous success. One with a transition
+// goes to the sink, which writes its row with the transition.
+TEST_F(PingApiTest, APingWithoutATransitionIsPersistedAtOnce) {
+  ASSERT_EQ(Send("GET", Base()).status, 200);  // first ping: new source, a transition
+  EXPECT_EQ(sunk_.size(), 1u);
+  EXPECT_TRUE(persisted_.empty());
+  clock_.Advance(10min);
+  ASSERT_EQ(Send("GET", Base()).status, 200);  // still UP: no transition
+  EXPECT_EQ(sunk_.size(), 1u);
+  ASSERT_EQ(persisted_.size(), 1u);
+  EXPECT_EQ(Send("GET", "/ping/00000000-0000-0000-0000-000000000000").status, 404);
+  EXPECT_EQ(persisted_.size(), 1u) << "an unknown check persists nothing";
+}
 
 TEST_F(PingApiTest, HealthchecksUrlForms) {
   EXPECT_EQ(Send("GET", Base()).status, 200);
