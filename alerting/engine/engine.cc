@@ -37,6 +37,17 @@ int64_t Ms(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
+// Whether some of `alerts` fire and every firing one started at or before `when_ms`.
+bool FiringSince(const std::vector<Alert>& alerts, int64_t when_ms) {
+  bool any = false;
+  for (const auto& a : alerts) {
+    if (a.status != AlertStatus::kFiring) continue;
+    if (a.starts_at_ms > when_ms) return false;
+    any = true;
+  }
+  return any;
+}
+
 }  // namespace
 
 AlertingEngine::AlertingEngine(const Clock& clock, AlertingConfig config, std::string data_dir,
@@ -416,6 +427,8 @@ void AlertingEngine::RunOnce() {
   if (holds_.held() > 0) ResolveUnconfirmed();
   std::vector<route::GroupNotification> notes;
   std::vector<PeerIncident> peer_acks;  // adopted incidents a peer acked already
+  // Adopted incidents a peer resolved by hand already: (peer, its entry).
+  std::vector<std::pair<std::string, PeerIncident>> peer_resolves;
   // The silencer is consulted during Tick through its published snapshot: no lock is
   // held while silences are matched, and writers never wait for this.
   notes = dispatcher_->Tick(clock_.Now(), clock_.WallNow());
@@ -437,6 +450,15 @@ void AlertingEngine::RunOnce() {
           adopt.emplace(p->id, p->started_ms);
           origin = p->origin;
           if (p->state == IncidentState::kAcked) peer_acks.push_back(*p);
+        } else if (auto r = gate_->PeerResolvedFor(gn.group_key);
+                   r && FiringSince(gn.alerts, r->second.resolved_ms) &&
+                   !incidents_.Get(r->second.id)) {
+          // A peer's operator resolved this failure by hand before it opened here (its
+          // alerts fired here before the resolve): take the id and resolve it at once,
+          // as the peer did, so that it sets these alerts aside and pages nobody.
+          adopt.emplace(r->second.id, r->second.started_ms);
+          origin = r->second.origin;
+          peer_resolves.push_back(std::move(*r));
         }
       }
       CrashPoint("routed");
@@ -461,6 +483,7 @@ void AlertingEngine::RunOnce() {
     }
   }
   for (const auto& p : peer_acks) ApplyPeerIncident(p.origin, p);
+  for (const auto& [peer, p] : peer_resolves) ApplyPeerResolve(peer, p);
   for (const auto& inc : incidents_.List()) {
     if (inc.state != IncidentState::kResolved) Escalate(inc);
   }
@@ -474,22 +497,7 @@ void AlertingEngine::ApplyPeerIncident(const std::string& peer, const PeerIncide
   }
   auto local = incidents_.OpenFor(p.group_key);
   if (!local) return;  // this collector opens its own when its route fires (and adopts then)
-  if (local->id != p.id) {
-    if (!gate_->Precedes(p.origin, local->origin.empty() ? msg_ctx_.collector_id : local->origin)) {
-      return;  // ours is the canonical one; the peer adopts it
-    }
-    auto old_id = incidents_.Adopt(p.group_key, p.id, p.started_ms, p.origin);
-    if (!old_id) return;
-    if (Status s = incident_db_->Delete(*old_id); !s.ok()) spdlog::error("{}", s.message());
-    auto cancelled = outbox_->CancelIncident(*old_id, {"trigger", "resolve", "acknowledge"});
-    if (auto adopted = incidents_.Get(p.id)) {
-      if (Status s = incident_db_->Put(*adopted); !s.ok()) spdlog::error("{}", s.message());
-    }
-    spdlog::info(
-        "incident {} is {} on collector {} (first in the cluster order): adopted; {} "
-        "pending page(s) under the old id cancelled",
-        *old_id, p.id, peer, cancelled.ok() ? *cancelled : 0);
-  }
+  if (local->id != p.id && !AdoptPeerId(peer, p, *local)) return;  // ours is canonical
   if (p.state == IncidentState::kAcked) {
     auto inc = incidents_.Get(p.id);
     if (inc && inc->state == IncidentState::kOpen) {
@@ -500,13 +508,38 @@ void AlertingEngine::ApplyPeerIncident(const std::string& peer, const PeerIncide
   }
 }
 
+bool AlertingEngine::AdoptPeerId(const std::string& peer, const PeerIncident& p,
+                                 const Incident& local) {
+  if (!gate_->Precedes(p.origin, local.origin.empty() ? msg_ctx_.collector_id : local.origin)) {
+    return false;
+  }
+  auto old_id = incidents_.Adopt(p.group_key, p.id, p.started_ms, p.origin);
+  if (!old_id) return false;
+  if (Status s = incident_db_->Delete(*old_id); !s.ok()) spdlog::error("{}", s.message());
+  auto cancelled = outbox_->CancelIncident(*old_id, {"trigger", "resolve", "acknowledge"});
+  if (auto adopted = incidents_.Get(p.id)) {
+    if (Status s = incident_db_->Put(*adopted); !s.ok()) spdlog::error("{}", s.message());
+  }
+  spdlog::info(
+      "incident {} is {} on collector {} (first in the cluster order): adopted; {} "
+      "pending page(s) under the old id cancelled",
+      *old_id, p.id, peer, cancelled.ok() ? *cancelled : 0);
+  return true;
+}
+
 void AlertingEngine::ApplyPeerResolve(const std::string& peer, const PeerIncident& p) {
   std::optional<Incident> local = incidents_.Get(p.id);
   if (!local || local->state == IncidentState::kResolved) {
+    const bool id_known = local.has_value();
     // Not adopted yet (the operator was quick): the group's incident here is the same
     // failure when it was already open at the resolve. One opened later is a new one.
     local = incidents_.OpenFor(p.group_key);
     if (!local || local->started_ms > p.resolved_ms) return;
+    // Take the canonical id first, as a later sync would have: once resolved here, the
+    // incident is never adopted again, and the cluster would list one failure under two
+    // ids (and a peer's later entries for it would find nothing here).
+    if (!id_known && AdoptPeerId(peer, p, *local)) local = incidents_.Get(p.id);
+    if (!local) return;
   }
   auto r = ResolveNow(local->id, p.resolved_by + " (on " + peer + ")", p.resolve_comment);
   if (!r.ok()) spdlog::warn("replicated resolve of {} failed: {}", p.id, r.status().message());

@@ -249,6 +249,10 @@ class AlertingEngine {
   GateDecision LocalGate(const Notification& n) const;
   void PersistIncident(const Incident& inc);
   void ApplyPeerIncident(const std::string& peer, const PeerIncident& p);
+  // Takes the id of `p` (a peer's incident for the group of `local`, this collector's
+  // open one) when its origin comes first in the cluster order: the old id's row and
+  // pending pages go. False when ours is the canonical one (or nothing was adopted).
+  bool AdoptPeerId(const std::string& peer, const PeerIncident& p, const Incident& local);
   // Ack's work (alerting thread, or before the thread runs).
   Result<Incident> AckNow(const std::string& id, const std::string& by);
   // Resolve's work (alerting thread, or before the thread runs).

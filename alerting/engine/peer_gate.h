@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "incident/incident.h"
 #include "outbox/gate.h"
@@ -64,6 +65,10 @@ class PeerGate {
   virtual std::optional<std::string> PeerHandled(const std::string& key) = 0;
   // The canonical open (or acked) incident a peer holds for `group_key`, if any.
   virtual std::optional<PeerIncident> PeerIncidentFor(const std::string& group_key) = 0;
+  // The newest incident of `group_key` a peer holds resolved by hand, with the peer that
+  // sent it, if any (a group that fires here before this collector opened its incident).
+  virtual std::optional<std::pair<std::string, PeerIncident>> PeerResolvedFor(
+      const std::string& group_key) = 0;
   // True when an incident created by `origin_a` wins over one created by `origin_b`.
   virtual bool Precedes(const std::string& origin_a, const std::string& origin_b) const = 0;
 };

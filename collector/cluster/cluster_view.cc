@@ -826,6 +826,22 @@ std::optional<alerting::PeerIncident> ClusterView::PeerIncidentFor(const std::st
   return best;
 }
 
+std::optional<std::pair<std::string, alerting::PeerIncident>> ClusterView::PeerResolvedFor(
+    const std::string& group_key) {
+  MutexLock lock(mu_);
+  std::optional<std::pair<std::string, alerting::PeerIncident>> newest;
+  for (const auto& p : peers_) {
+    for (const auto& inc : p.incidents) {
+      if (inc.group_key != group_key || inc.state != alerting::IncidentState::kResolved ||
+          inc.resolved_by.empty()) {
+        continue;
+      }
+      if (!newest || inc.resolved_ms > newest->second.resolved_ms) newest.emplace(p.member.id, inc);
+    }
+  }
+  return newest;
+}
+
 // ---------------------------------------------------------------- status
 
 ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {

@@ -166,6 +166,8 @@ class ClusterView : public alerting::PeerGate {
   alerting::GateDecision Decide(const std::string& key, int64_t due_ms, int64_t now_ms) override;
   std::optional<std::string> PeerHandled(const std::string& key) override;
   std::optional<alerting::PeerIncident> PeerIncidentFor(const std::string& group_key) override;
+  std::optional<std::pair<std::string, alerting::PeerIncident>> PeerResolvedFor(
+      const std::string& group_key) override;
   bool Precedes(const std::string& origin_a, const std::string& origin_b) const override;
 
  private:

@@ -668,6 +668,27 @@ TEST_F(ClusterTest, CanonicalIncidentIsTheOneOfTheFirstMember) {
   ASSERT_TRUE(p);
   EXPECT_EQ(p->id, "AAAAAA");
   EXPECT_FALSE(V("b").PeerIncidentFor("g2"));
+  EXPECT_FALSE(V("b").PeerResolvedFor("g1")) << "nothing was resolved by hand";
+
+  // Resolved by hand on two peers (c's copy is the newer resolve): the newest comes back
+  // with the peer that sent it; a recovery (no resolved_by) is not a resolve by hand.
+  alerting::PeerIncident by_hand{"AAAAAA", "g1", "a", alerting::IncidentState::kResolved,
+                                 2000,     0,    ""};
+  by_hand.resolved_ms = 5000;
+  by_hand.resolved_by = "dave";
+  pa.incidents = {by_hand};
+  pa.incidents.push_back({"RRRRRR", "g2", "a", alerting::IncidentState::kResolved, 1, 0, ""});
+  ASSERT_TRUE(V("b").Apply(pa).ok());
+  by_hand.resolved_ms = 6000;
+  by_hand.resolved_by = "dave (on a)";
+  pc.incidents = {by_hand};
+  ASSERT_TRUE(V("b").Apply(pc).ok());
+  auto r = V("b").PeerResolvedFor("g1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, "c");
+  EXPECT_EQ(r->second.id, "AAAAAA");
+  EXPECT_EQ(r->second.resolved_by, "dave (on a)");
+  EXPECT_FALSE(V("b").PeerResolvedFor("g2"));
 }
 
 TEST_F(ClusterTest, ADigestChangedByAReloadReachesPeersOnTheNextSync) {

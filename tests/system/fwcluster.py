@@ -277,8 +277,9 @@ def firing_sms(twilio):
     return [s for s in twilio.sent() if s["Body"].startswith("FIRING")]
 
 
-def describe(smtp, twilio, collectors=()):
-    """A dump for assertion messages: every email, every SMS, each collector's view."""
+def describe(smtp, twilio, collectors=(), log_lines=0):
+    """A dump for assertion messages: every email, every SMS, each collector's view, and
+    with `log_lines` the last lines of each collector's log about incidents and sync."""
     lines = ["emails:"] + [f"  {p!r}" for p in emails(smtp)]
     lines += ["sms:"] + [f"  {s['To']}: {s['Body']}" for s in twilio.sent()]
     for c in collectors:
@@ -287,6 +288,9 @@ def describe(smtp, twilio, collectors=()):
             lines.append(f"{c.name} incidents: {json.dumps(c.incidents())}")
         except Exception as e:  # noqa: BLE001 - a dead collector has no API
             lines.append(f"{c.name}: {e}")
+        if log_lines:
+            wanted = [x for x in c.log().splitlines() if "incident" in x or "cluster" in x]
+            lines += [f"{c.name} log: {x}" for x in wanted[-log_lines:]]
     return "\n".join(lines)
 
 

@@ -64,6 +64,12 @@ struct FakeGate : PeerGate {
     if (during_pass) during_pass();
     return std::nullopt;
   }
+  // What a peer holds resolved by hand (set before the alert fires; read on the alerting
+  // thread afterwards).
+  std::optional<std::pair<std::string, PeerIncident>> resolved_by_peer;
+  std::optional<std::pair<std::string, PeerIncident>> PeerResolvedFor(const std::string&) override {
+    return resolved_by_peer;
+  }
   // "collector-0" comes before "collector-a" in this cluster's order.
   bool Precedes(const std::string& a, const std::string& b) const override { return a < b; }
   void Set(GateDecision d) {
@@ -811,6 +817,83 @@ TEST_F(EngineTest, AResolveByHandReplicatesToPeers) {
   engine_->incident_replica().Merge("collector-b", {recovered});
   LetItRun();
   EXPECT_EQ(engine_->Incidents().front().state, IncidentState::kOpen);
+}
+
+// The peer's resolve arrives before its incident was adopted here (the operator was
+// quicker than a sync): this collector takes the canonical id as it resolves, or the
+// cluster would list the failure under two ids and never converge (resolved incidents are
+// not adopted).
+TEST_F(EngineTest, APeerResolveOfAnIncidentNotAdoptedYetAdoptsItsId) {
+  FakeGate gate;
+  Start(&gate);
+  const Incident mine = FireAndWaitForFirstPage();
+  PeerIncident theirs{
+      "PEER23", mine.group_key, "collector-0", IncidentState::kResolved, mine.started_ms - 300, 0,
+      ""};
+  theirs.resolved_ms = mine.started_ms + 1000;
+  theirs.resolved_by = "dave (on collector-b)";
+  theirs.resolve_comment = "known";
+  engine_->incident_replica().Merge("collector-0", {theirs});
+  ASSERT_TRUE(
+      WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kResolved; }));
+  ASSERT_EQ(engine_->Incidents().size(), 1u);
+  const Incident now = engine_->Incidents().front();
+  EXPECT_EQ(now.id, "PEER23");
+  EXPECT_EQ(now.started_ms, mine.started_ms - 300);
+  EXPECT_EQ(now.resolve_comment, "known");
+  EXPECT_EQ(engine_->incident_replica().Export().at(0).origin, "collector-0");
+  // A peer later in the order keeps our id: ours is the canonical one.
+  engine_->Submit(SourceDown(AlertStatus::kResolved));
+  clock_.Advance(5min);
+  LetItRun();
+  engine_->Submit(SourceDown());
+  ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().size() == 2; }));
+  const Incident next = engine_->Incidents().front();
+  PeerIncident later{
+      "ZZZZZZ", next.group_key, "collector-z", IncidentState::kResolved, next.started_ms, 0, ""};
+  later.resolved_ms = next.started_ms + 1000;
+  later.resolved_by = "erin";
+  engine_->incident_replica().Merge("collector-z", {later});
+  ASSERT_TRUE(
+      WaitFor([&] { return engine_->Incidents().front().state == IncidentState::kResolved; }));
+  EXPECT_EQ(engine_->Incidents().front().id, next.id);
+}
+
+// The group fires here only after a peer's operator resolved the failure by hand (this
+// collector had not opened its incident yet): it opens under the peer's id, resolved at
+// once, and pages nobody; an alert that starts after the resolve is a new failure.
+TEST_F(EngineTest, AGroupAPeerResolvedByHandBeforeItOpenedHereOpensResolved) {
+  FakeGate gate;
+  PeerIncident theirs{"PEER23", "", "collector-0", IncidentState::kResolved, 0, 0, ""};
+  theirs.started_ms = ToUnixMillis(clock_.WallNow()) - 2000;
+  theirs.resolved_ms = ToUnixMillis(clock_.WallNow()) + 1000;
+  theirs.resolved_by = "dave";
+  theirs.resolve_comment = "known";
+  gate.resolved_by_peer.emplace("collector-b", theirs);
+  Start(&gate);
+  engine_->Submit(SourceDown());  // started now: before the peer's resolve
+  ASSERT_TRUE(WaitFor([&] {
+    return !engine_->Incidents().empty() &&
+           engine_->Incidents().front().state == IncidentState::kResolved;
+  }));
+  const Incident inc = engine_->Incidents().front();
+  EXPECT_EQ(inc.id, "PEER23");
+  EXPECT_EQ(inc.resolved_by, "dave (on collector-b)");
+  EXPECT_EQ(inc.resolve_comment, "known");
+  clock_.Advance(5min + 1s);
+  LetItRun();
+  EXPECT_EQ(engine_->Incidents().size(), 1u) << "the failure opened again although set aside";
+  EXPECT_TRUE(To("/alice").empty()) << "paged for a failure a peer's operator resolved";
+  EXPECT_TRUE(To("/bob").empty());
+
+  // Recovered, then failed again after the resolve: a new failure, paged.
+  engine_->Submit(SourceDown(AlertStatus::kResolved));
+  clock_.Advance(1min);
+  LetItRun();
+  engine_->Submit(SourceDown());
+  ASSERT_TRUE(WaitFor([&] { return To("/alice").size() == 1; }))
+      << "a failure after the peer's resolve was not paged";
+  EXPECT_NE(engine_->Incidents().front().id, "PEER23");
 }
 
 TEST_F(EngineTest, ExportedLogHasClaimsAndDeliveries) {
