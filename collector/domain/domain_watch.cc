@@ -26,18 +26,18 @@ DomainWatch::Member* DomainWatch::Upsert(const std::string& id, const protocol::
     if (it != members_.end()) Remove(id);
     return nullptr;
   }
-  if (it != members_.end() && it->second.domain != *domain) {
+  if (it != members_.end() && it->second.domain->first != *domain) {
     Remove(id);  // relabelled: it leaves its old domain
     it = members_.end();
   }
   if (it == members_.end()) {
     Member m;
-    m.domain = *domain;
+    m.domain = domains_.try_emplace(*domain).first;
     if (!config_.services.empty()) {
       m.services = config_.services.ServicesOf(alerting::LabelSet(labels.begin(), labels.end()));
     }
+    ++m.domain->second.members;
     it = members_.emplace(id, std::move(m)).first;
-    ++domains_[*domain].members;
   }
   return &it->second;
 }
@@ -45,7 +45,7 @@ DomainWatch::Member* DomainWatch::Upsert(const std::string& id, const protocol::
 void DomainWatch::Remove(const std::string& id) {
   auto it = members_.find(id);
   if (it == members_.end()) return;
-  Domain& d = domains_[it->second.domain];
+  Domain& d = it->second.domain->second;
   --d.members;
   if (it->second.stopped) --d.stopped;
   d.down.erase(id);
@@ -56,7 +56,7 @@ void DomainWatch::Remove(const std::string& id) {
 void DomainWatch::SetStopped(Member& m, bool stopped) {
   if (m.stopped == stopped) return;
   m.stopped = stopped;
-  Domain& d = domains_[m.domain];
+  Domain& d = m.domain->second;
   if (stopped) {
     ++d.stopped;
   } else {
@@ -76,7 +76,7 @@ void DomainWatch::Seed(const std::vector<SourceSnapshot>& sources, bool with_sta
     if (!m) continue;
     SetStopped(*m, s.state == SourceState::kStopped);
     if (with_states && s.state == SourceState::kDown) {
-      domains_[m->domain].down[s.source_id] = s.state_since_ms;
+      m->domain->second.down[s.source_id] = s.state_since_ms;
     }
   }
 }
@@ -98,13 +98,13 @@ std::vector<alerting::Alert> DomainWatch::Observe(const std::vector<Transition>&
     Member* m = Upsert(t.source_id, t.labels);
     if (!m) continue;
     SetStopped(*m, t.to == SourceState::kStopped);
-    Domain& d = domains_[m->domain];
+    Domain& d = m->domain->second;
     if (t.to == SourceState::kDown) {
       d.down.emplace(t.source_id, t.at_ms);  // DOWN -> DOWN keeps the first time
     } else {
       d.down.erase(t.source_id);
     }
-    int64_t& at = touched[m->domain];
+    int64_t& at = touched[m->domain->first];
     at = std::max(at, t.at_ms);
   }
   std::vector<alerting::Alert> out;
@@ -121,7 +121,7 @@ std::vector<alerting::Alert> DomainWatch::Forget(const std::vector<std::string>&
   for (const auto& id : ids) {
     auto it = members_.find(id);
     if (it == members_.end()) continue;
-    touched.insert(it->second.domain);
+    touched.insert(it->second.domain->first);
     Remove(id);
   }
   std::vector<alerting::Alert> out;

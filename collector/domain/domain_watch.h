@@ -64,11 +64,6 @@ class DomainWatch {
   const DomainConfig& config() const { return config_; }
 
  private:
-  struct Member {
-    std::string domain;
-    std::vector<uint16_t> services;
-    bool stopped = false;
-  };
   struct Domain {
     size_t members = 0;
     size_t stopped = 0;
@@ -76,6 +71,13 @@ class DomainWatch {
     bool firing = false;
     int64_t firing_since_ms = 0;
     size_t reported_down = 0;  // lost count in the last alert submitted
+  };
+  struct Member {
+    // Its entry in domains_ (8 bytes, not a copy of the name: one per source). A
+    // domain is erased only when it has no members left.
+    std::map<std::string, Domain>::iterator domain;
+    std::vector<uint16_t> services;
+    bool stopped = false;
   };
 
   // Records the source's labels; returns its member entry, or null when it has no domain.

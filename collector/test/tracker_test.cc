@@ -238,6 +238,31 @@ TEST_F(TrackerTest, SnapshotsOfTransitionsAreCurrentAndOncePerSource) {
   EXPECT_EQ(tracker_.TakeDirty().size(), 3u);
 }
 
+// The collector takes a period's changes in chunks (CollectorApp::WriteLastSeen): the
+// sources changed first come first, each once however often it changed, and one that
+// changes again after it was taken is handed out again, after the others.
+TEST_F(TrackerTest, DirtySourcesAreTakenInChunksOldestChangeFirst) {
+  const std::vector<std::string> order = {"e", "a", "d", "b", "c"};
+  for (const auto& id : order) {
+    boots_[id] = protocol::NewBootId();
+    ASSERT_FALSE(tracker_.Observe(Next(id), Transport::kUdp).rejected);
+  }
+  ASSERT_FALSE(tracker_.Observe(Next("e"), Transport::kUdp).rejected);  // dirty already
+  EXPECT_EQ(tracker_.dirty_count(), 5u);
+  auto ids = [](const std::vector<SourceSnapshot>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.source_id);
+    return out;
+  };
+  EXPECT_EQ(ids(tracker_.TakeDirty(2)), (std::vector<std::string>{"e", "a"}));
+  EXPECT_EQ(tracker_.dirty_count(), 3u);
+  ASSERT_FALSE(tracker_.Observe(Next("a"), Transport::kUdp).rejected);  // changed again
+  EXPECT_EQ(ids(tracker_.TakeDirty(2)), (std::vector<std::string>{"d", "b"}));
+  EXPECT_EQ(ids(tracker_.TakeDirty(10)), (std::vector<std::string>{"c", "a"}));
+  EXPECT_EQ(tracker_.dirty_count(), 0u);
+  EXPECT_TRUE(tracker_.TakeDirty(10).empty());
+}
+
 }  // namespace
 }  // namespace firewatch::collector
 

@@ -11,12 +11,12 @@ void Put(std::string& out, std::string_view s) {
   out.append(s);
 }
 // Reads one string at `pos`; false when the blob ends early (never for our encodings).
-bool Get(const std::string& blob, size_t& pos, std::string_view& out) {
+bool Get(std::string_view blob, size_t& pos, std::string_view& out) {
   if (pos + 2 > blob.size()) return false;
   const size_t n = static_cast<uint8_t>(blob[pos]) | (static_cast<size_t>(static_cast<uint8_t>(blob[pos + 1])) << 8);
   pos += 2;
   if (pos + n > blob.size()) return false;
-  out = std::string_view(blob).substr(pos, n);
+  out = blob.substr(pos, n);
   pos += n;
   return true;
 }
@@ -40,7 +40,7 @@ std::string Encode(const LabelSet& labels) {
 std::string EncodeLabels(const protocol::Labels& labels) { return Encode(labels); }
 std::string EncodeLabels(const protocol::LabelViews& labels) { return Encode(labels); }
 
-protocol::Labels DecodeLabels(const std::string& blob) {
+protocol::Labels DecodeLabels(std::string_view blob) {
   protocol::Labels out;
   size_t pos = 0;
   std::string_view k, v;
@@ -48,7 +48,7 @@ protocol::Labels DecodeLabels(const std::string& blob) {
   return out;
 }
 
-bool LabelsEqual(const std::string& blob, const protocol::LabelViews& labels) {
+bool LabelsEqual(std::string_view blob, const protocol::LabelViews& labels) {
   size_t pos = 0;
   std::string_view k, v;
   for (const auto& [lk, lv] : labels) {
@@ -57,31 +57,13 @@ bool LabelsEqual(const std::string& blob, const protocol::LabelViews& labels) {
   return pos == blob.size();
 }
 
-std::string_view LabelValue(const std::string& blob, std::string_view key) {
+std::string_view LabelValue(std::string_view blob, std::string_view key) {
   size_t pos = 0;
   std::string_view k, v;
   while (pos < blob.size() && Get(blob, pos, k) && Get(blob, pos, v)) {
     if (k == key) return v;
   }
   return {};
-}
-
-LabelBlob LabelPool::Intern(const protocol::Labels& labels, size_t live_sources) {
-  return InternEncoded(EncodeLabels(labels), live_sources);
-}
-LabelBlob LabelPool::Intern(const protocol::LabelViews& labels, size_t live_sources) {
-  return InternEncoded(EncodeLabels(labels), live_sources);
-}
-
-LabelBlob LabelPool::InternEncoded(std::string encoded, size_t live_sources) {
-  if (auto it = pool_.find(std::string_view(encoded)); it != pool_.end()) return *it;
-  if (pool_.size() > 2 * live_sources + 64) {
-    // Only the pool holds these any more.
-    std::erase_if(pool_, [](const LabelBlob& b) { return b.use_count() == 1; });
-  }
-  auto blob = std::make_shared<const std::string>(std::move(encoded));
-  pool_.insert(blob);
-  return blob;
 }
 
 }  // namespace firewatch::collector

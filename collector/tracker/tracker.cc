@@ -201,7 +201,7 @@ std::optional<Transition> Tracker::SetState(Entry& e, SourceState to, std::strin
   e.state = to;
   e.state_since_ms = t.at_ms;
   e.recovery_count = 0;
-  if (to != SourceState::kStopped) e.goodbye_reason.clear();
+  if (to != SourceState::kStopped) e.goodbye_reason = {};
   return t;
 }
 
@@ -230,8 +230,8 @@ void Tracker::Restore(std::vector<SourceSnapshot> sources) {
         s.interval_ms, 1, static_cast<uint32_t>(std::min<int64_t>(config_.max_interval.count(), UINT32_MAX)));
     e->state = s.state;
     e->last_transport = s.last_transport;
-    e->agent_version = std::move(s.agent_version);
-    e->goodbye_reason = std::move(s.goodbye_reason);
+    e->agent_version = texts_.Intern(s.agent_version, 2 * entries_.size());
+    e->goodbye_reason = texts_.Intern(s.goodbye_reason, 2 * entries_.size());
     e->checks = RestoredBook(s.checks);
     e->detector.Seed(milliseconds(e->interval_ms));
     // Monotonic time does not survive a restart: translate the persisted wall-clock
@@ -359,7 +359,9 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
   e->last_seen_ms = now_ms;
   ++e->heartbeats;
   e->last_transport = transport;
-  if (e->agent_version != hb.agent_version) e->agent_version = hb.agent_version;
+  if (*e->agent_version != hb.agent_version) {
+    e->agent_version = texts_.Intern(hb.agent_version, 2 * entries_.size());
+  }
   if (hb.checks_mode == protocol::ChecksMode::kUnchanged) {
     // Only the digest of the agent's last full state: ours is current when it is that
     // one. Otherwise ours is kept, flagged stale, until the next full state (at most
@@ -388,7 +390,9 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
     auto t = SetState(*e, SourceState::kStopped,
                       "goodbye: " + std::string(hb.goodbye_reason.empty() ? "no reason"
                                                                            : hb.goodbye_reason));
-    e->goodbye_reason = hb.goodbye_reason.empty() ? "no reason" : hb.goodbye_reason;
+    e->goodbye_reason =
+        texts_.Intern(hb.goodbye_reason.empty() ? std::string_view("no reason") : hb.goodbye_reason,
+                      2 * entries_.size());
     out.transition = std::move(t);
   } else if (is_new) {
     Transition t;
@@ -536,8 +540,8 @@ SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
       .last_seen_ms = e.last_seen_ms,
       .state_since_ms = e.state_since_ms,
       .interval_ms = e.interval_ms,
-      .agent_version = e.agent_version,
-      .goodbye_reason = e.goodbye_reason,
+      .agent_version = std::string(*e.agent_version),
+      .goodbye_reason = std::string(*e.goodbye_reason),
       .checks = e.checks ? ReportedChecks(*e.checks) : std::vector<protocol::CheckResult>{},
       .check_book = e.checks,
       .checks_stale = e.checks_stale,
@@ -584,7 +588,7 @@ StateCounts Tracker::Counts() const {
 std::vector<std::pair<std::string, StateCounts>> Tracker::CountsBy(std::string_view key) const {
   std::map<std::string, StateCounts, std::less<>> out;
   MutexLock lock(mu_);
-  std::unordered_map<const std::string*, StateCounts*> by_blob;  // label sets are interned
+  std::unordered_map<const void*, StateCounts*> by_blob;  // label sets are interned
   for (const Entry& e : entries_) {
     auto [it, fresh] = by_blob.try_emplace(e.labels.get(), nullptr);
     if (fresh) {
@@ -611,18 +615,31 @@ size_t Tracker::size() const {
   return entries_.size();
 }
 
-std::vector<SourceSnapshot> Tracker::TakeDirty() {
+std::vector<SourceSnapshot> Tracker::TakeDirty(size_t max) {
   const MonoTime now = clock_.Now();
   MutexLock lock(mu_);
+  const size_t n = std::min(max, dirty_.size() - dirty_head_);
   std::vector<SourceSnapshot> out;
-  out.reserve(dirty_.size());
-  for (const uint32_t pos : dirty_) {
-    Entry& e = entries_[pos];
+  out.reserve(n);
+  for (size_t i = dirty_head_; i < dirty_head_ + n; ++i) {
+    Entry& e = entries_[dirty_[i]];
     e.dirty = false;
     out.push_back(ToSnapshot(e, now));
   }
-  dirty_.clear();
+  dirty_head_ += n;
+  if (dirty_head_ == dirty_.size()) {
+    dirty_.clear();
+    dirty_head_ = 0;
+  } else if (dirty_head_ > dirty_.size() / 2) {  // amortized O(1) per position taken
+    dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<ptrdiff_t>(dirty_head_));
+    dirty_head_ = 0;
+  }
   return out;
+}
+
+size_t Tracker::dirty_count() const {
+  MutexLock lock(mu_);
+  return dirty_.size() - dirty_head_;
 }
 
 std::vector<SourceSnapshot> Tracker::SnapshotsOf(const std::vector<std::string>& ids) const {
@@ -662,6 +679,7 @@ std::vector<SourceSnapshot> Tracker::RemoveWhere(const Pred& doomed) {
   // Positions moved: rebuild the index and the dirty list from the entries.
   index_ = SourceIndex();
   dirty_.clear();
+  dirty_head_ = 0;
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];
     e.position = static_cast<uint32_t>(i);

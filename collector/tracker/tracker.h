@@ -207,10 +207,14 @@ class Tracker {
       FW_EXCLUDES(mu_);
   size_t size() const FW_EXCLUDES(mu_);
 
-  // Sources changed since the last call, for the store (phi not meaningful). The
-  // collector calls it every collector.last_seen_every: a heartbeat's changes (last-seen
-  // time, replay position, reported checks) reach the store in these batches.
-  std::vector<SourceSnapshot> TakeDirty() FW_EXCLUDES(mu_);
+  // Sources changed since they were last taken, for the store (phi not meaningful): at
+  // most `max`, those changed first first. The collector takes them every
+  // collector.last_seen_every, in chunks (CollectorApp::WriteLastSeen): a heartbeat's
+  // changes (last-seen time, replay position, reported checks) reach the store in these
+  // batches. The lock is held while the chunk's snapshots are made.
+  std::vector<SourceSnapshot> TakeDirty(size_t max = SIZE_MAX) FW_EXCLUDES(mu_);
+  // How many sources TakeDirty has still to hand out.
+  size_t dirty_count() const FW_EXCLUDES(mu_);
   // Snapshots of the sources `ids` names (each once; ids no longer tracked are skipped),
   // for writing what must not wait for TakeDirty (a transition, a check's alert-state
   // change) at once. They stay dirty: the next TakeDirty writes them again, which costs
@@ -312,7 +316,11 @@ class Tracker {
   uint64_t next_seq_ FW_GUARDED_BY(mu_) = 1;  // Entry::seq of the next new source
   SourceIndex index_ FW_GUARDED_BY(mu_);  // source id -> position in entries_
   LabelPool label_pool_ FW_GUARDED_BY(mu_);
-  std::vector<uint32_t> dirty_ FW_GUARDED_BY(mu_);  // positions changed since the last TakeDirty()
+  InternPool texts_ FW_GUARDED_BY(mu_);  // agent versions and goodbye reasons
+  // Positions changed since TakeDirty last took them, in the order they changed; the
+  // first dirty_head_ are taken already (dropped once they are half of it).
+  std::vector<uint32_t> dirty_ FW_GUARDED_BY(mu_);
+  size_t dirty_head_ FW_GUARDED_BY(mu_) = 0;
   std::map<std::string, DeadlineSource, std::less<>> deadlines_ FW_GUARDED_BY(mu_);  // by id
   // Heartbeat entries by wake time, and the config's thresholds as standardized
   // distances (StandardizedBelow of late_phi and down_phi), computed once per config.

@@ -9,6 +9,7 @@
 
 #include "tracker/check_book.h"
 #include "tracker/deadline.h"
+#include "tracker/interned.h"
 #include "tracker/tracker.h"
 
 namespace firewatch::collector {
@@ -46,8 +47,8 @@ struct Tracker::Entry {
   bool dirty = false;
   bool deadline = false;  // a deadline source (check): its state is in deadline_states_
   bool checks_stale = false;  // the last frame's digest was not checks_digest's
-  std::string agent_version;
-  std::string goodbye_reason;
+  Interned agent_version;     // interned (tracker texts_): a fleet runs a few versions
+  Interned goodbye_reason;    // interned too; null unless STOPPED
   // Null until the source reports a check (check_book.h); shared with the snapshots
   // that read it, copied on write.
   std::shared_ptr<CheckBook> checks;

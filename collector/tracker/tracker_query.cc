@@ -66,7 +66,7 @@ SourcePage Tracker::Query(const SourceQuery& query) const {
                          : entries_.end();
     // Label sets are interned: consecutive sources often share one, test it once. The
     // blob stays alive (and its address unique) while this lock is held.
-    const std::string* last_blob = nullptr;
+    const void* last_blob = nullptr;
     bool last_blob_ok = false;
     for (; it != end && !done; ++it) {
       const Entry& e = *it;
@@ -76,10 +76,9 @@ SourcePage Tracker::Query(const SourceQuery& query) const {
       }
       if (!ContainsFolded(e.id, needle)) continue;
       if (!query.labels.empty()) {
-        const std::string* blob = e.labels.get();
+        const void* blob = e.labels.get();
         if (blob != last_blob || last_blob == nullptr) {
-          static const std::string kNoLabels;
-          const std::string& b = blob ? *blob : kNoLabels;
+          const std::string_view b = *e.labels;
           last_blob_ok = std::all_of(query.labels.begin(), query.labels.end(),
                                      [&b](const SourceQuery::LabelTest& t) {
                                        return t.matches(LabelValue(b, t.name));
