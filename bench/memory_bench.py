@@ -69,7 +69,9 @@ def collector_run(args, work, key, labels):
                    f"{sent['rate_achieved']:,.0f}/s, sources {int(cnt['sources']):,}")
             if cnt["sources"] >= args.sources:
                 break
-        time.sleep(2.0)  # a couple of flush/evaluate cycles with nothing new
+        # Quiet for longer than the collector waits between returning freed memory to the
+        # kernel after a burst of store writes (10 s, CollectorApp::ReturnFreedMemory).
+        time.sleep(12.0)
         c.counters()
         time.sleep(0.5)
         st = bl.status_kb(c.pid)

@@ -1,5 +1,6 @@
 #include "app/collector_app.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "app/local_pager.h"
 #include "app/operators.h"
 #include "app/twilio_inbound.h"
+#include "checks/ping_api.h"
 #include "cluster/cluster.h"
 #include "domain/domain_watch.h"
 #include "engine/engine.h"
@@ -24,7 +26,6 @@
 #include "firewatch/sync/mutex.h"
 #include "http/api.h"
 #include "http/http_server.h"
-#include "checks/ping_api.h"
 #include "ingest/ingestor.h"
 #include "ingest/udp_receiver.h"
 #include "metrics/collector_metrics.h"
@@ -71,6 +72,7 @@ struct CollectorApp::Impl {
   net::UvTimer evaluate_timer;
   net::UvTimer flush_timer;
   net::UvTimer last_seen_timer;
+  net::UvTimer last_seen_more;  // one-shot: the next chunk of a period's changes
   net::UvSignal sigterm, sigint, sighup;
   net::UvAsync stop_async;
   // The loop owns the tracker's transitions: HTTP workers and sync threads that feed or
@@ -331,13 +333,58 @@ struct CollectorApp::Impl {
 
   // Every collector.last_seen_every, and once at stop: what heartbeats changed since
   // (last-seen times, replay positions, reported checks), one row per source however
-  // often it sent. A kill -9 loses at most this period of them.
+  // often it sent. A kill -9 loses at most this period of them (docs/storage.md). One chunk
+  // of kLastSeenChunk rows at a time and only while the store has fewer than
+  // kLastSeenQueue batches queued; the rest follows on later turns of the loop. At a
+  // million sources a period's changes are a million rows: taken at once, the tracker's
+  // lock would be held (and ingest stopped) for a million snapshots, and the snapshots
+  // (~600 B each) would sit in the store's queue together. Chunked, the lock is held for
+  // milliseconds and the queue holds a few chunks.
+  static constexpr size_t kLastSeenChunk = 10'000;
+  static constexpr uint64_t kLastSeenQueue = 2;
   void WriteLastSeen() {
-    if (auto dirty = tracker->TakeDirty(); !dirty.empty()) store->Write(std::move(dirty), {});
+    if (store->queue_depth() < kLastSeenQueue) {
+      auto dirty = tracker->TakeDirty(kLastSeenChunk);
+      if (!dirty.empty()) store->Write(std::move(dirty), {});
+    }
+    if (tracker->dirty_count() == 0) return;
+    // More to write: after the loop's pending I/O, or once the store has caught up.
+    last_seen_more.Again(std::chrono::milliseconds(store->queue_depth() < kLastSeenQueue ? 0 : 10),
+                         std::chrono::milliseconds(0));
   }
+  // A clean stop: everything, without waiting for the store between chunks.
+  void WriteAllLastSeen() {
+    for (auto dirty = tracker->TakeDirty(kLastSeenChunk); !dirty.empty();
+         dirty = tracker->TakeDirty(kLastSeenChunk)) {
+      store->Write(std::move(dirty), {});
+    }
+  }
+
+  // After a burst of store writes (new sources, a DOWN storm, a period's last-seen rows
+  // at a million sources) the snapshots queued for the store are freed, but glibc keeps
+  // the pages: VmRSS would stay at the burst's high-water mark (~100 MB at a million
+  // sources). Once the store's queue is empty again, at most every 10 s, the freed
+  // pages go back to the kernel: ~12 ms at a million sources, ~1.5 ms when there is
+  // nothing to return (docs/benchmarks.md, section 8).
+  void ReturnFreedMemory() {
+    const MonoTime now = clock.Now();
+    const uint64_t committed = store->batches_committed();
+    if (committed == committed_at_trim || store->queue_depth() != 0 ||
+        now - last_trim < std::chrono::seconds(10)) {
+      return;
+    }
+    committed_at_trim = committed;
+    last_trim = now;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+  }
+  uint64_t committed_at_trim = 0;
+  MonoTime last_trim{};
 
   void Flush() {
     if (udp) metrics->UdpStats(udp->datagrams(), udp->kernel_drops());
+    ReturnFreedMemory();
     if (cluster) ExportClusterMetrics();
     if (alerting) {
       const alerting::EngineStats s = alerting->Stats();
@@ -466,6 +513,7 @@ struct CollectorApp::Impl {
     evaluate_timer.Close();
     flush_timer.Close();
     last_seen_timer.Close();
+    last_seen_more.Close();
     sigterm.Close();
     sigint.Close();
     sighup.Close();
@@ -772,6 +820,7 @@ Status CollectorApp::Start() {
   m.last_seen_timer.Start(&m.loop, std::chrono::milliseconds(Millis(c.last_seen_every)),
                           std::chrono::milliseconds(Millis(c.last_seen_every)),
                           [&m] { m.WriteLastSeen(); });
+  m.last_seen_more.Init(&m.loop, [&m] { m.WriteLastSeen(); });
   auto on_stop_signal = [&m](int signum) {
     spdlog::info("received {}, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     m.BeginStop();
@@ -814,7 +863,7 @@ int CollectorApp::Run() {
   m.watch->Stop();
   if (m.cluster) m.cluster->Stop();
   m.Flush();
-  m.WriteLastSeen();
+  m.WriteAllLastSeen();
   if (m.alerting) m.alerting->Stop();
   Status s = m.store->Sync();
   if (!s.ok()) {
