@@ -196,6 +196,13 @@ struct CollectorMetrics::Families {
                                     "committed or dropped.")
                               .Register(r)
                               .Add({})),
+        store_rows_waiting(BuildGauge()
+                               .Name("firewatch_store_rows_waiting")
+                               .Help("Sources whose changed row the collector holds for the "
+                                     "store: the last-seen rows of the period still to be "
+                                     "written, in chunks, while the store has room.")
+                               .Register(r)
+                               .Add({})),
         forgotten(BuildCounter()
                       .Name("firewatch_sources_forgotten_total")
                       .Help("Sources removed from memory and the store, by how: operator "
@@ -381,6 +388,7 @@ struct CollectorMetrics::Families {
   Counter& udp_datagrams;
   Counter& udp_kernel_drops;
   Gauge& store_queue_depth;
+  Gauge& store_rows_waiting;
   Family<Counter>& forgotten;
   Family<Gauge>& limit;
   Family<Gauge>& limit_reached;
@@ -849,6 +857,7 @@ std::string CollectorMetrics::Render(const Tracker& tracker, const Store* store)
     Mirror(f_->store_committed, store->batches_committed(), f_->seen_committed);
     Mirror(f_->store_dropped, store->batches_dropped(), f_->seen_dropped);
     f_->store_queue_depth.Set(static_cast<double>(store->queue_depth()));
+    f_->store_rows_waiting.Set(static_cast<double>(tracker.dirty_count()));
   }
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
