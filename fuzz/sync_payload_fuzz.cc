@@ -58,6 +58,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(b.silences_refused == 0 && b.silences.size() == a.silences.size());
   Check(b.incidents.size() == a.incidents.size() && b.log.size() == a.log.size());
   Check(b.sources.size() == a.sources.size() && b.forgotten.size() == a.forgotten.size());
+  // Versioned deltas of incidents/log/silences/windows (cluster/state_delta.h): the
+  // echo and every delta header survive; refused items' ids are not re-sent.
+  Check(a.speaks_deltas == b.speaks_deltas && a.holds == b.holds && a.holds_boot == b.holds_boot);
+  for (int i = 0; i < kPieces; ++i) {
+    Check(a.deltas[i].has_value() == b.deltas[i].has_value());
+    if (!a.deltas[i]) continue;
+    const PieceDelta& x = *a.deltas[i];
+    const PieceDelta& y = *b.deltas[i];
+    Check(x.version == y.version && x.base == y.base && x.digest == y.digest && x.ids == y.ids &&
+          x.removed == y.removed && y.refused.empty());
+  }
   for (size_t i = 0; i < a.incidents.size(); ++i) {
     Check(a.incidents[i].id == b.incidents[i].id && a.incidents[i].state == b.incidents[i].state &&
           a.incidents[i].acked_by == b.incidents[i].acked_by);

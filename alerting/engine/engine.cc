@@ -595,6 +595,7 @@ std::vector<LogEntry> AlertingEngine::ExportLog() const {
                   ? LogEntry::State::kDelivered
                   : LogEntry::State::kClaimed;
     e.age_ms = std::max<int64_t>(0, now - r.updated_ms);
+    e.updated_ms = r.updated_ms;
     out.push_back(std::move(e));
   }
   return out;

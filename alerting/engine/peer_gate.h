@@ -48,6 +48,10 @@ struct LogEntry {
   std::string key;  // idempotency key
   State state = State::kClaimed;
   int64_t age_ms = 0;  // since the entry last changed, on the exporter's clock
+  // When it last changed, on the exporter's clock: not on the wire, part of the entry's
+  // identity for the cluster's deltas (collector/cluster/state_delta.h), so a claim
+  // renewed under the same key is a new entry with a fresh age.
+  int64_t updated_ms = 0;
 };
 
 using outbox::GateDecision;

@@ -53,6 +53,7 @@ Cluster::Cluster(const Clock& clock, ClusterConfig config, std::string self_id,
       max_skew_(max_clock_skew),
       boot_(RandomHex(8)),
       started_ms_(ToUnixMillis(clock.WallNow())),
+      deltas_(clock, boot_),
       log_limit_(clock, std::chrono::seconds(10)) {}
 
 Cluster::~Cluster() { Stop(); }
@@ -130,10 +131,12 @@ SyncPayload Cluster::Build(const std::string& peer, SyncRole role) {
   if (states_.log != nullptr) p.log = states_.log->Export();
   if (states_.silences != nullptr) p.silences = states_.silences->Export().items;
   if (states_.maintenance != nullptr) p.maintenance = states_.maintenance->Export().items;
+  deltas_.Outgoing(peer, p);
   return p;
 }
 
-Status Cluster::Absorb(const SyncPayload& p) {
+Status Cluster::Absorb(SyncPayload& p) {
+  deltas_.Incoming(p);
   std::vector<ClusterView::Tombstone> forgotten;
   if (Status s = view_.Apply(p, &forgotten); !s.ok()) return s;
   if (on_forgotten_ && !forgotten.empty()) on_forgotten_(forgotten);

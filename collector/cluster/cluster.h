@@ -27,17 +27,18 @@
 #include <vector>
 
 #include "cluster/cluster_view.h"
+#include "cluster/replica_deltas.h"
 #include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/log.h"
-#include "model/replicated.h"
 #include "firewatch/sync/mutex.h"
+#include "model/replicated.h"
+#include "route/maintenance.h"
+#include "route/silence.h"
 
 namespace firewatch::alerting::route {
-struct Silence;
-struct MaintenanceWindow;
 using PeerSilences = PeerItems<Silence>;
 using PeerWindows = PeerItems<MaintenanceWindow>;
-}
+}  // namespace firewatch::alerting::route
 
 namespace firewatch::collector {
 
@@ -110,8 +111,9 @@ class Cluster {
   void SyncOnce(const std::string& peer);
   // Our payload for `peer`: the view's part and each replicated state's export.
   SyncPayload Build(const std::string& peer, SyncRole role);
-  // Applies a verified payload to the view, then merges each part into its state.
-  Status Absorb(const SyncPayload& p);
+  // Applies a verified payload to the view, then merges each part into its state. A
+  // piece sent as a delta is first replaced by the whole list it makes of our copy.
+  Status Absorb(SyncPayload& p);
   // Checks the three auth headers; returns the reason on failure. `answers` is the
   // signature of our request when checking its response (empty for a request);
   // `ts_out` receives the verified timestamp.
@@ -136,6 +138,9 @@ class Cluster {
   std::map<std::string, Newest> newest_ FW_GUARDED_BY(newest_mu_);  // by peer id
   ReplicatedStates states_;
   ForgetSink on_forgotten_;
+
+  // Incidents, log, silences and windows as versioned deltas.
+  ReplicaDeltas deltas_;
 
   Mutex mu_;
   CondVar wake_;

@@ -156,7 +156,133 @@ void DecodePeerChecks(const json& in, const json& entries,
   }
 }
 
+// 64-bit values as one string of 16 lowercase hex digits each (range digests, item ids).
+std::string HexList(const std::vector<uint64_t>& values) {
+  std::string all;
+  all.reserve(values.size() * 16);
+  for (uint64_t v : values) all += Hex64(v);
+  return all;
+}
+
+std::vector<uint64_t> DecodeHexList(const std::string& all, const std::string& where) {
+  if (all.size() % 16 != 0) throw std::invalid_argument(where + ": expected 16 hex digits each");
+  std::vector<uint64_t> out(all.size() / 16, 0);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const char c = all[i];
+    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) throw std::invalid_argument(where + ": expected lowercase hex");
+    out[i / 16] = (out[i / 16] << 4) | static_cast<uint64_t>(v);
+  }
+  return out;
+}
+
+json IncidentJson(const alerting::PeerIncident& i) {
+  json j = {{"id", i.id},
+            {"group_key", i.group_key},
+            {"origin", i.origin},
+            {"state", std::string(alerting::IncidentStateName(i.state))},
+            {"started_ms", i.started_ms},
+            {"acked_ms", i.acked_ms},
+            {"acked_by", i.acked_by}};
+  if (!i.resolved_by.empty()) {  // resolved by hand; absent otherwise (older peers too)
+    j["resolved_ms"] = i.resolved_ms;
+    j["resolved_by"] = i.resolved_by;
+    j["resolve_comment"] = i.resolve_comment;
+  }
+  return j;
+}
+
+uint64_t Fnv(std::string_view text, uint64_t h = 1469598103934665603ull) {
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// "states": the echo and each piece's delta header (the items are in the lists).
+json StatesJson(const SyncPayload& p) {
+  json st = {{"holds_boot", p.holds_boot}, {"holds", p.holds}};
+  for (int i = 0; i < kPieces; ++i) {
+    if (!p.deltas[i]) continue;
+    const PieceDelta& d = *p.deltas[i];
+    st[kPieceNames[i]] = {{"version", d.version},
+                          {"base", d.base},
+                          {"digest", Hex64(d.digest)},
+                          {"ids", HexList(d.ids)},
+                          {"removed", HexList(d.removed)}};
+  }
+  return st;
+}
+
+// Decodes "states"; `raw_ids[piece]` gets the ids parallel to that piece's list as
+// sent (before the decoder refuses any entry of it).
+void DecodeStates(const json& j, SyncPayload& p,
+                  std::array<std::vector<uint64_t>, kPieces>& raw_ids) {
+  Fields st{j, "states."};
+  p.speaks_deltas = true;
+  p.holds_boot = st.Str("holds_boot", 256);
+  const json& holds = st.Array("holds");
+  if (holds.size() != kPieces) {
+    throw std::invalid_argument("states.holds: expected " + std::to_string(kPieces) + " versions");
+  }
+  for (int i = 0; i < kPieces; ++i) {
+    if (!holds[i].is_number_unsigned()) throw std::invalid_argument("states.holds: bad version");
+    p.holds[i] = holds[i].get<uint64_t>();
+  }
+  for (int i = 0; i < kPieces; ++i) {
+    if (!j.contains(kPieceNames[i])) continue;
+    const std::string where = std::string("states.") + kPieceNames[i];
+    Fields f{st.Object(kPieceNames[i]), where + "."};
+    PieceDelta d;
+    d.version = static_cast<uint64_t>(f.Int("version"));
+    d.base = static_cast<uint64_t>(f.Int("base"));
+    d.digest = f.Hex("digest");
+    raw_ids[i] = DecodeHexList(f.Str("ids", kMaxHeldItems * 16), where + ".ids");
+    d.removed = DecodeHexList(f.Str("removed", kMaxHeldItems * 16), where + ".removed");
+    p.deltas[i] = std::move(d);
+  }
+}
+
+// Checks that a piece sent as a delta has one id per entry of its list.
+void CheckIds(const std::array<std::vector<uint64_t>, kPieces>& raw_ids, const SyncPayload& p,
+              Piece piece, size_t entries) {
+  const int i = static_cast<int>(piece);
+  if (p.deltas[i] && raw_ids[i].size() != entries) {
+    throw std::invalid_argument(std::string("states.") + kPieceNames[i] +
+                                ".ids: " + std::to_string(raw_ids[i].size()) + " ids for " +
+                                std::to_string(entries) + " entries");
+  }
+}
+
+// Files the id of entry `index` of a piece sent as a delta: carried, or refused.
+void FileId(const std::array<std::vector<uint64_t>, kPieces>& raw_ids, SyncPayload& p, Piece piece,
+            size_t index, bool accepted) {
+  auto& d = p.deltas[static_cast<int>(piece)];
+  if (!d) return;
+  (accepted ? d->ids : d->refused).push_back(raw_ids[static_cast<int>(piece)][index]);
+}
+
 }  // namespace
+
+uint64_t SyncItemId(const alerting::PeerIncident& i) {
+  return Fnv(IncidentJson(i).dump());
+}
+
+uint64_t SyncItemId(const alerting::LogEntry& e) {
+  uint64_t h = Fnv(e.key);
+  h = Fnv(e.state == alerting::LogEntry::State::kDelivered ? "\xff"
+                                                             "d"
+                                                           : "\xff"
+                                                             "c",
+          h);
+  return Fnv("\xff" + std::to_string(e.updated_ms), h);
+}
+
+uint64_t SyncItemId(const alerting::route::Silence& s) {
+  return Fnv(alerting::route::SilenceToJson(s));
+}
+
+uint64_t SyncItemId(const alerting::route::MaintenanceWindow& w) {
+  return Fnv(alerting::route::WindowToJson(w));
+}
 
 std::string EncodeSyncPayload(const SyncPayload& p) {
   json sources = json::object();
@@ -172,20 +298,7 @@ std::string EncodeSyncPayload(const SyncPayload& p) {
     checks[id] = std::move(l);
   }
   json incidents = json::array();
-  for (const auto& i : p.incidents) {
-    incidents.push_back({{"id", i.id},
-                         {"group_key", i.group_key},
-                         {"origin", i.origin},
-                         {"state", std::string(alerting::IncidentStateName(i.state))},
-                         {"started_ms", i.started_ms},
-                         {"acked_ms", i.acked_ms},
-                         {"acked_by", i.acked_by}});
-    if (!i.resolved_by.empty()) {  // resolved by hand; absent otherwise (older peers too)
-      incidents.back()["resolved_ms"] = i.resolved_ms;
-      incidents.back()["resolved_by"] = i.resolved_by;
-      incidents.back()["resolve_comment"] = i.resolve_comment;
-    }
-  }
+  for (const auto& i : p.incidents) incidents.push_back(IncidentJson(i));
   json log = json::array();
   for (const auto& e : p.log) {
     log.push_back({{"key", e.key},
@@ -221,14 +334,10 @@ std::string EncodeSyncPayload(const SyncPayload& p) {
             {"need_ranges", p.need_ranges},
             {"need_range_digests", p.need_range_digests}};
   json& src = j["sources"];
-  if (!p.range_digests.empty()) {
-    std::string all;
-    all.reserve(p.range_digests.size() * 16);
-    for (uint64_t d : p.range_digests) all += Hex64(d);
-    src["range_digests"] = std::move(all);
-  }
+  if (!p.range_digests.empty()) src["range_digests"] = HexList(p.range_digests);
   if (!p.sources_ranges.empty()) src["ranges"] = p.sources_ranges;
   if (p.sources_more) src["more"] = true;
+  if (p.speaks_deltas) j["states"] = StatesJson(p);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -287,6 +396,14 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
       p.checks_digest = src.Hex("checks_digest");
       DecodePeerChecks(src.Object("checks"), entries, p.checks);
     }
+    // Optional (collectors before deltas send whole lists only).
+    std::array<std::vector<uint64_t>, kPieces> raw_ids;
+    if (j.contains("states")) DecodeStates(f.Object("states"), p, raw_ids);
+    CheckIds(raw_ids, p, Piece::kIncidents, f.Array("incidents").size());
+    CheckIds(raw_ids, p, Piece::kLog, f.Array("log").size());
+    CheckIds(raw_ids, p, Piece::kSilences, f.Array("silences").size());
+    CheckIds(raw_ids, p, Piece::kMaintenance,
+             j.contains("maintenance") ? f.Array("maintenance").size() : 0);
     for (const auto& e : f.Array("incidents")) {
       Fields i{e, "incidents[]."};
       alerting::PeerIncident inc;
@@ -304,6 +421,7 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
         inc.resolved_by = i.Str("resolved_by", 256);
         inc.resolve_comment = i.Str("resolve_comment", alerting::kMaxResolveCommentBytes);
       }
+      FileId(raw_ids, p, Piece::kIncidents, p.incidents.size(), true);
       p.incidents.push_back(std::move(inc));
     }
     for (const auto& e : f.Array("log")) {
@@ -317,11 +435,14 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
       le.state = st == "delivered" ? alerting::LogEntry::State::kDelivered
                                    : alerting::LogEntry::State::kClaimed;
       le.age_ms = l.Int("age_ms");
+      FileId(raw_ids, p, Piece::kLog, p.log.size(), true);
       p.log.push_back(std::move(le));
     }
+    size_t index = 0;
     for (const auto& e : f.Array("silences")) {
       // From the value: dumping it first would recurse on whatever a peer nested in it.
       auto s = alerting::route::SilenceFromJsonValue(e);
+      FileId(raw_ids, p, Piece::kSilences, index++, s.ok());
       if (!s.ok()) {
         if (p.silences_refused++ == 0) p.silence_error = s.status().message();
         continue;
@@ -329,8 +450,10 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
       p.silences.push_back(std::move(s).value());
     }
     if (j.contains("maintenance")) {
+      index = 0;
       for (const auto& e : f.Array("maintenance")) {
         auto w = alerting::route::WindowFromJsonValue(e);
+        FileId(raw_ids, p, Piece::kMaintenance, index++, w.ok());
         if (!w.ok()) {
           if (p.maintenance_refused++ == 0) p.maintenance_error = w.status().message();
           continue;
@@ -351,13 +474,7 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
         throw std::invalid_argument("sources.range_digests: expected " +
                                     std::to_string(kSyncRanges) + " digests of 16 hex digits");
       }
-      p.range_digests.assign(kSyncRanges, 0);
-      for (size_t i = 0; i < all.size(); ++i) {
-        const char c = all[i];
-        const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (v < 0) throw std::invalid_argument("sources.range_digests: expected lowercase hex");
-        p.range_digests[i / 16] = (p.range_digests[i / 16] << 4) | static_cast<uint64_t>(v);
-      }
+      p.range_digests = DecodeHexList(all, "sources.range_digests");
     }
     if (src.j.contains("ranges")) p.sources_ranges = DecodeRanges(src.Array("ranges"), "sources.ranges");
     if (src.j.contains("more")) p.sources_more = src.Bool("more");

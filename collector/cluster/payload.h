@@ -4,13 +4,16 @@
 // version must not crash us): any problem is an InvalidArgument naming the field.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "cluster/state_delta.h"
 #include "engine/peer_gate.h"
 #include "firewatch/crypto/hmac_sha256.h"
 #include "firewatch/status.h"
@@ -79,6 +82,16 @@ struct SyncPayload {
   std::vector<alerting::route::MaintenanceWindow> maintenance;
   size_t maintenance_refused = 0;
   std::string maintenance_error;
+  // Versioned deltas of the four pieces above (state_delta.h). speaks_deltas: the
+  // payload has a "states" object (a collector from before sends whole lists only).
+  // deltas[piece] present: that piece's list above holds only the items the delta
+  // carries, `ids` parallel to them; absent: the list is the sender's whole set.
+  // holds/holds_boot: the versions of the receiver's pieces the sender holds, and the
+  // receiver's boot they belong to (empty: holds nothing).
+  bool speaks_deltas = false;
+  std::array<std::optional<PieceDelta>, kPieces> deltas;
+  std::string holds_boot;
+  std::array<uint64_t, kPieces> holds{};
   bool need_full = false;  // the sender asks the receiver for its whole table
   // Range anti-entropy (docs/cluster.md, "Sync"; cluster/table_digest.h). A payload
   // without `need_ranges` is from a collector before it (speaks_ranges false): it asks
@@ -98,6 +111,13 @@ struct SyncPayload {
   bool forgotten_all = false;  // every tombstone kept (a full table, or a restarted peer)
   bool withheld = false;       // no table at all: the peer was not heard yet
 };
+
+// The id of a replicated item for the deltas: FNV-1a 64 over everything a peer uses of
+// it (for a log entry: key, state and when it changed; its age is derived).
+uint64_t SyncItemId(const alerting::PeerIncident& i);
+uint64_t SyncItemId(const alerting::LogEntry& e);
+uint64_t SyncItemId(const alerting::route::Silence& s);
+uint64_t SyncItemId(const alerting::route::MaintenanceWindow& w);
 
 std::string EncodeSyncPayload(const SyncPayload& p);
 Result<SyncPayload> DecodeSyncPayload(std::string_view json);
