@@ -241,6 +241,7 @@ void Cluster::SyncOnce(const std::string& peer) {
   transport.connect_timeout = std::min<Duration>(view_.config().peer_timeout / 2, std::chrono::seconds(2));
   transport.timeout = view_.config().peer_timeout;
   auto resp = http_client::Perform(req, transport);
+  view_.CountSyncBytes(peer, req.body.size(), resp.transport_ok ? resp.body.size() : 0);
   if (!resp.transport_ok || resp.status != 200) {
     view_.SyncFailed(peer, http_client::Detail(resp));
     return;
@@ -307,6 +308,7 @@ void Cluster::RegisterRoutes(HttpServer& http) {
         // Push-pull: the answer is our payload for this peer. It does not advance what we
         // think the peer has (only our own pushes do), so nothing is lost if it is dropped.
         HttpResponse resp = HttpResponse::Json(200, EncodeSyncPayload(Build(from, SyncRole::kResponse)));
+        view_.CountSyncBytes(from, resp.body.size(), r.body.size());
         const int64_t ts = ToUnixMillis(clock_.WallNow());
         resp.headers.emplace_back(kPeerHeader, view_.self());
         resp.headers.emplace_back(kTimestampHeader, std::to_string(ts));
@@ -343,6 +345,9 @@ std::string Cluster::CollectorsJson() const {
       j["syncs_ok"] = c.syncs_ok;
       j["syncs_failed"] = c.syncs_failed;
       j["last_error"] = c.last_error;
+      j["sources"] = c.table_entries;
+      j["sync_bytes_sent"] = c.sync_bytes_sent;
+      j["sync_bytes_received"] = c.sync_bytes_received;
     }
     cols.push_back(std::move(j));
   }

@@ -597,6 +597,14 @@ void ClusterView::Delivered(const std::string& peer_id, const SyncPayload& sent)
   }
 }
 
+void ClusterView::CountSyncBytes(const std::string& peer_id, uint64_t sent, uint64_t received) {
+  MutexLock lock(mu_);
+  if (Peer* peer = FindPeer(peer_id)) {
+    peer->bytes_sent += sent;
+    peer->bytes_received += received;
+  }
+}
+
 void ClusterView::SyncFailed(const std::string& peer_id, const std::string& error) {
   MutexLock lock(mu_);
   if (Peer* peer = FindPeer(peer_id)) {
@@ -915,6 +923,9 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
         ps.syncs_ok = p.syncs_ok;
         ps.syncs_failed = p.syncs_failed;
         ps.last_error = p.last_error;
+        ps.table_entries = p.sources.size();
+        ps.sync_bytes_sent = p.bytes_sent;
+        ps.sync_bytes_received = p.bytes_received;
       }
     }
     ps.unheard_sources = unheard_count[ps.member.id];

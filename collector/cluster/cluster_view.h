@@ -68,6 +68,10 @@ struct PeerStatus {
   uint64_t syncs_ok = 0;
   uint64_t syncs_failed = 0;
   std::string last_error;
+  uint64_t table_entries = 0;  // sources in our copy of its table
+  // Sync bodies to and from it (requests and responses both ways), bytes.
+  uint64_t sync_bytes_sent = 0;
+  uint64_t sync_bytes_received = 0;
 };
 
 struct PathWarning {
@@ -143,6 +147,8 @@ class ClusterView : public alerting::PeerGate {
   // The exchange that carried `sent` succeeded: the peer has everything in it.
   void Delivered(const std::string& peer, const SyncPayload& sent) FW_EXCLUDES(mu_);
   void SyncFailed(const std::string& peer, const std::string& error) FW_EXCLUDES(mu_);
+  // Sync bodies sent to and received from `peer` (both halves of every exchange).
+  void CountSyncBytes(const std::string& peer, uint64_t sent, uint64_t received) FW_EXCLUDES(mu_);
   // An authenticated payload from a peer (its request, or its response to ours).
   // InvalidArgument when `from` is not a peer. The peer's tombstones remove those sources
   // from its table here, and are appended to `forgotten` (when given) as (source id,
@@ -220,6 +226,8 @@ class ClusterView : public alerting::PeerGate {
     uint64_t syncs_ok = 0;
     uint64_t syncs_failed = 0;
     std::string last_error;
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
   };
 
   Peer* FindPeer(const std::string& id) FW_REQUIRES(mu_);

@@ -431,6 +431,7 @@ struct CollectorMetrics::Families {
   Family<Gauge>* sync_age FW_GUARDED_BY(render_mu) = nullptr;
   Family<Counter>* syncs FW_GUARDED_BY(render_mu) = nullptr;
   Family<Counter>* sync_rejected FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Counter>* sync_bytes FW_GUARDED_BY(render_mu) = nullptr;
   // counter label key -> last mirrored total
   std::map<std::string, uint64_t> seen_cluster FW_GUARDED_BY(render_mu);
   Family<Gauge>* outbox_items FW_GUARDED_BY(render_mu) = nullptr;
@@ -788,6 +789,12 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
                      .Name("firewatch_cluster_syncs_total")
                      .Help("Sync exchanges this collector started, by peer and result.")
                      .Register(*registry_);
+    f_->sync_bytes = &BuildCounter()
+                          .Name("firewatch_cluster_sync_bytes_total")
+                          .Help(
+                              "Sync bodies sent to and received from the peer (requests and "
+                              "responses), bytes, by direction.")
+                          .Register(*registry_);
     f_->sync_rejected = &BuildCounter()
                              .Name("firewatch_cluster_sync_rejected_total")
                              .Help("Sync requests or responses refused, by reason.")
@@ -808,6 +815,10 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
            f_->seen_cluster["ok/" + id]);
     Mirror(f_->syncs->Add({{"peer", id}, {"result", "failed"}}), c.syncs_failed,
            f_->seen_cluster["failed/" + id]);
+    Mirror(f_->sync_bytes->Add({{"peer", id}, {"direction", "sent"}}), c.sync_bytes_sent,
+           f_->seen_cluster["bytes_sent/" + id]);
+    Mirror(f_->sync_bytes->Add({{"peer", id}, {"direction", "received"}}), c.sync_bytes_received,
+           f_->seen_cluster["bytes_received/" + id]);
   }
   f_->isolated->Add({{"mode", "isolated"}}).Set(isolated ? 1 : 0);
   f_->isolated->Add({{"mode", "alone"}}).Set(alone ? 1 : 0);

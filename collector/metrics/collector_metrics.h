@@ -116,6 +116,8 @@ class CollectorMetrics {
     uint64_t syncs_failed = 0;
     bool path_warning = false;  // some live collectors reach it, others do not
     int64_t last_sync_age_ms = -1;  // since the last exchange with it; -1: never
+    uint64_t sync_bytes_sent = 0;   // sync bodies to it and from it, both halves
+    uint64_t sync_bytes_received = 0;
   };
   void ClusterStats(const std::vector<PeerNumbers>& collectors, bool isolated, bool alone,
                     const std::map<std::string, uint64_t>& sync_rejected);

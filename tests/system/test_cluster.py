@@ -115,7 +115,15 @@ def test_three_collectors_sync_and_refuse_unsigned_sync_requests(harness, twilio
             if not m["self"]:
                 assert m["config_matches"] is True and m["state"] == "up", v
                 assert m["syncs_ok"] >= 1, v
+                # Our copy of its (empty) table, and the bytes both ways.
+                assert m["sources"] == 0, v
+                assert m["sync_bytes_sent"] > 0 and m["sync_bytes_received"] > 0, v
     assert views["site-a"]["collectors"][1]["url"] == b.url
+    text = a.metrics()
+    for peer in ("site-b", "site-c"):
+        for direction in ("sent", "received"):
+            assert metric_sum(text, "firewatch_cluster_sync_bytes_total",
+                              {"peer": peer, "direction": direction}) > 0, (peer, direction)
 
     key = read_key(f"{harness.dir}/cluster.key")
     payload = documented_payload("site-b", views["site-a"]["config_digest"])
