@@ -852,6 +852,88 @@ std::optional<std::pair<std::string, alerting::PeerIncident>> ClusterView::PeerR
 
 // ---------------------------------------------------------------- status
 
+void ClusterView::set_path_pass_slice(size_t ids) {
+  MutexLock lock(mu_);
+  path_slice_ = std::max<size_t>(1, ids);
+}
+
+// Path warnings: heard by some live collector, DOWN at another live one that knows it.
+void ClusterView::CheckPath(const std::string& id, PathWarnings& out) const {
+  bool heard = false;
+  std::vector<std::string> unheard;
+  if (auto it = local_.find(id); it != local_.end()) {
+    if (Hears(it->second.state))
+      heard = true;
+    else
+      unheard.push_back(self_);
+  }
+  for (const auto& p : peers_) {
+    if (!Live(p)) continue;
+    auto it = p.sources.find(id);
+    if (it == p.sources.end()) continue;
+    if (Hears(it->second))
+      heard = true;
+    else
+      unheard.push_back(p.member.id);
+  }
+  if (!heard || unheard.empty()) return;
+  ++out.total;
+  for (const auto& c : unheard) ++out.unheard[c];
+  if (out.listed.size() < kMaxPathWarnings) out.listed.push_back({id, std::move(unheard)});
+}
+
+bool ClusterView::StepPathPass(size_t budget) const {
+  PathPass& pass = path_pass_;
+  // Walks one table from where the pass stands: 1 when it is done, 0 when the budget ran
+  // out, -1 when the table was rehashed since its walk began (the pass starts again).
+  // Every id once, without building a set of all of them: ours first, then each live
+  // peer's that neither we nor an earlier live peer know.
+  auto walk = [&](const auto& table, size_t index) FW_REQUIRES(mu_) -> int {
+    if (pass.bucket == 0) pass.buckets = table.bucket_count();
+    if (table.bucket_count() != pass.buckets) {
+      pass = PathPass{};
+      return -1;
+    }
+    for (; pass.bucket < pass.buckets && budget > 0; ++pass.bucket) {
+      for (auto it = table.begin(pass.bucket); it != table.end(pass.bucket); ++it) {
+        if (budget > 0) --budget;  // whole buckets: a few ids past the budget at most
+        const std::string& id = it->first;
+        if (index > 0) {
+          if (local_.count(id)) continue;
+          bool earlier = false;
+          for (size_t j = 0; j + 1 < index && !earlier; ++j) {
+            earlier = Live(peers_[j]) && peers_[j].sources.count(id) > 0;
+          }
+          if (earlier) continue;
+        }
+        CheckPath(id, pass.found);
+      }
+    }
+    return pass.bucket >= pass.buckets ? 1 : 0;
+  };
+  while (budget > 0) {
+    int walked = 1;
+    if (pass.table == 0) {
+      walked = walk(local_, 0);
+    } else if (Live(peers_[pass.table - 1])) {
+      walked = walk(peers_[pass.table - 1].sources, pass.table);
+    }
+    if (walked < 0) continue;
+    if (walked == 0) return false;
+    if (pass.table < peers_.size()) {  // the next table
+      ++pass.table;
+      pass.bucket = 0;
+      continue;
+    }
+    std::sort(pass.found.listed.begin(), pass.found.listed.end(),
+              [](const PathWarning& a, const PathWarning& b) { return a.source < b.source; });
+    path_done_ = std::move(pass.found);
+    pass = PathPass{};
+    return true;
+  }
+  return false;
+}
+
 ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
   MutexLock lock(mu_);
   ClusterStatus st;
@@ -861,45 +943,12 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
   st.alone = !peers_.empty() && AloneLocked();
   const MonoTime now = clock_.Now();
 
-  // Path warnings: heard by some live collector, DOWN at another live one that knows it.
-  std::map<std::string, uint64_t> unheard_count;
-  auto add_warning = [&](const std::string& id, std::vector<std::string> unheard) {
-    ++st.path_warnings_total;
-    for (const auto& c : unheard) ++unheard_count[c];
-    if (st.path_warnings.size() < max_warnings) st.path_warnings.push_back({id, std::move(unheard)});
-  };
-  auto check = [&](const std::string& id) FW_REQUIRES(mu_) {
-    bool heard = false;
-    std::vector<std::string> unheard;
-    if (auto it = local_.find(id); it != local_.end()) {
-      if (Hears(it->second.state)) heard = true;
-      else unheard.push_back(self_);
-    }
-    for (const auto& p : peers_) {
-      if (!Live(p)) continue;
-      auto it = p.sources.find(id);
-      if (it == p.sources.end()) continue;
-      if (Hears(it->second)) heard = true;
-      else unheard.push_back(p.member.id);
-    }
-    if (heard && !unheard.empty()) add_warning(id, std::move(unheard));
-  };
-  // Every id once, without building a set of all of them (this runs every second):
-  // ours first, then each live peer's that neither we nor an earlier live peer know.
-  for (const auto& [id, l] : local_) check(id);
-  for (size_t i = 0; i < peers_.size(); ++i) {
-    if (!Live(peers_[i])) continue;
-    for (const auto& [id, state] : peers_[i].sources) {
-      if (local_.count(id)) continue;
-      bool earlier = false;
-      for (size_t j = 0; j < i && !earlier; ++j) {
-        earlier = Live(peers_[j]) && peers_[j].sources.count(id) > 0;
-      }
-      if (!earlier) check(id);
-    }
-  }
-  std::sort(st.path_warnings.begin(), st.path_warnings.end(),
-            [](const PathWarning& a, const PathWarning& b) { return a.source < b.source; });
+  StepPathPass(path_slice_);
+  st.path_warnings_total = path_done_.total;
+  st.path_warnings.assign(path_done_.listed.begin(),
+                          path_done_.listed.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                          max_warnings, path_done_.listed.size())));
+  std::map<std::string, uint64_t>& unheard_count = path_done_.unheard;
 
   int rank = 0;
   for (size_t i = 0; i < config_.members.size(); ++i) {

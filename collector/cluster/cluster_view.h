@@ -157,7 +157,15 @@ class ClusterView : public alerting::PeerGate {
   Status Apply(const SyncPayload& payload, std::vector<Tombstone>* forgotten = nullptr)
       FW_EXCLUDES(mu_);
 
-  ClusterStatus Snapshot(size_t max_warnings = 100) const FW_EXCLUDES(mu_);
+  // Path warnings come from the last complete pass over every source id (local and the
+  // live peers'); each call walks at most path_pass_slice() more ids of the pass in
+  // progress, so a call costs a bounded time whatever the tables' size (at 3 x 1,000,000
+  // sources a whole pass every second held the event loop past the socket's buffer).
+  // A small cluster finishes a pass in every call: its warnings are always fresh.
+  ClusterStatus Snapshot(size_t max_warnings = kMaxPathWarnings) const FW_EXCLUDES(mu_);
+  static constexpr size_t kMaxPathWarnings = 100;  // listed; all are counted
+  // Ids walked per Snapshot call (tests make it small).
+  void set_path_pass_slice(size_t ids) FW_EXCLUDES(mu_);
   // Membership and timings as read at start; the digest in it is the one at start too
   // (config_digest() follows reloads).
   const ClusterConfig& config() const { return config_; }
@@ -282,6 +290,26 @@ class ClusterView : public alerting::PeerGate {
   // key -> the first due time the outbox asked about (a deferral moves the item's due;
   // the rank wait counts from the original one). Pruned after an hour.
   std::unordered_map<std::string, int64_t> first_due_ FW_GUARDED_BY(mu_);
+
+  // The path-warning pass (Snapshot): walks local_, then each live peer's table, bucket
+  // by bucket, across calls. A rehash of the map being walked restarts the pass.
+  struct PathWarnings {
+    uint64_t total = 0;
+    std::map<std::string, uint64_t> unheard;  // by collector
+    std::vector<PathWarning> listed;          // the first kMaxPathWarnings, sorted
+  };
+  struct PathPass {
+    size_t table = 0;    // 0: local_, i > 0: peers_[i - 1].sources
+    size_t bucket = 0;   // next bucket of that table
+    size_t buckets = 0;  // its bucket_count when the walk of it began
+    PathWarnings found;
+  };
+  // Walks up to `budget` ids of the pass; true when the pass completed (then in `done`).
+  bool StepPathPass(size_t budget) const FW_REQUIRES(mu_);
+  void CheckPath(const std::string& id, PathWarnings& out) const FW_REQUIRES(mu_);
+  size_t path_slice_ FW_GUARDED_BY(mu_) = 200'000;
+  mutable PathPass path_pass_ FW_GUARDED_BY(mu_);
+  mutable PathWarnings path_done_ FW_GUARDED_BY(mu_);
 };
 
 }  // namespace firewatch::collector

@@ -210,6 +210,55 @@ TEST_F(ClusterTest, PathWarningsCoverSourcesOnlyPeersKnowAndCountEachOnce) {
   }
 }
 
+TEST_F(ClusterTest, PathWarningsOfALargeTableAreCountedInSlicesAcrossSnapshots) {
+  Run(2);
+  // 3,000 sources a hears, c has DOWN; plus 500 only b and c know, b hears, c does not.
+  std::vector<Transition> up, down, b_only, c_only;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string id = "web-" + std::to_string(i);
+    up.push_back(Tr(id, SourceState::kUp, SourceState::kUp, NowMs()));
+    down.push_back(Tr(id, SourceState::kUp, SourceState::kDown, NowMs()));
+  }
+  for (int i = 0; i < 500; ++i) {
+    const std::string id = "ext-" + std::to_string(i);
+    b_only.push_back(Tr(id, SourceState::kUp, SourceState::kUp, NowMs()));
+    c_only.push_back(Tr(id, SourceState::kUp, SourceState::kDown, NowMs()));
+  }
+  V("a").OnLocal(up);
+  V("b").OnLocal(b_only);
+  V("c").OnLocal(down);
+  V("c").OnLocal(c_only);
+  Run(2);
+  V("a").set_path_pass_slice(250);
+  // a walks its 3,000, then b's 500, then c's 3,500 (3,000 of them a's own: skipped,
+  // still walked): 7,000 ids in slices of 250. Until a pass completes, the last complete
+  // one stands (none yet: nothing).
+  uint64_t total = 0;
+  int calls = 0;
+  for (; calls < 100 && total == 0; ++calls) total = V("a").Snapshot().path_warnings_total;
+  EXPECT_EQ(total, 3500u);
+  EXPECT_GE(calls, 7000 / 250 - 3);  // it really was sliced (whole buckets: a few ids more)
+  auto snap = V("a").Snapshot();
+  EXPECT_EQ(snap.path_warnings.size(), ClusterView::kMaxPathWarnings);
+  for (const auto& c : snap.collectors) {
+    EXPECT_EQ(c.unheard_sources, c.member.id == "c" ? 3500u : 0u) << c.member.id;
+  }
+  // c recovers them all: the next complete pass says so, the one before still stands.
+  std::vector<Transition> back;
+  for (auto t : down) {
+    t.from = SourceState::kDown;
+    t.to = SourceState::kUp;
+    back.push_back(t);
+  }
+  V("c").OnLocal(back);
+  Run(1);
+  int more = 0;
+  for (; more < 100 && V("a").Snapshot().path_warnings_total != 500; ++more) {
+  }
+  EXPECT_EQ(V("a").Snapshot().path_warnings_total, 500u);
+  EXPECT_GE(more, 7000 / 250 / 2);  // the pass in progress, then one whole pass at most
+}
+
 TEST_F(ClusterTest, ASourceNoPeerKnowsPagesAtOnce) {
   Run(2);
   // Agents may report to a subset of collectors: peers that never heard web-1 do not vote.
