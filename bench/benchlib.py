@@ -238,7 +238,7 @@ class Collector:
     """A real firewatch-collector on loopback with its own data dir and config."""
 
     def __init__(self, binary, key_file, workdir, cpu=None, per_source=False,
-                 log_level="warn", key_id="bench"):
+                 log_level="warn", key_id="bench", collector_extra=""):
         self.dir = tempfile.mkdtemp(prefix="collector-", dir=workdir)
         self.http_port = free_port()
         self.udp_port = free_port(socket.SOCK_DGRAM)
@@ -253,7 +253,7 @@ collector:
   log_level: {log_level}
   max_sources: 1000000                 # benchmarks measure capacity, not the limits
   new_sources_per_key_per_minute: 0
-keys:
+{collector_extra}keys:
   - id: {key_id}
     file: {key_file}
 metrics:

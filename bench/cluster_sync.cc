@@ -6,7 +6,10 @@
 //   - steady state: the bytes of one payload when nothing changes (a peer sends one
 //     request and one response per sync_interval);
 //   - a lost entry: the bytes and exchanges the range repair takes;
-//   - 100,000 sources going DOWN at once: the delta's bytes and exchanges.
+//   - 100,000 sources going DOWN at once: the delta's bytes and exchanges;
+//   - the other replicated pieces (incidents, notification log, silences) beside the
+//     table: a payload's bytes for them sent whole (before) and as versioned deltas
+//     (ReplicaDeltas), when nothing changes and when one incident is acked.
 // Prints one JSON object. Usage: bench_cluster_sync [--sources N]
 #include <sys/resource.h>
 
@@ -18,7 +21,9 @@
 
 #include "cluster/cluster_view.h"
 #include "cluster/payload.h"
+#include "cluster/replica_deltas.h"
 #include "firewatch/clock.h"
+#include "route/silence.h"
 
 using namespace firewatch;
 using namespace firewatch::collector;
@@ -108,6 +113,69 @@ std::string Json(const char* name, const Wire& w, double cpu) {
   return buf;
 }
 
+// The incidents, log and silences of a busy cluster: what one payload carries for them.
+struct PieceBytes {
+  size_t whole = 0;    // sent whole, as before deltas
+  size_t quiet = 0;    // as deltas, nothing changed
+  size_t one_ack = 0;  // as deltas, one incident acked
+};
+
+PieceBytes MeasurePieces(FakeClock& clock, int incidents, int log, int silences) {
+  SyncPayload base;  // a payload's other fields, empty
+  base.from = "a";
+  base.boot = "boot-a";
+  for (int i = 0; i < incidents; ++i) {
+    alerting::PeerIncident inc;
+    inc.id = "INC" + std::to_string(100000 + i);
+    inc.group_key = "{}:{dc=\"dc" + std::to_string(i % 10) + "\",alertname=\"SourceDown\"}";
+    inc.origin = "a";
+    inc.started_ms = 1'764'000'000'000 + i;
+    base.incidents.push_back(inc);
+  }
+  for (int i = 0; i < log; ++i) {
+    alerting::LogEntry e;
+    e.key =
+        "INC" + std::to_string(100000 + i % incidents) + "/0/" + std::to_string(i) + "/alice/sms";
+    e.state = alerting::LogEntry::State::kDelivered;
+    e.updated_ms = 1'764'000'000'000 + i;
+    e.age_ms = 1000;
+    base.log.push_back(e);
+  }
+  for (int i = 0; i < silences; ++i) {
+    auto s = alerting::route::SilenceFromJson(
+        R"({"id":"sil-)" + std::to_string(i) + R"(","matchers":[{"name":"source","value":"web-)" +
+        std::to_string(i) +
+        R"(","isRegex":false,"isEqual":true}],"startsAt":"2030-01-01T00:00:00Z",)"
+        R"("endsAt":"2030-01-01T01:00:00Z","updatedAt":"2030-01-01T00:00:00Z",)"
+        R"("createdBy":"alice","comment":"rack move, CHG-1234"})");
+    if (s.ok()) base.silences.push_back(*s);
+  }
+  PieceBytes out;
+  out.whole = EncodeSyncPayload(base).size();
+  ReplicaDeltas a(clock, "boot-a"), b(clock, "boot-b");
+  auto send = [](ReplicaDeltas& from, ReplicaDeltas& to, const std::string& to_id, SyncPayload p) {
+    from.Outgoing(to_id, p);
+    const std::string text = EncodeSyncPayload(p);
+    auto in = DecodeSyncPayload(text);
+    if (!in.ok()) std::exit(1);
+    to.Incoming(*in);
+    return text.size();
+  };
+  SyncPayload from_b;
+  from_b.from = "b";
+  from_b.boot = "boot-b";
+  for (int round = 0; round < 3; ++round) {  // whole lists, then everything once, then quiet
+    send(a, b, "b", base);
+    send(b, a, "a", from_b);
+  }
+  out.quiet = send(a, b, "b", base);
+  send(b, a, "a", from_b);
+  base.incidents[incidents / 2].state = alerting::IncidentState::kAcked;
+  base.incidents[incidents / 2].acked_by = "alice";
+  out.one_ack = send(a, b, "b", base);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -191,12 +259,18 @@ int main(int argc, char** argv) {
   }
   const double dark_cpu = CpuSeconds() - t0;
 
+  // 5. 200 open incidents, 2,000 log entries and 100 silences beside the table.
+  const PieceBytes pieces = MeasurePieces(clock, 200, 2000, 100);
+
   // Exchanges are counted in sync intervals (each: a's request and b's, both answered).
-  std::printf("{\"sources\": %zu, \"restart_intervals\": %d, %s, \"idle_bytes_per_interval\": %zu, "
-              "%s, \"repair_intervals\": %d, %s, \"dark_down\": %zu, \"dark_intervals\": %d, %s}\n",
-              n, exchanges + 1, Json("restart", restart, restart_cpu).c_str(),
-              idle.bytes / idle.payloads * 2, Json("idle", idle, idle_cpu).c_str(),
-              repair_exchanges + 1, Json("repair", repair, repair_cpu).c_str(), down.size(),
-              dark_exchanges + 1, Json("dark", dark, dark_cpu).c_str());
+  std::printf(
+      "{\"sources\": %zu, \"restart_intervals\": %d, %s, \"idle_bytes_per_interval\": %zu, "
+      "%s, \"repair_intervals\": %d, %s, \"dark_down\": %zu, \"dark_intervals\": %d, %s, "
+      "\"pieces\": {\"incidents\": 200, \"log\": 2000, \"silences\": 100, "
+      "\"whole_bytes\": %zu, \"delta_quiet_bytes\": %zu, \"delta_one_ack_bytes\": %zu}}\n",
+      n, exchanges + 1, Json("restart", restart, restart_cpu).c_str(),
+      idle.bytes / idle.payloads * 2, Json("idle", idle, idle_cpu).c_str(), repair_exchanges + 1,
+      Json("repair", repair, repair_cpu).c_str(), down.size(), dark_exchanges + 1,
+      Json("dark", dark, dark_cpu).c_str(), pieces.whole, pieces.quiet, pieces.one_ack);
   return 0;
 }

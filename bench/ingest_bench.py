@@ -53,6 +53,7 @@ class Bench:
                 "--prefix", "bench-host-", "--seq-base", str(seq_base), "--rate", str(int(rate)),
                 "--duration", str(duration or self.a.step_seconds),
                 "--burst", str(self.a.burst), "--gso", str(self.a.gso),
+                "--interval-ms", str(self.a.interval_ms),
                 "--cpu", str(self.a.sender_cpu)]  # pins itself once encoding is done
         if count:
             argv += ["--count", str(count)]
@@ -107,13 +108,17 @@ class Bench:
         return res
 
     def trial_collector(self, rate, duration=None):
-        c = bl.Collector(self.collector_bin, self.key, self.work, cpu=self.a.receiver_cpu)
+        extra = (f"  last_seen_every: {self.a.last_seen_every}\n"
+                 if self.a.last_seen_every else "")
+        c = bl.Collector(self.collector_bin, self.key, self.work,
+                         cpu=self.a.collector_cpus or self.a.receiver_cpu, collector_extra=extra)
         try:
-            warm = self.blast(c.udp_port, 20000, seq_base=1, count=self.a.sources)
+            warm = self.blast(c.udp_port, self.a.warm_rate, seq_base=1, count=self.a.sources,
+                              duration=min(60, self.a.sources / self.a.warm_rate + 5))
             before = c.settle(expect_accepted=warm["sent"])
             if before["accepted"] != self.a.sources:
                 bl.log(f"warning: warm-up accepted {before['accepted']} of {self.a.sources}")
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 20 + self.a.sources / 50000
             while before["store_queue"] > 0 and time.monotonic() < deadline:
                 time.sleep(0.2)  # let the store commit the new sources first
                 before = c.counters()
@@ -212,9 +217,10 @@ class Bench:
                    "step_seconds": self.a.step_seconds, "repeat": self.a.repeat,
                    "gso": self.a.gso, "burst": self.a.burst}
         t0 = time.monotonic()
-        receivers = (("bare", self.trial_bare, self.a.repeat),
-                     ("bare+mac", self.trial_bare_mac, self.a.repeat_mac),
-                     ("collector", self.trial_collector, self.a.repeat))
+        receivers = tuple(r for r in (("bare", self.trial_bare, self.a.repeat),
+                                      ("bare+mac", self.trial_bare_mac, self.a.repeat_mac),
+                                      ("collector", self.trial_collector, self.a.repeat))
+                          if self.a.only in (None, r[0]))
         for name, trial, repeat in receivers:
             searches = []
             for _ in range(repeat):
@@ -231,14 +237,16 @@ class Bench:
             results[name]["cpu_at_fixed_rate"] = {
                 "rate": r["rate_achieved"], "cpu_pct": r["cpu_pct"], "lost": r["lost"],
                 "us_per_frame": round(1e6 * r["cpu_s"] / max(1, r["received"]), 2)}
+        results["trials"] = self.trials
+        results["wall_s"] = round(time.monotonic() - t0, 1)
+        if self.a.only:
+            return results
         b, bm, c = results["bare"], results["bare+mac"], results["collector"]
         results["ratio"] = (c["zero_loss_rate"] / b["zero_loss_rate"]) if b["zero_loss_rate"] else None
         results["ratio_mac"] = (c["zero_loss_rate"] / bm["zero_loss_rate"]) if bm["zero_loss_rate"] else None
         results["matched"] = self.matched_cost()
-        results["trials"] = self.trials
         results["retries"] = self.retries
         results["disturbed_trials_kept"] = sum(1 for t in self.trials if t["disturbed"]) - self.retries
-        results["wall_s"] = round(time.monotonic() - t0, 1)
         return results
 
     def matched_cost(self):
@@ -289,6 +297,18 @@ def main():
     ap.add_argument("--retries", type=int, default=12, help="repeated trials, in total")
     ap.add_argument("--sender-cpu", type=int, default=0)
     ap.add_argument("--receiver-cpu", type=int, default=1)
+    ap.add_argument("--collector-cpus", default=None,
+                    help="taskset CPU list for the collector only (e.g. 0,1: its store writer "
+                         "may use the sender's CPU); default: --receiver-cpu, like the bare loops")
+    ap.add_argument("--interval-ms", type=int, default=10000,
+                    help="the interval the frames declare; at 1,000,000 sources make it longer "
+                         "than the warm-up, or the first sources go DOWN before the measurement")
+    ap.add_argument("--last-seen-every", default=None,
+                    help="the collector's collector.last_seen_every (default: its own, 5s)")
+    ap.add_argument("--only", default=None, choices=("bare", "bare+mac", "collector"),
+                    help="search one receiver only (no ratio then)")
+    ap.add_argument("--warm-rate", type=int, default=20000,
+                    help="frames/s of the warm-up round (one per source, new-source path)")
     args = ap.parse_args()
     res = Bench(args).run()
     bl.save(args.out, res)
