@@ -16,7 +16,7 @@ needed). Then:
      all six copies are whole again, and the bytes that took.
 
 Every process is started here and stopped by its pid (benchlib). Loopback only.
-Usage: bench/cluster_bench.py --build build-release [--sources 1000000] [--out r.json]
+Usage: bench/cluster_bench.py --build build-release --out cluster.json [--sources 1000000]
 """
 
 import json
@@ -70,6 +70,8 @@ metrics:
 
 
 def start(m, binary):
+    if m.log is not None:
+        m.log.close()  # a restart appends to the same file
     m.log = open(os.path.join(m.dir, "collector.log"), "a")
     m.proc = bl.start([binary, "--config", m.config], stdout=m.log, stderr=subprocess.STDOUT)
 

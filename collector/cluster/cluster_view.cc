@@ -948,7 +948,6 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
   st.path_warnings.assign(path_done_.listed.begin(),
                           path_done_.listed.begin() + static_cast<std::ptrdiff_t>(std::min(
                                                           max_warnings, path_done_.listed.size())));
-  std::map<std::string, uint64_t>& unheard_count = path_done_.unheard;
 
   int rank = 0;
   for (size_t i = 0; i < config_.members.size(); ++i) {
@@ -977,7 +976,9 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
         ps.sync_bytes_received = p.bytes_received;
       }
     }
-    ps.unheard_sources = unheard_count[ps.member.id];
+    if (auto it = path_done_.unheard.find(ps.member.id); it != path_done_.unheard.end()) {
+      ps.unheard_sources = it->second;
+    }
     if (!ps.self) {
       // Seen by some live collectors and not by others: a path, not a dead collector.
       bool reached = ps.state == PeerState::kUp;

@@ -1,9 +1,9 @@
 #include "cluster/payload.h"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
+#include "cluster/table_digest.h"
 #include "firewatch/protocol/keyring.h"
 #include "firewatch/text/hex.h"
 
@@ -192,11 +192,6 @@ json IncidentJson(const alerting::PeerIncident& i) {
   return j;
 }
 
-uint64_t Fnv(std::string_view text, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 // "states": the echo and each piece's delta header (the items are in the lists).
 json StatesJson(const SyncPayload& p) {
   json st = {{"holds_boot", p.holds_boot}, {"holds", p.holds}};
@@ -263,25 +258,25 @@ void FileId(const std::array<std::vector<uint64_t>, kPieces>& raw_ids, SyncPaylo
 }  // namespace
 
 uint64_t SyncItemId(const alerting::PeerIncident& i) {
-  return Fnv(IncidentJson(i).dump());
+  return Fnv1a64(IncidentJson(i).dump());
 }
 
 uint64_t SyncItemId(const alerting::LogEntry& e) {
-  uint64_t h = Fnv(e.key);
-  h = Fnv(e.state == alerting::LogEntry::State::kDelivered ? "\xff"
-                                                             "d"
-                                                           : "\xff"
-                                                             "c",
-          h);
-  return Fnv("\xff" + std::to_string(e.updated_ms), h);
+  uint64_t h = Fnv1a64(e.key);
+  h = Fnv1a64(e.state == alerting::LogEntry::State::kDelivered ? "\xff"
+                                                                 "d"
+                                                               : "\xff"
+                                                                 "c",
+              h);
+  return Fnv1a64("\xff" + std::to_string(e.updated_ms), h);
 }
 
 uint64_t SyncItemId(const alerting::route::Silence& s) {
-  return Fnv(alerting::route::SilenceToJson(s));
+  return Fnv1a64(alerting::route::SilenceToJson(s));
 }
 
 uint64_t SyncItemId(const alerting::route::MaintenanceWindow& w) {
-  return Fnv(alerting::route::WindowToJson(w));
+  return Fnv1a64(alerting::route::WindowToJson(w));
 }
 
 std::string EncodeSyncPayload(const SyncPayload& p) {

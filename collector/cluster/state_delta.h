@@ -123,7 +123,6 @@ class DeltaCopy {
     version_ = 0;
   }
   uint64_t version() const { return version_; }
-  const std::string& boot() const { return boot_; }
   std::vector<Item> Items() const {
     std::vector<Item> out;
     out.reserve(items_.size());
@@ -131,11 +130,6 @@ class DeltaCopy {
       if (item) out.push_back(*item);
     }
     return out;
-  }
-  size_t refused() const {
-    size_t n = 0;
-    for (const auto& [id, item] : items_) n += item ? 0 : 1;
-    return n;
   }
 
  private:

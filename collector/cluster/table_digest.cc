@@ -2,20 +2,17 @@
 
 namespace firewatch::collector {
 namespace {
-constexpr uint64_t kFnvBasis = 1469598103934665603ull;  // FNV-1a 64
-constexpr uint64_t kFnvPrime = 1099511628211ull;
+constexpr uint64_t kFnvPrime = 1099511628211ull;  // FNV-1a 64, byte by byte below
 }  // namespace
 
 int SyncRangeOf(std::string_view id) {
-  uint64_t h = kFnvBasis;
-  for (unsigned char c : id) h = (h ^ c) * kFnvPrime;
+  const uint64_t h = Fnv1a64(id);
   static_assert(kSyncRanges == 256, "the range is the hash's top byte");
   return static_cast<int>(h >> 56);
 }
 
 uint64_t SourceEntryHash(const std::string& id, SourceState s) {
-  uint64_t h = kFnvBasis;
-  for (unsigned char c : id) h = (h ^ c) * kFnvPrime;
+  uint64_t h = Fnv1a64(id);
   h = (h ^ 0xff) * kFnvPrime;
   h = (h ^ static_cast<uint8_t>(s)) * kFnvPrime;
   return h;
@@ -25,7 +22,7 @@ uint64_t ChecksEntryHash(const std::string& id, const PeerChecks& checks) {
   if (checks.empty()) return 0;
   uint64_t h = kFnvBasis;  // over id, then each (name, state, output)
   auto mix = [&h](std::string_view text) {
-    for (unsigned char c : text) h = (h ^ c) * kFnvPrime;
+    h = Fnv1a64(text, h);
     h = (h ^ 0xff) * kFnvPrime;  // a separator no UTF-8 text contains
   };
   mix(id);
