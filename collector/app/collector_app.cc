@@ -342,10 +342,19 @@ struct CollectorApp::Impl {
   // milliseconds and the queue holds a few chunks.
   static constexpr size_t kLastSeenChunk = 10'000;
   static constexpr uint64_t kLastSeenQueue = 2;
+  uint64_t store_drops_seen = 0;  // Store::batches_dropped when last looked at
   void WriteLastSeen() {
+    // Most rows go as progress (only the heartbeat columns, Tracker::TakeDirty): a whole
+    // row lost in a dropped batch would stay lost. After a drop, every row is rewritten
+    // whole.
+    if (const uint64_t drops = store->batches_dropped(); drops != store_drops_seen) {
+      store_drops_seen = drops;
+      tracker->MarkAllDirty();
+      spdlog::warn("store dropped a batch: rewriting all {} source rows whole", tracker->size());
+    }
     if (store->queue_depth() < kLastSeenQueue) {
       auto dirty = tracker->TakeDirty(kLastSeenChunk);
-      if (!dirty.empty()) store->Write(std::move(dirty), {});
+      if (!dirty.empty()) store->Write(std::move(dirty));
     }
     if (tracker->dirty_count() == 0) return;
     // More to write: after the loop's pending I/O, or once the store has caught up.
@@ -356,7 +365,7 @@ struct CollectorApp::Impl {
   void WriteAllLastSeen() {
     for (auto dirty = tracker->TakeDirty(kLastSeenChunk); !dirty.empty();
          dirty = tracker->TakeDirty(kLastSeenChunk)) {
-      store->Write(std::move(dirty), {});
+      store->Write(std::move(dirty));
     }
   }
 

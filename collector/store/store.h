@@ -8,8 +8,7 @@
 // and the writer proceed together). A process crash (kill -9) loses at most the
 // batches queued but not yet committed -- the app queues transitions at once and
 // heartbeats' changes every collector.last_seen_every (docs/storage.md); committed
-// transactions survive it. With synchronous=NORMAL a power loss may also roll back the
-// last commits, never corrupt the file.
+// transactions survive it, and a power loss too (synchronous = FULL, docs/storage.md).
 //
 // Threading: one writer thread owns the write connection; Write/Sync/counters/reads
 // may be called from any thread.
@@ -39,6 +38,13 @@ struct StoreOptions {
   // A failed commit is retried once, on the next write or Sync or after this long
   // (real time: it is a condition-variable wait), whichever comes first.
   Duration retry_delay = std::chrono::seconds(1);
+  // The writer thread's nice value (setpriority on the thread; 0: as the process). When
+  // the CPUs are busy, the event loop that receives heartbeats comes first and the
+  // writer takes what is left: at a million sources a period's rows are seconds of CPU,
+  // and a writer competing as an equal squeezed the loop until the socket overflowed
+  // (docs/benchmarks.md, section 8). Rows wait a little longer instead; a failure to set
+  // it is logged and ignored.
+  int writer_nice = 10;
   // Wall time for retention, monotonic time for the prune interval. Null: the system
   // clock. Must outlive the Store.
   const Clock* clock = nullptr;
@@ -83,6 +89,10 @@ class Store {
   // retried once; if the retry fails too the batches are dropped, counted in
   // batches_dropped() and logged as an error.
   void Write(std::vector<SourceSnapshot> sources, std::vector<Transition> transitions);
+  // Queues one batch of Tracker::TakeDirty's chunk, with the same rules: whole rows are
+  // upserted, progress updates only the heartbeat columns of a stored row (a source
+  // without a row is skipped: its whole row comes with the next whole write).
+  void Write(DirtyRows rows);
   // Queues the deletion of sources (a forgotten source: its row and all its
   // transitions), as one batch after everything queued before it, with the same
   // commit, retry and drop rules as Write(). An empty list is ignored. Unknown ids are

@@ -212,6 +212,52 @@ TEST_F(StoreTest, UpsertOverwrites) {
   ExpectSameSource(s, loaded->front());
 }
 
+// A heartbeat's progress updates the heartbeat columns of a stored row and leaves the
+// rest (labels, checks, state) as the last whole row wrote them; progress of a source
+// without a row writes nothing and is no error.
+TEST_F(StoreTest, ProgressUpdatesOnlyTheHeartbeatColumns) {
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  SourceSnapshot s = FullSnapshot("a");
+  store->Write({s}, {});
+  SourceProgress p;
+  p.source_id = "a";
+  p.last_seen_ms = s.last_seen_ms + 5000;
+  p.heartbeats = 3;
+  p.last_transport = Transport::kUdp;
+  p.replay = s.replay;
+  p.replay.seen = false;
+  p.replay.boot_id[0] ^= 0xFF;
+  p.replay.sequence = 99;
+  p.replay.timestamp_ms = s.replay.timestamp_ms + 5000;
+  p.replay.floor_ms = s.replay.floor_ms + 1;
+  SourceProgress stray;
+  stray.source_id = "no-row";
+  store->Write(DirtyRows{{}, {p, stray}});
+  ASSERT_TRUE(store->Sync().ok());
+  auto loaded = store->LoadSources();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->size(), 1u) << "progress never creates a row";
+  SourceSnapshot want = s;
+  want.last_seen_ms = p.last_seen_ms;
+  want.heartbeats = p.heartbeats;
+  want.last_transport = p.last_transport;
+  want.replay = p.replay;
+  ExpectSameSource(want, loaded->front());
+  // A chunk with whole rows and progress: both applied.
+  SourceSnapshot b = FullSnapshot("b");
+  p.heartbeats = 4;
+  store->Write(DirtyRows{{b}, {p}});
+  ASSERT_TRUE(store->Sync().ok());
+  loaded = store->LoadSources();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].heartbeats, 4u);
+  ExpectSameSource(b, (*loaded)[1]);
+  store->Write(DirtyRows{});  // nothing queued
+  EXPECT_EQ(store->queue_depth(), 0u);
+}
+
 TEST_F(StoreTest, ForgetDeletesTheSourceAndItsTransitionsInQueueOrder) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);

@@ -269,7 +269,8 @@ TEST_F(TrackerLimitsTest, ForgetRemovesAndKeepsEveryOtherSourceFindable) {
   }
   auto dirty = tracker_.TakeDirty();
   ASSERT_EQ(dirty.size(), 1u);
-  EXPECT_EQ(dirty[0].source_id, "h40");
+  ASSERT_EQ(dirty.progress.size(), 1u) << "a heartbeat with nothing new";
+  EXPECT_EQ(dirty.progress[0].source_id, "h40");
   // Heard again: a new source (first heartbeat, new boot state).
   auto r = tracker_.Observe(agents[7].Next(), Transport::kUdp);
   ASSERT_FALSE(r.rejected);

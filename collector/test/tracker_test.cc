@@ -238,6 +238,83 @@ TEST_F(TrackerTest, SnapshotsOfTransitionsAreCurrentAndOncePerSource) {
   EXPECT_EQ(tracker_.TakeDirty().size(), 3u);
 }
 
+// What goes to the store whole and what as a heartbeat's progress (Tracker::TakeDirty):
+// a new source, a change of labels, interval, agent version or checks, and a transition
+// make the row whole; a heartbeat with nothing new is progress, carrying what it changed.
+TEST_F(TrackerTest, OnlyAHeartbeatWithNothingNewIsProgress) {
+  for (const char* id : {"a", "b", "c", "d", "e"}) boots_[id] = protocol::NewBootId();
+  for (const char* id : {"a", "b", "c", "d", "e"}) {
+    ASSERT_FALSE(tracker_.Observe(Next(id), Transport::kUdp).rejected);
+  }
+  DirtyRows first = tracker_.TakeDirty();
+  EXPECT_EQ(first.rows.size(), 5u) << "new sources are whole rows";
+  EXPECT_TRUE(first.progress.empty());
+
+  clock_.Advance(1s);
+  ASSERT_FALSE(tracker_.Observe(Next("a"), Transport::kHttp).rejected);  // nothing new
+  Heartbeat relabeled = Next("b");
+  relabeled.labels.push_back({"zone", "z2"});
+  ASSERT_FALSE(tracker_.Observe(relabeled, Transport::kUdp).rejected);
+  Heartbeat slower = Next("c");
+  slower.interval_ms *= 2;
+  ASSERT_FALSE(tracker_.Observe(slower, Transport::kUdp).rejected);
+  Heartbeat upgraded = Next("d");
+  upgraded.agent_version = "9.9.9";
+  ASSERT_FALSE(tracker_.Observe(upgraded, Transport::kUdp).rejected);
+  Heartbeat checked = Next("e");
+  checked.checks = {{"disk", protocol::CheckState::kOk, "ok"}};
+  ASSERT_FALSE(tracker_.Observe(checked, Transport::kUdp).rejected);
+
+  DirtyRows second = tracker_.TakeDirty();
+  ASSERT_EQ(second.progress.size(), 1u);
+  const SourceProgress& p = second.progress[0];
+  const auto a = tracker_.Get("a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(p.source_id, "a");
+  EXPECT_EQ(p.last_seen_ms, a->last_seen_ms);
+  EXPECT_EQ(p.heartbeats, 2u);
+  EXPECT_EQ(p.last_transport, Transport::kHttp);
+  EXPECT_EQ(p.replay.sequence, a->replay.sequence);
+  EXPECT_EQ(p.replay.boot_id, a->replay.boot_id);
+  std::set<std::string> whole;
+  for (const auto& r : second.rows) whole.insert(r.source_id);
+  EXPECT_EQ(whole, (std::set<std::string>{"b", "c", "d", "e"}));
+
+  // The same checks again (as agents that send them in every frame do): progress; a
+  // new output: whole.
+  clock_.Advance(1s);
+  Heartbeat same = Next("e");
+  same.checks = checked.checks;
+  ASSERT_FALSE(tracker_.Observe(same, Transport::kUdp).rejected);
+  Heartbeat output = Next("a");
+  output.checks = {{"disk", protocol::CheckState::kOk, "ok"}};
+  ASSERT_FALSE(tracker_.Observe(output, Transport::kUdp).rejected);  // a's first check
+  DirtyRows third = tracker_.TakeDirty();
+  ASSERT_EQ(third.progress.size(), 1u);
+  EXPECT_EQ(third.progress[0].source_id, "e");
+  ASSERT_EQ(third.rows.size(), 1u);
+  EXPECT_EQ(third.rows[0].source_id, "a");
+  clock_.Advance(1s);
+  Heartbeat fuller = Next("e");
+  fuller.checks = {{"disk", protocol::CheckState::kOk, "91% used"}};
+  ASSERT_FALSE(tracker_.Observe(fuller, Transport::kUdp).rejected);
+  DirtyRows fourth = tracker_.TakeDirty();
+  ASSERT_EQ(fourth.rows.size(), 1u) << "a check's output changed";
+  EXPECT_EQ(fourth.rows[0].checks, fuller.checks);
+
+  // A transition (here DOWN after silence) makes the row whole again; so does
+  // MarkAllDirty, for every source.
+  clock_.Advance(30s);
+  ASSERT_EQ(tracker_.Evaluate().size(), 5u);
+  DirtyRows down = tracker_.TakeDirty();
+  EXPECT_EQ(down.rows.size(), 5u);
+  EXPECT_TRUE(down.progress.empty());
+  tracker_.MarkAllDirty();
+  DirtyRows all = tracker_.TakeDirty();
+  EXPECT_EQ(all.rows.size(), 5u);
+  EXPECT_TRUE(all.progress.empty());
+}
+
 // The collector takes a period's changes in chunks (CollectorApp::WriteLastSeen): the
 // sources changed first come first, each once however often it changed, and one that
 // changes again after it was taken is handed out again, after the others.
@@ -249,9 +326,10 @@ TEST_F(TrackerTest, DirtySourcesAreTakenInChunksOldestChangeFirst) {
   }
   ASSERT_FALSE(tracker_.Observe(Next("e"), Transport::kUdp).rejected);  // dirty already
   EXPECT_EQ(tracker_.dirty_count(), 5u);
-  auto ids = [](const std::vector<SourceSnapshot>& rows) {
+  auto ids = [](const DirtyRows& rows) {  // whole rows first, then progress
     std::vector<std::string> out;
-    for (const auto& r : rows) out.push_back(r.source_id);
+    for (const auto& r : rows.rows) out.push_back(r.source_id);
+    for (const auto& p : rows.progress) out.push_back(p.source_id);
     return out;
   };
   EXPECT_EQ(ids(tracker_.TakeDirty(2)), (std::vector<std::string>{"e", "a"}));

@@ -202,6 +202,23 @@ std::vector<protocol::CheckResult> ReportedChecks(const CheckBook& book) {
   return out;
 }
 
+uint64_t ReportedDigest(const CheckBook& book) {
+  // FNV-1a over each reported record's fields, each followed by a separator no field
+  // can hold in that position (a length-prefix would do too; this is shorter).
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](std::string_view text) {
+    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0x100) * 1099511628211ull;  // out of a byte's range: an unambiguous separator
+  };
+  for (const auto& r : book) {
+    if (!r.reported) continue;
+    mix(r.name);
+    h = (h ^ (0x200 + static_cast<unsigned>(r.state))) * 1099511628211ull;
+    mix(r.output);
+  }
+  return h;
+}
+
 std::vector<protocol::CheckResult> AlertedChecks(const SourceSnapshot& s) {
   if (!s.check_book) return s.checks;
   std::vector<protocol::CheckResult> out;

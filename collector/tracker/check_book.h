@@ -131,6 +131,9 @@ size_t ApproxBytes(const CheckBook& book);
 
 // The checks of the last heartbeat (SourceSnapshot::checks), in the book's order.
 std::vector<protocol::CheckResult> ReportedChecks(const CheckBook& book);
+// A 64-bit digest of what ReportedChecks would return (names, states, outputs, order):
+// whether a heartbeat changed the checks the store keeps, without building them.
+uint64_t ReportedDigest(const CheckBook& book);
 
 // Each check of `s` with the state its alert shows (the book's alert states; without a
 // book, the reported ones): what resolving a forgotten source's alerts must cover.

@@ -57,6 +57,26 @@ struct SourceSnapshot {
   std::shared_ptr<const PingInfo> ping;
 };
 
+// What every heartbeat changes in a source's stored row, and nothing else: the store
+// updates just these columns of a row it has (Store::Write). A source whose labels,
+// interval, agent version, checks or state changed too goes to the store as a whole
+// SourceSnapshot instead (Tracker::TakeDirty decides).
+struct SourceProgress {
+  std::string source_id;
+  int64_t last_seen_ms = 0;
+  uint64_t heartbeats = 0;
+  Transport last_transport = Transport::kUdp;
+  protocol::ReplayState replay;  // its persisted fields (seen, boot_id, sequence, ...)
+};
+
+// A chunk of Tracker::TakeDirty: whole rows and heartbeat-only updates, disjoint.
+struct DirtyRows {
+  std::vector<SourceSnapshot> rows;
+  std::vector<SourceProgress> progress;
+  bool empty() const { return rows.empty() && progress.empty(); }
+  size_t size() const { return rows.size() + progress.size(); }
+};
+
 // One change of a source's state.
 struct Transition {
   std::string source_id;

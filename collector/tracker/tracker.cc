@@ -61,10 +61,20 @@ Tracker::Entry& Tracker::Add(std::string id, uint32_t hash) {
   return e;
 }
 
-void Tracker::MarkDirty(Entry& e) {
+void Tracker::MarkProgress(Entry& e) {
   if (e.dirty) return;
   e.dirty = true;
   dirty_.push_back(e.position);
+}
+
+void Tracker::MarkDirty(Entry& e) {
+  e.dirty_row = true;
+  MarkProgress(e);
+}
+
+void Tracker::MarkAllDirty() {
+  MutexLock lock(mu_);
+  for (Entry& e : entries_) MarkDirty(e);
 }
 
 void Tracker::SetConfig(const DetectionConfig& config) {
@@ -202,6 +212,7 @@ std::optional<Transition> Tracker::SetState(Entry& e, SourceState to, std::strin
   e.state_since_ms = t.at_ms;
   e.recovery_count = 0;
   if (to != SourceState::kStopped) e.goodbye_reason = {};
+  MarkDirty(e);
   return t;
 }
 
@@ -337,17 +348,21 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
     e->last_seen_ms = now_ms;
     ++e->heartbeats;
     e->last_transport = transport;
-    MarkDirty(*e);
+    MarkProgress(*e);
     Rewake(*e);
     return;
   }
   const bool new_boot = verdict.role == protocol::FrameRole::kNewBoot;
+  // Whether the stored row changes beyond a heartbeat's progress (MarkDirty, below).
+  bool row_changed = is_new;
   if (!e->labels || !LabelsEqual(*e->labels, hb.labels)) {
     e->labels = label_pool_.Intern(hb.labels, entries_.size());
+    row_changed = true;
   }
   if (e->interval_ms != hb.interval_ms || is_new) {
     e->interval_ms = hb.interval_ms;
     e->detector.Seed(milliseconds(hb.interval_ms));
+    row_changed = true;
   }
   if (new_boot) {
     // The inter-arrival gap across a restart says nothing about the agent's rhythm.
@@ -361,6 +376,7 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
   e->last_transport = transport;
   if (*e->agent_version != hb.agent_version) {
     e->agent_version = texts_.Intern(hb.agent_version, 2 * entries_.size());
+    row_changed = true;
   }
   if (hb.checks_mode == protocol::ChecksMode::kUnchanged) {
     // Only the digest of the agent's last full state: ours is current when it is that
@@ -374,16 +390,21 @@ void Tracker::ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Tr
       const std::vector<protocol::CheckResult> held = ReportedChecks(*e->checks);
       std::vector<protocol::CheckView> same;
       for (const auto& c : held) same.push_back({c.name, c.state, c.output});
-      ApplyChecks(*e, same, now_ms, out.check_changes);
+      row_changed |= ApplyChecks(*e, same, now_ms, out.check_changes);
     }
   } else if (!hb.checks.empty() || e->checks) {  // most sources never report a check
-    ApplyChecks(*e, hb.checks, now_ms, out.check_changes);
+    // The stored checks are the last heartbeat's (outputs too): whole when they changed.
+    row_changed |= ApplyChecks(*e, hb.checks, now_ms, out.check_changes);
   }
   if (hb.checks_mode == protocol::ChecksMode::kFull) {
     e->checks_digest = hb.checks_digest;
     e->checks_stale = false;
   }
-  MarkDirty(*e);
+  if (row_changed) {
+    MarkDirty(*e);
+  } else {
+    MarkProgress(*e);  // a transition below makes it whole (SetState)
+  }
 
   const std::string& id = e->id;
   if (hb.type == protocol::FrameType::kGoodbye) {
@@ -515,8 +536,9 @@ std::optional<Transition> Tracker::EvaluateHeartbeat(Entry& e, MonoTime now) {
   return std::nullopt;
 }
 
-void Tracker::ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks, int64_t now_ms,
+bool Tracker::ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks, int64_t now_ms,
                           std::vector<CheckChange>& changes) {
+  const uint64_t stored_before = e.checks ? ReportedDigest(*e.checks) : ReportedDigest({});
   if (!e.checks) {
     e.checks = std::make_shared<CheckBook>();
   } else if (e.checks.use_count() > 1) {
@@ -529,6 +551,7 @@ void Tracker::ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks,
                          changes);
   update.Apply(*e.checks, checks);
   check_outputs_cut_ += update.cut();
+  return ReportedDigest(*e.checks) != stored_before;
 }
 
 SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
@@ -615,16 +638,20 @@ size_t Tracker::size() const {
   return entries_.size();
 }
 
-std::vector<SourceSnapshot> Tracker::TakeDirty(size_t max) {
+DirtyRows Tracker::TakeDirty(size_t max) {
   const MonoTime now = clock_.Now();
   MutexLock lock(mu_);
   const size_t n = std::min(max, dirty_.size() - dirty_head_);
-  std::vector<SourceSnapshot> out;
-  out.reserve(n);
+  DirtyRows out;
   for (size_t i = dirty_head_; i < dirty_head_ + n; ++i) {
     Entry& e = entries_[dirty_[i]];
+    if (e.dirty_row) {
+      out.rows.push_back(ToSnapshot(e, now));
+    } else {
+      out.progress.push_back({e.id, e.last_seen_ms, e.heartbeats, e.last_transport, e.replay});
+    }
     e.dirty = false;
-    out.push_back(ToSnapshot(e, now));
+    e.dirty_row = false;
   }
   dirty_head_ += n;
   if (dirty_head_ == dirty_.size()) {

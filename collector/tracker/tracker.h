@@ -211,10 +211,18 @@ class Tracker {
   // most `max`, those changed first first. The collector takes them every
   // collector.last_seen_every, in chunks (CollectorApp::WriteLastSeen): a heartbeat's
   // changes (last-seen time, replay position, reported checks) reach the store in these
-  // batches. The lock is held while the chunk's snapshots are made.
-  std::vector<SourceSnapshot> TakeDirty(size_t max = SIZE_MAX) FW_EXCLUDES(mu_);
+  // batches. A source of which only what every heartbeat changes has changed since it was
+  // last taken (SourceProgress) comes as progress, the others as whole rows (labels,
+  // checks, ...): at a million sources, nearly all are progress, which costs the store a
+  // fraction of a whole row and the lock no label decoding. The lock is held while the
+  // chunk is made.
+  DirtyRows TakeDirty(size_t max = SIZE_MAX) FW_EXCLUDES(mu_);
   // How many sources TakeDirty has still to hand out.
   size_t dirty_count() const FW_EXCLUDES(mu_);
+  // Every source is handed out again, as a whole row, by the next TakeDirty calls: after
+  // the store dropped a batch (Store::batches_dropped), whose whole rows a later
+  // progress update could not repair.
+  void MarkAllDirty() FW_EXCLUDES(mu_);
   // Snapshots of the sources `ids` names (each once; ids no longer tracked are skipped),
   // for writing what must not wait for TakeDirty (a transition, a check's alert-state
   // change) at once. They stay dirty: the next TakeDirty writes them again, which costs
@@ -256,10 +264,14 @@ class Tracker {
   // Position of `id` in entries_, or SourceIndex::kNone.
   uint32_t PositionOf(std::string_view id, uint32_t hash) const FW_REQUIRES(mu_);
   Entry& Add(std::string id, uint32_t hash) FW_REQUIRES(mu_);  // id must be new
+  // `e` is to be taken by TakeDirty: MarkDirty as a whole row, MarkProgress as progress
+  // (unless its whole row is due already).
   void MarkDirty(Entry& e) FW_REQUIRES(mu_);
+  void MarkProgress(Entry& e) FW_REQUIRES(mu_);
   // Applies one heartbeat's checks to `e`'s book (created, or copied while a snapshot
-  // shares it), appending the alert-state changes to `changes`.
-  void ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks, int64_t now_ms,
+  // shares it), appending the alert-state changes to `changes`. True when the checks the
+  // store keeps (ReportedChecks) changed: then the row goes whole.
+  bool ApplyChecks(Entry& e, std::span<const protocol::CheckView> checks, int64_t now_ms,
                    std::vector<CheckChange>& changes) FW_REQUIRES(mu_);
   void ObserveLocked(const protocol::HeartbeatView& hb, uint32_t hash, Transport transport,
                      MonoTime now, int64_t now_ms, ObserveResult& out) FW_REQUIRES(mu_);

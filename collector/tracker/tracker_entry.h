@@ -44,7 +44,8 @@ struct Tracker::Entry {
   uint32_t recovery_count = 0;  // consecutive heartbeats while DOWN
   SourceState state = SourceState::kUp;
   Transport last_transport = Transport::kUdp;
-  bool dirty = false;
+  bool dirty = false;      // in Tracker::dirty_
+  bool dirty_row = false;  // ... as a whole row, not only progress (Tracker::TakeDirty)
   bool deadline = false;  // a deadline source (check): its state is in deadline_states_
   bool checks_stale = false;  // the last frame's digest was not checks_digest's
   Interned agent_version;     // interned (tracker texts_): a fleet runs a few versions
