@@ -882,8 +882,32 @@ void ClusterView::CheckPath(const std::string& id, PathWarnings& out) const {
   if (out.listed.size() < kMaxPathWarnings) out.listed.push_back({id, std::move(unheard)});
 }
 
+uint64_t ClusterView::path_passes() const {
+  MutexLock lock(mu_);
+  return path_passes_;
+}
+
+ClusterView::PathInputs ClusterView::PathInputsNow() const {
+  PathInputs in{digests_.sources, local_.size()};
+  for (const auto& p : peers_) {
+    if (Live(p)) {
+      in.insert(in.end(), {1, p.digests.sources, p.sources.size()});
+    } else {
+      in.push_back(0);
+    }
+  }
+  return in;
+}
+
 bool ClusterView::StepPathPass(size_t budget) const {
   PathPass& pass = path_pass_;
+  if (!pass.started) {
+    PathInputs inputs = PathInputsNow();
+    if (path_done_inputs_ && *path_done_inputs_ == inputs) return true;  // still current
+    pass.started = true;
+    pass.inputs = std::move(inputs);
+    ++path_passes_;
+  }
   // Walks one table from where the pass stands: 1 when it is done, 0 when the budget ran
   // out, -1 when the table was rehashed since its walk began (the pass starts again).
   // Every id once, without building a set of all of them: ours first, then each live
@@ -891,7 +915,10 @@ bool ClusterView::StepPathPass(size_t budget) const {
   auto walk = [&](const auto& table, size_t index) FW_REQUIRES(mu_) -> int {
     if (pass.bucket == 0) pass.buckets = table.bucket_count();
     if (table.bucket_count() != pass.buckets) {
+      PathInputs inputs = std::move(pass.inputs);
       pass = PathPass{};
+      pass.started = true;
+      pass.inputs = std::move(inputs);
       return -1;
     }
     for (; pass.bucket < pass.buckets && budget > 0; ++pass.bucket) {
@@ -928,6 +955,7 @@ bool ClusterView::StepPathPass(size_t budget) const {
     std::sort(pass.found.listed.begin(), pass.found.listed.end(),
               [](const PathWarning& a, const PathWarning& b) { return a.source < b.source; });
     path_done_ = std::move(pass.found);
+    path_done_inputs_ = std::move(pass.inputs);
     pass = PathPass{};
     return true;
   }

@@ -161,11 +161,16 @@ class ClusterView : public alerting::PeerGate {
   // live peers'); each call walks at most path_pass_slice() more ids of the pass in
   // progress, so a call costs a bounded time whatever the tables' size (at 3 x 1,000,000
   // sources a whole pass every second held the event loop past the socket's buffer).
-  // A small cluster finishes a pass in every call: its warnings are always fresh.
+  // A small cluster finishes a pass in every call: its warnings are always fresh. A pass
+  // starts only when what warnings depend on changed since the last one began (the
+  // tables' digests, sizes and the peers' liveness: PathInputs), so an idle cluster of
+  // millions walks nothing.
   ClusterStatus Snapshot(size_t max_warnings = kMaxPathWarnings) const FW_EXCLUDES(mu_);
   static constexpr size_t kMaxPathWarnings = 100;  // listed; all are counted
   // Ids walked per Snapshot call (tests make it small).
   void set_path_pass_slice(size_t ids) FW_EXCLUDES(mu_);
+  // Path-warning passes started so far (tests: an idle cluster starts none).
+  uint64_t path_passes() const FW_EXCLUDES(mu_);
   // Membership and timings as read at start; the digest in it is the one at start too
   // (config_digest() follows reloads).
   const ClusterConfig& config() const { return config_; }
@@ -298,10 +303,17 @@ class ClusterView : public alerting::PeerGate {
     std::map<std::string, uint64_t> unheard;  // by collector
     std::vector<PathWarning> listed;          // the first kMaxPathWarnings, sorted
   };
+  // What the warnings depend on, cheaply: the digest (an XOR of one hash per (id, state)
+  // entry) and size of our table and of each live peer's, and which peers are live.
+  // Equal inputs: the same tables, but for a 64-bit hash collision.
+  using PathInputs = std::vector<uint64_t>;
+  PathInputs PathInputsNow() const FW_REQUIRES(mu_);
   struct PathPass {
     size_t table = 0;    // 0: local_, i > 0: peers_[i - 1].sources
     size_t bucket = 0;   // next bucket of that table
     size_t buckets = 0;  // its bucket_count when the walk of it began
+    bool started = false;
+    PathInputs inputs;  // when the pass started
     PathWarnings found;
   };
   // Walks up to `budget` ids of the pass; true when the pass completed (then in `done`).
@@ -310,6 +322,8 @@ class ClusterView : public alerting::PeerGate {
   size_t path_slice_ FW_GUARDED_BY(mu_) = 200'000;
   mutable PathPass path_pass_ FW_GUARDED_BY(mu_);
   mutable PathWarnings path_done_ FW_GUARDED_BY(mu_);
+  mutable std::optional<PathInputs> path_done_inputs_ FW_GUARDED_BY(mu_);  // of path_done_
+  mutable uint64_t path_passes_ FW_GUARDED_BY(mu_) = 0;                    // passes started (tests)
 };
 
 }  // namespace firewatch::collector
