@@ -74,7 +74,7 @@ TEST(CollectorConfigTest, LimitDefaultsAreSizedForTheMachine) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->limits.max_sources, DefaultMaxSources());
   EXPECT_GE(c->limits.max_sources, 10'000u);
-  EXPECT_LE(c->limits.max_sources, 500'000u);
+  EXPECT_LE(c->limits.max_sources, 1'000'000u);
   EXPECT_EQ(c->limits.new_sources_per_key_per_minute,
             std::max<size_t>(1000, c->limits.max_sources / 10));
   EXPECT_EQ(c->detection.max_future_skew, 5s);
