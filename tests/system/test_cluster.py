@@ -119,11 +119,14 @@ def test_three_collectors_sync_and_refuse_unsigned_sync_requests(harness, twilio
                 assert m["sources"] == 0, v
                 assert m["sync_bytes_sent"] > 0 and m["sync_bytes_received"] > 0, v
     assert views["site-a"]["collectors"][1]["url"] == b.url
-    text = a.metrics()
-    for peer in ("site-b", "site-c"):
-        for direction in ("sent", "received"):
-            assert metric_sum(text, "firewatch_cluster_sync_bytes_total",
-                              {"peer": peer, "direction": direction}) > 0, (peer, direction)
+    # The counters are exported with the metrics once a second: the exchanges seen above
+    # may be newer than the last export.
+    def sync_bytes_counted():
+        text = a.metrics()
+        return all(metric_sum(text, "firewatch_cluster_sync_bytes_total",
+                              {"peer": peer, "direction": direction}) > 0
+                   for peer in ("site-b", "site-c") for direction in ("sent", "received"))
+    wait_for(sync_bytes_counted, 5, what="sync bytes in both directions for both peers")
 
     key = read_key(f"{harness.dir}/cluster.key")
     payload = documented_payload("site-b", views["site-a"]["config_digest"])
