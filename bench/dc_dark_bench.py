@@ -11,6 +11,14 @@ stop at once (--down must be sources / dcs).
 
 The interval: 1,000,000 sources at 5 s are 200,000 frames/s, more than this script's
 Python sender and the collector can share on two cores; the default 60 s is ~17,000/s.
+With --sender blaster the frames come from bench_udp_blaster instead (pre-encoded, one
+pinned CPU), which can offer 200,000/s: the sources first become known at 50,000/s
+declaring a 120 s interval (the new-source path is not what this measures), then one
+blaster run of --blast-seconds sends every source each --interval (it declares it) and,
+--stop-after seconds in, skips the last dc's block of sources (dc block = --down
+consecutive sources, so the last dc is sources - down .. sources - 1). The pages are
+counted before the blaster ends, so the run must be long enough for the detection
+window, the domain decision and the hosts' group_wait after the stop (checked).
 The detection window grows with it (interval x backstop_intervals + grace), and so must
 the domain window (the stopped sources' last frames are spread over one interval), and
 the hosts' group_wait (>= the domain window, docs/domains.md).
@@ -25,6 +33,7 @@ asserted: the figures go to --out (JSON) and docs/benchmarks.md section 8.
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 
@@ -39,11 +48,20 @@ def main():
     ap = bl.arg_parser(__doc__)
     ap.add_argument("--sources", type=int, default=1000000)
     ap.add_argument("--down", type=int, default=100000)
-    ap.add_argument("--interval", type=float, default=60.0, help="heartbeat interval, s")
+    ap.add_argument("--interval", type=float, default=None,
+                    help="heartbeat interval, s (default 60 with the python sender, 5 with the blaster)")
+    ap.add_argument("--sender", choices=("python", "blaster"), default="python")
+    ap.add_argument("--blast-seconds", type=float, default=60.0)
+    ap.add_argument("--stop-after", type=float, default=15.0)
+    ap.add_argument("--sender-cpu", type=int, default=0)
     args = ap.parse_args()
+    if args.interval is None:
+        args.interval = 5.0 if args.sender == "blaster" else 60.0
     dcs = args.sources // args.down
     if dcs < 2 or dcs * args.down != args.sources:
         ap.error("--down must divide --sources, at most half of it")
+    if args.sender == "blaster" and dcs > 10:
+        ap.error("the blaster names ten dcs (dc0..dc9): --down must be at least --sources / 10")
     os.environ["FIREWATCH_BIN_DIR"] = os.path.abspath(args.build)
     os.environ["FIREWATCH_SOURCE_DIR"] = os.path.join(HERE, "..")
     from fwtest import Harness  # noqa: E402 (reads FIREWATCH_BIN_DIR)
@@ -54,6 +72,7 @@ def main():
     h = Harness(work)
     twilio = FakeTwilio("ACtest", "demo-token")
     fleet = None
+    blaster = None
     try:
         smtp = SmtpServer(h).start()
         window = args.interval * 3 + 2  # backstop_intervals x interval + grace (defaults)
@@ -77,31 +96,78 @@ def main():
             return bl.metric_sum(m, "firewatch_sources", state=state)
 
         bl.log(f"{args.sources:,} sources in {dcs} dcs, {args.interval:g} s interval "
-               f"({args.sources / args.interval:,.0f} frames/s)")
-        t_build = time.monotonic()
-        fleet = Fleet(h, collector, args.sources, "dark", interval=args.interval,
-                      dcs=tuple(f"dc{i}" for i in range(dcs)),
-                      slices=max(20, int(args.interval * 20)))
-        bl.log(f"sender built in {time.monotonic() - t_build:.1f} s")
-        fleet.start()
-        t0 = time.monotonic()
-        while True:  # the first round brings every source in; a lost frame waits a round
-            m = metrics()
-            if count(m, "UP") >= args.sources:
-                break
-            if time.monotonic() - t0 > args.interval * 4 + 60:
-                raise RuntimeError(f"only {count(m, 'UP'):,.0f} sources UP")
-            time.sleep(2)
-        ramp = time.monotonic() - t0
-        bl.log(f"all {args.sources:,} UP after {ramp:.0f} s")
-        time.sleep(min(args.interval, 30))  # steady state
-        cpu0, wall0 = bl.cpu_seconds(pid), time.monotonic()
-        rss_steady = bl.status_kb(pid)["VmRSS"]
-        self0 = resource.getrusage(resource.RUSAGE_SELF)
+               f"({args.sources / args.interval:,.0f} frames/s), sender: {args.sender}")
 
-        victims = fleet.in_dc("dc0")
-        fleet.stop_sources(victims)
-        stopped = time.monotonic()
+        def wait_all_up(limit):
+            t0 = time.monotonic()
+            while True:  # the first round brings every source in; a lost frame waits a round
+                m = metrics()
+                if count(m, "UP") >= args.sources:
+                    return time.monotonic() - t0
+                if time.monotonic() - t0 > limit:
+                    raise RuntimeError(f"only {count(m, 'UP'):,.0f} sources UP")
+                time.sleep(2)
+
+        if args.sender == "python":
+            t_build = time.monotonic()
+            fleet = Fleet(h, collector, args.sources, "dark", interval=args.interval,
+                          dcs=tuple(f"dc{i}" for i in range(dcs)),
+                          slices=max(20, int(args.interval * 20)))
+            bl.log(f"sender built in {time.monotonic() - t_build:.1f} s")
+            fleet.start()
+            ramp = wait_all_up(args.interval * 4 + 60)
+            bl.log(f"all {args.sources:,} UP after {ramp:.0f} s")
+            time.sleep(min(args.interval, 30))  # steady state
+            cpu0, wall0 = bl.cpu_seconds(pid), time.monotonic()
+            rss_steady = bl.status_kb(pid)["VmRSS"]
+            self0 = resource.getrusage(resource.RUSAGE_SELF)
+            victims = fleet.in_dc("dc0")
+            fleet.stop_sources(victims)
+            stopped = time.monotonic()
+        else:
+            needed = args.stop_after + window + dwin + 5 + 5  # last DOWN, group_wait, margin
+            if args.blast_seconds < needed:
+                ap.error(f"--blast-seconds must be at least {needed:g} (stop, detection window, "
+                         "the hosts' group_wait, 5 s)")
+            blast = [os.path.join(args.build, "bench", "bench_udp_blaster"), "--port",
+                     str(collector.udp_port), "--key-file", h.key_path, "--key-id", "fleet",
+                     "--sources", str(args.sources), "--prefix", "dark-",
+                     "--dc-block", str(args.down), "--burst", "64", "--gso", "32"]
+            # Every source known first, declaring an interval no wait below can outlast.
+            warm_rate = 50000
+            t0 = time.monotonic()
+            warm = bl.start(blast + ["--seq-base", "1", "--rate", str(warm_rate),
+                                     "--count", str(args.sources), "--duration",
+                                     str(min(60, args.sources / warm_rate + 5)),
+                                     "--interval-ms", "120000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            warm.communicate(timeout=300)
+            ramp = wait_all_up(120)
+            while bl.metric_sum(metrics(), "firewatch_store_queue_depth") > 0:
+                time.sleep(1)
+            bl.log(f"all {args.sources:,} known and UP after {time.monotonic() - t0:.0f} s")
+            rate = int(args.sources / args.interval)
+            blaster = bl.start(blast + ["--seq-base", "2", "--rate", str(rate),
+                                        "--duration", str(args.blast_seconds),
+                                        "--interval-ms", str(int(args.interval * 1000)),
+                                        "--stop-after", str(args.stop_after),
+                                        "--stop-from", str(args.sources - args.down),
+                                        "--stop-to", str(args.sources),
+                                        "--cpu", str(args.sender_cpu)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            line = blaster.stderr.readline()  # "encoded ...; sending"
+            if "sending" not in line:
+                raise RuntimeError(f"blaster: {line}{blaster.stderr.read()}")
+            cpu0, wall0 = bl.cpu_seconds(pid), time.monotonic()
+            self0 = resource.getrusage(resource.RUSAGE_SELF)
+            line = blaster.stderr.readline()  # "stopped sources A..B at monotonic T"
+            if "stopped sources" not in line:
+                raise RuntimeError(f"blaster: {line}{blaster.stderr.read()}")
+            stopped = float(line.rsplit(" ", 1)[1])
+            rss_steady = bl.status_kb(pid)["VmRSS"]
+            victims = range(args.sources - args.down, args.sources)
+            bl.log(f"{rate:,} frames/s; sources {args.sources - args.down:,}.."
+                   f"{args.sources - 1:,} (dc{dcs - 1}) stopped")
         all_down = first_mail = None
         queue_max, samples = 0.0, []
         deadline = stopped + window + 120
@@ -120,7 +186,7 @@ def main():
             time.sleep(0.5)
         outage_cpu = bl.cpu_seconds(pid) - cpu0
         outage_wall = time.monotonic() - wall0
-        self1 = resource.getrusage(resource.RUSAGE_SELF)  # the sender, same span
+        self1 = resource.getrusage(resource.RUSAGE_SELF)  # the python sender, same span
         bl.log(f"DOWN {samples[-1][1]:,} after {all_down} s; first email at {first_mail} s")
         time.sleep(dwin + 5 + 2)  # past every host group's group_wait: count the pages
         m = metrics()
@@ -158,9 +224,16 @@ def main():
             "collector_alive": collector.proc.alive(),
             "down_samples": samples[::max(1, len(samples) // 40)],
         }
+        if blaster is not None:
+            out, _ = blaster.communicate(timeout=args.blast_seconds * 2 + 60)
+            res["blaster"] = json.loads(out) if out.strip() else None
+            res["sender_cpu_s_outage"] = None  # a separate process, pinned to --sender-cpu
+            blaster = None
         bl.save(args.out, res)
         print(json.dumps({k: v for k, v in res.items() if k != "down_samples"}, indent=2))
     finally:
+        if blaster is not None:
+            bl.stop(blaster)
         if fleet is not None:
             fleet.close()
         twilio.close()

@@ -15,6 +15,14 @@
 // sender cannot keep up it sends back to back and reports the rate it achieved. Sending
 // stops after all frames or at --duration (+10% grace), whichever comes first.
 //
+// --dc-block N labels source s with dc "dc<(s / N) % 10>" (blocks of N consecutive
+// sources per dc) instead of one of three dcs round robin. --stop-after S --stop-from A
+// --stop-to B: from S seconds after sending began, frames of sources A <= s < B are
+// skipped (not sent, counted in "skipped"), as if those hosts went dark together; the
+// moment is printed to stderr as "stopped sources A..B at monotonic T" (CLOCK_MONOTONIC,
+// the clock of Python's time.monotonic()). With --dc-block 100000 and sources
+// 900000..999999 stopped, that is one whole dc of a million (bench/dc_dark_bench.py).
+//
 // --gso N puts up to N consecutive frames of equal size in one message with UDP_SEGMENT
 // (generic segmentation offload). The kernel cuts it into ordinary datagrams before
 // they reach the receiving socket (receivers do not enable UDP_GRO), so a receiver sees
@@ -70,16 +78,21 @@ struct Options {
   int cpu = -1;              // pin to this CPU once encoding is done; -1 = no pinning
   uint32_t interval_ms = 10000;
   bool unique_host_label = false;
+  uint64_t dc_block = 0;                // 0: dc1..dc3 round robin; else dc<(s / dc_block) % 10>
+  double stop_after = -1;               // seconds after sending began; < 0: never
+  uint64_t stop_from = 0, stop_to = 0;  // sources [stop_from, stop_to) stop then
 };
 
 [[noreturn]] void Usage(const char* why) {
-  std::fprintf(stderr,
-               "bench_udp_blaster: %s\n"
-               "usage: bench_udp_blaster --port P --key-file F [--key-id bench] [--sources N]\n"
-               "  [--prefix bench-] [--seq-base 1] [--boot-salt 1] [--rate FPS] [--duration S]\n"
-               "  [--count N] [--burst 64] [--gso 1] [--cpu N] [--interval-ms 10000] [--unique-host-label]\n"
-               "Sends only to 127.0.0.1.\n",
-               why);
+  std::fprintf(
+      stderr,
+      "bench_udp_blaster: %s\n"
+      "usage: bench_udp_blaster --port P --key-file F [--key-id bench] [--sources N]\n"
+      "  [--prefix bench-] [--seq-base 1] [--boot-salt 1] [--rate FPS] [--duration S]\n"
+      "  [--count N] [--burst 64] [--gso 1] [--cpu N] [--interval-ms 10000] [--unique-host-label]\n"
+      "  [--dc-block N] [--stop-after S --stop-from A --stop-to B]\n"
+      "Sends only to 127.0.0.1.\n",
+      why);
   std::exit(2);
 }
 
@@ -123,6 +136,10 @@ Options Parse(int argc, char** argv) {
   num("gso", o.gso);
   num("cpu", o.cpu);
   num("interval-ms", o.interval_ms);
+  num("dc-block", o.dc_block);
+  num("stop-after", o.stop_after);
+  num("stop-from", o.stop_from);
+  num("stop-to", o.stop_to);
   if (!kv.empty()) Usage(("unknown option --" + kv.begin()->first).c_str());
   if (o.port <= 0 || o.port > 65535) Usage("--port is required");
   if (o.key_file.empty()) Usage("--key-file is required");
@@ -130,6 +147,9 @@ Options Parse(int argc, char** argv) {
   if (o.gso < 1 || o.gso > 64 || o.gso > o.burst) Usage("--gso must be in 1..min(64, burst)");
   if (o.duration <= 0 || o.duration > 60) Usage("--duration must be in (0, 60] seconds");
   if (o.seq_base == 0) Usage("--seq-base must be >= 1");
+  if (o.stop_after >= 0 && (o.stop_from >= o.stop_to || o.stop_to > o.sources)) {
+    Usage("--stop-from..--stop-to must be a non-empty range of the sources");
+  }
   return o;
 }
 
@@ -164,6 +184,8 @@ struct Frames {
 Frames EncodeRange(const Options& o, uint64_t begin, uint64_t end, const protocol::Secret& secret,
                    int64_t now_ms) {
   static const char* kDc[] = {"dc1", "dc2", "dc3"};
+  static const char* kDcBlock[] = {"dc0", "dc1", "dc2", "dc3", "dc4",
+                                   "dc5", "dc6", "dc7", "dc8", "dc9"};
   // Values of equal length per label, so every frame has the same size and --gso can
   // batch any run of consecutive frames.
   static const char* kRole[] = {"web", "api", "sql", "kvs"};
@@ -188,7 +210,7 @@ Frames EncodeRange(const Options& o, uint64_t begin, uint64_t end, const protoco
     std::memcpy(hb.boot_id.data(), &b0, 8);
     std::memcpy(hb.boot_id.data() + 8, &b1, 8);
     hb.labels.clear();
-    hb.labels.emplace_back("dc", kDc[s % 3]);
+    hb.labels.emplace_back("dc", o.dc_block > 0 ? kDcBlock[(s / o.dc_block) % 10] : kDc[s % 3]);
     if (o.unique_host_label) hb.labels.emplace_back("host", id);
     hb.labels.emplace_back("role", kRole[(s / 3) % 4]);
     hb.labels.emplace_back("service", kService[(s / 12) % 5]);
@@ -299,17 +321,37 @@ int main(int argc, char** argv) {
   const uint64_t per_burst = static_cast<uint64_t>(o.burst);
   const double start = MonoSeconds();
   const double deadline = start + o.duration * 1.1;
+  // `sent`: frames laid out so far (sent, failed or skipped).
   uint64_t sent = 0, send_errors = 0, frames_failed = 0, late_bursts = 0, syscalls = 0;
+  uint64_t skipped = 0;
+  bool stopping = false;
   int last_errno = 0;
+  auto stopped = [&](uint64_t i) {
+    const uint64_t s = i % o.sources;
+    return stopping && s >= o.stop_from && s < o.stop_to;
+  };
   while (sent < n) {
+    if (!stopping && o.stop_after >= 0 && MonoSeconds() >= start + o.stop_after) {
+      stopping = true;
+      std::fprintf(stderr, "stopped sources %llu..%llu at monotonic %.3f\n",
+                   static_cast<unsigned long long>(o.stop_from),
+                   static_cast<unsigned long long>(o.stop_to - 1), MonoSeconds());
+      std::fflush(stderr);
+    }
     // Lay out this burst's messages first, then pace on its last frame.
+    const uint64_t burst_first = sent;
     size_t nmsgs = 0;
     uint64_t want = 0;
     while (nmsgs < max_msgs && sent + want < n && want < per_burst) {
       const uint64_t first = sent + want;
+      if (stopped(first)) {
+        ++want;
+        ++skipped;
+        continue;
+      }
       uint64_t k = 1;
       while (k < static_cast<uint64_t>(o.gso) && first + k < n && want + k < per_burst &&
-             frames.length[first + k] == frames.length[first]) {
+             frames.length[first + k] == frames.length[first] && !stopped(first + k)) {
         ++k;
       }
       iovs[nmsgs].iov_base = frames.bytes.data() + frames.offset[first];
@@ -350,27 +392,26 @@ int main(int argc, char** argv) {
         // frames are lost, which the caller sees as received < sent.
         ++send_errors;
         last_errno = errno;
-        sent += msg_frames[done];
         frames_failed += msg_frames[done];
         ++done;
         continue;
       }
-      for (int i = 0; i < r; ++i) sent += msg_frames[done + static_cast<size_t>(i)];
       done += static_cast<size_t>(r);
     }
+    sent = burst_first + want;
     if (send_errors > 1000) break;
   }
   const double elapsed = MonoSeconds() - start;
   close(fd);
   uint64_t bytes = 0;
   for (uint64_t i = 0; i < sent; ++i) bytes += frames.length[i];
-  const uint64_t delivered = sent - frames_failed;
+  const uint64_t delivered = sent - frames_failed - skipped;
   std::printf(
       "{\"frames\": %llu, \"sent\": %llu, \"send_errors\": %llu, \"last_errno\": %d, "
       "\"rate_target\": %.0f, \"rate_achieved\": %.0f, \"elapsed_s\": %.4f, "
       "\"encode_s\": %.3f, \"avg_frame_bytes\": %.1f, \"late_bursts\": %llu, "
       "\"sources\": %llu, \"seq_base\": %llu, \"next_seq_base\": %llu, \"gso\": %d, "
-      "\"syscalls\": %llu}\n",
+      "\"syscalls\": %llu, \"skipped\": %llu}\n",
       static_cast<unsigned long long>(n), static_cast<unsigned long long>(delivered),
       static_cast<unsigned long long>(send_errors), last_errno, o.rate,
       elapsed > 0 ? static_cast<double>(sent) / elapsed : 0.0, elapsed, encode_s,
@@ -378,6 +419,6 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(late_bursts), static_cast<unsigned long long>(o.sources),
       static_cast<unsigned long long>(o.seq_base),
       static_cast<unsigned long long>(o.seq_base + (n + o.sources - 1) / o.sources), o.gso,
-      static_cast<unsigned long long>(syscalls));
+      static_cast<unsigned long long>(syscalls), static_cast<unsigned long long>(skipped));
   return send_errors > 0 ? 3 : 0;
 }
