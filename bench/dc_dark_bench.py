@@ -73,6 +73,7 @@ def main():
     twilio = FakeTwilio("ACtest", "demo-token")
     fleet = None
     blaster = None
+    drops = {}
     try:
         smtp = SmtpServer(h).start()
         window = args.interval * 3 + 2  # backstop_intervals x interval + grace (defaults)
@@ -155,6 +156,7 @@ def main():
                                         "--stop-to", str(args.sources),
                                         "--cpu", str(args.sender_cpu)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            drops["known"] = bl.metric_sum(metrics(), "firewatch_udp_kernel_drops_total")
             line = blaster.stderr.readline()  # "encoded ...; sending"
             if "sending" not in line:
                 raise RuntimeError(f"blaster: {line}{blaster.stderr.read()}")
@@ -164,6 +166,7 @@ def main():
             if "stopped sources" not in line:
                 raise RuntimeError(f"blaster: {line}{blaster.stderr.read()}")
             stopped = float(line.rsplit(" ", 1)[1])
+            drops["stop"] = bl.metric_sum(metrics(), "firewatch_udp_kernel_drops_total")
             rss_steady = bl.status_kb(pid)["VmRSS"]
             victims = range(args.sources - args.down, args.sources)
             bl.log(f"{rate:,} frames/s; sources {args.sources - args.down:,}.."
@@ -176,7 +179,8 @@ def main():
             now = time.monotonic() - stopped
             down = count(m, "DOWN")
             queue_max = max(queue_max, bl.metric_sum(m, "firewatch_store_queue_depth"))
-            samples.append((round(now, 1), int(down)))
+            samples.append((round(now, 1), int(down),
+                            int(bl.metric_sum(m, "firewatch_udp_kernel_drops_total"))))
             if all_down is None and down >= len(victims):
                 all_down = now
             if first_mail is None and smtp.messages():
@@ -188,7 +192,13 @@ def main():
         outage_wall = time.monotonic() - wall0
         self1 = resource.getrusage(resource.RUSAGE_SELF)  # the python sender, same span
         bl.log(f"DOWN {samples[-1][1]:,} after {all_down} s; first email at {first_mail} s")
-        time.sleep(dwin + 5 + 2)  # past every host group's group_wait: count the pages
+        # Past every host group's group_wait: count the pages. Sampled meanwhile.
+        until = time.monotonic() + dwin + 5 + 2
+        while time.monotonic() < until:
+            m = metrics()
+            samples.append((round(time.monotonic() - stopped, 1), int(count(m, "DOWN")),
+                            int(bl.metric_sum(m, "firewatch_udp_kernel_drops_total"))))
+            time.sleep(1)
         m = metrics()
         mails, sms = smtp.messages(), twilio.sent()
         per_contact = {}
@@ -216,6 +226,7 @@ def main():
             "store_queue_now": bl.metric_sum(m, "firewatch_store_queue_depth"),
             "store_batches_dropped": bl.metric_sum(m, "firewatch_store_batches_dropped_total"),
             "kernel_drops": bl.metric_sum(m, "firewatch_udp_kernel_drops_total"),
+            "kernel_drops_when": drops,  # blaster: once all were known, at the stop
             "collector_cpu_s_outage": round(outage_cpu, 1),
             "collector_cpu_share_outage": round(outage_cpu / outage_wall, 2),
             "sender_cpu_s_outage": round(self1.ru_utime + self1.ru_stime - self0.ru_utime
