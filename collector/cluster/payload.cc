@@ -258,25 +258,25 @@ void FileId(const std::array<std::vector<uint64_t>, kPieces>& raw_ids, SyncPaylo
 }  // namespace
 
 uint64_t SyncItemId(const alerting::PeerIncident& i) {
-  return Fnv1a64(IncidentJson(i).dump());
+  return SyncHash(IncidentJson(i).dump());
 }
 
 uint64_t SyncItemId(const alerting::LogEntry& e) {
-  uint64_t h = Fnv1a64(e.key);
-  h = Fnv1a64(e.state == alerting::LogEntry::State::kDelivered ? "\xff"
-                                                                 "d"
-                                                               : "\xff"
-                                                                 "c",
-              h);
-  return Fnv1a64("\xff" + std::to_string(e.updated_ms), h);
+  uint64_t h = SyncHash(e.key);
+  h = SyncHash(e.state == alerting::LogEntry::State::kDelivered ? "\xff"
+                                                                  "d"
+                                                                : "\xff"
+                                                                  "c",
+               h);
+  return SyncHash("\xff" + std::to_string(e.updated_ms), h);
 }
 
 uint64_t SyncItemId(const alerting::route::Silence& s) {
-  return Fnv1a64(alerting::route::SilenceToJson(s));
+  return SyncHash(alerting::route::SilenceToJson(s));
 }
 
 uint64_t SyncItemId(const alerting::route::MaintenanceWindow& w) {
-  return Fnv1a64(alerting::route::WindowToJson(w));
+  return SyncHash(alerting::route::WindowToJson(w));
 }
 
 std::string EncodeSyncPayload(const SyncPayload& p) {

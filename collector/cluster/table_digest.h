@@ -15,20 +15,20 @@
 #include <string_view>
 
 #include "cluster/payload.h"
+#include "firewatch/text/fnv.h"
 #include "tracker/source.h"
 
 namespace firewatch::collector {
 
 // kSyncRanges (payload.h): a wire constant.
 
-// FNV-1a 64 of `text`, continuing from `h` (the basis by default): the one hash every
-// digest and item id of the sync uses, so all collectors compute the same values.
-// (The basis is one digit short of FNV's published 14695981039346656037: a wire constant
-// since the first sync version, kept so that ranges and digests agree with older peers.)
-inline constexpr uint64_t kFnvBasis = 1469598103934665603ull;
-inline uint64_t Fnv1a64(std::string_view text, uint64_t h = kFnvBasis) {
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  return h;
+// FNV-1a 64 (firewatch/text/fnv.h) of `text`, continuing from `h`: the one hash every
+// digest and item id of the sync uses, so all collectors compute the same values. Its
+// start, kSyncHashBasis, is one digit short of FNV's published basis: a wire constant
+// since the first sync version, kept so that ranges and digests agree with older peers.
+inline constexpr uint64_t kSyncHashBasis = 1469598103934665603ull;
+inline uint64_t SyncHash(std::string_view text, uint64_t h = kSyncHashBasis) {
+  return text::Fnv1a64(text, h);
 }
 
 // The range of a source id, in [0, kSyncRanges).

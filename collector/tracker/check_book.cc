@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "firewatch/text/fnv.h"
 #include "firewatch/text/utf8.h"
 
 namespace firewatch::collector {
@@ -203,18 +204,14 @@ std::vector<protocol::CheckResult> ReportedChecks(const CheckBook& book) {
 }
 
 uint64_t ReportedDigest(const CheckBook& book) {
-  // FNV-1a over each reported record's fields, each followed by a separator no field
-  // can hold in that position (a length-prefix would do too; this is shorter).
-  uint64_t h = 14695981039346656037ull;
-  auto mix = [&h](std::string_view text) {
-    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0x100) * 1099511628211ull;  // out of a byte's range: an unambiguous separator
-  };
+  // Each reported record's name, state and output; after each text a separator no
+  // byte can be, and the state as a tag out of a byte's range too.
+  uint64_t h = text::kFnv1a64Basis;
   for (const auto& r : book) {
     if (!r.reported) continue;
-    mix(r.name);
-    h = (h ^ (0x200 + static_cast<unsigned>(r.state))) * 1099511628211ull;
-    mix(r.output);
+    h = text::Fnv1a64Mix(text::Fnv1a64(r.name, h), 0x100);
+    h = text::Fnv1a64Mix(h, 0x200 + static_cast<unsigned>(r.state));
+    h = text::Fnv1a64Mix(text::Fnv1a64(r.output, h), 0x100);
   }
   return h;
 }
