@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <limits>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "sqlite/restore_dump.h"
@@ -256,6 +258,38 @@ TEST_F(StoreTest, ProgressUpdatesOnlyTheHeartbeatColumns) {
   ExpectSameSource(b, (*loaded)[1]);
   store->Write(DirtyRows{});  // nothing queued
   EXPECT_EQ(store->queue_depth(), 0u);
+}
+
+// The nice value of each of this process's threads (/proc/self/task/*/stat, field 19).
+std::vector<int> ThreadNiceValues() {
+  std::vector<int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t paren = stat.rfind(')');  // the name may hold spaces and parentheses
+    if (paren == std::string::npos) continue;
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) out.push_back(std::stoi(field));
+    }
+  }
+  return out;
+}
+
+// The writer yields to the event loop on busy CPUs (StoreOptions::writer_nice): its
+// thread, and only its thread, runs at the nice value asked for.
+TEST_F(StoreTest, WriterThreadRunsAtTheNiceValueAskedFor) {
+  const auto before = ThreadNiceValues();
+  ASSERT_EQ(std::count(before.begin(), before.end(), 13), 0);
+  StoreOptions opts;
+  opts.writer_nice = 13;
+  auto store = MustOpen(opts);
+  ASSERT_NE(store, nullptr);
+  store->Write({FullSnapshot("a")}, {});
+  ASSERT_TRUE(store->Sync().ok());  // the writer has run (and set its priority first)
+  const auto during = ThreadNiceValues();
+  EXPECT_EQ(std::count(during.begin(), during.end(), 13), 1) << "the writer thread alone";
 }
 
 TEST_F(StoreTest, ForgetDeletesTheSourceAndItsTransitionsInQueueOrder) {
