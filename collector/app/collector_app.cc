@@ -13,6 +13,7 @@
 #include "app/incident_api.h"
 #include "app/local_pager.h"
 #include "app/operators.h"
+#include "app/transition_log.h"
 #include "app/twilio_inbound.h"
 #include "checks/ping_api.h"
 #include "cluster/cluster.h"
@@ -91,6 +92,9 @@ struct CollectorApp::Impl {
   bool swept_once = false;
   bool cap_reported = false;
   std::set<std::string> rate_reported;
+  // A line per transition, up to 100 a second, then a summary (app/transition_log.h).
+  TransitionLog transition_log{clock, TransitionLog::Kind::kLocal};
+  TransitionLog verdict_log{clock, TransitionLog::Kind::kClusterVerdict};
 
   std::unique_ptr<Store> store;
   std::unique_ptr<Tracker> tracker;
@@ -156,10 +160,7 @@ struct CollectorApp::Impl {
   void TickCluster() {
     if (!cluster) return;
     auto out = cluster->view().Tick();
-    for (const auto& t : out.merged) {
-      spdlog::info("source {}: cluster verdict {} ({})", t.source_id, SourceStateName(t.to),
-                   t.reason);
-    }
+    verdict_log.Log(out.merged);
     Page(out.merged);
     for (auto& a : out.alerts) {
       spdlog::warn("cluster alert {} {}: {}", a.labels["alertname"],
@@ -300,13 +301,8 @@ struct CollectorApp::Impl {
     if (ts.empty()) return;
     for (const auto& t : ts) {
       if (!t.new_source && t.from != t.to) metrics->Transition(t.to);
-      if (t.new_source) {
-        spdlog::info("new source {} ({})", t.source_id, t.reason);
-      } else {
-        spdlog::info("source {}: {} -> {} ({})", t.source_id, SourceStateName(t.from),
-                     SourceStateName(t.to), t.reason);
-      }
     }
+    transition_log.Log(ts);
     if (std::any_of(ts.begin(), ts.end(), [](const Transition& t) { return t.to == SourceState::kDown; })) {
       CrashPoint("transition");  // fault injection (tests): the DOWN is only in memory
     }
@@ -395,6 +391,8 @@ struct CollectorApp::Impl {
   MonoTime last_trim{};
 
   void Flush() {
+    transition_log.Flush();
+    verdict_log.Flush();
     if (udp) metrics->UdpStats(udp->datagrams(), udp->kernel_drops());
     ReturnFreedMemory();
     if (cluster) ExportClusterMetrics();
