@@ -354,8 +354,11 @@ struct CollectorApp::Impl {
     }
     if (tracker->dirty_count() == 0) return;
     // More to write: after the loop's pending I/O, or once the store has caught up.
-    last_seen_more.Again(std::chrono::milliseconds(store->queue_depth() < kLastSeenQueue ? 0 : 10),
-                         std::chrono::milliseconds(0));
+    if (store->queue_depth() < kLastSeenQueue) {
+      last_seen_more.Soon();
+    } else {
+      last_seen_more.Again(std::chrono::milliseconds(10));
+    }
   }
   // A clean stop: everything, without waiting for the store between chunks.
   void WriteAllLastSeen() {

@@ -4,12 +4,12 @@
 #include "firewatch/net/uv_handle.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <memory>
+#include <string>
 
 namespace firewatch::net {
 namespace {
@@ -66,6 +66,43 @@ TEST(UvHandleTest, APollReportsReadinessUntilClosedAndLeavesTheDescriptorOpen) {
   EXPECT_EQ(readable, 1);
   char c = 0;
   EXPECT_EQ(::read(fds[0], &c, 1), 1) << "Close() must not close the descriptor";
+  ::close(fds[0]);
+  ::close(fds[1]);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  EXPECT_EQ(uv_loop_close(&loop), 0) << "a handle was not closed or not freed";
+}
+
+TEST(UvHandleTest, SoonRunsOnALaterTurnAfterTheIoReadyByThen) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  std::string order;
+  {
+    UvPoll poll;
+    ASSERT_EQ(poll.Init(&loop, fds[0],
+                        [&](int, int) {
+                          char buf[16];
+                          EXPECT_GT(::read(fds[0], buf, sizeof buf), 0);
+                          order += 'P';
+                        }),
+              0);
+    ASSERT_EQ(poll.Start(UV_READABLE), 0);
+    UvTimer slice;
+    int slices = 0;
+    slice.Init(&loop, [&] {
+      order += 'T';
+      if (++slices == 4) {
+        poll.Close();
+        return;
+      }
+      ASSERT_EQ(::write(fds[1], "x", 1), 1);  // I/O ready before the next slice
+      slice.Soon();                           // Again(0) here would give "TTTTP" on libuv 1.44
+    });
+    slice.Soon();
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  EXPECT_EQ(order, "TPTPTPT");
   ::close(fds[0]);
   ::close(fds[1]);
   uv_run(&loop, UV_RUN_NOWAIT);

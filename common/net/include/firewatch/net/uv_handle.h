@@ -91,6 +91,12 @@ class UvTimer : public UvHandle<uv_timer_t> {
         },
         static_cast<uint64_t>(first.count()), static_cast<uint64_t>(repeat.count()));
   }
+  // Arms the timer to run once on a later turn of the loop, after the I/O that is ready
+  // by then (a long job done in slices, each on its own turn). Not Again(0): libuv
+  // before 1.48 (Debian 12 has 1.44) runs a zero-timeout timer armed from a timer
+  // callback in the same pass over the timers, before any I/O (libuv issue #4245);
+  // 1 ms is past the loop's cached time, so it waits for the next turn.
+  void Soon() { Again(std::chrono::milliseconds(1)); }
   void Stop() {
     if (h_ != nullptr) uv_timer_stop(h_);
   }
