@@ -294,6 +294,20 @@ void AlertingEngine::Submit(Alert alert) {
   wake_alerting_.NotifyOne();
 }
 
+void AlertingEngine::Submit(std::vector<Alert> alerts) {
+  if (alerts.empty()) return;
+  {
+    MutexLock lock(mu_);
+    if (pending_alerts_.empty()) {
+      pending_alerts_ = std::move(alerts);
+    } else {
+      pending_alerts_.insert(pending_alerts_.end(), std::make_move_iterator(alerts.begin()),
+                             std::make_move_iterator(alerts.end()));
+    }
+  }
+  wake_alerting_.NotifyOne();
+}
+
 void AlertingEngine::AlertingLoop() {
   for (;;) {
     bool last = false;

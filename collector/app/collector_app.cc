@@ -48,10 +48,13 @@ uint64_t Millis(Duration d) {
 }
 // Standalone: a DOWN -> DOWN transition (a check's failure report made or withdrawn,
 // tracker/deadline.h) matters only to the cluster merge; the DOWN was paged already.
+bool IsRepeat(const Transition& t) {
+  return !t.new_source && t.from == t.to;
+}
 std::vector<Transition> WithoutRepeats(const std::vector<Transition>& ts) {
   std::vector<Transition> out;
   for (const auto& t : ts) {
-    if (t.new_source || t.from != t.to) out.push_back(t);
+    if (!IsRepeat(t)) out.push_back(t);
   }
   return out;
 }
@@ -125,6 +128,13 @@ struct CollectorApp::Impl {
     if (watch) watch->Observe(a);
     if (alerting) alerting->Submit(std::move(a));
   }
+  // Several, in order, handed to the engine at once (a DOWN storm: one lock, one wake-up).
+  void Raise(std::vector<alerting::Alert> alerts) {
+    if (watch) {
+      for (const auto& a : alerts) watch->Observe(a);
+    }
+    if (alerting) alerting->Submit(std::move(alerts));
+  }
 
   // Pages on verdicts: the tracker's own transitions when standalone, the cluster's
   // merged ones otherwise (docs/cluster.md).
@@ -136,9 +146,11 @@ struct CollectorApp::Impl {
       for (auto& a : domains->Observe(verdicts)) Raise(std::move(a));
     }
     pager->Notify(verdicts, metrics.get());
+    std::vector<alerting::Alert> alerts;
     for (const auto& t : verdicts) {
-      if (auto a = AlertFor(t, config.alerting.external_url)) Raise(std::move(*a));
+      if (auto a = AlertFor(t, config.alerting.external_url)) alerts.push_back(std::move(*a));
     }
+    Raise(std::move(alerts));
   }
 
   void ExportClusterMetrics() {
@@ -307,7 +319,13 @@ struct CollectorApp::Impl {
       CrashPoint("transition");  // fault injection (tests): the DOWN is only in memory
     }
     if (domains && cluster) domains->Learn(ts);  // standalone: the verdicts are these
-    Page(cluster ? cluster->view().OnLocal(ts) : WithoutRepeats(ts));
+    if (cluster) {
+      Page(cluster->view().OnLocal(ts));
+    } else if (std::any_of(ts.begin(), ts.end(), IsRepeat)) {
+      Page(WithoutRepeats(ts));
+    } else {
+      Page(ts);  // the usual case: no copy of a storm's 100,000 transitions
+    }
     // At once: a transition and its source's row never wait for the last-seen batch
     // (docs/storage.md, "When rows are written").
     std::vector<std::string> ids;

@@ -48,9 +48,24 @@ void DomainWatch::Remove(const std::string& id) {
   Domain& d = it->second.domain->second;
   --d.members;
   if (it->second.stopped) --d.stopped;
-  d.down.erase(id);
+  MarkNotDown(id, it->second);
   if (d.members == 0 && !d.firing) domains_.erase(it->second.domain);
   members_.erase(it);
+}
+
+void DomainWatch::MarkDown(const std::string& id, const Member& m, int64_t at_ms) {
+  Domain& d = m.domain->second;
+  if (!d.down.emplace(id, at_ms).second) return;
+  for (uint16_t s : m.services) {
+    if (d.down_by_service.size() <= s) d.down_by_service.resize(s + 1, 0);
+    ++d.down_by_service[s];
+  }
+}
+
+void DomainWatch::MarkNotDown(const std::string& id, const Member& m) {
+  Domain& d = m.domain->second;
+  if (d.down.erase(id) == 0) return;
+  for (uint16_t s : m.services) --d.down_by_service[s];
 }
 
 void DomainWatch::SetStopped(Member& m, bool stopped) {
@@ -75,9 +90,7 @@ void DomainWatch::Seed(const std::vector<SourceSnapshot>& sources, bool with_sta
     Member* m = Upsert(s.source_id, s.labels);
     if (!m) continue;
     SetStopped(*m, s.state == SourceState::kStopped);
-    if (with_states && s.state == SourceState::kDown) {
-      m->domain->second.down[s.source_id] = s.state_since_ms;
-    }
+    if (with_states && s.state == SourceState::kDown) MarkDown(s.source_id, *m, s.state_since_ms);
   }
 }
 
@@ -98,11 +111,10 @@ std::vector<alerting::Alert> DomainWatch::Observe(const std::vector<Transition>&
     Member* m = Upsert(t.source_id, t.labels);
     if (!m) continue;
     SetStopped(*m, t.to == SourceState::kStopped);
-    Domain& d = m->domain->second;
     if (t.to == SourceState::kDown) {
-      d.down.emplace(t.source_id, t.at_ms);  // DOWN -> DOWN keeps the first time
+      MarkDown(t.source_id, *m, t.at_ms);  // DOWN -> DOWN keeps the first time
     } else {
-      d.down.erase(t.source_id);
+      MarkNotDown(t.source_id, *m);
     }
     int64_t& at = touched[m->domain->first];
     at = std::max(at, t.at_ms);
@@ -144,9 +156,14 @@ void DomainWatch::Evaluate(const std::string& name, Domain& d, int64_t now_ms,
                            std::vector<alerting::Alert>& out) {
   const size_t needed = Needed(d);
   if (!d.firing) {
+    // Fewer DOWN than needed cannot be enough within the window: no walk (a storm
+    // would otherwise walk `down` on each of its ticks until the domain fires).
+    if (d.down.size() < needed) return;
     const int64_t since = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(config_.window).count();
     size_t recent = 0;
-    for (const auto& [id, at] : d.down) recent += at >= since ? 1 : 0;
+    for (auto it = d.down.begin(); it != d.down.end() && recent < needed; ++it) {
+      recent += it->second >= since ? 1 : 0;
+    }
     if (recent < needed) return;
     d.firing = true;
     d.firing_since_ms = now_ms;
@@ -179,10 +196,8 @@ alerting::Alert DomainWatch::AlertOf(const std::string& name, const Domain& d) c
                             "held back while this alert fires.";
   if (!config_.services.empty()) {
     std::vector<bool> direct(config_.services.specs().size(), false);
-    for (const auto& [id, at] : d.down) {
-      auto it = members_.find(id);
-      if (it == members_.end()) continue;
-      for (uint16_t s : it->second.services) direct[s] = true;
+    for (size_t s = 0; s < d.down_by_service.size() && s < direct.size(); ++s) {
+      direct[s] = d.down_by_service[s] > 0;
     }
     const ServiceMap::Impact impact = config_.services.Affected(direct);
     if (!impact.restore_order.empty()) {

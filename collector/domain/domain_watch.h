@@ -68,6 +68,11 @@ class DomainWatch {
     size_t members = 0;
     size_t stopped = 0;
     std::map<std::string, int64_t> down;  // source -> when it went DOWN (Unix ms)
+    // How many of `down` each service (by index) has: the alert names the affected
+    // services without walking `down`. A dc going dark re-submits the alert on every
+    // tick of its DOWN storm; walking 100,000 DOWN sources with a lookup each, every
+    // time, was most of the storm's cost on the event loop.
+    std::vector<uint32_t> down_by_service;
     bool firing = false;
     int64_t firing_since_ms = 0;
     size_t reported_down = 0;  // lost count in the last alert submitted
@@ -83,6 +88,10 @@ class DomainWatch {
   // Records the source's labels; returns its member entry, or null when it has no domain.
   Member* Upsert(const std::string& id, const protocol::Labels& labels);
   void Remove(const std::string& id);
+  // The member's entry in its domain's `down` (with down_by_service kept in step). MarkDown
+  // keeps an earlier time (DOWN -> DOWN).
+  void MarkDown(const std::string& id, const Member& m, int64_t at_ms);
+  void MarkNotDown(const std::string& id, const Member& m);
   void SetStopped(Member& m, bool stopped);
   size_t Needed(const Domain& d) const;
   void Evaluate(const std::string& name, Domain& d, int64_t now_ms,

@@ -165,6 +165,44 @@ TEST(DomainWatchTest, NamesServicesAndRestoreOrder) {
   EXPECT_EQ(out[0].annotations.at("restore_order"), "db -> api -> web");
 }
 
+// The services named follow the hosts: one coming back (the domain still firing) or
+// forgotten takes its service out of the alert, a new loss puts it back.
+TEST(DomainWatchTest, ServicesFollowRecoveriesAndForgetting) {
+  DomainConfig cfg;
+  cfg.threshold = 0.2;
+  cfg.min_sources = 2;
+  cfg.services = *ServiceMap::Build({Svc("web", "role=\"web\"", {"api"}),
+                                     Svc("api", "role=\"api\"", {"db"}), Svc("db", "role=\"db\"")});
+  DomainWatch w = Known(12, cfg);  // 3 needed; hosts 0, 3, 6, 9 db; 1, 4, 7, 10 api
+  auto down = [](int i, int64_t at) {
+    Transition t =
+        T(i, SourceState::kUp, SourceState::kDown, at, "pangyo", i % 3 == 0 ? "db" : "api");
+    return t;
+  };
+  auto out = w.Observe({down(0, kT0), down(3, kT0), down(6, kT0), down(1, kT0)});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].annotations.at("services"), "api, db; through dependencies: web");
+  Transition back = down(1, kT0 + 1000);
+  back.from = SourceState::kDown;
+  back.to = SourceState::kUp;
+  out = w.Observe({back});  // api is whole again: 3 of 12 still down, still firing
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].status, AlertStatus::kFiring);
+  EXPECT_EQ(out[0].annotations.at("services"), "db; through dependencies: web, api");
+  out = w.Observe({down(4, kT0 + 2000)});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].annotations.at("services"), "api, db; through dependencies: web");
+  out = w.Forget({"host-4"}, kT0 + 3000);  // 3 still down, 3 needed of 11: still firing
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].status, AlertStatus::kFiring);
+  EXPECT_EQ(out[0].annotations.at("services"), "db; through dependencies: web, api");
+  out = w.Observe({down(7, kT0 + 4000), down(9, kT0 + 4000)});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].annotations.at("summary"), "dc=pangyo is DOWN: 5 of 11 sources");
+  EXPECT_EQ(out[0].annotations.at("services"), "api, db; through dependencies: web");
+  ASSERT_EQ(w.Firing().size(), 1u);
+}
+
 TEST(ServiceMapTest, RestoreOrderIsDependenciesFirstTiesInConfigOrder) {
   auto m = ServiceMap::Build({Svc("web", "role=web", {"api", "auth"}), Svc("api", "role=api", {"db"}),
                               Svc("auth", "role=auth", {"db"}), Svc("db", "role=db"),

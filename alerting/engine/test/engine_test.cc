@@ -252,6 +252,24 @@ TEST_F(EngineTest, FiringAlertOpensIncidentAndSendsStepZeroThroughTheOutbox) {
   EXPECT_TRUE(To("/bob").empty());
 }
 
+// Submit(vector): a DOWN storm's alerts in one hand-over, taken whole and in order.
+TEST_F(EngineTest, ABatchOfAlertsIsTakenWholeAndInOrder) {
+  Start();
+  FireAndWaitForFirstPage();
+  Alert web2 = SourceDown();
+  web2.labels["source"] = "web-2";
+  // web-1 recovers and fails again (the last word is "firing"), web-2 fails.
+  engine_->Submit(std::vector<Alert>{SourceDown(AlertStatus::kResolved), SourceDown(), web2});
+  ASSERT_TRUE(WaitFor([&] { return engine_->Incidents().size() == 2; }));
+  LetItRun();
+  for (const auto& inc : engine_->Incidents()) {
+    EXPECT_EQ(inc.state, IncidentState::kOpen) << inc.group_key;
+  }
+  engine_->Submit(std::vector<Alert>{});  // nothing: no wake-up, no change
+  LetItRun();
+  EXPECT_EQ(engine_->Incidents().size(), 2u);
+}
+
 TEST_F(EngineTest, UnacknowledgedIncidentEscalatesToTheNextStep) {
   Start();
   FireAndWaitForFirstPage();
