@@ -287,11 +287,9 @@ void AlertingEngine::Stop() {
 }
 
 void AlertingEngine::Submit(Alert alert) {
-  {
-    MutexLock lock(mu_);
-    pending_alerts_.push_back(std::move(alert));
-  }
-  wake_alerting_.NotifyOne();
+  std::vector<Alert> one;
+  one.push_back(std::move(alert));
+  Submit(std::move(one));
 }
 
 void AlertingEngine::Submit(std::vector<Alert> alerts) {

@@ -125,8 +125,9 @@ struct CollectorApp::Impl {
   // Every alert the collector raises goes here: to the alerting engine (paging) when
   // configured, and to Alertmanager as well with `alertmanager_post:` (watch/watch.h).
   void Raise(alerting::Alert a) {
-    if (watch) watch->Observe(a);
-    if (alerting) alerting->Submit(std::move(a));
+    std::vector<alerting::Alert> one;
+    one.push_back(std::move(a));
+    Raise(std::move(one));
   }
   // Several, in order, handed to the engine at once (a DOWN storm: one lock, one wake-up).
   void Raise(std::vector<alerting::Alert> alerts) {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "firewatch/text/rfc3339.h"
+#include "watch/own_sources.h"
 
 namespace firewatch::collector {
 namespace {
@@ -45,9 +46,8 @@ class LocalPagerTest : public ::testing::Test {
                            {"reason", t.reason},
                            {"labels", labels},
                            {"collector", collector}};
-    if (t.source_id.starts_with("probe/")) {
-      page["summary"] = t.source_id + ": health probe of the primary monitoring stack failing";
-    }
+    const std::string summary = OwnSourceSummary(t.source_id);
+    if (!summary.empty()) page["summary"] = summary;
     return page.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 
