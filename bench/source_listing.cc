@@ -6,7 +6,9 @@
 // an HttpServer and times HttpServer::Dispatch for each request below: parsing, the
 // tracker walk, the JSON (or HTML) rendering, everything but the socket. Each request
 // runs --runs times; the median and the slowest are printed. Also times the longest the
-// walk holds the tracker's lock (one slice, Tracker::kQuerySlice sources).
+// walk holds the tracker's lock (one slice, Tracker::kQuerySlice sources), and the
+// longest the ingest path waits for that lock while each whole-table request runs (a
+// second thread takes it, Tracker::Get, in a loop and times every wait).
 //
 // Output: a Markdown table on stdout.
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "firewatch/clock.h"
@@ -129,6 +132,8 @@ int main(int argc, char** argv) {
       {"match[]=host=\"host-123457\" (one source)", "/api/v1/sources",
        "match[]=host%3D%22host-123457%22"},
       {"status page (1,000 not UP + 500 UP)", "/", ""},
+      {"/api/v1/status (counts by state)", "/api/v1/status", ""},
+      {"/metrics (counts by state and by dc)", "/metrics", ""},
   };
   std::printf("%zu sources, %zu DOWN; %zu runs each\n\n", sources, down, runs);
   std::printf("| request | median ms | slowest ms | response bytes |\n|---|---|---|---|\n");
@@ -155,5 +160,27 @@ int main(int argc, char** argv) {
   const double slices = static_cast<double>((sources + Tracker::kQuerySlice - 1) / Tracker::kQuerySlice);
   std::printf("\nwhole-table walk (state=STOPPED, nothing matches): median %.1f ms over %.0f slices "
               "= %.2f ms per lock hold\n", t[t.size() / 2], slices, t[t.size() / 2] / slices);
+
+  // What a scrape or a listing costs ingest: the longest wait for the tracker's lock.
+  std::printf("\n| while this runs %zu times | lock waits | longest wait ms |\n|---|---|---|\n",
+              runs);
+  const std::vector<Case> walks = {cases[1], cases[8], cases[9], cases[10]};
+  for (const auto& c : walks) {
+    std::atomic<bool> stop{false};
+    double longest = 0;
+    size_t waits = 0;
+    std::thread ingest([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        const auto start = std::chrono::steady_clock::now();
+        (void)tracker.Get("host-1");
+        longest = std::max(longest, Ms(std::chrono::steady_clock::now() - start));
+        ++waits;
+      }
+    });
+    for (size_t i = 0; i < runs; ++i) get(c.path, c.query, nullptr);
+    stop = true;
+    ingest.join();
+    std::printf("| `%s` | %zu | %.2f |\n", c.what.c_str(), waits, longest);
+  }
   return 0;
 }

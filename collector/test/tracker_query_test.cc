@@ -1,8 +1,11 @@
-// Tracker::Query (tracker_query.cc): filters, the match count, and the cursor's promise:
-// a walk page by page lists every source tracked throughout exactly once, even when
-// sources are added and forgotten between pages and the table spans several slices.
+// The tracker's whole-table walks (tracker_query.cc). Query: filters, the match count,
+// and the cursor's promise: a walk page by page lists every source tracked throughout
+// exactly once, even when sources are added and forgotten between pages and the table
+// spans several slices. Counts and CountsBy: exact, and they let ingest in between
+// slices.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -13,6 +16,27 @@ namespace firewatch::collector {
 namespace {
 
 using protocol::Heartbeat;
+
+// A fake clock that runs `between_reads` each time the tracker reads the monotonic time
+// (not again while it runs): the walks read it before each slice, without the lock, so
+// the hook plays the ingest path getting its turn.
+class HookClock final : public Clock {
+ public:
+  MonoTime Now() const override {
+    if (between_reads && !running_) {
+      running_ = true;
+      between_reads();
+      running_ = false;
+    }
+    return fake_.Now();
+  }
+  WallTime WallNow() const override { return fake_.WallNow(); }
+  std::function<void()> between_reads;
+
+ private:
+  FakeClock fake_;
+  mutable bool running_ = false;
+};
 
 class TrackerQueryTest : public ::testing::Test {
  protected:
@@ -31,7 +55,7 @@ class TrackerQueryTest : public ::testing::Test {
   }
   static std::string Id(int i) { return "Host-" + std::to_string(i); }
 
-  FakeClock clock_;
+  HookClock clock_;
   Tracker tracker_{clock_, DetectionConfig{}};
   protocol::BootId boot_ = protocol::NewBootId();
   std::map<std::string, uint64_t> seqs_;
@@ -130,6 +154,56 @@ TEST_F(TrackerQueryTest, WalkListsEverySourceOnceWhileTheTableChanges) {
     EXPECT_LE(seen.count("new-" + std::to_string(i)), 1u);  // added after the last page: 0
   }
   EXPECT_EQ(seen.count("new-1"), 1u);  // added early: listed at the end
+}
+
+TEST_F(TrackerQueryTest, CountsWalkInSlicesAndLetIngestInBetween) {
+  // Three slices; dc0..dc2 in turn, every 7th STOPPED.
+  const int n = static_cast<int>(2 * Tracker::kQuerySlice + 1000);
+  for (int i = 0; i < n; ++i) Beat(Id(i), "dc" + std::to_string(i % 3), i % 7 == 0);
+  std::map<std::string, uint64_t> per_dc;
+  uint64_t stopped = 0;
+  for (int i = 0; i < n; ++i) {
+    ++per_dc["dc" + std::to_string(i % 3)];
+    stopped += i % 7 == 0;
+  }
+  const auto stopped_index = static_cast<int>(SourceState::kStopped);
+  const auto up_index = static_cast<int>(SourceState::kUp);
+
+  StateCounts c = tracker_.Counts();
+  EXPECT_EQ(c.total, static_cast<uint64_t>(n));
+  EXPECT_EQ(c.by_state[stopped_index], stopped);
+  EXPECT_EQ(c.by_state[up_index], n - stopped);
+  auto by_dc = tracker_.CountsBy("dc");
+  ASSERT_EQ(by_dc.size(), 3u);
+  for (const auto& [dc, counts] : by_dc) EXPECT_EQ(counts.total, per_dc[dc]) << dc;
+  auto by_team = tracker_.CountsBy("team");  // nobody has it: all under ""
+  ASSERT_EQ(by_team.size(), 1u);
+  EXPECT_EQ(by_team[0].first, "");
+  EXPECT_EQ(by_team[0].second.total, static_cast<uint64_t>(n));
+
+  // Before each slice, "ingest" forgets a dc0 source the walk has not reached (in the
+  // last slice) and adds a new one in dc9: a walk holding the lock throughout would
+  // never let it in. The new ones come last and are counted; the forgotten ones not.
+  int turns = 0;
+  clock_.between_reads = [&] {
+    ++turns;
+    ASSERT_TRUE(tracker_.Forget(Id(n - 3 * turns)));  // (n - 3k) % 3 == 0 for n % 3 == 0
+    Beat("new-" + std::to_string(turns), "dc9");
+  };
+  ASSERT_EQ(n % 3, 0);
+  by_dc = tracker_.CountsBy("dc");
+  EXPECT_EQ(turns, 3);  // one per slice
+  std::map<std::string, uint64_t> got;
+  for (const auto& [dc, counts] : by_dc) got[dc] = counts.total;
+  per_dc["dc0"] -= 3;
+  per_dc["dc9"] = 3;
+  EXPECT_EQ(got, per_dc);
+
+  c = tracker_.Counts();  // three more go, three more come (all UP: no n - 3k is a 7's)
+  EXPECT_EQ(turns, 6);
+  EXPECT_EQ(c.total, static_cast<uint64_t>(n));
+  EXPECT_EQ(c.by_state[stopped_index], stopped);
+  clock_.between_reads = nullptr;
 }
 
 TEST_F(TrackerQueryTest, EmptyTrackerAndCursorPastTheEnd) {

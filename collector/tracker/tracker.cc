@@ -1,14 +1,12 @@
 #include "tracker/tracker.h"
 
-#include "tracker/tracker_entry.h"
-
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <map>
-#include <unordered_map>
+
+#include "tracker/tracker_entry.h"
 
 namespace firewatch::collector {
 
@@ -73,12 +71,12 @@ void Tracker::MarkDirty(Entry& e) {
 }
 
 void Tracker::MarkAllDirty() {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   for (Entry& e : entries_) MarkDirty(e);
 }
 
 void Tracker::SetConfig(const DetectionConfig& config) {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   config_ = config;
   late_y_ = StandardizedBelow(config.late_phi);
   down_y_ = StandardizedBelow(config.down_phi);
@@ -142,19 +140,19 @@ void Tracker::RearmAll() {
 }
 
 void Tracker::SetCheckAlerts(CheckAlertPolicy policy) {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   check_alerts_ = std::move(policy);
 }
 
 void Tracker::SetLimits(const SourceLimits& limits) {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   limits_ = limits;
   budgets_.clear();  // refilled full under the new rate
 }
 
 LimitStatus Tracker::Limits() const {
   const MonoTime now = clock_.Now();
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   LimitStatus st;
   st.tracked = entries_.size();
   st.max_sources = limits_.max_sources;
@@ -217,7 +215,7 @@ std::optional<Transition> Tracker::SetState(Entry& e, SourceState to, std::strin
 }
 
 void Tracker::Restore(std::vector<SourceSnapshot> sources) {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   for (auto& s : sources) {
@@ -272,7 +270,7 @@ ObserveResult Tracker::Observe(const protocol::HeartbeatView& hb, Transport tran
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   const uint32_t hash = SourceIndex::Hash(hb.source_id);  // outside the lock
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   ObserveLocked(hb, hash, transport, now, now_ms, out);
   return out;
 }
@@ -291,7 +289,7 @@ void Tracker::ObserveBatch(std::span<const protocol::HeartbeatView* const> frame
   }
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   for (size_t i = 0; i < frames.size(); ++i) {
     ObserveLocked(*frames[i], hashes[i], transport, now, now_ms, results[i]);
   }
@@ -442,7 +440,7 @@ std::vector<Transition> Tracker::Evaluate() {
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   const int64_t now_mono = MonoMillis(now);
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   EvaluateStats st;
   std::vector<uint32_t> due;
   st.wheel = wheel_.Expire(
@@ -489,7 +487,7 @@ std::vector<Transition> Tracker::EvaluateFullScan() {
   std::vector<Transition> out;
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   for (Entry& e : entries_) {
     auto t = e.deadline ? EvaluateDeadline(e, now_ms) : EvaluateHeartbeat(e, now);
     if (t) {
@@ -501,7 +499,7 @@ std::vector<Transition> Tracker::EvaluateFullScan() {
 }
 
 EvaluateStats Tracker::LastEvaluateStats() const {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   EvaluateStats st = eval_stats_;
   st.wheel_bytes = wheel_.MemoryBytes();
   return st;
@@ -580,7 +578,7 @@ SourceSnapshot Tracker::ToSnapshot(const Entry& e, MonoTime now) const {
 
 std::vector<SourceSnapshot> Tracker::Snapshot() const {
   const MonoTime now = clock_.Now();
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   std::vector<SourceSnapshot> out;
   out.reserve(entries_.size());
   for (const Entry& e : entries_) out.push_back(ToSnapshot(e, now));
@@ -591,56 +589,20 @@ std::vector<SourceSnapshot> Tracker::Snapshot() const {
 
 std::optional<SourceSnapshot> Tracker::Get(std::string_view source_id) const {
   const MonoTime now = clock_.Now();
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   const uint32_t pos = PositionOf(source_id, SourceIndex::Hash(source_id));
   if (pos == SourceIndex::kNone) return std::nullopt;
   return ToSnapshot(entries_[pos], now);
 }
 
-StateCounts Tracker::Counts() const {
-  MutexLock lock(mu_);
-  StateCounts c;
-  for (const Entry& e : entries_) {
-    ++c.by_state[static_cast<int>(e.state)];
-    if (e.checks_stale) ++c.checks_stale;
-  }
-  c.total = entries_.size();
-  return c;
-}
-
-std::vector<std::pair<std::string, StateCounts>> Tracker::CountsBy(std::string_view key) const {
-  std::map<std::string, StateCounts, std::less<>> out;
-  MutexLock lock(mu_);
-  std::unordered_map<const void*, StateCounts*> by_blob;  // label sets are interned
-  for (const Entry& e : entries_) {
-    auto [it, fresh] = by_blob.try_emplace(e.labels.get(), nullptr);
-    if (fresh) {
-      std::string value;
-      if (e.labels) {
-        for (auto& [k, v] : DecodeLabels(*e.labels)) {
-          if (k == key) {
-            value = std::move(v);
-            break;
-          }
-        }
-      }
-      it->second = &out[value];
-    }
-    ++it->second->by_state[static_cast<int>(e.state)];
-    ++it->second->total;
-    if (e.checks_stale) ++it->second->checks_stale;
-  }
-  return {std::make_move_iterator(out.begin()), std::make_move_iterator(out.end())};
-}
-
 size_t Tracker::size() const {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   return entries_.size();
 }
 
 DirtyRows Tracker::TakeDirty(size_t max) {
   const MonoTime now = clock_.Now();
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   const size_t n = std::min(max, dirty_.size() - dirty_head_);
   DirtyRows out;
   for (size_t i = dirty_head_; i < dirty_head_ + n; ++i) {
@@ -665,13 +627,13 @@ DirtyRows Tracker::TakeDirty(size_t max) {
 }
 
 size_t Tracker::dirty_count() const {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   return dirty_.size() - dirty_head_;
 }
 
 std::vector<SourceSnapshot> Tracker::SnapshotsOf(const std::vector<std::string>& ids) const {
   const MonoTime now = clock_.Now();
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   std::vector<SourceSnapshot> out;
   out.reserve(ids.size());
   std::vector<uint32_t> taken;  // positions, sorted and unique below
@@ -718,7 +680,7 @@ std::vector<SourceSnapshot> Tracker::RemoveWhere(const Pred& doomed) {
 }
 
 std::optional<SourceSnapshot> Tracker::Forget(std::string_view id) {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   if (PositionOf(id, SourceIndex::Hash(id)) == SourceIndex::kNone) return std::nullopt;
   auto removed = RemoveWhere([id](const Entry& e) { return e.id == id; });
   if (removed.empty()) return std::nullopt;
@@ -727,7 +689,7 @@ std::optional<SourceSnapshot> Tracker::Forget(std::string_view id) {
 
 std::vector<SourceSnapshot> Tracker::ForgetUnlessHeardSince(
     const std::vector<std::pair<std::string, int64_t>>& tombstones) {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   std::vector<bool> doomed;  // by position; allocated only when something is to go
   for (const auto& [id, since_ms] : tombstones) {
     const uint32_t pos = PositionOf(id, SourceIndex::Hash(id));
@@ -741,7 +703,7 @@ std::vector<SourceSnapshot> Tracker::ForgetUnlessHeardSince(
 
 std::vector<SourceSnapshot> Tracker::ForgetSilentFor(Duration silence) {
   const MonoTime now = clock_.Now();
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   return RemoveWhere(
       [&](const Entry& e) { return now - e.detector.last_arrival() >= silence; });
 }

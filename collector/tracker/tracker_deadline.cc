@@ -70,7 +70,7 @@ void Tracker::AttachDeadline(Entry& e, const DeadlineSource& spec, int64_t due_f
 }
 
 void Tracker::SetDeadlines(std::vector<DeadlineSource> sources) {
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   deadlines_.clear();
   for (auto& s : sources) {
     std::string id = s.id;
@@ -89,7 +89,7 @@ Tracker::PingResult Tracker::Ping(std::string_view id, const PingEvent& ping) {
   const MonoTime now = clock_.Now();
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   const uint32_t hash = SourceIndex::Hash(id);
-  MutexLock lock(mu_);
+  WaitCountedLock lock(mu_, waiters_);
   auto spec = deadlines_.find(id);
   if (spec == deadlines_.end()) return out;
   out.known = true;

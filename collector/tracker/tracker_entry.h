@@ -1,6 +1,8 @@
-// The tracker's per-source record (internal to tracker.cc and tracker_deadline.cc).
+// The tracker's per-source record and its sliced walk (internal to the tracker's .cc files).
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -55,5 +57,24 @@ struct Tracker::Entry {
   std::shared_ptr<CheckBook> checks;
   uint64_t checks_digest = 0;  // of `checks`, as the agent named it (0: none, or version 1)
 };
+
+template <typename Visit>
+void Tracker::WalkInSlices(uint64_t after, const Visit& visit) const {
+  for (bool first = true, more = true; more; first = false) {
+    if (!first) waiters_.GiveWay();
+    const MonoTime now = clock_.Now();
+    MutexLock lock(mu_);
+    auto it = std::upper_bound(entries_.begin(), entries_.end(), after,
+                               [](uint64_t s, const Entry& e) { return s < e.seq; });
+    const auto end = entries_.end() - it > static_cast<ptrdiff_t>(kQuerySlice)
+                         ? it + static_cast<ptrdiff_t>(kQuerySlice)
+                         : entries_.end();
+    for (bool slice_start = true; it != end; ++it, slice_start = false) {
+      after = it->seq;
+      if (!visit(*it, now, slice_start)) return;
+    }
+    more = it != entries_.end();
+  }
+}
 
 }  // namespace firewatch::collector

@@ -1,4 +1,5 @@
-// Tracker::Query: one page of a filtered source listing (tracker.h, SourceQuery).
+// The tracker's walks of the whole table: Query (one page of a filtered source listing,
+// tracker.h, SourceQuery), Counts and CountsBy (the status API and /metrics).
 //
 // Why this order and this cursor: entries_ is kept in order of first contact, and every
 // entry carries a sequence number from that order (Entry::seq), so entries_ is sorted by
@@ -9,11 +10,14 @@
 // An order by id would need a sorted index of every id kept on each new source, or a
 // pass over the whole table per page; positions in entries_ shift on every Forget.
 //
-// The walk takes the lock once per kQuerySlice entries and finds its place again by
-// sequence number, so the ingest path waits for at most one slice (about a millisecond)
-// however large the table is.
+// The walk (Tracker::WalkInSlices) takes the lock once per kQuerySlice entries and finds
+// its place again by sequence number, so the ingest path waits for at most one slice
+// (about a millisecond) however large the table is. The counts (Counts, CountsBy) walk
+// the same way.
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <unordered_map>
 
 #include "tracker/tracker.h"
 #include "tracker/tracker_entry.h"
@@ -47,61 +51,76 @@ SourcePage Tracker::Query(const SourceQuery& query) const {
   // can stop at the page's end.
   const bool count_all = query.count && filtered;
   uint64_t matched = 0;
-  // The walk resumes after this sequence number. Counting starts at the beginning; a
-  // page alone starts at the cursor.
-  uint64_t resume = count_all ? 0 : query.after;
-  bool first = true;
-  bool done = false;
-  while (!done) {
-    const MonoTime now = clock_.Now();
-    MutexLock lock(mu_);
-    if (first) {
-      page.total = entries_.size();
-      first = false;
+  page.total = size();
+  // Label sets are interned: consecutive sources often share one, test it once (within
+  // a slice: only there is its address unique).
+  const void* last_blob = nullptr;
+  bool last_blob_ok = false;
+  // The walk starts at the beginning when it counts; a page alone starts at the cursor.
+  WalkInSlices(count_all ? 0 : query.after, [&](const Entry& e, MonoTime now, bool slice_start) {
+    mu_.AssertHeld();  // (a lambda: the analysis cannot see the walk's lock)
+    if (slice_start) last_blob = nullptr;
+    if (query.states != 0 && (query.states & (1u << static_cast<unsigned>(e.state))) == 0) {
+      return true;
     }
-    auto it = std::upper_bound(entries_.begin(), entries_.end(), resume,
-                               [](uint64_t s, const Entry& e) { return s < e.seq; });
-    const auto end = entries_.end() - it > static_cast<ptrdiff_t>(kQuerySlice)
-                         ? it + static_cast<ptrdiff_t>(kQuerySlice)
-                         : entries_.end();
-    // Label sets are interned: consecutive sources often share one, test it once. The
-    // blob stays alive (and its address unique) while this lock is held.
-    const void* last_blob = nullptr;
-    bool last_blob_ok = false;
-    for (; it != end && !done; ++it) {
-      const Entry& e = *it;
-      resume = e.seq;
-      if (query.states != 0 && (query.states & (1u << static_cast<unsigned>(e.state))) == 0) {
-        continue;
+    if (!ContainsFolded(e.id, needle)) return true;
+    if (!query.labels.empty()) {
+      const void* blob = e.labels.get();
+      if (blob != last_blob || last_blob == nullptr) {
+        const std::string_view b = *e.labels;
+        last_blob_ok = std::all_of(
+            query.labels.begin(), query.labels.end(),
+            [&b](const SourceQuery::LabelTest& t) { return t.matches(LabelValue(b, t.name)); });
+        last_blob = blob;
       }
-      if (!ContainsFolded(e.id, needle)) continue;
-      if (!query.labels.empty()) {
-        const void* blob = e.labels.get();
-        if (blob != last_blob || last_blob == nullptr) {
-          const std::string_view b = *e.labels;
-          last_blob_ok = std::all_of(query.labels.begin(), query.labels.end(),
-                                     [&b](const SourceQuery::LabelTest& t) {
-                                       return t.matches(LabelValue(b, t.name));
-                                     });
-          last_blob = blob;
-        }
-        if (!last_blob_ok) continue;
-      }
-      ++matched;
-      if (e.seq <= query.after) continue;  // before the cursor: counted only
-      if (page.sources.size() < query.limit) {
-        page.sources.push_back(ToSnapshot(e, now));
-        page.seqs.push_back(e.seq);
-      } else if (!page.next) {
-        // One more match than the page holds: there is a next page.
-        page.next = page.seqs.empty() ? query.after : page.seqs.back();
-        if (!count_all) done = true;
-      }
+      if (!last_blob_ok) return true;
     }
-    if (it == entries_.end()) done = true;
-  }
+    ++matched;
+    if (e.seq <= query.after) return true;  // before the cursor: counted only
+    if (page.sources.size() < query.limit) {
+      page.sources.push_back(ToSnapshot(e, now));
+      page.seqs.push_back(e.seq);
+    } else if (!page.next) {
+      // One more match than the page holds: there is a next page.
+      page.next = page.seqs.empty() ? query.after : page.seqs.back();
+      if (!count_all) return false;
+    }
+    return true;
+  });
   if (query.count) page.matched = filtered ? matched : page.total;
   return page;
+}
+
+StateCounts Tracker::Counts() const {
+  StateCounts c;
+  WalkInSlices(0, [&c](const Entry& e, MonoTime, bool) {
+    ++c.by_state[static_cast<int>(e.state)];
+    if (e.checks_stale) ++c.checks_stale;
+    ++c.total;
+    return true;
+  });
+  return c;
+}
+
+std::vector<std::pair<std::string, StateCounts>> Tracker::CountsBy(std::string_view key) const {
+  std::map<std::string, StateCounts, std::less<>> out;
+  // Label sets are interned: each distinct one is read once per slice.
+  std::unordered_map<const void*, StateCounts*> by_blob;
+  WalkInSlices(0, [&](const Entry& e, MonoTime, bool slice_start) {
+    if (slice_start) by_blob.clear();
+    auto [it, fresh] = by_blob.try_emplace(e.labels.get(), nullptr);
+    if (fresh) {
+      const std::string_view value = LabelValue(*e.labels, key);
+      auto o = out.find(value);
+      if (o == out.end()) o = out.emplace(std::string(value), StateCounts{}).first;
+      it->second = &o->second;
+    }
+    ++it->second->by_state[static_cast<int>(e.state)];
+    ++it->second->total;
+    if (e.checks_stale) ++it->second->checks_stale;
+    return true;
+  });
+  return {std::make_move_iterator(out.begin()), std::make_move_iterator(out.end())};
 }
 
 }  // namespace firewatch::collector

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <stop_token>
+#include <string>
 #include <thread>
 
 namespace firewatch {
@@ -43,6 +44,31 @@ TEST(MutexTest, UnlockInScopeLetsOthersIn) {
   }).join();
   lock.Lock();
   EXPECT_EQ(b.value, 7);
+}
+
+TEST(LockWaitersTest, GiveWayLetsACountedWaiterInBeforeTheWalkLocksAgain) {
+  Mutex mu;
+  LockWaiters waiters;
+  std::string order;  // under mu
+  MutexLock walk(mu);
+  std::thread hot([&] {
+    WaitCountedLock lock(mu, waiters);
+    order += 'H';
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (waiters.waiting() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(waiters.waiting(), 1u);
+  // Between two slices: without GiveWay the walk would nearly always win the lock back.
+  walk.Unlock();
+  waiters.GiveWay();
+  walk.Lock();
+  order += 'W';
+  walk.Unlock();
+  hot.join();
+  EXPECT_EQ(order, "HW");
+  EXPECT_EQ(waiters.waiting(), 0u);
 }
 
 TEST(CondVarTest, WaitForTimesOutWithFalsePredicate) {
