@@ -32,8 +32,8 @@ void Dispatcher::Insert(const Alert& alert, MonoTime now) {
       Group g;
       g.route = r;
       g.labels = std::move(group_labels);
-      g.next_flush = now + r->group_wait();
       it = groups_.emplace(std::move(key), std::move(g)).first;
+      Schedule(it, now + r->group_wait(), /*fresh=*/true);
     }
     it->second.alerts[fp] = alert;
   }
@@ -112,22 +112,57 @@ void Dispatcher::Flush(const std::string& key, Group& g, MonoTime now, WallTime 
   std::erase_if(g.alerts, [](const auto& kv) { return kv.second.status == AlertStatus::kResolved; });
 }
 
+void Dispatcher::Schedule(Groups::iterator it, MonoTime when, bool fresh) {
+  if (!fresh) Unschedule(it);
+  Group& g = it->second;
+  g.next_flush = when;
+  std::vector<Groups::iterator>& bucket = due_[when];
+  g.due_index = bucket.size();
+  bucket.push_back(it);
+}
+
+void Dispatcher::Unschedule(Groups::iterator it) {
+  auto b = due_.find(it->second.next_flush);
+  std::vector<Groups::iterator>& bucket = b->second;
+  const size_t i = it->second.due_index;
+  bucket[i] = bucket.back();
+  bucket[i]->second.due_index = i;
+  bucket.pop_back();
+  if (bucket.empty()) due_.erase(b);
+}
+
+void Dispatcher::Erase(Groups::iterator it) {
+  Unschedule(it);
+  groups_.erase(it);
+}
+
 std::vector<GroupNotification> Dispatcher::Tick(MonoTime now, WallTime wall_now) {
   std::vector<GroupNotification> out;
-  for (auto it = groups_.begin(); it != groups_.end();) {
-    Group& g = it->second;
-    if (g.next_flush > now) {
-      ++it;
-      continue;
+  std::vector<Groups::iterator> due;
+  for (auto d = due_.begin(); d != due_.end() && d->first <= now; ++d) {
+    due.insert(due.end(), d->second.begin(), d->second.end());
+  }
+  if (due.empty()) return out;
+  // Flushed in group key order: a sort of the few due, or, when many are (a storm's
+  // groups made in the same second), one walk of groups_, which is cheaper than sorting
+  // 100,000 keys.
+  if (due.size() * 8 < groups_.size()) {
+    std::sort(due.begin(), due.end(), [](auto a, auto b) { return a->first < b->first; });
+  } else {
+    due.clear();
+    for (auto it = groups_.begin(); it != groups_.end(); ++it) {
+      if (it->second.next_flush <= now) due.push_back(it);
     }
+  }
+  for (auto it : due) {
+    Group& g = it->second;
     Flush(it->first, g, now, wall_now, out);
     const Duration interval = g.route->group_interval();
     const auto behind = (now - g.next_flush) / interval;  // intervals Tick was late by
-    g.next_flush += interval * (behind + 1);
     if (g.alerts.empty()) {
-      it = groups_.erase(it);
+      Erase(it);
     } else {
-      ++it;
+      Schedule(it, g.next_flush + interval * (behind + 1));
     }
   }
   return out;
@@ -139,21 +174,18 @@ void Dispatcher::Reset(const std::string& group_key, MonoTime now) {
   Group& g = it->second;
   std::erase_if(g.alerts, [](const auto& kv) { return kv.second.status == AlertStatus::kResolved; });
   if (g.alerts.empty()) {
-    groups_.erase(it);
+    Erase(it);
     return;
   }
   g.notified = false;
   g.last_firing.clear();
   g.last_resolved.clear();
-  g.next_flush = std::min(g.next_flush, now + g.route->group_wait());
+  Schedule(it, std::min(g.next_flush, now + g.route->group_wait()));
 }
 
 std::optional<MonoTime> Dispatcher::NextTick() const {
-  std::optional<MonoTime> next;
-  for (const auto& [key, g] : groups_) {
-    if (!next || g.next_flush < *next) next = g.next_flush;
-  }
-  return next;
+  if (due_.empty()) return std::nullopt;
+  return due_.begin()->first;
 }
 
 std::vector<std::string> Dispatcher::GroupKeys() const {

@@ -63,6 +63,8 @@ struct GroupNotification {
 class Dispatcher {
  public:
   explicit Dispatcher(const Route& root, std::vector<const Muter*> muters = {});
+  Dispatcher(const Dispatcher&) = delete;  // due_ points into groups_
+  Dispatcher& operator=(const Dispatcher&) = delete;
 
   // Adds or replaces (by label fingerprint) the alert in its group on every matching
   // route, creating groups for firing alerts as needed (due at now + group_wait).
@@ -94,18 +96,32 @@ class Dispatcher {
     LabelSet labels;
     std::map<uint64_t, Alert> alerts;  // by fingerprint
     MonoTime next_flush{};
+    size_t due_index = 0;  // in due_[next_flush]
     bool notified = false;
     MonoTime last_notified{};
     std::set<uint64_t> last_firing;
     std::set<uint64_t> last_resolved;
   };
+  using Groups = std::map<std::string, Group>;
   void Flush(const std::string& key, Group& g, MonoTime now, WallTime wall_now,
              std::vector<GroupNotification>& out) const;
   bool Muted(const LabelSet& labels, WallTime wall_now) const;
+  // Moves group `it` to `when` in due_ (its next_flush), or adds it (`fresh`).
+  void Schedule(Groups::iterator it, MonoTime when, bool fresh = false);
+  void Unschedule(Groups::iterator it);  // takes it out of due_
+  void Erase(Groups::iterator it);       // the group and its due_ entry
 
   const Route& root_;
   std::vector<const Muter*> muters_;
-  std::map<std::string, Group> groups_;  // by group key
+  Groups groups_;  // by group key
+  // Every group once, under its next_flush: Tick and NextTick look only at what is due.
+  // A datacenter going dark with per-host groups makes 100,000 groups, and the alerting
+  // thread runs Tick at least four times a second: a walk of every group on each was
+  // most of its CPU in that storm (bench/dispatcher_tick.cc). Groups made in the same
+  // storm share a due time, so a bucket per time (a group knows its place in it,
+  // Group::due_index) moves a group in O(1) where a set ordered by time would rebalance
+  // per group. A map's iterators stay valid until erased.
+  std::map<MonoTime, std::vector<Groups::iterator>> due_;
 };
 
 }  // namespace firewatch::alerting::route

@@ -189,6 +189,50 @@ TEST_F(DispatcherTest, LateTicksKeepTheSchedule) {
   EXPECT_EQ(dispatcher_->NextTick(), t0_ + 30s + 15min);
 }
 
+TEST_F(DispatcherTest, OnlyDueGroupsFlushInKeyOrderAndNextTickFollowsTheEarliest) {
+  auto key = [](const std::string& dc) {
+    return R"({}:{alertname="SourceDown", dc=")" + dc + R"("})";
+  };
+  // Three groups due at 30 s (dc3), 40 s (dc1) and 50 s (dc2).
+  Insert(Firing(Down("a", "dc3")));
+  EXPECT_TRUE(TickAt(10s).empty());
+  Insert(Firing(Down("b", "dc1")));
+  EXPECT_TRUE(TickAt(20s).empty());
+  Insert(Firing(Down("c", "dc2")));
+  EXPECT_EQ(dispatcher_->NextTick(), t0_ + 30s);
+  auto n = TickAt(45s);  // late: two are due, flushed in key order
+  ASSERT_EQ(n.size(), 2u);
+  EXPECT_EQ(n[0].group_key, key("dc1"));
+  EXPECT_EQ(n[1].group_key, key("dc3"));
+  EXPECT_EQ(dispatcher_->NextTick(), t0_ + 50s);
+  n = TickAt(50s);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].group_key, key("dc2"));
+  EXPECT_EQ(dispatcher_->NextTick(), t0_ + 30s + 5min);  // dc3's group_interval
+
+  // A Reset moves dc2 to group_wait from now, ahead of the others.
+  EXPECT_TRUE(TickAt(60s).empty());
+  dispatcher_->Reset(key("dc2"), clock_.Now());
+  EXPECT_EQ(dispatcher_->NextTick(), t0_ + 90s);
+  n = TickAt(90s);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].group_key, key("dc2"));
+  EXPECT_EQ(n[0].reason, NotifyReason::kFirst);
+
+  // dc3 resolves: reported at its next flush and removed; dc1 is next.
+  Insert(Resolved(Down("a", "dc3")));
+  EXPECT_EQ(dispatcher_->NextTick(), t0_ + 30s + 5min);
+  n = TickAt(30s + 5min);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].status, GroupStatus::kResolved);
+  EXPECT_EQ(dispatcher_->group_count(), 2u);
+  EXPECT_EQ(dispatcher_->NextTick(), t0_ + 40s + 5min);
+  EXPECT_TRUE(TickAt(40s + 5min - 1ms).empty());
+  n = TickAt(40s + 5min);
+  ASSERT_EQ(n.size(), 0u);  // dc1: nothing changed, repeat_interval not yet
+  EXPECT_EQ(dispatcher_->NextTick(), t0_ + 90s + 5min);  // dc2
+}
+
 TEST_F(DispatcherTest, MutedAlertsAreLeftOutAndNotifyWhenUnmuted) {
   muter_.muted_sources = {"web-2"};
   Insert(Firing(Down("web-1")));
