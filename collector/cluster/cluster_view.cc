@@ -130,12 +130,12 @@ void ClusterView::SetLocalState(const std::string& id, SourceState s) {
   } else {
     if (l.state == s) return;
     digests_.ToggleSource(id, l.state);
-    if (l.state == SourceState::kDown) --local_down_;
+    if (l.state == SourceState::kDown) local_down_.erase(id);
     if (l.state != SourceState::kStopped) --local_known_;
   }
   l.state = s;
   digests_.ToggleSource(id, s);
-  if (s == SourceState::kDown) ++local_down_;
+  if (s == SourceState::kDown) local_down_.insert(id);
   if (s != SourceState::kStopped) ++local_known_;
   changes_.emplace_back(++version_, id);
 }
@@ -216,7 +216,7 @@ std::vector<Transition> ClusterView::Forget(const std::vector<Tombstone>& forgot
       const Local& l = it->second;
       digests_.ToggleSource(id, l.state);
       --range_sizes_[SyncRangeOf(id)];
-      if (l.state == SourceState::kDown) --local_down_;
+      if (l.state == SourceState::kDown) local_down_.erase(id);
       if (l.state != SourceState::kStopped) --local_known_;
       if (l.paged) {
         Transition t;
@@ -402,20 +402,18 @@ ClusterView::TickOutput ClusterView::Tick() {
     return p.state == PeerState::kDown;
   });
   const bool isolated = all_down && local_known_ > 0 &&
-                        static_cast<double>(local_down_) >=
+                        static_cast<double>(local_down_.size()) >=
                             config_.isolation_fraction * static_cast<double>(local_known_);
   if (isolated != isolated_) {
     isolated_ = isolated;
     if (isolated) {
       std::vector<std::string> lost_peers, lost_hosts;
       for (const auto& p : peers_) lost_peers.push_back(p.member.id);
-      for (const auto& [id, l] : local_) {
-        if (l.state == SourceState::kDown) lost_hosts.push_back(id);
-      }
+      lost_hosts.assign(local_down_.begin(), local_down_.end());
       std::sort(lost_hosts.begin(), lost_hosts.end());
       isolation_summary_ = "Collector " + self_ + " cannot reach any peer (" +
                            JoinNames(lost_peers) + ") and does not hear " +
-                           std::to_string(local_down_) + " of its " +
+                           std::to_string(local_down_.size()) + " of its " +
                            std::to_string(local_known_) + " sources (" + JoinNames(lost_hosts) +
                            "). It suspects its own network first: per-host pages are held "
                            "until it hears a peer again.";
@@ -453,11 +451,7 @@ ClusterView::TickOutput ClusterView::Tick() {
     std::erase_if(first_due_, [horizon](const auto& e) { return e.second < horizon; });
   }
 
-  if (local_down_ > 0) {
-    for (auto& [id, l] : local_) {
-      if (l.state == SourceState::kDown) EvaluateDown(id, l, out.merged);
-    }
-  }
+  for (const std::string& id : local_down_) EvaluateDown(id, local_.at(id), out.merged);
   return out;
 }
 
