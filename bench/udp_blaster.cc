@@ -268,6 +268,13 @@ int main(int argc, char** argv) {
 
   const uint64_t n =
       o.count > 0 ? o.count : static_cast<uint64_t>(std::llround(o.rate * o.duration));
+  // Frames::offset is 32-bit: at most 4 GiB of frames (under 200 bytes each).
+  constexpr uint64_t kMaxFrames = 20'000'000;
+  if (n > kMaxFrames) {
+    std::fprintf(stderr, "%llu frames: at most %llu per run (rate x duration, or --count)\n",
+                 static_cast<unsigned long long>(n), static_cast<unsigned long long>(kMaxFrames));
+    return 2;
+  }
   const double t_encode = MonoSeconds();
   const int64_t now_ms = firewatch::ToUnixMillis(firewatch::SystemClock::Instance().WallNow());
   Frames frames = EncodeAll(o, n, *secret, now_ms);

@@ -204,9 +204,10 @@ class Tracker {
   // total is the number of sources the walk met (the sum of by_state).
   StateCounts Counts() const FW_EXCLUDES(mu_);
   // Counts per value of the label `key`, sorted by value (sources without the label under
-  // ""): the per-failure-domain metrics, on every /metrics scrape. Decodes each distinct
-  // label set once; walks in slices like Query (a scrape at a million sources held
-  // ingest for 20-120 ms when it took the lock for the whole table).
+  // ""): the per-failure-domain metrics, on every /metrics scrape. Reads the label once
+  // per distinct label set and slice, in place; walks in slices like Query (a scrape at
+  // a million sources held ingest up to 300 ms when it took the lock for the whole
+  // table: docs/benchmarks.md section 6).
   std::vector<std::pair<std::string, StateCounts>> CountsBy(std::string_view key) const
       FW_EXCLUDES(mu_);
   size_t size() const FW_EXCLUDES(mu_);
