@@ -201,6 +201,7 @@ void ClusterView::RestoreLocal(const std::vector<SourceSnapshot>& sources) {
       l.labels = s.labels;
       l.reason = "DOWN since before the collector restarted";
       l.paged = true;  // its incident was persisted; the caller re-submits the alert
+      reevaluate_all_ = true;
     }
   }
 }
@@ -310,7 +311,12 @@ bool ClusterView::HeardByLivePeer(const std::string& id, std::string* by) const 
   return false;
 }
 
+void ClusterView::PeerHearingChanged(const std::string& id) {
+  if (local_down_.count(id) > 0) reevaluate_.insert(id);
+}
+
 void ClusterView::EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out) {
+  ++down_evaluations_;
   std::string heard_by;
   // A failure the source reported itself is not a silence: peers hearing it change
   // nothing (docs/cluster.md, "Checks").
@@ -330,6 +336,7 @@ void ClusterView::EvaluateDown(const std::string& id, Local& l, std::vector<Tran
   if (!l.paged && !heard) {
     if (isolated_ && !l.reported) return;  // suspect ourselves first: one CollectorIsolated
     if (!l.reported && alone_ && !peers_.empty() && now_ms - l.down_since_ms < Ms(config_.alone_hold)) {
+      hold_ends_.emplace(l.down_since_ms + Ms(config_.alone_hold), id);  // Tick looks again then
       return;
     }
     emit(SourceState::kUp, SourceState::kDown,
@@ -389,11 +396,13 @@ ClusterView::TickOutput ClusterView::Tick() {
                    Ms(now - since), phi);
       p.state = PeerState::kDown;
       p.arrivals_while_down = 0;
+      reevaluate_all_ = true;  // what it hears no longer counts
     }
   }
 
   const bool alone = !peers_.empty() && AloneLocked();
   if (alone && !alone_) alone_since_ = now;
+  if (alone != alone_) reevaluate_all_ = true;
   alone_ = alone;
 
   // Isolation: every peer DOWN (not merely unknown after a start) and most of our own
@@ -406,6 +415,7 @@ ClusterView::TickOutput ClusterView::Tick() {
                             config_.isolation_fraction * static_cast<double>(local_known_);
   if (isolated != isolated_) {
     isolated_ = isolated;
+    reevaluate_all_ = true;
     if (isolated) {
       std::vector<std::string> lost_peers, lost_hosts;
       for (const auto& p : peers_) lost_peers.push_back(p.member.id);
@@ -451,7 +461,26 @@ ClusterView::TickOutput ClusterView::Tick() {
     std::erase_if(first_due_, [horizon](const auto& e) { return e.second < horizon; });
   }
 
-  for (const std::string& id : local_down_) EvaluateDown(id, local_.at(id), out.merged);
+  // The DOWN sources whose merged verdict may have changed (reevaluate_, header).
+  if (reevaluate_all_) {
+    reevaluate_all_ = false;
+    reevaluate_.clear();
+    hold_ends_.clear();  // EvaluateDown enters again those still held
+    for (const std::string& id : local_down_) EvaluateDown(id, local_.at(id), out.merged);
+    return out;
+  }
+  const int64_t now_ms = ToUnixMillis(clock_.WallNow());
+  while (!hold_ends_.empty() && hold_ends_.begin()->first <= now_ms) {
+    PeerHearingChanged(hold_ends_.begin()->second);
+    hold_ends_.erase(hold_ends_.begin());
+  }
+  for (const std::string& id : reevaluate_) {
+    auto it = local_.find(id);
+    if (it != local_.end() && it->second.state == SourceState::kDown) {
+      EvaluateDown(id, it->second, out.merged);
+    }
+  }
+  reevaluate_.clear();
   return out;
 }
 
@@ -620,9 +649,11 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
   p->last_arrival = now;
   if (p->state == PeerState::kUnknown) {
     p->state = PeerState::kUp;
+    reevaluate_all_ = true;  // what it hears counts from now on
     spdlog::info("cluster: collector {} is UP", p->member.id);
   } else if (p->state == PeerState::kDown && ++p->arrivals_while_down >= kPeerRecoveryArrivals) {
     p->state = PeerState::kUp;
+    reevaluate_all_ = true;
     spdlog::info("cluster: collector {} is UP again", p->member.id);
   }
 
@@ -649,6 +680,7 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
 
   // Its source table.
   if (in.sources_full) {
+    if (Live(*p)) reevaluate_all_ = true;
     p->sources.clear();
     p->range_sizes = {};
     p->want_full_from = false;
@@ -661,8 +693,10 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
     auto [it, inserted] = p->sources.try_emplace(id, st);
     if (inserted) {
       ++p->range_sizes[SyncRangeOf(id)];
+      if (Hears(st) && Live(*p)) PeerHearingChanged(id);
     } else {
       p->digests.ToggleSource(id, it->second);
+      if (Hears(it->second) != Hears(st) && Live(*p)) PeerHearingChanged(id);
       it->second = st;
     }
     p->digests.ToggleSource(id, st);
@@ -681,6 +715,7 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
     if (auto it = p->sources.find(id); it != p->sources.end()) {
       p->digests.ToggleSource(id, it->second);
       --p->range_sizes[SyncRangeOf(id)];
+      if (Hears(it->second) && Live(*p)) PeerHearingChanged(id);
       p->sources.erase(it);
     }
     SetPeerChecks(*p, id, {});
@@ -739,6 +774,7 @@ void ClusterView::ClearPeerRanges(Peer& p, const std::vector<int>& ranges) {
     }
     p.digests.ToggleSource(it->first, it->second);
     --p.range_sizes[r];
+    if (Hears(it->second) && Live(p)) PeerHearingChanged(it->first);
     SetPeerChecks(p, it->first, {});
     it = p.sources.erase(it);
   }
@@ -879,6 +915,11 @@ void ClusterView::CheckPath(const std::string& id, PathWarnings& out) const {
 uint64_t ClusterView::path_passes() const {
   MutexLock lock(mu_);
   return path_passes_;
+}
+
+uint64_t ClusterView::down_evaluations() const {
+  MutexLock lock(mu_);
+  return down_evaluations_;
 }
 
 ClusterView::PathInputs ClusterView::PathInputsNow() const {

@@ -32,6 +32,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -172,6 +173,9 @@ class ClusterView : public alerting::PeerGate {
   void set_path_pass_slice(size_t ids) FW_EXCLUDES(mu_);
   // Path-warning passes started so far (tests: an idle cluster starts none).
   uint64_t path_passes() const FW_EXCLUDES(mu_);
+  // Merged verdicts of DOWN sources worked out so far (tests: Tick re-evaluates only the
+  // sources whose inputs changed).
+  uint64_t down_evaluations() const FW_EXCLUDES(mu_);
   // Membership and timings as read at start; the digest in it is the one at start too
   // (config_digest() follows reloads).
   const ClusterConfig& config() const { return config_; }
@@ -260,6 +264,9 @@ class ClusterView : public alerting::PeerGate {
   void PruneTombstones(int64_t now_ms) FW_REQUIRES(mu_);
   // Re-evaluates one locally DOWN source; appends a merged transition when it changes.
   void EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out) FW_REQUIRES(mu_);
+  // A live peer's copy of `id` started or stopped hearing it: re-evaluated at the next
+  // Tick when it is DOWN here.
+  void PeerHearingChanged(const std::string& id) FW_REQUIRES(mu_);
   bool HeardByLivePeer(const std::string& id, std::string* by) const FW_REQUIRES(mu_);
   int RankLocked() const FW_REQUIRES(mu_);
   alerting::Alert CollectorDownAlert(const Peer& p, bool firing) const FW_REQUIRES(mu_);
@@ -281,6 +288,18 @@ class ClusterView : public alerting::PeerGate {
   // sources with a dc of them DOWN, walking local_ four times a second kept the loop
   // from reading its socket: bench/cluster_dark_bench.py).
   std::unordered_set<std::string> local_down_ FW_GUARDED_BY(mu_);
+  // What Tick re-evaluates of local_down_: EvaluateDown depends on the source's own
+  // state (OnLocal evaluates it at once), on whether a live peer hears it, and on
+  // alone_ / isolated_ and the alone_hold clock. So Tick looks at the DOWN sources whose
+  // peer copies changed their hearing (reevaluate_), at all of them when a peer's
+  // liveness, alone_ or isolated_ changed (reevaluate_all_), and at those whose
+  // alone_hold ran out (hold_ends_: wall ms, id) -- not at every DOWN source every tick
+  // (100,000 DOWN x 4 ticks a second x peers was most of a stalled collector's loop in
+  // bench/cluster_dark_bench.py).
+  std::unordered_set<std::string> reevaluate_ FW_GUARDED_BY(mu_);
+  bool reevaluate_all_ FW_GUARDED_BY(mu_) = false;
+  std::set<std::pair<int64_t, std::string>> hold_ends_ FW_GUARDED_BY(mu_);
+  uint64_t down_evaluations_ FW_GUARDED_BY(mu_) = 0;  // EvaluateDown calls (tests)
   uint64_t local_known_ FW_GUARDED_BY(mu_) = 0;  // sources here that are not STOPPED
   uint64_t version_ FW_GUARDED_BY(mu_) = 0;
   TableDigest digests_ FW_GUARDED_BY(mu_);  // of local_ and local_checks_

@@ -392,6 +392,72 @@ TEST_F(ClusterTest, IsolatedCollectorRaisesOneAlertAndHoldsHostPages) {
   EXPECT_TRUE(V("a").Snapshot().isolated);
 }
 
+// Tick re-evaluates a DOWN source only when what its merged verdict depends on changed:
+// a live peer's hearing of it, a peer's liveness, alone/isolated, the alone_hold clock.
+TEST_F(ClusterTest, TickReevaluatesOnlyDownSourcesWhoseInputsChanged) {
+  Run(2);
+  constexpr int kSources = 200;
+  auto all = [&](SourceState from, SourceState to) {
+    std::vector<Transition> ts;
+    for (int i = 0; i < kSources; ++i) ts.push_back(Tr("h" + std::to_string(i), from, to, NowMs()));
+    return ts;
+  };
+  for (const char* id : {"a", "b", "c"}) V(id).OnLocal(all(SourceState::kUp, SourceState::kUp));
+  Run(1);
+  for (const char* id : {"a", "b", "c"}) {
+    EXPECT_TRUE(V(id).OnLocal(all(SourceState::kUp, SourceState::kDown)).empty())
+        << "peers hear them";
+  }
+  Run(2);
+  ASSERT_EQ(merged_.size(), static_cast<size_t>(kSources)) << "nobody hears them any more";
+  const uint64_t settled = V("a").down_evaluations();
+  Run(10);
+  EXPECT_EQ(V("a").down_evaluations(), settled) << "nothing changed: nothing re-evaluated";
+  EXPECT_EQ(merged_.size(), static_cast<size_t>(kSources));
+
+  // c hears h7 again: a re-evaluates h7 alone and resolves it.
+  V("c").OnLocal({Tr("h7", SourceState::kDown, SourceState::kUp, NowMs())});
+  Run(2);
+  ASSERT_EQ(merged_.size(), static_cast<size_t>(kSources) + 1);
+  EXPECT_EQ(merged_.back().source_id, "h7");
+  EXPECT_EQ(merged_.back().to, SourceState::kUp);
+  EXPECT_LE(V("a").down_evaluations() - settled, 2u);
+
+  // c dies: what it hears no longer counts, h7 pages again.
+  Run(8, {"c"});
+  ASSERT_EQ(merged_.size(), static_cast<size_t>(kSources) + 2);
+  EXPECT_EQ(merged_.back().source_id, "h7");
+  EXPECT_EQ(merged_.back().to, SourceState::kDown);
+}
+
+TEST_F(ClusterTest, AnAloneCollectorPagesADownSourceWhenTheHoldEnds) {
+  for (int i = 0; i < 10; ++i) {
+    V("a").OnLocal({Tr("h" + std::to_string(i), SourceState::kUp, SourceState::kUp, NowMs())});
+  }
+  Run(2);
+  // a is cut off from b and c; after peer_timeout it is alone (1 of 10 DOWN: not isolated).
+  std::vector<Transition> merged;
+  int64_t down_at = 0;
+  for (int s = 0; s < 40; ++s) {
+    clock_.Advance(1s);
+    Exchange("b", "c");
+    if (s == 10) {
+      down_at = NowMs();
+      EXPECT_TRUE(
+          V("a").OnLocal({Tr("h0", SourceState::kUp, SourceState::kDown, down_at)}).empty());
+    }
+    auto out = V("a").Tick();
+    for (auto& t : out.merged) {
+      EXPECT_GE(NowMs() - down_at, 20'000) << "held for alone_hold";
+      EXPECT_LE(NowMs() - down_at, 21'000) << "and paged when it ends";
+      merged.push_back(std::move(t));
+    }
+  }
+  ASSERT_EQ(merged.size(), 1u);
+  EXPECT_EQ(merged[0].source_id, "h0");
+  EXPECT_EQ(merged[0].to, SourceState::kDown);
+}
+
 TEST_F(ClusterTest, GateSkipsDeliveredWaitsForClaimsAndRanksAndTakesOverDeadClaims) {
   Run(2);
   const int64_t due = NowMs();
