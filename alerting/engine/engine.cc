@@ -452,13 +452,17 @@ void AlertingEngine::RunOnce() {
           by_hand_.Holds(gn.group_key, gn.alerts, now_ms, Ms(gn.route->repeat_interval()))) {
         continue;
       }
-      // In a cluster, a peer may have opened this group's incident already: take its id
-      // when it comes first in the stable order, so every collector pages under one id.
+      // In a cluster, a peer may have opened this group's incident already: take its id,
+      // so that every collector pages under one id. Whatever the peer's place in the
+      // order: a member later in the order that decided first is still waiting its rank
+      // turn, and this collector's page under the same id is one it then skips (a
+      // member's own id would be a second page; bench/cluster_dark_bench.py measured two
+      // when the last member decided 3.6 s before the first). Incidents opened at about
+      // the same time converge on the first member's (AdoptPeerId).
       std::optional<std::pair<std::string, int64_t>> adopt;
       std::string origin = msg_ctx_.collector_id;
       if (gate_ != nullptr && !incidents_.OpenFor(gn.group_key)) {
-        if (auto p = gate_->PeerIncidentFor(gn.group_key);
-            p && gate_->Precedes(p->origin, msg_ctx_.collector_id)) {
+        if (auto p = gate_->PeerIncidentFor(gn.group_key)) {
           adopt.emplace(p->id, p->started_ms);
           origin = p->origin;
           if (p->state == IncidentState::kAcked) peer_acks.push_back(*p);

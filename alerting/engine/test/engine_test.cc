@@ -60,9 +60,14 @@ struct FakeGate : PeerGate {
   // Called on the alerting thread in the middle of a pass (a group fires with no incident
   // yet): tests hold the pass there.
   std::function<void()> during_pass;
-  std::optional<PeerIncident> PeerIncidentFor(const std::string&) override {
+  // The open incident a peer holds for any group that fires (group_key filled in).
+  std::optional<PeerIncident> open_at_peer;
+  std::optional<PeerIncident> PeerIncidentFor(const std::string& group_key) override {
     if (during_pass) during_pass();
-    return std::nullopt;
+    if (!open_at_peer) return std::nullopt;
+    PeerIncident p = *open_at_peer;
+    p.group_key = group_key;
+    return p;
   }
   // What a peer holds resolved by hand (set before the alert fires; read on the alerting
   // thread afterwards).
@@ -684,6 +689,24 @@ TEST_F(EngineTest, AdoptsThePeersIncidentIdAndAppliesItsAck) {
   size_t triggers = 0;  // (an ack announcement may follow: the peer's ack is news here)
   for (const auto& r : To("/alice")) triggers += Event(r) == "trigger";
   EXPECT_EQ(triggers, 1u) << "re-paged under the adopted id";
+}
+
+// A member later in the cluster order decided first (its page waits for its rank turn):
+// this collector opens the group under that member's id, so the page it sends is the one
+// the other then skips, not a second one.
+TEST_F(EngineTest, AGroupAPeerLaterInTheOrderOpenedFirstOpensUnderItsId) {
+  FakeGate gate;
+  gate.open_at_peer = PeerIncident{
+      "LATER2", "", "collector-z", IncidentState::kOpen, ToUnixMillis(clock_.WallNow()) - 3000,
+      0,        ""};
+  Start(&gate);
+  const Incident inc = FireAndWaitForFirstPage();
+  EXPECT_EQ(inc.id, "LATER2");
+  EXPECT_EQ(inc.started_ms, gate.open_at_peer->started_ms);
+  EXPECT_EQ(engine_->incident_replica().Export().at(0).origin, "collector-z");
+  std::lock_guard lock(gate.mu);
+  ASSERT_FALSE(gate.asked.empty());
+  EXPECT_EQ(gate.asked.front().rfind("LATER2/", 0), 0u) << gate.asked.front();
 }
 
 // ---- resolved by hand (docs/routing.md, "Resolved by hand") ----
