@@ -51,6 +51,9 @@ def main():
     ap.add_argument("--down", type=int, default=100000)
     ap.add_argument("--interval", type=float, default=30.0)
     ap.add_argument("--warm-rate", type=int, default=50000)
+    ap.add_argument("--timings", choices=("test", "defaults"), default="test",
+                    help="cluster timings: the system tests' fast ones (peer_timeout 3 s, "
+                    "alone_hold 5 s) or the documented defaults (5 s, 20 s)")
     ap.add_argument("--stop-after", type=float, default=None,
                     help="seconds into the run; default two intervals + 5 s, so that every "
                     "source has declared --interval before it stops")
@@ -101,8 +104,12 @@ metrics:
             return text + domains
 
         members = [Member(i, dc=f"site-{i}") for i in IDS]
+        timings = {} if args.timings == "test" else {
+            "sync_interval": "1s", "peer_timeout": "5s", "full_sync_every": "30s",
+            "alone_hold": "20s"}  # docs/configuration.md, cluster:
         collectors = write_cluster(h, members, f"127.0.0.1:{smtp.port}",
-                                   f"127.0.0.1:{twilio.port}", tweak=tweak, wait="1h")
+                                   f"127.0.0.1:{twilio.port}", tweak=tweak, wait="1h",
+                                   cluster=timings)
         for c in collectors:
             with open(c.config_path) as f:
                 text = f.read().replace(
@@ -231,6 +238,7 @@ metrics:
         res = {
             "machine": bl.machine(), "sources": args.sources, "down": args.down,
             "collectors": len(collectors), "interval_s": args.interval,
+            "cluster_timings": args.timings,
             "frames_per_s_each": rate, "detection_window_s": window, "domain_window_s": dwin,
             "stop_spread_s": round(spread, 3),
             "stop_to_all_down_s": all_down, "stop_to_first_email_s": first_mail,
