@@ -838,6 +838,24 @@ alerting::GateDecision ClusterView::Decide(const std::string& key, int64_t due_m
     return alerting::GateDecision::Defer(
         turn, "rank " + std::to_string(rank) + ": waiting for the collectors before this one");
   }
+  // Past the turn, each collector before this one that is not DOWN must have been heard
+  // since the turn began: a page it claimed or an incident it opened before then is in
+  // what we hold (and an adopted incident has cancelled our copy) before we send. A sync
+  // slowed by a storm is not silence until peer_timeout makes the peer DOWN, so this
+  // waits at most that long (bench/cluster_dark_bench.py: a rank-1 collector paged a
+  // second time when the first's incident took 2.5 s to arrive under load).
+  if (rank > 0) {
+    const MonoTime turn_began = now - milliseconds(now_ms - turn);
+    for (const auto& p : peers_) {
+      if (p.index >= self_index_ || p.state == PeerState::kDown) continue;
+      if (!p.has_arrival || p.last_arrival < turn_began) {
+        return alerting::GateDecision::Defer(now_ms + Ms(config_.sync_interval),
+                                             "rank " + std::to_string(rank) +
+                                                 ": waiting for a sync from collector " +
+                                                 p.member.id + " since this collector's turn");
+      }
+    }
+  }
   return alerting::GateDecision::Send();
 }
 

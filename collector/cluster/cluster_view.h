@@ -10,16 +10,17 @@
 //  - isolation: alone and at least `isolation_fraction` of its sources DOWN -> one
 //    CollectorIsolated alert, per-host pages held;
 //  - page dedup (PeerGate): delivered by a peer -> skip; claimed by a live peer -> wait;
-//    rank r among live members -> wait r x peer_timeout after due; else send.
+//    rank r among live members -> wait r x peer_timeout after due, then for a payload
+//    from each earlier member not DOWN sent since that turn; else send.
 //
 // The source table sent to peers is versioned: deltas carry the entries changed since the
 // version a peer acknowledged; 64-bit XOR-of-hashes digests (table_digest.h) let a
 // receiver detect a divergent copy, find the divergent ranges of source ids and ask for
 // those only; a restarted peer gets every range, a bounded number of entries per payload
-// (no full-table pushes; older peers still get full tables). Each entry carries the source's failing checks
-// as this collector alerts on them (docs/cluster.md, "Checks"), with a digest of its own:
-// every collector can show what the cluster knows of a source's checks, also one it does
-// not hear itself. Paging on a check stays with the collectors that hear its heartbeats.
+// (no full-table pushes; older peers still get full tables). Each entry carries the source's
+// failing checks as this collector alerts on them (docs/cluster.md, "Checks"), with a digest of its
+// own: every collector can show what the cluster knows of a source's checks, also one it does not
+// hear itself. Paging on a check stays with the collectors that hear its heartbeats.
 //
 // Pure logic on an injected Clock; no I/O. Thread-safe (one mutex): the loop thread feeds
 // local transitions and calls Tick(), sync threads and HTTP workers apply payloads, the

@@ -468,9 +468,9 @@ TEST_F(ClusterTest, GateSkipsDeliveredWaitsForClaimsAndRanksAndTakesOverDeadClai
   EXPECT_EQ(d.until_ms, due + 10'000);
 
   // The outbox moves a deferred item's due time; the wait still counts from the first.
-  EXPECT_EQ(V("c").Decide("k1", due + 10'000, due + 10'000).kind,
-            alerting::GateDecision::Kind::kSend);
   EXPECT_EQ(V("c").Decide("k9", due, due + 9'000).until_ms, due + 10'000);
+  Run(10);
+  EXPECT_EQ(V("c").Decide("k1", due + 10'000, NowMs()).kind, alerting::GateDecision::Kind::kSend);
 
   // Peer logs arrive with the next sync: a claimed k1, b delivered k2.
   SyncPayload pa = V("a").BuildFor("c");
@@ -492,6 +492,29 @@ TEST_F(ClusterTest, GateSkipsDeliveredWaitsForClaimsAndRanksAndTakesOverDeadClai
   }
   ASSERT_EQ(StateOf("c", "a"), PeerState::kDown);
   EXPECT_EQ(V("c").Decide("k1", due, NowMs()).kind, alerting::GateDecision::Kind::kSend);
+}
+
+// Past its turn, a collector still waits for a sync from each live collector before it
+// since the turn began (a slow sync is not silence); a DOWN one no longer counts.
+TEST_F(ClusterTest, PastItsTurnACollectorWaitsForTheEarlierOnesNextSync) {
+  Run(2);
+  const int64_t due = NowMs();
+  clock_.Advance(6s);  // no exchange since `due`; nobody ticked, so a is not DOWN yet
+  auto d = V("b").Decide("k1", due, NowMs());
+  ASSERT_EQ(d.kind, alerting::GateDecision::Kind::kDefer);
+  EXPECT_EQ(d.until_ms, NowMs() + 1'000);
+  EXPECT_NE(d.detail.find("collector a"), std::string::npos) << d.detail;
+  Exchange("a", "b");  // a's payload (no claim in it): b's turn is its own now
+  EXPECT_EQ(V("b").Decide("k1", due, NowMs()).kind, alerting::GateDecision::Kind::kSend);
+
+  // c waits for a and b; once a is DOWN, for b alone.
+  const int64_t due2 = NowMs();
+  clock_.Advance(11s);
+  Exchange("b", "c");
+  EXPECT_EQ(V("c").Decide("k2", due2, NowMs()).kind, alerting::GateDecision::Kind::kDefer);
+  V("c").Tick();
+  ASSERT_EQ(StateOf("c", "a"), PeerState::kDown);
+  EXPECT_EQ(V("c").Decide("k2", due2, NowMs()).kind, alerting::GateDecision::Kind::kSend);
 }
 
 // Before a peer is heard nothing of the table goes to it (which kind it can take is not
