@@ -1,8 +1,9 @@
 // What this collector knows about its peers and what they know, and the cluster's
 // verdicts built from it (docs/cluster.md):
 //
-//  - peer liveness: every authenticated sync payload from a peer is a heartbeat for a
-//    phi-accrual detector (the sources' detector) with `peer_timeout` as hard backstop;
+//  - peer liveness: every authenticated sync payload from a peer is a heartbeat; a peer
+//    is DOWN after `peer_timeout` without one (a phi-accrual detector, the sources', gives
+//    the suspicion shown; it does not decide: docs/cluster.md, "Peer liveness");
 //  - merged verdict: a source this collector has DOWN pages only when no live peer that
 //    knows it hears it (UP, LATE or STOPPED there); heard by some = path warning;
 //  - "collector X down" pages only when every other live peer also has X down, or, when

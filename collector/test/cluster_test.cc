@@ -133,6 +133,21 @@ TEST_F(ClusterTest, PeersComeUpOnFirstExchangeAndGoDownAfterPeerTimeout) {
   EXPECT_EQ(StateOf("a", "c"), PeerState::kUp);
 }
 
+// A peer whose exchanges slow down (a storm's big deltas) is not DOWN before peer_timeout,
+// however steady it was before: phi is shown, silence decides.
+TEST_F(ClusterTest, ASlowPeerIsNotDownBeforePeerTimeout) {
+  Run(20);
+  for (int i = 0; i < 9; ++i) {  // 4.5 s without a payload from b or c
+    clock_.Advance(500ms);
+    V("a").Tick();
+  }
+  EXPECT_EQ(StateOf("a", "b"), PeerState::kUp);
+  EXPECT_GT(V("a").Snapshot().collectors[1].phi, 8.0) << "phi suspects it (shown only)";
+  clock_.Advance(500ms);
+  V("a").Tick();
+  EXPECT_EQ(StateOf("a", "b"), PeerState::kDown);
+}
+
 TEST_F(ClusterTest, SourceHeardByALivePeerIsAPathWarningNotAPage) {
   Run(2);
   for (const char* id : {"a", "b", "c"}) {
