@@ -310,8 +310,9 @@ bool ClusterView::HeardByLivePeer(const std::string& id, std::string* by) const 
   return false;
 }
 
-void ClusterView::PeerHearingChanged(const std::string& id) {
-  if (local_down_.count(id) > 0) reevaluate_.insert(id);
+void ClusterView::PeerHearingChanged(const Peer& p, const std::string& id) {
+  // A peer that is not live does not vote; it is counted again (all of it) when it is.
+  if (Live(p) && local_down_.count(id) > 0) reevaluate_.insert(id);
 }
 
 void ClusterView::EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out) {
@@ -475,7 +476,8 @@ ClusterView::TickOutput ClusterView::Tick() {
   }
   const int64_t now_ms = ToUnixMillis(clock_.WallNow());
   while (!hold_ends_.empty() && hold_ends_.begin()->first <= now_ms) {
-    PeerHearingChanged(hold_ends_.begin()->second);
+    const std::string& id = hold_ends_.begin()->second;
+    if (local_down_.count(id) > 0) reevaluate_.insert(id);
     hold_ends_.erase(hold_ends_.begin());
   }
   for (const std::string& id : reevaluate_) {
@@ -697,10 +699,10 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
     auto [it, inserted] = p->sources.try_emplace(id, st);
     if (inserted) {
       ++p->range_sizes[SyncRangeOf(id)];
-      if (Hears(st) && Live(*p)) PeerHearingChanged(id);
+      if (Hears(st)) PeerHearingChanged(*p, id);
     } else {
       p->digests.ToggleSource(id, it->second);
-      if (Hears(it->second) != Hears(st) && Live(*p)) PeerHearingChanged(id);
+      if (Hears(it->second) != Hears(st)) PeerHearingChanged(*p, id);
       it->second = st;
     }
     p->digests.ToggleSource(id, st);
@@ -719,7 +721,7 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
     if (auto it = p->sources.find(id); it != p->sources.end()) {
       p->digests.ToggleSource(id, it->second);
       --p->range_sizes[SyncRangeOf(id)];
-      if (Hears(it->second) && Live(*p)) PeerHearingChanged(id);
+      if (Hears(it->second)) PeerHearingChanged(*p, id);
       p->sources.erase(it);
     }
     SetPeerChecks(*p, id, {});
@@ -778,7 +780,7 @@ void ClusterView::ClearPeerRanges(Peer& p, const std::vector<int>& ranges) {
     }
     p.digests.ToggleSource(it->first, it->second);
     --p.range_sizes[r];
-    if (Hears(it->second) && Live(p)) PeerHearingChanged(it->first);
+    if (Hears(it->second)) PeerHearingChanged(p, it->first);
     SetPeerChecks(p, it->first, {});
     it = p.sources.erase(it);
   }

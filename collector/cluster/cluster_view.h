@@ -18,10 +18,11 @@
 // version a peer acknowledged; 64-bit XOR-of-hashes digests (table_digest.h) let a
 // receiver detect a divergent copy, find the divergent ranges of source ids and ask for
 // those only; a restarted peer gets every range, a bounded number of entries per payload
-// (no full-table pushes; older peers still get full tables). Each entry carries the source's
-// failing checks as this collector alerts on them (docs/cluster.md, "Checks"), with a digest of its
-// own: every collector can show what the cluster knows of a source's checks, also one it does not
-// hear itself. Paging on a check stays with the collectors that hear its heartbeats.
+// (no full-table pushes; older peers still get full tables). Each entry carries the
+// source's failing checks as this collector alerts on them (docs/cluster.md, "Checks"),
+// with a digest of its own: every collector can show what the cluster knows of a
+// source's checks, also one it does not hear itself. Paging on a check stays with the
+// collectors that hear its heartbeats.
 //
 // Pure logic on an injected Clock; no I/O. Thread-safe (one mutex): the loop thread feeds
 // local transitions and calls Tick(), sync threads and HTTP workers apply payloads, the
@@ -266,9 +267,9 @@ class ClusterView : public alerting::PeerGate {
   void PruneTombstones(int64_t now_ms) FW_REQUIRES(mu_);
   // Re-evaluates one locally DOWN source; appends a merged transition when it changes.
   void EvaluateDown(const std::string& id, Local& l, std::vector<Transition>& out) FW_REQUIRES(mu_);
-  // A live peer's copy of `id` started or stopped hearing it: re-evaluated at the next
-  // Tick when it is DOWN here.
-  void PeerHearingChanged(const std::string& id) FW_REQUIRES(mu_);
+  // Peer `p`'s copy of `id` started or stopped hearing it: when `p` is live and `id` is
+  // DOWN here, `id` is re-evaluated at the next Tick.
+  void PeerHearingChanged(const Peer& p, const std::string& id) FW_REQUIRES(mu_);
   bool HeardByLivePeer(const std::string& id, std::string* by) const FW_REQUIRES(mu_);
   int RankLocked() const FW_REQUIRES(mu_);
   alerting::Alert CollectorDownAlert(const Peer& p, bool firing) const FW_REQUIRES(mu_);
