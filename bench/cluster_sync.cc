@@ -184,8 +184,8 @@ int main(int argc, char** argv) {
     if (std::string(argv[i]) == "--sources") n = std::strtoull(argv[i + 1], nullptr, 10);
   }
   FakeClock clock;
-  ClusterView a(clock, Members(), "a", "");
-  ClusterView b(clock, Members(), "b", "");
+  ClusterView a(clock, Members(), "a", "", "boot-a");  // the boots Send stamps
+  ClusterView b(clock, Members(), "b", "", "boot-b");
   const int64_t now_ms = ToUnixMillis(clock.WallNow());
   std::vector<Transition> ts;
   ts.reserve(n);

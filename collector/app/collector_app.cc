@@ -160,7 +160,8 @@ struct CollectorApp::Impl {
     for (const auto& c : st.collectors) {
       peers.push_back({c.member.id, c.self, c.state == PeerState::kUp, c.phi, !c.config_matches,
                        c.unheard_sources, c.syncs_ok, c.syncs_failed, !c.unreachable_from.empty(),
-                       c.last_sync_age_ms, c.sync_bytes_sent, c.sync_bytes_received});
+                       c.last_sync_age_ms, c.sync_bytes_sent, c.sync_bytes_received,
+                       c.sync_exchange_us});
     }
     std::map<std::string, uint64_t> rejected;
     const auto counts = cluster->rejects();

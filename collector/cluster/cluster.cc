@@ -49,9 +49,9 @@ std::string_view SyncRejectName(SyncReject r) {
 Cluster::Cluster(const Clock& clock, ClusterConfig config, std::string self_id,
                  std::string external_url, Duration max_clock_skew)
     : clock_(clock),
-      view_(clock, std::move(config), std::move(self_id), std::move(external_url)),
+      view_(clock, std::move(config), std::move(self_id), std::move(external_url), RandomHex(8)),
       max_skew_(max_clock_skew),
-      boot_(RandomHex(8)),
+      boot_(view_.boot()),
       started_ms_(ToUnixMillis(clock.WallNow())),
       deltas_(clock, boot_),
       log_limit_(clock, std::chrono::seconds(10)) {}
@@ -223,12 +223,35 @@ void Cluster::SyncLoop(const std::string& peer) {
 }
 
 void Cluster::SyncOnce(const std::string& peer) {
+  const MonoTime start = clock_.Now();
+  ExchangeTimes t{start, start};
+  Exchange(peer, t);
+  // However it ended: its time, and a line when it took longer than the interval (what
+  // a loaded collector spends it on; docs/operations.md, "Cluster").
+  const MonoTime end = clock_.Now();
+  view_.CountExchange(peer, end - start);
+  if (end - start <= view_.config().sync_interval) return;
+  uint64_t suppressed = 0;
+  if (!log_limit_.Allow("slow_sync", suppressed)) return;
+  auto s = [](Duration d) { return std::chrono::duration<double>(d).count(); };
+  spdlog::info(
+      "cluster: sync with {} took {:.2f} s (build {:.2f} s, peer and network {:.2f} s, apply "
+      "{:.2f} s; {} source entries, {} bytes sent, {} received){}",
+      peer, s(end - start), s(t.built - start), s(t.answered - t.built), s(end - t.answered),
+      t.entries, t.sent, t.received,
+      suppressed ? " (" + std::to_string(suppressed) + " more like it suppressed)" : "");
+}
+
+void Cluster::Exchange(const std::string& peer, ExchangeTimes& t) {
   const PeerLink& link = links_.at(peer);
   SyncPayload out = Build(peer, SyncRole::kRequest);
   http_client::Request req;
   req.method = "POST";
   req.url = link.member->url + "/api/v1/cluster/sync";
   req.body = EncodeSyncPayload(out);
+  t.built = t.answered = clock_.Now();
+  t.sent = req.body.size();
+  t.entries = out.sources.size();
   const int64_t ts = ToUnixMillis(clock_.WallNow());
   const std::string signature = SyncSignature(link.key, view_.self(), ts, req.body);
   req.headers = {{"Content-Type", "application/json"},
@@ -241,7 +264,9 @@ void Cluster::SyncOnce(const std::string& peer) {
   transport.connect_timeout = std::min<Duration>(view_.config().peer_timeout / 2, std::chrono::seconds(2));
   transport.timeout = view_.config().peer_timeout;
   auto resp = http_client::Perform(req, transport);
-  view_.CountSyncBytes(peer, req.body.size(), resp.transport_ok ? resp.body.size() : 0);
+  t.answered = clock_.Now();
+  t.received = resp.transport_ok ? resp.body.size() : 0;
+  view_.CountSyncBytes(peer, t.sent, t.received);
   if (!resp.transport_ok || resp.status != 200) {
     view_.SyncFailed(peer, http_client::Detail(resp));
     return;
@@ -348,6 +373,7 @@ std::string Cluster::CollectorsJson() const {
       j["sources"] = c.table_entries;
       j["sync_bytes_sent"] = c.sync_bytes_sent;
       j["sync_bytes_received"] = c.sync_bytes_received;
+      j["last_exchange_ms"] = c.last_exchange_ms >= 0 ? json(c.last_exchange_ms) : json(nullptr);
     }
     cols.push_back(std::move(j));
   }

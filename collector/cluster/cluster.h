@@ -108,7 +108,13 @@ class Cluster {
     int64_t ts_ms = 0;
   };
   void SyncLoop(const std::string& peer);
+  // One exchange with `peer`, timed (CountExchange; a line when slower than the interval).
   void SyncOnce(const std::string& peer);
+  struct ExchangeTimes {
+    MonoTime built, answered;                    // request encoded; response (or failure) back
+    size_t sent = 0, received = 0, entries = 0;  // bytes each way; source entries sent
+  };
+  void Exchange(const std::string& peer, ExchangeTimes& t);
   // Our payload for `peer`: the view's part and each replicated state's export.
   SyncPayload Build(const std::string& peer, SyncRole role);
   // Applies a verified payload to the view, then merges each part into its state. A

@@ -51,12 +51,13 @@ std::string BoundedOutput(const std::string& output) {
 }  // namespace
 
 ClusterView::ClusterView(const Clock& clock, ClusterConfig config, std::string self_id,
-                         std::string external_url)
+                         std::string external_url, std::string boot)
     : clock_(clock),
       config_(std::move(config)),
       self_(std::move(self_id)),
       self_index_(config_.IndexOf(self_)),
       external_url_(std::move(external_url)),
+      boot_(std::move(boot)),
       started_(clock.Now()) {
   phi_.window = 20;
   phi_.min_stddev = std::max<Duration>(config_.sync_interval / 2, milliseconds(100));
@@ -520,8 +521,11 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
     // send before it answers is sent again once it does (force_full stays set).
     p.withheld = true;
     p.sources_more = true;  // "do not judge my digests yet"
+    p.sources_version = 0;  // and it holds none of our changes from this one
     return p;
   }
+  p.sources_holds = peer->holds;
+  p.sources_holds_boot = peer->boot;
   const MonoTime now = clock_.Now();
   auto first = std::lower_bound(
       changes_.begin(), changes_.end(), peer->acked + 1,
@@ -634,6 +638,16 @@ void ClusterView::CountSyncBytes(const std::string& peer_id, uint64_t sent, uint
   }
 }
 
+void ClusterView::CountExchange(const std::string& peer_id, Duration took) {
+  MutexLock lock(mu_);
+  if (Peer* peer = FindPeer(peer_id)) {
+    const int64_t us =
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(took).count());
+    peer->exchange_us += static_cast<uint64_t>(us);
+    peer->last_exchange_ms = us / 1000;
+  }
+}
+
 void ClusterView::SyncFailed(const std::string& peer_id, const std::string& error) {
   MutexLock lock(mu_);
   if (Peer* peer = FindPeer(peer_id)) {
@@ -668,6 +682,11 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
     p->boot = in.boot;
     p->force_full = true;  // it lost what we sent it
     p->acked = 0;
+    p->holds = 0;  // its versions start again
+  }
+  // Its echo: it holds our changes up to there, whichever payload brought them.
+  if (!boot_.empty() && in.sources_holds_boot == boot_) {
+    p->acked = std::max(p->acked, std::min(in.sources_holds, version_));
   }
   if (in.config_digest != p->config_digest) {
     p->config_digest = in.config_digest;
@@ -727,6 +746,9 @@ Status ClusterView::Apply(const SyncPayload& in, std::vector<Tombstone>* forgott
     SetPeerChecks(*p, id, {});
     if (forgotten != nullptr) forgotten->push_back({id, now_ms - age_ms});
   }
+  // Every change up to in.sources_version is here now: what it sent starts at what we
+  // echoed or acknowledged (a withheld payload names version 0).
+  p->holds = std::max(p->holds, in.sources_version);
   // Anti-entropy: our copy must now match its digests at in.sources_version.
   const bool diverged = p->digests.sources != in.sources_digest ||
                         (in.has_checks && p->digests.checks != in.checks_digest);
@@ -1061,6 +1083,8 @@ ClusterStatus ClusterView::Snapshot(size_t max_warnings) const {
         ps.table_entries = p.sources.size();
         ps.sync_bytes_sent = p.bytes_sent;
         ps.sync_bytes_received = p.bytes_received;
+        ps.sync_exchange_us = p.exchange_us;
+        ps.last_exchange_ms = p.last_exchange_ms;
       }
     }
     if (auto it = path_done_.unheard.find(ps.member.id); it != path_done_.unheard.end()) {

@@ -77,6 +77,10 @@ struct PeerStatus {
   // Sync bodies to and from it (requests and responses both ways), bytes.
   uint64_t sync_bytes_sent = 0;
   uint64_t sync_bytes_received = 0;
+  // The exchanges this collector started with it (request out to response absorbed, ok
+  // or not): their total time, and the last one's. -1: none yet.
+  uint64_t sync_exchange_us = 0;
+  int64_t last_exchange_ms = -1;
 };
 
 struct PathWarning {
@@ -96,8 +100,12 @@ struct ClusterStatus {
 
 class ClusterView : public alerting::PeerGate {
  public:
+  // `boot`: this process's boot id, as its payloads carry it (Cluster stamps them); a
+  // peer's echo of our table counts only when it names it. Empty: echoes are ignored
+  // (what a peer has is then what our requests got acknowledged).
   ClusterView(const Clock& clock, ClusterConfig config, std::string self_id,
-              std::string external_url);
+              std::string external_url, std::string boot = "");
+  const std::string& boot() const { return boot_; }
 
   // ---- this collector's sources (loop thread) ----
   // Tracker transitions in; the merged transitions to page on out (AlertFor-ready:
@@ -154,6 +162,8 @@ class ClusterView : public alerting::PeerGate {
   void SyncFailed(const std::string& peer, const std::string& error) FW_EXCLUDES(mu_);
   // Sync bodies sent to and received from `peer` (both halves of every exchange).
   void CountSyncBytes(const std::string& peer, uint64_t sent, uint64_t received) FW_EXCLUDES(mu_);
+  // How long an exchange this collector started with `peer` took, ok or not.
+  void CountExchange(const std::string& peer, Duration took) FW_EXCLUDES(mu_);
   // An authenticated payload from a peer (its request, or its response to ours).
   // InvalidArgument when `from` is not a peer. The peer's tombstones remove those sources
   // from its table here, and are appended to `forgotten` (when given) as (source id,
@@ -232,7 +242,11 @@ class ClusterView : public alerting::PeerGate {
     bool want_full_from = false;
     bool want_range_digests_from = false;
     std::bitset<kSyncRanges> want_ranges_from;
-    // What we sent it:
+    // Every change of its table up to this version is in our copy (0: none; its boot):
+    // echoed in each payload we send it.
+    uint64_t holds = 0;
+    // What we sent it: it has every change up to `acked` (a request of ours it answered,
+    // or its echo).
     uint64_t acked = 0;
     bool force_full = true;  // it lost our table (start, its restart, a gap in changes_)
     MonoTime last_full{};    // (older peers: full tables every full_sync_every)
@@ -249,6 +263,8 @@ class ClusterView : public alerting::PeerGate {
     std::string last_error;
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
+    uint64_t exchange_us = 0;
+    int64_t last_exchange_ms = -1;
   };
 
   Peer* FindPeer(const std::string& id) FW_REQUIRES(mu_);
@@ -280,6 +296,7 @@ class ClusterView : public alerting::PeerGate {
   const std::string self_;
   const int self_index_;
   const std::string external_url_;
+  const std::string boot_;
   const MonoTime started_;
   PhiParams phi_;
 

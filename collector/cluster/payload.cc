@@ -332,6 +332,10 @@ std::string EncodeSyncPayload(const SyncPayload& p) {
   if (!p.range_digests.empty()) src["range_digests"] = HexList(p.range_digests);
   if (!p.sources_ranges.empty()) src["ranges"] = p.sources_ranges;
   if (p.sources_more) src["more"] = true;
+  if (!p.sources_holds_boot.empty()) {
+    src["holds"] = p.sources_holds;
+    src["holds_boot"] = p.sources_holds_boot;
+  }
   if (p.speaks_deltas) j["states"] = StatesJson(p);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -473,6 +477,14 @@ Result<SyncPayload> DecodeSyncPayload(std::string_view text) {
     }
     if (src.j.contains("ranges")) p.sources_ranges = DecodeRanges(src.Array("ranges"), "sources.ranges");
     if (src.j.contains("more")) p.sources_more = src.Bool("more");
+    // Optional (collectors before the echo do not send it: their receivers count what
+    // they acknowledged only).
+    if (src.j.contains("holds_boot")) {
+      p.sources_holds_boot = src.Str("holds_boot", 256);
+      const json& holds = src.At("holds");
+      if (!holds.is_number_unsigned()) throw std::invalid_argument("sources.holds: bad version");
+      p.sources_holds = holds.get<uint64_t>();
+    }
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string("sync payload: ") + e.what());
   }

@@ -58,6 +58,13 @@ struct SyncPayload {
   uint64_t sources_version = 0;
   std::vector<std::pair<std::string, SourceState>> sources;
   uint64_t sources_digest = 0;  // of the sender's whole table at `sources_version`
+  // The echo: the version of the receiver's table the sender holds every change up to,
+  // and the receiver's boot it belongs to (empty: none). The receiver's next payload
+  // (request or response) then starts its delta there, not at what its own requests got
+  // acknowledged: without it every response repeated the delta until the next request
+  // came back (docs/cluster.md, "Sync"). Absent in a payload = nothing held.
+  uint64_t sources_holds = 0;
+  std::string sources_holds_boot;
   // Tombstones: sources the sender forgot (operator or forget_after), with how long ago
   // (relative, so wall clocks need not agree). Deltas carry the new ones, full tables
   // all it keeps (at most kMaxTombstones). Absent in a payload = none.

@@ -90,8 +90,9 @@ std::string DomainOf(const protocol::Labels& labels) {
 
 // Mirrors a monotonic counter kept elsewhere (the store) into a prometheus Counter.
 // A value below the last one means the source restarted from 0 (a new Store).
-void Mirror(Counter& counter, uint64_t now, uint64_t& seen) {
-  counter.Increment(static_cast<double>(now >= seen ? now - seen : now));
+// `scale`: the counter's unit per unit of `now` (1e-6 for microseconds into seconds).
+void Mirror(Counter& counter, uint64_t now, uint64_t& seen, double scale = 1.0) {
+  counter.Increment(static_cast<double>(now >= seen ? now - seen : now) * scale);
   seen = now;
 }
 
@@ -432,6 +433,7 @@ struct CollectorMetrics::Families {
   Family<Counter>* syncs FW_GUARDED_BY(render_mu) = nullptr;
   Family<Counter>* sync_rejected FW_GUARDED_BY(render_mu) = nullptr;
   Family<Counter>* sync_bytes FW_GUARDED_BY(render_mu) = nullptr;
+  Family<Counter>* sync_seconds FW_GUARDED_BY(render_mu) = nullptr;
   // counter label key -> last mirrored total
   std::map<std::string, uint64_t> seen_cluster FW_GUARDED_BY(render_mu);
   Family<Gauge>* outbox_items FW_GUARDED_BY(render_mu) = nullptr;
@@ -795,6 +797,13 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
                               "Sync bodies sent to and received from the peer (requests and "
                               "responses), bytes, by direction.")
                           .Register(*registry_);
+    f_->sync_seconds = &BuildCounter()
+                            .Name("firewatch_cluster_sync_exchange_seconds_total")
+                            .Help(
+                                "Time the sync exchanges this collector started with the "
+                                "peer took, request sent to response applied (divide by "
+                                "firewatch_cluster_syncs_total for the mean).")
+                            .Register(*registry_);
     f_->sync_rejected = &BuildCounter()
                              .Name("firewatch_cluster_sync_rejected_total")
                              .Help("Sync requests or responses refused, by reason.")
@@ -819,6 +828,8 @@ void CollectorMetrics::ClusterStats(const std::vector<PeerNumbers>& collectors, 
            f_->seen_cluster["bytes_sent/" + id]);
     Mirror(f_->sync_bytes->Add({{"peer", id}, {"direction", "received"}}), c.sync_bytes_received,
            f_->seen_cluster["bytes_received/" + id]);
+    Mirror(f_->sync_seconds->Add({{"peer", id}}), c.sync_exchange_us,
+           f_->seen_cluster["exchange_us/" + id], 1e-6);
   }
   f_->isolated->Add({{"mode", "isolated"}}).Set(isolated ? 1 : 0);
   f_->isolated->Add({{"mode", "alone"}}).Set(alone ? 1 : 0);

@@ -118,6 +118,7 @@ class CollectorMetrics {
     int64_t last_sync_age_ms = -1;  // since the last exchange with it; -1: never
     uint64_t sync_bytes_sent = 0;   // sync bodies to it and from it, both halves
     uint64_t sync_bytes_received = 0;
+    uint64_t sync_exchange_us = 0;  // the exchanges it started with the peer, total time
   };
   void ClusterStats(const std::vector<PeerNumbers>& collectors, bool isolated, bool alone,
                     const std::map<std::string, uint64_t>& sync_rejected);

@@ -51,7 +51,9 @@ class ClusterTest : public ::testing::Test {
  protected:
   ClusterTest() {
     for (const char* id : {"a", "b", "c"}) {
-      views_[id] = std::make_unique<ClusterView>(clock_, ThreeMembers(), id, "");
+      // The boots the payloads below carry: each view takes its peers' echoes.
+      views_[id] =
+          std::make_unique<ClusterView>(clock_, ThreeMembers(), id, "", std::string("boot-") + id);
     }
   }
   ClusterView& V(const std::string& id) { return *views_.at(id); }
@@ -585,6 +587,50 @@ TEST_F(ClusterTest, DeltasCarryOnlyChangesAndADivergentRangeIsSentAgain) {
   SyncPayload settled = Hear("b", "a");
   EXPECT_FALSE(settled.need_range_digests);
   EXPECT_TRUE(settled.need_ranges.empty());
+}
+
+// A payload echoes the version of the receiver's table the sender holds: what the
+// receiver sends next (a response too) starts there, not at what its own requests got
+// acknowledged. Before the echo, a delta rode again in every response (and in every
+// request after one that timed out) until a request of the sender came back.
+TEST_F(ClusterTest, WhatAPeerEchoesItHoldsIsNotSentAgain) {
+  Run(2);
+  std::vector<Transition> down;
+  for (int i = 0; i < 100; ++i) {
+    down.push_back(Tr("h" + std::to_string(i), SourceState::kUp, SourceState::kDown, NowMs()));
+  }
+  V("a").OnLocal(down);
+  // a's request reaches b, its answer is lost: a does not know b has it.
+  EXPECT_EQ(Hear("a", "b").sources.size(), 100u);
+  // b's next request says it holds a's table up to there; a's answer carries none of it.
+  SyncPayload ask = Hear("b", "a");
+  EXPECT_EQ(ask.sources_holds_boot, "boot-a");
+  EXPECT_GT(ask.sources_holds, 0u);
+  EXPECT_TRUE(V("a").BuildFor("b", SyncRole::kResponse).sources.empty());
+  EXPECT_TRUE(V("a").BuildFor("b").sources.empty());
+  // A change after it goes, alone.
+  V("a").OnLocal({Tr("h0", SourceState::kDown, SourceState::kUp, NowMs())});
+  SyncPayload next = V("a").BuildFor("b", SyncRole::kResponse);
+  ASSERT_EQ(next.sources.size(), 1u);
+  EXPECT_EQ(next.sources[0].first, "h0");
+  // An echo that names another boot of a (a's previous process) counts for nothing.
+  ClusterView fresh(clock_, ThreeMembers(), "a", "", "boot-a-2");
+  SyncPayload hello = V("b").BuildFor("a");
+  hello.boot = "boot-b";
+  ASSERT_TRUE(fresh.Apply(hello).ok());
+  fresh.Delivered("b", fresh.BuildFor("b"));  // every range (empty) reached b
+  fresh.OnLocal(down);
+  SyncPayload old_echo = V("b").BuildFor("a");
+  ASSERT_EQ(old_echo.sources_holds_boot, "boot-a");
+  old_echo.boot = "boot-b";
+  old_echo.sources_holds = 1'000'000;
+  ASSERT_TRUE(fresh.Apply(old_echo).ok());
+  EXPECT_EQ(fresh.BuildFor("b", SyncRole::kResponse).sources.size(), 100u);
+  // And the echo survives the wire.
+  auto decoded = DecodeSyncPayload(EncodeSyncPayload(ask));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->sources_holds, ask.sources_holds);
+  EXPECT_EQ(decoded->sources_holds_boot, "boot-a");
 }
 
 // Many sources: a restarted peer gets every range, at most kMaxSyncEntries entries per

@@ -356,10 +356,14 @@ TEST_F(FleetTest, PeerSyncAgeOnceSynced) {
   b.id = "b";
   b.up = true;
   b.last_sync_age_ms = 1500;
+  b.sync_exchange_us = 250'000;
   c.id = "c";  // never synced
+  m.ClusterStats({self, b, c}, false, false, {});
+  b.sync_exchange_us = 2'250'000;  // two more seconds of exchanges: mirrored, in seconds
   m.ClusterStats({self, b, c}, false, false, {});
   const std::string out = m.Render(tracker_, nullptr);
   EXPECT_EQ(Sample(out, R"(firewatch_cluster_peer_sync_age_seconds{peer="b"})"), 1.5);
+  EXPECT_EQ(Sample(out, R"(firewatch_cluster_sync_exchange_seconds_total{peer="b"})"), 2.25);
   EXPECT_FALSE(Mentions(out, R"(firewatch_cluster_peer_sync_age_seconds{peer="c"})"));
   EXPECT_FALSE(Mentions(out, R"(firewatch_cluster_peer_sync_age_seconds{peer="a"})"));
 }
@@ -516,6 +520,7 @@ TEST_F(FleetTest, PromtoolAcceptsTheOutput) {
   self.self = true;
   peer.id = "dc2-b";
   peer.last_sync_age_ms = 800;
+  peer.sync_exchange_us = 1'500'000;
   m.ClusterStats({self, peer}, false, false, {{"bad_signature", 1}});
   const std::string out = m.Render(tracker_, nullptr);
 

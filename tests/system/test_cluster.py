@@ -118,6 +118,8 @@ def test_three_collectors_sync_and_refuse_unsigned_sync_requests(harness, twilio
                 # Our copy of its (empty) table, and the bytes both ways.
                 assert m["sources"] == 0, v
                 assert m["sync_bytes_sent"] > 0 and m["sync_bytes_received"] > 0, v
+                # Loopback, nothing to carry: an exchange takes milliseconds.
+                assert 0 <= m["last_exchange_ms"] < 1000, v
     assert views["site-a"]["collectors"][1]["url"] == b.url
     # The counters are exported with the metrics once a second: the exchanges seen above
     # may be newer than the last export.
@@ -125,7 +127,9 @@ def test_three_collectors_sync_and_refuse_unsigned_sync_requests(harness, twilio
         text = a.metrics()
         return all(metric_sum(text, "firewatch_cluster_sync_bytes_total",
                               {"peer": peer, "direction": direction}) > 0
-                   for peer in ("site-b", "site-c") for direction in ("sent", "received"))
+                   for peer in ("site-b", "site-c") for direction in ("sent", "received")) \
+            and all(metric_sum(text, "firewatch_cluster_sync_exchange_seconds_total",
+                               {"peer": peer}) > 0 for peer in ("site-b", "site-c"))
     wait_for(sync_bytes_counted, 5, what="sync bytes in both directions for both peers")
 
     key = read_key(f"{harness.dir}/cluster.key")
