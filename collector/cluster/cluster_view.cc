@@ -50,6 +50,8 @@ std::string BoundedOutput(const std::string& output) {
 }
 }  // namespace
 
+static_assert(kSyncRanges <= 256, "Local::range holds a range in a uint8_t");
+
 ClusterView::ClusterView(const Clock& clock, ClusterConfig config, std::string self_id,
                          std::string external_url, std::string boot)
     : clock_(clock),
@@ -126,7 +128,8 @@ void ClusterView::SetLocalState(const std::string& id, SourceState s) {
   Local& l = it->second;
   if (inserted) {
     forgotten_.erase(id);  // heard again after a forget
-    ++range_sizes_[SyncRangeOf(id)];
+    l.range = static_cast<uint8_t>(SyncRangeOf(id));
+    ++range_sizes_[l.range];
   } else {
     if (l.state == s) return;
     digests_.ToggleSource(id, l.state);
@@ -216,7 +219,7 @@ std::vector<Transition> ClusterView::Forget(const std::vector<Tombstone>& forgot
     if (was_local) {
       const Local& l = it->second;
       digests_.ToggleSource(id, l.state);
-      --range_sizes_[SyncRangeOf(id)];
+      --range_sizes_[l.range];
       if (l.state == SourceState::kDown) local_down_.erase(id);
       if (l.state != SourceState::kStopped) --local_known_;
       if (l.paged) {
@@ -572,7 +575,7 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
   }
   if (sending.any()) {
     for (const auto& [id, l] : local_) {
-      if (sending.test(SyncRangeOf(id))) AppendEntry(p, id, l.state);
+      if (sending.test(l.range)) AppendEntry(p, id, l.state);
     }
   }
   if (peer->send_tombstones && role == SyncRole::kRequest) all_tombstones(forgotten_);
@@ -585,10 +588,12 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
   // range). A cut delta is acknowledged up to the last version it carries and says
   // `more`: its digests are for a later version than the receiver's copy.
   std::unordered_set<std::string_view> seen;
+  seen.reserve(std::min<size_t>(changes_.end() - first, kMaxSyncEntries + kMaxTombstones));
+  const bool ranges_pending = peer->send_ranges.any();
   for (auto it = first; it != changes_.end(); ++it) {
     const std::string& id = it->second;
-    const int r = SyncRangeOf(id);
-    if (peer->send_ranges.test(r) || !seen.insert(id).second) continue;
+    if (ranges_pending && peer->send_ranges.test(SyncRangeOf(id))) continue;
+    if (!seen.insert(id).second) continue;
     if (p.sources.size() >= kMaxSyncEntries || p.forgotten.size() >= kMaxTombstones) {
       p.sources_version = it->first - 1;
       p.sources_more = true;

@@ -210,6 +210,7 @@ class ClusterView : public alerting::PeerGate {
  private:
   struct Local {
     SourceState state = SourceState::kUp;
+    uint8_t range = 0;  // SyncRangeOf(id), kept: a restarted peer's every range walks local_
     int64_t down_since_ms = 0;
     protocol::Labels labels;  // kept while DOWN (to build the alert)
     std::string reason;
