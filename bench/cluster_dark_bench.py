@@ -6,8 +6,8 @@ Three real collectors (a, b, c: one cluster, sync every second, the failure-doma
 of docs/domains.md, per-source metrics off; configs from tests/system/fwcluster.py), a
 real SMTP server (aiosmtpd) and the Twilio fake on loopback. Every collector hears every
 source: one bench_udp_blaster per collector sends the same signed heartbeats (sources
-first made known at --warm-rate declaring a long interval, two rounds, one collector after
-the other; then one run of --blast-seconds each, every source each --interval). Source i
+first made known at --warm-rate in all declaring a long interval, two rounds, all three
+collectors at once; then one run of --blast-seconds each, every source each --interval). Source i
 is in dc i / (sources / 10); --stop-after seconds into the run all three blasters skip the
 last dc's block (--down sources) at once.
 
@@ -134,17 +134,23 @@ metrics:
                     "--key-id", "fleet", "--sources", str(args.sources), "--prefix", "dark-",
                     "--dc-block", str(args.down), "--burst", "64", "--gso", "32"] + extra
 
-        # Known everywhere first, one collector after the other, declaring an interval
-        # no wait below outlasts (two rounds: a first frame a socket dropped comes again).
+        # Known everywhere first, declaring an interval no wait below outlasts (two
+        # rounds: a first frame a socket dropped comes again). All collectors at once, so
+        # each learns the same rhythm: warmed one after the other, the first ones had a
+        # ~100 s gap before the steady frames in their detectors' history, never judged a
+        # source LATE, and the last one alone made LATE transitions (and 3-4x the sync).
         t0 = time.monotonic()
-        for c in collectors:
-            warm = subprocess.run(blast(c, ["--seq-base", "1", "--rate", str(args.warm_rate),
+        each = max(1, args.warm_rate // len(collectors))
+        warms = [subprocess.Popen(blast(c, ["--seq-base", "1", "--rate", str(each),
                                             "--count", str(2 * args.sources), "--duration",
-                                            str(2 * args.sources / args.warm_rate + 5),
+                                            str(2 * args.sources / each + 5),
                                             "--interval-ms", "600000"]),
-                                  capture_output=True, text=True, timeout=600)
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for c in collectors]
+        for warm in warms:
+            _, err = warm.communicate(timeout=600)
             if warm.returncode != 0:
-                raise RuntimeError(warm.stderr)
+                raise RuntimeError(err)
         for c in collectors:
             while count(metrics(c), "UP") < args.sources:
                 if time.monotonic() - t0 > 600:
