@@ -579,6 +579,17 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
     }
   }
   if (peer->send_tombstones && role == SyncRole::kRequest) all_tombstones(forgotten_);
+  // An answer to its request carries our delta only while our own requests to it do not
+  // get through (it reaches us, we cannot reach it). Otherwise each change went twice,
+  // in the answer and again in our next request (built before its echo could arrive),
+  // and an answer overtaken by our next request undid newer entries there (the range
+  // digests then repaired them): benchmarks.md section 8, the storm's exchanges.
+  if (role == SyncRole::kResponse && peer->last_delivered &&
+      now - *peer->last_delivered < config_.peer_timeout) {
+    p.sources_version = 0;  // it holds none of our changes from this one
+    p.sources_more = true;  // and its digests are not for its copy as it stands
+    return p;
+  }
   if (peer->send_range_digests) {
     p.range_digests.assign(digests_.ranges.begin(), digests_.ranges.end());
   }
@@ -614,6 +625,7 @@ void ClusterView::Delivered(const std::string& peer_id, const SyncPayload& sent)
   if (peer == nullptr) return;
   ++peer->syncs_ok;
   peer->last_error.clear();
+  peer->last_delivered = clock_.Now();
   if (sent.withheld) return;  // nothing of the table was in it
   peer->acked = std::max(peer->acked, sent.sources_version);
   if (sent.sources_full) {

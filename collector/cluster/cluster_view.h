@@ -249,6 +249,7 @@ class ClusterView : public alerting::PeerGate {
     // What we sent it: it has every change up to `acked` (a request of ours it answered,
     // or its echo).
     uint64_t acked = 0;
+    std::optional<MonoTime> last_delivered;  // our last request it answered
     bool force_full = true;  // it lost our table (start, its restart, a gap in changes_)
     MonoTime last_full{};    // (older peers: full tables every full_sync_every)
     // What it asked us for (ranges peers): our range digests, ranges to send whole, and

@@ -606,11 +606,10 @@ TEST_F(ClusterTest, WhatAPeerEchoesItHoldsIsNotSentAgain) {
   SyncPayload ask = Hear("b", "a");
   EXPECT_EQ(ask.sources_holds_boot, "boot-a");
   EXPECT_GT(ask.sources_holds, 0u);
-  EXPECT_TRUE(V("a").BuildFor("b", SyncRole::kResponse).sources.empty());
   EXPECT_TRUE(V("a").BuildFor("b").sources.empty());
   // A change after it goes, alone.
   V("a").OnLocal({Tr("h0", SourceState::kDown, SourceState::kUp, NowMs())});
-  SyncPayload next = V("a").BuildFor("b", SyncRole::kResponse);
+  SyncPayload next = V("a").BuildFor("b");
   ASSERT_EQ(next.sources.size(), 1u);
   EXPECT_EQ(next.sources[0].first, "h0");
   // An echo that names another boot of a (a's previous process) counts for nothing.
@@ -625,12 +624,43 @@ TEST_F(ClusterTest, WhatAPeerEchoesItHoldsIsNotSentAgain) {
   old_echo.boot = "boot-b";
   old_echo.sources_holds = 1'000'000;
   ASSERT_TRUE(fresh.Apply(old_echo).ok());
-  EXPECT_EQ(fresh.BuildFor("b", SyncRole::kResponse).sources.size(), 100u);
+  EXPECT_EQ(fresh.BuildFor("b").sources.size(), 100u);
   // And the echo survives the wire.
   auto decoded = DecodeSyncPayload(EncodeSyncPayload(ask));
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
   EXPECT_EQ(decoded->sources_holds, ask.sources_holds);
   EXPECT_EQ(decoded->sources_holds_boot, "boot-a");
+}
+
+// While a's own requests reach b, a's answers to b's requests carry none of a's changes:
+// each goes once, in a's next request, and an answer can no longer overtake a request
+// with older entries. When a's requests stop getting through (b reaches a, a cannot
+// reach b), the answers carry them again.
+TEST_F(ClusterTest, AnAnswerCarriesOurChangesOnlyWhileOurRequestsDoNotGetThrough) {
+  Run(2);
+  V("a").OnLocal({Tr("h1", SourceState::kUp, SourceState::kDown, NowMs())});
+  SyncPayload answer = V("a").BuildFor("b", SyncRole::kResponse);
+  EXPECT_TRUE(answer.sources.empty());
+  EXPECT_TRUE(answer.sources_more) << "b must not judge its copy against this one";
+  EXPECT_EQ(answer.sources_version, 0u);
+  ASSERT_EQ(V("a").BuildFor("b").sources.size(), 1u);
+  // a's requests to b fail from now on (past peer_timeout, 5 s); b's keep reaching a.
+  for (int i = 0; i < 6; ++i) {
+    clock_.Advance(1s);
+    Hear("b", "a");
+  }
+  SyncPayload fallback = V("a").BuildFor("b", SyncRole::kResponse);
+  ASSERT_EQ(fallback.sources.size(), 1u);
+  EXPECT_EQ(fallback.sources[0].first, "h1");
+  EXPECT_FALSE(fallback.sources_more);
+  // b takes it, and its copy agrees with a's digest: nothing to repair.
+  auto decoded = DecodeSyncPayload(EncodeSyncPayload(fallback));
+  ASSERT_TRUE(decoded.ok());
+  decoded->boot = "boot-a";
+  ASSERT_TRUE(V("b").Apply(*decoded).ok());
+  SyncPayload ask = Hear("b", "a");
+  EXPECT_FALSE(ask.need_range_digests);
+  EXPECT_TRUE(ask.need_ranges.empty());
 }
 
 // Many sources: a restarted peer gets every range, at most kMaxSyncEntries entries per
