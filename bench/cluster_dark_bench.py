@@ -147,10 +147,16 @@ metrics:
                                             "--interval-ms", "600000"]),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                  for c in collectors]
-        for warm in warms:
-            _, err = warm.communicate(timeout=600)
-            if warm.returncode != 0:
-                raise RuntimeError(err)
+        try:
+            for warm in warms:
+                _, err = warm.communicate(timeout=600)
+                if warm.returncode != 0:
+                    raise RuntimeError(err)
+        finally:
+            for warm in warms:  # a failed one must not leave the others sending
+                if warm.poll() is None:
+                    warm.kill()
+                    warm.wait()
         for c in collectors:
             while count(metrics(c), "UP") < args.sources:
                 if time.monotonic() - t0 > 600:

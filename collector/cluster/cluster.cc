@@ -330,8 +330,10 @@ void Cluster::RegisterRoutes(HttpServer& http) {
         if (Status s = Absorb(*in); !s.ok()) {
           return HttpResponse::Json(400, json({{"error", s.message()}}).dump());
         }
-        // Push-pull: the answer is our payload for this peer. It does not advance what we
-        // think the peer has (only our own pushes do), so nothing is lost if it is dropped.
+        // Push-pull: the answer is our payload for this peer. It carries our table changes
+        // only while our own requests to it fail (ClusterView::BuildFor), and it advances
+        // nothing of what we think the peer has (our requests' answers and its echoes do),
+        // so nothing is lost if it is dropped.
         HttpResponse resp = HttpResponse::Json(200, EncodeSyncPayload(Build(from, SyncRole::kResponse)));
         view_.CountSyncBytes(from, resp.body.size(), r.body.size());
         const int64_t ts = ToUnixMillis(clock_.WallNow());

@@ -580,12 +580,14 @@ SyncPayload ClusterView::BuildFor(const std::string& peer_id, SyncRole role) {
   }
   if (peer->send_tombstones && role == SyncRole::kRequest) all_tombstones(forgotten_);
   // An answer to its request carries our delta only while our own requests to it do not
-  // get through (it reaches us, we cannot reach it). Otherwise each change went twice,
+  // get through (it reaches us, we cannot reach it): none answered within the longest a
+  // healthy cycle takes (an exchange, bounded by peer_timeout, then sync_interval).
+  // Otherwise each change went twice,
   // in the answer and again in our next request (built before its echo could arrive),
   // and an answer overtaken by our next request undid newer entries there (the range
   // digests then repaired them): benchmarks.md section 8, the storm's exchanges.
   if (role == SyncRole::kResponse && peer->last_delivered &&
-      now - *peer->last_delivered < config_.peer_timeout) {
+      now - *peer->last_delivered < config_.peer_timeout + config_.sync_interval) {
     p.sources_version = 0;  // it holds none of our changes from this one
     p.sources_more = true;  // and its digests are not for its copy as it stands
     return p;

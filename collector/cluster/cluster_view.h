@@ -15,14 +15,15 @@
 //    from each earlier member not DOWN sent since that turn; else send.
 //
 // The source table sent to peers is versioned: deltas carry the entries changed since the
-// version a peer acknowledged; 64-bit XOR-of-hashes digests (table_digest.h) let a
-// receiver detect a divergent copy, find the divergent ranges of source ids and ask for
-// those only; a restarted peer gets every range, a bounded number of entries per payload
-// (no full-table pushes; older peers still get full tables). Each entry carries the
-// source's failing checks as this collector alerts on them (docs/cluster.md, "Checks"),
-// with a digest of its own: every collector can show what the cluster knows of a
-// source's checks, also one it does not hear itself. Paging on a check stays with the
-// collectors that hear its heartbeats.
+// version a peer has (a request of ours it answered, or its echo in any payload), in our
+// requests (in our answers to its requests only while our requests fail); 64-bit
+// XOR-of-hashes digests (table_digest.h) let a receiver detect a divergent copy, find the
+// divergent ranges of source ids and ask for those only; a restarted peer gets every
+// range, a bounded number of entries per payload (no full-table pushes; older peers still
+// get full tables). Each entry carries the source's failing checks as this collector
+// alerts on them (docs/cluster.md, "Checks"), with a digest of its own: every collector
+// can show what the cluster knows of a source's checks, also one it does not hear itself.
+// Paging on a check stays with the collectors that hear its heartbeats.
 //
 // Pure logic on an injected Clock; no I/O. Thread-safe (one mutex): the loop thread feeds
 // local transitions and calls Tick(), sync threads and HTTP workers apply payloads, the

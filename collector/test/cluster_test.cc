@@ -644,8 +644,9 @@ TEST_F(ClusterTest, AnAnswerCarriesOurChangesOnlyWhileOurRequestsDoNotGetThrough
   EXPECT_TRUE(answer.sources_more) << "b must not judge its copy against this one";
   EXPECT_EQ(answer.sources_version, 0u);
   ASSERT_EQ(V("a").BuildFor("b").sources.size(), 1u);
-  // a's requests to b fail from now on (past peer_timeout, 5 s); b's keep reaching a.
-  for (int i = 0; i < 6; ++i) {
+  // a's requests to b fail from now on (past peer_timeout + sync_interval, 6 s); b's keep
+  // reaching a.
+  for (int i = 0; i < 7; ++i) {
     clock_.Advance(1s);
     Hear("b", "a");
   }
