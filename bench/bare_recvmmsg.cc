@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   }
   // As UdpReceiver::Bind with the default collector.udp_buffer_mib: forced as root,
   // else capped by net.core.rmem_max.
-  int rcvbuf = 16 << 20;
+  int rcvbuf = 64 << 20;
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   }

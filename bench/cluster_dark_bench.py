@@ -54,6 +54,8 @@ def main():
     ap.add_argument("--timings", choices=("test", "defaults"), default="test",
                     help="cluster timings: the system tests' fast ones (peer_timeout 3 s, "
                     "alone_hold 5 s) or the documented defaults (5 s, 20 s)")
+    ap.add_argument("--udp-buffer-mib", type=int, default=None,
+                    help="collector.udp_buffer_mib (default: the collector's own default)")
     ap.add_argument("--stop-after", type=float, default=None,
                     help="seconds into the run; default two intervals + 5 s, so that every "
                     "source has declared --interval before it stops")
@@ -114,7 +116,9 @@ metrics:
             with open(c.config_path) as f:
                 text = f.read().replace(
                     "collector:\n", f"collector:\n  max_sources: {args.sources * 2}\n"
-                    "  new_sources_per_key_per_minute: 0\n  log_level: info\n", 1)
+                    "  new_sources_per_key_per_minute: 0\n  log_level: info\n"
+                    + (f"  udp_buffer_mib: {args.udp_buffer_mib}\n"
+                       if args.udp_buffer_mib else ""), 1)
             with open(c.config_path, "w") as f:
                 f.write(text)
         for c in collectors:
@@ -250,6 +254,7 @@ metrics:
         res = {
             "machine": bl.machine(), "sources": args.sources, "down": args.down,
             "collectors": len(collectors), "interval_s": args.interval,
+            "udp_buffer_mib": args.udp_buffer_mib,
             "cluster_timings": args.timings,
             "frames_per_s_each": rate, "detection_window_s": window, "domain_window_s": dwin,
             "stop_spread_s": round(spread, 3),

@@ -55,6 +55,8 @@ def main():
     ap.add_argument("--blast-seconds", type=float, default=60.0)
     ap.add_argument("--stop-after", type=float, default=15.0)
     ap.add_argument("--sender-cpu", type=int, default=0)
+    ap.add_argument("--udp-buffer-mib", type=int, default=None,
+                    help="collector.udp_buffer_mib (default: the collector's own default)")
     args = ap.parse_args()
     if args.interval is None:
         args.interval = 5.0 if args.sender == "blaster" else 60.0
@@ -85,7 +87,9 @@ def main():
         collector = h.collector_config(extra=extra)
         with open(collector.config_path) as f:
             text = f.read().replace("collector:\n", f"collector:\n  max_sources: {args.sources * 2}\n"
-                                    "  new_sources_per_key_per_minute: 0\n", 1)
+                                    "  new_sources_per_key_per_minute: 0\n"
+                                    + (f"  udp_buffer_mib: {args.udp_buffer_mib}\n"
+                                       if args.udp_buffer_mib else ""), 1)
         with open(collector.config_path, "w") as f:
             f.write(text)
         collector.start()
@@ -218,7 +222,8 @@ def main():
         st = bl.status_kb(pid)
         res = {
             "machine": bl.machine(), "sources": args.sources, "down": len(victims), "dcs": dcs,
-            "interval_s": args.interval, "detection_window_s": window,
+            "interval_s": args.interval, "udp_buffer_mib": args.udp_buffer_mib,
+            "detection_window_s": window,
             "domain_window_s": dwin, "ramp_s": round(ramp, 1),
             "stop_to_all_down_s": all_down and round(all_down, 1),
             "stop_to_first_email_s": first_mail and round(first_mail, 1),

@@ -28,6 +28,7 @@
 #include "http/api.h"
 #include "http/http_server.h"
 #include "ingest/ingestor.h"
+#include "ingest/udp_drop_report.h"
 #include "ingest/udp_receiver.h"
 #include "metrics/collector_metrics.h"
 #include "route/replicated_maintenance.h"
@@ -106,6 +107,9 @@ struct CollectorApp::Impl {
   std::unique_ptr<Ingestor> ingestor;
   std::unique_ptr<PingApi> pings;  // /ping/... (checks/ping_api.h)
   std::unique_ptr<UdpReceiver> udp;
+  // A warning when the kernel drops heartbeats for a full receive buffer (at most one a
+  // minute; ingest/udp_drop_report.h).
+  std::unique_ptr<UdpDropReport> udp_drops;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<alerting::AlertingEngine> alerting;  // null unless channels are configured
   std::unique_ptr<Cluster> cluster;                    // null unless `cluster:` is configured
@@ -416,7 +420,11 @@ struct CollectorApp::Impl {
   void Flush() {
     transition_log.Flush();
     verdict_log.Flush();
-    if (udp) metrics->UdpStats(udp->datagrams(), udp->kernel_drops());
+    if (udp) {
+      const uint64_t drops = udp->kernel_drops();
+      metrics->UdpStats(udp->datagrams(), drops);
+      if (udp_drops) udp_drops->Observe(udp->datagrams(), drops);
+    }
     ReturnFreedMemory();
     if (cluster) ExportClusterMetrics();
     if (alerting) {
@@ -738,6 +746,7 @@ Status CollectorApp::Start() {
         "net.core.rmem_max={}) or heartbeat bursts may be dropped",
         m.udp->receive_buffer_bytes() / 1024, c.udp_buffer_mib, buffer_bytes);
   }
+  m.udp_drops = std::make_unique<UdpDropReport>(m.clock, m.udp->receive_buffer_bytes());
 
   HttpServerOptions opts;
   opts.listen = c.http_listen;

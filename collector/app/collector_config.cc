@@ -93,7 +93,7 @@ collector:
   udp_listen: 127.0.0.1:9761  # heartbeat datagrams
   http_threads: 32
   http_max_connections_per_client: 8
-  udp_buffer_mib: 16          # UDP receive buffer: ~20,000 heartbeats of burst
+  udp_buffer_mib: 64          # UDP receive buffer: ~64,000 heartbeats of burst
   last_seen_every: 5s         # heartbeats reach collector.db in batches this often
   log_level: info
   log_format: text            # text or json: one line per event on stderr

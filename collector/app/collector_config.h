@@ -51,7 +51,7 @@ struct CollectorConfig {
   // Host names besides http_listen's and the external URLs' that are this collector's
   // own (a proxy's name): checked in Host on every change (DNS rebinding).
   std::vector<std::string> allowed_hosts;
-  int udp_buffer_mib = 16;  // heartbeat socket receive buffer (see UdpReceiver::Bind)
+  int udp_buffer_mib = 64;  // heartbeat socket receive buffer (see UdpReceiver::Bind)
   std::string log_level = "info";
   std::string log_format = "text";  // text or json (firewatch/log_line.h)
   std::vector<KeyConfig> keys;

@@ -49,7 +49,7 @@ class UdpReceiver {
   // loop is busy elsewhere (a datagram that does not fit is lost). With CAP_NET_ADMIN
   // (root) the request is granted as is (SO_RCVBUFFORCE); without, the kernel caps it
   // at net.core.rmem_max. receive_buffer_bytes() says what was granted.
-  Status Bind(const config::HostPort& listen, int rcvbuf_bytes = 16 << 20);
+  Status Bind(const config::HostPort& listen, int rcvbuf_bytes = 64 << 20);
   // Stops reading and closes the socket; the loop can then close cleanly.
   void Close();
   uint16_t port() const { return port_; }

@@ -22,7 +22,7 @@ TEST(CollectorConfigTest, EmbeddedDefaultsAreValid) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->http_listen.ToString(), "127.0.0.1:9760");
   EXPECT_EQ(c->udp_listen.ToString(), "127.0.0.1:9761");
-  EXPECT_EQ(c->udp_buffer_mib, 16);
+  EXPECT_EQ(c->udp_buffer_mib, 64);
   EXPECT_FALSE(c->id.empty());
   ASSERT_EQ(c->keys.size(), 1u);
   EXPECT_TRUE(c->keys[0].create_if_missing);
@@ -39,7 +39,7 @@ TEST(CollectorConfigTest, GoodFixturesLoad) {
   auto c = LoadCollectorConfig(Fixture("good/full.yml"));
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->id, "dc1-a");
-  EXPECT_EQ(c->udp_buffer_mib, 64);
+  EXPECT_EQ(c->udp_buffer_mib, 128);
   EXPECT_EQ(c->detection.down_phi, 10);
   EXPECT_EQ(c->detection.backstop_grace, 5s);
   EXPECT_EQ(c->detection.phi.window, 10u);

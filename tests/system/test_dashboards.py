@@ -398,6 +398,9 @@ def test_every_dashboard_query_and_rule_expression_returns_data(harness, twilio)
         c.proc.send_signal(signal.SIGCONT)
     wait_for(lambda: (metric_value(c.metrics(), "firewatch_udp_kernel_drops_total") or 0) > 0,
              20, interval=0.25, what="c to count kernel drops")
+    # ... and to say so in its log, with the setting to raise (ingest/udp_drop_report.h).
+    wait_for(lambda: "because the receive buffer was full (1 MiB" in c.log(), 10,
+             interval=0.25, what="c to log the kernel drops")
 
     # A forged sync request: refused as unknown_peer.
     status, _ = http_post(a.url + "/api/v1/cluster/sync", b"{}", "application/json")
