@@ -97,7 +97,7 @@ collector:
   last_seen_every: 5s         # heartbeats reach collector.db in batches this often
   log_level: info
   log_format: text            # text or json: one line per event on stderr
-  max_sources: auto           # sources tracked at most; auto: 1 per 32 KiB of RAM (10k..500k)
+  max_sources: auto           # sources tracked at most; auto: 1 per 32 KiB of RAM (10k..1M)
   new_sources_per_key_per_minute: auto  # auto: max_sources / 10 (at least 1000); 0: no limit
 keys:
   - id: default
