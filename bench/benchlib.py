@@ -334,6 +334,24 @@ def machine():
     }
 
 
+def size_for_fleet(config_path, sources, udp_buffer_mib=None, more=""):
+    """Edits a system-test collector config (tests/system) for a benchmark's fleet: room
+    for twice --sources, no new-source rate limit, and --udp-buffer-mib when given
+    (otherwise the collector's default); `more` adds collector: lines."""
+    with open(config_path) as f:
+        text = f.read()
+    lines = (f"  max_sources: {sources * 2}\n  new_sources_per_key_per_minute: 0\n" + more
+             + (f"  udp_buffer_mib: {udp_buffer_mib}\n" if udp_buffer_mib else ""))
+    assert "collector:\n" in text, config_path
+    with open(config_path, "w") as f:
+        f.write(text.replace("collector:\n", "collector:\n" + lines, 1))
+
+
+def add_udp_buffer_arg(ap):
+    ap.add_argument("--udp-buffer-mib", type=int, default=None,
+                    help="collector.udp_buffer_mib (default: the collector's own default)")
+
+
 def arg_parser(doc):
     """The drivers' common arguments: --build (the tree), --out (JSON), --workdir."""
     ap = argparse.ArgumentParser(description=doc,

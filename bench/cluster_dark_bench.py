@@ -54,8 +54,7 @@ def main():
     ap.add_argument("--timings", choices=("test", "defaults"), default="test",
                     help="cluster timings: the system tests' fast ones (peer_timeout 3 s, "
                     "alone_hold 5 s) or the documented defaults (5 s, 20 s)")
-    ap.add_argument("--udp-buffer-mib", type=int, default=None,
-                    help="collector.udp_buffer_mib (default: the collector's own default)")
+    bl.add_udp_buffer_arg(ap)
     ap.add_argument("--stop-after", type=float, default=None,
                     help="seconds into the run; default two intervals + 5 s, so that every "
                     "source has declared --interval before it stops")
@@ -113,14 +112,8 @@ metrics:
                                    f"127.0.0.1:{twilio.port}", tweak=tweak, wait="1h",
                                    cluster=timings)
         for c in collectors:
-            with open(c.config_path) as f:
-                text = f.read().replace(
-                    "collector:\n", f"collector:\n  max_sources: {args.sources * 2}\n"
-                    "  new_sources_per_key_per_minute: 0\n  log_level: info\n"
-                    + (f"  udp_buffer_mib: {args.udp_buffer_mib}\n"
-                       if args.udp_buffer_mib else ""), 1)
-            with open(c.config_path, "w") as f:
-                f.write(text)
+            bl.size_for_fleet(c.config_path, args.sources, args.udp_buffer_mib,
+                              more="  log_level: info\n")
         for c in collectors:
             c.start()
         pids = {c.name: c.proc.pid for c in collectors}

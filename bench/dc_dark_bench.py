@@ -55,8 +55,7 @@ def main():
     ap.add_argument("--blast-seconds", type=float, default=60.0)
     ap.add_argument("--stop-after", type=float, default=15.0)
     ap.add_argument("--sender-cpu", type=int, default=0)
-    ap.add_argument("--udp-buffer-mib", type=int, default=None,
-                    help="collector.udp_buffer_mib (default: the collector's own default)")
+    bl.add_udp_buffer_arg(ap)
     args = ap.parse_args()
     if args.interval is None:
         args.interval = 5.0 if args.sender == "blaster" else 60.0
@@ -85,13 +84,7 @@ def main():
                               host_group_wait=f"{dwin + 5}s")
         extra += "metrics:\n  per_source: false\n"
         collector = h.collector_config(extra=extra)
-        with open(collector.config_path) as f:
-            text = f.read().replace("collector:\n", f"collector:\n  max_sources: {args.sources * 2}\n"
-                                    "  new_sources_per_key_per_minute: 0\n"
-                                    + (f"  udp_buffer_mib: {args.udp_buffer_mib}\n"
-                                       if args.udp_buffer_mib else ""), 1)
-        with open(collector.config_path, "w") as f:
-            f.write(text)
+        bl.size_for_fleet(collector.config_path, args.sources, args.udp_buffer_mib)
         collector.start()
         pid = collector.proc.pid
 

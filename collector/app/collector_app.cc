@@ -421,9 +421,10 @@ struct CollectorApp::Impl {
     transition_log.Flush();
     verdict_log.Flush();
     if (udp) {
+      const uint64_t datagrams = udp->datagrams();
       const uint64_t drops = udp->kernel_drops();
-      metrics->UdpStats(udp->datagrams(), drops);
-      if (udp_drops) udp_drops->Observe(udp->datagrams(), drops);
+      metrics->UdpStats(datagrams, drops);
+      if (udp_drops) udp_drops->Observe(datagrams, drops);
     }
     ReturnFreedMemory();
     if (cluster) ExportClusterMetrics();

@@ -30,6 +30,8 @@ class UdpDropReport {
   // a heartbeat, up to 2-4 KiB from a NIC), so ~1,000 is the figure to plan with.
   static constexpr uint64_t kDatagramsPerMiB = 1000;
 
+  // `buffer_bytes`: what the kernel granted (UdpReceiver::receive_buffer_bytes()), which
+  // is less than collector.udp_buffer_mib when capped by net.core.rmem_max.
   UdpDropReport(const Clock& clock, int buffer_bytes, Duration period = std::chrono::seconds(60),
                 Emit emit = nullptr);
 
@@ -38,11 +40,9 @@ class UdpDropReport {
   // none are forgotten (the next line counts them).
   void Observe(uint64_t datagrams, uint64_t kernel_drops);
 
-  uint64_t lines() const { return lines_; }  // ever, for tests
-
  private:
   const Clock& clock_;
-  int buffer_mib_;
+  double buffer_mib_;  // granted, e.g. 0.2 when capped at Debian's 208 KiB
   Duration period_;
   Emit emit_;
   bool started_ = false;
@@ -50,7 +50,7 @@ class UdpDropReport {
   uint64_t datagrams_at_ = 0;  // totals at since_
   uint64_t drops_at_ = 0;
   MonoTime last_line_{};
-  uint64_t lines_ = 0;
+  bool logged_ = false;
 };
 
 }  // namespace firewatch::collector

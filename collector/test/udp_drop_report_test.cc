@@ -55,6 +55,20 @@ TEST(UdpDropReport, ALineSaysHowManyAndHowLongTheBufferLastedAtTheRateThatArrive
   EXPECT_THAT(f.lines[0], HasSubstr("collector.udp_buffer_mib"));
 }
 
+TEST(UdpDropReport, ABufferTheKernelCappedIsNamedAtItsSize) {
+  // Without CAP_NET_ADMIN, Debian caps the buffer at 208 KiB (net.core.rmem_max): the
+  // line must not round that up to a MiB and promise five times the datagrams.
+  FakeClock clock;
+  std::vector<std::string> lines;
+  UdpDropReport report{clock, 212'992, seconds(60),
+                       [&](const std::string& l) { lines.push_back(l); }};
+  report.Observe(0, 0);
+  clock.Advance(seconds(1));
+  report.Observe(900, 100);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr("(0.203 MiB, about 203 datagrams: 0.20 s at the 1000/s"));
+}
+
 TEST(UdpDropReport, AtMostOneLineAPeriodAndTheNextCountsWhatCameBetween) {
   Fixture f;
   f.report.Observe(0, 0);
